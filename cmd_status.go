@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/connector"
+	"neurons-connector/store"
+)
+
+// runView is one run as status prints it.
+type runView struct {
+	ID             string    `json:"id"`
+	Mode           string    `json:"mode"`
+	Start          time.Time `json:"start"`
+	End            time.Time `json:"end"`
+	Result         string    `json:"result"`
+	Error          string    `json:"error,omitempty"`
+	Fetched        int       `json:"fetched"`
+	Upserted       int       `json:"upserted"`
+	Deleted        int       `json:"deleted"`
+	APICalls       int       `json:"apiCalls"`
+	RateLimitWaits int       `json:"rateLimitWaits"`
+	RateLimitWait  string    `json:"rateLimitWait"`
+}
+
+// statusView is one connector's status: its configuration, and what the
+// database knows of its runs.
+type statusView struct {
+	connectorView
+	// OnThisServer is whether this host's NC_SERVER_NAME runs the connector.
+	OnThisServer bool       `json:"onThisServer"`
+	LastRun      *runView   `json:"lastRun"`
+	Outbox       int        `json:"outboxBatches"`
+	KnownUsers   int        `json:"knownUsers"`
+	CursorSaved  *time.Time `json:"cursorSaved,omitempty"`
+	CursorAge    string     `json:"cursorAge,omitempty"`
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [NAME]",
+		Short: "Show each connector's schedule, last run and backlog",
+		Long: `Show, per connector: type, server, active, schedule, the last run (start, end,
+mode, result, users fetched / upserted / deleted, API calls, rate-limit waits,
+error), the outbox backlog and the cursor's age. With NAME, one connector in
+detail. It reads the database; it never changes it.`,
+		Example: `  neurons-connector status
+  neurons-connector status "Okta prod" --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: action(func(_ *cobra.Command, args []string) error {
+			views := []statusView{}
+			err := a.view(func(tx *store.Tx) error {
+				var all []connector.Config
+				var err error
+				switch {
+				case len(args) == 1:
+					var c connector.Config
+					c, err = findConnector(tx, args[0])
+					all = []connector.Config{c}
+				case tx != nil:
+					all, err = tx.Connectors()
+				}
+				if err != nil {
+					return err
+				}
+				for _, c := range all {
+					v, err := a.newStatusView(tx, c)
+					if err != nil {
+						return err
+					}
+					views = append(views, v)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			switch {
+			case asJSON && len(args) == 1:
+				return writeJSON(a.stdout, views[0])
+			case asJSON:
+				return writeJSON(a.stdout, views)
+			case len(args) == 1:
+				return writeDetails(a.stdout, views[0].details())
+			}
+			return a.writeStatusTable(views)
+		}),
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON on stdout (an array, or one object with NAME)")
+	return cmd
+}
+
+func (a *app) newStatusView(tx *store.Tx, c connector.Config) (statusView, error) {
+	v := statusView{
+		connectorView: newConnectorView(tx, c),
+		OnThisServer:  c.Server == a.cfg.ServerName,
+		Outbox:        tx.OutboxDepth(c.ID),
+		KnownUsers:    tx.SnapshotSize(c.ID),
+	}
+	runs, err := tx.Runs(c.ID, 1)
+	if err != nil {
+		return v, err
+	}
+	if len(runs) == 1 {
+		r := runs[0]
+		v.LastRun = &runView{ID: r.ID, Mode: r.Mode, Start: r.Start, End: r.End, Result: r.Result, Error: r.Error,
+			Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, APICalls: r.APICalls,
+			RateLimitWaits: r.RateLimitWaits, RateLimitWait: r.RateLimitWait.Round(time.Millisecond).String()}
+	}
+	cur, ok, err := tx.Cursor(c.ID)
+	if err != nil {
+		return v, err
+	}
+	if ok && !cur.Saved.IsZero() {
+		saved := cur.Saved
+		v.CursorSaved = &saved
+		v.CursorAge = a.now().Sub(saved).Round(time.Second).String()
+	}
+	return v, nil
+}
+
+func (a *app) writeStatusTable(views []statusView) error {
+	if len(views) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "No connectors yet; add one with: neurons-connector connector add okta|onelogin --help")
+		return err
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tTYPE\tSERVER\tACTIVE\tSCHEDULE\tLAST RUN\tRESULT\tFETCHED\tUPSERTED\tDELETED\tOUTBOX")
+	for _, v := range views {
+		last, result, fetched, upserted, deleted := "never", "-", "-", "-", "-"
+		if r := v.LastRun; r != nil {
+			last = r.Start.In(a.local).Format("2006-01-02 15:04") + " " + r.Mode
+			result = r.Result
+			fetched, upserted, deleted = fmt.Sprint(r.Fetched), fmt.Sprint(r.Upserted), fmt.Sprint(r.Deleted)
+		}
+		server := v.Server
+		if !v.OnThisServer {
+			server += " (not this one)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", v.Name, v.Type, server, yesNo(v.Active),
+			v.Schedule, last, result, fetched, upserted, deleted, v.Outbox)
+	}
+	return tw.Flush()
+}
+
+func (v statusView) details() [][2]string {
+	rows := v.connectorView.details()
+	if !v.OnThisServer {
+		rows = append(rows, [2]string{"Runs here", "no: its server is " + v.Server + ", this host's NC_SERVER_NAME differs"})
+	}
+	if r := v.LastRun; r == nil {
+		rows = append(rows, [2]string{"Last run", "never (the first run will be full)"})
+	} else {
+		rows = append(rows,
+			[2]string{"Last run", fmt.Sprintf("%s, %s run, %s to %s", r.Result, r.Mode,
+				r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339))},
+			[2]string{"Users", fmt.Sprintf("%d fetched, %d upserted, %d deleted", r.Fetched, r.Upserted, r.Deleted)},
+			[2]string{"API calls", fmt.Sprintf("%d, %d rate-limit waits (%s)", r.APICalls, r.RateLimitWaits, r.RateLimitWait)},
+		)
+		if r.Error != "" {
+			rows = append(rows, [2]string{"Last error", r.Error})
+		}
+	}
+	cursor := "none yet"
+	if v.CursorSaved != nil {
+		cursor = "saved " + v.CursorAge + " ago"
+	}
+	return append(rows,
+		[2]string{"Outbox", fmt.Sprintf("%d batches waiting for the sink", v.Outbox)},
+		[2]string{"Known users", fmt.Sprint(v.KnownUsers)},
+		[2]string{"Cursor", cursor},
+	)
+}

@@ -1,0 +1,186 @@
+package connector
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseStatuses(t *testing.T) {
+	cases := []struct {
+		kind    Kind
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{Okta, "active,suspended", []string{"ACTIVE", "SUSPENDED"}, ""},
+		{Okta, " Locked_Out , ACTIVE,active ", []string{"ACTIVE", "LOCKED_OUT"}, ""},
+		{Okta, "DEPROVISIONED", []string{"DEPROVISIONED"}, ""},
+		{Okta, "ACTIV", nil, `unknown okta user status "ACTIV"; valid: STAGED, PROVISIONED`},
+		{Okta, " , ", nil, "no user status given"},
+		{Okta, "1", nil, "unknown okta user status"},
+		{OneLogin, "ACTIVE,locked", []string{"active", "locked"}, ""},
+		{OneLogin, "7,0", []string{"unactivated", "password-pending"}, ""},
+		{OneLogin, "6", nil, "password-pending(7)"},
+		{OneLogin, "LOCKED_OUT", nil, `unknown onelogin user status "LOCKED_OUT"`},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.kind)+"/"+tc.in, func(t *testing.T) {
+			got, err := ParseStatuses(tc.kind, tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if code, ok := OneLoginStatusCode("security-questions-required"); !ok || code != 8 {
+		t.Errorf("code = %d %v", code, ok)
+	}
+}
+
+func TestParseBaseURL(t *testing.T) {
+	cases := []struct{ in, want, wantErr string }{
+		{"acme.okta.com", "https://acme.okta.com", ""},
+		{"https://ACME.okta.com/", "https://acme.okta.com", ""},
+		{"https://acme.okta.com:8443", "https://acme.okta.com:8443", ""},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", ""},
+		{"http://localhost:9", "http://localhost:9", ""},
+		{"http://[::1]:8080", "http://[::1]:8080", ""},
+		{"api.eu.onelogin.com", "https://api.eu.onelogin.com", ""},
+		{"http://acme.okta.com", "", "plain http is allowed only for loopback"},
+		{"ftp://acme.okta.com", "", `scheme "ftp"`},
+		{"https://acme.okta.com/admin/dashboard", "", "without a path"},
+		{"https://user:pw@acme.okta.com", "", "credentials"},
+		{"https://acme.okta.com?x=1", "", "query"},
+		{"https://acme_okta.com", "", "not a valid host name"},
+		{"https://acme.okta.com:99999", "", "not a number from 1 to 65535"},
+		{"https://acme.okta.com:abc", "", "not a valid URL"},
+		{"", "", "is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseBaseURL(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := CheckOktaURL("https://acme-admin.okta.com"); err == nil || !strings.Contains(err.Error(), "https://acme.okta.com") {
+		t.Errorf("admin console URL: %v", err)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	good := []string{"Okta prod", "Zürich Okta", strings.Repeat("ü", MaxNameLen)}
+	bad := map[string]string{
+		"":                                "is empty",
+		strings.Repeat("a", MaxNameLen+1): "101 characters",
+		" lead":                           "white space",
+		"tab\there":                       "non-printable",
+		"a/b":                             "file names",
+		`a:b`:                             "file names",
+		"\xff":                            "UTF-8",
+	}
+	for _, n := range good {
+		if err := CheckName(n); err != nil {
+			t.Errorf("CheckName(%q) = %v", n, err)
+		}
+	}
+	for n, want := range bad {
+		if err := CheckName(n); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckName(%q) = %v, want %q", n, err, want)
+		}
+	}
+}
+
+func TestScheduleOptions(t *testing.T) {
+	for in, want := range map[string]string{"2:05": "02:05", "00:00": "00:00", "23:59": "23:59"} {
+		if got, err := ParseStartTime(in); err != nil || got != want {
+			t.Errorf("ParseStartTime(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"24:00", "12:60", "2pm", "1200", "12:5", "-1:00", "123:00", ""} {
+		if _, err := ParseStartTime(in); err == nil {
+			t.Errorf("ParseStartTime(%q) accepted", in)
+		}
+	}
+	for _, in := range []string{"Europe/Berlin", "UTC", "America/Argentina/Buenos_Aires"} {
+		if _, err := ParseTimeZone(in); err != nil {
+			t.Errorf("ParseTimeZone(%q) = %v", in, err)
+		}
+	}
+	for _, in := range []string{"Mars/Olympus", "", "Local", "CEST+1"} {
+		if _, err := ParseTimeZone(in); err == nil {
+			t.Errorf("ParseTimeZone(%q) accepted", in)
+		}
+	}
+	for in, want := range map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := ParseFullEvery(in); err != nil || got != want {
+			t.Errorf("ParseFullEvery(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"10m", "32d", "x", "1.5d", ""} {
+		if _, err := ParseFullEvery(in); err == nil {
+			t.Errorf("ParseFullEvery(%q) accepted", in)
+		}
+	}
+	if _, err := ParseRepeats("yearly"); err == nil {
+		t.Error("yearly accepted")
+	}
+	if r, err := ParseRepeats("Weekly"); err != nil || r != Weekly {
+		t.Errorf("ParseRepeats(Weekly) = %v %v", r, err)
+	}
+}
+
+func TestScheduleDescribesAnchor(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	s := Schedule{Repeats: Weekly, StartTime: "02:00", TimeZone: "Europe/Berlin"}
+	// 23:30 UTC on Sunday is already Monday in Berlin: the anchor follows the zone.
+	s.Reanchor(time.Date(2026, 11, 22, 23, 30, 0, 0, time.UTC), time.UTC)
+	if got := s.String(); got != "weekly on Monday at 02:00 (Europe/Berlin)" {
+		t.Errorf("String = %q", got)
+	}
+	s.Repeats = Monthly
+	if got := s.String(); got != "monthly on day 23 at 02:00 (Europe/Berlin)" {
+		t.Errorf("String = %q", got)
+	}
+	s = Schedule{Repeats: Hourly, StartTime: "02:30"}
+	if got := s.String(); !strings.HasPrefix(got, "hourly at minute 30") {
+		t.Errorf("String = %q", got)
+	}
+	if s.Location(berlin) != berlin {
+		t.Error("an empty zone must mean the server's zone")
+	}
+}
+
+func TestConfigJSONRoundTrip(t *testing.T) {
+	c := New(OneLogin, time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC))
+	c.Name, c.URL, c.ClientID, c.FullEvery = "OL", "https://acme.onelogin.com", "cid", Duration(36*time.Hour)
+	data, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"fullEvery":"36h"`) {
+		t.Errorf("fullEvery encoded as %s", data)
+	}
+	var back Config
+	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(back, c) {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+	if !strings.HasPrefix(c.ID, "c_") || len(c.ID) != 28 || c.Statuses[0] != "active" || !c.Active || c.RateShare != 50 {
+		t.Errorf("defaults: %+v", c)
+	}
+}

@@ -1,0 +1,184 @@
+package connector
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxNameLen is the longest connector or server name, in characters.
+const MaxNameLen = 100
+
+// fileUnsafe are characters that cannot appear in a file name on Windows or
+// Unix. Connector names become file names (NC_MAPPINGS_DIR/<name>.csv and
+// the CSV drop's <name>-users.csv), so they may not hold these.
+const fileUnsafe = `/\:*?"<>|`
+
+// CheckName validates a connector name.
+func CheckName(name string) error {
+	if err := checkLabel(name); err != nil {
+		return err
+	}
+	if i := strings.IndexAny(name, fileUnsafe); i >= 0 {
+		return fmt.Errorf("may not contain %q (names become file names); choose another", name[i])
+	}
+	return nil
+}
+
+// CheckServer validates a connector server name.
+func CheckServer(server string) error { return checkLabel(server) }
+
+func checkLabel(s string) error {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case !utf8.ValidString(s):
+		return fmt.Errorf("is not valid UTF-8")
+	case n == 0:
+		return fmt.Errorf("is empty; give 1 to %d printable characters", MaxNameLen)
+	case n > MaxNameLen:
+		return fmt.Errorf("is %d characters long; the limit is %d", n, MaxNameLen)
+	case strings.TrimSpace(s) != s:
+		return fmt.Errorf("begins or ends with white space; remove it")
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("contains the non-printable character %U; use printable characters only", r)
+		}
+	}
+	return nil
+}
+
+// FoldName is the form under which names are compared: "Okta Prod" and
+// "okta prod" are the same connector to an admin typing a command.
+func FoldName(name string) string { return strings.ToLower(name) }
+
+// ParseBaseURL normalises an Okta URL or OneLogin domain to scheme://host[:port].
+// A bare host name means https. Plain http is accepted only for loopback hosts
+// (tests, the demo); credentials, paths, queries and fragments are refused.
+func ParseBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", fmt.Errorf("is empty; give a host name such as acme.okta.com or a URL such as https://acme.okta.com")
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a valid URL or host name", raw)
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", fmt.Errorf("scheme %q is not supported; use https://", u.Scheme)
+	case host == "":
+		return "", fmt.Errorf("%q has no host name", raw)
+	case u.User != nil:
+		return "", fmt.Errorf("must not contain credentials; give them with the secret options")
+	case u.Path != "" && u.Path != "/":
+		return "", fmt.Errorf("must be the base URL without a path (%q); use %s://%s", u.Path, u.Scheme, u.Host)
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", fmt.Errorf("must not contain a query or fragment; use %s://%s", u.Scheme, u.Host)
+	case !validHost(host):
+		return "", fmt.Errorf("%q is not a valid host name", host)
+	case u.Scheme == "http" && !IsLoopback(host):
+		return "", fmt.Errorf("plain http is allowed only for loopback hosts; use https://%s", u.Host)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %q is not a number from 1 to 65535", p)
+		}
+		host = net.JoinHostPort(host, p)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6 literal
+	}
+	return u.Scheme + "://" + host, nil
+}
+
+// IsLoopback reports whether host (without port) names this machine.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// CheckOktaURL adds Okta's own rule to ParseBaseURL: the admin console host
+// (acme-admin.okta.com) does not serve the API an API token is used with.
+func CheckOktaURL(raw string) (string, error) {
+	u, err := ParseBaseURL(raw)
+	if err != nil {
+		return "", err
+	}
+	for _, suffix := range []string{"-admin.okta.com", "-admin.oktapreview.com", "-admin.okta-emea.com"} {
+		if strings.HasSuffix(u, suffix) || strings.Contains(u, suffix+":") {
+			fixed := strings.Replace(u, "-admin.", ".", 1)
+			return "", fmt.Errorf("%s is the admin console; use the org URL %s", u, fixed)
+		}
+	}
+	return u, nil
+}
+
+// ParseRateShare reads a percentage from 1 to 100.
+func ParseRateShare(n int) (int, error) {
+	if n < 1 || n > 100 {
+		return 0, fmt.Errorf("%d is out of range; give a percentage from 1 to 100", n)
+	}
+	return n, nil
+}
+
+// Bounds of --full-every: a full run more often than hourly defeats
+// incremental sync, and a month without one leaves source deletions unseen
+// for too long.
+const (
+	MinFullEvery = time.Hour
+	MaxFullEvery = 31 * 24 * time.Hour
+)
+
+// ParseFullEvery reads a Go duration ("24h", "36h", "90m") or whole days ("7d").
+func ParseFullEvery(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration; use a form such as 24h, 36h or 7d", s)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not a duration; use a form such as 24h, 36h or 7d", s)
+		}
+	}
+	if d < MinFullEvery || d > MaxFullEvery {
+		return 0, fmt.Errorf("%s is out of range; give from 1h to 31d", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,37 @@
+// Command neurons-connector runs Okta and OneLogin user connectors for the
+// Ivanti Neurons platform: it keeps their configuration in a local bbolt
+// database and (as the engine lands) syncs users into Neurons. This file
+// wires the process; the command tree lives in the cmd_*.go files.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // --time-zone must work on hosts without a zoneinfo database (Windows)
+
+	"golang.org/x/term"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &app{
+		stdin:  os.Stdin,
+		stdout: os.Stdout,
+		stderr: os.Stderr,
+		lookup: os.LookupEnv,
+		now:    time.Now,
+		local:  time.Local,
+		stdinTerminal: func() (int, bool) {
+			fd := int(os.Stdin.Fd())
+			return fd, term.IsTerminal(fd)
+		},
+	})
+	stop()
+	os.Exit(code)
+}

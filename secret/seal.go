@@ -1,0 +1,147 @@
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"strings"
+)
+
+// KeySize is the length of the sealing key: AES-256.
+const KeySize = 32
+
+// sealVersion prefixes every sealed blob so that a future change of cipher or
+// layout can tell old blobs apart.
+const sealVersion = 1
+
+// ErrWrongKey means a sealed blob does not open with the key at hand: the key
+// is not the one the secret was sealed with (or the blob was tampered with).
+var ErrWrongKey = errors.New("secret key does not match the key the secrets were sealed with")
+
+// ErrNoKeyFile means the key file does not exist and was not to be created.
+var ErrNoKeyFile = errors.New("secret key file does not exist")
+
+// Sealer seals and opens secrets with one AES-256-GCM key.
+type Sealer struct {
+	aead cipher.AEAD
+}
+
+// NewSealer builds a Sealer from a raw 32-byte key.
+func NewSealer(key []byte) (*Sealer, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("secret key is %d bytes; it must be %d bytes", len(key), KeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return &Sealer{aead: aead}, nil
+}
+
+// ParseKey decodes a base64 key, the form used by NC_SECRET_KEY and the key
+// file. The error never quotes the input.
+func ParseKey(b64 string) (*Sealer, error) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil {
+		return nil, errors.New("secret key is not valid base64; generate one with: head -c 32 /dev/urandom | base64")
+	}
+	return NewSealer(raw)
+}
+
+// Seal encrypts plaintext. aad binds the blob to where it is stored (for
+// example a connector ID and secret name) so that a blob copied to another
+// place in the database does not open.
+func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("seal: read random nonce: %w", err)
+	}
+	out := make([]byte, 0, 1+len(nonce)+len(plaintext)+s.aead.Overhead())
+	out = append(out, sealVersion)
+	out = append(out, nonce...)
+	return s.aead.Seal(out, nonce, plaintext, aad), nil
+}
+
+// Open decrypts a blob made by Seal with the same aad.
+func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
+	ns := s.aead.NonceSize()
+	if len(sealed) < 1+ns+s.aead.Overhead() || sealed[0] != sealVersion {
+		return nil, errors.New("sealed secret is damaged or of an unknown version")
+	}
+	plain, err := s.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], aad)
+	if err != nil {
+		return nil, ErrWrongKey
+	}
+	return plain, nil
+}
+
+// LoadKeyFile reads the base64 key in path. With create set and no file
+// there, it writes a new random key with mode 0600 first. The file must not
+// be readable by group or others on Unix: the key opens every secret.
+func LoadKeyFile(path string, create bool) (*Sealer, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, fmt.Errorf("%s: %w", path, ErrNoKeyFile)
+		}
+		return createKeyFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	if err := checkKeyMode(path); err != nil {
+		return nil, err
+	}
+	s, err := ParseKey(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+func createKeyFile(path string) (*Sealer, error) {
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate secret key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create secret key file: %w", err)
+	}
+	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("write secret key file %s: %w", path, werr)
+	}
+	return NewSealer(key)
+}
+
+func checkKeyMode(path string) error {
+	if runtime.GOOS == "windows" {
+		return nil // protected by the ACL of %ProgramData%\neurons-connector instead
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("secret key: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("secret key file %s has mode %04o and is readable by others; run: chmod 600 %s", path, perm, path)
+	}
+	return nil
+}

@@ -1,0 +1,46 @@
+//go:build !windows
+
+package service
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// DefaultDataDir is /var/lib/neurons-connector for root (the service), and
+// $XDG_STATE_HOME/neurons-connector (~/.local/state/...) for anyone else, so
+// an admin trying the CLI as themselves needs no root and leaves no trace in
+// system folders.
+func DefaultDataDir(getenv func(string) string, uid int) (string, error) {
+	if uid == 0 {
+		return filepath.Join("/var/lib", Name), nil
+	}
+	if state := getenv("XDG_STATE_HOME"); filepath.IsAbs(state) {
+		return filepath.Join(state, Name), nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		return "", errors.New("neither XDG_STATE_HOME nor HOME is set; set NC_DATA_DIR or pass --data-dir")
+	}
+	return filepath.Join(home, ".local", "state", Name), nil
+}
+
+// CurrentUID is the effective user ID, the input DefaultDataDir expects.
+func CurrentUID() int { return os.Geteuid() }
+
+// PrepareDataDir creates dir with mode 0700, and narrows an existing one to
+// 0700: it holds the key that opens every secret.
+func PrepareDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm() != 0o700 {
+		return os.Chmod(dir, 0o700)
+	}
+	return nil
+}

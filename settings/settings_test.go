@@ -1,0 +1,110 @@
+package settings
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+func load(t *testing.T, env map[string]string) (Settings, error) {
+	t.Helper()
+	return Load(context.Background(), envconfig.MapLookuper(env), Overrides{DefaultDataDir: "/var/lib/neurons-connector"})
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Settings{
+		DataDir: "/var/lib/neurons-connector", ServerName: "Cloud", Sink: SinkCSV,
+		CSVDir: "/var/lib/neurons-connector/csv", Listen: "127.0.0.1:7780", LogLevel: "info", LogFormat: "text",
+	}
+	if s.DataDir != want.DataDir || s.ServerName != want.ServerName || s.Sink != want.Sink || s.CSVDir != want.CSVDir ||
+		s.Listen != want.Listen || s.LogLevel != want.LogLevel || s.LogFormat != want.LogFormat {
+		t.Fatalf("defaults = %+v", s)
+	}
+}
+
+func TestDataDirFlagWins(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Load(context.Background(), envconfig.MapLookuper(map[string]string{"NC_DATA_DIR": "/elsewhere"}),
+		Overrides{DataDir: dir, DefaultDataDir: "/var/lib/x"})
+	if err != nil || s.DataDir != dir || s.CSVDir != filepath.Join(dir, "csv") {
+		t.Fatalf("DataDir = %q, CSVDir = %q, %v", s.DataDir, s.CSVDir, err)
+	}
+}
+
+func TestNeuronsSink(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := load(t, map[string]string{
+		"NC_NEURONS_URL": "https://neurons.example.com/", "NC_NEURONS_TOKEN_URL": "https://neurons.example.com/t/connect/token",
+		"NC_NEURONS_CLIENT_ID": "cid", "NC_NEURONS_CLIENT_SECRET_FILE": secretFile,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Sink != SinkNeurons || s.NeuronsURL != "https://neurons.example.com" || string(s.NeuronsClientSecret.Reveal()) != "file-secret" {
+		t.Fatalf("sink settings = %+v", s)
+	}
+}
+
+func TestEveryProblemAtOnce(t *testing.T) {
+	const clientSecret = "Sup3r-Secret-Value"
+	_, err := load(t, map[string]string{
+		"NC_SERVER_NAME":           " ",
+		"NC_SINK":                  "neurons",
+		"NC_NEURONS_URL":           "http://neurons.example.com",
+		"NC_NEURONS_CLIENT_SECRET": clientSecret,
+		"NC_LISTEN":                "0.0.0.0:7780",
+		"NC_LOG_LEVEL":             "verbose",
+		"NC_LOG_FORMAT":            "xml",
+		"NC_MAPPINGS_DIR":          "/does/not/exist",
+		"NC_SECRET_KEY":            "not-base64!" + clientSecret,
+	})
+	var se *Error
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	for _, name := range []string{"NC_SERVER_NAME", "NC_NEURONS_URL", "NC_NEURONS_TOKEN_URL", "NC_NEURONS_CLIENT_ID",
+		"NC_LISTEN", "NC_LOG_LEVEL", "NC_LOG_FORMAT", "NC_MAPPINGS_DIR", "NC_SECRET_KEY"} {
+		found := false
+		for _, p := range se.Problems {
+			found = found || strings.HasPrefix(p, name+":")
+		}
+		if !found {
+			t.Errorf("no problem reported for %s in:\n%v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), clientSecret) {
+		t.Error("a secret value appears in the error")
+	}
+}
+
+func TestSecretTwice(t *testing.T) {
+	_, err := load(t, map[string]string{"NC_NEURONS_CLIENT_SECRET": "a", "NC_NEURONS_CLIENT_SECRET_FILE": "/x"})
+	if err == nil || !strings.Contains(err.Error(), "NC_NEURONS_CLIENT_SECRET_FILE: is set together") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestListenLoopbackForms(t *testing.T) {
+	for _, l := range []string{"127.0.0.1:7780", "[::1]:7780", "localhost:0"} {
+		if _, err := load(t, map[string]string{"NC_LISTEN": l}); err != nil {
+			t.Errorf("NC_LISTEN=%s: %v", l, err)
+		}
+	}
+	for _, l := range []string{"7780", ":7780", "192.168.1.5:7780", "127.0.0.1:http"} {
+		if _, err := load(t, map[string]string{"NC_LISTEN": l}); err == nil {
+			t.Errorf("NC_LISTEN=%s accepted", l)
+		}
+	}
+}

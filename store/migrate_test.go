@@ -1,0 +1,164 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"neurons-connector/connector"
+	"neurons-connector/secret"
+)
+
+var writeFixture = flag.Bool("write-fixture", false, "rewrite testdata/store/schema-v1.* (the layout of schema version 1)")
+
+const (
+	fixtureDB  = "../testdata/store/schema-v1.db"
+	fixtureKey = "../testdata/store/schema-v1.key"
+	// The fixture's connectors, as schema version 1 stored them.
+	fixtureOktaID     = "c_01J9V1OKTA00000000000000AA"
+	fixtureOneLoginID = "c_01J9V1ONELOGIN000000000000"
+	fixtureToken      = "00fixture-okta-token"
+)
+
+// writeV1Fixture regenerates the schema-v1 database with raw bbolt calls, so
+// that this function documents exactly what version 1 looked like. TestMain
+// runs it instead of the tests when given -write-fixture.
+func writeV1Fixture() error {
+	_ = os.Remove(fixtureDB)
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i * 7)
+	}
+	sealer, err := secret.NewSealer(key)
+	if err != nil {
+		return err
+	}
+	db, err := bolt.Open(fixtureDB, 0o600, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	created := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	err = db.Update(func(tx *bolt.Tx) error {
+		mk := func(name string) *bolt.Bucket { b, _ := tx.CreateBucket([]byte(name)); return b }
+		meta, conns, secrets, cursors := mk("meta"), mk("connectors"), mk("secrets"), mk("cursors")
+		var v [4]byte
+		binary.BigEndian.PutUint32(v[:], 1)
+		_ = meta.Put([]byte("schema_version"), v[:])
+		check, _ := sealer.Seal(keyCheckPlain, keyCheckAAD)
+		_ = meta.Put([]byte("key_check"), check)
+		// Version 1 had no rateShare, fullEvery or schedule anchor.
+		v1 := []map[string]any{
+			{"id": fixtureOktaID, "name": "Okta prod", "type": "okta", "server": "Cloud",
+				"url": "https://acme.okta.com", "userStatuses": []string{"ACTIVE", "SUSPENDED"},
+				"schedule": map[string]string{"repeats": "weekly", "startTime": "03:15"},
+				"active":   true, "created": created, "updated": created},
+			{"id": fixtureOneLoginID, "name": "OneLogin", "type": "onelogin", "server": "Cloud",
+				"url": "https://acme.onelogin.com", "clientId": "cid-123", "userStatuses": []string{"active"},
+				"schedule": map[string]string{"repeats": "daily", "startTime": "02:00", "timeZone": "Europe/Berlin"},
+				"active":   false, "created": created, "updated": created},
+		}
+		for _, c := range v1 {
+			data, _ := json.Marshal(c)
+			_ = conns.Put([]byte(c["id"].(string)), data)
+		}
+		tok, _ := sealer.Seal([]byte(fixtureToken), []byte(fixtureOktaID+"/token"))
+		_ = secrets.Put([]byte(fixtureOktaID+"/token"), tok)
+		cs, _ := sealer.Seal([]byte("fixture-onelogin-secret"), []byte(fixtureOneLoginID+"/client_secret"))
+		_ = secrets.Put([]byte(fixtureOneLoginID+"/client_secret"), cs)
+		return cursors.Put([]byte(fixtureOktaID), []byte(`{"watermark":"2025-03-14T09:00:00.000Z"}`))
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(fixtureKey, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600)
+}
+
+func TestMigrateFromSchemaV1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	copyFile(t, fixtureDB, path)
+	keyPath := filepath.Join(dir, "secret.key")
+	copyFile(t, fixtureKey, keyPath)
+	if err := os.Chmod(keyPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{Key: func(create bool) (*secret.Sealer, error) { return secret.LoadKeyFile(keyPath, create) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+
+	if _, err := os.Stat(path + ".schema-v1.bak"); err != nil {
+		t.Errorf("no backup taken before migrating: %v", err)
+	}
+	err = db.View(func(tx *Tx) error {
+		v, _, _ := readVersion(tx.tx)
+		if v != SchemaVersion {
+			t.Errorf("schema version %d after migration", v)
+		}
+		all, err := tx.Connectors()
+		if err != nil {
+			return err
+		}
+		if len(all) != 2 {
+			t.Fatalf("%d connectors after migration", len(all))
+		}
+		o, err := tx.ConnectorByName("okta PROD")
+		if err != nil {
+			return err
+		}
+		if o.RateShare != connector.DefaultRateShare || o.FullEvery != connector.Duration(connector.DefaultFullEvery) ||
+			o.Schedule.Anchor != "2025-03-14" || o.Schedule.Repeats != connector.Weekly {
+			t.Errorf("okta connector not upgraded: %+v", o)
+		}
+		tok, err := tx.Secret(fixtureOktaID, SecretOktaToken)
+		if err != nil || string(tok.Reveal()) != fixtureToken {
+			t.Errorf("token after migration: %q %v", tok.Reveal(), err)
+		}
+		if _, err := tx.Secret(fixtureOneLoginID, SecretOneLoginSecret); err != nil {
+			t.Errorf("client secret after migration: %v", err)
+		}
+		if flat := tx.bucket(bucketSecrets).Get([]byte(fixtureOktaID + "/token")); flat != nil {
+			t.Error("flat secret key left behind")
+		}
+		cur, ok, err := tx.Cursor(fixtureOktaID)
+		if err != nil || !ok || string(cur.Value) != `{"watermark":"2025-03-14T09:00:00.000Z"}` {
+			t.Errorf("cursor after migration: %q %v %v", cur.Value, ok, err)
+		}
+		if tx.OutboxDepth(fixtureOktaID) != 0 || tx.bucket(bucketOutbox) == nil {
+			t.Error("outbox bucket missing or not empty")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = in.Close() }()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

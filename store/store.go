@@ -1,0 +1,186 @@
+// Package store owns the connector's bbolt database: connector
+// configurations, sealed secrets, provider cursors, per-connector snapshots,
+// the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
+// the package; callers work through Tx, one transaction per logical step.
+//
+// Layout (schema version 2; names in schema.go):
+//
+//	meta/
+//	    schema_version       uint32, big endian
+//	    key_check            sealed constant: proves the secret key matches
+//	connectors/
+//	    <connector id>       JSON connector.Config (no secrets)
+//	names/
+//	    <folded name>        connector id (unique, case-insensitive names)
+//	secrets/
+//	    <connector id>/      one bucket per connector
+//	        <secret name>    AES-256-GCM blob, AAD "<connector id>/<secret name>"
+//	cursors/
+//	    <connector id>       JSON Cursor: the provider's opaque position + when saved
+//	snapshots/
+//	    <connector id>/      one bucket per connector
+//	        <source id>      what was last delivered for that user (record hash, ...)
+//	outbox/
+//	    <connector id>/      one bucket per connector
+//	        <seq uint64 BE>  a batch waiting for the sink's acknowledgement
+//	runs/
+//	    <connector id>/      one bucket per connector
+//	        <seq uint64 BE>  JSON Run, the newest maxRuns kept
+//
+// Schema version 1 (the first development builds) had no names index, kept
+// secrets flat under secrets/"<id>/<name>", had no snapshots, outbox or runs
+// buckets, and stored configurations without rate share, full-run interval
+// and schedule anchor. migrate1to2 converts it.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"neurons-connector/secret"
+)
+
+// FileName is the database's name inside the data directory.
+const FileName = "neurons-connector.db"
+
+// DefaultLockTimeout is how long Open waits for another process to release
+// the database before it gives up.
+const DefaultLockTimeout = 2 * time.Second
+
+var (
+	// ErrInUse means another process holds the database.
+	ErrInUse = errors.New("database is in use by another process")
+	// ErrNoDatabase means the file does not exist and Open was not asked to create it.
+	ErrNoDatabase = errors.New("database does not exist yet")
+	// ErrNotFound means the connector (or other record) does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// InUseError says which file is held; its message tells the admin what to do.
+type InUseError struct{ Path string }
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("database %s is in use by another process: is the neurons-connector service running? "+
+		"Stop it (neurons-connector service stop) or wait for the other command to finish", e.Path)
+}
+
+// Unwrap lets errors.Is(err, ErrInUse) match.
+func (e *InUseError) Unwrap() error { return ErrInUse }
+
+// KeyFunc returns the sealing key. create is true when the database holds no
+// sealed secret yet, so a missing key file may be created; when false, a
+// missing key is an error because existing secrets need the old key.
+type KeyFunc func(create bool) (*secret.Sealer, error)
+
+// Options tune Open.
+type Options struct {
+	// Create makes Open create a missing database file (mode 0600). Read-only
+	// commands leave it false so that they never create a file.
+	Create bool
+	// LockTimeout bounds the wait for another process; DefaultLockTimeout if 0.
+	LockTimeout time.Duration
+	// Key supplies the sealing key, loaded only when a secret is touched.
+	Key KeyFunc
+}
+
+// DB is an open database.
+type DB struct {
+	bolt *bolt.DB
+	path string
+	key  KeyFunc
+
+	mu     sync.Mutex
+	sealer *secret.Sealer
+}
+
+// Open opens (and migrates) the database at path.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if !opts.Create {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
+		}
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, &InUseError{Path: path}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	d := &DB{bolt: b, path: path, key: opts.Key}
+	if err := d.migrate(); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// Path is the database file's path.
+func (d *DB) Path() string { return d.path }
+
+// Close releases the file and its lock.
+func (d *DB) Close() error { return d.bolt.Close() }
+
+// PathIn returns the database path inside dataDir.
+func PathIn(dataDir string) string { return filepath.Join(dataDir, FileName) }
+
+// Tx is one transaction. It is valid only inside the function given to View
+// or Update; values it returns are copies that outlive it.
+type Tx struct {
+	tx *bolt.Tx
+	db *DB
+}
+
+// View runs fn in a read-only transaction.
+func (d *DB) View(fn func(*Tx) error) error {
+	return d.bolt.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+}
+
+// Update runs fn in a read-write transaction: everything fn writes is
+// committed together, or nothing is if fn returns an error.
+func (d *DB) Update(fn func(*Tx) error) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+}
+
+func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
+
+// nested returns the per-connector bucket id under top, creating it in write
+// transactions when create is set. It returns nil if absent.
+func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
+	parent := t.bucket(top)
+	if b := parent.Bucket([]byte(id)); b != nil || !create {
+		return b, nil
+	}
+	b, err := parent.CreateBucket([]byte(id))
+	if err != nil {
+		return nil, fmt.Errorf("create %s/%s: %w", top, id, err)
+	}
+	return b, nil
+}
+
+func u64(n uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	return b[:]
+}
+
+// clone copies bytes read inside a transaction, which bbolt invalidates at
+// its end.
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

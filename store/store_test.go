@@ -1,0 +1,412 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/connector"
+	"neurons-connector/secret"
+)
+
+func testKey(t *testing.T) KeyFunc {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret.key")
+	return func(create bool) (*secret.Sealer, error) { return secret.LoadKeyFile(path, create) }
+}
+
+func openTemp(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(filepath.Join(t.TempDir(), FileName), Options{Create: true, Key: testKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func okta(name string) connector.Config {
+	c := connector.New(connector.Okta, time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+	c.Name = name
+	c.URL = "https://acme.okta.com"
+	return c
+}
+
+func TestOpenWithoutCreateDoesNotMakeAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	_, err := Open(path, Options{})
+	if !errors.Is(err, ErrNoDatabase) {
+		t.Fatalf("Open = %v, want ErrNoDatabase", err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("file exists after a read-only open: %v", err)
+	}
+}
+
+func TestNewDatabaseHasModeAndSchema(t *testing.T) {
+	db := openTemp(t)
+	info, err := os.Stat(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := info.Mode().Perm(); perm != 0o600 {
+		t.Errorf("database mode %04o, want 0600", perm)
+	}
+	err = db.View(func(tx *Tx) error {
+		v, empty, err := readVersion(tx.tx)
+		if err != nil || empty || v != SchemaVersion {
+			t.Errorf("version %d empty %v err %v, want %d", v, empty, err, SchemaVersion)
+		}
+		for _, b := range topBuckets {
+			if tx.bucket(b) == nil {
+				t.Errorf("bucket %s missing", b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReopenLeavesFileBytesAlone(t *testing.T) {
+	db := openTemp(t)
+	path := db.Path()
+	if err := db.Update(func(tx *Tx) error { return tx.PutConnector(okta("A")) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	before := fileHash(t, path)
+	db2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db2.View(func(tx *Tx) error { _, err := tx.Connectors(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db2.Close()
+	if fileHash(t, path) != before {
+		t.Fatal("opening and reading a current database changed its bytes")
+	}
+}
+
+func fileHash(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+func TestNamesAreUniqueIgnoringCase(t *testing.T) {
+	db := openTemp(t)
+	a, b := okta("Okta prod"), okta("OKTA PROD")
+	if err := db.Update(func(tx *Tx) error { return tx.PutConnector(a) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Update(func(tx *Tx) error { return tx.PutConnector(b) })
+	var taken *NameTakenError
+	if !errors.As(err, &taken) || taken.Existing != "Okta prod" {
+		t.Fatalf("second put = %v, want NameTakenError naming the existing connector", err)
+	}
+	// Renaming frees the old name and takes the new one.
+	a.Name = "Okta staging"
+	if err := db.Update(func(tx *Tx) error { return tx.PutConnector(a) }); err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		if _, err := tx.ConnectorByName("okta prod"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("old name still resolves: %v", err)
+		}
+		got, err := tx.ConnectorByName("OKTA STAGING")
+		if err != nil || got.ID != a.ID {
+			t.Errorf("new name resolves to %v, %v", got.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.PutConnector(b) }); err != nil {
+		t.Fatalf("the freed name could not be reused: %v", err)
+	}
+}
+
+func TestSecretsAreSealed(t *testing.T) {
+	db := openTemp(t)
+	c := okta("A")
+	token := "00Distinctive-Token-Value-4242"
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutConnector(c); err != nil {
+			return err
+		}
+		return tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte(token)))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		v, err := tx.Secret(c.ID, SecretOktaToken)
+		if err != nil || string(v.Reveal()) != token {
+			t.Errorf("Secret = %q, %v", v.Reveal(), err)
+		}
+		if !tx.HasSecret(c.ID, SecretOktaToken) || tx.HasSecret(c.ID, SecretOneLoginSecret) {
+			t.Error("HasSecret is wrong")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(token)) {
+		t.Fatal("the database file holds the token in plain text")
+	}
+}
+
+func TestSealedBlobIsBoundToItsPlace(t *testing.T) {
+	db := openTemp(t)
+	a, b := okta("A"), okta("B")
+	err := db.Update(func(tx *Tx) error {
+		for _, c := range []connector.Config{a, b} {
+			if err := tx.PutConnector(c); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutSecret(a.ID, SecretOktaToken, secret.New([]byte("tok-a"))); err != nil {
+			return err
+		}
+		// Copy A's blob under B, as an attacker with write access might.
+		blob := tx.bucket(bucketSecrets).Bucket([]byte(a.ID)).Get([]byte(SecretOktaToken))
+		nb, err := tx.nested(bucketSecrets, b.ID, true)
+		if err != nil {
+			return err
+		}
+		return nb.Put([]byte(SecretOktaToken), clone(blob))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		_, err := tx.Secret(b.ID, SecretOktaToken)
+		if !errors.Is(err, secret.ErrWrongKey) {
+			t.Errorf("moved blob opened: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWrongAndMissingKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	keyPath := filepath.Join(dir, "secret.key")
+	fileKey := func(create bool) (*secret.Sealer, error) { return secret.LoadKeyFile(keyPath, create) }
+	db, err := Open(path, Options{Create: true, Key: fileKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := okta("A")
+	err = db.Update(func(tx *Tx) error {
+		if err := tx.PutConnector(c); err != nil {
+			return err
+		}
+		return tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte("tok")))
+	})
+	_ = db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(keyPath)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v", err, info.Mode())
+	}
+
+	other, _ := secret.NewSealer(bytes.Repeat([]byte{7}, 32))
+	wrong := func(bool) (*secret.Sealer, error) { return other, nil }
+	db, err = Open(path, Options{Key: wrong})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error { _, err := tx.Secret(c.ID, SecretOktaToken); return err })
+	_ = db.Close()
+	if !errors.Is(err, secret.ErrWrongKey) || !strings.Contains(err.Error(), "restore the original key") {
+		t.Fatalf("wrong key: %v", err)
+	}
+
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, Options{Key: fileKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Writing another secret must not quietly create a new key that would
+	// orphan the sealed ones.
+	err = db.Update(func(tx *Tx) error {
+		return tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte("new")))
+	})
+	_ = db.Close()
+	if !errors.Is(err, secret.ErrNoKeyFile) || !strings.Contains(err.Error(), "restore the key file") {
+		t.Fatalf("missing key: %v", err)
+	}
+	if _, err := os.Stat(keyPath); !os.IsNotExist(err) {
+		t.Fatal("a new key file was created while sealed secrets exist")
+	}
+}
+
+func TestDeleteConnectorRemovesEverything(t *testing.T) {
+	db := openTemp(t)
+	a, b := okta("A"), okta("B")
+	err := db.Update(func(tx *Tx) error {
+		for _, c := range []connector.Config{a, b} {
+			if err := tx.PutConnector(c); err != nil {
+				return err
+			}
+			if err := tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte("t"))); err != nil {
+				return err
+			}
+			if err := tx.PutCursor(c.ID, Cursor{Value: []byte("x"), Saved: time.Now()}); err != nil {
+				return err
+			}
+			if err := tx.AddRun(c.ID, Run{ID: "r1", Result: "ok"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.DeleteConnector(a.ID) }); err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		for _, top := range perConnector {
+			if tx.bucket(top).Get([]byte(a.ID)) != nil || tx.bucket(top).Bucket([]byte(a.ID)) != nil {
+				t.Errorf("%s still holds the removed connector", top)
+			}
+		}
+		if _, err := tx.ConnectorByName("A"); !errors.Is(err, ErrNotFound) {
+			t.Error("name still resolves")
+		}
+		if _, ok, _ := tx.Cursor(b.ID); !ok || !tx.HasSecret(b.ID, SecretOktaToken) {
+			t.Error("the other connector lost its state")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunHistoryKeepsTheNewest(t *testing.T) {
+	db := openTemp(t)
+	c := okta("A")
+	err := db.Update(func(tx *Tx) error {
+		for i := range maxRuns + 7 {
+			if err := tx.AddRun(c.ID, Run{ID: "r" + string(rune('a'+i%26)), Fetched: i}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		all, err := tx.Runs(c.ID, 1000)
+		if err != nil {
+			return err
+		}
+		if len(all) != maxRuns || all[0].Fetched != maxRuns+6 || all[len(all)-1].Fetched != 7 {
+			t.Errorf("kept %d runs, newest %d, oldest %d", len(all), all[0].Fetched, all[len(all)-1].Fetched)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	db := openTemp(t)
+	path := db.Path()
+	if err := db.bolt.Update(func(tx *boltTx) error { return writeVersion(tx, SchemaVersion+1) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	_, err := Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "newer than this program") {
+		t.Fatalf("Open = %v", err)
+	}
+}
+
+// TestMain regenerates the schema-v1 fixture with -write-fixture, and
+// doubles as the helper process that holds a database open for
+// TestSecondProcessGetsInUse.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if *writeFixture {
+		if err := writeV1Fixture(); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if path := os.Getenv("STORE_TEST_HOLD"); path != "" {
+		db, err := Open(path, Options{Create: true})
+		if err != nil {
+			os.Stderr.WriteString(err.Error())
+			os.Exit(3)
+		}
+		os.Stdout.WriteString("held\n")
+		_, _ = os.Stdin.Read(make([]byte, 1)) // until the parent closes the pipe
+		_ = db.Close()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestSecondProcessGetsInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "STORE_TEST_HOLD="+path)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	line := make([]byte, 5)
+	if _, err := stdout.Read(line); err != nil || string(line) != "held\n" {
+		t.Fatalf("helper did not hold the database: %q %v", line, err)
+	}
+	_, err = Open(path, Options{LockTimeout: 300 * time.Millisecond})
+	var inUse *InUseError
+	if !errors.As(err, &inUse) || !errors.Is(err, ErrInUse) {
+		t.Fatalf("Open = %v, want InUseError", err)
+	}
+	if !strings.Contains(err.Error(), "service running") || !strings.Contains(err.Error(), path) {
+		t.Errorf("message does not name the file and the likely cause: %v", err)
+	}
+}
