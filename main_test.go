@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -326,5 +327,47 @@ func TestVersionNeedsNoSettings(t *testing.T) {
 	r := h.run("connector", "list")
 	if r.code != 2 || !strings.Contains(r.stderr, "NC_LOG_LEVEL") {
 		t.Fatalf("bad settings: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestWrongSecretKeyIsAClearError(t *testing.T) {
+	h := newHarness(t)
+	h.env["NC_SECRET_KEY"] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // 32 bytes
+	h.addOkta("Okta prod")
+	if _, err := os.Stat(filepath.Join(h.dir, keyFileName)); !os.IsNotExist(err) {
+		t.Error("a key file was written although NC_SECRET_KEY was set")
+	}
+	before := h.snapshot()
+	h.env["NC_SECRET_KEY"] = "HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4=" // another 32 bytes
+	r := h.run("connector", "edit", "Okta prod", "--token-env", "OKTA_TOKEN")
+	if r.code != 1 || !strings.Contains(r.stderr, "not the one this database was sealed with") {
+		t.Fatalf("exit %d, %q", r.code, r.stderr)
+	}
+	if !maps.Equal(before, h.snapshot()) {
+		t.Error("the failed edit changed the data directory")
+	}
+	delete(h.env, "NC_SECRET_KEY") // and no key at all: no new key file may appear
+	r = h.run("connector", "edit", "Okta prod", "--token-env", "OKTA_TOKEN")
+	if r.code != 1 || !strings.Contains(r.stderr, "restore the key file") {
+		t.Fatalf("exit %d, %q", r.code, r.stderr)
+	}
+	if !maps.Equal(before, h.snapshot()) {
+		t.Error("a missing key changed the data directory")
+	}
+}
+
+func TestHeldDatabaseIsAClearError(t *testing.T) {
+	h := newHarness(t)
+	h.addOkta("Okta prod")
+	// bbolt locks with flock, which conflicts between two opens of one file
+	// even inside one process; the store test does the same across processes.
+	db, err := store.Open(store.PathIn(h.dir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	r := h.run("connector", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "is in use by another process: is the neurons-connector service running?") {
+		t.Fatalf("exit %d, %q", r.code, r.stderr)
 	}
 }
