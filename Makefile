@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/neurons-connector
 
-.PHONY: all build test fmt-check vet race windows demo clean
+.PHONY: all build test fmt-check vet race windows demo bench fuzz clean
 
 all: build
 
@@ -30,6 +30,15 @@ race:
 windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./...
 	@echo "windows build: ok"
+
+# Go benchmarks with allocation counts; the README's figures come from here.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+# Each fuzz target for FUZZTIME (default 1m); findings land in testdata/fuzz.
+FUZZTIME ?= 1m
+fuzz:
+	$(GO) test ./mapping -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
 demo: build
 	./scripts/demo.sh $(BIN)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"neurons-connector/mapping"
 	"neurons-connector/secret"
 	"neurons-connector/service"
 	"neurons-connector/settings"
@@ -27,6 +29,7 @@ type app struct {
 	lookup         func(string) (string, bool)
 	now            func() time.Time
 	local          *time.Location
+	mappings       fs.FS // the built-in tables and targets.csv
 	// stdinTerminal reports whether stdin is an interactive terminal and its
 	// descriptor, for reading a secret without echo.
 	stdinTerminal func() (fd int, ok bool)
@@ -67,8 +70,9 @@ func run(ctx context.Context, args []string, a *app) int {
 		code = ee.code
 	}
 	var se *settings.Error
-	if errors.As(err, &se) {
-		// Several problems, each on its own line naming its variable.
+	var mp mapping.Problems
+	if errors.As(err, &se) || errors.As(err, &mp) {
+		// Several problems, each on its own line naming its variable or FILE:LINE.
 		fmt.Fprintln(a.stderr, "neurons-connector: "+err.Error())
 		return code
 	}

@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"embed"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,15 +20,30 @@ import (
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
+// builtinMappings holds the default mapping tables and the target catalog.
+//
+//go:embed mappings/*.csv
+var builtinMappings embed.FS
+
+// builtinTables is mappings/ as the root of a file system.
+func builtinTables() fs.FS {
+	sub, err := fs.Sub(builtinMappings, "mappings")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the folder
+	}
+	return sub
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], &app{
-		stdin:  os.Stdin,
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		lookup: os.LookupEnv,
-		now:    time.Now,
-		local:  time.Local,
+		stdin:    os.Stdin,
+		stdout:   os.Stdout,
+		stderr:   os.Stderr,
+		lookup:   os.LookupEnv,
+		now:      time.Now,
+		mappings: builtinTables(),
+		local:    time.Local,
 		stdinTerminal: func() (int, bool) {
 			fd := int(os.Stdin.Fd())
 			return fd, term.IsTerminal(fd)

@@ -46,6 +46,7 @@ func (h *harness) runIn(stdin string, args ...string) result {
 		stderr:        &errb,
 		lookup:        func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
 		now:           func() time.Time { return h.now },
+		mappings:      builtinTables(),
 		local:         time.UTC,
 		stdinTerminal: func() (int, bool) { return 0, false },
 	})

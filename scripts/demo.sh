@@ -27,6 +27,16 @@ set +e
 "$bin" connector add okta --name X --url http://acme.okta.com --token-env OKTA_TOKEN
 echo "exit code $?"
 set -e
+nc mapping export okta -o "$data/okta.csv"
+say "sed -i 's/profile.email,,/profile.email,lower,/' okta.csv && neurons-connector mapping check okta.csv"
+sed -i 's/^User.Email,profile.email,,/User.Email,profile.email,lower,/' "$data/okta.csv"
+"$bin" mapping check "$data/okta.csv"
+say "printf 'User.Fistname,profile.firstName,,\\n' >> okta.csv && neurons-connector mapping check okta.csv   # a typo"
+printf 'User.Fistname,profile.firstName,,\n' >>"$data/okta.csv"
+set +e
+"$bin" mapping check "$data/okta.csv"
+echo "exit code $?"
+set -e
 say "grep -c \"\$OKTA_TOKEN\" \$NC_DATA_DIR/neurons-connector.db   # the token is sealed"
 grep -c "$OKTA_TOKEN" "$NC_DATA_DIR/neurons-connector.db" || true
 say "ls -l \$NC_DATA_DIR"

@@ -1,0 +1,544 @@
+package mapping
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Field is one target attribute of a mapped record: a string, or a list
+// for list attributes.
+type Field struct {
+	Name string
+	Str  string
+	List []string // non-nil for list attributes
+}
+
+// IsList reports whether the field holds a list.
+func (f Field) IsList() bool { return f.List != nil }
+
+// Record is a mapped user: its fields sorted by name, absent values left
+// out (never sent as empty strings).
+type Record []Field
+
+// Get returns the field named name.
+func (r Record) Get(name string) (Field, bool) {
+	i, ok := slices.BinarySearchFunc(r, name, func(f Field, n string) int { return strings.Compare(f.Name, n) })
+	if !ok {
+		return Field{}, false
+	}
+	return r[i], true
+}
+
+// MarshalJSON writes the record as the ingestion contract's attributes
+// object: strings, and arrays of strings for lists.
+func (r Record) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 64*len(r))
+	buf = append(buf, '{')
+	for i, f := range r {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, _ := json.Marshal(f.Name)
+		buf = append(buf, k...)
+		buf = append(buf, ':')
+		var v []byte
+		if f.IsList() {
+			v, _ = json.Marshal(f.List)
+		} else {
+			v, _ = json.Marshal(f.Str)
+		}
+		buf = append(buf, v...)
+	}
+	return append(buf, '}'), nil
+}
+
+// Contact is what other users' mappings may read of a user: the manager
+// transform's fields.
+type Contact struct{ Name, Email, Phone string }
+
+// Directory finds a user of the same tenant by its source ID. The engine
+// backs it with its snapshot, so mapping a user never calls the provider.
+type Directory interface {
+	Contact(sourceID string) (Contact, bool)
+}
+
+// ContactOf extracts the contact fields from a mapped record, for the
+// engine to keep in its snapshot.
+func ContactOf(r Record) Contact {
+	get := func(n string) string { f, _ := r.Get(n); return f.Str }
+	return Contact{Name: get("User.FullName"), Email: get("User.Email"), Phone: get("User.Phone")}
+}
+
+type rule struct {
+	target string
+	kind   Kind
+	paths  []path
+	tr     transform
+}
+
+// path is a source path split into its first field, an index into
+// Table.roots (looked up once per user however many rows read it), and
+// the rest.
+type path struct {
+	root int
+	rest []string
+}
+
+type wildRule struct {
+	prefix string   // "Application.Okta.Profile."
+	path   []string // "profile"
+}
+
+// Apply maps one raw user (decoded JSON: maps, slices, strings, float64 or
+// json.Number, bools, nil) into a record sorted by attribute name. It is
+// pure apart from a cache of the wildcard keys seen so far; dir may be nil.
+func (t *Table) Apply(user map[string]any, dir Directory) Record {
+	return t.AppendTo(nil, user, dir)
+}
+
+// AppendTo is Apply appending to dst[:0]: the engine reuses one record's
+// memory for every user of a page, since it keeps only the encoded form.
+func (t *Table) AppendTo(dst Record, user map[string]any, dir Directory) Record {
+	var obj map[string]any
+	if t.wild != nil {
+		obj, _ = resolve(user, t.wild.path).(map[string]any)
+	}
+	var buf [64]any // more first fields than any provider's record has
+	roots := buf[:0]
+	for _, name := range t.roots {
+		roots = append(roots, user[name])
+	}
+	rec, complete := t.run(dst[:0], t.plan.Load(), roots, obj, dir)
+	if !complete { // the user has wildcard keys no earlier user had
+		rec, _ = t.run(dst[:0], t.extendPlan(obj), roots, obj, dir)
+	}
+	return rec
+}
+
+// run fills a record by walking the plan: its slots are already in name
+// order, so the record needs no sorting. complete is false when obj holds
+// keys the plan does not know.
+func (t *Table) run(rec Record, p *plan, roots []any, obj map[string]any, dir Directory) (Record, bool) {
+	if n := len(t.fixed) + len(obj); cap(rec) < n {
+		rec = make(Record, 0, n)
+	}
+	found := 0
+	for i := range p.slots {
+		s := &p.slots[i]
+		if s.rule >= 0 {
+			rec = t.fixed[s.rule].eval(rec, roots, dir, t)
+			continue
+		}
+		v, ok := obj[s.key]
+		if !ok {
+			continue
+		}
+		found++
+		if s.shadowed {
+			continue
+		}
+		if str, ok := v.(string); ok { // most profile values: no conversion
+			if str != "" {
+				rec = append(rec, Field{Name: s.name, Str: str})
+			}
+			continue
+		}
+		if f, ok := fieldOf(v, ""); ok {
+			f.Name = s.name
+			rec = append(rec, f)
+		}
+	}
+	return rec, found == len(obj)
+}
+
+// eval appends the rule's attribute to rec when the user has a value for it.
+func (r *rule) eval(rec Record, roots []any, dir Directory, t *Table) Record {
+	var str string
+	switch r.tr.name {
+	case "", "copy":
+		f, ok := fieldOf(r.paths[0].value(roots), r.kind)
+		if !ok {
+			return rec
+		}
+		f.Name = r.target
+		return append(rec, f)
+	case "join":
+		var buf [8]string
+		str = strings.Join(r.strings(roots, buf[:0]), r.tr.arg)
+	case "first":
+		for _, p := range r.paths {
+			if s, ok := scalar(p.value(roots)); ok {
+				str = s
+				break
+			}
+		}
+	case "list":
+		var buf [16]string
+		found := dedupe(r.strings(roots, buf[:0]))
+		if len(found) == 0 {
+			return rec
+		}
+		return append(rec, Field{Name: r.target, List: append(make([]string, 0, len(found)), found...)})
+	case "manager":
+		id, ok := scalar(r.paths[0].value(roots))
+		if !ok || dir == nil {
+			return rec
+		}
+		c, _ := dir.Contact(id)
+		switch r.tr.arg {
+		case "name":
+			str = c.Name
+		case "email":
+			str = c.Email
+		default:
+			str = c.Phone
+		}
+	default:
+		if s, ok := scalar(r.paths[0].value(roots)); ok {
+			str = apply1(r.tr.name, s, t.facts)
+		}
+	}
+	if str == "" {
+		return rec
+	}
+	return append(rec, Field{Name: r.target, Str: str})
+}
+
+// strings appends the non-empty values of every source to out, arrays
+// flattened, without building intermediate slices.
+func (r *rule) strings(roots []any, out []string) []string {
+	for _, p := range r.paths {
+		out = collect(roots[p.root], p.rest, out)
+	}
+	return out
+}
+
+func (p path) value(roots []any) any { return resolve(roots[p.root], p.rest) }
+
+// collect is resolve for many values: it walks path through maps and into
+// every element of the arrays it meets, appending each scalar it reaches.
+func collect(v any, path []string, out []string) []string {
+	for i, seg := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[seg]
+		case []any:
+			for _, e := range x {
+				out = collect(e, path[i:], out)
+			}
+			return out
+		default:
+			return out
+		}
+	}
+	if list, ok := v.([]any); ok {
+		for _, e := range list {
+			if s, ok := scalar(e); ok {
+				out = append(out, s)
+			}
+		}
+	} else if s, ok := scalar(v); ok {
+		out = append(out, s)
+	}
+	return out
+}
+
+// apply1 runs a single-value transform on a non-empty string.
+func apply1(name, s string, f providerFacts) string {
+	switch name {
+	case "lower":
+		return strings.ToLower(s)
+	case "upper":
+		return strings.ToUpper(s)
+	case "trim":
+		return strings.TrimSpace(s)
+	case "timestamp":
+		return normTimestamp(s)
+	case "bool":
+		return normBool(s)
+	case "status":
+		return f.statusName(s)
+	case "state":
+		return f.stateName(s)
+	}
+	return ""
+}
+
+// resolve walks a path through maps. An array met on the way applies the rest
+// of the path to each element, so devices.profile.platform yields every
+// device's platform.
+func resolve(v any, path []string) any {
+	for i, seg := range path {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[seg]
+		case []any:
+			out := make([]any, 0, len(x))
+			for _, e := range x {
+				switch r := resolve(e, path[i:]).(type) {
+				case nil:
+				case []any:
+					out = append(out, r...)
+				default:
+					out = append(out, r)
+				}
+			}
+			return out
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// scalar renders a JSON scalar as a string; absent, null, empty and
+// non-scalar values report false.
+func scalar(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, x != ""
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(int64(x), 10), true // IDs and counts: the fast, exact path
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		if x {
+			return "true", true
+		}
+		return "false", true
+	case int:
+		return strconv.Itoa(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	}
+	return "", false
+}
+
+// fieldOf renders a copied value for a target of kind (or "" for
+// Application.* attributes): arrays become lists, objects compact JSON, and a
+// list copied into a string attribute is joined with "; ".
+func fieldOf(v any, kind Kind) (Field, bool) {
+	var f Field
+	if s, ok := v.(string); ok && kind != KindList && kind != KindInteger {
+		f.Str = s // the common case, first
+		return f, s != ""
+	}
+	switch x := v.(type) {
+	case nil:
+		return f, false
+	case []any:
+		for _, e := range x {
+			if s, ok := scalar(e); ok {
+				f.List = append(f.List, s)
+			} else if e != nil {
+				b, _ := json.Marshal(e)
+				f.List = append(f.List, string(b))
+			}
+		}
+		if len(f.List) == 0 {
+			return f, false
+		}
+		if kind == KindString || kind == KindInteger {
+			f.Str, f.List = strings.Join(f.List, "; "), nil
+		}
+		return f, true
+	case map[string]any:
+		if len(x) == 0 {
+			return f, false
+		}
+		b, _ := json.Marshal(x)
+		f.Str = string(b)
+	default:
+		s, ok := scalar(x)
+		if !ok {
+			return f, false
+		}
+		f.Str = s
+	}
+	switch kind {
+	case KindList:
+		f.List, f.Str = []string{f.Str}, ""
+	case KindInteger:
+		if _, err := strconv.ParseInt(f.Str, 10, 64); err != nil {
+			return f, false // "3.5" or "n/a" is no integer: omit rather than mislead
+		}
+	}
+	return f, true
+}
+
+func dedupe(in []string) []string {
+	if len(in) < 2 {
+		return in
+	}
+	out := in[:0]
+	for i, s := range in {
+		if !slices.Contains(in[:i], s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// timestampLayouts are the forms providers write times in.
+var timestampLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999Z07:00", // OneLogin's created_at example
+	"2006-01-02 15:04:05Z07:00",
+	"2006-01-02T15:04:05.999999999", // no zone: taken as UTC
+	"2006-01-02 15:04:05",
+	time.DateOnly,
+}
+
+// timestampOut is the ingestion contract's format: RFC 3339, UTC, milliseconds.
+const timestampOut = "2006-01-02T15:04:05.000Z"
+
+// normTimestamp normalises a provider time; an unreadable one is omitted.
+func normTimestamp(s string) string {
+	if canonical(s) {
+		return s // Okta's and OneLogin's usual form: no parsing, no allocation
+	}
+	for _, layout := range timestampLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format(timestampOut)
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		if n > 1e11 { // milliseconds since the epoch
+			return time.UnixMilli(n).UTC().Format(timestampOut)
+		}
+		return time.Unix(n, 0).UTC().Format(timestampOut)
+	}
+	return ""
+}
+
+// canonical reports whether s is already a valid time in timestampOut's form.
+func canonical(s string) bool {
+	if len(s) != len(timestampOut) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 4, 7:
+			if c != '-' {
+				return false
+			}
+		case 10:
+			if c != 'T' {
+				return false
+			}
+		case 13, 16:
+			if c != ':' {
+				return false
+			}
+		case 19:
+			if c != '.' {
+				return false
+			}
+		case 23:
+			if c != 'Z' {
+				return false
+			}
+		default:
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range s[i : i+n] {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d := num(0, 4), num(5, 2), num(8, 2)
+	if mo < 1 || mo > 12 || d < 1 || num(11, 2) > 23 || num(14, 2) > 59 || num(17, 2) > 59 {
+		return false
+	}
+	days := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[mo-1]
+	if mo == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		days = 29
+	}
+	return d <= days
+}
+
+func normBool(s string) string {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "y", "on":
+		return "true"
+	case "false", "0", "no", "n", "off":
+		return "false"
+	}
+	return ""
+}
+
+// plan is the order in which Apply emits attributes: the fixed rows and
+// every wildcard key seen so far, merged by attribute name. Tenants share a
+// few dozen profile keys, so after the first users the plan stops changing and
+// Apply neither sorts nor builds attribute names.
+type plan struct {
+	slots []slot
+	keys  int // wildcard keys in slots
+}
+
+type slot struct {
+	rule     int    // index into Table.fixed, or -1 for a wildcard key
+	key      string // the wildcard key
+	name     string // the attribute name
+	shadowed bool   // a fixed row has the same name and wins
+}
+
+// maxPlanKeys bounds the plan for tenants with unbounded key sets; beyond it
+// a user's extra keys get a plan of their own, built for that user only.
+const maxPlanKeys = 4096
+
+func (t *Table) initPlan() {
+	p := &plan{}
+	for i, r := range t.fixed {
+		p.slots = append(p.slots, slot{rule: i, name: r.target})
+	}
+	t.plan.Store(p)
+}
+
+// extendPlan adds obj's unknown keys to the plan.
+func (t *Table) extendPlan(obj map[string]any) *plan {
+	t.planMu.Lock()
+	defer t.planMu.Unlock()
+	old := t.plan.Load()
+	known := make(map[string]bool, old.keys)
+	for _, s := range old.slots {
+		if s.rule < 0 {
+			known[s.key] = true
+		}
+	}
+	p := &plan{slots: append([]slot(nil), old.slots...), keys: old.keys}
+	fixed := make(map[string]bool, len(t.fixed))
+	for _, r := range t.fixed {
+		fixed[r.target] = true
+	}
+	for k := range obj {
+		if !known[k] {
+			name := t.wild.prefix + k
+			p.slots = append(p.slots, slot{rule: -1, key: k, name: name, shadowed: fixed[name]})
+			p.keys++
+		}
+	}
+	slices.SortFunc(p.slots, func(a, b slot) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		return a.rule - b.rule // a fixed row before its shadowed key
+	})
+	if p.keys <= maxPlanKeys {
+		t.plan.Store(p)
+	}
+	return p
+}

@@ -1,0 +1,308 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"neurons-connector/connector"
+)
+
+const checkDir = "../testdata/mapping/check"
+
+func parseFile(t *testing.T, name string) (*Table, error) {
+	t.Helper()
+	data, err := os.ReadFile(checkDir + "/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Parse(builtinSource(t).Catalog, connector.Okta, name, data)
+}
+
+func TestSpreadsheetSavedTableLoads(t *testing.T) {
+	got, err := parseFile(t, "spreadsheet-okta.csv")
+	if err != nil {
+		t.Fatalf("a table saved by a spreadsheet (BOM, CRLF, quoted commas, capitalised header, empty row) fails:\n%v", err)
+	}
+	builtin, err := builtinSource(t).Load(connector.Okta, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash() != builtin.Hash() {
+		t.Error("the same rows saved differently hash differently; the engine would force a needless full run")
+	}
+	if r := got.Rows()[2]; r.Target != "User.FullName" || r.Transform != "join( )" || r.Notes != "first and last name joined by a space" {
+		t.Errorf("row 3 read as %+v", r)
+	}
+}
+
+func TestEveryProblemIsReportedWithItsLine(t *testing.T) {
+	_, err := parseFile(t, "broken-okta.csv")
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	want := []struct {
+		line int
+		text string
+	}{
+		{3, "unknown target User.Fistname"},
+		{3, "did you mean User.FirstName?"},
+		{4, `unknown transform "lowercase"`},
+		{5, "transform join takes one argument: join(SEP)"},
+		{6, "duplicate target User.Email (first on line 4)"},
+		{7, "use the transform timestamp"},
+		{8, `"profle" is not a field of an Okta user`},
+		{9, "belongs to another provider"},
+		{10, "a wildcard row maps SOURCE.*"},
+		{11, "transform lower takes one source; got 2"},
+		{12, "manager(fax): the field must be one of name, email, phone"},
+		{13, "the source is empty"},
+		{14, "transform upper takes no argument"},
+		{15, "quoted value is not closed"},
+	}
+	text := err.Error()
+	for _, w := range want {
+		found := false
+		for _, p := range ps {
+			found = found || (p.Line == w.line && strings.Contains(p.Msg, w.text))
+		}
+		if !found {
+			t.Errorf("no problem %q on line %d in:\n%s", w.text, w.line, text)
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, "broken-okta.csv:") {
+			t.Errorf("problem line without FILE:LINE: %q", line)
+		}
+	}
+}
+
+func TestFileLevelProblems(t *testing.T) {
+	cases := map[string]string{
+		"semicolon-okta.csv": "broken: semicolon-okta.csv:1: the file uses ';' as its separator",
+		"latin1-okta.csv":    "latin1-okta.csv:3: the file is not UTF-8",
+		"header-okta.csv":    `header-okta.csv:1: missing column notes; unknown column "comment"; the header must be target,source,transform,notes`,
+		"fields-okta.csv":    "fields-okta.csv:2: the row has a different number of fields",
+	}
+	for file, want := range cases {
+		t.Run(file, func(t *testing.T) {
+			_, err := parseFile(t, file)
+			want = strings.TrimPrefix(want, "broken: ")
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
+	cat := builtinSource(t).Catalog
+	for name, data := range map[string]string{
+		"utf16":   "\xff\xfet\x00a\x00",
+		"empty":   "\ufeff \r\n",
+		"no rows": "target,source,transform,notes\n",
+	} {
+		if _, err := Parse(cat, connector.Okta, name, []byte(data)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := Parse(cat, connector.OneLogin, "x.csv", []byte("target,source,transform,notes\nUser.Status,status,state,\nUser.City,profile.city,,\n")); err == nil ||
+		!strings.Contains(err.Error(), `"profile" is not a field of a OneLogin user`) {
+		t.Errorf("onelogin field check: %v", err)
+	}
+	if _, err := Parse(cat, connector.Okta, "x.csv", []byte("target,source,transform,notes\nUser.AccountState,status,state,\n")); err == nil ||
+		!strings.Contains(err.Error(), "state applies to onelogin tables only") {
+		t.Errorf("state on okta: %v", err)
+	}
+}
+
+func TestExportLoadsBackUnchanged(t *testing.T) {
+	src := builtinSource(t)
+	for _, k := range connector.Kinds {
+		table, err := src.Load(k, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := table.Export(&buf); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse(src.Catalog, k, "export.csv", buf.Bytes())
+		if err != nil {
+			t.Fatalf("%s export does not load: %v", k, err)
+		}
+		if back.Hash() != table.Hash() || len(back.Rows()) != len(table.Rows()) {
+			t.Errorf("%s: export changed the table", k)
+		}
+		orig, _ := os.ReadFile("../mappings/" + string(k) + ".csv")
+		if !bytes.Equal(orig, buf.Bytes()) {
+			t.Errorf("%s: export differs from the file it came from:\n%s", k, buf.String())
+		}
+	}
+}
+
+func TestOverridesAndLastGoodTable(t *testing.T) {
+	builtin := os.DirFS("../mappings")
+	good := "target,source,transform,notes\nUser.Email,profile.email,lower,\n"
+	overrides := fstest.MapFS{
+		"okta.csv":      {Data: []byte(good)},
+		"Okta prod.csv": {Data: []byte("target,source,transform,notes\nUser.Email,profile.email,upper,\n")},
+	}
+	src, err := NewSource(builtin, overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := map[string]any{"profile": map[string]any{"email": "Ada@Example.com"}}
+	email := func(tb *Table) string { f, _ := tb.Apply(user, nil).Get("User.Email"); return f.Str }
+
+	k := NewKeeper(src)
+	prod, err := k.Table(connector.Okta, "c1", "Okta prod")
+	if err != nil || email(prod) != "ADA@EXAMPLE.COM" || prod.File != "Okta prod.csv" {
+		t.Fatalf("connector override: %v %v", prod, err)
+	}
+	other, err := k.Table(connector.Okta, "c2", "Okta test")
+	if err != nil || email(other) != "ada@example.com" || other.File != "okta.csv" {
+		t.Fatalf("type override: %v", err)
+	}
+	one, err := k.Table(connector.OneLogin, "c3", "OneLogin")
+	if err != nil || one.File != "onelogin.csv (built in)" {
+		t.Fatalf("built-in: %v %v", one, err)
+	}
+
+	// An edit that breaks the file keeps the last good table and reports why.
+	overrides["Okta prod.csv"] = &fstest.MapFile{Data: []byte("target,source,transform,notes\nUser.Email,profile.email,uper,\n")}
+	kept, err := k.Table(connector.Okta, "c1", "Okta prod")
+	if err == nil || !strings.Contains(err.Error(), "Okta prod.csv:2: unknown transform") {
+		t.Fatalf("broken override error = %v", err)
+	}
+	if kept != prod {
+		t.Fatal("the broken table replaced the last good one")
+	}
+	// A connector that never had a good table gets only the error.
+	if tb, err := k.Table(connector.Okta, "c9", "Okta prod"); tb != nil || err == nil {
+		t.Fatalf("no last good table: %v, %v", tb, err)
+	}
+}
+
+// TestDefaultRowsUseRealFields checks every source path of the default tables
+// against the provider's documented user object (the reference docs, copied
+// into testdata/mapping/reference): a path that resolves to nothing there is a
+// typo that would silently send nothing.
+func TestDefaultRowsUseRealFields(t *testing.T) {
+	src := builtinSource(t)
+	for _, k := range connector.Kinds {
+		table, err := src.Load(k, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var user map[string]any
+		readJSON(t, "../testdata/mapping/reference/"+string(k)+"-user.json", &user)
+		for _, r := range table.fixed {
+			for _, p := range r.paths {
+				v := resolve(user[table.roots[p.root]], p.rest)
+				if l, ok := v.([]any); v == nil || (ok && len(l) == 0) {
+					t.Errorf("%s: %s reads %s.%s, which the %s user object does not have", k, r.target,
+						table.roots[p.root], strings.Join(p.rest, "."), k)
+				}
+			}
+		}
+		if w := table.wild; w != nil {
+			if _, ok := resolve(user, w.path).(map[string]any); !ok {
+				t.Errorf("%s: wildcard source %s is not an object", k, strings.Join(w.path, "."))
+			}
+		}
+	}
+}
+
+func TestDefaultTablesCoverTheConnectorPages(t *testing.T) {
+	src := builtinSource(t)
+	need := map[connector.Kind][]string{
+		connector.Okta: {"User.FullName", "User.Phone", "User.PhoneNumbers", "User.StreetAddress", "User.City", "User.State",
+			"User.Country", "User.ZipCode", "User.JobTitle", "User.TimeZone", "User.PreferredLanguage", "User.EmployeeNumber",
+			"User.Email", "User.Department", "User.Status", "User.DeviceTypes", "User.DeviceOS", "User.AssignedApps",
+			"User.LastLogon", "User.LastPasswordChange", "Application.Okta.Profile.*"},
+		connector.OneLogin: {"User.FullName", "User.Phone", "User.Email", "User.Manager", "User.ManagerEmail", "User.ManagerPhone",
+			"User.JobTitle", "User.Department", "User.Company", "Application.OneLogin.Custom.*", "User.Status",
+			"User.AccountState", "User.LastLogon", "User.InvitationSent", "User.Created", "User.Activated",
+			"User.InvalidLoginAttempts"},
+	}
+	for k, targets := range need {
+		table, err := src.Load(k, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for _, r := range table.Rows() {
+			have[r.Target] = true
+		}
+		for _, target := range targets {
+			if !have[target] {
+				t.Errorf("the default %s table lacks %s", k, target)
+			}
+		}
+	}
+}
+
+func TestTransforms(t *testing.T) {
+	ts := map[string]string{
+		"2024-05-04T19:50:52.000Z":         "2024-05-04T19:50:52.000Z",
+		"2024-05-04T19:50:52Z":             "2024-05-04T19:50:52.000Z",
+		"2024-05-04T21:50:52.5+02:00":      "2024-05-04T19:50:52.500Z",
+		"2015-11-11 03:36:18.714000+00:00": "2015-11-11T03:36:18.714Z",
+		"2024-05-04":                       "2024-05-04T00:00:00.000Z",
+		"1736244960":                       "2025-01-07T10:16:00.000Z",
+		"1736244960123":                    "2025-01-07T10:16:00.123Z",
+		"2024-13-45T00:00:00.000Z":         "",
+		"yesterday":                        "",
+	}
+	for in, want := range ts {
+		if got := normTimestamp(in); got != want {
+			t.Errorf("timestamp(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{"TRUE": "true", "1": "true", "Yes": "true", "no": "false", "0": "false", "maybe": ""} {
+		if got := normBool(in); got != want {
+			t.Errorf("bool(%q) = %q", in, got)
+		}
+	}
+	ol := facts[connector.OneLogin]
+	for in, want := range map[string]string{"1": "Active", "8": "Security questions required", "6": "Unknown", "locked": "Locked", "password-expired": "Password expired"} {
+		if got := ol.statusName(in); got != want {
+			t.Errorf("onelogin status(%q) = %q", in, got)
+		}
+	}
+	if got := facts[connector.Okta].statusName("deprovisioned"); got != "Deactivated" {
+		t.Errorf("okta status = %q", got)
+	}
+}
+
+func TestApplyAcceptsJSONNumbers(t *testing.T) {
+	table, err := builtinSource(t).Load(connector.OneLogin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(strings.NewReader(`{"id":36216766,"status":1,"state":1,"invalid_login_attempts":3,"role_ids":[1,2],"manager_user_id":9007199254740993}`))
+	dec.UseNumber()
+	var user map[string]any
+	if err := dec.Decode(&user); err != nil {
+		t.Fatal(err)
+	}
+	rec := table.Apply(user, mapDir{"9007199254740993": {Name: "Big Id"}})
+	for name, want := range map[string]string{"User.Status": "Active", "User.InvalidLoginAttempts": "3", "User.ManagerID": "9007199254740993", "User.Manager": "Big Id"} {
+		if f, _ := rec.Get(name); f.Str != want {
+			t.Errorf("%s = %q, want %q", name, f.Str, want)
+		}
+	}
+	if f, _ := rec.Get("Application.OneLogin.RoleIDs"); strings.Join(f.List, ",") != "1,2" {
+		t.Errorf("role ids = %v", f.List)
+	}
+}
+
+func TestContactOf(t *testing.T) {
+	rec := Record{{Name: "User.Email", Str: "a@x"}, {Name: "User.FullName", Str: "A"}, {Name: "User.Phone", Str: "1"}}
+	if c := ContactOf(rec); c != (Contact{Name: "A", Email: "a@x", Phone: "1"}) {
+		t.Errorf("ContactOf = %+v", c)
+	}
+}
