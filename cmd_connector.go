@@ -22,7 +22,7 @@ func (a *app) connectorCmd() *cobra.Command {
 		return usagef("%v", err)
 	}
 	return group("connector", "Add, change, list, show and remove connectors",
-		add, a.editCmd(), a.listCmd(), a.showCmd(), a.removeCmd())
+		add, a.editCmd(), a.listCmd(), a.showCmd(), a.removeCmd(), a.testCmd())
 }
 
 func (a *app) addCmd(kind connector.Kind) *cobra.Command {

@@ -1,9 +1,9 @@
-// Package engine will own a connector run: fetch pages from a provider, map
-// each user, diff against the snapshot, write the outbox and cursor in one
+// Package engine owns a connector run: fetch pages from a provider, map each
+// user, diff against the snapshot, write the outbox and cursor in one
 // transaction, and push to the sink in order. It also owns the scheduler and
-// the classification of errors into transient, permanent and configuration
-// failures. It never knows a provider's wire format.
+// the classification of errors. It never knows a provider's wire format: a
+// provider is anything that implements Provider.
 //
-// The package is empty until the sync engine lands; see the README's
-// architecture section for the plan.
+// So far the package holds the contract between the engine and the
+// providers (provider.go); the run itself lands with the sync engine.
 package engine

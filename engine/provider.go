@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Mode says whether a run reads every user or only those changed since the
+// cursor.
+type Mode string
+
+// The run modes.
+const (
+	Full        Mode = "full"
+	Incremental Mode = "incremental"
+)
+
+// FetchRequest asks a provider for one pass over its users.
+type FetchRequest struct {
+	Mode Mode
+	// Cursor is what Fetch returned after the last complete pass, or nil.
+	// Only the provider reads it.
+	Cursor []byte
+	// Statuses are the connector's selected user statuses, canonical names
+	// as connector.Statuses lists them. A full pass returns only users in
+	// them; an incremental pass returns every changed user, whatever its
+	// status, so that a user who left the selection is seen.
+	Statuses []string
+}
+
+// User is one user as a provider returns it.
+type User struct {
+	ID     string         // the provider's immutable ID, the sink's sourceId
+	Status string         // canonical status name
+	Raw    map[string]any // the record mapping tables read
+}
+
+// Provider is what the engine needs of an identity provider.
+type Provider interface {
+	// Fetch calls page for each page of users, in order, and returns the
+	// cursor to keep once the pass is complete. An error from page stops the
+	// pass and is returned as is; a failed pass returns no cursor, so the
+	// next run starts from the old one.
+	Fetch(ctx context.Context, req FetchRequest, page func([]User) error) (cursor []byte, err error)
+}
+
+// Stats are a provider client's counters for one run.
+type Stats struct {
+	Calls          int           // HTTP requests sent, retries included
+	RateLimitWaits int           // times it waited for a rate-limit window or a 429
+	RateLimitWait  time.Duration // total time spent waiting on rate limits
+	Retries        int           // requests repeated after a transient failure
+	Warnings       []string      // what the run did without, e.g. an unavailable API
+}
+
+// StatsReporter is implemented by providers that count their work.
+type StatsReporter interface {
+	Stats() Stats
+}
+
+// Error classes, matched with errors.Is. A provider wraps its errors with
+// one of them at the HTTP boundary; the engine decides from the class alone.
+var (
+	// ErrTransient: the failure may pass by itself (429 after retries, 5xx,
+	// network, timeout, a malformed response). The next run tries again.
+	ErrTransient = errors.New("transient failure")
+	// ErrConfig: an admin must act (bad credentials, missing permission,
+	// unknown host, TLS trust). Retrying unchanged will not help.
+	ErrConfig = errors.New("configuration error")
+)

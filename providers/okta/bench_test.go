@@ -1,0 +1,46 @@
+package okta
+
+import (
+	"context"
+	"runtime"
+	"testing"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/secret"
+)
+
+// BenchmarkFullListing100k lists a 100,000-user simulated org over loopback
+// (every status, apps and devices included, rate limits off) and reports
+// users per second and heap allocations per user. Client and simulator share
+// the process, so the allocations are both sides'.
+func BenchmarkFullListing100k(b *testing.B) {
+	const n = 100_000
+	sim := oktatest.New(oktatest.Options{Users: n, Token: "bench-token", NoLimits: true})
+	srv := sim.Start()
+	defer srv.Close()
+	c, err := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("bench-token"))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := engine.FetchRequest{Mode: engine.Full, Statuses: oktatest.Statuses}
+	var users int
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		_, err := c.Fetch(context.Background(), req, func(page []engine.User) error {
+			users += len(page)
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if users != b.N*n {
+		b.Fatalf("listed %d users in %d passes of %d", users, b.N, n)
+	}
+	b.ReportMetric(float64(users)/b.Elapsed().Seconds(), "users/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(users), "allocs/user")
+	b.ReportMetric(float64(sim.Calls()["users"])/float64(b.N), "user-pages/pass")
+}

@@ -1,0 +1,318 @@
+// Package okta is the Okta connector: a thin client of the Okta Management
+// API (SSWS token auth, Link-header pagination, per-bucket rate limiting,
+// retries) and its adapter to the engine's Provider interface. Its
+// simulator is in okta/oktatest.
+//
+// Request middleware, outermost first: retry (every attempt pays a token),
+// the bucket's pacer, authentication, then the transport. Errors are typed
+// once, at the HTTP boundary (APIError, transientError).
+package okta
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/secret"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout    = 30 * time.Second
+	DefaultMaxRetries = 5
+	DefaultPageSize   = 200 // Okta's documented page size for users (okta-api.md §2.1)
+	maxBackoff        = 60 * time.Second
+	max429Wait        = 120 * time.Second
+	maxBody           = 64 << 20
+)
+
+// mediaType asks Okta to leave out credentials and transitional fields,
+// which the connector never reads and which slow large orgs down.
+const mediaType = "application/json; okta-response=omitCredentials,omitCredentialsLinks,omitTransitioningToStatus"
+
+// Options configure a Client.
+type Options struct {
+	BaseURL string       // https://acme.okta.com; http only for loopback hosts
+	Token   secret.Value // the SSWS API token
+	// RateShare is the percentage (1-100) of each rate-limit bucket this
+	// client may use; 0 means the default 50 (Okta's per-token share).
+	RateShare  int
+	Timeout    time.Duration // per request; DefaultTimeout if 0
+	MaxRetries int           // per request; DefaultMaxRetries if 0
+	PageSize   int           // DefaultPageSize if 0
+	Clock      clock.Clock   // clock.Real if nil
+	// RootCAs replaces the system's trusted CAs (the simulator's CA in
+	// tests). TLS verification itself cannot be turned off.
+	RootCAs   *x509.CertPool
+	Logger    *slog.Logger
+	UserAgent string
+	Name      string // the connector's name, for messages that tell what to run
+}
+
+// Client talks to one Okta org.
+type Client struct {
+	base   *url.URL
+	token  secret.Value
+	http   *http.Client
+	clock  clock.Clock
+	log    *slog.Logger
+	opts   Options
+	share  float64
+	mu     sync.Mutex
+	pacers map[string]*pacer
+	stats  engine.Stats
+	// inFlight caps concurrent requests: listings prefetch a page and the
+	// apps and devices sweeps run side by side; Okta advises 2 to 4.
+	inFlight chan struct{}
+}
+
+// maxInFlight is the cap on concurrent requests per client.
+const maxInFlight = 4
+
+// New checks opts and returns a Client.
+func New(opts Options) (*Client, error) {
+	raw, err := connector.ParseBaseURL(opts.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("okta URL: %w", err)
+	}
+	base, _ := url.Parse(raw)
+	if !opts.Token.IsSet() {
+		return nil, errors.New("okta: no API token")
+	}
+	if opts.RateShare == 0 {
+		opts.RateShare = connector.DefaultRateShare
+	}
+	if opts.RateShare < 1 || opts.RateShare > 100 {
+		return nil, fmt.Errorf("okta: rate share %d is not a percentage from 1 to 100", opts.RateShare)
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = DefaultMaxRetries
+	}
+	if opts.PageSize == 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "neurons-connector"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
+	c := &Client{
+		base:  base,
+		token: opts.Token,
+		clock: opts.Clock,
+		log:   opts.Logger,
+		opts:  opts,
+		share: float64(opts.RateShare) / 100,
+		http: &http.Client{
+			Transport: tr,
+			// A redirect to another host must never carry the token; Okta
+			// does not redirect API calls, so any such redirect is refused.
+			CheckRedirect: func(req *http.Request, via []*http.Request) error {
+				if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
+					return fmt.Errorf("%w: %s to %s", errRedirect, base.Host, req.URL.Host)
+				}
+				if len(via) >= 5 {
+					return errors.New("too many redirects")
+				}
+				return nil
+			},
+		},
+		pacers:   map[string]*pacer{},
+		inFlight: make(chan struct{}, maxInFlight),
+	}
+	return c, nil
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() engine.Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.stats
+	s.Warnings = append([]string(nil), s.Warnings...)
+	return s
+}
+
+func (c *Client) warn(msg string) {
+	c.mu.Lock()
+	c.stats.Warnings = append(c.stats.Warnings, msg)
+	c.mu.Unlock()
+	c.log.Warn(msg)
+}
+
+func (c *Client) count(f func(*engine.Stats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	c.mu.Unlock()
+}
+
+func (c *Client) pacer(path string) *pacer {
+	b := bucketOf(path)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pacers[b]
+	if !ok {
+		p = newPacer(c.clock, c.share)
+		c.pacers[b] = p
+	}
+	return p
+}
+
+// resolve turns a path or an absolute next link into a URL on the org. A
+// next link is followed verbatim, but only on the org's own host.
+func (c *Client) resolve(ref string) (*url.URL, error) {
+	u, err := c.base.Parse(ref)
+	if err != nil {
+		return nil, fmt.Errorf("okta: bad link %q: %w", ref, err)
+	}
+	if u.Host != c.base.Host || u.Scheme != c.base.Scheme {
+		return nil, fmt.Errorf("okta: a pagination link points to %s://%s, not the org %s; refusing to send the token there",
+			u.Scheme, u.Host, c.base.Host)
+	}
+	return u, nil
+}
+
+// get fetches ref (a path with query, or a next link), hands the body of
+// the 2xx answer to decode, and returns the headers. It retries 429s after
+// Okta's reset, and 5xx, network errors, timeouts and bodies that do not
+// decode (truncated, malformed) with capped exponential backoff; then it
+// gives up with the last error.
+func (c *Client) get(ctx context.Context, ref string, decode func([]byte) error) (http.Header, error) {
+	u, err := c.resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	p := c.pacer(u.Path)
+	var lastErr error
+	var retryFor string
+	for attempt := 0; ; attempt++ {
+		waited, windowWait, err := p.wait(ctx)
+		c.count(func(s *engine.Stats) {
+			s.RateLimitWait += waited
+			if windowWait {
+				s.RateLimitWaits++
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		body, h, status, err := c.once(ctx, u, attempt, retryFor)
+		if err == nil {
+			if derr := decode(body); derr != nil {
+				err = &transientError{fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, derr)}
+			} else {
+				return h, nil
+			}
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var wait time.Duration
+		var apiErr *APIError
+		switch {
+		case errors.As(err, &apiErr) && status == http.StatusTooManyRequests:
+			retryFor = apiErr.RequestID
+			wait = c.wait429(h, attempt)
+			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
+			c.log.Warn("okta rate limit hit", "path", u.Path, "wait", wait, "request_id", apiErr.RequestID,
+				"limit", h.Get("X-Rate-Limit-Limit"), "remaining", h.Get("X-Rate-Limit-Remaining"))
+		case errors.Is(err, engine.ErrTransient):
+			wait = backoff(attempt)
+			c.log.Warn("okta request failed, retrying", "path", u.Path, "attempt", attempt+1, "wait", wait, "error", err)
+		default:
+			return nil, err // permanent: 4xx other than 429
+		}
+		if attempt >= c.opts.MaxRetries {
+			return nil, fmt.Errorf("okta: gave up after %d attempts: %w", attempt+1, lastErr)
+		}
+		c.count(func(s *engine.Stats) { s.Retries++ })
+		if err := c.clock.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// once sends one request. Its error is an *APIError or a transientError.
+func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string) ([]byte, http.Header, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", mediaType)
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	req.Header.Set("Authorization", "SSWS "+string(c.token.Reveal()))
+	if attempt > 0 && retryFor != "" {
+		req.Header.Set("X-Okta-Retry-For", retryFor)
+		req.Header.Set("X-Okta-Retry-Count", strconv.Itoa(attempt))
+	}
+	select {
+	case c.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, 0, ctx.Err()
+	}
+	defer func() { <-c.inFlight }()
+	c.count(func(s *engine.Stats) { s.Calls++ })
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, 0, classifyNetErr(c.base.Host, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: reading the response: %w", u.Path, err)}
+	}
+	if len(body) > maxBody {
+		return nil, resp.Header, resp.StatusCode, fmt.Errorf("okta: GET %s: response larger than %d MiB", u.Path, maxBody>>20)
+	}
+	c.pacer(u.Path).update(resp.Header)
+	if resp.StatusCode/100 != 2 {
+		return nil, resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
+	}
+	return body, resp.Header, resp.StatusCode, nil
+}
+
+// wait429 is how long to wait after a 429: until Okta's reset (Reset less
+// Date, so clock skew does not matter), plus a second and up to a second of
+// jitter so parallel clients do not wake together; without the headers,
+// exponential backoff.
+func (c *Client) wait429(h http.Header, attempt int) time.Duration {
+	reset, err1 := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64)
+	date, err2 := http.ParseTime(h.Get("Date"))
+	if err1 != nil || err2 != nil {
+		return backoff(attempt)
+	}
+	d := max(time.Unix(reset, 0).Sub(date), time.Second) + time.Second + jitter(time.Second)
+	return min(d, max429Wait)
+}
+
+// backoff is exponential with full jitter: a random wait up to 1 s, 2 s,
+// 4 s ... capped at maxBackoff.
+func backoff(attempt int) time.Duration {
+	ceiling := time.Duration(math.Min(float64(time.Second)*math.Pow(2, float64(attempt)), float64(maxBackoff)))
+	return time.Duration(float64(ceiling)*0.5) + jitter(ceiling/2)
+}

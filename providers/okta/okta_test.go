@@ -1,0 +1,566 @@
+package okta
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/secret"
+)
+
+var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+type fixture struct {
+	sim    *oktatest.Server
+	srv    *httptest.Server
+	clock  *clock.Fake
+	client *Client
+	logs   *bytes.Buffer
+}
+
+func newFixture(t testing.TB, so oktatest.Options, co Options) *fixture {
+	t.Helper()
+	fc := clock.NewFake(t0)
+	if so.Clock == nil {
+		so.Clock = fc
+	}
+	so.Token = "00Sim-Token-Distinctive-7f3e"
+	sim := oktatest.New(so)
+	srv := sim.Start()
+	t.Cleanup(srv.Close)
+	logs := &bytes.Buffer{}
+	co.BaseURL = srv.URL
+	co.Token = secret.New([]byte(so.Token))
+	if co.Clock == nil {
+		co.Clock = fc
+	}
+	co.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{sim: sim, srv: srv, clock: fc, client: c, logs: logs}
+}
+
+// pass runs one Fetch and returns the users by ID and the cursor.
+func (f *fixture) pass(t testing.TB, mode engine.Mode, cursor []byte, statuses ...string) (map[string]engine.User, []byte, error) {
+	t.Helper()
+	got := map[string]engine.User{}
+	var dup []string
+	cur, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: mode, Cursor: cursor, Statuses: statuses},
+		func(users []engine.User) error {
+			for _, u := range users {
+				if _, seen := got[u.ID]; seen {
+					dup = append(dup, u.ID)
+				}
+				got[u.ID] = u
+			}
+			return nil
+		})
+	if len(dup) > 0 && mode == engine.Full {
+		t.Errorf("users returned twice in one full pass: %v", dup[:min(5, len(dup))])
+	}
+	return got, cur, err
+}
+
+func keys(m map[string]engine.User) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEveryUserExactlyOnce(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 199, 200, 201, 2500} {
+		for _, size := range []int{7, 200} {
+			t.Run(fmt.Sprintf("users=%d/page=%d", n, size), func(t *testing.T) {
+				f := newFixture(t, oktatest.Options{Users: n, Seed: uint64(n), NoLimits: true}, Options{PageSize: size})
+				statuses := []string{"ACTIVE", "SUSPENDED", "DEPROVISIONED"}
+				got, cur, err := f.pass(t, engine.Full, nil, statuses...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := f.sim.IDs(statuses...)
+				sort.Strings(want)
+				if !slices.Equal(keys(got), want) {
+					t.Fatalf("got %d users, want %d", len(got), len(want))
+				}
+				for _, u := range got {
+					if !slices.Contains(statuses, u.Status) {
+						t.Fatalf("user %s has unselected status %s", u.ID, u.Status)
+					}
+				}
+				if len(cur) == 0 {
+					t.Fatal("a complete pass returned no cursor")
+				}
+			})
+		}
+	}
+}
+
+func TestDefaultListingHidesDeprovisionedButFilterDoesNot(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 400, NoLimits: true}, Options{})
+	got, _, err := f.pass(t, engine.Full, nil, "DEPROVISIONED")
+	if err != nil || len(got) == 0 || len(got) != len(f.sim.IDs("DEPROVISIONED")) {
+		t.Fatalf("DEPROVISIONED pass: %d users, %v", len(got), err)
+	}
+	resp := get(t, f, "/api/v1/users?limit=200&after="+f.sim.UserID(0))
+	var listed []map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&listed)
+	for _, u := range listed {
+		if u["status"] == "DEPROVISIONED" {
+			t.Fatal("the default listing returned a DEPROVISIONED user")
+		}
+	}
+}
+
+func get(t testing.TB, f *fixture, path string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	req.Header.Set("Authorization", "SSWS 00Sim-Token-Distinctive-7f3e")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = resp.Body.Close() })
+	return resp
+}
+
+func TestIncrementalSeesEveryChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 8000, Seed: 3, NoLimits: true}, Options{})
+	selected := []string{"ACTIVE"}
+	full, cur, err := f.pass(t, engine.Full, nil, selected...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	active := f.sim.IDs("ACTIVE")
+	// Several changes in the same second, a status change away from the
+	// selection, an edit, a deactivation, and a new user.
+	edited, suspended, deactivated := active[10], active[20], active[30]
+	if err := f.sim.EditProfile(edited, map[string]any{"title": "Chief Tester", "mobilePhone": nil}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sim.SetStatus(suspended, "SUSPENDED"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sim.Deactivate(deactivated); err != nil {
+		t.Fatal(err)
+	}
+	added := f.sim.AddUser(map[string]any{"login": "new@example.com", "email": "new@example.com", "firstName": "Nova", "lastName": "Neu"}, "ACTIVE")
+	f.clock.Advance(10 * time.Minute)
+
+	inc, cur2, err := f.pass(t, engine.Incremental, cur, selected...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{edited: "ACTIVE", suspended: "SUSPENDED", deactivated: "DEPROVISIONED", added: "ACTIVE"} {
+		u, ok := inc[id]
+		if !ok {
+			t.Errorf("incremental pass missed changed user %s", id)
+			continue
+		}
+		if u.Status != want {
+			t.Errorf("user %s status %s, want %s", id, u.Status, want)
+		}
+	}
+	if p := inc[edited].Raw["profile"].(map[string]any); p["title"] != "Chief Tester" || p["mobilePhone"] != nil {
+		t.Errorf("edit not seen: %v", p["title"])
+	}
+	if len(inc) >= len(full)/2 {
+		t.Errorf("incremental pass returned %d users of %d: it is not incremental", len(inc), len(full))
+	}
+	if w1, w2 := watermark(t, cur), watermark(t, cur2); !w2.After(w1) {
+		t.Errorf("watermark did not move forward: %v then %v", w1, w2)
+	}
+	// Nothing changed since: the next pass still re-reads the overlap, but
+	// only that.
+	again, cur3, err := f.pass(t, engine.Incremental, cur2, selected...)
+	if err != nil || watermark(t, cur3).Before(watermark(t, cur2)) {
+		t.Fatalf("third pass: %v, watermark went back", err)
+	}
+	if _, ok := again[edited]; !ok {
+		t.Error("a change inside the overlap window was not read again")
+	}
+}
+
+func watermark(t testing.TB, cur []byte) time.Time {
+	t.Helper()
+	var c cursor
+	if err := json.Unmarshal(cur, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Watermark
+}
+
+func TestChangesDuringAPassAreNotLost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 1000, NoLimits: true}, Options{PageSize: 50})
+	active := f.sim.IDs("ACTIVE")
+	early := active[0] // on the first page: read before it changes
+	var pages int
+	cur, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}},
+		func(users []engine.User) error {
+			pages++
+			if pages == 3 {
+				f.clock.Advance(20 * time.Minute) // a long pass
+				if err := f.sim.EditProfile(early, map[string]any{"title": "Changed mid-pass"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	inc, _, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := inc[early]; !ok || u.Raw["profile"].(map[string]any)["title"] != "Changed mid-pass" {
+		t.Fatal("a user changed after its page was read was not seen by the next incremental pass")
+	}
+}
+
+func TestWatermarkOnlyAfterACompletePass(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 1000, NoLimits: true}, Options{PageSize: 100, MaxRetries: 2})
+	_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	for _, id := range f.sim.IDs("ACTIVE")[:5] {
+		_ = f.sim.EditProfile(id, map[string]any{"title": "x"})
+	}
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 10, Status: 503})
+	_, cur2, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err == nil || cur2 != nil {
+		t.Fatalf("a failed pass returned cursor %s, err %v", cur2, err)
+	}
+	if !errors.Is(err, engine.ErrTransient) || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestFaultsEndInARetryOrACleanError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		fault oktatest.Fault
+		ok    bool // the pass succeeds after retrying
+		class error
+	}{
+		{"500 once", oktatest.Fault{Path: "/api/v1/users", Skip: 1, Status: 500}, true, nil},
+		{"503 burst", oktatest.Fault{Path: "/api/v1/users", Times: 3, Status: 503}, true, nil},
+		{"429 burst", oktatest.Fault{Path: "/api/v1/users", Times: 2, Status: 429}, true, nil},
+		{"truncated body", oktatest.Fault{Path: "/api/v1/users", Skip: 1, Truncate: true}, true, nil},
+		{"invalid JSON", oktatest.Fault{Path: "/api/v1/users", InvalidJSON: true}, true, nil},
+		{"connection reset", oktatest.Fault{Path: "/api/v1/users", Reset: true}, true, nil},
+		{"timeout", oktatest.Fault{Path: "/api/v1/users", Delay: 300 * time.Millisecond}, true, nil},
+		{"5xx storm", oktatest.Fault{Path: "/api/v1/users", Times: 50, Status: 500}, false, engine.ErrTransient},
+		{"pagination loop", oktatest.Fault{Path: "/api/v1/users", Skip: 1, LoopNext: true}, false, engine.ErrTransient},
+		{"token revoked mid-run", oktatest.Fault{Path: "/api/v1/users", Skip: 2, Status: 401}, false, engine.ErrConfig},
+		{"bad request", oktatest.Fault{Path: "/api/v1/users", Skip: 1, Status: 400}, false, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, oktatest.Options{Users: 1200, NoLimits: true}, Options{PageSize: 100, Timeout: 100 * time.Millisecond, MaxRetries: 4})
+			f.sim.Inject(tc.fault)
+			got, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("the pass failed: %v", err)
+				}
+				if len(got) != len(f.sim.IDs("ACTIVE")) || cur == nil {
+					t.Fatalf("a retried pass returned %d users of %d", len(got), len(f.sim.IDs("ACTIVE")))
+				}
+				if f.sim.PendingFaults() != 0 {
+					t.Error("the fault never fired")
+				}
+				// Go's transport itself retries a GET whose reused connection
+				// was reset before any answer; every other fault is ours to retry.
+				if f.client.Stats().Retries == 0 && !tc.fault.Reset {
+					t.Error("no retry was counted")
+				}
+				return
+			}
+			if err == nil || cur != nil {
+				t.Fatalf("the pass should fail cleanly: err %v, cursor %s", err, cur)
+			}
+			if tc.class != nil && !errors.Is(err, tc.class) {
+				t.Errorf("err %v is not %v", err, tc.class)
+			}
+			if strings.Contains(err.Error(), "00Sim-Token") || strings.Contains(f.logs.String(), "00Sim-Token") {
+				t.Error("the token leaked into an error or a log line")
+			}
+		})
+	}
+}
+
+func TestStrayNextOnTheLastPageEndsTheListing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 250, NoLimits: true}, Options{PageSize: 100})
+	// The third page of ACTIVE users is short; a next link back to it must
+	// end the listing, not fail it.
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Skip: 2, LoopNext: true})
+	got, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil || cur == nil || len(got) != len(f.sim.IDs("ACTIVE")) {
+		t.Fatalf("got %d users, err %v", len(got), err)
+	}
+}
+
+func Test429WaitsUntilTheReset(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+	f.clock.Advance(17 * time.Second) // 43 s before the window resets
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Status: 429})
+	start := f.clock.Now()
+	if _, _, err := f.pass(t, engine.Full, nil, "ACTIVE"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.sim.Requests()
+	var first429 time.Time
+	for i, r := range reqs {
+		if r.Status == 429 {
+			first429 = r.Time
+			next := reqs[i+1]
+			reset := r.Time.Truncate(time.Minute).Add(time.Minute)
+			if next.Time.Before(reset) {
+				t.Fatalf("retried at %v, before the reset at %v", next.Time, reset)
+			}
+			if next.RetryFor == "" || next.RetryCount != "1" {
+				t.Errorf("retry headers: for %q count %q", next.RetryFor, next.RetryCount)
+			}
+		}
+	}
+	if first429.IsZero() || f.clock.Now().Sub(start) < 43*time.Second {
+		t.Fatalf("waited %v for a window 43 s from its reset", f.clock.Now().Sub(start))
+	}
+	if s := f.client.Stats(); s.RateLimitWaits == 0 || s.RateLimitWait < 43*time.Second {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestNoRequestIntoAnExhaustedWindow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 4000, TokenShare: 1, Limits: map[string]int{"users": 12, "apps": 5, "devices": 5, "other": 10}},
+		Options{PageSize: 100, RateShare: 100})
+	got, _, err := f.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(f.sim.IDs("ACTIVE", "SUSPENDED")) {
+		t.Fatal("incomplete pass")
+	}
+	if n := f.sim.Statuses()[429]; n != 0 {
+		t.Fatalf("%d requests went into an exhausted window (429)", n)
+	}
+	if f.client.Stats().RateLimitWaits == 0 {
+		t.Error("a listing over several windows never waited")
+	}
+}
+
+func TestRateShareIsNeverExceeded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 20000, NoLimits: false}, Options{PageSize: 20, RateShare: 30})
+	if _, _, err := f.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED", "STAGED"); err != nil {
+		t.Fatal(err)
+	}
+	for bucket, most := range f.sim.MaxTokenShare() {
+		budget := f.sim.Limit(bucket) * 30 / 100
+		if most > budget {
+			t.Errorf("bucket %s: %d requests in one window, share allows %d", bucket, most, budget)
+		}
+	}
+	if users := f.sim.MaxTokenShare()["users"]; users < f.sim.Limit("users")*30/100*9/10 {
+		t.Errorf("the users bucket peaked at %d per window: pacing leaves most of the share unused", users)
+	}
+	if n := f.sim.Statuses()[429]; n != 0 {
+		t.Errorf("%d 429s", n)
+	}
+}
+
+func TestCallsGrowWithPagesNotUsers(t *testing.T) {
+	t.Parallel()
+	calls := func(n int) map[string]int {
+		f := newFixture(t, oktatest.Options{Users: n, Seed: 9, NoLimits: true}, Options{})
+		if _, _, err := f.pass(t, engine.Full, nil, "ACTIVE"); err != nil {
+			t.Fatal(err)
+		}
+		active := len(f.sim.IDs("ACTIVE"))
+		c := f.sim.Calls()
+		if c["users"] > active/200+2 {
+			t.Errorf("%d users: %d user pages for %d active users", n, c["users"], active)
+		}
+		if c["other"] != 0 || c["user"] != 0 {
+			t.Errorf("%d users: per-user calls in a full pass: %v", n, c)
+		}
+		return c
+	}
+	small, large := calls(1000), calls(8000)
+	total := func(c map[string]int) int { return c["users"] + c["apps"] + c["devices"] }
+	if total(large) > 8*total(small) || total(large) > 8000/50 {
+		t.Errorf("calls: %v for 1000 users, %v for 8000", small, large)
+	}
+}
+
+func TestAppsAndDevices(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{})
+	full, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	withDevices, withApps := 0, 0
+	for _, u := range full {
+		if d, _ := u.Raw["devices"].([]any); len(d) > 0 {
+			withDevices++
+		}
+		links, _ := u.Raw["appLinks"].([]any)
+		if len(links) > 0 {
+			withApps++
+		}
+		if len(links) == 0 || links[0].(map[string]any)["label"] != "Google Workspace" {
+			t.Fatalf("user %s: every active user has the Everyone group's app first: %v", u.ID, links)
+		}
+	}
+	if withDevices == 0 || withApps != len(full) {
+		t.Errorf("%d of %d users with devices, %d with apps", withDevices, len(full), withApps)
+	}
+	// The same user read by an incremental pass carries the same apps and
+	// devices, so an unchanged user maps to an unchanged record.
+	id := keys(full)[3]
+	f.clock.Advance(time.Hour)
+	if err := f.sim.EditProfile(id, map[string]any{"nickName": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	inc, _, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal([]any{full[id].Raw["appLinks"], full[id].Raw["devices"]})
+	b, _ := json.Marshal([]any{inc[id].Raw["appLinks"], inc[id].Raw["devices"]})
+	if !bytes.Equal(a, b) {
+		t.Errorf("full and incremental passes disagree:\n%s\n%s", a, b)
+	}
+}
+
+func TestClassicOrgDegradesWithAWarning(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, Classic: true, NoLimits: true}, Options{})
+	full, _, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range full {
+		if _, ok := u.Raw["devices"]; ok {
+			t.Fatal("devices present although the org has no devices API")
+		}
+	}
+	if w := f.client.Stats().Warnings; len(w) != 1 || !strings.Contains(w[0], "Identity Engine") {
+		t.Errorf("warnings %q", w)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 10, NoLimits: true}, Options{})
+	msg, err := f.client.Check(context.Background())
+	if err != nil || !strings.Contains(msg, "accepted the API token and can read users") {
+		t.Fatalf("Check = %q, %v", msg, err)
+	}
+	bad, _ := New(Options{BaseURL: f.srv.URL, Token: secret.New([]byte("wrong-token-123")), Clock: f.clock})
+	if _, err := bad.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (E0000011") ||
+		strings.Contains(err.Error(), "wrong-token-123") {
+		t.Errorf("bad token: %v", err)
+	}
+	noAdmin := newFixture(t, oktatest.Options{Users: 10, NoAdmin: true, NoLimits: true}, Options{})
+	if _, err := noAdmin.client.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "lacks an admin role") {
+		t.Errorf("no admin role: %v", err)
+	}
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	down, _ := New(Options{BaseURL: closed.URL, Token: secret.New([]byte("t")), Clock: f.clock, MaxRetries: 1})
+	if _, err := down.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "connection was refused") {
+		t.Errorf("refused: %v", err)
+	}
+}
+
+func TestHTTPSAndTrust(t *testing.T) {
+	t.Parallel()
+	fc := clock.NewFake(t0)
+	sim := oktatest.New(oktatest.Options{Users: 50, Token: "tok", Clock: fc, NoLimits: true})
+	srv, pool := sim.StartTLS()
+	defer srv.Close()
+	c, _ := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("tok")), Clock: fc, RootCAs: pool})
+	if _, err := c.Check(context.Background()); err != nil {
+		t.Fatalf("https with the simulator's CA: %v", err)
+	}
+	untrusted, _ := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("tok")), Clock: fc, MaxRetries: 1})
+	_, err := untrusted.Check(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not trusted") || !errors.Is(err, engine.ErrConfig) {
+		t.Fatalf("untrusted certificate: %v", err)
+	}
+	if _, err := New(Options{BaseURL: "http://acme.okta.com", Token: secret.New([]byte("t"))}); err == nil {
+		t.Error("plain http to a public host was accepted")
+	}
+}
+
+func TestRedirectsNeverCarryTheToken(t *testing.T) {
+	t.Parallel()
+	var leaked string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked = r.Header.Get("Authorization")
+		_, _ = w.Write([]byte("[]"))
+	}))
+	defer other.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/api/v1/org", http.StatusFound)
+	}))
+	defer redirector.Close()
+	c, _ := New(Options{BaseURL: redirector.URL, Token: secret.New([]byte("secret-tok")), Clock: clock.NewFake(t0)})
+	if _, err := c.Check(context.Background()); err == nil || !errors.Is(err, engine.ErrConfig) {
+		t.Fatalf("a redirect to another host: %v", err)
+	}
+	if leaked != "" {
+		t.Fatalf("the other host received Authorization %q", leaked)
+	}
+}
+
+func TestNextLink(t *testing.T) {
+	t.Parallel()
+	h := http.Header{}
+	h.Add("Link", `<https://a.okta.com/api/v1/users?limit=2>; rel="self"`)
+	h.Add("Link", `<https://a.okta.com/api/v1/users?after=00u2&limit=2>; rel="next"`)
+	if got := nextLink(h); got != "https://a.okta.com/api/v1/users?after=00u2&limit=2" {
+		t.Errorf("separate lines: %q", got)
+	}
+	h = http.Header{"Link": {`<https://a/x?filter=a,b>; rel="self", <https://a/x?after=9&filter=a,b>; rel="next"`}}
+	if got := nextLink(h); got != "https://a/x?after=9&filter=a,b" {
+		t.Errorf("combined: %q", got)
+	}
+	h = http.Header{"Link": {`<https://a/x>; rel="self"`}}
+	if got := nextLink(h); got != "" {
+		t.Errorf("no next: %q", got)
+	}
+}

@@ -1,0 +1,118 @@
+package oktatest
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fault is a misbehaviour injected into matching requests, in the order
+// faults were added. Faults apply after authentication and rate limiting,
+// like a failure inside Okta.
+type Fault struct {
+	Path  string // requests whose path starts with this; "" matches all
+	Skip  int    // let this many matching requests through first
+	Times int    // how many requests it spoils; 0 means 1
+	// What it does (the first set field wins):
+	Status      int           // answer with this status; 429 gets Okta's body
+	Delay       time.Duration // wait this long (real time) before answering normally
+	Truncate    bool          // send only half of the real body, then close
+	InvalidJSON bool          // a 200 whose body is not JSON
+	Reset       bool          // close the connection without answering
+	LoopNext    bool          // the page's next link points back to the page itself
+}
+
+// Inject queues faults.
+func (s *Server) Inject(faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range faults {
+		f := faults[i]
+		if f.Times == 0 {
+			f.Times = 1
+		}
+		s.faults = append(s.faults, &f)
+	}
+}
+
+// PendingFaults is how many injected faults have not fired in full.
+func (s *Server) PendingFaults() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
+func (s *Server) takeFault(path string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if !strings.HasPrefix(path, f.Path) {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			return nil
+		}
+		f.Times--
+		if f.Times <= 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return f
+	}
+	return nil
+}
+
+type loopKey struct{}
+
+// apply carries the fault out; it reports whether it answered the request.
+func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		w.Header().Set("X-Rate-Limit-Remaining", "0")
+		writeError(w, f.Status, "E0000047", "API call exceeded rate limit due to too many requests.")
+	case f.Status >= 500:
+		writeError(w, f.Status, "E0000009", "Internal Server Error")
+	case f.Status != 0:
+		writeError(w, f.Status, "E0000001", "Api validation failed")
+	case f.Delay > 0:
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return true
+		}
+		return false
+	case f.InvalidJSON:
+		_, _ = w.Write([]byte(`[{"id":"00u1","status":"ACTIVE","profile":{"login":`))
+		_, _ = w.Write([]byte(`<html>upstream error</html>`))
+	case f.Truncate:
+		rec := httptest.NewRecorder()
+		s.route(rec, r)
+		body := rec.Body.Bytes()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(bytes.Clone(body[:len(body)/2]))
+		// The handler returns short of Content-Length: the server closes
+		// the connection and the client reads an unexpected EOF.
+	case f.Reset:
+		if hj, ok := w.ResponseWriter.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+	case f.LoopNext:
+		*r = *r.WithContext(context.WithValue(r.Context(), loopKey{}, true))
+		return false
+	}
+	return true
+}
+
+func loopNext(r *http.Request) bool { v, _ := r.Context().Value(loopKey{}).(bool); return v }

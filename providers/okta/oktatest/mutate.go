@@ -1,0 +1,170 @@
+package oktatest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrNoUser is returned by mutations of a user that does not exist.
+var ErrNoUser = errors.New("no such user")
+
+// mutate applies f to a copy of user id and stores it, bumping lastUpdated
+// to the simulator's clock as Okta does for profile and lifecycle changes.
+func (s *Server) mutate(id string, f func(u *user) error) error { return s.change(id, true, f) }
+
+func (s *Server) change(id string, bump bool, f func(u *user) error) error {
+	i, ok := s.t.indexOf("00u", id)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoUser, id)
+	}
+	cur := s.t.get(i)
+	if cur == nil {
+		return fmt.Errorf("%w: %s", ErrNoUser, id)
+	}
+	u := cur.clone()
+	if err := f(u); err != nil {
+		return err
+	}
+	if bump {
+		u.lastUpdated = s.now().Truncate(time.Second)
+	}
+	s.t.mu.Lock()
+	s.t.changed[i] = u
+	s.t.mu.Unlock()
+	return nil
+}
+
+// SetStatus moves a user to status, as the lifecycle APIs would.
+func (s *Server) SetStatus(id, status string) error {
+	valid := false
+	for _, st := range Statuses {
+		valid = valid || st == status
+	}
+	if !valid {
+		return fmt.Errorf("unknown status %q", status)
+	}
+	return s.mutate(id, func(u *user) error {
+		u.status = status
+		u.statusChanged = s.now().Truncate(time.Second)
+		if status == "ACTIVE" && u.activated.IsZero() {
+			u.activated = u.statusChanged
+		}
+		return nil
+	})
+}
+
+// EditProfile changes profile attributes; a nil value sets null.
+func (s *Server) EditProfile(id string, attrs map[string]any) error {
+	return s.mutate(id, func(u *user) error {
+		for k, v := range attrs {
+			u.profile[k] = v
+		}
+		return nil
+	})
+}
+
+// Deactivate sets DEPROVISIONED.
+func (s *Server) Deactivate(id string) error { return s.SetStatus(id, "DEPROVISIONED") }
+
+// Delete behaves as DELETE /api/v1/users/{id}: a user that is not
+// DEPROVISIONED is only deactivated; a DEPROVISIONED one is removed for
+// good, leaving no tombstone.
+func (s *Server) Delete(id string) error {
+	i, ok := s.t.indexOf("00u", id)
+	u := s.t.get(i)
+	if !ok || u == nil {
+		return fmt.Errorf("%w: %s", ErrNoUser, id)
+	}
+	if u.status != "DEPROVISIONED" {
+		return s.Deactivate(id)
+	}
+	gone := u.clone()
+	gone.deleted = true
+	s.t.mu.Lock()
+	s.t.changed[i] = gone
+	s.t.mu.Unlock()
+	return nil
+}
+
+// AddUser creates a user with profile and status and returns its ID.
+func (s *Server) AddUser(profile map[string]any, status string) string {
+	now := s.now().Truncate(time.Second)
+	s.t.mu.Lock()
+	i := s.t.n + s.t.added
+	s.t.added++
+	u := &user{idx: i, id: s.t.userID(i), status: status, created: now, lastUpdated: now, statusChanged: now,
+		profile: map[string]any{}, t: s.t}
+	if status != "STAGED" {
+		u.activated = now
+	}
+	for k, v := range profile {
+		u.profile[k] = v
+	}
+	s.t.changed[i] = u
+	s.t.mu.Unlock()
+	return u.id
+}
+
+// Assign gives user id the app with index j directly. Like Okta (as far as
+// anything documents), an assignment does not change the user's
+// lastUpdated: only a full pass sees it.
+func (s *Server) Assign(id string, j int) error {
+	if j < 0 || j >= s.t.nApps {
+		return fmt.Errorf("no app %d", j)
+	}
+	return s.change(id, false, func(u *user) error {
+		u.apps = append(u.apps, j)
+		return nil
+	})
+}
+
+// UserID returns the ID of generated user i.
+func (s *Server) UserID(i int) string { return s.t.userID(i) }
+
+// AppID returns the ID of app j.
+func (s *Server) AppID(j int) string { return s.t.appID(j) }
+
+// User returns user id's status and a copy of its profile, and whether it
+// exists (deleted users do not).
+func (s *Server) User(id string) (status string, profile map[string]any, ok bool) {
+	i, ok := s.t.indexOf("00u", id)
+	if !ok {
+		return "", nil, false
+	}
+	u := s.t.get(i)
+	if u == nil {
+		return "", nil, false
+	}
+	return u.status, u.clone().profile, true
+}
+
+// IDs lists the IDs of the existing users whose status is one of statuses
+// (all users when none is given), in listing order: what a complete pass
+// must return.
+func (s *Server) IDs(statuses ...string) []string {
+	want := map[string]bool{}
+	for _, st := range statuses {
+		want[st] = true
+	}
+	var out []string
+	for i, total := 0, s.t.total(); i < total; i++ {
+		if u := s.t.get(i); u != nil && (len(want) == 0 || want[u.status]) {
+			out = append(out, u.id)
+		}
+	}
+	return out
+}
+
+// LastUpdated returns user id's lastUpdated.
+func (s *Server) LastUpdated(id string) (time.Time, bool) {
+	i, ok := s.t.indexOf("00u", id)
+	if !ok {
+		return time.Time{}, false
+	}
+	u := s.t.get(i)
+	if u == nil {
+		return time.Time{}, false
+	}
+	return u.lastUpdated, true
+}

@@ -1,0 +1,159 @@
+package oktatest
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Rendering is hand-written: a page of 200 users is the simulator's hot
+// path in benchmarks, and reflection-based encoding of maps would make the
+// simulator, not the client, the thing measured.
+
+const tsFormat = "2006-01-02T15:04:05.000Z"
+
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, tsFormat)
+	return append(b, '"')
+}
+
+// appendString writes a JSON string; UTF-8 passes through unescaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+			i++
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = append(b, `\ufffd`...)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return append(b, '"')
+}
+
+func appendValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case rawJSON:
+		return append(b, x...)
+	case string:
+		return appendString(b, x)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, e)
+		}
+		return append(b, ']')
+	case []string:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, e)
+		}
+		return append(b, ']')
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendValue(b, x[k])
+		}
+		return append(b, '}')
+	}
+	data, _ := json.Marshal(v)
+	return append(b, data...)
+}
+
+// appendUser writes a user object as Okta's list (full=false) or get
+// (full=true) returns it; omitCreds follows okta-response=omitCredentials.
+func (s *Server) appendUser(b []byte, u *user, base string, full, omitCreds bool) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, u.id)
+	b = append(b, `,"status":`...)
+	b = appendString(b, u.status)
+	b = append(b, `,"created":`...)
+	b = appendTime(b, u.created)
+	b = append(b, `,"activated":`...)
+	b = appendTime(b, u.activated)
+	b = append(b, `,"statusChanged":`...)
+	b = appendTime(b, u.statusChanged)
+	b = append(b, `,"lastLogin":`...)
+	b = appendTime(b, u.lastLogin)
+	b = append(b, `,"lastUpdated":`...)
+	b = appendTime(b, u.lastUpdated)
+	b = append(b, `,"passwordChanged":`...)
+	b = appendTime(b, u.passwordChgd)
+	b = append(b, `,"realmId":"guo1bfiNtSnZYILxO0g4","type":{"id":"`+typeID+`"},"profile":`...)
+	b = appendValue(b, u.prof())
+	if !omitCreds {
+		provider := `{"type":"OKTA","name":"OKTA"}`
+		if u.status == "STAGED" {
+			b = append(b, `,"credentials":{"provider":`+provider+`}`...)
+		} else {
+			b = append(b, `,"credentials":{"password":{},"provider":`+provider+`}`...)
+		}
+	}
+	self := base + "/api/v1/users/" + u.id
+	b = append(b, `,"_links":{"self":{"href":`...)
+	b = appendString(b, self)
+	b = append(b, '}')
+	if full {
+		for _, l := range []string{"suspend", "resetPassword", "expirePassword", "deactivate"} {
+			b = append(b, `,"`+l+`":{"href":`...)
+			b = appendString(b, self+"/lifecycle/"+l)
+			b = append(b, `,"method":"POST"}`...)
+		}
+		b = append(b, `,"schema":{"href":`...)
+		b = appendString(b, base+"/api/v1/meta/schemas/user/osc1")
+		b = append(b, `},"type":{"href":`...)
+		b = appendString(b, base+"/api/v1/meta/types/user/"+typeID)
+		b = append(b, '}')
+		if !omitCreds {
+			b = append(b, `,"changePassword":{"href":`...)
+			b = appendString(b, self+"/credentials/change_password")
+			b = append(b, `,"method":"POST"}`...)
+		}
+	}
+	return append(b, `}}`...)
+}

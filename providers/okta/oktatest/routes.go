@@ -1,0 +1,497 @@
+package oktatest
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	parts := strings.Split(strings.TrimPrefix(p, "/api/v1/"), "/")
+	get := r.Method == http.MethodGet
+	switch {
+	case p == "/api/v1/users" && get:
+		s.listUsers(w, r)
+	case len(parts) == 2 && parts[0] == "users" && get:
+		s.getUser(w, r, parts[1])
+	case len(parts) == 2 && parts[0] == "users" && r.Method == http.MethodDelete:
+		s.deleteUser(w, parts[1])
+	case len(parts) == 4 && parts[0] == "users" && parts[2] == "lifecycle" && parts[3] == "deactivate" && r.Method == http.MethodPost:
+		s.deactivate(w, parts[1])
+	case len(parts) == 3 && parts[0] == "users" && parts[2] == "appLinks" && get:
+		s.appLinks(w, r, parts[1])
+	case len(parts) == 3 && parts[0] == "users" && parts[2] == "devices" && get:
+		s.userDevices(w, r, parts[1])
+	case p == "/api/v1/apps" && get:
+		s.listApps(w, r)
+	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "users" && get:
+		s.appUsers(w, r, parts[1])
+	case len(parts) == 2 && parts[0] == "apps" && get:
+		s.getApp(w, r, parts[1])
+	case p == "/api/v1/devices" && get:
+		s.listDevices(w, r)
+	case p == "/api/v1/org" && get:
+		s.org(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+r.URL.Path+" (Route)")
+	}
+}
+
+// pageParams reads limit and after. limit defaults to def, and above max is
+// clamped (unless HonourLimit); a non-number or a value below 1 is a 400.
+func (s *Server) pageParams(w http.ResponseWriter, q url.Values, def, maxLimit int) (limit int, after string, ok bool) {
+	limit = def
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: limit",
+				"limit: The limit must be a positive number.")
+			return 0, "", false
+		}
+		limit = n
+		if n > maxLimit && !s.opts.HonourLimit {
+			limit = maxLimit
+		}
+	}
+	return limit, q.Get("after"), true
+}
+
+func omitCreds(r *http.Request) bool {
+	for _, h := range []string{r.Header.Get("Content-Type"), r.Header.Get("Accept")} {
+		if strings.Contains(h, "okta-response=") && strings.Contains(h, "omitCredentials") {
+			return true
+		}
+	}
+	return false
+}
+
+// nextPage builds the next link's query: the request's own, with after.
+func nextPage(r *http.Request, after string) url.Values {
+	q := r.URL.Query()
+	if loopNext(r) {
+		return q // the injected fault: next is this very page
+	}
+	q.Set("after", after)
+	return q
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if qs := q.Get("q"); qs != "" {
+		s.findUsers(w, r, qs)
+		return
+	}
+	limit, after, ok := s.pageParams(w, q, 200, 200)
+	if !ok {
+		return
+	}
+	var match expr
+	var err error
+	switch {
+	case q.Get("search") != "":
+		match, err = parseExpr(q.Get("search"), true)
+	case q.Get("filter") != "":
+		match, err = parseExpr(q.Get("filter"), false)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "Invalid search syntax.")
+		return
+	}
+	start := 0
+	if after != "" {
+		i, ok := s.t.indexOf("00u", after)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
+			return
+		}
+		start = i + 1
+	}
+	base, omit := baseURL(r), omitCreds(r)
+	b := make([]byte, 0, 1024*limit)
+	b = append(b, '[')
+	n, total, last := 0, s.t.total(), ""
+	i := start
+	for ; i < total && n < limit; i++ {
+		u := s.t.get(i)
+		if u == nil {
+			continue
+		}
+		if match == nil && u.status == "DEPROVISIONED" {
+			continue // the default listing hides deactivated users
+		}
+		if match != nil && !match.eval(u) {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = s.appendUser(b, u, base, false, omit)
+		n++
+		last = u.id
+	}
+	b = append(b, ']')
+	var next url.Values
+	if n == limit && i < total {
+		next = nextPage(r, last)
+	} else if loopNext(r) {
+		next = r.URL.Query()
+	}
+	s.setLinks(w, r, next)
+	_, _ = w.Write(b)
+}
+
+// findUsers is the q parameter: startsWith on first name, last name or
+// email, no DEPROVISIONED, no pagination, 10 by default.
+func (s *Server) findUsers(w http.ResponseWriter, r *http.Request, prefix string) {
+	limit, _, ok := s.pageParams(w, r.URL.Query(), 10, 200)
+	if !ok {
+		return
+	}
+	prefix = strings.ToLower(prefix)
+	b := []byte{'['}
+	n, base, omit := 0, baseURL(r), omitCreds(r)
+	for i, total := 0, s.t.total(); i < total && n < limit; i++ {
+		u := s.t.get(i)
+		if u == nil || u.status == "DEPROVISIONED" {
+			continue
+		}
+		hit := false
+		for _, k := range []string{"firstName", "lastName", "email"} {
+			v, _ := u.prof()[k].(string)
+			hit = hit || strings.HasPrefix(strings.ToLower(v), prefix)
+		}
+		if !hit {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = s.appendUser(b, u, base, false, omit)
+		n++
+	}
+	s.setLinks(w, r, nil)
+	_, _ = w.Write(append(b, ']'))
+}
+
+// lookup finds a user by ID or (URL-decoded) login.
+func (s *Server) lookup(key string) *user {
+	if i, ok := s.t.indexOf("00u", key); ok {
+		return s.t.get(i)
+	}
+	key = strings.ToLower(key)
+	for i, total := 0, s.t.total(); i < total; i++ {
+		if u := s.t.get(i); u != nil {
+			if l, _ := u.prof()["login"].(string); strings.ToLower(l) == key {
+				return u
+			}
+		}
+	}
+	return nil
+}
+
+func notFound(w http.ResponseWriter, key, kind string) {
+	writeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+key+" ("+kind+")")
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, key string) {
+	u := s.lookup(key)
+	if u == nil {
+		notFound(w, key, "User")
+		return
+	}
+	_, _ = w.Write(s.appendUser(nil, u, baseURL(r), true, omitCreds(r)))
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, id string) {
+	if err := s.Delete(id); err != nil {
+		notFound(w, id, "User")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deactivate(w http.ResponseWriter, id string) {
+	if err := s.Deactivate(id); err != nil {
+		notFound(w, id, "User")
+		return
+	}
+	writeJSON(w, map[string]any{})
+}
+
+func (s *Server) appJSON(j int, base string) map[string]any {
+	label := appLabels[j]
+	id := s.t.appID(j)
+	created := s.t.base.Add(-time.Duration(400+j) * 24 * time.Hour)
+	return map[string]any{
+		"id": id, "name": appName(label), "label": label, "status": "ACTIVE",
+		"created": created.Format(tsFormat), "lastUpdated": created.Format(tsFormat),
+		"signOnMode": "SAML_2_0", "features": []any{},
+		"accessibility": map[string]any{"selfService": false, "errorRedirectUrl": nil, "loginRedirectUrl": nil},
+		"visibility":    map[string]any{"autoSubmitToolbar": false, "hide": map[string]any{"iOS": false, "web": false}},
+		"_links": map[string]any{"users": map[string]any{"href": base + "/api/v1/apps/" + id + "/users"},
+			"logo": []any{map[string]any{"name": "medium", "href": base + "/assets/img/logos/" + appName(label) + ".png", "type": "image/png"}}},
+	}
+}
+
+func appName(label string) string {
+	return strings.ReplaceAll(strings.ToLower(label), " ", "_")
+}
+
+func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, after, ok := s.pageParams(w, q, 20, 200)
+	if !ok {
+		return
+	}
+	if f := q.Get("filter"); f != "" && f != `status eq "ACTIVE"` && f != `status eq "INACTIVE"` {
+		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "Invalid search syntax.")
+		return
+	}
+	start := 0
+	if after != "" {
+		j, ok := s.t.indexOf("0oa", after)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
+			return
+		}
+		start = j + 1
+	}
+	var out []any
+	j := start
+	if q.Get("filter") != `status eq "INACTIVE"` {
+		for ; j < s.t.nApps && len(out) < limit; j++ {
+			out = append(out, s.appJSON(j, baseURL(r)))
+		}
+	}
+	var next url.Values
+	if len(out) == limit && j < s.t.nApps {
+		next = nextPage(r, s.t.appID(j-1))
+	}
+	s.setLinks(w, r, next)
+	if out == nil {
+		out = []any{}
+	}
+	writeJSON(w, out)
+}
+
+func (s *Server) getApp(w http.ResponseWriter, r *http.Request, id string) {
+	j, ok := s.t.indexOf("0oa", id)
+	if !ok || j >= s.t.nApps {
+		notFound(w, id, "AppInstance")
+		return
+	}
+	writeJSON(w, s.appJSON(j, baseURL(r)))
+}
+
+func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) {
+	j, ok := s.t.indexOf("0oa", appID)
+	if !ok || j >= s.t.nApps {
+		notFound(w, appID, "AppInstance")
+		return
+	}
+	limit, after, ok := s.pageParams(w, r.URL.Query(), 50, 500)
+	if !ok {
+		return
+	}
+	start := 0
+	if after != "" {
+		i, ok := s.t.indexOf("00u", after)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
+			return
+		}
+		start = i + 1
+	}
+	b := []byte{'['}
+	n, total, last := 0, s.t.total(), ""
+	i := start
+	for ; i < total && n < limit; i++ {
+		u := s.t.get(i)
+		if u == nil {
+			continue
+		}
+		has, group := s.t.assigned(u, j)
+		if !has {
+			continue
+		}
+		scope := "USER"
+		if group {
+			scope = "GROUP"
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, u.id)
+		b = append(b, `,"created":`...)
+		b = appendTime(b, u.created)
+		b = append(b, `,"lastUpdated":`...)
+		b = appendTime(b, u.lastUpdated)
+		b = append(b, `,"scope":"`+scope+`","status":"PROVISIONED","statusChanged":`...)
+		b = appendTime(b, u.created)
+		b = append(b, `,"syncState":"DISABLED","credentials":{"userName":`...)
+		b = appendString(b, u.login())
+		b = append(b, `},"profile":{},"_links":{"app":{"href":`...)
+		b = appendString(b, baseURL(r)+"/api/v1/apps/"+appID)
+		b = append(b, `},"user":{"href":`...)
+		b = appendString(b, baseURL(r)+"/api/v1/users/"+u.id)
+		b = append(b, `}}}`...)
+		n++
+		last = u.id
+	}
+	var next url.Values
+	if n == limit && i < total {
+		next = nextPage(r, last)
+	}
+	s.setLinks(w, r, next)
+	_, _ = w.Write(append(b, ']'))
+}
+
+// appLinks lists a user's app links, unpaginated; the id of every element
+// is the user's ID, and the first app has two links (okta-api.md §5.2).
+func (s *Server) appLinks(w http.ResponseWriter, r *http.Request, key string) {
+	u := s.lookup(key)
+	if u == nil {
+		notFound(w, key, "User")
+		return
+	}
+	out := []any{}
+	for j := 0; j < s.t.nApps; j++ {
+		if has, _ := s.t.assigned(u, j); !has {
+			continue
+		}
+		labels := []string{appLabels[j]}
+		if j == 0 {
+			labels = []string{"Google Mail", "Google Drive"}
+		}
+		for _, label := range labels {
+			out = append(out, map[string]any{
+				"id": u.id, "label": label, "linkUrl": baseURL(r) + "/home/" + appName(appLabels[j]) + "/" + s.t.appID(j),
+				"logoUrl": baseURL(r) + "/img/logos/" + appName(appLabels[j]) + ".png", "appName": appName(appLabels[j]),
+				"appInstanceId": s.t.appID(j), "appAssignmentId": "0ua" + s.t.tag + pad(u.idx*16+j, 10),
+				"credentialsSetup": false, "hidden": false, "sortOrder": len(out),
+			})
+		}
+	}
+	writeJSON(w, out)
+}
+
+func (s *Server) deviceJSON(i, k int, u *user, base, expand string) map[string]any {
+	platform, osVersion, model := s.t.device(i, k)
+	id := s.t.deviceID(i, k)
+	d := map[string]any{
+		"id": id, "status": "ACTIVE", "created": u.created.Format(tsFormat), "lastUpdated": u.created.Format(tsFormat),
+		"profile": map[string]any{"displayName": model, "platform": platform, "manufacturer": manufacturer(platform),
+			"model": model, "osVersion": osVersion, "registered": true, "secureHardwarePresent": false},
+		"resourceType": "UDDevice", "resourceDisplayName": map[string]any{"value": model, "sensitive": false},
+		"resourceId": id,
+		"_links":     map[string]any{"self": map[string]any{"href": base + "/api/v1/devices/" + id}},
+	}
+	switch expand {
+	case "user", "userSummary":
+		var embedded any
+		if expand == "user" {
+			embedded = rawJSON(s.appendUser(nil, u, base, false, true))
+		} else {
+			embedded = map[string]any{"id": u.id, "realmId": "guo1bfiNtSnZYILxO0g4", "profile": map[string]any{
+				"firstName": u.prof()["firstName"], "lastName": u.prof()["lastName"],
+				"login": u.prof()["login"], "email": u.prof()["email"]}}
+		}
+		d["_embedded"] = map[string]any{"users": []any{map[string]any{
+			"managementStatus": []string{"MANAGED", "NOT_MANAGED"}[k%2], "created": u.created.Format(tsFormat),
+			"screenLockType": []string{"BIOMETRIC", "PASSCODE", "NONE"}[(i+k)%3], "user": embedded}}}
+	}
+	return d
+}
+
+func manufacturer(platform string) string {
+	switch platform {
+	case "IOS", "MACOS":
+		return "Apple"
+	case "ANDROID":
+		return "Google"
+	}
+	return "Lenovo"
+}
+
+// rawJSON embeds already-encoded JSON in a value passed to writeJSON.
+type rawJSON []byte
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
+
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Classic {
+		notFound(w, r.URL.Path, "Route")
+		return
+	}
+	q := r.URL.Query()
+	limit, after, ok := s.pageParams(w, q, 200, 200)
+	if !ok {
+		return
+	}
+	start := 0
+	if after != "" {
+		v, ok := s.t.indexOf("guo", after)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
+			return
+		}
+		start = v + 1
+	}
+	var out []any
+	total, lastID := s.t.total(), ""
+	pos := start
+	for ; pos/4 < total && len(out) < limit; pos++ {
+		i, k := pos/4, pos%4
+		if k >= s.t.deviceCount(i) {
+			continue
+		}
+		u := s.t.get(i)
+		if u == nil {
+			continue
+		}
+		out = append(out, s.deviceJSON(i, k, u, baseURL(r), q.Get("expand")))
+		lastID = s.t.deviceID(i, k)
+	}
+	var next url.Values
+	if len(out) == limit && pos/4 < total {
+		next = nextPage(r, lastID)
+	}
+	s.setLinks(w, r, next)
+	if out == nil {
+		out = []any{}
+	}
+	writeJSON(w, out)
+}
+
+func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, key string) {
+	if s.opts.Classic {
+		notFound(w, r.URL.Path, "Route")
+		return
+	}
+	u := s.lookup(key)
+	if u == nil {
+		notFound(w, key, "User")
+		return
+	}
+	out := []any{}
+	for k := 0; k < s.t.deviceCount(u.idx); k++ {
+		out = append(out, map[string]any{"created": u.created.Format(tsFormat), "deviceUserId": "dvu" + s.t.tag + pad(u.idx*4+k, 10),
+			"device": s.deviceJSON(u.idx, k, u, baseURL(r), "")})
+	}
+	writeJSON(w, out)
+}
+
+func (s *Server) org(w http.ResponseWriter, r *http.Request) {
+	created := s.t.base.Add(-5 * 365 * 24 * time.Hour).Format(tsFormat)
+	writeJSON(w, map[string]any{
+		"id": "00o" + s.t.tag + "0000000000", "subdomain": "acme", "companyName": "Acme (simulated)",
+		"status": "ACTIVE", "created": created, "lastUpdated": created,
+		"website": "https://acme.example", "phoneNumber": "+1 555 0100", "address1": "301 Brannan St",
+		"city": "San Francisco", "state": "CA", "country": "United States", "postalCode": "94107",
+		"_links": map[string]any{"contacts": map[string]any{"href": baseURL(r) + "/api/v1/org/contacts"}},
+	})
+}

@@ -1,0 +1,339 @@
+package oktatest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"neurons-connector/clock"
+)
+
+// typeID is the one user type the tenant has.
+const typeID = "oty1162QAr8hJjTaq0g4"
+
+// DefaultLimits are per-minute bucket limits of an Enterprise org
+// (okta-api.md §7.3).
+var DefaultLimits = map[string]int{"users": 600, "user": 1000, "apps": 100, "devices": 100, "logs": 50, "other": 600}
+
+// Options configure a simulated org.
+type Options struct {
+	Users int    // generated users; default 100
+	Seed  uint64 // the same seed gives the same tenant
+	Apps  int    // default 12 (at most the built-in labels, 16)
+	Token string // the API token it accepts; default "sim-token"
+	Clock clock.Clock
+	// Limits per bucket per minute; nil means DefaultLimits. NoLimits turns
+	// rate limiting off (headers still report a large limit).
+	Limits   map[string]int
+	NoLimits bool
+	// TokenShare is the share of a bucket one token may use (Okta's default
+	// is 0.5); 0 means 0.5.
+	TokenShare  float64
+	Concurrency int  // requests in flight before a 429; default 75
+	Classic     bool // a Classic Engine org: no devices API
+	NoAdmin     bool // the token's owner has no admin role: 403 everywhere, GET /users answers []
+	// HonourLimit serves any limit asked for instead of clamping at 200.
+	HonourLimit bool
+	// CombinedLinks sends self and next in one comma-joined Link header, a
+	// breakage some proxies introduce.
+	CombinedLinks bool
+}
+
+// Server is a simulated Okta org. It is an http.Handler; Start and
+// StartTLS serve it on loopback.
+type Server struct {
+	opts  Options
+	t     *tenant
+	clock clock.Clock
+
+	inFlight atomic.Int64
+
+	mu       sync.Mutex
+	windows  map[string]*window // per bucket
+	calls    map[string]int     // per bucket
+	statuses map[int]int        // answers by status
+	faults   []*Fault
+	requests []Request
+	maxShare map[string]int // the most one token sent in any window, per bucket
+}
+
+type window struct {
+	start time.Time
+	count int // org-wide
+	token int // for the simulator's token
+}
+
+// Request records what a client sent, for assertions.
+type Request struct {
+	Time       time.Time
+	Method     string
+	URL        string
+	Bucket     string
+	Status     int
+	RetryFor   string
+	RetryCount string
+	Auth       string // "SSWS", "Bearer" or "none": the scheme, never the token
+}
+
+// New builds a simulator.
+func New(opts Options) *Server {
+	if opts.Users == 0 {
+		opts.Users = 100
+	}
+	if opts.Apps == 0 {
+		opts.Apps = 12
+	}
+	opts.Apps = min(opts.Apps, len(appLabels))
+	if opts.Token == "" {
+		opts.Token = "sim-token"
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Limits == nil {
+		opts.Limits = DefaultLimits
+	}
+	if opts.TokenShare == 0 {
+		opts.TokenShare = 0.5
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 75
+	}
+	return &Server{
+		opts: opts, clock: opts.Clock,
+		t:       newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now()),
+		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
+	}
+}
+
+func (s *Server) now() time.Time { return s.clock.Now().UTC() }
+
+// Calls returns the number of requests per rate-limit bucket.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Statuses returns how many answers had each HTTP status.
+func (s *Server) Statuses() map[int]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range s.statuses {
+		out[k] = v
+	}
+	return out
+}
+
+// MaxTokenShare returns, per bucket, the most requests the token sent in
+// one rate-limit window.
+func (s *Server) MaxTokenShare() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.maxShare {
+		out[k] = v
+	}
+	return out
+}
+
+// Requests returns every request served so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Limit is the per-minute limit of a bucket.
+func (s *Server) Limit(bucket string) int {
+	if s.opts.NoLimits {
+		return 1_000_000_000
+	}
+	if l, ok := s.opts.Limits[bucket]; ok {
+		return l
+	}
+	return DefaultLimits["other"]
+}
+
+// bucketOf names a request's rate-limit family (okta-api.md §7.3).
+func bucketOf(path string) string {
+	switch {
+	case path == "/api/v1/users":
+		return "users"
+	case strings.HasPrefix(path, "/api/v1/users/") && strings.Count(path, "/") == 4:
+		return "user"
+	case strings.HasPrefix(path, "/api/v1/apps"):
+		return "apps"
+	case strings.HasPrefix(path, "/api/v1/devices"):
+		return "devices"
+	case strings.HasPrefix(path, "/api/v1/logs"):
+		return "logs"
+	}
+	return "other"
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP implements http.Handler: headers every Okta response carries,
+// the concurrency limit, authentication, rate limits, faults, then the API.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &statusWriter{ResponseWriter: rw, status: 200}
+	bucket := bucketOf(r.URL.Path)
+	rec := Request{Time: s.now(), Method: r.Method, URL: r.URL.String(), Bucket: bucket,
+		RetryFor: r.Header.Get("X-Okta-Retry-For"), RetryCount: r.Header.Get("X-Okta-Retry-Count"), Auth: "none"}
+	defer func() {
+		rec.Status = w.status
+		s.mu.Lock()
+		s.requests = append(s.requests, rec)
+		s.statuses[w.status]++
+		s.mu.Unlock()
+	}()
+	h := w.Header()
+	h.Set("Date", s.now().Format(http.TimeFormat))
+	h.Set("X-Okta-Request-Id", requestID())
+	h.Set("Content-Type", "application/json")
+
+	if n := s.inFlight.Add(1); n > int64(s.opts.Concurrency) {
+		s.inFlight.Add(-1)
+		h.Set("X-Rate-Limit-Limit", strconv.Itoa(s.opts.Concurrency))
+		h.Set("X-Rate-Limit-Remaining", "0")
+		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(time.Second).Unix(), 10))
+		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+		return
+	}
+	defer s.inFlight.Add(-1)
+
+	auth := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(auth, " ")
+	if scheme == "SSWS" || scheme == "Bearer" {
+		rec.Auth = scheme
+	}
+	if (scheme != "SSWS" && scheme != "Bearer") || token != s.opts.Token {
+		writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+		return
+	}
+	if !s.rateLimit(w, bucket) {
+		return
+	}
+	if f := s.takeFault(r.URL.Path); f != nil {
+		if f.apply(w, r, s) {
+			return
+		}
+	}
+	if s.opts.NoAdmin {
+		if r.URL.Path == "/api/v1/users" && r.Method == http.MethodGet {
+			writeJSON(w, []any{})
+			return
+		}
+		writeError(w, http.StatusForbidden, "E0000006", "You do not have permission to perform the requested action")
+		return
+	}
+	s.route(w, r)
+}
+
+// rateLimit counts the request in its bucket's window and sets the rate
+// headers; over the org's limit or the token's share it answers 429.
+func (s *Server) rateLimit(w http.ResponseWriter, bucket string) bool {
+	now := s.now()
+	start := now.Truncate(time.Minute)
+	limit := s.Limit(bucket)
+	tokenCap := max(1, int(float64(limit)*s.opts.TokenShare))
+	if s.opts.NoLimits {
+		tokenCap = limit
+	}
+	s.mu.Lock()
+	s.calls[bucket]++
+	win := s.windows[bucket]
+	if win == nil || !win.start.Equal(start) {
+		win = &window{start: start}
+		s.windows[bucket] = win
+	}
+	over := win.count >= limit || win.token >= tokenCap
+	if !over {
+		win.count++
+		win.token++
+		if win.token > s.maxShare[bucket] {
+			s.maxShare[bucket] = win.token
+		}
+	}
+	remaining := min(limit-win.count, tokenCap-win.token)
+	s.mu.Unlock()
+	h := w.Header()
+	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(max(0, remaining)))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(start.Add(time.Minute).Unix(), 10))
+	if over {
+		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
+		return false
+	}
+	return true
+}
+
+func requestID() string {
+	b := make([]byte, 15)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	_, _ = w.Write(appendValue(nil, v))
+}
+
+func writeError(w http.ResponseWriter, status int, code, summary string, causes ...string) {
+	errCauses := []map[string]string{}
+	for _, c := range causes {
+		errCauses = append(errCauses, map[string]string{"errorSummary": c})
+	}
+	w.WriteHeader(status)
+	data, _ := json.Marshal(map[string]any{"errorCode": code, "errorSummary": summary, "errorLink": code,
+		"errorId": "oae" + requestID(), "errorCauses": errCauses})
+	_, _ = w.Write(data)
+}
+
+// baseURL is the scheme and host the client used, for links.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// setLinks writes the self and next links as separate header lines, as
+// Okta does; next is absent on the last page.
+func (s *Server) setLinks(w http.ResponseWriter, r *http.Request, next url.Values) {
+	self := baseURL(r) + r.URL.RequestURI()
+	links := []string{fmt.Sprintf(`<%s>; rel="self"`, self)}
+	if next != nil {
+		links = append(links, fmt.Sprintf(`<%s%s?%s>; rel="next"`, baseURL(r), r.URL.Path, next.Encode()))
+	}
+	if s.opts.CombinedLinks {
+		w.Header().Set("Link", strings.Join(links, ", "))
+		return
+	}
+	for _, l := range links {
+		w.Header().Add("Link", l)
+	}
+}

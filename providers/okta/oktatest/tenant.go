@@ -1,0 +1,302 @@
+// Package oktatest is a simulator of the Okta Management API for tests,
+// benchmarks and the demo: a deterministic tenant generated lazily from a
+// seed (a million users cost a few bytes each until changed), the endpoints
+// a user sync reads, with Okta's pagination, filters, rate-limit headers,
+// error bodies and quirks as okta-api.md describes them, and fault
+// injection. A real Okta client pointed at it should not notice.
+package oktatest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Statuses are Okta's user statuses.
+var Statuses = []string{"STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED", "DEPROVISIONED"}
+
+var (
+	firstNames = []string{"Ada", "Alan", "Grace", "Linus", "Zoë", "José", "Łukasz", "Søren", "Chloé", "Björn",
+		"Ana", "Mei", "Hiroshi", "Aïcha", "Nuño", "Olga", "Priya", "Kwame", "Fatima", "Sean", "Ines", "Jürgen", "Yuki", "Émile"}
+	lastNames = []string{"Lovelace", "Turing", "Hopper", "Núñez", "Müller", "Østergaard", "Kowalski", "Dubois", "Tanaka",
+		"O'Brien", "García", "Schröder", "Smith", "Nakamura", "Okafor", "Ivanova", "Patel", "Côté", "Lindqvist", "Rossi"}
+	titles      = []string{"Engineer", "Senior Engineer", "Staff Engineer", "Product Manager", "Designer", "Analyst", "Accountant", "Sales Rep", "Support Agent", "Director"}
+	departments = []string{"Engineering", "Product", "Design", "Finance", "Sales", "Support", "Marketing", "Legal", "HR", "IT"}
+	cities      = []struct{ city, state, zip, country, tz, locale, lang string }{
+		{"San Francisco", "CA", "94107", "US", "America/Los_Angeles", "en_US", "en"},
+		{"New York", "NY", "10001", "US", "America/New_York", "en_US", "en"},
+		{"Madrid", "Madrid", "28013", "ES", "Europe/Madrid", "es_ES", "es"},
+		{"München", "Bayern", "80331", "DE", "Europe/Berlin", "de_DE", "de"},
+		{"Kraków", "Małopolskie", "30-001", "PL", "Europe/Warsaw", "pl_PL", "pl"},
+		{"Tokyo", "Tokyo", "100-0001", "JP", "Asia/Tokyo", "ja_JP", "ja"},
+		{"Montréal", "QC", "H2X 1Y4", "CA", "America/Toronto", "fr_CA", "fr"},
+		{"København", "Hovedstaden", "1050", "DK", "Europe/Copenhagen", "da_DK", "da"},
+	}
+	appLabels  = []string{"Google Workspace", "Slack", "Zoom", "Salesforce", "GitHub", "Jira", "Confluence", "Box", "Workday", "ServiceNow", "AWS", "Microsoft 365", "DocuSign", "Tableau", "Figma", "Dropbox"}
+	platforms  = []string{"IOS", "ANDROID", "MACOS", "WINDOWS"}
+	osVersions = map[string][]string{"IOS": {"17.5.1", "18.1"}, "ANDROID": {"13:2023-05-05", "14:2024-03-01"}, "MACOS": {"14.2.1", "15.1"}, "WINDOWS": {"10.0.19045", "10.0.22631"}}
+	models     = map[string][]string{"IOS": {"iPhone 15", "iPad Air"}, "ANDROID": {"Pixel 8", "Galaxy S24"}, "MACOS": {"MacBook Pro", "Mac mini"}, "WINDOWS": {"ThinkPad X1", "Surface Laptop"}}
+)
+
+// rng is splitmix64: a few instructions per number, the same numbers for the
+// same seed, index and field, which is what makes the tenant lazy.
+type rng struct{ s uint64 }
+
+func (r *rng) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func (r *rng) n(k int) int { return int(r.next() % uint64(k)) }
+
+// user is one user's state: generated, or changed by a mutation.
+type user struct {
+	idx                                  int
+	id                                   string
+	status                               string
+	created, activated, statusChanged    time.Time // zero: null
+	lastLogin, lastUpdated, passwordChgd time.Time
+	profile                              map[string]any // nil until prof builds it
+	deleted                              bool
+	apps                                 []int   // extra direct assignments
+	t                                    *tenant // for prof
+}
+
+// tenant is the generated org plus the users mutations touched.
+type tenant struct {
+	seed  uint64
+	n     int       // generated users
+	base  time.Time // "now" when the tenant was generated
+	tag   string    // ID infix derived from the seed
+	nApps int
+
+	mu      sync.RWMutex
+	changed map[int]*user // mutated, deleted or added users
+	added   int           // users added after generation: indices n, n+1, ...
+}
+
+func newTenant(seed uint64, n, apps int, base time.Time) *tenant {
+	r := rng{seed}
+	tag := strconv.FormatUint(r.next()%(36*36*36*36*36*36*36), 36)
+	tag = strings.Repeat("0", 7-len(tag)) + tag
+	return &tenant{seed: seed, n: n, base: base.UTC().Truncate(time.Second), tag: tag, nApps: apps, changed: map[int]*user{}}
+}
+
+func pad(i, width int) string {
+	s := strconv.FormatInt(int64(i), 36)
+	return strings.Repeat("0", max(0, width-len(s))) + s
+}
+
+func (t *tenant) userID(i int) string      { return "00u" + t.tag + pad(i, 10) }
+func (t *tenant) appID(j int) string       { return "0oa" + t.tag + pad(j, 10) }
+func (t *tenant) deviceID(i, k int) string { return "guo" + t.tag + pad(i*4+k, 10) }
+
+// indexOf decodes an ID made by userID, appID or deviceID.
+func (t *tenant) indexOf(prefix, id string) (int, bool) {
+	if len(id) != 20 || !strings.HasPrefix(id, prefix+t.tag) {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(id[10:], 36, 64)
+	return int(v), err == nil
+}
+
+func (t *tenant) total() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.n + t.added
+}
+
+// get returns user i, or nil if it does not exist or was deleted.
+func (t *tenant) get(i int) *user {
+	t.mu.RLock()
+	u, ok := t.changed[i]
+	total := t.n + t.added
+	t.mu.RUnlock()
+	if ok {
+		if u.deleted {
+			return nil
+		}
+		return u
+	}
+	if i < 0 || i >= total {
+		return nil
+	}
+	return t.generate(i)
+}
+
+// generate builds user i from the seed alone.
+func (t *tenant) generate(i int) *user {
+	r := rng{t.seed ^ uint64(i)*0x2545f4914f6cdd1d}
+	u := &user{idx: i, id: t.userID(i)}
+	switch p := r.n(100); {
+	case p < 70:
+		u.status = "ACTIVE"
+	case p < 75:
+		u.status = "STAGED"
+	case p < 79:
+		u.status = "PROVISIONED"
+	case p < 82:
+		u.status = "RECOVERY"
+	case p < 85:
+		u.status = "PASSWORD_EXPIRED"
+	case p < 88:
+		u.status = "LOCKED_OUT"
+	case p < 94:
+		u.status = "SUSPENDED"
+	default:
+		u.status = "DEPROVISIONED"
+	}
+	// Many users share one lastUpdated second, as in real orgs.
+	spread := max(60, t.n/4)
+	u.lastUpdated = t.base.Add(-time.Duration(r.n(spread)+1) * time.Second)
+	u.created = u.lastUpdated.Add(-time.Duration(r.n(3*365*24*3600)) * time.Second)
+	if u.status != "STAGED" {
+		u.activated = u.created.Add(time.Duration(1+r.n(3600)) * time.Second)
+		if u.activated.After(u.lastUpdated) {
+			u.activated = u.lastUpdated
+		}
+		if u.status == "ACTIVE" && r.n(20) == 0 {
+			u.activated = time.Time{} // null even though ACTIVE: Okta's own example does this
+		}
+		u.passwordChgd = u.created.Add(time.Duration(r.n(7200)) * time.Second)
+		if u.passwordChgd.After(u.lastUpdated) {
+			u.passwordChgd = u.lastUpdated
+		}
+	}
+	u.statusChanged = u.lastUpdated
+	if u.status != "STAGED" && u.status != "PROVISIONED" && r.n(10) > 0 {
+		u.lastLogin = t.base.Add(-time.Duration(r.n(30*24*3600)) * time.Second)
+	}
+	u.t = t
+	return u
+}
+
+// prof returns the user's profile, generating it on first use: most
+// listings (app users, devices) never need it, and it is most of a user's
+// cost.
+func (u *user) prof() map[string]any {
+	if u.profile == nil {
+		u.profile = u.t.profile(u.idx)
+	}
+	return u.profile
+}
+
+// login is the user's login without building the whole profile.
+func (u *user) login() string {
+	if u.profile != nil {
+		l, _ := u.profile["login"].(string)
+		return l
+	}
+	return u.t.login(u.idx)
+}
+
+func (t *tenant) login(i int) string {
+	first, last := t.names(i)
+	return ascii(first) + "." + ascii(last) + "." + strconv.Itoa(i) + "@example.com"
+}
+
+func (t *tenant) profile(i int) map[string]any {
+	r := &rng{t.seed ^ uint64(i)*0xa0761d6478bd642f ^ 0xe7037ed1a0b428db}
+	first, last := t.names(i)
+	c := cities[r.n(len(cities))]
+	login := t.login(i)
+	p := map[string]any{
+		"login": login, "email": login, "firstName": first, "lastName": last,
+		"displayName": first + " " + last, "title": titles[r.n(len(titles))],
+		"employeeNumber": strconv.Itoa(10000 + i), "userType": "Employee", "organization": "Example Corp",
+		"primaryPhone": fmt.Sprintf("+1 555 %04d", i%10000), "streetAddress": fmt.Sprintf("%d Main Street", 1+i%999),
+		"city": c.city, "state": c.state, "zipCode": c.zip, "countryCode": c.country,
+		"timezone": c.tz, "locale": c.locale, "preferredLanguage": c.lang,
+		"costCenter": "CC-" + strconv.Itoa(100+r.n(20)),
+		// Custom attributes, of several JSON types as real schemas have.
+		"badgeNumber": 4000 + i, "isContractor": r.n(8) == 0, "cloudRoles": []any{"dev", []string{"oncall", "audit", "ops"}[r.n(3)]},
+	}
+	switch r.n(3) { // secondEmail arrives as null, "" or a value
+	case 0:
+		p["secondEmail"] = nil
+	case 1:
+		p["secondEmail"] = ""
+	default:
+		p["secondEmail"] = ascii(first) + "@home.example"
+	}
+	if r.n(4) == 0 {
+		p["mobilePhone"] = nil
+	} else {
+		p["mobilePhone"] = fmt.Sprintf("+1 555 %04d", (i*7)%10000)
+	}
+	if r.n(10) > 0 { // department is often simply absent
+		p["department"] = departments[r.n(len(departments))]
+	}
+	if i > 0 && i < t.n { // a manager hierarchy: eight reports per manager
+		m := (i - 1) / 8
+		p["managerId"] = t.userID(m)
+		p["manager"] = t.managerName(m)
+	}
+	return p
+}
+
+// names draws user i's names from a stream of their own, so that a
+// manager's name costs two numbers, not a whole generated user.
+func (t *tenant) names(i int) (first, last string) {
+	r := rng{t.seed ^ uint64(i)*0x94d049bb133111eb ^ 0x5851f42d4c957f2d}
+	return firstNames[r.n(len(firstNames))], lastNames[r.n(len(lastNames))]
+}
+
+// managerName is user m's generated display name. Okta keeps a report's
+// manager as free text that does not follow the manager's own edits.
+func (t *tenant) managerName(m int) string {
+	first, last := t.names(m)
+	return first + " " + last
+}
+
+var asciiMap = strings.NewReplacer("ë", "e", "é", "e", "É", "E", "Ł", "L", "ł", "l", "ø", "o", "Ø", "O", "ö", "o", "ü", "u",
+	"ú", "u", "ñ", "n", "ï", "i", "á", "a", "ç", "c", "ô", "o", "'", "", "Å", "A", "å", "a", "ß", "ss")
+
+func ascii(s string) string { return strings.ToLower(asciiMap.Replace(s)) }
+
+// clone copies a user so a mutation never changes a value a response holds.
+func (u *user) clone() *user {
+	c := *u
+	c.profile = make(map[string]any, len(u.prof()))
+	for k, v := range u.prof() {
+		c.profile[k] = v
+	}
+	c.apps = append([]int(nil), u.apps...)
+	return &c
+}
+
+// assigned reports whether user u has app j, and whether through a group.
+func (t *tenant) assigned(u *user, j int) (ok, group bool) {
+	if u.status == "DEPROVISIONED" {
+		return false, false // deactivation removes assignments
+	}
+	if j == 0 {
+		return true, true // everyone, through the "Everyone" group
+	}
+	for _, a := range u.apps {
+		if a == j {
+			return true, false
+		}
+	}
+	r := rng{t.seed ^ uint64(u.idx)*0x9e3779b97f4a7c15 ^ uint64(j)*0xd1b54a32d192ed03}
+	return r.n(5) == 0, false
+}
+
+// devices returns how many devices user i has (0 to 2) and device k's facts.
+func (t *tenant) deviceCount(i int) int {
+	r := rng{t.seed ^ uint64(i)*0xd6e8feb86659fd93}
+	return r.n(3)
+}
+
+func (t *tenant) device(i, k int) (platform, osVersion, model string) {
+	r := rng{t.seed ^ uint64(i)*0xd6e8feb86659fd93 ^ uint64(k+1)*0x632be59bd9b4e019}
+	platform = platforms[r.n(len(platforms))]
+	osVersion = osVersions[platform][r.n(2)]
+	model = models[platform][r.n(2)]
+	return
+}
