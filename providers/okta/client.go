@@ -291,7 +291,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	}
 	c.pacer(u.Path).update(resp.Header)
 	if resp.StatusCode/100 != 2 {
-		return nil, resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
+		ae := newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			ae.RetryAfter = untilReset(resp.Header)
+		}
+		return nil, resp.Header, resp.StatusCode, ae
 	}
 	return body, resp.Header, resp.StatusCode, nil
 }
@@ -301,13 +305,21 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 // jitter so parallel clients do not wake together; without the headers,
 // exponential backoff.
 func (c *Client) wait429(h http.Header, attempt int) time.Duration {
+	d := untilReset(h)
+	if d < 0 {
+		return backoff(attempt)
+	}
+	return min(max(d, time.Second)+time.Second+jitter(time.Second), max429Wait)
+}
+
+// untilReset is X-Rate-Limit-Reset less Date, or -1 without the headers.
+func untilReset(h http.Header) time.Duration {
 	reset, err1 := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64)
 	date, err2 := http.ParseTime(h.Get("Date"))
 	if err1 != nil || err2 != nil {
-		return backoff(attempt)
+		return -1
 	}
-	d := max(time.Unix(reset, 0).Sub(date), time.Second) + time.Second + jitter(time.Second)
-	return min(d, max429Wait)
+	return time.Unix(reset, 0).Sub(date)
 }
 
 // backoff is exponential with full jitter: a random wait up to 1 s, 2 s,

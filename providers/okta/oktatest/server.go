@@ -225,6 +225,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer s.inFlight.Add(-1)
 
+	// Every request counts against its bucket, rejected ones included, so
+	// every answer carries the rate headers.
+	if !s.rateLimit(w, bucket) {
+		return
+	}
 	auth := r.Header.Get("Authorization")
 	scheme, token, _ := strings.Cut(auth, " ")
 	if scheme == "SSWS" || scheme == "Bearer" {
@@ -232,9 +237,6 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	if (scheme != "SSWS" && scheme != "Bearer") || token != s.opts.Token {
 		writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
-		return
-	}
-	if !s.rateLimit(w, bucket) {
 		return
 	}
 	if f := s.takeFault(r.URL.Path); f != nil {
