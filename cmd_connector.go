@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"neurons-connector/clock"
 	"neurons-connector/connector"
+	"neurons-connector/engine"
 	"neurons-connector/secret"
 	"neurons-connector/store"
 )
@@ -140,19 +143,35 @@ time or time zone re-anchors weekly and monthly schedules on today's date.`,
 }
 
 func (a *app) removeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove NAME",
+	var purge, force bool
+	cmd := &cobra.Command{
+		Use:   "remove NAME [--purge]",
 		Short: "Remove a connector and everything stored for it",
 		Long: `Remove a connector with its sealed secrets, cursor, snapshot and run history,
-in one step. The users it delivered stay in Neurons.`,
-		Example: `  neurons-connector connector remove "Okta test"`,
-		Args:    needArgs(1, "the connector's NAME"),
-		RunE: action(func(_ *cobra.Command, args []string) error {
+in one step. The users it delivered stay in Neurons, unless --purge: then a delete
+(reason connector-removed) is pushed for each of them first, and the connector is
+removed only once the sink has acknowledged them all.
+
+A connector whose changes still wait for the sink is not removed (the changes
+would be lost): deliver them with "neurons-connector run NAME", or pass --force.`,
+		Example: `  neurons-connector connector remove "Okta test"
+  neurons-connector connector remove "Okta test" --purge`,
+		Args: needArgs(1, "the connector's NAME"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			if purge {
+				if err := a.purge(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+			}
 			var c connector.Config
 			err := a.update(false, func(tx *store.Tx) error {
 				var err error
 				if c, err = findConnector(tx, args[0]); err != nil {
 					return err
+				}
+				if n := tx.OutboxRecords(c.ID); n > 0 && !force {
+					return fmt.Errorf("connector %q has %d changes waiting for the sink; deliver them first "+
+						"(neurons-connector run %q) or remove with --force to drop them", c.Name, n, c.Name)
 				}
 				return tx.DeleteConnector(c.ID)
 			})
@@ -163,6 +182,49 @@ in one step. The users it delivered stay in Neurons.`,
 			return err
 		}),
 	}
+	cmd.Flags().BoolVar(&purge, "purge", false, "first delete the connector's users from Neurons")
+	cmd.Flags().BoolVar(&force, "force", false, "remove even though changes wait for the sink (they are dropped)")
+	return cmd
+}
+
+// purge queues and delivers a delete for every user the connector
+// delivered.
+func (a *app) purge(ctx context.Context, name string) error {
+	db, err := a.openStore(false)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return unknownConnector(name)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	var c connector.Config
+	if err := db.View(func(tx *store.Tx) error { c, err = findConnector(tx, name); return err }); err != nil {
+		return err
+	}
+	eng, err := a.engine(db)
+	if err != nil {
+		return err
+	}
+	s, err := a.sink(db)
+	if err != nil {
+		return err
+	}
+	pusher := engine.NewPusher(db, s, c.ID, clock.Real{}, a.logger())
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- pusher.Run(pctx) }()
+	n, err := eng.Purge(ctx, c, pusher.Kick)
+	if err == nil {
+		err = pusher.Drain(ctx, pushPatience)
+	}
+	stop()
+	<-done
+	if err != nil {
+		return fmt.Errorf("purge of %q stopped; the connector is kept and its deletes wait in the outbox: %w", c.Name, err)
+	}
+	fmt.Fprintf(a.stderr, "Deleted %d users of %q from the sink.\n", n, c.Name)
+	return nil
 }
 
 // findConnector looks a connector up by name; an unknown name is bad input.

@@ -306,3 +306,26 @@ func TestContactOf(t *testing.T) {
 		t.Errorf("ContactOf = %+v", c)
 	}
 }
+
+func TestRecordJSONIsValidAndCanonical(t *testing.T) {
+	rec := Record{{Name: "A", Str: "quote \" back \\ nl \n tab \t ctl \x01 ünï €"}, {Name: "B", List: []string{"x", "\xff bad"}}}
+	data, err := rec.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatalf("invalid JSON %s: %v", data, err)
+	}
+	if back["A"] != rec[0].Str || back["B"].([]any)[1] != "\ufffd bad" {
+		t.Errorf("round trip: %v", back)
+	}
+	parsed, err := ParseRecord(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := parsed.MarshalJSON()
+	if string(again) != strings.Replace(string(data), `\ufffd`, "\ufffd", 1) && string(again) != string(data) {
+		t.Errorf("not canonical:\n%s\n%s", data, again)
+	}
+}

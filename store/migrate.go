@@ -18,6 +18,7 @@ import (
 var migrations = []func(*bolt.Tx) error{
 	create1,
 	migrate1to2,
+	migrate2to3,
 }
 
 // migrate brings the file to SchemaVersion. A current file is only read, so
@@ -226,6 +227,17 @@ func wrapCursors(b *bolt.Bucket) error {
 		}
 		if err := b.Put(e.id, data); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// migrate2to3 adds the per-connector sync state (last full run, the hashes
+// of the configuration and mapping it ran with) and the CSV sink's state.
+func migrate2to3(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketState, bucketSinkState} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
 	return nil

@@ -12,12 +12,15 @@ const maxRuns = 100
 
 // Run is one run's record in the history.
 type Run struct {
-	ID     string    `json:"id"`
-	Mode   string    `json:"mode"` // "full" or "incremental"
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	Result string    `json:"result"` // "ok", "failed", "cancelled"
-	Error  string    `json:"error,omitempty"`
+	ID   string `json:"id"`
+	Mode string `json:"mode"` // "full" or "incremental"
+	// ModeReason says why the run had its mode: "first run", "mapping changed"...
+	ModeReason string    `json:"modeReason,omitempty"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Result     string    `json:"result"` // "ok", "failed", "cancelled"
+	Error      string    `json:"error,omitempty"`
+	Warnings   []string  `json:"warnings,omitempty"`
 
 	Fetched  int `json:"fetched"`
 	Upserted int `json:"upserted"`

@@ -5,7 +5,7 @@ package store
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step (see migrations) and refuses newer ones.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta       = []byte("meta")
@@ -16,6 +16,8 @@ var (
 	bucketSnapshots  = []byte("snapshots")
 	bucketOutbox     = []byte("outbox")
 	bucketRuns       = []byte("runs")
+	bucketState      = []byte("state")
+	bucketSinkState  = []byte("sinkstate")
 
 	keySchemaVersion = []byte("schema_version")
 	keyKeyCheck      = []byte("key_check")
@@ -25,12 +27,12 @@ var (
 // migration and expected by every accessor.
 var topBuckets = [][]byte{
 	bucketMeta, bucketConnectors, bucketNames, bucketSecrets,
-	bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns,
+	bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState,
 }
 
 // perConnector are the buckets that hold one nested bucket (or value) per
 // connector ID; removing a connector clears its entry in each.
-var perConnector = [][]byte{bucketSecrets, bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns}
+var perConnector = [][]byte{bucketSecrets, bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState}
 
 // keyCheckPlain is sealed into meta/key_check with the first secret, so a
 // wrong key is recognised before any real secret is touched.

@@ -3,7 +3,7 @@
 // the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
 // the package; callers work through Tx, one transaction per logical step.
 //
-// Layout (schema version 2; names in schema.go):
+// Layout (schema version 3; names in schema.go):
 //
 //	meta/
 //	    schema_version       uint32, big endian
@@ -19,18 +19,24 @@
 //	    <connector id>       JSON Cursor: the provider's opaque position + when saved
 //	snapshots/
 //	    <connector id>/      one bucket per connector
-//	        <source id>      what was last delivered for that user (record hash, ...)
+//	        <source id>      Snapshot: record hash, status, contact (binary)
 //	outbox/
-//	    <connector id>/      one bucket per connector
-//	        <seq uint64 BE>  a batch waiting for the sink's acknowledgement
+//	    <connector id>/      one bucket per connector; its sequence numbers batches
+//	        <seq uint64 BE>  uvarint record count + a batch waiting for the sink
 //	runs/
 //	    <connector id>/      one bucket per connector
 //	        <seq uint64 BE>  JSON Run, the newest maxRuns kept
+//	state/
+//	    <connector id>       JSON SyncState: last full run, config and mapping hashes
+//	sinkstate/
+//	    <connector id>/      the CSV sink's current records
+//	        <source id>      JSON attributes
 //
 // Schema version 1 (the first development builds) had no names index, kept
 // secrets flat under secrets/"<id>/<name>", had no snapshots, outbox or runs
 // buckets, and stored configurations without rate share, full-run interval
-// and schedule anchor. migrate1to2 converts it.
+// and schedule anchor. migrate1to2 converts it. Version 2 lacked the state
+// and sinkstate buckets (migrate2to3).
 package store
 
 import (

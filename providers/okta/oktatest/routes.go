@@ -309,6 +309,9 @@ func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) 
 	n, total, last := 0, s.t.total(), ""
 	i := start
 	for ; i < total && n < limit; i++ {
+		if !s.t.mayHaveApp(i, j) {
+			continue
+		}
 		u := s.t.get(i)
 		if u == nil {
 			continue
@@ -379,32 +382,61 @@ func (s *Server) appLinks(w http.ResponseWriter, r *http.Request, key string) {
 	writeJSON(w, out)
 }
 
-func (s *Server) deviceJSON(i, k int, u *user, base, expand string) map[string]any {
+// appendDevice writes a device as /api/v1/devices lists it; expand
+// ("user" or "userSummary") embeds its user.
+func (s *Server) appendDevice(b []byte, i, k int, u *user, base, expand string) []byte {
 	platform, osVersion, model := s.t.device(i, k)
 	id := s.t.deviceID(i, k)
-	d := map[string]any{
-		"id": id, "status": "ACTIVE", "created": u.created.Format(tsFormat), "lastUpdated": u.created.Format(tsFormat),
-		"profile": map[string]any{"displayName": model, "platform": platform, "manufacturer": manufacturer(platform),
-			"model": model, "osVersion": osVersion, "registered": true, "secureHardwarePresent": false},
-		"resourceType": "UDDevice", "resourceDisplayName": map[string]any{"value": model, "sensitive": false},
-		"resourceId": id,
-		"_links":     map[string]any{"self": map[string]any{"href": base + "/api/v1/devices/" + id}},
-	}
-	switch expand {
-	case "user", "userSummary":
-		var embedded any
+	b = append(b, `{"id":`...)
+	b = appendString(b, id)
+	b = append(b, `,"status":"ACTIVE","created":`...)
+	b = appendTime(b, u.created)
+	b = append(b, `,"lastUpdated":`...)
+	b = appendTime(b, u.created)
+	b = append(b, `,"profile":{"displayName":`...)
+	b = appendString(b, model)
+	b = append(b, `,"platform":`...)
+	b = appendString(b, platform)
+	b = append(b, `,"manufacturer":`...)
+	b = appendString(b, manufacturer(platform))
+	b = append(b, `,"model":`...)
+	b = appendString(b, model)
+	b = append(b, `,"osVersion":`...)
+	b = appendString(b, osVersion)
+	b = append(b, `,"registered":true,"secureHardwarePresent":false},"resourceType":"UDDevice","resourceDisplayName":{"value":`...)
+	b = appendString(b, model)
+	b = append(b, `,"sensitive":false},"resourceId":`...)
+	b = appendString(b, id)
+	b = append(b, `,"_links":{"self":{"href":`...)
+	b = appendString(b, base+"/api/v1/devices/"+id)
+	b = append(b, `}}`...)
+	if expand == "user" || expand == "userSummary" {
+		b = append(b, `,"_embedded":{"users":[{"managementStatus":"`...)
+		b = append(b, []string{"MANAGED", "NOT_MANAGED"}[k%2]...)
+		b = append(b, `","created":`...)
+		b = appendTime(b, u.created)
+		b = append(b, `,"screenLockType":"`...)
+		b = append(b, []string{"BIOMETRIC", "PASSCODE", "NONE"}[(i+k)%3]...)
+		b = append(b, `","user":`...)
 		if expand == "user" {
-			embedded = rawJSON(s.appendUser(nil, u, base, false, true))
+			b = s.appendUser(b, u, base, false, true)
 		} else {
-			embedded = map[string]any{"id": u.id, "realmId": "guo1bfiNtSnZYILxO0g4", "profile": map[string]any{
-				"firstName": u.prof()["firstName"], "lastName": u.prof()["lastName"],
-				"login": u.prof()["login"], "email": u.prof()["email"]}}
+			p := u.prof()
+			b = append(b, `{"id":`...)
+			b = appendString(b, u.id)
+			b = append(b, `,"realmId":"guo1bfiNtSnZYILxO0g4","profile":{"firstName":`...)
+			b = appendValue(b, p["firstName"])
+			b = append(b, `,"lastName":`...)
+			b = appendValue(b, p["lastName"])
+			b = append(b, `,"login":`...)
+			b = appendValue(b, p["login"])
+			b = append(b, `,"email":`...)
+			b = appendValue(b, p["email"])
+			b = append(b, `}}`...)
 		}
-		d["_embedded"] = map[string]any{"users": []any{map[string]any{
-			"managementStatus": []string{"MANAGED", "NOT_MANAGED"}[k%2], "created": u.created.Format(tsFormat),
-			"screenLockType": []string{"BIOMETRIC", "PASSCODE", "NONE"}[(i+k)%3], "user": embedded}}}
+		b = append(b, `}]}`...)
 	}
-	return d
+	return append(b, '}')
 }
 
 func manufacturer(platform string) string {
@@ -441,10 +473,11 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 		}
 		start = v + 1
 	}
-	var out []any
-	total, lastID := s.t.total(), ""
+	b := make([]byte, 0, 1024*limit)
+	b = append(b, '[')
+	n, total, lastID, base, expand := 0, s.t.total(), "", baseURL(r), q.Get("expand")
 	pos := start
-	for ; pos/4 < total && len(out) < limit; pos++ {
+	for ; pos/4 < total && n < limit; pos++ {
 		i, k := pos/4, pos%4
 		if k >= s.t.deviceCount(i) {
 			continue
@@ -453,18 +486,19 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 		if u == nil {
 			continue
 		}
-		out = append(out, s.deviceJSON(i, k, u, baseURL(r), q.Get("expand")))
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = s.appendDevice(b, i, k, u, base, expand)
+		n++
 		lastID = s.t.deviceID(i, k)
 	}
 	var next url.Values
-	if len(out) == limit && pos/4 < total {
+	if n == limit && pos/4 < total {
 		next = nextPage(r, lastID)
 	}
 	s.setLinks(w, r, next)
-	if out == nil {
-		out = []any{}
-	}
-	writeJSON(w, out)
+	_, _ = w.Write(append(b, ']'))
 }
 
 func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, key string) {
@@ -480,7 +514,7 @@ func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, key string)
 	out := []any{}
 	for k := 0; k < s.t.deviceCount(u.idx); k++ {
 		out = append(out, map[string]any{"created": u.created.Format(tsFormat), "deviceUserId": "dvu" + s.t.tag + pad(u.idx*4+k, 10),
-			"device": s.deviceJSON(u.idx, k, u, baseURL(r), "")})
+			"device": rawJSON(s.appendDevice(nil, u.idx, k, u, baseURL(r), ""))})
 	}
 	writeJSON(w, out)
 }

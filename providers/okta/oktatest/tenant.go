@@ -7,7 +7,6 @@
 package oktatest
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,8 +195,8 @@ func (u *user) login() string {
 }
 
 func (t *tenant) login(i int) string {
-	first, last := t.names(i)
-	return ascii(first) + "." + ascii(last) + "." + strconv.Itoa(i) + "@example.com"
+	f, l := t.nameIndex(i)
+	return asciiFirst[f] + "." + asciiLast[l] + "." + strconv.Itoa(i) + "@example.com"
 }
 
 func (t *tenant) profile(i int) map[string]any {
@@ -209,7 +208,7 @@ func (t *tenant) profile(i int) map[string]any {
 		"login": login, "email": login, "firstName": first, "lastName": last,
 		"displayName": first + " " + last, "title": titles[r.n(len(titles))],
 		"employeeNumber": strconv.Itoa(10000 + i), "userType": "Employee", "organization": "Example Corp",
-		"primaryPhone": fmt.Sprintf("+1 555 %04d", i%10000), "streetAddress": fmt.Sprintf("%d Main Street", 1+i%999),
+		"primaryPhone": phone(i % 10000), "streetAddress": strconv.Itoa(1+i%999) + " Main Street",
 		"city": c.city, "state": c.state, "zipCode": c.zip, "countryCode": c.country,
 		"timezone": c.tz, "locale": c.locale, "preferredLanguage": c.lang,
 		"costCenter": "CC-" + strconv.Itoa(100+r.n(20)),
@@ -227,7 +226,7 @@ func (t *tenant) profile(i int) map[string]any {
 	if r.n(4) == 0 {
 		p["mobilePhone"] = nil
 	} else {
-		p["mobilePhone"] = fmt.Sprintf("+1 555 %04d", (i*7)%10000)
+		p["mobilePhone"] = phone((i * 7) % 10000)
 	}
 	if r.n(10) > 0 { // department is often simply absent
 		p["department"] = departments[r.n(len(departments))]
@@ -240,11 +239,33 @@ func (t *tenant) profile(i int) map[string]any {
 	return p
 }
 
+// phone formats a number of the 555 range: +1 555 0042.
+func phone(n int) string {
+	d := strconv.Itoa(n)
+	return "+1 555 " + strings.Repeat("0", 4-len(d)) + d
+}
+
 // names draws user i's names from a stream of their own, so that a
 // manager's name costs two numbers, not a whole generated user.
 func (t *tenant) names(i int) (first, last string) {
+	f, l := t.nameIndex(i)
+	return firstNames[f], lastNames[l]
+}
+
+func (t *tenant) nameIndex(i int) (first, last int) {
 	r := rng{t.seed ^ uint64(i)*0x94d049bb133111eb ^ 0x5851f42d4c957f2d}
-	return firstNames[r.n(len(firstNames))], lastNames[r.n(len(lastNames))]
+	return r.n(len(firstNames)), r.n(len(lastNames))
+}
+
+// asciiFirst and asciiLast are the names as logins spell them.
+var asciiFirst, asciiLast = asciiAll(firstNames), asciiAll(lastNames)
+
+func asciiAll(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = ascii(n)
+	}
+	return out
 }
 
 // managerName is user m's generated display name. Okta keeps a report's
@@ -283,8 +304,27 @@ func (t *tenant) assigned(u *user, j int) (ok, group bool) {
 			return true, false
 		}
 	}
-	r := rng{t.seed ^ uint64(u.idx)*0x9e3779b97f4a7c15 ^ uint64(j)*0xd1b54a32d192ed03}
-	return r.n(5) == 0, false
+	return t.drawnApp(u.idx, j), false
+}
+
+// drawnApp is the generated part of the assignments: a fifth of the users
+// have each app. It needs only the index, so listings skip the other four
+// fifths without generating them.
+func (t *tenant) drawnApp(i, j int) bool {
+	r := rng{t.seed ^ uint64(i)*0x9e3779b97f4a7c15 ^ uint64(j)*0xd1b54a32d192ed03}
+	return r.n(5) == 0
+}
+
+// mayHaveApp is a cheap first test for listings: false means user i
+// certainly does not have app j.
+func (t *tenant) mayHaveApp(i, j int) bool {
+	if j == 0 || t.drawnApp(i, j) {
+		return true
+	}
+	t.mu.RLock()
+	u, changed := t.changed[i]
+	t.mu.RUnlock()
+	return changed && len(u.apps) > 0
 }
 
 // devices returns how many devices user i has (0 to 2) and device k's facts.

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/mapping"
+	"neurons-connector/secret"
+	"neurons-connector/settings"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// pushPatience is how long `run` keeps trying to deliver after the pass
+// when the sink fails; what is left waits in the outbox for the next run or
+// the service.
+const pushPatience = 30 * time.Second
+
+func (a *app) runCmd() *cobra.Command {
+	var full, dry bool
+	cmd := &cobra.Command{
+		Use:   "run NAME [--full] [--dry-run]",
+		Short: "Sync a connector now, in the foreground",
+		Long: `Sync a connector now: read its users from the provider, map them, and push the
+changes to the sink (NC_SINK). In a terminal, progress shows on stderr; a summary
+follows. The run is full on the first run, after a change of configuration or
+mapping table, with --full, or when the last full run is older than --full-every;
+otherwise incremental. --dry-run prints the changes it would push, one JSON line
+each on stdout, and changes nothing.
+
+Exit codes: 0 all changes delivered; 1 the run failed, or changes still wait in the
+outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
+		Example: `  neurons-connector run "Okta prod"
+  neurons-connector run "Okta prod" --full
+  neurons-connector run "Okta prod" --dry-run | head`,
+		Args: needArgs(1, "the connector's NAME"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			db, err := a.openStore(false)
+			if errors.Is(err, store.ErrNoDatabase) {
+				return unknownConnector(args[0])
+			}
+			if err != nil {
+				return err
+			}
+			defer func() { _ = db.Close() }()
+			var c connector.Config
+			var sec secret.Value
+			err = db.View(func(tx *store.Tx) error {
+				if c, err = findConnector(tx, args[0]); err != nil {
+					return err
+				}
+				sec, err = tx.Secret(c.ID, secretName(c.Kind))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if !c.Active {
+				fmt.Fprintf(a.stderr, "note: connector %q is inactive: it never runs on schedule, but this explicit run goes ahead\n", c.Name)
+			}
+			if c.Server != a.cfg.ServerName {
+				fmt.Fprintf(a.stderr, "note: connector %q belongs to server %q, not this host's %q\n", c.Name, c.Server, a.cfg.ServerName)
+			}
+			prov, err := a.provider(c, sec)
+			if err != nil {
+				return err
+			}
+			return a.syncNow(cmd.Context(), db, c, prov, full, dry)
+		}),
+	}
+	cmd.Flags().BoolVar(&full, "full", false, "read every user, not only those changed since the last run")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the changes it would push (JSON lines on stdout) and change nothing")
+	return cmd
+}
+
+// provider builds the client of a connector's provider.
+func (a *app) provider(c connector.Config, sec secret.Value) (engine.Provider, error) {
+	if c.Kind != connector.Okta {
+		return nil, fmt.Errorf("syncing %s connectors arrives with the OneLogin provider; this build syncs Okta connectors", c.Kind)
+	}
+	return a.oktaClient(c, sec)
+}
+
+// engine builds the sync engine on db.
+func (a *app) engine(db *store.DB) (*engine.Engine, error) {
+	src, err := a.mappingSource()
+	if err != nil {
+		return nil, err
+	}
+	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: clock.Real{}, Log: a.logger(), SpillDir: a.cfg.DataDir}, nil
+}
+
+// sink builds the configured sink.
+func (a *app) sink(db *store.DB) (engine.Sink, error) {
+	if a.cfg.Sink == settings.SinkCSV {
+		return &sink.CSV{DB: db, Dir: a.cfg.CSVDir}, nil
+	}
+	return sink.NewNeurons(sink.NeuronsOptions{URL: a.cfg.NeuronsURL, TokenURL: a.cfg.NeuronsTokenURL,
+		ClientID: a.cfg.NeuronsClientID, ClientSecret: a.cfg.NeuronsClientSecret, Scope: a.cfg.NeuronsScope,
+		UserAgent: "neurons-connector/" + version})
+}
+
+// syncNow runs one connector in the foreground and delivers its changes.
+func (a *app) syncNow(ctx context.Context, db *store.DB, c connector.Config, prov engine.Provider, full, dry bool) error {
+	eng, err := a.engine(db)
+	if err != nil {
+		return err
+	}
+	if dry {
+		enc := newLineEncoder(a.stdout)
+		run, err := eng.Run(ctx, c, prov, engine.Options{Full: full, DryRun: true, Change: enc.change})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "dry run (%s, %s): %d users read, %d upserts and %d deletes would be pushed; nothing was changed\n",
+			run.Mode, run.ModeReason, run.Fetched, run.Upserted, run.Deleted)
+		return nil
+	}
+	s, err := a.sink(db)
+	if err != nil {
+		return err
+	}
+	pusher := engine.NewPusher(db, s, c.ID, clock.Real{}, a.logger())
+	pctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- pusher.Run(pctx) }()
+	ui := a.progress(c.Name)
+	run, runErr := eng.Run(ctx, c, prov, engine.Options{Full: full, Committed: pusher.Kick, Progress: ui.update})
+	ui.finish()
+	drainErr := pusher.Drain(ctx, pushPatience)
+	stop()
+	<-done
+	a.summary(run)
+	var waiting int
+	_ = db.View(func(tx *store.Tx) error { waiting = tx.OutboxRecords(c.ID); return nil })
+	switch {
+	case runErr != nil:
+		if waiting > 0 {
+			return fmt.Errorf("run failed: %w (%d changes wait in the outbox)", runErr, waiting)
+		}
+		return fmt.Errorf("run failed: %w", runErr)
+	case drainErr != nil:
+		return fmt.Errorf("%d changes wait in the outbox and will be delivered by the next run or the service: %w", waiting, drainErr)
+	}
+	return nil
+}
+
+func (a *app) summary(r store.Run) {
+	fmt.Fprintf(a.stderr, "%s run (%s) %s in %s: %d users read, %d upserted, %d deleted; %d API calls, %d rate-limit waits (%s)\n",
+		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, r.Upserted, r.Deleted,
+		r.APICalls, r.RateLimitWaits, r.RateLimitWait.Round(time.Millisecond))
+	for _, w := range r.Warnings {
+		fmt.Fprintln(a.stderr, "warning: "+w)
+	}
+}
+
+// progressUI shows a run's progress on a terminal, and nothing elsewhere.
+type progressUI struct {
+	bar   *progressbar.ProgressBar
+	start time.Time
+}
+
+func (a *app) progress(name string) *progressUI {
+	f, ok := a.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &progressUI{}
+	}
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.stderr), progressbar.OptionSetDescription(name),
+		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+	return &progressUI{bar: bar, start: time.Now()}
+}
+
+func (u *progressUI) update(p engine.Progress) {
+	if u.bar == nil {
+		return
+	}
+	rate := float64(p.Fetched) / max(time.Since(u.start).Seconds(), 0.001)
+	u.bar.Describe(fmt.Sprintf("%d users (%d pages, %.0f/s), %d upserts, %d deletes, %d API calls, %d rate-limit waits",
+		p.Fetched, p.Pages, rate, p.Upserts, p.Deletes, p.Stats.Calls, p.Stats.RateLimitWaits))
+	_ = u.bar.Set(p.Fetched)
+}
+
+func (u *progressUI) finish() {
+	if u.bar != nil {
+		_ = u.bar.Finish()
+	}
+}
+
+// lineEncoder prints dry-run changes as JSON lines.
+type lineEncoder struct{ w io.Writer }
+
+func newLineEncoder(w io.Writer) *lineEncoder { return &lineEncoder{w: w} }
+
+func (l *lineEncoder) change(ch engine.Change) {
+	var line []byte
+	if ch.Reason != "" {
+		line, _ = json.Marshal(struct {
+			Delete string `json:"delete"`
+			Reason string `json:"reason"`
+		}{ch.SourceID, ch.Reason})
+	} else {
+		line, _ = json.Marshal(struct {
+			Upsert     string          `json:"upsert"`
+			Attributes json.RawMessage `json:"attributes"`
+		}{ch.SourceID, ch.Attributes})
+	}
+	_, _ = l.w.Write(append(line, '\n'))
+}

@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"encoding/json"
+
+	"neurons-connector/connector"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// batcher gathers one transaction's changes into outbox batches of at most
+// sink.MaxRecords records and sink.MaxBody bytes.
+type batcher struct {
+	p       *pass
+	tx      *store.Tx
+	cur     sink.Batch
+	size    int // bytes of the records gathered so far
+	queued  int // batches enqueued through this batcher
+	pending int // records not yet enqueued
+}
+
+// bodyReserve leaves room in a batch body for its envelope.
+const bodyReserve = 4 << 10
+
+func (p *pass) newBatcher(tx *store.Tx) *batcher { return &batcher{p: p, tx: tx} }
+
+func (b *batcher) upsert(id string, attrs json.RawMessage) error {
+	n := len(id) + len(attrs) + 32
+	if err := b.room(n); err != nil {
+		return err
+	}
+	b.cur.Upserts = append(b.cur.Upserts, sink.Upsert{SourceID: id, Attributes: attrs})
+	b.size += n
+	b.pending++
+	b.p.upserts++
+	b.p.change(Change{SourceID: id, Attributes: attrs})
+	return nil
+}
+
+func (b *batcher) delete(id, reason string) error {
+	n := len(id) + len(reason) + 32
+	if err := b.room(n); err != nil {
+		return err
+	}
+	b.cur.Deletes = append(b.cur.Deletes, sink.Delete{SourceID: id, Reason: reason})
+	b.size += n
+	b.pending++
+	b.p.deletes++
+	b.p.change(Change{SourceID: id, Reason: reason})
+	return nil
+}
+
+// room enqueues the current batch if n more bytes or one more record would
+// not fit.
+func (b *batcher) room(n int) error {
+	if b.pending > 0 && (b.pending+1 > sink.MaxRecords || b.size+n > sink.MaxBody-bodyReserve) {
+		return b.flush(false)
+	}
+	return nil
+}
+
+// flush enqueues what was gathered. With final set it enqueues even an
+// empty batch: the run's end marker.
+func (b *batcher) flush(final bool) error {
+	if b.pending == 0 && !final {
+		return nil
+	}
+	p := b.p
+	p.seq++
+	batch := b.cur
+	batch.Connector = connectorOf(p.c)
+	batch.Info = sink.BatchInfo{RunID: p.runID, Sequence: p.seq, Mode: string(p.mode), Final: final}
+	if !p.dry {
+		body, err := batch.Body()
+		if err != nil {
+			return err
+		}
+		payload, err := sink.Pack(body)
+		if err != nil {
+			return err
+		}
+		if _, err := b.tx.Enqueue(p.c.ID, batch.Records(), payload); err != nil {
+			return err
+		}
+	}
+	p.batches++
+	b.queued++
+	b.cur, b.size, b.pending = sink.Batch{}, 0, 0
+	return nil
+}
+
+// connectorOf describes the connector a batch comes from.
+func connectorOf(c connector.Config) sink.Connector {
+	return sink.Connector{ID: c.ID, Name: c.Name, Type: string(c.Kind), Server: c.Server}
+}

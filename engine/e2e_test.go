@@ -1,0 +1,377 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/mapping"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/secret"
+	"neurons-connector/sink"
+	"neurons-connector/sink/sinktest"
+	"neurons-connector/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/engine golden files")
+
+var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+// pageSize is small in tests, so that a few hundred users make many pages.
+var pageSize = 50
+
+// countOnly makes the fake sink count instead of keeping records (benchmarks).
+var countOnly = false
+
+// env is one connector wired end to end: the Okta simulator, the client,
+// a real bbolt store in a temporary directory, the engine, the pusher and
+// the fake sink.
+type env struct {
+	t     testing.TB
+	clock *clock.Fake
+	sim   *oktatest.Server
+	prov  engine.Provider
+	fake  *sinktest.Server
+	sink  engine.Sink
+	db    *store.DB
+	eng   *engine.Engine
+	conn  connector.Config
+	dir   string
+	logs  *bytes.Buffer
+}
+
+func newEnv(t testing.TB, users int, statuses ...string) *env {
+	t.Helper()
+	e := &env{t: t, clock: clock.NewFake(t0), dir: t.TempDir(), logs: &bytes.Buffer{}}
+	e.sim = oktatest.New(oktatest.Options{Users: users, Seed: 42, Clock: e.clock, Token: "sim-token", NoLimits: true})
+	simSrv := e.sim.Start()
+	t.Cleanup(simSrv.Close)
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	client, err := okta.New(okta.Options{BaseURL: simSrv.URL, Token: secret.New([]byte("sim-token")), Clock: e.clock, PageSize: pageSize, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.prov = client
+	e.fake = sinktest.New(sinktest.Options{CountOnly: countOnly})
+	sinkSrv := e.fake.Start()
+	t.Cleanup(sinkSrv.Close)
+	e.sink, err = sink.NewNeurons(sink.NeuronsOptions{URL: sinkSrv.URL, TokenURL: sinkSrv.URL + sinktest.TokenPath,
+		ClientID: "sink-client", ClientSecret: secret.New([]byte("sink-secret")), UserAgent: "neurons-connector/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db, err = store.Open(filepath.Join(e.dir, store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.db.Close() })
+	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng = &engine.Engine{DB: e.db, Tables: mapping.NewKeeper(src), Clock: e.clock, Log: log, SpillDir: e.dir}
+	e.conn = connector.New(connector.Okta, t0)
+	e.conn.Name, e.conn.URL, e.conn.Statuses = "Okta sim", simSrv.URL, statuses
+	e.save()
+	return e
+}
+
+func (e *env) save() {
+	e.t.Helper()
+	if err := e.db.Update(func(tx *store.Tx) error { return tx.PutConnector(e.conn) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// run syncs once with a pusher and waits for delivery.
+func (e *env) run(o engine.Options) (store.Run, error) {
+	e.t.Helper()
+	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, slog.New(slog.NewTextHandler(e.logs, nil)))
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	o.Committed = p.Kick
+	r, err := e.eng.Run(context.Background(), e.conn, e.prov, o)
+	if err == nil {
+		err = p.Drain(context.Background(), time.Minute)
+	}
+	stop()
+	<-done
+	return r, err
+}
+
+func (e *env) mustRun(o engine.Options) store.Run {
+	e.t.Helper()
+	r, err := e.run(o)
+	if err != nil {
+		e.t.Fatalf("run: %v\n%s", err, e.logs)
+	}
+	return r
+}
+
+// truth is the set of users the sink must hold: the simulator's users of
+// the selected statuses.
+func (e *env) truth() []string {
+	ids := e.sim.IDs(e.conn.Statuses...)
+	sort.Strings(ids)
+	return ids
+}
+
+func (e *env) held() []string {
+	var ids []string
+	for id := range e.fake.Users(e.conn.ID) {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (e *env) assertSinkIsTruth() {
+	e.t.Helper()
+	if got, want := e.held(), e.truth(); !slices.Equal(got, want) {
+		e.t.Fatalf("the sink holds %d users, the source has %d selected", len(got), len(want))
+	}
+}
+
+func (e *env) outbox() int {
+	var n int
+	_ = e.db.View(func(tx *store.Tx) error { n = tx.OutboxRecords(e.conn.ID); return nil })
+	return n
+}
+
+func TestFirstFullRunDeliversTheSelectedUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 120, "ACTIVE", "SUSPENDED")
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "full" || r.ModeReason != "first run" || r.Result != "ok" {
+		t.Errorf("run %+v", r)
+	}
+	e.assertSinkIsTruth()
+	if r.Upserted != len(e.truth()) || r.Deleted != 0 || e.outbox() != 0 {
+		t.Errorf("upserted %d of %d, deleted %d, outbox %d", r.Upserted, len(e.truth()), r.Deleted, e.outbox())
+	}
+	acc := e.fake.Accepted()
+	if !acc[len(acc)-1].Final || acc[0].Sequence != 1 {
+		t.Errorf("batches: first %+v, last %+v", acc[0], acc[len(acc)-1])
+	}
+	// The exact records, golden: every attribute of every delivered user.
+	users := e.fake.Users(e.conn.ID)
+	golden := map[string]map[string]any{}
+	for id, rec := range users {
+		golden[id] = rec.Attributes
+	}
+	got, _ := json.MarshalIndent(golden, "", "  ")
+	path := "../testdata/engine/okta-first-run.json"
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./engine -update writes it)", err)
+	}
+	if !bytes.Equal(append(got, '\n'), want) {
+		t.Errorf("delivered records differ from %s (go test ./engine -update after checking)", path)
+	}
+	// A second run right away is incremental and pushes nothing.
+	e.clock.Advance(time.Minute)
+	r2 := e.mustRun(engine.Options{})
+	if r2.Mode != "incremental" || r2.Upserted != 0 || r2.Deleted != 0 {
+		t.Errorf("second run %+v", r2)
+	}
+}
+
+func TestIncrementalDeliversExactlyTheChanges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 3000, "ACTIVE")
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Hour)
+	active := e.sim.IDs("ACTIVE")
+	// The suspended user is one nobody reports to: a report re-read in the
+	// overlap window would otherwise lose its manager's e-mail too (the
+	// manager left the selection), a change of its own.
+	edited, suspended := active[5], active[len(active)-1]
+	if err := e.sim.EditProfile(edited, map[string]any{"title": "Chief Tester"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.SetStatus(suspended, "SUSPENDED"); err != nil {
+		t.Fatal(err)
+	}
+	added := e.sim.AddUser(map[string]any{"login": "nova@example.com", "email": "nova@example.com", "firstName": "Nova", "lastName": "Ñandú"}, "ACTIVE")
+	before := len(e.fake.Accepted())
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "incremental" {
+		t.Fatalf("mode %s (%s)", r.Mode, r.ModeReason)
+	}
+	var ups, dels int
+	for _, a := range e.fake.Accepted()[before:] {
+		ups, dels = ups+a.Upserts, dels+a.Deletes
+	}
+	if ups != 2 || dels != 1 {
+		t.Errorf("incremental run pushed %d upserts and %d deletes, want 2 and 1", ups, dels)
+	}
+	if reason := e.fake.DeleteReason(e.conn.ID, suspended); reason != sink.ReasonStatusNotSelected {
+		t.Errorf("delete reason %q", reason)
+	}
+	if got := e.fake.Users(e.conn.ID)[edited].Attributes["User.JobTitle"]; got != "Chief Tester" {
+		t.Errorf("edited title %v", got)
+	}
+	if _, ok := e.fake.Users(e.conn.ID)[added]; !ok {
+		t.Error("the new user was not delivered")
+	}
+	e.assertSinkIsTruth()
+}
+
+func TestHardDeleteIsDeliveredByTheNextFullRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 200, "ACTIVE")
+	e.mustRun(engine.Options{})
+	victim := e.sim.IDs("ACTIVE")[3]
+	e.clock.Advance(time.Hour)
+	_ = e.sim.Delete(victim) // deactivates
+	_ = e.sim.Delete(victim) // removes, no tombstone
+	e.mustRun(engine.Options{})
+	if _, ok := e.fake.Users(e.conn.ID)[victim]; !ok {
+		t.Fatal("an incremental run cannot see a hard delete, yet the user left the sink")
+	}
+	r := e.mustRun(engine.Options{Full: true})
+	if r.Deleted != 1 || e.fake.DeleteReason(e.conn.ID, victim) != sink.ReasonDeletedAtSource {
+		t.Fatalf("full run deleted %d, reason %q", r.Deleted, e.fake.DeleteReason(e.conn.ID, victim))
+	}
+	e.assertSinkIsTruth()
+}
+
+func TestNarrowingAndWideningStatuses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 400, "ACTIVE", "SUSPENDED")
+	e.mustRun(engine.Options{})
+	suspended := e.sim.IDs("SUSPENDED")
+	e.conn.Statuses = []string{"ACTIVE"}
+	e.save()
+	e.clock.Advance(time.Minute)
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "full" || r.ModeReason != "configuration changed" || r.Deleted != len(suspended) {
+		t.Fatalf("narrowing: %+v", r)
+	}
+	for _, id := range suspended {
+		if reason := e.fake.DeleteReason(e.conn.ID, id); reason != sink.ReasonStatusNotSelected {
+			t.Fatalf("user %s deleted with %q", id, reason)
+		}
+	}
+	e.assertSinkIsTruth()
+	e.conn.Statuses = []string{"ACTIVE", "SUSPENDED", "LOCKED_OUT"}
+	e.save()
+	r = e.mustRun(engine.Options{})
+	if r.Upserted != len(e.sim.IDs("SUSPENDED", "LOCKED_OUT")) {
+		t.Errorf("widening upserted %d", r.Upserted)
+	}
+	e.assertSinkIsTruth()
+}
+
+func TestSinkOutageLosesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 500, "ACTIVE")
+	e.fake.Outage(true)
+	r, err := e.run(engine.Options{})
+	if !errors.Is(err, engine.ErrBacklog) || r.Result != "ok" {
+		t.Fatalf("run during an outage: %v, result %s", err, r.Result)
+	}
+	waiting := e.outbox()
+	if waiting != len(e.truth()) {
+		t.Fatalf("%d records wait, want %d", waiting, len(e.truth()))
+	}
+	var cur store.Cursor
+	_ = e.db.View(func(tx *store.Tx) error { cur, _, _ = tx.Cursor(e.conn.ID); return nil })
+	if cur.Value == nil {
+		t.Fatal("a sink outage held back the cursor")
+	}
+	e.fake.Outage(false)
+	e.clock.Advance(time.Minute)
+	e.mustRun(engine.Options{}) // the next run delivers the backlog first
+	e.assertSinkIsTruth()
+	for id, rec := range e.fake.Users(e.conn.ID) {
+		if rec.Upserts != 1 {
+			t.Fatalf("user %s applied %d times", id, rec.Upserts)
+		}
+	}
+}
+
+func TestCancelledRunsThenRestartDeliverExactlyOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1500, "ACTIVE", "LOCKED_OUT")
+	for stopAfter := 1; stopAfter <= 9; stopAfter += 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, slog.New(slog.DiscardHandler))
+		pctx, pstop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(pctx) }()
+		pages := 0
+		r, err := e.eng.Run(ctx, e.conn, e.prov, engine.Options{Committed: p.Kick, Progress: func(engine.Progress) {
+			pages++
+			if pages == stopAfter {
+				cancel()
+			}
+		}})
+		pstop()
+		<-done
+		cancel()
+		if !errors.Is(err, context.Canceled) || r.Result != "cancelled" {
+			t.Fatalf("run stopped after %d pages: %v %s", stopAfter, err, r.Result)
+		}
+	}
+	e.mustRun(engine.Options{})
+	e.assertSinkIsTruth()
+	for id, rec := range e.fake.Users(e.conn.ID) {
+		if rec.Upserts != 1 {
+			t.Fatalf("user %s applied %d times", id, rec.Upserts)
+		}
+	}
+	if n := e.fake.Answers()[409]; n != 0 {
+		t.Logf("%d batches were repeated and recognised as duplicates", n)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 150, "ACTIVE")
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Hour)
+	id := e.sim.IDs("ACTIVE")[2]
+	_ = e.sim.EditProfile(id, map[string]any{"title": "Dry"})
+	_ = e.db.Close()
+	before, _ := os.ReadFile(filepath.Join(e.dir, store.FileName))
+	db, err := store.Open(filepath.Join(e.dir, store.FileName), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db, e.eng.DB = db, db
+	var changes []engine.Change
+	r, err := e.eng.Run(context.Background(), e.conn, e.prov, engine.Options{DryRun: true, Change: func(c engine.Change) { changes = append(changes, c) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	after, _ := os.ReadFile(filepath.Join(e.dir, store.FileName))
+	if !bytes.Equal(before, after) {
+		t.Fatal("a dry run changed the database")
+	}
+	if len(changes) != 1 || changes[0].SourceID != id || r.Upserted != 1 {
+		t.Fatalf("dry run changes %+v", changes)
+	}
+	db, _ = store.Open(filepath.Join(e.dir, store.FileName), store.Options{})
+	e.db, e.eng.DB = db, db
+}

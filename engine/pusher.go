@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// Sink is what the pusher needs of the receiving side: a batch body as the
+// outbox keeps it, under its Idempotency-Key.
+type Sink interface {
+	Push(ctx context.Context, key string, p sink.Payload) error
+}
+
+// Backoff bounds of the pusher after transient failures without a
+// Retry-After (neurons-ingestion.md §3): 1 s doubling to 5 minutes.
+const (
+	pushBackoffBase = time.Second
+	pushBackoffCap  = 5 * time.Minute
+)
+
+// Pusher drains one connector's outbox into the sink, in order: a batch
+// leaves the outbox only after the sink acknowledged it, and batch N+1 is not
+// sent before N is. Transient failures are retried for as long as it takes;
+// a batch the sink rejects (or a configuration error) stops the pusher with
+// the sink's message, the batch still in the outbox.
+type Pusher struct {
+	DB     *store.DB
+	Sink   Sink
+	ConnID string
+	Clock  clock.Clock
+	Log    *slog.Logger
+
+	kick chan struct{}
+
+	mu           sync.Mutex
+	stopped      error     // the permanent error that stopped Run
+	lastErr      error     // the last transient failure
+	failingSince time.Time // zero while pushes succeed
+	delivered    int       // records acknowledged
+}
+
+// NewPusher returns a pusher for one connector.
+func NewPusher(db *store.DB, s Sink, connID string, c clock.Clock, log *slog.Logger) *Pusher {
+	return &Pusher{DB: db, Sink: s, ConnID: connID, Clock: c, Log: log, kick: make(chan struct{}, 1)}
+}
+
+// Kick tells the pusher that the outbox has new batches.
+func (p *Pusher) Kick() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Delivered is how many records the sink acknowledged.
+func (p *Pusher) Delivered() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.delivered
+}
+
+// Run pushes until ctx ends (returning nil) or a permanent error.
+func (p *Pusher) Run(ctx context.Context) error {
+	attempt := 0
+	for {
+		entry, ok, err := p.peek()
+		if err != nil {
+			return p.stop(err)
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-p.kick:
+			}
+			continue
+		}
+		key := p.ConnID + ":" + strconv.FormatUint(entry.Seq, 10)
+		err = p.push(ctx, key, sink.Payload(entry.Batch))
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			if err := p.DB.Update(func(tx *store.Tx) error { return tx.RemoveOutbox(p.ConnID, entry.Seq) }); err != nil {
+				return p.stop(err)
+			}
+			p.mu.Lock()
+			p.delivered += entry.Records
+			p.failingSince, p.lastErr = time.Time{}, nil
+			p.mu.Unlock()
+			attempt = 0
+			continue
+		}
+		var se *sink.Error
+		if !errors.As(err, &se) || se.Class != sink.Transient {
+			return p.stop(fmt.Errorf("batch %s (%d records) stays in the outbox: %w", key, entry.Records, err))
+		}
+		wait := se.RetryAfter
+		if wait <= 0 {
+			wait = pushBackoff(attempt)
+		}
+		attempt++
+		p.mu.Lock()
+		if p.failingSince.IsZero() {
+			p.failingSince = p.Clock.Now()
+		}
+		p.lastErr = err
+		p.mu.Unlock()
+		p.Log.Warn("push failed, retrying", "connector", p.ConnID, "batch", key, "wait", wait, "error", err)
+		if err := p.Clock.Sleep(ctx, wait); err != nil {
+			return nil
+		}
+	}
+}
+
+// push sends a batch; one the sink finds too large goes as two halves.
+func (p *Pusher) push(ctx context.Context, key string, payload sink.Payload) error {
+	err := p.Sink.Push(ctx, key, payload)
+	if err == nil || sink.ClassOf(err) != sink.TooLarge {
+		return err
+	}
+	body, perr := payload.JSON()
+	if perr != nil {
+		return fmt.Errorf("%w: %v", err, perr)
+	}
+	b, perr := sink.Parse(key, body)
+	if perr != nil {
+		return fmt.Errorf("%w: %v", err, perr)
+	}
+	first, second, serr := b.Split()
+	if serr != nil {
+		return fmt.Errorf("%w: %v", err, serr)
+	}
+	for _, half := range []*sink.Batch{first, second} {
+		hb, err := half.Body()
+		if err != nil {
+			return err
+		}
+		hp, err := sink.Pack(hb)
+		if err != nil {
+			return err
+		}
+		if err := p.push(ctx, half.Key, hp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Pusher) peek() (store.OutboxEntry, bool, error) {
+	var e store.OutboxEntry
+	var ok bool
+	err := p.DB.View(func(tx *store.Tx) error {
+		var err error
+		e, ok, err = tx.PeekOutbox(p.ConnID)
+		return err
+	})
+	return e, ok, err
+}
+
+func (p *Pusher) stop(err error) error {
+	p.mu.Lock()
+	p.stopped = err
+	p.mu.Unlock()
+	p.Log.Error("pushing stopped", "connector", p.ConnID, "error", err)
+	return err
+}
+
+// ErrBacklog means the outbox could not be emptied in the time allowed.
+var ErrBacklog = errors.New("changes are waiting in the outbox")
+
+// Drain waits until the outbox is empty. It gives up when the pusher has
+// stopped (returning its error) or when pushes have failed for longer than
+// patience (returning ErrBacklog with the last failure).
+func (p *Pusher) Drain(ctx context.Context, patience time.Duration) error {
+	for {
+		_, ok, err := p.peek()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		p.mu.Lock()
+		stopped, last, since := p.stopped, p.lastErr, p.failingSince
+		p.mu.Unlock()
+		if stopped != nil {
+			return stopped
+		}
+		if !since.IsZero() && p.Clock.Now().Sub(since) >= patience {
+			return fmt.Errorf("%w: the sink has failed for %s: %v", ErrBacklog, p.Clock.Now().Sub(since).Round(time.Second), last)
+		}
+		p.Kick()
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// pushBackoff is exponential with full jitter.
+func pushBackoff(attempt int) time.Duration {
+	ceiling := time.Duration(math.Min(float64(pushBackoffBase)*math.Pow(2, float64(attempt)), float64(pushBackoffCap)))
+	return time.Duration(rand.Int64N(int64(ceiling)) + 1)
+}

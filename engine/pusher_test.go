@@ -1,0 +1,178 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// listProvider serves fixed pages: the order and shape of users a test needs.
+type listProvider struct{ pages [][]engine.User }
+
+func (l *listProvider) Fetch(_ context.Context, _ engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
+	for _, p := range l.pages {
+		if err := page(p); err != nil {
+			return nil, err
+		}
+	}
+	return []byte(`{"v":1}`), nil
+}
+
+func oktaUser(id, first, email, managerID string) engine.User {
+	p := map[string]any{"login": email, "email": email, "firstName": first, "lastName": "Test"}
+	if managerID != "" {
+		p["managerId"] = managerID
+	}
+	return engine.User{ID: id, Status: "ACTIVE", Raw: map[string]any{"id": id, "status": "ACTIVE", "profile": p}}
+}
+
+func TestManagerListedAfterItsReports(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, "ACTIVE")
+	e.prov = &listProvider{pages: [][]engine.User{
+		{oktaUser("00ureport1", "Rita", "rita@example.com", "00uboss"), oktaUser("00ureport2", "Raj", "raj@example.com", "00uboss")},
+		{oktaUser("00uboss", "Bea", "bea@example.com", ""), oktaUser("00uother", "Olaf", "olaf@example.com", "00unobody")},
+	}}
+	r := e.mustRun(engine.Options{})
+	users := e.fake.Users(e.conn.ID)
+	for _, id := range []string{"00ureport1", "00ureport2"} {
+		if got := users[id].Attributes["User.ManagerEmail"]; got != "bea@example.com" {
+			t.Errorf("%s: manager e-mail %v", id, got)
+		}
+		if users[id].Upserts != 1 {
+			t.Errorf("%s delivered %d times; a report listed before its manager must be queued once, complete", id, users[id].Upserts)
+		}
+	}
+	if _, ok := users["00uother"].Attributes["User.ManagerEmail"]; ok || r.Upserted != 4 {
+		t.Errorf("unknown manager: %v, upserted %d", users["00uother"].Attributes, r.Upserted)
+	}
+	// Nothing changed: the next run queues nothing, spilled users included.
+	r = e.mustRun(engine.Options{})
+	if r.Upserted != 0 {
+		t.Errorf("second run upserted %d", r.Upserted)
+	}
+}
+
+func TestBatchesRespectTheLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, "ACTIVE")
+	var page []engine.User
+	for i := range 2500 {
+		u := oktaUser(fmt.Sprintf("00u%05d", i), "U", fmt.Sprintf("u%d@example.com", i), "")
+		u.Raw["profile"].(map[string]any)["title"] = strings.Repeat("x", 3000) // about 7 MB in all
+		page = append(page, u)
+	}
+	e.prov = &listProvider{pages: [][]engine.User{page}}
+	e.mustRun(engine.Options{})
+	total := 0
+	for _, a := range e.fake.Accepted() {
+		if a.Upserts+a.Deletes > sink.MaxRecords {
+			t.Fatalf("a batch of %d records", a.Upserts+a.Deletes)
+		}
+		total += a.Upserts
+		if a.Upserts > 0 && !a.Gzipped {
+			t.Error("a large body was sent without gzip")
+		}
+	}
+	if total != 2500 || len(e.fake.Accepted()) < 3 {
+		t.Fatalf("%d upserts in %d batches", total, len(e.fake.Accepted()))
+	}
+}
+
+func TestPusherFollowsTheResponseTable(t *testing.T) {
+	cases := []struct {
+		name  string
+		fail  func(e *env)
+		ok    bool
+		check func(t *testing.T, e *env)
+	}{
+		{"429 with Retry-After", func(e *env) { e.fake.FailNext(2, 429, "7") }, true, func(t *testing.T, e *env) {
+			if e.clock.Slept() < 14*time.Second {
+				t.Errorf("slept %v; Retry-After asked for 7 s twice", e.clock.Slept())
+			}
+		}},
+		{"503 burst", func(e *env) { e.fake.FailNext(4, 503, "") }, true, nil},
+		{"502 and 504", func(e *env) { e.fake.FailNext(1, 502, ""); e.fake.FailNext(1, 504, "") }, true, nil},
+		{"401 once: renew the token", func(e *env) { e.fake.ExpireTokens() }, true, func(t *testing.T, e *env) {
+			if e.fake.TokenRequests() < 2 {
+				t.Errorf("%d token requests", e.fake.TokenRequests())
+			}
+		}},
+		{"413: split in halves", func(e *env) { e.fake.FailNext(1, 413, "") }, true, func(t *testing.T, e *env) {
+			keys := map[string]bool{}
+			for _, a := range e.fake.Accepted() {
+				keys[a.Key] = true
+			}
+			halves := 0
+			for k := range keys {
+				if base, ok := strings.CutSuffix(k, ".1"); ok && keys[base+".2"] && !keys[base] {
+					halves++
+				}
+			}
+			if halves != 1 {
+				t.Errorf("no batch was split into <key>.1 and <key>.2: %v", keys)
+			}
+		}},
+		{"400: stop with the sink's message", func(e *env) { e.fake.FailNext(1, 400, "") }, false, nil},
+		{"403: a configuration error", func(e *env) { e.fake.FailNext(1, 403, "") }, false, nil},
+		{"401 twice: a configuration error", func(e *env) { e.fake.FailNext(2, 401, "") }, false, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, 80, "ACTIVE")
+			e.mustRun(engine.Options{}) // a token and a snapshot
+			e.clock.Advance(time.Hour)
+			for _, id := range e.sim.IDs("ACTIVE")[:3] {
+				_ = e.sim.EditProfile(id, map[string]any{"title": "x"})
+			}
+			tc.fail(e)
+			_, err := e.run(engine.Options{})
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("push failed: %v", err)
+				}
+				e.assertSinkIsTruth()
+				if tc.check != nil {
+					tc.check(t, e)
+				}
+				return
+			}
+			if err == nil || e.outbox() == 0 {
+				t.Fatalf("err %v, outbox %d", err, e.outbox())
+			}
+			if !strings.Contains(err.Error(), "stays in the outbox") {
+				t.Errorf("err %v", err)
+			}
+			// The rejected batch is still there after a restart.
+			_ = e.db.Close()
+			db, err := store.Open(e.db.Path(), store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.db = db
+			if e.outbox() == 0 {
+				t.Fatal("the rejected batch was lost")
+			}
+			// Once the sink accepts again, it goes through.
+			p := engine.NewPusher(db, e.sink, e.conn.ID, e.clock, slog.New(slog.DiscardHandler))
+			ctx, stop := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			err = p.Drain(context.Background(), time.Minute)
+			stop()
+			<-done
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.assertSinkIsTruth()
+		})
+	}
+}

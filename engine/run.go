@@ -1,0 +1,481 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/mapping"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// Tables gives a connector's mapping table; mapping.Keeper implements it.
+// A table together with an error means the current files did not load and
+// the last good table is used; the run reports the error.
+type Tables interface {
+	Table(kind connector.Kind, id, name string) (*mapping.Table, error)
+}
+
+// Engine runs connectors against the store.
+type Engine struct {
+	DB     *store.DB
+	Tables Tables
+	Clock  clock.Clock
+	Log    *slog.Logger
+	// SpillDir holds the temporary files of users whose manager was mapped
+	// before it was seen (the data directory).
+	SpillDir string
+}
+
+// Options adjust one run.
+type Options struct {
+	Full   bool // a full run whatever the state says
+	DryRun bool // compute the changes, write nothing
+	// Committed is called after each transaction that queued batches: the
+	// pusher's cue.
+	Committed func()
+	// Progress is called after each page.
+	Progress func(Progress)
+	// Change is called for every change a run queues (or, dry, would queue).
+	Change func(Change)
+}
+
+// Progress is a run's figures so far.
+type Progress struct {
+	Pages, Fetched, Upserts, Deletes int
+	Stats                            Stats
+}
+
+// Change is one upsert (Attributes set) or delete (Reason set).
+type Change struct {
+	SourceID   string
+	Attributes json.RawMessage
+	Reason     string
+}
+
+// pass is one run's working state.
+type pass struct {
+	e        *Engine
+	c        connector.Config
+	table    *mapping.Table
+	mode     Mode
+	runID    string
+	dry      bool
+	opts     Options
+	provider Provider
+	selected map[string]bool
+
+	seen    []uint64 // full runs: hashes of the IDs seen
+	spill   *spill
+	overlay map[string]store.Snapshot // dry runs: the snapshot as the run would have left it
+	removed map[string]bool           // dry runs: snapshot entries the run would have deleted
+	rec     mapping.Record
+
+	pages, fetched, upserts, deletes, batches, seq int
+}
+
+// Run syncs one connector: one pass over the provider's users, mapped,
+// compared with the snapshot, and the changes queued in the outbox, each
+// page in one transaction with its snapshot updates. The provider's cursor
+// and the sync state are written with the pass's last transaction, after
+// every change it found is in the outbox. The returned record is also kept
+// in the run history (except for dry runs).
+func (e *Engine) Run(ctx context.Context, c connector.Config, prov Provider, o Options) (store.Run, error) {
+	now := e.Clock.Now()
+	run := store.Run{ID: connector.NewID("r_", now), Start: now.UTC()}
+	err := e.run(ctx, c, prov, o, &run)
+	run.End = e.Clock.Now().UTC()
+	if sr, ok := prov.(StatsReporter); ok {
+		s := sr.Stats()
+		run.APICalls, run.RateLimitWaits, run.RateLimitWait = s.Calls, s.RateLimitWaits, s.RateLimitWait
+		run.Warnings = append(run.Warnings, s.Warnings...)
+	}
+	switch {
+	case err == nil:
+		run.Result = "ok"
+	case errors.Is(err, context.Canceled):
+		run.Result, run.Error = "cancelled", "cancelled before the pass completed; nothing after the last committed page was kept"
+	default:
+		run.Result, run.Error = "failed", err.Error()
+	}
+	if !o.DryRun {
+		if herr := e.DB.Update(func(tx *store.Tx) error { return tx.AddRun(c.ID, run) }); herr != nil && err == nil {
+			err = fmt.Errorf("record the run: %w", herr)
+		}
+	}
+	e.Log.Info("run finished", "connector", c.Name, "run", run.ID, "mode", run.Mode, "result", run.Result,
+		"fetched", run.Fetched, "upserted", run.Upserted, "deleted", run.Deleted, "api_calls", run.APICalls,
+		"rate_limit_waits", run.RateLimitWaits, "duration", run.End.Sub(run.Start).Round(time.Millisecond))
+	return run, err
+}
+
+func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o Options, run *store.Run) error {
+	var state store.SyncState
+	var cur store.Cursor
+	var hasCursor bool
+	err := e.DB.View(func(tx *store.Tx) error {
+		var err error
+		if state, err = tx.SyncState(c.ID); err != nil {
+			return err
+		}
+		cur, hasCursor, err = tx.Cursor(c.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	table, terr := e.Tables.Table(c.Kind, c.ID, c.Name)
+	if table == nil {
+		return fmt.Errorf("no usable mapping table: %w", terr)
+	}
+	if terr != nil {
+		run.Warnings = append(run.Warnings, "the mapping table did not load, so the last good one was used: "+terr.Error())
+	}
+	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full, run.Start)
+	run.Mode, run.ModeReason = string(mode), reason
+	e.Log.Info("run started", "connector", c.Name, "run", run.ID, "mode", mode, "because", reason)
+
+	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov,
+		selected: map[string]bool{}}
+	for _, s := range c.Statuses {
+		p.selected[s] = true
+	}
+	if p.dry {
+		p.overlay, p.removed = map[string]store.Snapshot{}, map[string]bool{}
+	}
+	removeStaleSpills(e.SpillDir, c.ID)
+	if p.spill, err = newSpill(e.SpillDir, c.ID, run.ID); err != nil {
+		return err
+	}
+	defer p.spill.close()
+
+	req := FetchRequest{Mode: mode, Statuses: c.Statuses}
+	if mode == Incremental {
+		req.Cursor = cur.Value
+	}
+	next, err := prov.Fetch(ctx, req, func(users []User) error { return p.page(ctx, users) })
+	defer func() {
+		run.Fetched, run.Upserted, run.Deleted = p.fetched, p.upserts, p.deletes
+	}()
+	if err != nil {
+		return err
+	}
+	return p.finish(next, state, run.Start)
+}
+
+// decideMode applies product.md §1: the first run, a changed configuration
+// or mapping, --full, or the --full-every limit make a run full.
+func decideMode(c connector.Config, st store.SyncState, hasCursor bool, mappingHash string, forced bool, now time.Time) (Mode, string) {
+	switch {
+	case forced:
+		return Full, "asked for (--full)"
+	case !hasCursor:
+		return Full, "first run"
+	case st.ConfigHash != ConfigHash(c):
+		return Full, "configuration changed"
+	case st.MappingHash != mappingHash:
+		return Full, "mapping table changed"
+	case now.Sub(st.LastFull) >= time.Duration(c.FullEvery):
+		return Full, fmt.Sprintf("last full run over %s ago (--full-every)", connector.Duration(c.FullEvery))
+	}
+	return Incremental, "changes since the last run"
+}
+
+func (p *pass) change(ch Change) {
+	if p.opts.Change != nil {
+		p.opts.Change(ch)
+	}
+}
+
+// update runs fn in a write transaction, or a read one for dry runs.
+func (p *pass) update(fn func(tx *store.Tx) error) error {
+	if p.dry {
+		return p.e.DB.View(fn)
+	}
+	return p.e.DB.Update(fn)
+}
+
+func (p *pass) getSnap(tx *store.Tx, id string) (store.Snapshot, bool, error) {
+	if p.dry {
+		if p.removed[id] {
+			return store.Snapshot{}, false, nil
+		}
+		if s, ok := p.overlay[id]; ok {
+			return s, true, nil
+		}
+	}
+	return tx.Snapshot(p.c.ID, id)
+}
+
+func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
+	if p.dry {
+		p.overlay[id] = s
+		delete(p.removed, id)
+		return nil
+	}
+	return tx.PutSnapshot(p.c.ID, id, s)
+}
+
+func (p *pass) delSnap(tx *store.Tx, id string) error {
+	if p.dry {
+		delete(p.overlay, id)
+		p.removed[id] = true
+		return nil
+	}
+	return tx.DeleteSnapshot(p.c.ID, id)
+}
+
+// directory answers manager lookups from the snapshot, noting misses.
+type directory struct {
+	p      *pass
+	tx     *store.Tx
+	missed bool
+}
+
+func (d *directory) Contact(id string) (mapping.Contact, bool) {
+	s, ok, err := d.p.getSnap(d.tx, id)
+	if err != nil || !ok || s.Status == "" {
+		d.missed = true
+		return mapping.Contact{}, false
+	}
+	return mapping.Contact{Name: s.Name, Email: s.Email, Phone: s.Phone}, true
+}
+
+// page maps, compares and queues one page, in one transaction.
+func (p *pass) page(ctx context.Context, users []User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	queued := 0
+	err := p.update(func(tx *store.Tx) error {
+		b := p.newBatcher(tx)
+		dir := &directory{p: p, tx: tx}
+		for _, u := range users {
+			if err := p.user(tx, b, dir, u); err != nil {
+				return fmt.Errorf("user %s: %w", u.ID, err)
+			}
+		}
+		err := b.flush(false)
+		queued = b.queued
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	p.pages++
+	if queued > 0 && p.opts.Committed != nil {
+		p.opts.Committed()
+	}
+	p.progress()
+	return nil
+}
+
+func (p *pass) progress() {
+	if p.opts.Progress == nil {
+		return
+	}
+	pr := Progress{Pages: p.pages, Fetched: p.fetched, Upserts: p.upserts, Deletes: p.deletes}
+	if sr, ok := p.provider.(StatsReporter); ok {
+		pr.Stats = sr.Stats()
+	}
+	p.opts.Progress(pr)
+}
+
+func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
+	p.fetched++
+	if p.mode == Full {
+		p.seen = append(p.seen, idHash(u.ID))
+	}
+	old, known, err := p.getSnap(tx, u.ID)
+	if err != nil {
+		return err
+	}
+	if !p.selected[u.Status] {
+		if !known {
+			return nil // never delivered: nothing to take back
+		}
+		if err := b.delete(u.ID, sink.ReasonStatusNotSelected); err != nil {
+			return err
+		}
+		return p.delSnap(tx, u.ID)
+	}
+	dir.missed = false
+	p.rec = p.table.AppendTo(p.rec, u.Raw, dir)
+	contact := mapping.ContactOf(p.rec)
+	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone}
+	attrs, err := p.rec.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if dir.missed {
+		// The manager may come later in this pass: queue the user when the
+		// pass ends, with the manager's fields filled in.
+		if refs := p.table.ManagerRefs(u.Raw); len(refs) > 0 {
+			if err := p.spill.add(spilled{ID: u.ID, Status: u.Status, Known: known, OldHash: old.Hash, Attrs: attrs, Refs: refs}); err != nil {
+				return err
+			}
+			return p.putSnap(tx, u.ID, next) // contact and status now, hash when queued
+		}
+	}
+	next.Hash = recordHash(attrs)
+	if known && old == next {
+		return nil // unchanged: costs nothing downstream
+	}
+	if !known || old.Hash != next.Hash {
+		if err := b.upsert(u.ID, attrs); err != nil {
+			return err
+		}
+	}
+	return p.putSnap(tx, u.ID, next)
+}
+
+// finish queues what only a complete pass can know: the users whose
+// manager came later, and (full runs) the deletes of users no longer seen.
+// The last transaction queues the run's final batch and moves the cursor.
+func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) error {
+	if err := p.fixManagers(); err != nil {
+		return err
+	}
+	var gone []store.Snapshot
+	var goneIDs []string
+	if p.mode == Full {
+		slices.Sort(p.seen)
+		err := p.e.DB.View(func(tx *store.Tx) error {
+			return tx.ForEachSnapshot(p.c.ID, func(id string, s store.Snapshot) error {
+				if p.dry && p.removed[id] {
+					return nil
+				}
+				if _, found := slices.BinarySearch(p.seen, idHash(id)); !found {
+					goneIDs, gone = append(goneIDs, id), append(gone, s)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Deletes in transactions of at most one batch each; the cursor goes
+	// with the last.
+	for start := 0; ; start += sink.MaxRecords {
+		end := min(start+sink.MaxRecords, len(goneIDs))
+		last := end == len(goneIDs)
+		err := p.update(func(tx *store.Tx) error {
+			b := p.newBatcher(tx)
+			for i := start; i < end; i++ {
+				reason := sink.ReasonDeletedAtSource
+				if !p.selected[gone[i].Status] {
+					reason = sink.ReasonStatusNotSelected // left the selection (narrowed statuses)
+				}
+				if gone[i].Delivered() {
+					if err := b.delete(goneIDs[i], reason); err != nil {
+						return err
+					}
+				}
+				if err := p.delSnap(tx, goneIDs[i]); err != nil {
+					return err
+				}
+			}
+			if !last {
+				return b.flush(false)
+			}
+			if p.batches > 0 || b.pending > 0 {
+				if err := b.flush(true); err != nil {
+					return err
+				}
+			}
+			if p.dry {
+				return nil
+			}
+			if err := tx.PutCursor(p.c.ID, store.Cursor{Value: cursor, Saved: p.e.Clock.Now().UTC()}); err != nil {
+				return err
+			}
+			state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
+			if p.mode == Full {
+				state.LastFull = started
+			}
+			return tx.PutSyncState(p.c.ID, state)
+		})
+		if err != nil {
+			return err
+		}
+		if p.opts.Committed != nil {
+			p.opts.Committed()
+		}
+		if last {
+			break
+		}
+	}
+	p.progress()
+	return nil
+}
+
+// fixManagers queues the spilled users with their managers' fields, in
+// transactions of one batch each.
+func (p *pass) fixManagers() error {
+	var chunk []spilled
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := p.update(func(tx *store.Tx) error {
+			b := p.newBatcher(tx)
+			dir := &directory{p: p, tx: tx}
+			for _, e := range chunk {
+				rec, err := mapping.ParseRecord(e.Attrs)
+				if err != nil {
+					return err
+				}
+				for _, ref := range e.Refs {
+					if c, ok := dir.Contact(ref.ID); ok {
+						rec = rec.With(ref.Target, c.Field(ref.Field))
+					}
+				}
+				attrs, err := rec.MarshalJSON()
+				if err != nil {
+					return err
+				}
+				cur, ok, err := p.getSnap(tx, e.ID)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue // deleted later in the pass: nothing to queue
+				}
+				cur.Hash = recordHash(attrs)
+				if !e.Known || e.OldHash != cur.Hash {
+					if err := b.upsert(e.ID, attrs); err != nil {
+						return err
+					}
+				}
+				if err := p.putSnap(tx, e.ID, cur); err != nil {
+					return err
+				}
+			}
+			return b.flush(false)
+		})
+		chunk = chunk[:0]
+		if err == nil && p.opts.Committed != nil {
+			p.opts.Committed()
+		}
+		return err
+	}
+	err := p.spill.each(func(e spilled) error {
+		chunk = append(chunk, e)
+		if len(chunk) == sink.MaxRecords {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}

@@ -1,0 +1,81 @@
+package mapping
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// ManagerRef is one manager(FIELD) attribute of a user: which target, which
+// field of the manager, and the manager's source ID.
+type ManagerRef struct {
+	Target, Field, ID string
+}
+
+// ManagerRefs lists the user's manager attributes. The engine uses it when
+// a manager was not known yet at mapping time (a report listed before its
+// manager) to fill the attributes in once the pass has seen everyone.
+func (t *Table) ManagerRefs(user map[string]any) []ManagerRef {
+	var out []ManagerRef
+	for i := range t.fixed {
+		r := &t.fixed[i]
+		if r.tr.name != "manager" {
+			continue
+		}
+		p := r.paths[0]
+		if id, ok := scalar(resolve(user[t.roots[p.root]], p.rest)); ok {
+			out = append(out, ManagerRef{Target: r.target, Field: r.tr.arg, ID: id})
+		}
+	}
+	return out
+}
+
+// Field returns the contact's value for a manager FIELD.
+func (c Contact) Field(name string) string {
+	switch name {
+	case "name":
+		return c.Name
+	case "email":
+		return c.Email
+	}
+	return c.Phone
+}
+
+// With returns the record with the string attribute name set (or removed
+// when value is empty), keeping the order by name.
+func (r Record) With(name, value string) Record {
+	i, found := slices.BinarySearchFunc(r, name, func(f Field, n string) int { return strings.Compare(f.Name, n) })
+	switch {
+	case found && value == "":
+		return slices.Delete(r, i, i+1)
+	case found:
+		r[i] = Field{Name: name, Str: value}
+		return r
+	case value == "":
+		return r
+	}
+	return slices.Insert(r, i, Field{Name: name, Str: value})
+}
+
+// ParseRecord reads a record back from its JSON (MarshalJSON's output).
+func ParseRecord(data []byte) (Record, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("parse record: %w", err)
+	}
+	rec := make(Record, 0, len(m))
+	for name, raw := range m {
+		f := Field{Name: name}
+		if len(raw) > 0 && raw[0] == '[' {
+			if err := json.Unmarshal(raw, &f.List); err != nil {
+				return nil, fmt.Errorf("parse record %s: %w", name, err)
+			}
+		} else if err := json.Unmarshal(raw, &f.Str); err != nil {
+			return nil, fmt.Errorf("parse record %s: %w", name, err)
+		}
+		rec = append(rec, f)
+	}
+	slices.SortFunc(rec, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
+	return rec, nil
+}

@@ -1,0 +1,266 @@
+// Package sink owns the contract with Neurons (spec/neurons-ingestion.md,
+// schema version 1): the batch format, the client that pushes batches to the
+// ingestion endpoint, and the CSV drop. sink/sinktest is the receiving side,
+// for tests and the demo. The contract lives here and nowhere else.
+package sink
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/klauspost/compress/gzip" // compress/gzip's API, two to three times faster
+
+	"neurons-connector/internal/jsonstr"
+)
+
+// SchemaVersion is the contract version this package speaks.
+const SchemaVersion = 1
+
+// Limits of one batch (neurons-ingestion.md §2).
+const (
+	MaxRecords = 1000
+	MaxBody    = 5 << 20
+)
+
+// Delete reasons.
+const (
+	ReasonStatusNotSelected = "status-not-selected"
+	ReasonDeletedAtSource   = "deleted-at-source"
+	ReasonConnectorRemoved  = "connector-removed"
+)
+
+// Connector names the connector a batch comes from.
+type Connector struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Server string `json:"server"`
+}
+
+// Upsert carries a user's full mapped record.
+type Upsert struct {
+	SourceID   string          `json:"sourceId"`
+	Attributes json.RawMessage `json:"attributes"`
+}
+
+// Delete removes a user.
+type Delete struct {
+	SourceID string `json:"sourceId"`
+	Reason   string `json:"reason"`
+}
+
+// BatchInfo places a batch in its run.
+type BatchInfo struct {
+	RunID    string `json:"runId"`
+	Sequence int    `json:"sequence"`
+	Mode     string `json:"mode"`
+	Final    bool   `json:"final"`
+}
+
+// Batch is one push: the request body of the contract, plus its
+// Idempotency-Key, which names this batch instance for good.
+type Batch struct {
+	Key           string    `json:"-"`
+	SchemaVersion int       `json:"schemaVersion"`
+	Connector     Connector `json:"connector"`
+	DataType      string    `json:"dataType"`
+	Info          BatchInfo `json:"batch"`
+	Upserts       []Upsert  `json:"upserts"`
+	Deletes       []Delete  `json:"deletes"`
+}
+
+// Records is the number of upserts and deletes.
+func (b *Batch) Records() int { return len(b.Upserts) + len(b.Deletes) }
+
+// Body is the batch's JSON request body. The envelope is encoded with
+// encoding/json; the attributes, already JSON from the mapping's canonical
+// encoder, are copied in as they are (encoding/json would re-validate and
+// re-compact every byte of them, most of a push's CPU).
+func (b *Batch) Body() ([]byte, error) {
+	head, err := json.Marshal(struct {
+		SchemaVersion int       `json:"schemaVersion"`
+		Connector     Connector `json:"connector"`
+		DataType      string    `json:"dataType"`
+		Info          BatchInfo `json:"batch"`
+	}{SchemaVersion, b.Connector, "User", b.Info})
+	if err != nil {
+		return nil, err
+	}
+	size := len(head) + 32
+	for _, u := range b.Upserts {
+		size += len(u.SourceID) + len(u.Attributes) + 32
+	}
+	out := make([]byte, 0, size+len(b.Deletes)*64)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, `,"upserts":[`...)
+	for i, u := range b.Upserts {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `{"sourceId":`...)
+		out = jsonstr.Append(out, u.SourceID)
+		out = append(out, `,"attributes":`...)
+		out = append(out, u.Attributes...)
+		out = append(out, '}')
+	}
+	out = append(out, `],"deletes":`...)
+	dels := b.Deletes
+	if dels == nil {
+		dels = []Delete{}
+	}
+	d, err := json.Marshal(dels)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, d...)
+	return append(out, '}'), nil
+}
+
+// Split halves a batch that the sink found too large. The halves keep the
+// sequence number and take keys derived from the batch's key, so a retry
+// after a crash splits the same way and sends the same keys.
+func (b *Batch) Split() (*Batch, *Batch, error) {
+	n := b.Records()
+	if n < 2 {
+		return nil, nil, errors.New("a batch of one record is too large for the sink")
+	}
+	first, second := *b, *b
+	first.Key, second.Key = b.Key+".1", b.Key+".2"
+	half := n / 2
+	if half <= len(b.Upserts) {
+		first.Upserts, first.Deletes = b.Upserts[:half], nil
+		second.Upserts = b.Upserts[half:]
+	} else {
+		d := half - len(b.Upserts)
+		first.Deletes = b.Deletes[:d]
+		second.Upserts, second.Deletes = nil, b.Deletes[d:]
+	}
+	// Only the second half may be the run's last batch.
+	first.Info.Final = false
+	return &first, &second, nil
+}
+
+// Sink receives batches: the request body as the outbox keeps it, and the
+// batch's Idempotency-Key. Push returns nil once the batch is durably
+// accepted (or was accepted before). Its errors are *Error.
+type Sink interface {
+	Push(ctx context.Context, key string, p Payload) error
+}
+
+// Payload is a batch body as the outbox keeps it: bodies over 8 KiB are
+// gzipped once, when queued, so the outbox holds a fraction of the bytes and
+// a retried push does not compress again. The first byte says which.
+type Payload []byte
+
+const (
+	plainJSON = 'j'
+	gzipJSON  = 'z'
+)
+
+// Pack makes the payload of a body.
+func Pack(body []byte) (Payload, error) {
+	if len(body) <= gzipAbove {
+		return append(Payload{plainJSON}, body...), nil
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(gzipJSON)
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // JSON compresses well even at level 1, at a fraction of the CPU
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return Payload(buf.Bytes()), nil
+}
+
+// Gzipped returns the gzip stream, if the payload is compressed.
+func (p Payload) Gzipped() ([]byte, bool) {
+	if len(p) > 0 && p[0] == gzipJSON {
+		return p[1:], true
+	}
+	return nil, false
+}
+
+// JSON returns the uncompressed body.
+func (p Payload) JSON() ([]byte, error) {
+	switch {
+	case len(p) == 0:
+		return nil, errors.New("empty payload")
+	case p[0] == plainJSON:
+		return p[1:], nil
+	case p[0] == gzipJSON:
+		zr, err := gzip.NewReader(bytes.NewReader(p[1:]))
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return io.ReadAll(zr)
+	}
+	return nil, fmt.Errorf("payload of unknown format %q", p[0])
+}
+
+// Parse reads a batch body back.
+func Parse(key string, body []byte) (*Batch, error) {
+	b := &Batch{Key: key}
+	if err := json.Unmarshal(body, b); err != nil {
+		return nil, fmt.Errorf("batch %s: %w", key, err)
+	}
+	return b, nil
+}
+
+// Class says what the pusher should do about a failed push.
+type Class int
+
+// The classes of the contract's response table (neurons-ingestion.md §3).
+const (
+	// Rejected: the sink refused this batch (400); never retried unchanged.
+	Rejected Class = iota
+	// Transient: 429, 5xx, network, timeout; retry after RetryAfter or backoff.
+	Transient
+	// Config: 401 after a fresh token, 403, bad client credentials; an admin must act.
+	Config
+	// TooLarge: 413; split the batch and push the halves.
+	TooLarge
+)
+
+// Error is a failed push, classified once here for the pusher.
+type Error struct {
+	Class      Class
+	Status     int      // HTTP status, 0 for network errors
+	Message    string   // the sink's message
+	Details    []string // the sink's details (400)
+	RetryAfter time.Duration
+	err        error
+}
+
+func (e *Error) Error() string {
+	msg := "sink: " + e.Message
+	if e.Status != 0 {
+		msg = fmt.Sprintf("sink: HTTP %d: %s", e.Status, e.Message)
+	}
+	for _, d := range e.Details {
+		msg += "; " + d
+	}
+	return msg
+}
+
+// Unwrap exposes the cause.
+func (e *Error) Unwrap() error { return e.err }
+
+// ClassOf returns the class of a push error; errors that are not *Error
+// (a sink's own bugs) count as Rejected, which stops rather than loops.
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return Rejected
+}

@@ -1,0 +1,250 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/secret"
+)
+
+// gzipAbove is the body size from which the client compresses.
+const gzipAbove = 8 << 10
+
+// tokenMargin renews the access token this long before it expires.
+const tokenMargin = 60 * time.Second
+
+// NeuronsOptions configure the ingestion client.
+type NeuronsOptions struct {
+	URL          string // NC_NEURONS_URL: the ingest path is appended
+	TokenURL     string
+	ClientID     string
+	ClientSecret secret.Value
+	Scope        string
+	UserAgent    string
+	Timeout      time.Duration // per request; 60 s if 0
+	Clock        clock.Clock
+	RootCAs      *x509.CertPool // tests; TLS verification itself cannot be turned off
+}
+
+// Neurons pushes batches to the Neurons ingestion endpoint with OAuth 2.0
+// client credentials.
+type Neurons struct {
+	opts   NeuronsOptions
+	ingest string
+	http   *http.Client
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// NewNeurons returns the ingestion client.
+func NewNeurons(o NeuronsOptions) (*Neurons, error) {
+	base, err := url.Parse(o.URL)
+	if err != nil || base.Host == "" {
+		return nil, fmt.Errorf("sink: NC_NEURONS_URL %q is not a URL", o.URL)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "neurons-connector"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.RootCAs}
+	hosts := map[string]bool{base.Host: true}
+	if tu, err := url.Parse(o.TokenURL); err == nil {
+		hosts[tu.Host] = true
+	}
+	return &Neurons{
+		opts:   o,
+		ingest: strings.TrimRight(o.URL, "/") + "/api/connectors/v1/ingest",
+		http: &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if !hosts[req.URL.Host] {
+				return fmt.Errorf("refusing a redirect to %s: credentials go only to the configured hosts", req.URL.Host)
+			}
+			return nil
+		}},
+	}, nil
+}
+
+// Push sends one batch. A 401 renews the token and tries once more.
+func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
+	body, gzipped := p.Gzipped()
+	if !gzipped {
+		var err error
+		if body, err = p.JSON(); err != nil {
+			return &Error{Class: Rejected, Message: err.Error(), err: err}
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		token, err := n.accessToken(ctx, attempt > 0)
+		if err != nil {
+			return err
+		}
+		status, h, resp, err := n.post(ctx, key, token, body, gzipped)
+		if err != nil {
+			return &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: Transient, err: err}
+		}
+		switch {
+		case status == http.StatusOK || status == http.StatusAccepted || status == http.StatusConflict:
+			return nil // 409: this key was accepted before; delivered
+		case status == http.StatusUnauthorized && attempt == 0:
+			continue
+		case status == http.StatusUnauthorized:
+			return &Error{Status: status, Message: "the sink refused a fresh access token; check NC_NEURONS_CLIENT_ID, the secret and the App Registration", Class: Config}
+		case status == http.StatusForbidden:
+			return &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + message(resp), Class: Config}
+		case status == http.StatusRequestEntityTooLarge:
+			return &Error{Class: TooLarge, Status: status, Message: "batch too large"}
+		case status == http.StatusBadRequest:
+			e := &Error{Class: Rejected, Status: status, Message: "the sink rejected the batch: " + message(resp)}
+			var shape struct{ Details []any }
+			if json.Unmarshal(resp, &shape) == nil {
+				for _, d := range shape.Details {
+					e.Details = append(e.Details, fmt.Sprint(d))
+				}
+			}
+			return e
+		case status == http.StatusTooManyRequests || status >= 500:
+			return &Error{Status: status, Message: message(resp), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: Transient}
+		default:
+			return &Error{Class: Rejected, Status: status, Message: message(resp)}
+		}
+	}
+}
+
+// post sends a body, gzipped (Pack compresses every body over 8 KiB) or not.
+func (n *Neurons) post(ctx context.Context, key, token string, body []byte, gzipped bool) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.ingest, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	req.Header.Set("User-Agent", n.opts.UserAgent)
+	if gzipped {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := n.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}
+
+// accessToken returns a cached token, renewing it when fewer than 60 s of
+// its life remain or when renew is set (after a 401).
+func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !renew && n.token != "" && n.opts.Clock.Now().Before(n.expires.Add(-tokenMargin)) {
+		return n.token, nil
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {n.opts.ClientID},
+		"client_secret": {string(n.opts.ClientSecret.Reveal())}}
+	if n.opts.Scope != "" {
+		form.Set("scope", n.opts.Scope)
+	}
+	ctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.opts.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", &Error{Message: "token request: " + err.Error(), Class: Config, err: err}
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", n.opts.UserAgent)
+	resp, err := n.http.Do(req)
+	if err != nil {
+		return "", &Error{Message: fmt.Sprintf("token request to %s: %v", n.opts.TokenURL, err), Class: Transient, err: err}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
+		return "", &Error{Status: resp.StatusCode, Message: "the token endpoint refused the client credentials (" + message(data) +
+			"); check NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET", Class: Config}
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), RetryAfter: retryAfter(resp.Header, n.opts.Clock.Now()), Class: Transient}
+	default:
+		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), Class: Config}
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := json.Unmarshal(data, &tok); err != nil || tok.AccessToken == "" {
+		return "", &Error{Message: "the token endpoint's answer has no access_token", Class: Transient}
+	}
+	n.token = tok.AccessToken
+	n.expires = n.opts.Clock.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	return n.token, nil
+}
+
+// message extracts a short message from an error body of any shape.
+func message(body []byte) string {
+	var shape struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+		Message          string `json:"message"`
+	}
+	if json.Unmarshal(body, &shape) == nil {
+		for _, m := range []string{shape.Error, shape.Message} {
+			if m != "" {
+				if shape.ErrorDescription != "" {
+					return m + ": " + shape.ErrorDescription
+				}
+				return m
+			}
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	if s == "" {
+		return "no message"
+	}
+	return s
+}
+
+// retryAfter reads Retry-After as seconds or an HTTP date; 0 if absent.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+var _ Sink = (*Neurons)(nil)

@@ -1,0 +1,226 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Snapshot is what the store keeps of one user between runs: the hash of
+// the record last put in the outbox (zero: none yet), the user's status
+// (to tell, when a full run no longer sees them, whether they left the
+// selection or the provider), and the contact fields other users' manager
+// mappings read.
+type Snapshot struct {
+	Hash               [16]byte
+	Status             string
+	Name, Email, Phone string
+}
+
+// Delivered reports whether a record of the user has been queued.
+func (s Snapshot) Delivered() bool { return s.Hash != [16]byte{} }
+
+func (s Snapshot) encode() []byte {
+	b := make([]byte, 0, 16+4+len(s.Status)+len(s.Name)+len(s.Email)+len(s.Phone)+4)
+	b = append(b, s.Hash[:]...)
+	for _, f := range []string{s.Status, s.Name, s.Email, s.Phone} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+func decodeSnapshot(b []byte) (Snapshot, error) {
+	var s Snapshot
+	if len(b) < 16 {
+		return s, errors.New("snapshot entry is damaged")
+	}
+	copy(s.Hash[:], b)
+	b = b[16:]
+	fields := []*string{&s.Status, &s.Name, &s.Email, &s.Phone}
+	for _, f := range fields {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < n {
+			return s, errors.New("snapshot entry is damaged")
+		}
+		*f = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	return s, nil
+}
+
+// Snapshot returns the connector's entry for a user.
+func (t *Tx) Snapshot(connID, sourceID string) (Snapshot, bool, error) {
+	b, _ := t.nested(bucketSnapshots, connID, false)
+	if b == nil {
+		return Snapshot{}, false, nil
+	}
+	v := b.Get([]byte(sourceID))
+	if v == nil {
+		return Snapshot{}, false, nil
+	}
+	s, err := decodeSnapshot(v)
+	if err != nil {
+		return s, false, fmt.Errorf("connector %s user %s: %w", connID, sourceID, err)
+	}
+	return s, true, nil
+}
+
+// PutSnapshot stores a user's entry.
+func (t *Tx) PutSnapshot(connID, sourceID string, s Snapshot) error {
+	b, err := t.nested(bucketSnapshots, connID, true)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(sourceID), s.encode())
+}
+
+// DeleteSnapshot forgets a user.
+func (t *Tx) DeleteSnapshot(connID, sourceID string) error {
+	b, _ := t.nested(bucketSnapshots, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.Delete([]byte(sourceID))
+}
+
+// ForEachSnapshot calls fn for every user of the connector, in ID order.
+// fn must not write to the snapshot.
+func (t *Tx) ForEachSnapshot(connID string, fn func(sourceID string, s Snapshot) error) error {
+	b, _ := t.nested(bucketSnapshots, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		s, err := decodeSnapshot(v)
+		if err != nil {
+			return fmt.Errorf("connector %s user %s: %w", connID, k, err)
+		}
+		return fn(string(k), s)
+	})
+}
+
+// OutboxEntry is a batch waiting for the sink.
+type OutboxEntry struct {
+	Seq     uint64 // the connector's outbox sequence: the batch's durable name
+	Records int    // upserts + deletes
+	Batch   []byte
+}
+
+// Enqueue appends a batch of records to the connector's outbox and returns
+// its sequence number.
+func (t *Tx) Enqueue(connID string, records int, batch []byte) (uint64, error) {
+	b, err := t.nested(bucketOutbox, connID, true)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, err
+	}
+	v := binary.AppendUvarint(make([]byte, 0, len(batch)+4), uint64(records))
+	if err := b.Put(u64(seq), append(v, batch...)); err != nil {
+		return 0, fmt.Errorf("write outbox: %w", err)
+	}
+	return seq, nil
+}
+
+// PeekOutbox returns the oldest batch of the connector, if any.
+func (t *Tx) PeekOutbox(connID string) (OutboxEntry, bool, error) {
+	b, _ := t.nested(bucketOutbox, connID, false)
+	if b == nil {
+		return OutboxEntry{}, false, nil
+	}
+	k, v := b.Cursor().First()
+	if k == nil {
+		return OutboxEntry{}, false, nil
+	}
+	n, w := binary.Uvarint(v)
+	if w <= 0 {
+		return OutboxEntry{}, false, fmt.Errorf("connector %s outbox entry %d is damaged", connID, binary.BigEndian.Uint64(k))
+	}
+	return OutboxEntry{Seq: binary.BigEndian.Uint64(k), Records: int(n), Batch: clone(v[w:])}, true, nil
+}
+
+// RemoveOutbox deletes a delivered batch.
+func (t *Tx) RemoveOutbox(connID string, seq uint64) error {
+	b, _ := t.nested(bucketOutbox, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.Delete(u64(seq))
+}
+
+// OutboxRecords is how many records (upserts and deletes) wait in the
+// connector's outbox.
+func (t *Tx) OutboxRecords(connID string) int {
+	b, _ := t.nested(bucketOutbox, connID, false)
+	if b == nil {
+		return 0
+	}
+	total := 0
+	_ = b.ForEach(func(_, v []byte) error {
+		n, _ := binary.Uvarint(v)
+		total += int(n)
+		return nil
+	})
+	return total
+}
+
+// SyncState is what decides a connector's next run mode.
+type SyncState struct {
+	LastFull    time.Time `json:"lastFull"`    // when the last complete full run started
+	ConfigHash  string    `json:"configHash"`  // of the options that change what is fetched
+	MappingHash string    `json:"mappingHash"` // of the mapping table last run with
+}
+
+// SyncState returns the connector's state; the zero value before any run.
+func (t *Tx) SyncState(connID string) (SyncState, error) {
+	var s SyncState
+	v := t.bucket(bucketState).Get([]byte(connID))
+	if v == nil {
+		return s, nil
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return s, fmt.Errorf("decode sync state of connector %s: %w", connID, err)
+	}
+	return s, nil
+}
+
+// PutSyncState stores the connector's state.
+func (t *Tx) PutSyncState(connID string, s SyncState) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketState).Put([]byte(connID), data)
+}
+
+// PutSinkRecord stores a record the CSV sink holds for a user.
+func (t *Tx) PutSinkRecord(connID, sourceID string, attrs []byte) error {
+	b, err := t.nested(bucketSinkState, connID, true)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(sourceID), attrs)
+}
+
+// DeleteSinkRecord removes a user from the CSV sink's records.
+func (t *Tx) DeleteSinkRecord(connID, sourceID string) error {
+	b, _ := t.nested(bucketSinkState, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.Delete([]byte(sourceID))
+}
+
+// ForEachSinkRecord calls fn for each record of the CSV sink, in ID order.
+func (t *Tx) ForEachSinkRecord(connID string, fn func(sourceID string, attrs []byte) error) error {
+	b, _ := t.nested(bucketSinkState, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+}
