@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"time"
@@ -36,6 +37,7 @@ type app struct {
 
 	dataDirFlag string
 	cfg         settings.Settings
+	log         *slog.Logger // see logger
 }
 
 // keyFileName is the sealing key's name inside the data directory.

@@ -49,7 +49,7 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v; see: %s --help", err, c.CommandPath())
 	})
-	root.AddCommand(a.connectorCmd(), a.runCmd(), a.mappingCmd(), a.statusCmd(), a.versionCmd())
+	root.AddCommand(a.connectorCmd(), a.runCmd(), a.mappingCmd(), a.statusCmd(), a.benchCmd(), a.benchServeCmd(), a.versionCmd())
 	return root
 }
 

@@ -10,12 +10,33 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // --time-zone must work on hosts without a zoneinfo database (Windows)
 
 	"golang.org/x/term"
 )
+
+// Garbage collector defaults, unless GOGC or GOMEMLIMIT say otherwise. A
+// sync allocates mostly short-lived decoded JSON, so collecting at 300 %
+// heap growth instead of Go's 100 % saves about a fifth of a full run's CPU
+// (measured with `neurons-connector bench`); the soft memory limit makes
+// the collector work harder instead of letting a large tenant's heap grow
+// past it.
+const (
+	defaultGCPercent   = 300
+	defaultMemoryLimit = 128 << 20
+)
+
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+}
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
@@ -35,6 +56,7 @@ func builtinTables() fs.FS {
 }
 
 func main() {
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], &app{
 		stdin:    os.Stdin,

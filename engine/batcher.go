@@ -8,21 +8,38 @@ import (
 	"neurons-connector/store"
 )
 
-// batcher gathers one transaction's changes into outbox batches of at most
-// sink.MaxRecords records and sink.MaxBody bytes.
+// batcher gathers changes into outbox batches of at most sink.MaxRecords
+// records and sink.MaxBody bytes. It encodes and compresses them as they
+// fill, outside any transaction; enqueue then writes them in one.
 type batcher struct {
 	p       *pass
-	tx      *store.Tx
 	cur     sink.Batch
 	size    int // bytes of the records gathered so far
-	queued  int // batches enqueued through this batcher
-	pending int // records not yet enqueued
+	queued  int // batches made by this batcher
+	pending int // records not yet in a batch
+	ready   []readyBatch
+}
+
+type readyBatch struct {
+	records int
+	payload sink.Payload
 }
 
 // bodyReserve leaves room in a batch body for its envelope.
 const bodyReserve = 4 << 10
 
-func (p *pass) newBatcher(tx *store.Tx) *batcher { return &batcher{p: p, tx: tx} }
+func (p *pass) newBatcher() *batcher { return &batcher{p: p} }
+
+// enqueue writes the batches made so far to the outbox.
+func (b *batcher) enqueue(tx *store.Tx) error {
+	for _, r := range b.ready {
+		if _, err := tx.Enqueue(b.p.c.ID, r.records, r.payload); err != nil {
+			return err
+		}
+	}
+	b.ready = b.ready[:0]
+	return nil
+}
 
 func (b *batcher) upsert(id string, attrs json.RawMessage) error {
 	n := len(id) + len(attrs) + 32
@@ -79,9 +96,7 @@ func (b *batcher) flush(final bool) error {
 		if err != nil {
 			return err
 		}
-		if _, err := b.tx.Enqueue(p.c.ID, batch.Records(), payload); err != nil {
-			return err
-		}
+		b.ready = append(b.ready, readyBatch{records: batch.Records(), payload: payload})
 	}
 	p.batches++
 	b.queued++

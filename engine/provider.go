@@ -34,6 +34,16 @@ type User struct {
 	ID     string         // the provider's immutable ID, the sink's sourceId
 	Status string         // canonical status name
 	Raw    map[string]any // the record mapping tables read
+	// Partial marks a user an incremental pass read again only because of
+	// its overlap: unchanged since the last complete pass, and without what
+	// the provider adds to the user object (apps, devices). The engine skips
+	// it if it knows the user, and otherwise asks the Completer for the rest.
+	Partial bool
+}
+
+// Completer is implemented by providers that return Partial users.
+type Completer interface {
+	Complete(ctx context.Context, users []User) error
 }
 
 // Provider is what the engine needs of an identity provider.
@@ -57,6 +67,24 @@ type Stats struct {
 // StatsReporter is implemented by providers that count their work.
 type StatsReporter interface {
 	Stats() Stats
+}
+
+// statsOf reads a provider's counters, zero if it keeps none.
+func statsOf(p Provider) Stats {
+	if sr, ok := p.(StatsReporter); ok {
+		return sr.Stats()
+	}
+	return Stats{}
+}
+
+// Since is what was counted after before.
+func (s Stats) Since(before Stats) Stats {
+	out := Stats{Calls: s.Calls - before.Calls, RateLimitWaits: s.RateLimitWaits - before.RateLimitWaits,
+		RateLimitWait: s.RateLimitWait - before.RateLimitWait, Retries: s.Retries - before.Retries}
+	if len(s.Warnings) > len(before.Warnings) {
+		out.Warnings = s.Warnings[len(before.Warnings):]
+	}
+	return out
 }
 
 // Error classes, matched with errors.Is. A provider wraps its errors with

@@ -33,7 +33,7 @@ func (e *Engine) Purge(ctx context.Context, c connector.Config, committed func()
 		}
 		end := min(start+sink.MaxRecords, len(ids))
 		err := e.DB.Update(func(tx *store.Tx) error {
-			b := p.newBatcher(tx)
+			b := p.newBatcher()
 			for _, id := range ids[start:end] {
 				if err := b.delete(id, sink.ReasonConnectorRemoved); err != nil {
 					return err
@@ -42,7 +42,10 @@ func (e *Engine) Purge(ctx context.Context, c connector.Config, committed func()
 					return err
 				}
 			}
-			return b.flush(end == len(ids) && len(ids) > 0)
+			if err := b.flush(end == len(ids) && len(ids) > 0); err != nil {
+				return err
+			}
+			return b.enqueue(tx)
 		})
 		if err != nil {
 			return p.deletes, err

@@ -176,3 +176,42 @@ func TestPusherFollowsTheResponseTable(t *testing.T) {
 		})
 	}
 }
+
+// completingProvider returns one page of partial users and completes them
+// on request, recording whom it was asked for.
+type completingProvider struct {
+	listProvider
+	asked []string
+}
+
+func (c *completingProvider) Complete(_ context.Context, users []engine.User) error {
+	for _, u := range users {
+		c.asked = append(c.asked, u.ID)
+		u.Raw["appLinks"] = []any{map[string]any{"label": "Completed App"}}
+	}
+	return nil
+}
+
+func TestPartialUsersAreSkippedOrCompleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, "ACTIVE")
+	known, unknown := oktaUser("00uknown0", "Kim", "kim@example.com", ""), oktaUser("00unew000", "Ned", "ned@example.com", "")
+	e.prov = &listProvider{pages: [][]engine.User{{known}}}
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Minute)
+	known.Partial, unknown.Partial = true, true
+	known.Raw["profile"].(map[string]any)["title"] = "must not be read: a partial user the engine knows is skipped"
+	p := &completingProvider{listProvider: listProvider{pages: [][]engine.User{{known, unknown}}}}
+	e.prov = p
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "incremental" || r.Upserted != 1 || len(p.asked) != 1 || p.asked[0] != "00unew000" {
+		t.Fatalf("mode %s, upserted %d, completed %v", r.Mode, r.Upserted, p.asked)
+	}
+	got := e.fake.Users(e.conn.ID)
+	if apps := got["00unew000"].Attributes["User.AssignedApps"]; fmt.Sprint(apps) != "[Completed App]" {
+		t.Errorf("the completed user's apps: %v", apps)
+	}
+	if _, ok := got["00uknown0"].Attributes["User.JobTitle"]; ok {
+		t.Error("a known partial user was processed")
+	}
+}

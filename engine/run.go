@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"neurons-connector/clock"
@@ -72,11 +74,21 @@ type pass struct {
 	provider Provider
 	selected map[string]bool
 
+	statsBefore Stats // the provider's counters when the run began
+	// contactFields are the contact fields kept in the snapshot; when they
+	// differ from the last run's (staleContacts), no contact in the snapshot
+	// is trusted until this full pass has rewritten them all.
+	contactFields []string
+	staleContacts bool
+
 	seen    []uint64 // full runs: hashes of the IDs seen
 	spill   *spill
-	overlay map[string]store.Snapshot // dry runs: the snapshot as the run would have left it
-	removed map[string]bool           // dry runs: snapshot entries the run would have deleted
-	rec     mapping.Record
+	overlay map[string]store.Snapshot // the snapshot as the run has changed it, not yet written
+	removed map[string]bool           // entries the run has deleted, not yet written
+	// buffering: page sets it while it decides in a read transaction; the
+	// snapshot changes collect in overlay and removed until written.
+	buffering bool
+	rec       mapping.Record
 
 	pages, fetched, upserts, deletes, batches, seq int
 }
@@ -90,13 +102,12 @@ type pass struct {
 func (e *Engine) Run(ctx context.Context, c connector.Config, prov Provider, o Options) (store.Run, error) {
 	now := e.Clock.Now()
 	run := store.Run{ID: connector.NewID("r_", now), Start: now.UTC()}
+	before := statsOf(prov) // a provider client may serve several runs: count this one's share
 	err := e.run(ctx, c, prov, o, &run)
 	run.End = e.Clock.Now().UTC()
-	if sr, ok := prov.(StatsReporter); ok {
-		s := sr.Stats()
-		run.APICalls, run.RateLimitWaits, run.RateLimitWait = s.Calls, s.RateLimitWaits, s.RateLimitWait
-		run.Warnings = append(run.Warnings, s.Warnings...)
-	}
+	s := statsOf(prov).Since(before)
+	run.APICalls, run.RateLimitWaits, run.RateLimitWait = s.Calls, s.RateLimitWaits, s.RateLimitWait
+	run.Warnings = append(run.Warnings, s.Warnings...)
 	switch {
 	case err == nil:
 		run.Result = "ok"
@@ -143,13 +154,12 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	e.Log.Info("run started", "connector", c.Name, "run", run.ID, "mode", mode, "because", reason)
 
 	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov,
-		selected: map[string]bool{}}
+		selected: map[string]bool{}, statsBefore: statsOf(prov), contactFields: table.ManagerFields()}
+	p.staleContacts = state.ContactFields != strings.Join(p.contactFields, ",") && state.MappingHash != ""
 	for _, s := range c.Statuses {
 		p.selected[s] = true
 	}
-	if p.dry {
-		p.overlay, p.removed = map[string]store.Snapshot{}, map[string]bool{}
-	}
+	p.overlay, p.removed = map[string]store.Snapshot{}, map[string]bool{}
 	removeStaleSpills(e.SpillDir, c.ID)
 	if p.spill, err = newSpill(e.SpillDir, c.ID, run.ID); err != nil {
 		return err
@@ -203,19 +213,19 @@ func (p *pass) update(fn func(tx *store.Tx) error) error {
 }
 
 func (p *pass) getSnap(tx *store.Tx, id string) (store.Snapshot, bool, error) {
-	if p.dry {
-		if p.removed[id] {
-			return store.Snapshot{}, false, nil
-		}
-		if s, ok := p.overlay[id]; ok {
-			return s, true, nil
-		}
+	if p.removed[id] {
+		return store.Snapshot{}, false, nil
+	}
+	if s, ok := p.overlay[id]; ok {
+		return s, true, nil
 	}
 	return tx.Snapshot(p.c.ID, id)
 }
 
+// putSnap records a user's new entry: in the overlay while buffering or
+// dry, in the transaction otherwise.
 func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
-	if p.dry {
+	if p.dry || p.buffering {
 		p.overlay[id] = s
 		delete(p.removed, id)
 		return nil
@@ -224,12 +234,29 @@ func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
 }
 
 func (p *pass) delSnap(tx *store.Tx, id string) error {
-	if p.dry {
+	if p.dry || p.buffering {
 		delete(p.overlay, id)
 		p.removed[id] = true
 		return nil
 	}
 	return tx.DeleteSnapshot(p.c.ID, id)
+}
+
+// writeOverlay writes the buffered snapshot changes and forgets them.
+func (p *pass) writeOverlay(tx *store.Tx) error {
+	for id, s := range p.overlay {
+		if err := tx.PutSnapshot(p.c.ID, id, s); err != nil {
+			return err
+		}
+	}
+	for id := range p.removed {
+		if err := tx.DeleteSnapshot(p.c.ID, id); err != nil {
+			return err
+		}
+	}
+	clear(p.overlay)
+	clear(p.removed)
+	return nil
 }
 
 // directory answers manager lookups from the snapshot, noting misses.
@@ -241,34 +268,52 @@ type directory struct {
 
 func (d *directory) Contact(id string) (mapping.Contact, bool) {
 	s, ok, err := d.p.getSnap(d.tx, id)
-	if err != nil || !ok || s.Status == "" {
+	if err != nil || !ok || s.Status == "" || d.p.staleContacts {
 		d.missed = true
 		return mapping.Contact{}, false
 	}
 	return mapping.Contact{Name: s.Name, Email: s.Email, Phone: s.Phone}, true
 }
 
-// page maps, compares and queues one page, in one transaction.
+// page maps, compares and queues one page. The mapping and comparing
+// happen in a read transaction, the batches are encoded and compressed
+// outside any, and one short write transaction then stores the page's
+// snapshot changes and batches together: the pusher's transactions are not
+// held up while a page is mapped.
 func (p *pass) page(ctx context.Context, users []User) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	queued := 0
-	err := p.update(func(tx *store.Tx) error {
-		b := p.newBatcher(tx)
+	if err := p.complete(ctx, users); err != nil {
+		return err
+	}
+	b := p.newBatcher()
+	p.buffering = true
+	err := p.e.DB.View(func(tx *store.Tx) error {
 		dir := &directory{p: p, tx: tx}
 		for _, u := range users {
 			if err := p.user(tx, b, dir, u); err != nil {
 				return fmt.Errorf("user %s: %w", u.ID, err)
 			}
 		}
-		err := b.flush(false)
-		queued = b.queued
-		return err
+		return nil
 	})
+	p.buffering = false
+	if err == nil {
+		err = b.flush(false)
+	}
+	if err == nil && !p.dry {
+		err = p.e.DB.Update(func(tx *store.Tx) error {
+			if err := p.writeOverlay(tx); err != nil {
+				return err
+			}
+			return b.enqueue(tx)
+		})
+	}
 	if err != nil {
 		return err
 	}
+	queued := b.queued
 	p.pages++
 	if queued > 0 && p.opts.Committed != nil {
 		p.opts.Committed()
@@ -277,21 +322,49 @@ func (p *pass) page(ctx context.Context, users []User) error {
 	return nil
 }
 
+// complete asks the provider for the rest of the Partial users the
+// snapshot does not know; the known ones are skipped by user.
+func (p *pass) complete(ctx context.Context, users []User) error {
+	var need []User
+	err := p.e.DB.View(func(tx *store.Tx) error {
+		for i := range users {
+			if !users[i].Partial {
+				continue
+			}
+			if _, known, err := p.getSnap(tx, users[i].ID); err != nil {
+				return err
+			} else if !known {
+				users[i].Partial = false
+				need = append(need, users[i])
+			}
+		}
+		return nil
+	})
+	if err != nil || len(need) == 0 {
+		return err
+	}
+	c, ok := p.provider.(Completer)
+	if !ok {
+		return fmt.Errorf("the provider returned partial users but cannot complete them")
+	}
+	return c.Complete(ctx, need) // fills the users' Raw maps, which users shares
+}
+
 func (p *pass) progress() {
 	if p.opts.Progress == nil {
 		return
 	}
-	pr := Progress{Pages: p.pages, Fetched: p.fetched, Upserts: p.upserts, Deletes: p.deletes}
-	if sr, ok := p.provider.(StatsReporter); ok {
-		pr.Stats = sr.Stats()
-	}
-	p.opts.Progress(pr)
+	p.opts.Progress(Progress{Pages: p.pages, Fetched: p.fetched, Upserts: p.upserts, Deletes: p.deletes,
+		Stats: statsOf(p.provider).Since(p.statsBefore)})
 }
 
 func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	p.fetched++
 	if p.mode == Full {
 		p.seen = append(p.seen, idHash(u.ID))
+	}
+	if u.Partial {
+		return nil // known and unchanged since the last complete pass
 	}
 	old, known, err := p.getSnap(tx, u.ID)
 	if err != nil {
@@ -308,7 +381,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	}
 	dir.missed = false
 	p.rec = p.table.AppendTo(p.rec, u.Raw, dir)
-	contact := mapping.ContactOf(p.rec)
+	contact := mapping.ContactOf(p.rec).Keep(p.contactFields) // only what managers' reports read
 	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone}
 	attrs, err := p.rec.MarshalJSON()
 	if err != nil {
@@ -346,6 +419,11 @@ func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) e
 	var gone []store.Snapshot
 	var goneIDs []string
 	if p.mode == Full {
+		// The provider's per-pass data (an Okta full pass holds every
+		// user's apps and devices) is garbage now. Hand it back to the OS
+		// before the scan below maps the whole snapshot into memory, so
+		// that the two do not add up to the run's peak.
+		debug.FreeOSMemory()
 		slices.Sort(p.seen)
 		err := p.e.DB.View(func(tx *store.Tx) error {
 			return tx.ForEachSnapshot(p.c.ID, func(id string, s store.Snapshot) error {
@@ -368,7 +446,7 @@ func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) e
 		end := min(start+sink.MaxRecords, len(goneIDs))
 		last := end == len(goneIDs)
 		err := p.update(func(tx *store.Tx) error {
-			b := p.newBatcher(tx)
+			b := p.newBatcher()
 			for i := start; i < end; i++ {
 				reason := sink.ReasonDeletedAtSource
 				if !p.selected[gone[i].Status] {
@@ -384,7 +462,10 @@ func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) e
 				}
 			}
 			if !last {
-				return b.flush(false)
+				if err := b.flush(false); err != nil {
+					return err
+				}
+				return b.enqueue(tx)
 			}
 			if p.batches > 0 || b.pending > 0 {
 				if err := b.flush(true); err != nil {
@@ -394,10 +475,14 @@ func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) e
 			if p.dry {
 				return nil
 			}
+			if err := b.enqueue(tx); err != nil {
+				return err
+			}
 			if err := tx.PutCursor(p.c.ID, store.Cursor{Value: cursor, Saved: p.e.Clock.Now().UTC()}); err != nil {
 				return err
 			}
 			state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
+			state.ContactFields = strings.Join(p.contactFields, ",")
 			if p.mode == Full {
 				state.LastFull = started
 			}
@@ -420,13 +505,16 @@ func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) e
 // fixManagers queues the spilled users with their managers' fields, in
 // transactions of one batch each.
 func (p *pass) fixManagers() error {
+	if p.mode == Full {
+		p.staleContacts = false // the pass has rewritten every contact
+	}
 	var chunk []spilled
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
 		}
 		err := p.update(func(tx *store.Tx) error {
-			b := p.newBatcher(tx)
+			b := p.newBatcher()
 			dir := &directory{p: p, tx: tx}
 			for _, e := range chunk {
 				rec, err := mapping.ParseRecord(e.Attrs)
@@ -459,7 +547,10 @@ func (p *pass) fixManagers() error {
 					return err
 				}
 			}
-			return b.flush(false)
+			if err := b.flush(false); err != nil || p.dry {
+				return err
+			}
+			return b.enqueue(tx)
 		})
 		chunk = chunk[:0]
 		if err == nil && p.opts.Committed != nil {

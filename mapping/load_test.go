@@ -329,3 +329,20 @@ func TestRecordJSONIsValidAndCanonical(t *testing.T) {
 		t.Errorf("not canonical:\n%s\n%s", data, again)
 	}
 }
+
+func TestManagerFields(t *testing.T) {
+	src := builtinSource(t)
+	for k, want := range map[connector.Kind]string{connector.Okta: "email", connector.OneLogin: "email,name,phone"} {
+		table, err := src.Load(k, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(table.ManagerFields(), ","); got != want {
+			t.Errorf("%s: manager fields %q, want %q", k, got, want)
+		}
+	}
+	c := Contact{Name: "N", Email: "E", Phone: "P"}
+	if got := c.Keep([]string{"email"}); got != (Contact{Email: "E"}) {
+		t.Errorf("Keep = %+v", got)
+	}
+}

@@ -31,6 +31,35 @@ func (t *Table) ManagerRefs(user map[string]any) []ManagerRef {
 	return out
 }
 
+// ManagerFields lists the contact fields the table's manager(FIELD) rows
+// read, sorted: the engine keeps only these of every user.
+func (t *Table) ManagerFields() []string {
+	var out []string
+	for i := range t.fixed {
+		if r := &t.fixed[i]; r.tr.name == "manager" && !slices.Contains(out, r.tr.arg) {
+			out = append(out, r.tr.arg)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Keep returns the contact with only the named fields.
+func (c Contact) Keep(fields []string) Contact {
+	var out Contact
+	for _, f := range fields {
+		switch f {
+		case "name":
+			out.Name = c.Name
+		case "email":
+			out.Email = c.Email
+		case "phone":
+			out.Phone = c.Phone
+		}
+	}
+	return out
+}
+
 // Field returns the contact's value for a manager FIELD.
 func (c Contact) Field(name string) string {
 	switch name {

@@ -174,6 +174,9 @@ type SyncState struct {
 	LastFull    time.Time `json:"lastFull"`    // when the last complete full run started
 	ConfigHash  string    `json:"configHash"`  // of the options that change what is fetched
 	MappingHash string    `json:"mappingHash"` // of the mapping table last run with
+	// ContactFields are the contact fields the snapshot keeps (those the
+	// mapping's manager rows read), comma-separated.
+	ContactFields string `json:"contactFields"`
 }
 
 // SyncState returns the connector's state; the zero value before any run.

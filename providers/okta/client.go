@@ -77,6 +77,7 @@ type Client struct {
 	// inFlight caps concurrent requests: listings prefetch a page and the
 	// apps and devices sweeps run side by side; Okta advises 2 to 4.
 	inFlight chan struct{}
+	pass     *incremental // the incremental pass under way, for Complete
 }
 
 // maxInFlight is the cap on concurrent requests per client.
@@ -199,6 +200,13 @@ func (c *Client) resolve(ref string) (*url.URL, error) {
 // decode (truncated, malformed) with capped exponential backoff; then it
 // gives up with the last error.
 func (c *Client) get(ctx context.Context, ref string, decode func([]byte) error) (http.Header, error) {
+	return c.getEarly(ctx, ref, nil, decode)
+}
+
+// getEarly is get that also hands the headers of the first 2xx answer to
+// early before reading its body, so a listing can ask for the next page
+// (its Link is in the headers) while this one downloads and decodes.
+func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Header), decode func([]byte) error) (http.Header, error) {
 	u, err := c.resolve(ref)
 	if err != nil {
 		return nil, err
@@ -217,7 +225,10 @@ func (c *Client) get(ctx context.Context, ref string, decode func([]byte) error)
 		if err != nil {
 			return nil, err
 		}
-		body, h, status, err := c.once(ctx, u, attempt, retryFor)
+		body, h, status, err := c.once(ctx, u, attempt, retryFor, early)
+		if status/100 == 2 {
+			early = nil // once per request, even if the body must be fetched again
+		}
 		if err == nil {
 			if derr := decode(body); derr != nil {
 				err = &transientError{fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, derr)}
@@ -255,7 +266,7 @@ func (c *Client) get(ctx context.Context, ref string, decode func([]byte) error)
 }
 
 // once sends one request. Its error is an *APIError or a transientError.
-func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string) ([]byte, http.Header, int, error) {
+func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string, early func(http.Header)) ([]byte, http.Header, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -282,6 +293,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 		return nil, nil, 0, classifyNetErr(c.base.Host, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if early != nil && resp.StatusCode/100 == 2 {
+		early(resp.Header)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: reading the response: %w", u.Path, err)}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"sync"
 
 	json "github.com/goccy/go-json"
 	"golang.org/x/sync/errgroup"
@@ -16,16 +18,36 @@ import (
 // enrichment holds what a full pass adds to each user besides the user
 // object: assigned apps and devices, gathered by sweeping the apps and
 // devices APIs once (calls grow with pages, not users) instead of one call
-// per user. Strings are interned: a tenant has few distinct app labels and
-// device platforms.
+// per user. It is built to stay small for a million users: user IDs as
+// fixed-size map keys, each user's apps and devices as index lists in one
+// shared slab, and devices reduced to their distinct profiles.
 type enrichment struct {
-	apps     []appInfo
-	devices  []deviceInfo
-	userApps map[string][]int32
-	userDevs map[string][]int32
-	noApps   bool // the apps API was unavailable: leave appLinks out
-	noDevs   bool // the devices API was unavailable (Classic Engine): leave devices out
-	strs     map[string]string
+	mu      sync.Mutex // the two sweeps fill it side by side
+	apps    []appInfo
+	combos  []deviceInfo
+	comboOf map[deviceInfo]uint32
+	users   map[userKey]uint32 // into lists
+	other   map[string]uint32  // IDs that are not 20 bytes long
+	lists   []userLists        // while sweeping
+	slab    []link
+	// After the sweeps, compact turns the lists into two packed arrays
+	// (compressed sparse rows): user i's apps are appVals[appOff[i]:appOff[i+1]].
+	appOff, devOff   []uint32
+	appVals, devVals []uint16
+	noApps           bool // the apps API was unavailable: leave appLinks out
+	noDevs           bool // the devices API was unavailable (Classic Engine): leave devices out
+	strs             map[string]string
+}
+
+// userKey is an Okta user ID (20 characters) as a map key without a pointer.
+type userKey [20]byte
+
+// userLists are the heads and tails of a user's app and device lists.
+type userLists struct{ appHead, appTail, devHead, devTail int32 }
+
+type link struct {
+	val  uint32
+	next int32 // -1: end
 }
 
 type appInfo struct {
@@ -33,7 +55,13 @@ type appInfo struct {
 	raw             map[string]any // the appLinks element, shared by every user of the app (read-only)
 }
 
-type deviceInfo struct{ id, platform, osVersion, displayName string }
+// deviceInfo is what the connector keeps of a device: its profile's
+// platform, OS version and name, which is all the mapping reads.
+type deviceInfo struct{ platform, osVersion, displayName string }
+
+func newEnrichment() *enrichment {
+	return &enrichment{comboOf: map[deviceInfo]uint32{}, users: map[userKey]uint32{}, other: map[string]uint32{}, strs: map[string]string{}}
+}
 
 func (e *enrichment) intern(s string) string {
 	if v, ok := e.strs[s]; ok {
@@ -41,6 +69,63 @@ func (e *enrichment) intern(s string) string {
 	}
 	e.strs[s] = s
 	return s
+}
+
+// listsOf returns the index of a user's lists, adding it when create is set.
+func (e *enrichment) listsOf(id string, create bool) (uint32, bool) {
+	var i uint32
+	var ok bool
+	if len(id) == len(userKey{}) {
+		i, ok = e.users[userKey([]byte(id))]
+	} else {
+		i, ok = e.other[id]
+	}
+	if ok || !create {
+		return i, ok
+	}
+	i = uint32(len(e.lists))
+	e.lists = append(e.lists, userLists{-1, -1, -1, -1})
+	if len(id) == len(userKey{}) {
+		e.users[userKey([]byte(id))] = i
+	} else {
+		e.other[id] = i
+	}
+	return i, true
+}
+
+// add appends v to a list given by its head and tail.
+func (e *enrichment) add(head, tail *int32, v uint32) {
+	n := int32(len(e.slab))
+	e.slab = append(e.slab, link{val: v, next: -1})
+	if *head < 0 {
+		*head = n
+	} else {
+		e.slab[*tail].next = n
+	}
+	*tail = n
+}
+
+func (e *enrichment) addApp(userID string, app uint32) {
+	i, _ := e.listsOf(userID, true)
+	l := &e.lists[i]
+	e.add(&l.appHead, &l.appTail, app)
+}
+
+func (e *enrichment) addDevice(userID string, combo uint32) {
+	i, _ := e.listsOf(userID, true)
+	l := &e.lists[i]
+	e.add(&l.devHead, &l.devTail, combo)
+}
+
+func (e *enrichment) combo(d deviceInfo) uint32 {
+	d = deviceInfo{e.intern(d.platform), e.intern(d.osVersion), e.intern(d.displayName)}
+	if i, ok := e.comboOf[d]; ok {
+		return i
+	}
+	i := uint32(len(e.combos))
+	e.combos = append(e.combos, d)
+	e.comboOf[d] = i
+	return i
 }
 
 // unavailable reports whether err means an optional API is not there for
@@ -54,22 +139,21 @@ func unavailable(err error) bool {
 // sweep gathers apps and devices for a full pass, the two sweeps side by
 // side (they use separate rate-limit buckets).
 func (c *Client) sweep(ctx context.Context) (*enrichment, error) {
-	apps := &enrichment{userApps: map[string][]int32{}, strs: map[string]string{}}
-	devs := &enrichment{userDevs: map[string][]int32{}, strs: map[string]string{}}
+	e := newEnrichment()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		err := c.sweepApps(gctx, apps)
+		err := c.sweepApps(gctx, e)
 		if unavailable(err) {
-			apps.noApps = true
+			e.noApps = true
 			c.warn(fmt.Sprintf("okta apps API unavailable (%v): assigned apps are left out of this run; grant the token's admin read access to apps", err))
 			return nil
 		}
 		return err
 	})
 	g.Go(func() error {
-		err := c.sweepDevices(gctx, devs)
+		err := c.sweepDevices(gctx, e)
 		if unavailable(err) {
-			devs.noDevs = true
+			e.noDevs = true
 			c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
 			return nil
 		}
@@ -78,32 +162,38 @@ func (c *Client) sweep(ctx context.Context) (*enrichment, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	apps.devices, apps.userDevs, apps.noDevs = devs.devices, devs.userDevs, devs.noDevs
-	return apps, nil
+	e.compact()
+	return e, nil
 }
 
 func (c *Client) sweepApps(ctx context.Context, e *enrichment) error {
 	type app struct{ ID, Label, Name string }
 	q := url.Values{"limit": {"200"}, "filter": {`status eq "ACTIVE"`}}
+	var apps []appInfo
 	err := pagesOf(ctx, c, "/api/v1/apps?"+q.Encode(), 200, func(items []app) error {
 		for _, a := range items {
 			if a.ID == "" {
 				return errors.New("okta: a listed app has no id")
 			}
-			e.apps = append(e.apps, appInfo{id: a.ID, label: e.intern(a.Label), name: e.intern(a.Name)})
+			apps = append(apps, appInfo{id: a.ID, label: a.Label, name: a.Name})
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	e.mu.Lock()
+	e.apps = apps
+	e.mu.Unlock()
 	type appUser struct{ ID string }
-	for i, a := range e.apps {
+	for i, a := range apps {
 		first := "/api/v1/apps/" + url.PathEscape(a.id) + "/users?" + url.Values{"limit": {"500"}}.Encode()
 		err := pagesOf(ctx, c, first, 500, func(items []appUser) error {
+			e.mu.Lock()
+			defer e.mu.Unlock()
 			for _, au := range items {
 				if au.ID != "" {
-					e.userApps[au.ID] = append(e.userApps[au.ID], int32(i))
+					e.addApp(au.ID, uint32(i))
 				}
 			}
 			return nil
@@ -118,7 +208,6 @@ func (c *Client) sweepApps(ctx context.Context, e *enrichment) error {
 // device is the part of a device (and of /users/{id}/devices' device) the
 // connector reads.
 type device struct {
-	ID      string
 	Profile struct {
 		Platform, OSVersion, DisplayName string
 	}
@@ -130,12 +219,13 @@ type device struct {
 func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 	q := url.Values{"limit": {"200"}, "expand": {"userSummary"}}
 	return pagesOf(ctx, c, "/api/v1/devices?"+q.Encode(), 200, func(items []device) error {
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		for _, d := range items {
-			idx := int32(len(e.devices))
-			e.devices = append(e.devices, e.device(d))
+			combo := e.combo(d.info())
 			for _, u := range d.Embedded.Users {
 				if u.User.ID != "" {
-					e.userDevs[u.User.ID] = append(e.userDevs[u.User.ID], idx)
+					e.addDevice(u.User.ID, combo)
 				}
 			}
 		}
@@ -143,44 +233,123 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 	})
 }
 
-func (e *enrichment) device(d device) deviceInfo {
-	return deviceInfo{id: d.ID, platform: e.intern(d.Profile.Platform), osVersion: e.intern(d.Profile.OSVersion),
-		displayName: e.intern(d.Profile.DisplayName)}
+func (d device) info() deviceInfo {
+	return deviceInfo{platform: d.Profile.Platform, osVersion: d.Profile.OSVersion, displayName: d.Profile.DisplayName}
+}
+
+// compact packs the sweeps' lists into arrays a quarter of their size and
+// frees the lists: the long listing that follows runs with that much less
+// memory held. Indices above 65535 (that many apps or distinct device
+// profiles) would not fit; the lists are then kept as they are.
+func (e *enrichment) compact() {
+	if len(e.apps) > 1<<16 || len(e.combos) > 1<<16 {
+		return
+	}
+	pack := func(head func(l userLists) int32) ([]uint32, []uint16) {
+		off := make([]uint32, len(e.lists)+1)
+		var vals []uint16
+		for i, l := range e.lists {
+			off[i] = uint32(len(vals))
+			for n := head(l); n >= 0; n = e.slab[n].next {
+				vals = append(vals, uint16(e.slab[n].val))
+			}
+		}
+		off[len(e.lists)] = uint32(len(vals))
+		return off, slices.Clip(vals)
+	}
+	e.appOff, e.appVals = pack(func(l userLists) int32 { return l.appHead })
+	e.devOff, e.devVals = pack(func(l userLists) int32 { return l.devHead })
+	e.lists, e.slab = nil, nil
+}
+
+// each calls fn with each value of user i's apps (dev false) or devices.
+func (e *enrichment) each(i uint32, dev bool, fn func(v uint32)) {
+	if e.lists == nil && e.appOff != nil {
+		off, vals := e.appOff, e.appVals
+		if dev {
+			off, vals = e.devOff, e.devVals
+		}
+		for _, v := range vals[off[i]:off[i+1]] {
+			fn(uint32(v))
+		}
+		return
+	}
+	l := e.lists[i]
+	head := l.appHead
+	if dev {
+		head = l.devHead
+	}
+	for n := head; n >= 0; n = e.slab[n].next {
+		fn(e.slab[n].val)
+	}
 }
 
 // attach adds appLinks and devices to a user's record, in the shapes of
 // /users/{id}/appLinks and /devices, which incremental passes read.
 func (e *enrichment) attach(raw map[string]any, id string) {
+	i, ok := e.listsOf(id, false)
 	if !e.noApps {
-		links := make([]any, 0, len(e.userApps[id]))
-		for _, i := range e.userApps[id] {
-			a := &e.apps[i]
-			if a.raw == nil {
-				a.raw = map[string]any{"label": a.label, "appName": a.name, "appInstanceId": a.id}
-			}
-			links = append(links, a.raw)
+		links := []any{}
+		if ok {
+			e.each(i, false, func(v uint32) {
+				a := &e.apps[v]
+				if a.raw == nil {
+					a.raw = map[string]any{"label": a.label, "appName": a.name, "appInstanceId": a.id}
+				}
+				links = append(links, a.raw)
+			})
 		}
 		raw["appLinks"] = links
 	}
 	if !e.noDevs {
-		devs := make([]any, 0, len(e.userDevs[id]))
-		for _, i := range e.userDevs[id] {
-			devs = append(devs, deviceRaw(e.devices[i]))
+		devs := []any{}
+		if ok {
+			e.each(i, true, func(v uint32) { devs = append(devs, deviceRaw(e.combos[v])) })
 		}
 		raw["devices"] = devs
 	}
 }
 
+// deviceRaw is a device as the mapping reads it: its profile.
 func deviceRaw(d deviceInfo) map[string]any {
-	return map[string]any{"id": d.id, "profile": map[string]any{
+	return map[string]any{"profile": map[string]any{
 		"platform": d.platform, "osVersion": d.osVersion, "displayName": d.displayName}}
 }
 
 // incremental is what an incremental pass remembers between users: APIs
 // the org lacks, and the apps already looked up.
 type incremental struct {
+	mu      sync.Mutex // users are enriched four at a time
 	unavail map[string]bool
 	apps    map[string]appInfo
+}
+
+func (pass *incremental) isUnavailable(api string) bool {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	return pass.unavail[api]
+}
+
+// markUnavailable records that the org lacks an API; it reports whether
+// this was news (so the warning is given once).
+func (pass *incremental) markUnavailable(api string) bool {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	news := !pass.unavail[api]
+	pass.unavail[api] = true
+	return news
+}
+
+// enrichAll enriches users side by side, four at a time (the client's cap
+// on requests in flight), each once.
+func (c *Client) enrichAll(ctx context.Context, users []engine.User, pass *incremental) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for i := range users {
+		u := &users[i]
+		g.Go(func() error { return c.enrichOne(gctx, u.Raw, u.ID, pass) })
+	}
+	return g.Wait()
 }
 
 // enrichOne fetches one user's apps and devices, for incremental passes,
@@ -188,7 +357,7 @@ type incremental struct {
 // are named by the app's label, as full passes name them (a user's appLinks
 // carry link labels, and one app may have several links).
 func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, pass *incremental) error {
-	if !pass.unavail["apps"] {
+	if !pass.isUnavailable("apps") {
 		var links []map[string]any
 		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(b []byte) (err error) {
 			links, err = decodeArray(b)
@@ -196,8 +365,9 @@ func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, p
 		})
 		switch {
 		case unavailable(err):
-			pass.unavail["apps"] = true
-			c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): assigned apps are left out of this run", err))
+			if pass.markUnavailable("apps") {
+				c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): assigned apps are left out of this run", err))
+			}
 		case err != nil:
 			return err
 		default:
@@ -217,22 +387,22 @@ func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, p
 			raw["appLinks"] = out
 		}
 	}
-	if !pass.unavail["devices"] {
+	if !pass.isUnavailable("devices") {
 		var items []struct{ Device device }
 		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(b []byte) error {
 			return json.Unmarshal(b, &items)
 		})
 		switch {
 		case unavailable(err):
-			pass.unavail["devices"] = true
-			c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
+			if pass.markUnavailable("devices") {
+				c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
+			}
 		case err != nil:
 			return err
 		default:
-			e := &enrichment{strs: map[string]string{}}
 			out := make([]any, 0, len(items))
 			for _, it := range items {
-				out = append(out, deviceRaw(e.device(it.Device)))
+				out = append(out, deviceRaw(it.Device.info()))
 			}
 			raw["devices"] = out
 		}
@@ -242,8 +412,11 @@ func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, p
 
 // app looks an app up once per pass.
 func (c *Client) app(ctx context.Context, id string, pass *incremental) (appInfo, error) {
-	if a, ok := pass.apps[id]; ok {
-		return a, nil
+	pass.mu.Lock()
+	known, ok := pass.apps[id]
+	pass.mu.Unlock()
+	if ok {
+		return known, nil
 	}
 	var a struct{ ID, Label, Name string }
 	_, err := c.get(ctx, "/api/v1/apps/"+url.PathEscape(id), func(b []byte) error { return json.Unmarshal(b, &a) })
@@ -251,7 +424,9 @@ func (c *Client) app(ctx context.Context, id string, pass *incremental) (appInfo
 		return appInfo{}, fmt.Errorf("look up app %s: %w", id, err)
 	}
 	info := appInfo{id: id, label: a.Label, name: a.Name}
+	pass.mu.Lock()
 	pass.apps[id] = info
+	pass.mu.Unlock()
 	return info, nil
 }
 

@@ -564,3 +564,49 @@ func TestNextLink(t *testing.T) {
 		t.Errorf("no next: %q", got)
 	}
 }
+
+func TestIncrementalLeavesOverlapUsersPartial(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 2000, NoLimits: true}, Options{})
+	_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	changed := f.sim.IDs("ACTIVE")[7]
+	_ = f.sim.EditProfile(changed, map[string]any{"title": "New"})
+	before := f.sim.Calls()["other"]
+	inc, _, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var partial []engine.User
+	enriched := 0
+	w := watermark(t, cur)
+	for id, u := range inc {
+		lu, _ := f.sim.LastUpdated(id)
+		switch {
+		case id == changed && (u.Partial || u.Raw["appLinks"] == nil):
+			t.Fatalf("the changed user came partial or without apps: %+v", u.Raw["appLinks"])
+		case lu.Before(w) && !u.Partial:
+			t.Fatalf("user %s, unchanged since the watermark and read only through the overlap, was enriched", id)
+		case u.Partial:
+			partial = append(partial, u)
+		default:
+			enriched++ // changed at or after the watermark (users the full pass did not select, say)
+		}
+	}
+	if len(partial) == 0 {
+		t.Fatal("no user came through the overlap; the test needs some")
+	}
+	// Two calls (apps, devices) per enriched user, and one lookup per app.
+	if calls := f.sim.Calls()["other"] - before; calls > 2*enriched+12 {
+		t.Errorf("%d per-user calls for %d enriched users", calls, enriched)
+	}
+	if err := f.client.Complete(context.Background(), partial[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if partial[0].Raw["appLinks"] == nil || partial[0].Raw["devices"] == nil {
+		t.Error("Complete did not add apps and devices")
+	}
+}

@@ -17,6 +17,9 @@ import (
 // window is the length of Okta's rate-limit windows.
 const window = time.Minute
 
+// minPause is the shortest pacing wait worth sleeping.
+const minPause = time.Millisecond
+
 // lowWater is the fraction of a bucket's limit below which the remaining
 // calls are spread evenly until the reset (okta-api.md §7.5).
 const lowWater = 0.10
@@ -93,7 +96,9 @@ func (p *pacer) wait(ctx context.Context) (waited time.Duration, windowWait bool
 		p.sent++
 		p.remaining--
 		p.mu.Unlock()
-		if d > 0 {
+		// Waits shorter than a timer's resolution cost more than they
+		// spread; the per-window cap above still holds.
+		if d >= minPause {
 			if err := p.clock.Sleep(ctx, d); err != nil {
 				return waited, windowWait, err
 			}

@@ -60,12 +60,16 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		first = c.usersURL(fmt.Sprintf("lastUpdated ge %q", since))
 	}
 
+	c.mu.Lock()
+	c.pass = pass
+	c.mu.Unlock()
 	var passStart, maxSeen time.Time
 	err := c.pages(ctx, first, c.opts.PageSize, func(items []map[string]any, h http.Header) error {
 		if passStart.IsZero() {
 			passStart = serverTime(h)
 		}
 		users := make([]engine.User, 0, len(items))
+		var changed []engine.User
 		for _, raw := range items {
 			f, err := checkUser(raw)
 			if err != nil {
@@ -74,12 +78,22 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			if f.lastUpdated.After(maxSeen) {
 				maxSeen = f.lastUpdated
 			}
-			if enrich != nil {
+			u := engine.User{ID: f.id, Status: f.status, Raw: raw}
+			switch {
+			case enrich != nil:
 				enrich.attach(raw, f.id)
-			} else if err := c.enrichOne(ctx, raw, f.id, pass); err != nil {
-				return err
+			case f.lastUpdated.Before(cur.Watermark):
+				// Read again only because of the overlap: unchanged since the
+				// last complete pass read it, so its apps and devices are
+				// fetched only if the engine does not know the user (Complete).
+				u.Partial = true
+			default:
+				changed = append(changed, u)
 			}
-			users = append(users, engine.User{ID: f.id, Status: f.status, Raw: raw})
+			users = append(users, u)
+		}
+		if err := c.enrichAll(ctx, changed, pass); err != nil {
+			return err
 		}
 		return page(users)
 	})
@@ -101,4 +115,19 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	return json.Marshal(cursor{Version: 1, Watermark: next.UTC()})
 }
 
-var _ engine.Provider = (*Client)(nil)
+// Complete fetches what an incremental pass left out of Partial users
+// (their apps and devices), for the users the engine does not know.
+func (c *Client) Complete(ctx context.Context, users []engine.User) error {
+	c.mu.Lock()
+	pass := c.pass
+	c.mu.Unlock()
+	if pass == nil {
+		pass = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}}
+	}
+	return c.enrichAll(ctx, users, pass)
+}
+
+var (
+	_ engine.Provider  = (*Client)(nil)
+	_ engine.Completer = (*Client)(nil)
+)

@@ -56,54 +56,95 @@ func pagesOf[T any](ctx context.Context, c *Client, first string, limit int, fn 
 func walk[T any](ctx context.Context, c *Client, first string, limit int, decode func([]byte) ([]T, error), fn func(items []T, h http.Header) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type page struct {
-		items []T
-		h     http.Header
-		err   error
-	}
-	// Each page is fetched and decoded while the caller works on the one
-	// before: two requests at most in flight per listing (Okta suggests 2
-	// to 4), and Okta's latency hidden behind the caller's work.
-	fetch := func(ref string) <-chan page {
-		ch := make(chan page, 1)
-		go func() {
-			var p page
-			p.h, p.err = c.get(ctx, ref, func(body []byte) (err error) {
-				p.items, err = decode(body)
-				return err
-			})
-			ch <- p
-		}()
-		return ch
-	}
+	// Each page is requested as soon as the previous one's headers (with
+	// its Link) arrive, and downloaded and decoded while the caller works on
+	// the one before: at most two requests in flight per listing (Okta
+	// suggests 2 to 4), and both Okta's latency and the decoding hidden
+	// behind the caller's work.
 	seen := map[string]bool{first: true}
-	ref, pending := first, fetch(first)
-	for pending != nil {
-		p := <-pending
-		pending = nil
+	follow := func(ref, next string) (following *pageFetch[T], stray bool, err error) {
+		switch {
+		case next == "":
+		case sameURL(c.base, next, ref):
+			stray = true // decided once the page's size is known
+		case seen[next]:
+			return nil, false, &transientError{fmt.Errorf("okta: pagination loop: the next link returns to a page already read (%s)", pathOf(next))}
+		default:
+			seen[next] = true
+			following = startPage(ctx, c, next, decode)
+		}
+		return following, stray, nil
+	}
+	ref, cur := first, startPage(ctx, c, first, decode)
+	for cur != nil {
+		next := <-cur.next
+		following, stray, err := follow(ref, next)
+		if err != nil {
+			return err
+		}
+		p := <-cur.page
 		if p.err != nil {
 			return p.err
 		}
-		next := nextLink(p.h)
-		switch {
-		case next == "":
-		case sameURL(c.base, next, ref) && len(p.items) < limit:
+		// The body that decoded may come from a retry whose headers name
+		// another next page than the first answer's: they decide.
+		if final := nextLink(p.h); final != next {
+			if following != nil {
+				following.cancel()
+				delete(seen, next)
+			}
+			next = final
+			if following, stray, err = follow(ref, next); err != nil {
+				return err
+			}
+		}
+		if stray {
+			if len(p.items) >= limit {
+				return &transientError{fmt.Errorf("okta: pagination loop: the next link of a full page points to the page itself (%s)", pathOf(ref))}
+			}
 			c.log.Warn("okta sent a next link to the short page just read; treating it as the last page", "path", pathOf(ref))
-			next = ""
-		case sameURL(c.base, next, ref):
-			return &transientError{fmt.Errorf("okta: pagination loop: the next link of a full page points to the page itself (%s)", pathOf(ref))}
-		case seen[next]:
-			return &transientError{fmt.Errorf("okta: pagination loop: the next link returns to a page already read (%s)", pathOf(next))}
-		default:
-			seen[next] = true
-			pending = fetch(next)
 		}
 		if err := fn(p.items, p.h); err != nil {
 			return err // the deferred cancel stops the page being fetched
 		}
-		ref = next
+		ref, cur = next, following
 	}
 	return nil
+}
+
+// pageFetch is one page on its way: its next link as soon as the headers
+// arrive, then its decoded items.
+type pageFetch[T any] struct {
+	next   chan string // closed without a value if no 2xx answer came
+	page   chan fetched[T]
+	cancel context.CancelFunc
+}
+
+type fetched[T any] struct {
+	items []T
+	h     http.Header
+	err   error
+}
+
+func startPage[T any](ctx context.Context, c *Client, ref string, decode func([]byte) ([]T, error)) *pageFetch[T] {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &pageFetch[T]{next: make(chan string, 1), page: make(chan fetched[T], 1), cancel: cancel}
+	go func() {
+		var p fetched[T]
+		sent := false
+		p.h, p.err = c.getEarly(ctx, ref, func(h http.Header) {
+			f.next <- nextLink(h)
+			sent = true
+		}, func(body []byte) (err error) {
+			p.items, err = decode(body)
+			return err
+		})
+		if !sent {
+			close(f.next)
+		}
+		f.page <- p
+	}()
+	return f
 }
 
 // sameURL compares two references on the org after resolving them.

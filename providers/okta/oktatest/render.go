@@ -99,7 +99,20 @@ func (s *Server) appendUser(b []byte, u *user, base string, full, omitCreds bool
 	b = append(b, `,"passwordChanged":`...)
 	b = appendTime(b, u.passwordChgd)
 	b = append(b, `,"realmId":"guo1bfiNtSnZYILxO0g4","type":{"id":"`+typeID+`"},"profile":`...)
-	b = appendValue(b, u.prof())
+	if u.profile != nil {
+		b = appendValue(b, u.profile)
+	} else { // a generated user: straight from the generator, in key order
+		b = append(b, '{')
+		for k, f := range u.t.profileFields(u.idx) {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.k)
+			b = append(b, ':')
+			b = appendValue(b, f.v)
+		}
+		b = append(b, '}')
+	}
 	if !omitCreds {
 		provider := `{"type":"OKTA","name":"OKTA"}`
 		if u.status == "STAGED" {

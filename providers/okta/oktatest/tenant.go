@@ -185,6 +185,16 @@ func (u *user) prof() map[string]any {
 	return u.profile
 }
 
+// summary is what userSummary shows, without building the whole profile.
+func (u *user) summary() (first, last, login, email any) {
+	if u.profile != nil {
+		return u.profile["firstName"], u.profile["lastName"], u.profile["login"], u.profile["email"]
+	}
+	f, l := u.t.names(u.idx)
+	lg := u.t.login(u.idx)
+	return f, l, lg, lg
+}
+
 // login is the user's login without building the whole profile.
 func (u *user) login() string {
 	if u.profile != nil {
@@ -199,44 +209,67 @@ func (t *tenant) login(i int) string {
 	return asciiFirst[f] + "." + asciiLast[l] + "." + strconv.Itoa(i) + "@example.com"
 }
 
+// field is one profile attribute.
+type field struct {
+	k string
+	v any
+}
+
+// profile is user i's generated profile as a map (for mutations and
+// filters); profileFields is the same, in key order, for rendering.
 func (t *tenant) profile(i int) map[string]any {
+	fields := t.profileFields(i)
+	p := make(map[string]any, len(fields))
+	for _, f := range fields {
+		p[f.k] = f.v
+	}
+	return p
+}
+
+// profileFields draws user i's profile, sorted by attribute name, so that
+// pages render without building and sorting a map per user.
+func (t *tenant) profileFields(i int) []field {
 	r := &rng{t.seed ^ uint64(i)*0xa0761d6478bd642f ^ 0xe7037ed1a0b428db}
 	first, last := t.names(i)
 	c := cities[r.n(len(cities))]
 	login := t.login(i)
-	p := map[string]any{
-		"login": login, "email": login, "firstName": first, "lastName": last,
-		"displayName": first + " " + last, "title": titles[r.n(len(titles))],
-		"employeeNumber": strconv.Itoa(10000 + i), "userType": "Employee", "organization": "Example Corp",
-		"primaryPhone": phone(i % 10000), "streetAddress": strconv.Itoa(1+i%999) + " Main Street",
-		"city": c.city, "state": c.state, "zipCode": c.zip, "countryCode": c.country,
-		"timezone": c.tz, "locale": c.locale, "preferredLanguage": c.lang,
-		"costCenter": "CC-" + strconv.Itoa(100+r.n(20)),
-		// Custom attributes, of several JSON types as real schemas have.
-		"badgeNumber": 4000 + i, "isContractor": r.n(8) == 0, "cloudRoles": []any{"dev", []string{"oncall", "audit", "ops"}[r.n(3)]},
-	}
-	switch r.n(3) { // secondEmail arrives as null, "" or a value
-	case 0:
-		p["secondEmail"] = nil
+	title := titles[r.n(len(titles))]
+	costCenter := "CC-" + strconv.Itoa(100+r.n(20))
+	// Custom attributes, of several JSON types as real schemas have.
+	contractor := r.n(8) == 0
+	roles := []any{"dev", []string{"oncall", "audit", "ops"}[r.n(3)]}
+	var second any // secondEmail arrives as null, "" or a value
+	switch r.n(3) {
 	case 1:
-		p["secondEmail"] = ""
-	default:
-		p["secondEmail"] = ascii(first) + "@home.example"
+		second = ""
+	case 2:
+		second = ascii(first) + "@home.example"
 	}
-	if r.n(4) == 0 {
-		p["mobilePhone"] = nil
-	} else {
-		p["mobilePhone"] = phone((i * 7) % 10000)
+	var mobile any
+	if r.n(4) != 0 {
+		mobile = phone((i * 7) % 10000)
 	}
-	if r.n(10) > 0 { // department is often simply absent
-		p["department"] = departments[r.n(len(departments))]
+	department := "" // often simply absent
+	if r.n(10) > 0 {
+		department = departments[r.n(len(departments))]
 	}
+	out := make([]field, 0, 28)
+	out = append(out, field{"badgeNumber", 4000 + i}, field{"city", c.city}, field{"cloudRoles", roles},
+		field{"costCenter", costCenter}, field{"countryCode", c.country})
+	if department != "" {
+		out = append(out, field{"department", department})
+	}
+	out = append(out, field{"displayName", first + " " + last}, field{"email", login},
+		field{"employeeNumber", strconv.Itoa(10000 + i)}, field{"firstName", first}, field{"isContractor", contractor},
+		field{"lastName", last}, field{"locale", c.locale}, field{"login", login})
 	if i > 0 && i < t.n { // a manager hierarchy: eight reports per manager
 		m := (i - 1) / 8
-		p["managerId"] = t.userID(m)
-		p["manager"] = t.managerName(m)
+		out = append(out, field{"manager", t.managerName(m)}, field{"managerId", t.userID(m)})
 	}
-	return p
+	return append(out, field{"mobilePhone", mobile}, field{"organization", "Example Corp"},
+		field{"preferredLanguage", c.lang}, field{"primaryPhone", phone(i % 10000)}, field{"secondEmail", second},
+		field{"state", c.state}, field{"streetAddress", strconv.Itoa(1+i%999) + " Main Street"},
+		field{"timezone", c.tz}, field{"title", title}, field{"userType", "Employee"}, field{"zipCode", c.zip})
 }
 
 // phone formats a number of the 555 range: +1 555 0042.
