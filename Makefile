@@ -31,9 +31,15 @@ windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./...
 	@echo "windows build: ok"
 
-# Go benchmarks with allocation counts; the README's figures come from here.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+# The README's figures: Go benchmarks (mapping, Okta listing, the engine on
+# 100k users) with allocation counts, then the real binary on the built-in
+# simulators at 10k, 100k and 1M users (BENCH_SIZES to change).
+BENCH_SIZES ?= 10000,100000,1000000
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./mapping
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/okta
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine
+	./$(BIN) bench --sizes $(BENCH_SIZES)
 
 # Each fuzz target for FUZZTIME (default 1m); findings land in testdata/fuzz.
 FUZZTIME ?= 1m

@@ -15,10 +15,12 @@ import (
 type runView struct {
 	ID             string    `json:"id"`
 	Mode           string    `json:"mode"`
+	ModeReason     string    `json:"modeReason,omitempty"`
 	Start          time.Time `json:"start"`
 	End            time.Time `json:"end"`
 	Result         string    `json:"result"`
 	Error          string    `json:"error,omitempty"`
+	Warnings       []string  `json:"warnings,omitempty"`
 	Fetched        int       `json:"fetched"`
 	Upserted       int       `json:"upserted"`
 	Deleted        int       `json:"deleted"`
@@ -108,7 +110,8 @@ func (a *app) newStatusView(tx *store.Tx, c connector.Config) (statusView, error
 	}
 	if len(runs) == 1 {
 		r := runs[0]
-		v.LastRun = &runView{ID: r.ID, Mode: r.Mode, Start: r.Start, End: r.End, Result: r.Result, Error: r.Error,
+		v.LastRun = &runView{ID: r.ID, Mode: r.Mode, ModeReason: r.ModeReason, Start: r.Start, End: r.End,
+			Result: r.Result, Error: r.Error, Warnings: r.Warnings,
 			Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, APICalls: r.APICalls,
 			RateLimitWaits: r.RateLimitWaits, RateLimitWait: r.RateLimitWait.Round(time.Millisecond).String()}
 	}
@@ -157,13 +160,16 @@ func (v statusView) details() [][2]string {
 		rows = append(rows, [2]string{"Last run", "never (the first run will be full)"})
 	} else {
 		rows = append(rows,
-			[2]string{"Last run", fmt.Sprintf("%s, %s run, %s to %s", r.Result, r.Mode,
+			[2]string{"Last run", fmt.Sprintf("%s, %s run (%s), %s to %s", r.Result, r.Mode, r.ModeReason,
 				r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339))},
 			[2]string{"Users", fmt.Sprintf("%d fetched, %d upserted, %d deleted", r.Fetched, r.Upserted, r.Deleted)},
 			[2]string{"API calls", fmt.Sprintf("%d, %d rate-limit waits (%s)", r.APICalls, r.RateLimitWaits, r.RateLimitWait)},
 		)
 		if r.Error != "" {
 			rows = append(rows, [2]string{"Last error", r.Error})
+		}
+		for _, w := range r.Warnings {
+			rows = append(rows, [2]string{"Warning", w})
 		}
 	}
 	cursor := "none yet"

@@ -9,6 +9,7 @@
 package okta
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -296,7 +297,12 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	if early != nil && resp.StatusCode/100 == 2 {
 		early(resp.Header)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 && resp.ContentLength <= maxBody {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead) // one allocation for a page instead of a dozen doublings
+	}
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	body := buf.Bytes()
 	if err != nil {
 		return nil, resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: reading the response: %w", u.Path, err)}
 	}

@@ -140,7 +140,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		next = r.URL.Query()
 	}
 	s.setLinks(w, r, next)
-	_, _ = w.Write(b)
+	writeBody(w, b)
 }
 
 // findUsers is the q parameter: startsWith on first name, last name or
@@ -173,7 +173,7 @@ func (s *Server) findUsers(w http.ResponseWriter, r *http.Request, prefix string
 		n++
 	}
 	s.setLinks(w, r, nil)
-	_, _ = w.Write(append(b, ']'))
+	writeBody(w, append(b, ']'))
 }
 
 // lookup finds a user by ID or (URL-decoded) login.
@@ -350,7 +350,7 @@ func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) 
 		next = nextPage(r, last)
 	}
 	s.setLinks(w, r, next)
-	_, _ = w.Write(append(b, ']'))
+	writeBody(w, append(b, ']'))
 }
 
 // appLinks lists a user's app links, unpaginated; the id of every element
@@ -498,7 +498,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 		next = nextPage(r, lastID)
 	}
 	s.setLinks(w, r, next)
-	_, _ = w.Write(append(b, ']'))
+	writeBody(w, append(b, ']'))
 }
 
 func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, key string) {

@@ -299,8 +299,13 @@ func requestID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	_, _ = w.Write(appendValue(nil, v))
+func writeJSON(w http.ResponseWriter, v any) { writeBody(w, appendValue(nil, v)) }
+
+// writeBody sends a whole body with its length, as Okta does, rather than
+// chunked.
+func writeBody(w http.ResponseWriter, b []byte) {
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
 }
 
 func writeError(w http.ResponseWriter, status int, code, summary string, causes ...string) {

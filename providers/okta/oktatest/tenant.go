@@ -253,13 +253,14 @@ func (t *tenant) profileFields(i int) []field {
 	if r.n(10) > 0 {
 		department = departments[r.n(len(departments))]
 	}
+	division := []string{"Americas", "EMEA", "APAC"}[r.n(3)]
 	out := make([]field, 0, 28)
 	out = append(out, field{"badgeNumber", 4000 + i}, field{"city", c.city}, field{"cloudRoles", roles},
 		field{"costCenter", costCenter}, field{"countryCode", c.country})
 	if department != "" {
 		out = append(out, field{"department", department})
 	}
-	out = append(out, field{"displayName", first + " " + last}, field{"email", login},
+	out = append(out, field{"displayName", first + " " + last}, field{"division", division}, field{"email", login},
 		field{"employeeNumber", strconv.Itoa(10000 + i)}, field{"firstName", first}, field{"isContractor", contractor},
 		field{"lastName", last}, field{"locale", c.locale}, field{"login", login})
 	if i > 0 && i < t.n { // a manager hierarchy: eight reports per manager
