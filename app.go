@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"neurons-connector/connector"
 	"neurons-connector/mapping"
 	"neurons-connector/secret"
 	"neurons-connector/service"
@@ -168,6 +169,33 @@ func (a *app) update(create bool, fn func(tx *store.Tx) error) error {
 	}
 	defer func() { _ = db.Close() }()
 	return db.Update(fn)
+}
+
+// openConnector opens the database and finds the named connector and, with
+// withSecret, opens its secret. The caller closes the database.
+func (a *app) openConnector(name string, withSecret bool) (*store.DB, connector.Config, secret.Value, error) {
+	var c connector.Config
+	var sec secret.Value
+	db, err := a.openStore(false)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, c, sec, unknownConnector(name)
+	}
+	if err != nil {
+		return nil, c, sec, err
+	}
+	err = db.View(func(tx *store.Tx) error {
+		var err error
+		if c, err = findConnector(tx, name); err != nil || !withSecret {
+			return err
+		}
+		sec, err = tx.Secret(c.ID, secretName(c.Kind))
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, c, sec, err
+	}
+	return db, c, sec, nil
 }
 
 // readStdin reads a secret from standard input, without echo on a terminal.

@@ -190,18 +190,11 @@ would be lost): deliver them with "neurons-connector run NAME", or pass --force.
 // purge queues and delivers a delete for every user the connector
 // delivered.
 func (a *app) purge(ctx context.Context, name string) error {
-	db, err := a.openStore(false)
-	if errors.Is(err, store.ErrNoDatabase) {
-		return unknownConnector(name)
-	}
+	db, c, _, err := a.openConnector(name, false)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = db.Close() }()
-	var c connector.Config
-	if err := db.View(func(tx *store.Tx) error { c, err = findConnector(tx, name); return err }); err != nil {
-		return err
-	}
 	eng, err := a.engine(db)
 	if err != nil {
 		return err
@@ -211,15 +204,12 @@ func (a *app) purge(ctx context.Context, name string) error {
 		return err
 	}
 	pusher := engine.NewPusher(db, s, c.ID, clock.Real{}, a.logger())
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- pusher.Run(pctx) }()
+	stop := pusher.Start(ctx)
 	n, err := eng.Purge(ctx, c, pusher.Kick)
 	if err == nil {
 		err = pusher.Drain(ctx, pushPatience)
 	}
-	stop()
-	<-done
+	_ = stop() // a permanent error is what Drain returned
 	if err != nil {
 		return fmt.Errorf("purge of %q stopped; the connector is kept and its deletes wait in the outbox: %w", c.Name, err)
 	}

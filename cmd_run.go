@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,26 +46,11 @@ outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
   neurons-connector run "Okta prod" --dry-run | head`,
 		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			db, err := a.openStore(false)
-			if errors.Is(err, store.ErrNoDatabase) {
-				return unknownConnector(args[0])
-			}
+			db, c, sec, err := a.openConnector(args[0], true)
 			if err != nil {
 				return err
 			}
 			defer func() { _ = db.Close() }()
-			var c connector.Config
-			var sec secret.Value
-			err = db.View(func(tx *store.Tx) error {
-				if c, err = findConnector(tx, args[0]); err != nil {
-					return err
-				}
-				sec, err = tx.Secret(c.ID, secretName(c.Kind))
-				return err
-			})
-			if err != nil {
-				return err
-			}
 			if !c.Active {
 				fmt.Fprintf(a.stderr, "note: connector %q is inactive: it never runs on schedule, but this explicit run goes ahead\n", c.Name)
 			}
@@ -133,15 +117,12 @@ func (a *app) syncNow(ctx context.Context, db *store.DB, c connector.Config, pro
 		return err
 	}
 	pusher := engine.NewPusher(db, s, c.ID, clock.Real{}, a.logger())
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- pusher.Run(pctx) }()
+	stop := pusher.Start(ctx)
 	ui := a.progress(c.Name)
 	run, runErr := eng.Run(ctx, c, prov, engine.Options{Full: full, Committed: pusher.Kick, Progress: ui.update})
 	ui.finish()
 	drainErr := pusher.Drain(ctx, pushPatience)
-	stop()
-	<-done
+	_ = stop() // a permanent error is what Drain returned
 	a.summary(run)
 	var waiting int
 	_ = db.View(func(tx *store.Tx) error { waiting = tx.OutboxRecords(c.ID); return nil })

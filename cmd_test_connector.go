@@ -11,7 +11,6 @@ import (
 	"neurons-connector/connector"
 	"neurons-connector/providers/okta"
 	"neurons-connector/secret"
-	"neurons-connector/store"
 )
 
 // checkTimeout bounds "connector test": a check that cannot finish in this
@@ -29,19 +28,11 @@ role, an unknown host, an untrusted TLS certificate, no network.`,
 		Example: `  neurons-connector connector test "Okta prod"`,
 		Args:    needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			var c connector.Config
-			var sec secret.Value
-			err := a.view(func(tx *store.Tx) error {
-				var err error
-				if c, err = findConnector(tx, args[0]); err != nil {
-					return err
-				}
-				sec, err = tx.Secret(c.ID, secretName(c.Kind))
-				return err
-			})
+			db, c, sec, err := a.openConnector(args[0], true)
 			if err != nil {
 				return err
 			}
+			_ = db.Close() // the check needs the provider, not the database
 			if c.Kind != connector.Okta {
 				return fmt.Errorf("testing %s connectors arrives with the OneLogin provider; this build can test Okta connectors only", c.Kind)
 			}

@@ -40,9 +40,6 @@ func TestParseStatuses(t *testing.T) {
 			}
 		})
 	}
-	if code, ok := OneLoginStatusCode("security-questions-required"); !ok || code != 8 {
-		t.Errorf("code = %d %v", code, ok)
-	}
 }
 
 func TestParseBaseURL(t *testing.T) {

@@ -40,16 +40,6 @@ func DefaultStatus(kind Kind) string {
 	return "ACTIVE"
 }
 
-// OneLoginStatusCode returns the numeric code of a OneLogin status name.
-func OneLoginStatusCode(name string) (int, bool) {
-	for _, s := range oneLoginStatuses {
-		if s.Name == name {
-			return s.Code, true
-		}
-	}
-	return 0, false
-}
-
 // ParseStatuses reads a comma-separated list of statuses for kind, in any
 // case (OneLogin statuses also by their numeric code), and returns the
 // canonical names in the catalogue's order without repeats.

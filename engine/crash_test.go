@@ -65,15 +65,12 @@ func crashChild() error {
 	}
 	eng := &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: clock.Real{}, Log: log, SpillDir: dir}
 	p := engine.NewPusher(db, s, c.ID, clock.Real{}, log)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	stop := p.Start(context.Background())
 	_, err = eng.Run(context.Background(), c, prov, engine.Options{Committed: p.Kick})
 	if err == nil {
 		err = p.Drain(context.Background(), time.Minute)
 	}
-	stop()
-	<-done
+	_ = stop()
 	return err
 }
 

@@ -100,16 +100,13 @@ func (e *env) save() {
 func (e *env) run(o engine.Options) (store.Run, error) {
 	e.t.Helper()
 	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, slog.New(slog.NewTextHandler(e.logs, nil)))
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	stop := p.Start(context.Background())
 	o.Committed = p.Kick
 	r, err := e.eng.Run(context.Background(), e.conn, e.prov, o)
 	if err == nil {
 		err = p.Drain(context.Background(), time.Minute)
 	}
-	stop()
-	<-done
+	_ = stop()
 	return r, err
 }
 
@@ -143,6 +140,16 @@ func (e *env) assertSinkIsTruth() {
 	e.t.Helper()
 	if got, want := e.held(), e.truth(); !slices.Equal(got, want) {
 		e.t.Fatalf("the sink holds %d users, the source has %d selected", len(got), len(want))
+	}
+}
+
+// assertEachAppliedOnce checks that no upsert reached the sink twice.
+func (e *env) assertEachAppliedOnce() {
+	e.t.Helper()
+	for id, rec := range e.fake.Users(e.conn.ID) {
+		if rec.Upserts != 1 {
+			e.t.Fatalf("user %s applied %d times", id, rec.Upserts)
+		}
 	}
 }
 
@@ -307,11 +314,7 @@ func TestSinkOutageLosesNothing(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	e.mustRun(engine.Options{}) // the next run delivers the backlog first
 	e.assertSinkIsTruth()
-	for id, rec := range e.fake.Users(e.conn.ID) {
-		if rec.Upserts != 1 {
-			t.Fatalf("user %s applied %d times", id, rec.Upserts)
-		}
-	}
+	e.assertEachAppliedOnce()
 }
 
 func TestCancelledRunsThenRestartDeliverExactlyOnce(t *testing.T) {
@@ -320,9 +323,7 @@ func TestCancelledRunsThenRestartDeliverExactlyOnce(t *testing.T) {
 	for stopAfter := 1; stopAfter <= 9; stopAfter += 2 {
 		ctx, cancel := context.WithCancel(context.Background())
 		p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, slog.New(slog.DiscardHandler))
-		pctx, pstop := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- p.Run(pctx) }()
+		pstop := p.Start(context.Background())
 		pages := 0
 		r, err := e.eng.Run(ctx, e.conn, e.prov, engine.Options{Committed: p.Kick, Progress: func(engine.Progress) {
 			pages++
@@ -330,8 +331,7 @@ func TestCancelledRunsThenRestartDeliverExactlyOnce(t *testing.T) {
 				cancel()
 			}
 		}})
-		pstop()
-		<-done
+		_ = pstop()
 		cancel()
 		if !errors.Is(err, context.Canceled) || r.Result != "cancelled" {
 			t.Fatalf("run stopped after %d pages: %v %s", stopAfter, err, r.Result)
@@ -339,11 +339,7 @@ func TestCancelledRunsThenRestartDeliverExactlyOnce(t *testing.T) {
 	}
 	e.mustRun(engine.Options{})
 	e.assertSinkIsTruth()
-	for id, rec := range e.fake.Users(e.conn.ID) {
-		if rec.Upserts != 1 {
-			t.Fatalf("user %s applied %d times", id, rec.Upserts)
-		}
-	}
+	e.assertEachAppliedOnce()
 	if n := e.fake.Answers()[409]; n != 0 {
 		t.Logf("%d batches were repeated and recognised as duplicates", n)
 	}

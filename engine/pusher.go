@@ -47,7 +47,6 @@ type Pusher struct {
 	stopped      error     // the permanent error that stopped Run
 	lastErr      error     // the last transient failure
 	failingSince time.Time // zero while pushes succeed
-	delivered    int       // records acknowledged
 }
 
 // NewPusher returns a pusher for one connector.
@@ -63,11 +62,16 @@ func (p *Pusher) Kick() {
 	}
 }
 
-// Delivered is how many records the sink acknowledged.
-func (p *Pusher) Delivered() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.delivered
+// Start runs the pusher in the background; stop ends it and returns what
+// Run returned.
+func (p *Pusher) Start(ctx context.Context) (stop func() error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	return func() error {
+		cancel()
+		return <-done
+	}
 }
 
 // Run pushes until ctx ends (returning nil) or a permanent error.
@@ -96,7 +100,6 @@ func (p *Pusher) Run(ctx context.Context) error {
 				return p.stop(err)
 			}
 			p.mu.Lock()
-			p.delivered += entry.Records
 			p.failingSince, p.lastErr = time.Time{}, nil
 			p.mu.Unlock()
 			attempt = 0

@@ -163,12 +163,9 @@ func TestPusherFollowsTheResponseTable(t *testing.T) {
 			}
 			// Once the sink accepts again, it goes through.
 			p := engine.NewPusher(db, e.sink, e.conn.ID, e.clock, slog.New(slog.DiscardHandler))
-			ctx, stop := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- p.Run(ctx) }()
+			stop := p.Start(context.Background())
 			err = p.Drain(context.Background(), time.Minute)
-			stop()
-			<-done
+			_ = stop()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -85,15 +85,6 @@ func (c *Catalog) Lookup(name string) (Target, bool) {
 	return t, ok
 }
 
-// Targets lists every target in file order.
-func (c *Catalog) Targets() []Target {
-	out := make([]Target, len(c.names))
-	for i, n := range c.names {
-		out[i] = c.byName[n]
-	}
-	return out
-}
-
 // closest suggests the catalog name nearest to a mistyped one.
 func (c *Catalog) closest(name string) string {
 	if len(name) > 2*maxCell/10 {

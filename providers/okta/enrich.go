@@ -141,24 +141,23 @@ func unavailable(err error) bool {
 func (c *Client) sweep(ctx context.Context) (*enrichment, error) {
 	e := newEnrichment()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		err := c.sweepApps(gctx, e)
-		if unavailable(err) {
-			e.noApps = true
-			c.warn(fmt.Sprintf("okta apps API unavailable (%v): assigned apps are left out of this run; grant the token's admin read access to apps", err))
-			return nil
+	// An API the org or token lacks leaves its attributes out, with a
+	// warning, instead of failing the run.
+	optional := func(api string, sweep func(context.Context, *enrichment) error, missing *bool, consequence string) func() error {
+		return func() error {
+			err := sweep(gctx, e)
+			if unavailable(err) {
+				*missing = true
+				c.warn(fmt.Sprintf("okta %s API unavailable (%v): %s", api, err, consequence))
+				return nil
+			}
+			return err
 		}
-		return err
-	})
-	g.Go(func() error {
-		err := c.sweepDevices(gctx, e)
-		if unavailable(err) {
-			e.noDevs = true
-			c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
-			return nil
-		}
-		return err
-	})
+	}
+	g.Go(optional("apps", c.sweepApps, &e.noApps,
+		"assigned apps are left out of this run; grant the token's admin read access to apps"))
+	g.Go(optional("devices", c.sweepDevices, &e.noDevs,
+		"device type and OS are left out of this run; the devices API exists only in Identity Engine orgs"))
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}

@@ -42,21 +42,32 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 
 // pageParams reads limit and after. limit defaults to def, and above max is
 // clamped (unless HonourLimit); a non-number or a value below 1 is a 400.
-func (s *Server) pageParams(w http.ResponseWriter, q url.Values, def, maxLimit int) (limit int, after string, ok bool) {
+// after is an ID with the given prefix (00u, 0oa, guo); start is the index
+// after it. An after that is not such an ID is a 400 (an assumption: Okta
+// does not document it). It answers the 400s itself.
+func (s *Server) pageParams(w http.ResponseWriter, q url.Values, def, maxLimit int, prefix string) (limit, start int, ok bool) {
 	limit = def
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
 			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: limit",
 				"limit: The limit must be a positive number.")
-			return 0, "", false
+			return 0, 0, false
 		}
 		limit = n
 		if n > maxLimit && !s.opts.HonourLimit {
 			limit = maxLimit
 		}
 	}
-	return limit, q.Get("after"), true
+	if after := q.Get("after"); after != "" && prefix != "" {
+		i, ok := s.t.indexOf(prefix, after)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
+			return 0, 0, false
+		}
+		start = i + 1
+	}
+	return limit, start, true
 }
 
 func omitCreds(r *http.Request) bool {
@@ -84,7 +95,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		s.findUsers(w, r, qs)
 		return
 	}
-	limit, after, ok := s.pageParams(w, q, 200, 200)
+	limit, start, ok := s.pageParams(w, q, 200, 200, "00u")
 	if !ok {
 		return
 	}
@@ -99,15 +110,6 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "Invalid search syntax.")
 		return
-	}
-	start := 0
-	if after != "" {
-		i, ok := s.t.indexOf("00u", after)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
-			return
-		}
-		start = i + 1
 	}
 	base, omit := baseURL(r), omitCreds(r)
 	b := make([]byte, 0, 1024*limit)
@@ -146,7 +148,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 // findUsers is the q parameter: startsWith on first name, last name or
 // email, no DEPROVISIONED, no pagination, 10 by default.
 func (s *Server) findUsers(w http.ResponseWriter, r *http.Request, prefix string) {
-	limit, _, ok := s.pageParams(w, r.URL.Query(), 10, 200)
+	limit, _, ok := s.pageParams(w, r.URL.Query(), 10, 200, "")
 	if !ok {
 		return
 	}
@@ -242,22 +244,13 @@ func appName(label string) string {
 
 func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, after, ok := s.pageParams(w, q, 20, 200)
+	limit, start, ok := s.pageParams(w, q, 20, 200, "0oa")
 	if !ok {
 		return
 	}
 	if f := q.Get("filter"); f != "" && f != `status eq "ACTIVE"` && f != `status eq "INACTIVE"` {
 		writeError(w, http.StatusBadRequest, "E0000031", "Invalid search criteria.", "Invalid search syntax.")
 		return
-	}
-	start := 0
-	if after != "" {
-		j, ok := s.t.indexOf("0oa", after)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
-			return
-		}
-		start = j + 1
 	}
 	var out []any
 	j := start
@@ -292,18 +285,9 @@ func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) 
 		notFound(w, appID, "AppInstance")
 		return
 	}
-	limit, after, ok := s.pageParams(w, r.URL.Query(), 50, 500)
+	limit, start, ok := s.pageParams(w, r.URL.Query(), 50, 500, "00u")
 	if !ok {
 		return
-	}
-	start := 0
-	if after != "" {
-		i, ok := s.t.indexOf("00u", after)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
-			return
-		}
-		start = i + 1
 	}
 	b := []byte{'['}
 	n, total, last := 0, s.t.total(), ""
@@ -460,18 +444,9 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	limit, after, ok := s.pageParams(w, q, 200, 200)
+	limit, start, ok := s.pageParams(w, q, 200, 200, "guo")
 	if !ok {
 		return
-	}
-	start := 0
-	if after != "" {
-		v, ok := s.t.indexOf("guo", after)
-		if !ok {
-			writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: after", "after: Invalid cursor.")
-			return
-		}
-		start = v + 1
 	}
 	b := make([]byte, 0, 1024*limit)
 	b = append(b, '[')
