@@ -11,13 +11,11 @@ package okta
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,6 +25,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
 
@@ -73,7 +72,7 @@ type Client struct {
 	opts   Options
 	share  float64
 	mu     sync.Mutex
-	pacers map[string]*pacer
+	pacers map[string]*httpclient.Pacer
 	stats  engine.Stats
 	// inFlight caps concurrent requests: listings prefetch a page and the
 	// apps and devices sweeps run side by side; Okta advises 2 to 4.
@@ -118,8 +117,6 @@ func New(opts Options) (*Client, error) {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "neurons-connector"
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
 	c := &Client{
 		base:  base,
 		token: opts.Token,
@@ -127,21 +124,8 @@ func New(opts Options) (*Client, error) {
 		log:   opts.Logger,
 		opts:  opts,
 		share: float64(opts.RateShare) / 100,
-		http: &http.Client{
-			Transport: tr,
-			// A redirect to another host must never carry the token; Okta
-			// does not redirect API calls, so any such redirect is refused.
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
-					return fmt.Errorf("%w: %s to %s", errRedirect, base.Host, req.URL.Host)
-				}
-				if len(via) >= 5 {
-					return errors.New("too many redirects")
-				}
-				return nil
-			},
-		},
-		pacers:   map[string]*pacer{},
+		http:  httpclient.New(base, opts.RootCAs),
+		pacers:   map[string]*httpclient.Pacer{},
 		inFlight: make(chan struct{}, maxInFlight),
 	}
 	return c, nil
@@ -169,13 +153,13 @@ func (c *Client) count(f func(*engine.Stats)) {
 	c.mu.Unlock()
 }
 
-func (c *Client) pacer(path string) *pacer {
+func (c *Client) pacer(path string) *httpclient.Pacer {
 	b := bucketOf(path)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p, ok := c.pacers[b]
 	if !ok {
-		p = newPacer(c.clock, c.share)
+		p = httpclient.NewPacer(c.clock, c.share, window)
 		c.pacers[b] = p
 	}
 	return p
@@ -216,7 +200,7 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 	var lastErr error
 	var retryFor string
 	for attempt := 0; ; attempt++ {
-		waited, windowWait, err := p.wait(ctx)
+		waited, windowWait, err := p.Wait(ctx)
 		c.count(func(s *engine.Stats) {
 			s.RateLimitWait += waited
 			if windowWait {
@@ -291,7 +275,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	c.count(func(s *engine.Stats) { s.Calls++ })
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, nil, 0, classifyNetErr(c.base.Host, err)
+		return nil, nil, 0, httpclient.Classify(c.base.Host, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if early != nil && resp.StatusCode/100 == 2 {
@@ -309,7 +293,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	if len(body) > maxBody {
 		return nil, resp.Header, resp.StatusCode, fmt.Errorf("okta: GET %s: response larger than %d MiB", u.Path, maxBody>>20)
 	}
-	c.pacer(u.Path).update(resp.Header)
+	update(c.pacer(u.Path), resp.Header)
 	if resp.StatusCode/100 != 2 {
 		ae := newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
 		if resp.StatusCode == http.StatusTooManyRequests {
@@ -329,7 +313,7 @@ func (c *Client) wait429(h http.Header, attempt int) time.Duration {
 	if d < 0 {
 		return backoff(attempt)
 	}
-	return min(max(d, time.Second)+time.Second+jitter(time.Second), max429Wait)
+	return min(max(d, time.Second)+time.Second+httpclient.Jitter(time.Second), max429Wait)
 }
 
 // untilReset is X-Rate-Limit-Reset less Date, or -1 without the headers.
@@ -342,9 +326,5 @@ func untilReset(h http.Header) time.Duration {
 	return time.Unix(reset, 0).Sub(date)
 }
 
-// backoff is exponential with full jitter: a random wait up to 1 s, 2 s,
-// 4 s ... capped at maxBackoff.
-func backoff(attempt int) time.Duration {
-	ceiling := time.Duration(math.Min(float64(time.Second)*math.Pow(2, float64(attempt)), float64(maxBackoff)))
-	return time.Duration(float64(ceiling)*0.5) + jitter(ceiling/2)
-}
+// backoff waits 1 s, 2 s, 4 s ... (with jitter) up to maxBackoff.
+func backoff(attempt int) time.Duration { return httpclient.Backoff(attempt, time.Second, maxBackoff) }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"neurons-connector/providers/httpclient"
 )
 
 // Check makes the cheapest authenticated calls that prove the connector
@@ -43,7 +45,7 @@ func (c *Client) explain(err error) error {
 		name = "NAME"
 	}
 	var ae *APIError
-	var ne *NetError
+	var ne *httpclient.NetError
 	switch {
 	case errors.As(err, &ne):
 		return err // already says what and how

@@ -1,0 +1,111 @@
+// Package httpclient holds the HTTP plumbing the provider clients share:
+// the hardened http.Client (TLS always verified, no credentials carried to
+// another host), the classification of transport errors into sentences an
+// admin can act on, the rate-limit pacer, and backoff with jitter. The
+// providers keep their own wire formats; this package knows none.
+package httpclient
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"syscall"
+	"time"
+
+	"neurons-connector/engine"
+)
+
+// ErrRedirect marks a redirect a client refused to follow.
+var ErrRedirect = errors.New("redirect to another host refused")
+
+// New returns an http.Client for one provider host: TLS 1.2 or newer,
+// verification always on (rootCAs replaces the system's CAs, for tests),
+// proxies from the environment, and redirects followed only on the same
+// scheme and host, so a token never travels elsewhere.
+func New(base *url.URL, rootCAs *x509.CertPool) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs}
+	return &http.Client{
+		Transport: tr,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
+				return fmt.Errorf("%w: %s to %s", ErrRedirect, base.Host, req.URL.Host)
+			}
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			return nil
+		},
+	}
+}
+
+// NetError is a failure to reach a provider at all, with a sentence for an
+// admin.
+type NetError struct {
+	Host   string
+	Reason string // what went wrong, in words
+	Fix    string // what to do
+	Err    error
+	class  error
+}
+
+func (e *NetError) Error() string {
+	return fmt.Sprintf("%s: %s (%v); %s", e.Host, e.Reason, e.Err, e.Fix)
+}
+
+// Unwrap exposes the cause and the engine's class.
+func (e *NetError) Unwrap() []error { return []error{e.Err, e.class} }
+
+// Classify turns a transport error into a NetError. DNS and TLS trust
+// problems need an admin (engine.ErrConfig); refused connections, resets
+// and timeouts may pass (engine.ErrTransient).
+func Classify(host string, err error) error {
+	var dnsErr *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var certErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, ErrRedirect):
+		return &NetError{host, "the server redirected the request to another host", "check the connector's URL; credentials are never sent to another host", err, engine.ErrConfig}
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return &NetError{host, "the host name does not resolve", "check the connector's URL (neurons-connector connector show)", err, engine.ErrConfig}
+	case errors.As(err, &unknownCA), errors.As(err, &certErr):
+		return &NetError{host, "the server's TLS certificate is not trusted", "if a proxy inspects TLS, add its CA to the system trust store or SSL_CERT_FILE", err, engine.ErrConfig}
+	case errors.As(err, &hostErr):
+		return &NetError{host, "the TLS certificate is for another host", "check the connector's URL", err, engine.ErrConfig}
+	case errors.As(err, &recordErr):
+		return &NetError{host, "the server does not speak TLS on this port", "check the URL's scheme and port", err, engine.ErrConfig}
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return &NetError{host, "the request timed out", "check the network, firewall or proxy (HTTPS_PROXY); the provider may be slow", err, engine.ErrTransient}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return &NetError{host, "the connection was refused", "check the URL's port and any firewall or proxy", err, engine.ErrTransient}
+	case dnsErr != nil:
+		return &NetError{host, "name resolution failed", "check DNS and the network", err, engine.ErrTransient}
+	}
+	return &NetError{host, "the connection failed", "check the network, firewall or proxy (HTTPS_PROXY)", err, engine.ErrTransient}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Backoff is exponential with full jitter: a random wait up to base, 2×base,
+// 4×base ... capped at ceiling, never below half of it.
+func Backoff(attempt int, base, ceiling time.Duration) time.Duration {
+	c := time.Duration(math.Min(float64(base)*math.Pow(2, float64(attempt)), float64(ceiling)))
+	return c/2 + Jitter(c/2)
+}
+
+// Jitter is a random duration from 0 to max.
+func Jitter(max time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(max) + 1)) }
