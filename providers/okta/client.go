@@ -118,13 +118,13 @@ func New(opts Options) (*Client, error) {
 		opts.UserAgent = "neurons-connector"
 	}
 	c := &Client{
-		base:  base,
-		token: opts.Token,
-		clock: opts.Clock,
-		log:   opts.Logger,
-		opts:  opts,
-		share: float64(opts.RateShare) / 100,
-		http:  httpclient.New(base, opts.RootCAs),
+		base:     base,
+		token:    opts.Token,
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		opts:     opts,
+		share:    float64(opts.RateShare) / 100,
+		http:     httpclient.New(base, opts.RootCAs),
 		pacers:   map[string]*httpclient.Pacer{},
 		inFlight: make(chan struct{}, maxInFlight),
 	}
