@@ -71,8 +71,8 @@ outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
 
 // provider builds the client of a connector's provider.
 func (a *app) provider(c connector.Config, sec secret.Value) (engine.Provider, error) {
-	if c.Kind != connector.Okta {
-		return nil, fmt.Errorf("syncing %s connectors arrives with the OneLogin provider; this build syncs Okta connectors", c.Kind)
+	if c.Kind == connector.OneLogin {
+		return a.oneLoginClient(c, sec)
 	}
 	return a.oktaClient(c, sec)
 }

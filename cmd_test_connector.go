@@ -10,6 +10,7 @@ import (
 
 	"neurons-connector/connector"
 	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 	"neurons-connector/secret"
 )
 
@@ -22,7 +23,8 @@ func (a *app) testCmd() *cobra.Command {
 		Use:   "test NAME",
 		Short: "Make one cheap authenticated call and say what is wrong, if anything",
 		Long: `Check that a connector can reach its provider and that its credentials work,
-with the cheapest authenticated calls (Okta: GET /api/v1/org and one user).
+with the cheapest authenticated calls (Okta: GET /api/v1/org and one user;
+OneLogin: a token, then one user from /api/2/users).
 A failure is explained as what to do: a wrong or expired token, a missing admin
 role, an unknown host, an untrusted TLS certificate, no network.`,
 		Example: `  neurons-connector connector test "Okta prod"`,
@@ -33,10 +35,16 @@ role, an unknown host, an untrusted TLS certificate, no network.`,
 				return err
 			}
 			_ = db.Close() // the check needs the provider, not the database
-			if c.Kind != connector.Okta {
-				return fmt.Errorf("testing %s connectors arrives with the OneLogin provider; this build can test Okta connectors only", c.Kind)
+			prov, err := a.provider(c, sec)
+			if err != nil {
+				return err
 			}
-			client, err := a.oktaClient(c, sec)
+			client, ok := prov.(interface {
+				Check(context.Context) (string, error)
+			})
+			if !ok {
+				return fmt.Errorf("connector %q: its provider has no check", c.Name)
+			}
 			if err != nil {
 				return err
 			}
@@ -50,6 +58,19 @@ role, an unknown host, an untrusted TLS certificate, no network.`,
 			return err
 		}),
 	}
+}
+
+// oneLoginClient builds the OneLogin client of a connector.
+func (a *app) oneLoginClient(c connector.Config, clientSecret secret.Value) (*onelogin.Client, error) {
+	return onelogin.New(onelogin.Options{
+		BaseURL:      c.URL,
+		ClientID:     c.ClientID,
+		ClientSecret: clientSecret,
+		RateShare:    c.RateShare,
+		Logger:       a.logger().With("connector", c.Name),
+		UserAgent:    "neurons-connector/" + version,
+		Name:         c.Name,
+	})
 }
 
 // oktaClient builds the Okta client of a connector.

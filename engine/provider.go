@@ -46,6 +46,14 @@ type Completer interface {
 	Complete(ctx context.Context, users []User) error
 }
 
+// UserFinder is implemented by providers that can read one user by ID. The
+// engine asks it, once per ID and run, for a manager the pass did not
+// return (one outside the selected statuses), so that reports still carry
+// the manager's name, email and phone.
+type UserFinder interface {
+	FindUser(ctx context.Context, id string) (u User, found bool, err error)
+}
+
 // Provider is what the engine needs of an identity provider.
 type Provider interface {
 	// Fetch calls page for each page of users, in order, and returns the

@@ -81,6 +81,8 @@ type pass struct {
 	contactFields []string
 	staleContacts bool
 
+	outside map[string]mapping.Contact // managers outside the selection, from the UserFinder; a miss is the zero Contact
+
 	seen    []uint64 // full runs: hashes of the IDs seen
 	spill   *spill
 	overlay map[string]store.Snapshot // the snapshot as the run has changed it, not yet written
@@ -159,7 +161,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	for _, s := range c.Statuses {
 		p.selected[s] = true
 	}
-	p.overlay, p.removed = map[string]store.Snapshot{}, map[string]bool{}
+	p.overlay, p.removed, p.outside = map[string]store.Snapshot{}, map[string]bool{}, map[string]mapping.Contact{}
 	removeStaleSpills(e.SpillDir, c.ID)
 	if p.spill, err = newSpill(e.SpillDir, c.ID, run.ID); err != nil {
 		return err
@@ -177,7 +179,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	if err != nil {
 		return err
 	}
-	return p.finish(next, state, run.Start)
+	return p.finish(ctx, next, state, run.Start)
 }
 
 // decideMode applies product.md §1: the first run, a changed configuration
@@ -269,6 +271,9 @@ type directory struct {
 func (d *directory) Contact(id string) (mapping.Contact, bool) {
 	s, ok, err := d.p.getSnap(d.tx, id)
 	if err != nil || !ok || s.Status == "" || d.p.staleContacts {
+		if c, found := d.p.outside[id]; found && c != (mapping.Contact{}) {
+			return c, true
+		}
 		d.missed = true
 		return mapping.Contact{}, false
 	}
@@ -412,8 +417,8 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 // finish queues what only a complete pass can know: the users whose
 // manager came later, and (full runs) the deletes of users no longer seen.
 // The last transaction queues the run's final batch and moves the cursor.
-func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) error {
-	if err := p.fixManagers(); err != nil {
+func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState, started time.Time) error {
+	if err := p.fixManagers(ctx); err != nil {
 		return err
 	}
 	var gone []store.Snapshot
@@ -502,9 +507,49 @@ func (p *pass) finish(cursor []byte, state store.SyncState, started time.Time) e
 	return nil
 }
 
+// findOutside asks the provider, outside any transaction, for the managers
+// of chunk that the snapshot does not know: managers outside the selected
+// statuses. Each is asked for once per run, found or not.
+func (p *pass) findOutside(ctx context.Context, chunk []spilled) error {
+	finder, ok := p.provider.(UserFinder)
+	if !ok {
+		return nil
+	}
+	var ask []string
+	err := p.e.DB.View(func(tx *store.Tx) error {
+		dir := &directory{p: p, tx: tx}
+		for _, e := range chunk {
+			for _, ref := range e.Refs {
+				if _, asked := p.outside[ref.ID]; asked {
+					continue
+				}
+				if _, ok := dir.Contact(ref.ID); !ok {
+					ask = append(ask, ref.ID)
+					p.outside[ref.ID] = mapping.Contact{}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ask {
+		u, found, err := finder.FindUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("manager %s: %w", id, err)
+		}
+		if found {
+			rec := p.table.Apply(u.Raw, nil)
+			p.outside[id] = mapping.ContactOf(rec).Keep(p.contactFields)
+		}
+	}
+	return nil
+}
+
 // fixManagers queues the spilled users with their managers' fields, in
 // transactions of one batch each.
-func (p *pass) fixManagers() error {
+func (p *pass) fixManagers(ctx context.Context) error {
 	if p.mode == Full {
 		p.staleContacts = false // the pass has rewritten every contact
 	}
@@ -512,6 +557,9 @@ func (p *pass) fixManagers() error {
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
+		}
+		if err := p.findOutside(ctx, chunk); err != nil {
+			return err
 		}
 		err := p.update(func(tx *store.Tx) error {
 			b := p.newBatcher()

@@ -1,0 +1,431 @@
+package onelogin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/providers/onelogin/onelogintest"
+	"neurons-connector/secret"
+)
+
+var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+const simSecret = "ol-Secret-Distinctive-91c2"
+
+type fixture struct {
+	sim    *onelogintest.Server
+	srv    *httptest.Server
+	clock  *clock.Fake
+	client *Client
+	logs   *bytes.Buffer
+}
+
+func newFixture(t testing.TB, so onelogintest.Options, co Options) *fixture {
+	t.Helper()
+	fc := clock.NewFake(t0)
+	so.Clock, so.ClientID, so.ClientSecret = fc, "ol-client", simSecret
+	sim := onelogintest.New(so)
+	srv := sim.Start()
+	t.Cleanup(srv.Close)
+	logs := &bytes.Buffer{}
+	co.BaseURL, co.ClientID, co.Clock = srv.URL, "ol-client", fc
+	if !co.ClientSecret.IsSet() {
+		co.ClientSecret = secret.New([]byte(simSecret))
+	}
+	co.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{sim: sim, srv: srv, clock: fc, client: c, logs: logs}
+}
+
+func allStatuses() []string {
+	var out []string
+	for _, s := range connector.Statuses(connector.OneLogin) {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// pass runs one Fetch and returns the users by ID, how often each came,
+// and the cursor.
+func (f *fixture) pass(t testing.TB, mode engine.Mode, cur []byte, statuses ...string) (map[string]engine.User, map[string]int, []byte, error) {
+	t.Helper()
+	users, times := map[string]engine.User{}, map[string]int{}
+	next, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: mode, Cursor: cur, Statuses: statuses}, func(page []engine.User) error {
+		for _, u := range page {
+			users[u.ID] = u
+			times[u.ID]++
+		}
+		return nil
+	})
+	return users, times, next, err
+}
+
+func ids(list []int64) map[string]bool {
+	out := map[string]bool{}
+	for _, id := range list {
+		out[strconv.FormatInt(id, 10)] = true
+	}
+	return out
+}
+
+func TestFullPassReadsEveryUserOnceByCursor(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 230, Seed: 7}, Options{})
+	users, times, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ids(f.sim.IDs())
+	if len(users) != len(want) {
+		t.Fatalf("read %d users, the account has %d", len(users), len(want))
+	}
+	for id, n := range times {
+		if !want[id] || n != 1 {
+			t.Errorf("user %s read %d times (in account: %v)", id, n, want[id])
+		}
+	}
+	// Every status, decoded to its name; ids and manager ids as decimal
+	// strings whatever the wire type; the fields the list omits by default.
+	seenStatus := map[string]bool{}
+	for id, u := range users {
+		seenStatus[u.Status] = true
+		if u.Raw["id"] != id {
+			t.Errorf("raw id %v", u.Raw["id"])
+		}
+		if m, ok := u.Raw["manager_user_id"].(string); u.Raw["manager_user_id"] != nil && (!ok || !want[m]) {
+			t.Errorf("user %s: manager_user_id %#v", id, u.Raw["manager_user_id"])
+		}
+		if _, ok := u.Raw["custom_attributes"].(map[string]any); !ok {
+			t.Errorf("user %s has no custom_attributes", id)
+		}
+	}
+	for _, s := range allStatuses() {
+		if !seenStatus[s] {
+			t.Errorf("no user of status %s", s)
+		}
+	}
+	// The wire: limit only on the first request, cursors after, fields and
+	// a Bearer token always.
+	var pages int
+	for _, r := range f.sim.Requests() {
+		if r.Path != "/api/2/users" {
+			continue
+		}
+		q, _ := url.ParseQuery(r.RawQuery)
+		if pages == 0 && (q.Get("limit") != "50" || q.Has("cursor")) || pages > 0 && (q.Has("limit") || q.Has("page") || !q.Has("cursor")) {
+			t.Errorf("request %d: %s", pages, r.RawQuery)
+		}
+		if !strings.Contains(q.Get("fields"), "custom_attributes") || !strings.HasPrefix(r.Auth, "Bearer ") || r.Status != 200 {
+			t.Errorf("request %d: %s %q %d", pages, r.RawQuery, r.Auth, r.Status)
+		}
+		pages++
+	}
+	if pages != 5 || f.sim.TokensIssued() != 1 {
+		t.Errorf("%d pages, %d tokens", pages, f.sim.TokensIssued())
+	}
+	var c cursor
+	if err := json.Unmarshal(cur, &c); err != nil || c.Watermark.IsZero() || c.Watermark.After(t0) {
+		t.Errorf("cursor %s: %v", cur, err)
+	}
+}
+
+func TestFullPassKeepsTheSelectedStatuses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 120}, Options{})
+	users, _, _, err := f.pass(t, engine.Full, nil, "active", "suspended")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ids(f.sim.IDs(1, 2))
+	if len(users) != len(want) {
+		t.Fatalf("read %d, want %d", len(users), len(want))
+	}
+	for id, u := range users {
+		if !want[id] || (u.Status != "active" && u.Status != "suspended") {
+			t.Errorf("user %s status %s", id, u.Status)
+		}
+	}
+}
+
+func TestIncrementalSeesEveryChangeThroughTheLag(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 150, Lag: 4 * time.Minute}, Options{})
+	_, _, cur, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := f.sim.IDs(1)
+	f.clock.Advance(time.Hour)
+	f.sim.SetTitle(act[3], "Chief Surfer")
+	f.sim.SetStatus(act[4], 2) // out of the selection: must still be seen
+	f.sim.SetManager(act[5], act[6])
+	created := f.sim.Create("Zoë", "Ångström")
+	f.clock.Advance(time.Minute) // the changes are still queued (lag 4 min)
+	users, _, cur2, err := f.pass(t, engine.Incremental, cur, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{act[3], act[4], act[5], created} {
+		if _, ok := users[strconv.FormatInt(id, 10)]; ok {
+			t.Errorf("change to %d seen before OneLogin applied it", id)
+		}
+	}
+	f.clock.Advance(5 * time.Minute)
+	users, _, cur3, err := f.pass(t, engine.Incremental, cur2, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{act[3], act[4], act[5], created} {
+		if _, ok := users[strconv.FormatInt(id, 10)]; !ok {
+			t.Errorf("change to %d not seen (%d users read)", id, len(users))
+		}
+	}
+	if u := users[strconv.FormatInt(act[4], 10)]; u.Status != "suspended" {
+		t.Errorf("suspended user has status %q", u.Status)
+	}
+	if u := users[strconv.FormatInt(act[5], 10)]; u.Raw["manager_user_id"] != strconv.FormatInt(act[6], 10) {
+		t.Errorf("new manager %v", u.Raw["manager_user_id"])
+	}
+	var w2, w3 cursor
+	_ = json.Unmarshal(cur2, &w2)
+	_ = json.Unmarshal(cur3, &w3)
+	if w3.Watermark.Before(w2.Watermark) {
+		t.Errorf("watermark went back: %v then %v", w2.Watermark, w3.Watermark)
+	}
+	last := f.sim.Requests()
+	q, _ := url.ParseQuery(last[len(last)-1].RawQuery)
+	if q.Get("updated_since") != w2.Watermark.Add(-Overlap).Format(TimeFormat) {
+		t.Errorf("updated_since %s, watermark %v", q.Get("updated_since"), w2.Watermark)
+	}
+	if _, _, _, err := f.pass(t, engine.Incremental, nil, "active"); err == nil {
+		t.Error("an incremental pass without a cursor ran")
+	}
+}
+
+func TestHardDeleteIsAbsentFromTheNextFullPass(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 80}, Options{})
+	gone := f.sim.IDs(1)[2]
+	f.sim.Delete(gone)
+	users, _, _, err := f.pass(t, engine.Full, nil, allStatuses()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := users[strconv.FormatInt(gone, 10)]; ok || len(users) != 79 {
+		t.Errorf("deleted user listed, or %d users", len(users))
+	}
+}
+
+// A delete during a pass shifts the offset-based pages by one row; the
+// skipped user must still be read (onelogin-api.md §2.2 rule 5).
+func TestDeleteDuringThePassSkipsNobody(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 120}, Options{})
+	all := f.sim.IDs()
+	users := map[string]bool{}
+	deleted := false
+	_, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: allStatuses()}, func(page []engine.User) error {
+		for _, u := range page {
+			users[u.ID] = true
+		}
+		if !deleted {
+			deleted = f.sim.Delete(all[0]) // a row of the page just read
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range all[1:] {
+		if !users[strconv.FormatInt(id, 10)] {
+			t.Errorf("user %d skipped", id)
+		}
+	}
+}
+
+func TestTokenIsCachedAndRenewedOnceOn401(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 200}, Options{})
+	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Skip: 2, Revoke: true})
+	users, _, _, err := f.pass(t, engine.Full, nil, allStatuses()...)
+	if err != nil || len(users) != 200 {
+		t.Fatalf("%d users, %v", len(users), err)
+	}
+	if f.sim.TokensIssued() != 2 || f.sim.Answers(401) != 1 {
+		t.Errorf("%d tokens, %d 401s", f.sim.TokensIssued(), f.sim.Answers(401))
+	}
+	// A 401 for the new token as well is an admin's problem.
+	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Times: 2, Status: 401})
+	_, _, _, err = f.pass(t, engine.Full, nil, allStatuses()...)
+	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "Read All") {
+		t.Errorf("second 401: %v", err)
+	}
+}
+
+func TestCredentialProblemsAreConfigErrors(t *testing.T) {
+	t.Parallel()
+	wrong := newFixture(t, onelogintest.Options{}, Options{ClientSecret: secret.New([]byte("not-" + simSecret))})
+	_, err := wrong.client.Check(context.Background())
+	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "refused the client ID and secret") {
+		t.Errorf("wrong secret: %v", err)
+	}
+	gone := newFixture(t, onelogintest.Options{CreatorDeleted: true}, Options{})
+	_, _, _, err = gone.pass(t, engine.Full, nil, "active")
+	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "was deleted") {
+		t.Errorf("creator deleted: %v", err)
+	}
+	for _, e := range []error{err} {
+		if strings.Contains(e.Error(), simSecret) {
+			t.Errorf("the secret leaked: %v", e)
+		}
+	}
+	ok := newFixture(t, onelogintest.Options{Users: 30}, Options{})
+	msg, err := ok.client.Check(context.Background())
+	if err != nil || !strings.Contains(msg, "lists 30 users") {
+		t.Errorf("check: %q %v", msg, err)
+	}
+}
+
+func TestRateShareIsNeverExceeded(t *testing.T) {
+	t.Parallel()
+	for _, headers := range []bool{false, true} {
+		t.Run(fmt.Sprint("headers=", headers), func(t *testing.T) {
+			t.Parallel()
+			// 200 calls an hour, half of them ours: 6,000 users are 121
+			// pages and a token, so the pass spans two windows.
+			f := newFixture(t, onelogintest.Options{Users: 6000, HourlyLimit: 200, RateHeaders: headers}, Options{HourlyLimit: 200, RateShare: 50})
+			users, _, _, err := f.pass(t, engine.Full, nil, allStatuses()...)
+			if err != nil || len(users) != 6000 {
+				t.Fatalf("%d users, %v", len(users), err)
+			}
+			if got := f.sim.MaxCallsPerHour(); got > 100 {
+				t.Errorf("%d calls in one hour, share is 100", got)
+			}
+			if f.sim.Answers(429) != 0 || f.client.Stats().RateLimitWaits == 0 {
+				t.Errorf("429s %d, waits %+v", f.sim.Answers(429), f.client.Stats())
+			}
+		})
+	}
+}
+
+func TestFaultsEndInARetryOrACleanError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		fault   onelogintest.Fault
+		wantErr string // "" means the pass recovers
+	}{
+		{onelogintest.Fault{Path: "/api/2/users", Status: 502, Times: 2}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Status: 429, Times: 3}, ""}, // HTML, no Retry-After
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Reset: true}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, InvalidJSON: true}, ""},
+		{onelogintest.Fault{Path: "/auth/oauth2", Status: 503}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Status: 503, Times: 100}, "gave up after 7 attempts"},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, StallCursor: true}, "pagination stalled"},
+		{onelogintest.Fault{Path: "/api/2/users", Status: 400}, "HTTP 400"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%+v", tc.fault), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, onelogintest.Options{Users: 150}, Options{})
+			f.sim.Inject(tc.fault)
+			users, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+			if tc.wantErr == "" {
+				if err != nil || len(users) != 150 {
+					t.Fatalf("%d users, %v\n%s", len(users), err, f.logs)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || cur != nil {
+				t.Fatalf("error %v, cursor %s", err, cur)
+			}
+		})
+	}
+}
+
+func TestFindUserFetchesOnceAndKnowsMissingUsers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 40}, Options{})
+	id := strconv.FormatInt(f.sim.IDs(2)[0], 10)
+	for range 3 {
+		u, found, err := f.client.FindUser(context.Background(), id)
+		if err != nil || !found || u.Status != "suspended" || u.Raw["title"] == nil && u.Raw["department"] == nil {
+			t.Fatalf("%+v %v %v", u, found, err)
+		}
+	}
+	if _, found, err := f.client.FindUser(context.Background(), "99"); found || err != nil {
+		t.Errorf("missing user: %v %v", found, err)
+	}
+	var gets int
+	for _, r := range f.sim.Requests() {
+		if strings.HasPrefix(r.Path, "/api/2/users/") {
+			gets++
+		}
+	}
+	if gets != 2 {
+		t.Errorf("%d GETs by id, want 2 (cached)", gets)
+	}
+}
+
+func TestIDsArriveAsNumbersOrStrings(t *testing.T) {
+	for in, want := range map[string]string{`123`: "123", `"123"`: "123", `"\"123\""`: "123", `null`: "", `"x"`: "", `-1`: "", `1.5`: ""} {
+		var raw map[string]any
+		dec := json.NewDecoder(strings.NewReader(`{"v":` + in + `}`))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		// encoding/json's Number and goccy's are the same string type in
+		// spirit; idString reads strings and numbers alike.
+		v := raw["v"]
+		if n, ok := v.(json.Number); ok {
+			v = n.String()
+		}
+		got, ok := idString(v)
+		if (want != "") != ok || got != want {
+			t.Errorf("%s: %q %v", in, got, ok)
+		}
+	}
+}
+
+func TestHTTPSAndTrust(t *testing.T) {
+	t.Parallel()
+	sim := onelogintest.New(onelogintest.Options{Users: 10, ClientID: "c", ClientSecret: "s"})
+	ts, pool := sim.StartTLS()
+	defer ts.Close()
+	for _, trusted := range []bool{true, false} {
+		o := Options{BaseURL: ts.URL, ClientID: "c", ClientSecret: secret.New([]byte("s"))}
+		if trusted {
+			o.RootCAs = pool
+		}
+		c, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = c.Check(ctx)
+		cancel()
+		if trusted && err != nil || !trusted && (!errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "not trusted")) {
+			t.Errorf("trusted=%v: %v", trusted, err)
+		}
+	}
+	if _, err := New(Options{BaseURL: "http://acme.onelogin.com", ClientID: "c", ClientSecret: secret.New([]byte("s"))}); err == nil {
+		t.Error("plain http to a remote host accepted")
+	}
+}

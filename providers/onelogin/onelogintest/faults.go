@@ -1,0 +1,110 @@
+package onelogintest
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Fault is a misbehaviour injected into matching requests, in the order
+// faults were added, after authentication of the token call and the
+// account's throttle.
+type Fault struct {
+	Path  string // requests whose path starts with this; "" matches all
+	Skip  int    // let this many matching requests through first
+	Times int    // how many requests it spoils; 0 means 1
+	// What it does (the first set field wins):
+	Status      int           // this status; 429 is the load balancer's HTML page, 401 OneLogin's v2 body
+	Delay       time.Duration // wait this long (real time) before answering normally
+	InvalidJSON bool          // a 200 whose body is not JSON
+	Reset       bool          // close the connection without answering
+	Revoke      bool          // revoke the token, then answer normally (a 401)
+	StallCursor bool          // After-Cursor repeats the current page's cursor
+}
+
+// Inject queues faults.
+func (s *Server) Inject(faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range faults {
+		f := faults[i]
+		if f.Times == 0 {
+			f.Times = 1
+		}
+		s.faults = append(s.faults, &f)
+	}
+}
+
+func (s *Server) takeFault(path string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if !strings.HasPrefix(path, f.Path) {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			return nil
+		}
+		f.Times--
+		if f.Times <= 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return f
+	}
+	return nil
+}
+
+// apply carries the fault out; it reports whether it answered.
+func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		throttled(w)
+	case f.Status == http.StatusUnauthorized:
+		writeJSON(w, f.Status, map[string]any{"message": "Unauthorized", "name": "UnauthorizedError", "statusCode": 401})
+	case f.Status != 0:
+		writeJSON(w, f.Status, map[string]any{"message": http.StatusText(f.Status), "name": "Error", "statusCode": f.Status})
+	case f.Delay > 0:
+		t := time.NewTimer(f.Delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return true
+		}
+		return false
+	case f.InvalidJSON:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`[{"id":30000001,"username":<html>upstream error</html>`))
+	case f.Reset:
+		if hj, ok := w.ResponseWriter.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+	case f.Revoke:
+		s.RevokeTokens()
+		return false
+	case f.StallCursor:
+		sw := &stallWriter{statusWriter: w}
+		s.route(sw, r)
+	}
+	return true
+}
+
+// stallWriter rewrites After-Cursor to the page's own cursor.
+type stallWriter struct{ *statusWriter }
+
+func (w *stallWriter) WriteHeader(code int) {
+	if c := w.Header().Get("Cursor"); c != "" {
+		w.Header().Set("After-Cursor", c)
+	}
+	w.statusWriter.WriteHeader(code)
+}
+
+func (w *stallWriter) Write(b []byte) (int, error) {
+	if w.status == 0 || w.Header().Get("After-Cursor") != w.Header().Get("Cursor") {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.statusWriter.Write(b)
+}

@@ -1,0 +1,193 @@
+package onelogintest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// listUsers answers GET /api/2/users: a bare array sorted by id, paged by
+// limit and page or by a cursor (never both), the paging in headers, with
+// the filters and fields of onelogin-api.md §2.1 read from the query of
+// every request, cursor requests included. Paging is by offset, as
+// OneLogin's is: a delete between pages shifts the rows after it.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, page := s.opts.MaxLimit, 1
+	if c := q.Get("cursor"); c != "" {
+		if q.Has("limit") || q.Has("page") {
+			badRequest(w, "Requests can only have cursor xor pagination arguments")
+			return
+		}
+		var ok bool
+		if limit, page, ok = decodeCursor(c); !ok {
+			badRequest(w, "Invalid pagination cursor")
+			return
+		}
+	} else {
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				badRequest(w, "limit must be a positive integer")
+				return
+			}
+			limit = min(n, s.opts.MaxLimit)
+		}
+		if v := q.Get("page"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				badRequest(w, "page must be a positive integer")
+				return
+			}
+			page = n
+		}
+	}
+	match, err := s.filter(q)
+	if err != nil {
+		badRequest(w, err.Error())
+		return
+	}
+	fields := listFields
+	if f := q.Get("fields"); f != "" {
+		fields = strings.Split(f, ",")
+	}
+
+	s.mu.Lock()
+	s.pageSizes[q.Get("limit")] = true
+	var hits []*User
+	now := s.clock.Now()
+	for _, u := range s.live() {
+		if match(u, now) {
+			hits = append(hits, u)
+		}
+	}
+	total := len(hits)
+	pages := max(1, (total+limit-1)/limit)
+	from, to := min((page-1)*limit, total), min(page*limit, total)
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i, u := range hits[from:to] {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(u.render(fields, s.opts.ManagerAsString))
+	}
+	buf.WriteByte(']')
+	s.mu.Unlock()
+
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Total-Count", itoa(total))
+	h.Set("Total-Pages", itoa(pages))
+	h.Set("Current-Page", itoa(page))
+	h.Set("Page-Items", itoa(to-from))
+	h.Set("Cursor", cursor(limit, page))
+	h.Set("Link", "")
+	if page > 1 {
+		h.Set("Before-Cursor", cursor(limit, page-1))
+	}
+	if page < pages {
+		h.Set("After-Cursor", cursor(limit, page+1))
+	}
+	h.Set("Content-Length", itoa(buf.Len()))
+	_, _ = w.Write(buf.Bytes())
+}
+
+func decodeCursor(c string) (limit, page int, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
+		return 0, 0, false
+	}
+	v, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return 0, 0, false
+	}
+	limit, err1 := strconv.Atoi(v.Get("limit"))
+	page, err2 := strconv.Atoi(v.Get("page"))
+	return limit, page, err1 == nil && err2 == nil && limit > 0 && page > 0
+}
+
+// filter compiles the query's filters. Time bounds are exclusive ("after",
+// "before"); a change is seen by updated_since only once Lag has passed.
+func (s *Server) filter(q url.Values) (func(*User, time.Time) bool, error) {
+	var checks []func(*User, time.Time) bool
+	for _, b := range []struct {
+		param string
+		since bool
+		get   func(*User) *time.Time
+	}{
+		{"updated_since", true, func(u *User) *time.Time { return &u.Updated }},
+		{"updated_until", false, func(u *User) *time.Time { return &u.Updated }},
+		{"created_since", true, func(u *User) *time.Time { return &u.Created }},
+		{"created_until", false, func(u *User) *time.Time { return &u.Created }},
+		{"last_login_since", true, func(u *User) *time.Time { return u.LastLogin }},
+		{"last_login_until", false, func(u *User) *time.Time { return u.LastLogin }},
+	} {
+		v := q.Get(b.param)
+		if v == "" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, err
+		}
+		get, since, lagged := b.get, b.since, b.param == "updated_since"
+		checks = append(checks, func(u *User, now time.Time) bool {
+			t := get(u)
+			if t == nil {
+				return false
+			}
+			if lagged && now.Before(u.visible) {
+				return false // the change is still queued
+			}
+			if since {
+				return t.After(at)
+			}
+			return t.Before(at)
+		})
+	}
+	for param, get := range map[string]func(*User) string{
+		"email": func(u *User) string { return u.Email }, "username": func(u *User) string { return u.Username },
+		"firstname": func(u *User) string { return u.First }, "lastname": func(u *User) string { return u.Last },
+		"external_id": func(u *User) string { return u.ExternalID },
+	} {
+		if pat := q.Get(param); pat != "" {
+			checks = append(checks, func(u *User, _ time.Time) bool {
+				ok, _ := path.Match(strings.ToLower(pat), strings.ToLower(get(u)))
+				return ok
+			})
+		}
+	}
+	if v := q.Get("user_ids"); v != "" {
+		want := map[int64]bool{}
+		for _, part := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				return nil, err
+			}
+			want[id] = true
+		}
+		checks = append(checks, func(u *User, _ time.Time) bool { return want[u.ID] })
+	}
+	for k, vs := range q {
+		if name, ok := strings.CutPrefix(k, "custom_attributes."); ok {
+			want := vs[0]
+			checks = append(checks, func(u *User, _ time.Time) bool { v := u.Custom[name]; return v != nil && *v == want })
+		}
+	}
+	return func(u *User, now time.Time) bool {
+		for _, c := range checks {
+			if !c(u, now) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}

@@ -1,0 +1,319 @@
+package onelogintest
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"neurons-connector/clock"
+)
+
+// Options configure a simulated OneLogin account.
+type Options struct {
+	Users        int    // generated users; default 100
+	Seed         uint64 // the same seed gives the same account
+	ClientID     string // default "sim-client"
+	ClientSecret string // default "sim-secret"
+	Clock        clock.Clock
+	// TokenLifetime is how long an access token lives; default 10 h.
+	TokenLifetime time.Duration
+	// HourlyLimit is the account's calls per hour; 0 means 5000, negative
+	// means no throttle. Beyond it the answer is a 429: the load balancer's
+	// HTML page, or with JSON429 a JSON body with Retry-After.
+	HourlyLimit int
+	JSON429     bool
+	// RateHeaders adds X-RateLimit-* to v2 answers. OneLogin was observed
+	// to send them only on v1 (onelogin-api.md §7.2).
+	RateHeaders bool
+	MaxLimit    int // the largest page served; default 50
+	// ManagerAsString sends every manager_user_id as a string.
+	ManagerAsString bool
+	// Lag is how long a change takes to reach updated_since filters.
+	Lag time.Duration
+	// CreatorDeleted: the admin who created the credentials was deleted,
+	// and every call answers 500 (onelogin-api.md §1.1).
+	CreatorDeleted bool
+}
+
+// Server is a simulated OneLogin account, an http.Handler.
+type Server struct {
+	opts  Options
+	clock clock.Clock
+	epoch time.Time
+
+	mu        sync.Mutex
+	n         int             // users generated or created, by index
+	changed   map[int]*User   // users changed since generation
+	deleted   map[int]bool    // hard-deleted users
+	token     string          // the current access token
+	expires   time.Time       // when it expires
+	tokenSeq  int             // tokens issued
+	window    time.Time       // the hourly window's start
+	used      int             // calls in the window
+	maxUsed   int             // the most calls in any window
+	faults    []*Fault        // pending, in order
+	requests  []Request       // what clients sent
+	statuses  map[int]int     // answers by status
+	pageSizes map[string]bool // the limit values asked for
+}
+
+// Request records what a client sent, for assertions.
+type Request struct {
+	Method, Path, RawQuery, Auth string
+	Status                       int
+}
+
+// New returns a simulated account.
+func New(opts Options) *Server {
+	if opts.Users == 0 {
+		opts.Users = 100
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "sim-client"
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = "sim-secret"
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.TokenLifetime == 0 {
+		opts.TokenLifetime = 10 * time.Hour
+	}
+	if opts.HourlyLimit == 0 {
+		opts.HourlyLimit = 5000
+	}
+	if opts.MaxLimit == 0 {
+		opts.MaxLimit = 50
+	}
+	now := opts.Clock.Now()
+	// Generated users were created over the years before the start and
+	// last changed at least a day before it.
+	epoch := now.Add(-time.Duration(opts.Users)*time.Minute - 4*365*24*time.Hour).Truncate(time.Hour)
+	return &Server{opts: opts, clock: opts.Clock, epoch: epoch, n: opts.Users, changed: map[int]*User{},
+		deleted: map[int]bool{}, statuses: map[int]int{}, pageSizes: map[string]bool{}, window: now}
+}
+
+// Start serves the simulator over http on a loopback port.
+func (s *Server) Start() *httptest.Server { return httptest.NewServer(s) }
+
+// StartTLS serves it over https; the pool trusts its certificate.
+func (s *Server) StartTLS() (*httptest.Server, *x509.CertPool) {
+	ts := httptest.NewTLSServer(s)
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	return ts, pool
+}
+
+// user returns user idx as it is now, or nil if deleted. Callers hold mu.
+func (s *Server) user(idx int) *User {
+	if s.deleted[idx] {
+		return nil
+	}
+	if u := s.changed[idx]; u != nil {
+		return u
+	}
+	return generate(s.opts.Seed, idx, s.opts.Users, s.epoch)
+}
+
+func (s *Server) index(id int64) (int, bool) {
+	idx := int(id - firstID)
+	return idx, idx >= 0 && idx < s.n && !s.deleted[idx]
+}
+
+// ServeHTTP routes a request, after the account-wide checks.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.mu.Lock()
+		s.statuses[sw.status]++
+		s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), sw.status})
+		s.mu.Unlock()
+	}()
+	w = sw
+	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat)) // the simulated clock, not the host's
+	if s.opts.CreatorDeleted {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal Server Error", "name": "InternalServerError", "statusCode": 500})
+		return
+	}
+	if !s.admit(w) {
+		return
+	}
+	if f := s.takeFault(r.URL.Path); f != nil && f.apply(sw, r, s) {
+		return
+	}
+	s.route(w, r)
+}
+
+// admit counts the call in the hourly window and answers the 429 once it
+// is spent.
+func (s *Server) admit(w http.ResponseWriter) bool {
+	if s.opts.HourlyLimit < 0 {
+		return true
+	}
+	s.mu.Lock()
+	now := s.clock.Now()
+	if now.Sub(s.window) >= time.Hour {
+		s.window, s.used = now, 0
+	}
+	s.used++
+	s.maxUsed = max(s.maxUsed, s.used)
+	over := s.used > s.opts.HourlyLimit
+	resetIn := int(time.Hour.Seconds() - now.Sub(s.window).Seconds())
+	remaining := max(0, s.opts.HourlyLimit-s.used)
+	s.mu.Unlock()
+	if s.opts.RateHeaders {
+		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.HourlyLimit))
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		w.Header().Set("X-RateLimit-Reset", strconv.Itoa(resetIn))
+	}
+	if !over {
+		return true
+	}
+	if s.opts.JSON429 {
+		w.Header().Set("Retry-After", strconv.Itoa(resetIn))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Requests", "name": "TooManyRequestsError", "statusCode": 429})
+		return false
+	}
+	throttled(w)
+	return false
+}
+
+// throttled is the load balancer's page: HTML, no Retry-After, no Date.
+func throttled(w http.ResponseWriter) {
+	w.Header()["Date"] = nil
+	w.Header().Set("Content-Type", "text/html")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = fmt.Fprint(w, "<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n")
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == "/auth/oauth2/v2/token" && r.Method == http.MethodPost:
+		s.issueToken(w, r)
+	case p == "/auth/rate_limit" && r.Method == http.MethodGet:
+		if s.authorized(w, r, true) {
+			s.rateLimit(w)
+		}
+	case p == "/api/2/users" && r.Method == http.MethodGet:
+		if s.authorized(w, r, false) {
+			s.listUsers(w, r)
+		}
+	case strings.HasPrefix(p, "/api/2/users/") && !strings.Contains(p[len("/api/2/users/"):], "/"):
+		if !s.authorized(w, r, false) {
+			return
+		}
+		id, err := strconv.ParseInt(p[len("/api/2/users/"):], 10, 64)
+		switch {
+		case err != nil:
+			notFound(w)
+		case r.Method == http.MethodGet:
+			s.getUser(w, id)
+		case r.Method == http.MethodDelete:
+			if s.Delete(id) {
+				w.WriteHeader(http.StatusNoContent)
+			} else {
+				notFound(w)
+			}
+		default:
+			noRoute(w)
+		}
+	default:
+		noRoute(w)
+	}
+}
+
+func (s *Server) rateLimit(w http.ResponseWriter) {
+	s.mu.Lock()
+	limit, used := s.opts.HourlyLimit, s.used
+	reset := int(time.Hour.Seconds() - s.clock.Now().Sub(s.window).Seconds())
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"status": map[string]any{"error": false, "code": 200, "type": "success", "message": "Success"},
+		"data": map[string]any{"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": max(0, limit-used), "X-RateLimit-Reset": reset}})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, id int64) {
+	s.mu.Lock()
+	idx, ok := s.index(id)
+	var body json.RawMessage
+	if ok {
+		body = s.user(idx).render(AllFields, s.opts.ManagerAsString)
+	}
+	s.mu.Unlock()
+	if !ok {
+		notFound(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
+}
+
+// live returns the users of the account in id order. Callers hold mu.
+func (s *Server) live() []*User {
+	out := make([]*User, 0, s.n)
+	for i := 0; i < s.n; i++ {
+		if u := s.user(i); u != nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// IDs lists the live users' ids with one of the given status codes (all
+// users if none given), ascending.
+func (s *Server) IDs(statuses ...int) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int64
+	for _, u := range s.live() {
+		if len(statuses) == 0 || containsInt(statuses, u.Status) {
+			out = append(out, u.ID)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func notFound(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"message": "The resource with the given id could not be found", "name": "NotFoundError", "statusCode": 404})
+}
+
+func noRoute(w http.ResponseWriter) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"error": true, "code": 404, "type": "Not Found", "message": "No Route Exists"})
+}
+
+func badRequest(w http.ResponseWriter, desc string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"status": 400, "error": "BadRequestError", "description": desc})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+

@@ -1,0 +1,63 @@
+package onelogin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"neurons-connector/providers/httpclient"
+)
+
+// Check proves the connector works with the cheapest calls: a token, then
+// one page of one user from /api/2/users (some credentials were seen to
+// work on v1 and not v2, so v2 is what is probed). Its error is a sentence
+// an admin can act on.
+func (c *Client) Check(ctx context.Context) (string, error) {
+	var total int
+	var n int
+	err := c.get(ctx, "/api/2/users", url.Values{"limit": {"1"}, "fields": {"id,status"}}, func(body []byte, h http.Header) error {
+		users, err := decodeUsers(body)
+		n = len(users)
+		total, _ = strconv.Atoi(h.Get("Total-Count"))
+		return err
+	})
+	if err != nil {
+		return "", c.explain(err)
+	}
+	if n == 0 {
+		return fmt.Sprintf("OneLogin account at %s issued a token, but listed no users: the account has none, or the "+
+			"credential's scope is too narrow; use the Read All scope", c.base.Host), nil
+	}
+	return fmt.Sprintf("OneLogin account at %s issued a token and lists %d users", c.base.Host, total), nil
+}
+
+// explain rewrites a failed check as what the admin should do.
+func (c *Client) explain(err error) error {
+	var ae *APIError
+	var ne *httpclient.NetError
+	var ce *credentialsError
+	switch {
+	case errors.As(err, &ne), errors.As(err, &ce):
+		return err // already says what and how
+	case errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden):
+		return fmt.Errorf("onelogin issued a token but refused to list users (HTTP %d): the API credential's scope "+
+			"is too narrow; create one with the Read All scope", ae.Status)
+	case errors.As(err, &ae) && ae.Status == http.StatusInternalServerError:
+		return fmt.Errorf("onelogin answers HTTP 500 to every call with these credentials, which is what it does when "+
+			"the admin who created them was deleted; create a new API credential and run: "+
+			"neurons-connector connector edit %q --client-id ID --client-secret-stdin", c.name())
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
+		return fmt.Errorf("the domain answers but is not a OneLogin API (%s): check the connector's --domain", ae.Error())
+	}
+	return err
+}
+
+func (c *Client) name() string {
+	if c.opts.Name == "" {
+		return "NAME"
+	}
+	return c.opts.Name
+}
