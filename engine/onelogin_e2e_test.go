@@ -1,0 +1,181 @@
+package engine_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/mapping"
+	"neurons-connector/providers/onelogin"
+	"neurons-connector/providers/onelogin/onelogintest"
+	"neurons-connector/secret"
+	"neurons-connector/sink"
+	"neurons-connector/sink/sinktest"
+	"neurons-connector/store"
+)
+
+// newOneLoginEnv wires the OneLogin simulator and client end to end, like
+// newEnv does for Okta.
+func newOneLoginEnv(t *testing.T, users int, statuses ...string) (*env, *onelogintest.Server) {
+	t.Helper()
+	e := &env{t: t, clock: clock.NewFake(t0), dir: t.TempDir(), logs: &bytes.Buffer{}}
+	sim := onelogintest.New(onelogintest.Options{Users: users, Seed: 42, Clock: e.clock, ClientID: "ol", ClientSecret: "ol-secret", HourlyLimit: -1})
+	simSrv := sim.Start()
+	t.Cleanup(simSrv.Close)
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	client, err := onelogin.New(onelogin.Options{BaseURL: simSrv.URL, ClientID: "ol", ClientSecret: secret.New([]byte("ol-secret")),
+		Clock: e.clock, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.prov = client
+	e.fake = sinktest.New(sinktest.Options{})
+	sinkSrv := e.fake.Start()
+	t.Cleanup(sinkSrv.Close)
+	e.sink, err = sink.NewNeurons(sink.NeuronsOptions{URL: sinkSrv.URL, TokenURL: sinkSrv.URL + sinktest.TokenPath,
+		ClientID: "sink-client", ClientSecret: secret.New([]byte("sink-secret")), UserAgent: "neurons-connector/test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db, err = store.Open(filepath.Join(e.dir, store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.db.Close() })
+	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng = &engine.Engine{DB: e.db, Tables: mapping.NewKeeper(src), Clock: e.clock, Log: log, SpillDir: e.dir}
+	e.conn = connector.New(connector.OneLogin, t0)
+	e.conn.Name, e.conn.URL, e.conn.ClientID, e.conn.Statuses = "OneLogin sim", simSrv.URL, "ol", statuses
+	e.save()
+	return e, sim
+}
+
+func oneLoginTruth(sim *onelogintest.Server, codes ...int) []string {
+	var out []string
+	for _, id := range sim.IDs(codes...) {
+		out = append(out, strconv.FormatInt(id, 10))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOneLoginEndToEnd(t *testing.T) {
+	t.Parallel()
+	e, sim := newOneLoginEnv(t, 400, "active")
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "full" || r.Result != "ok" {
+		t.Fatalf("run %+v", r)
+	}
+	if got, want := e.held(), oneLoginTruth(sim, 1); !slices.Equal(got, want) {
+		t.Fatalf("the sink holds %d users, the account has %d active", len(got), len(want))
+	}
+	// Every report carries its manager's name and e-mail, including the
+	// reports of managers outside the selection (suspended, locked,
+	// unactivated), which were read by id once each.
+	users := e.fake.Users(e.conn.ID)
+	var withManager int
+	for id, rec := range users {
+		if rec.Attributes["User.ManagerID"] == nil {
+			continue
+		}
+		withManager++
+		if name, _ := rec.Attributes["User.Manager"].(string); name == "" || rec.Attributes["User.ManagerEmail"] == nil {
+			t.Errorf("user %s: manager %v without contact fields: %v", id, rec.Attributes["User.ManagerID"], rec.Attributes)
+		}
+	}
+	var byID int
+	for _, req := range sim.Requests() {
+		if strings.HasPrefix(req.Path, "/api/2/users/") {
+			byID++
+		}
+	}
+	if withManager < len(users)-10 || byID == 0 || byID > 10 {
+		t.Errorf("%d reports with managers, %d managers read by id", withManager, byID)
+	}
+	golden := map[string]map[string]any{}
+	for id, rec := range users {
+		golden[id] = rec.Attributes
+	}
+	got, _ := json.MarshalIndent(golden, "", "  ")
+	path := "../testdata/engine/onelogin-first-run.json"
+	if *update {
+		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./engine -update writes it)", err)
+	}
+	if !bytes.Equal(append(got, '\n'), want) {
+		t.Errorf("delivered records differ from %s (go test ./engine -update after checking)", path)
+	}
+
+	// Incremental: a title change and a suspension; then a hard delete
+	// that only the next full run can see.
+	e.clock.Advance(time.Hour)
+	active := sim.IDs(1)
+	edited, suspended, victim := active[20], active[len(active)-1], active[30]
+	sim.SetTitle(edited, "Chief Tester")
+	sim.SetStatus(suspended, 2)
+	e.clock.Advance(time.Minute)
+	before := len(e.fake.Accepted())
+	r = e.mustRun(engine.Options{})
+	var ups, dels int
+	for _, a := range e.fake.Accepted()[before:] {
+		ups, dels = ups+a.Upserts, dels+a.Deletes
+	}
+	if r.Mode != "incremental" || ups != 1 || dels != 1 {
+		t.Errorf("incremental %s: %d upserts, %d deletes; want 1 and 1", r.Mode, ups, dels)
+	}
+	if reason := e.fake.DeleteReason(e.conn.ID, strconv.FormatInt(suspended, 10)); reason != sink.ReasonStatusNotSelected {
+		t.Errorf("delete reason %q", reason)
+	}
+	if got := e.fake.Users(e.conn.ID)[strconv.FormatInt(edited, 10)].Attributes["User.JobTitle"]; got != "Chief Tester" {
+		t.Errorf("title %v", got)
+	}
+	sim.Delete(victim)
+	e.clock.Advance(time.Hour)
+	if r := e.mustRun(engine.Options{Full: true}); r.Deleted != 1 {
+		t.Errorf("full run deleted %d", r.Deleted)
+	}
+	if e.fake.DeleteReason(e.conn.ID, strconv.FormatInt(victim, 10)) != sink.ReasonDeletedAtSource {
+		t.Error("the hard delete was not delivered")
+	}
+	if got, want := e.held(), oneLoginTruth(sim, 1); !slices.Equal(got, want) {
+		t.Fatalf("the sink holds %d users, the account has %d active", len(got), len(want))
+	}
+	e.assertEachAppliedOnce2(edited)
+}
+
+// assertEachAppliedOnce2 is assertEachAppliedOnce allowing one user that
+// was changed, and so applied twice.
+func (e *env) assertEachAppliedOnce2(changed int64) {
+	e.t.Helper()
+	for id, rec := range e.fake.Users(e.conn.ID) {
+		if want := 1 + btoi(id == strconv.FormatInt(changed, 10)); rec.Upserts != want {
+			e.t.Fatalf("user %s applied %d times, want %d", id, rec.Upserts, want)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
