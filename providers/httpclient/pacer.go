@@ -59,6 +59,11 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 			// A new window has begun: full budget, and the even pace again
 			// if the end of the last one was spread thin.
 			p.remaining, p.sent = p.limit, 0
+			// Without fresh headers the next window is assumed to follow
+			// this one; an answer's headers correct it.
+			for !now.Before(p.resetAt) {
+				p.resetAt = p.resetAt.Add(p.window)
+			}
 			p.lim.SetLimitAt(now, p.pace())
 		}
 		if p.known && (p.remaining <= 0 || p.sent >= p.budget()) {
@@ -116,5 +121,17 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) {
 	} else {
 		p.lim.SetLimitAt(now, perSec)
 		p.lim.SetBurstAt(now, burst)
+	}
+}
+
+// AllowBurst lets the first requests go at once, up to the burst (a
+// twentieth of the budget), instead of at the window's even pace: for an
+// hourly window, where waiting for the pace would make a small account's
+// first pass take minutes for nothing. The per-window cap still holds.
+func (p *Pacer) AllowBurst() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lim != nil {
+		p.lim = rate.NewLimiter(p.lim.Limit(), p.lim.Burst())
 	}
 }

@@ -119,6 +119,7 @@ func New(opts Options) (*Client, error) {
 	// Until an answer says otherwise, assume the documented hourly budget,
 	// counted from now: the client's own calls then never exceed its share.
 	c.pacer.Update(opts.HourlyLimit, opts.HourlyLimit, time.Hour)
+	c.pacer.AllowBurst()
 	return c, nil
 }
 

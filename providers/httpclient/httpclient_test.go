@@ -1,0 +1,63 @@
+package httpclient
+
+import (
+	"context"
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/engine"
+)
+
+func TestPacerKeepsTheShareOfEachWindow(t *testing.T) {
+	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := NewPacer(fc, 0.5, time.Hour)
+	p.Update(100, 100, time.Hour)
+	p.AllowBurst()
+	start := fc.Now()
+	perWindow := map[int]int{}
+	for range 120 {
+		if _, _, err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		perWindow[int(fc.Now().Sub(start)/time.Hour)]++
+	}
+	for w, n := range perWindow {
+		if n > 50 {
+			t.Errorf("window %d: %d requests, share is 50", w, n)
+		}
+	}
+	if len(perWindow) < 3 {
+		t.Errorf("120 requests at 50 an hour fit in %d windows", len(perWindow))
+	}
+}
+
+func TestClassifySaysWhoMustAct(t *testing.T) {
+	cases := []struct {
+		err   error
+		class error
+	}{
+		{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, engine.ErrConfig},
+		{ErrRedirect, engine.ErrConfig},
+		{syscall.ECONNREFUSED, engine.ErrTransient},
+		{context.DeadlineExceeded, engine.ErrTransient},
+	}
+	for _, tc := range cases {
+		err := Classify("acme.example", tc.err)
+		var ne *NetError
+		if !errors.As(err, &ne) || !errors.Is(err, tc.class) || ne.Fix == "" {
+			t.Errorf("%v: %v", tc.err, err)
+		}
+	}
+	if err := Classify("h", context.Canceled); err != context.Canceled {
+		t.Errorf("cancel: %v", err)
+	}
+	for a := range 10 {
+		if d := Backoff(a, 2*time.Second, time.Minute); d < time.Second || d > time.Minute {
+			t.Errorf("attempt %d: %v", a, d)
+		}
+	}
+}
