@@ -31,13 +31,14 @@ windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./...
 	@echo "windows build: ok"
 
-# The README's figures: Go benchmarks (mapping, Okta listing, the engine on
+# The README's figures: Go benchmarks (mapping, Okta and OneLogin listing, the engine on
 # 100k users) with allocation counts, then the real binary on the built-in
 # simulators at 10k, 100k and 1M users (BENCH_SIZES to change).
 BENCH_SIZES ?= 10000,100000,1000000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./mapping
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/okta
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/onelogin
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine
 	./$(BIN) bench --sizes $(BENCH_SIZES)
 

@@ -61,19 +61,12 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.pageSizes[q.Get("limit")] = true
-	var hits []*User
-	now := s.clock.Now()
-	for _, u := range s.live() {
-		if match(u, now) {
-			hits = append(hits, u)
-		}
-	}
-	total := len(hits)
+	total, rows := s.page(match, (page-1)*limit, limit)
 	pages := max(1, (total+limit-1)/limit)
 	from, to := min((page-1)*limit, total), min(page*limit, total)
 	var buf bytes.Buffer
 	buf.WriteByte('[')
-	for i, u := range hits[from:to] {
+	for i, u := range rows {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
@@ -98,6 +91,37 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Length", itoa(buf.Len()))
 	_, _ = w.Write(buf.Bytes())
+}
+
+// page returns how many users match and the limit of them after offset.
+// Without filters only the page's users are generated, so a listing costs
+// the simulator pages, not pages times users. Callers hold mu.
+func (s *Server) page(match func(*User, time.Time) bool, offset, limit int) (int, []*User) {
+	var rows []*User
+	if match == nil {
+		total := s.n - len(s.deleted)
+		for idx, skipped := 0, 0; idx < s.n && len(rows) < limit; idx++ {
+			if s.deleted[idx] {
+				continue
+			}
+			if skipped < offset {
+				skipped++
+				continue
+			}
+			rows = append(rows, s.user(idx))
+		}
+		return total, rows
+	}
+	now, total := s.clock.Now(), 0
+	for _, u := range s.live() {
+		if match(u, now) {
+			if total >= offset && len(rows) < limit {
+				rows = append(rows, u)
+			}
+			total++
+		}
+	}
+	return total, rows
 }
 
 func decodeCursor(c string) (limit, page int, ok bool) {
@@ -181,6 +205,9 @@ func (s *Server) filter(q url.Values) (func(*User, time.Time) bool, error) {
 			want := vs[0]
 			checks = append(checks, func(u *User, _ time.Time) bool { v := u.Custom[name]; return v != nil && *v == want })
 		}
+	}
+	if len(checks) == 0 {
+		return nil, nil
 	}
 	return func(u *User, now time.Time) bool {
 		for _, c := range checks {
