@@ -27,7 +27,8 @@ with the cheapest authenticated calls (Okta: GET /api/v1/org and one user;
 OneLogin: a token, then one user from /api/2/users).
 A failure is explained as what to do: a wrong or expired token, a missing admin
 role, an unknown host, an untrusted TLS certificate, no network.`,
-		Example: `  neurons-connector connector test "Okta prod"`,
+		Example: `  neurons-connector connector test "Okta prod"
+  neurons-connector connector test OneLogin`,
 		Args:    needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			db, c, sec, err := a.openConnector(args[0], true)
@@ -44,9 +45,6 @@ role, an unknown host, an untrusted TLS certificate, no network.`,
 			})
 			if !ok {
 				return fmt.Errorf("connector %q: its provider has no check", c.Name)
-			}
-			if err != nil {
-				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), checkTimeout)
 			defer cancel()

@@ -41,6 +41,7 @@ const (
 	maxBody            = 64 << 20
 	minBackoff         = 2 * time.Second
 	maxBackoff         = 60 * time.Second
+	maxRetryAfter      = 5 * time.Minute // the longest Retry-After waited out within a run
 	// tokenMargin: a token is renewed this long before OneLogin says it
 	// expires, so it never lapses mid-request.
 	tokenMargin = 5 * time.Minute
@@ -159,13 +160,13 @@ func (e *APIError) Error() string {
 // pass, other 4xx are the client's fault and need a fix, not a retry.
 func (e *APIError) Unwrap() error { return e.class }
 
-func newAPIError(method, path string, status int, h http.Header, body []byte) *APIError {
+func newAPIError(method, path string, status int, h http.Header, body []byte, now time.Time) *APIError {
 	e := &APIError{Method: method, Path: path, Status: status, Message: errorMessage(body), class: engine.ErrTransient}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.class = engine.ErrConfig
 	case status == http.StatusTooManyRequests:
-		e.RetryAfter = retryAfter(h, time.Now())
+		e.RetryAfter = retryAfter(h, now)
 	case status >= 500:
 	default:
 		e.class = nil
@@ -260,7 +261,12 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 			if wait < 0 {
 				wait = httpclient.Backoff(attempt, minBackoff, maxBackoff)
 			}
-			wait = min(wait, 10*time.Minute)
+			if wait > maxRetryAfter {
+				// Blocking a run for most of an hour helps nobody: the next
+				// scheduled run starts from the same cursor.
+				return fmt.Errorf("onelogin: rate limit reached; OneLogin asks to wait %s, longer than %s, so the run stops and the next one tries again: %w",
+					wait.Round(time.Second), maxRetryAfter, err)
+			}
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
 			c.log.Warn("onelogin rate limit hit", "path", path, "wait", wait)
 		case errors.Is(err, engine.ErrTransient):
@@ -329,7 +335,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	}
 	c.updatePacer(resp.Header)
 	if resp.StatusCode/100 != 2 {
-		return nil, resp.Header, newAPIError(method, u.Path, resp.StatusCode, resp.Header, buf.Bytes())
+		return nil, resp.Header, newAPIError(method, u.Path, resp.StatusCode, resp.Header, buf.Bytes(), c.clock.Now())
 	}
 	return buf.Bytes(), resp.Header, nil
 }

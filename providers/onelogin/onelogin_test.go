@@ -334,6 +334,8 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 		{onelogintest.Fault{Path: "/api/2/users", Status: 502, Times: 2}, ""},
 		{onelogintest.Fault{Path: "/api/2/users", Status: 429, Times: 3}, ""}, // HTML, no Retry-After
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Reset: true}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 40 * time.Second}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 50 * time.Minute}, "asks to wait 50m0s"},
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, InvalidJSON: true}, ""},
 		{onelogintest.Fault{Path: "/auth/oauth2", Status: 503}, ""},
 		{onelogintest.Fault{Path: "/api/2/users", Status: 503, Times: 100}, "gave up after 7 attempts"},
@@ -349,6 +351,9 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 			if tc.wantErr == "" {
 				if err != nil || len(users) != 150 {
 					t.Fatalf("%d users, %v\n%s", len(users), err, f.logs)
+				}
+				if w := f.client.Stats().RateLimitWait; w < tc.fault.RetryAfter {
+					t.Errorf("waited %v, Retry-After said %v", w, tc.fault.RetryAfter)
 				}
 				return
 			}

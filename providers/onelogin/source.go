@@ -227,11 +227,9 @@ func (c *Client) FindUser(ctx context.Context, id string) (engine.User, bool, er
 		return engine.User{}, false, nil
 	}
 	var raw map[string]any
-	err := c.get(ctx, "/api/2/users/"+id, nil, func(body []byte, _ http.Header) error {
-		raw = nil
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.UseNumber()
-		return dec.Decode(&raw)
+	err := c.get(ctx, "/api/2/users/"+id, nil, func(body []byte, _ http.Header) (err error) {
+		raw, err = decodeUser(body)
+		return err
 	})
 	var ae *APIError
 	switch {

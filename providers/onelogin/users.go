@@ -33,6 +33,20 @@ func decodeUsers(body []byte) ([]map[string]any, error) {
 	return out, nil
 }
 
+// decodeUser decodes one user object, keeping numbers exact.
+func decodeUser(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var out map[string]any
+	if err := dec.Decode(&out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, errors.New("null instead of a user")
+	}
+	return out, nil
+}
+
 // fields of one user that the client itself reads.
 type facts struct {
 	id      string

@@ -2,6 +2,7 @@ package onelogintest
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,6 +16,7 @@ type Fault struct {
 	Times int    // how many requests it spoils; 0 means 1
 	// What it does (the first set field wins):
 	Status      int           // this status; 429 is the load balancer's HTML page, 401 OneLogin's v2 body
+	RetryAfter  time.Duration // with Status 429: a JSON 429 with this Retry-After instead of the HTML page
 	Delay       time.Duration // wait this long (real time) before answering normally
 	InvalidJSON bool          // a 200 whose body is not JSON
 	Reset       bool          // close the connection without answering
@@ -58,6 +60,9 @@ func (s *Server) takeFault(path string) *Fault {
 // apply carries the fault out; it reports whether it answered.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
+	case f.Status == http.StatusTooManyRequests && f.RetryAfter > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+		writeJSON(w, f.Status, map[string]any{"message": "Too Many Requests", "name": "TooManyRequestsError", "statusCode": 429})
 	case f.Status == http.StatusTooManyRequests:
 		throttled(w)
 	case f.Status == http.StatusUnauthorized:
