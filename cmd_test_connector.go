@@ -29,7 +29,7 @@ A failure is explained as what to do: a wrong or expired token, a missing admin
 role, an unknown host, an untrusted TLS certificate, no network.`,
 		Example: `  neurons-connector connector test "Okta prod"
   neurons-connector connector test OneLogin`,
-		Args:    needArgs(1, "the connector's NAME"),
+		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			db, c, sec, err := a.openConnector(args[0], true)
 			if err != nil {
