@@ -1,6 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,6 +58,22 @@ func TestOneLoginConnectorRunsAndTests(t *testing.T) {
 		if _, ok := held[strconv.FormatInt(w, 10)]; !ok {
 			t.Errorf("user %d not delivered", w)
 		}
+	}
+	// A second connector on the same account into the CSV drop, the other
+	// sink (a sink switch alone resends nothing: the snapshot is per
+	// connector, not per sink).
+	dir := t.TempDir()
+	h.env["NC_SINK"], h.env["NC_CSV_DIR"] = "csv", dir
+	h.mustRun("connector", "add", "onelogin", "--name", "OL csv", "--domain", simSrv.URL, "--client-id", "ol-cli",
+		"--client-secret-env", "OL_GOOD", "--user-status", "active,locked", "--rate-share", "100")
+	h.mustRun("run", "OL csv")
+	data, err := os.ReadFile(filepath.Join(dir, "OL csv-users.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil || len(rows)-1 != len(want) || !slices.Contains(rows[0], "User.ManagerEmail") {
+		t.Fatalf("csv drop: %d rows, header %v, %v", len(rows), rows[0], err)
 	}
 	st := h.mustRun("status", "OL")
 	for _, out := range []string{r.stdout, r.stderr, st.stdout} {

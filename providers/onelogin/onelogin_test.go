@@ -334,6 +334,8 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 		{onelogintest.Fault{Path: "/api/2/users", Status: 502, Times: 2}, ""},
 		{onelogintest.Fault{Path: "/api/2/users", Status: 429, Times: 3}, ""}, // HTML, no Retry-After
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Reset: true}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 2, Truncate: true}, ""},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Delay: 2 * time.Second}, ""}, // past the client's timeout
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 40 * time.Second}, ""},
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 50 * time.Minute}, "asks to wait 50m0s"},
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, InvalidJSON: true}, ""},
@@ -345,7 +347,7 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%+v", tc.fault), func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t, onelogintest.Options{Users: 150}, Options{})
+			f := newFixture(t, onelogintest.Options{Users: 150}, Options{Timeout: 500 * time.Millisecond})
 			f.sim.Inject(tc.fault)
 			users, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
 			if tc.wantErr == "" {

@@ -2,6 +2,7 @@ package onelogintest
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ type Fault struct {
 	RetryAfter  time.Duration // with Status 429: a JSON 429 with this Retry-After instead of the HTML page
 	Delay       time.Duration // wait this long (real time) before answering normally
 	InvalidJSON bool          // a 200 whose body is not JSON
+	Truncate    bool          // only half of the real body, then the connection closes
 	Reset       bool          // close the connection without answering
 	Revoke      bool          // revoke the token, then answer normally (a 401)
 	StallCursor bool          // After-Cursor repeats the current page's cursor
@@ -81,6 +83,16 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	case f.InvalidJSON:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`[{"id":30000001,"username":<html>upstream error</html>`))
+	case f.Truncate:
+		rec := httptest.NewRecorder()
+		s.route(rec, r)
+		body := rec.Body.Bytes()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body[:len(body)/2]) // short of Content-Length: the client reads an unexpected EOF
 	case f.Reset:
 		if hj, ok := w.ResponseWriter.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
