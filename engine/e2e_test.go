@@ -65,9 +65,21 @@ func newEnv(t testing.TB, users int, statuses ...string) *env {
 		t.Fatal(err)
 	}
 	e.prov = client
+	e.wire(log, connector.New(connector.Okta, t0))
+	e.conn.Name, e.conn.URL, e.conn.Statuses = "Okta sim", simSrv.URL, statuses
+	e.save()
+	return e
+}
+
+// wire adds the fake sink, a store in the temporary directory and the
+// engine with the default mapping tables, for connector conn.
+func (e *env) wire(log *slog.Logger, conn connector.Config) {
+	t := e.t
+	t.Helper()
 	e.fake = sinktest.New(sinktest.Options{CountOnly: countOnly})
 	sinkSrv := e.fake.Start()
 	t.Cleanup(sinkSrv.Close)
+	var err error
 	e.sink, err = sink.NewNeurons(sink.NeuronsOptions{URL: sinkSrv.URL, TokenURL: sinkSrv.URL + sinktest.TokenPath,
 		ClientID: "sink-client", ClientSecret: secret.New([]byte("sink-secret")), UserAgent: "neurons-connector/test"})
 	if err != nil {
@@ -83,10 +95,31 @@ func newEnv(t testing.TB, users int, statuses ...string) *env {
 		t.Fatal(err)
 	}
 	e.eng = &engine.Engine{DB: e.db, Tables: mapping.NewKeeper(src), Clock: e.clock, Log: log, SpillDir: e.dir}
-	e.conn = connector.New(connector.Okta, t0)
-	e.conn.Name, e.conn.URL, e.conn.Statuses = "Okta sim", simSrv.URL, statuses
-	e.save()
-	return e
+	e.conn = conn
+}
+
+// checkGolden compares the records the sink holds with a golden file
+// (go test ./engine -update rewrites it).
+func (e *env) checkGolden(path string) {
+	e.t.Helper()
+	golden := map[string]map[string]any{}
+	for id, rec := range e.fake.Users(e.conn.ID) {
+		golden[id] = rec.Attributes
+	}
+	got, _ := json.MarshalIndent(golden, "", "  ")
+	got = append(got, '\n')
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		e.t.Fatalf("%v (go test ./engine -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		e.t.Errorf("delivered records differ from %s (go test ./engine -update after checking)", path)
+	}
 }
 
 func (e *env) save() {
@@ -175,25 +208,7 @@ func TestFirstFullRunDeliversTheSelectedUsers(t *testing.T) {
 		t.Errorf("batches: first %+v, last %+v", acc[0], acc[len(acc)-1])
 	}
 	// The exact records, golden: every attribute of every delivered user.
-	users := e.fake.Users(e.conn.ID)
-	golden := map[string]map[string]any{}
-	for id, rec := range users {
-		golden[id] = rec.Attributes
-	}
-	got, _ := json.MarshalIndent(golden, "", "  ")
-	path := "../testdata/engine/okta-first-run.json"
-	if *update {
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./engine -update writes it)", err)
-	}
-	if !bytes.Equal(append(got, '\n'), want) {
-		t.Errorf("delivered records differ from %s (go test ./engine -update after checking)", path)
-	}
+	e.checkGolden("../testdata/engine/okta-first-run.json")
 	// A second run right away is incremental and pushes nothing.
 	e.clock.Advance(time.Minute)
 	r2 := e.mustRun(engine.Options{})

@@ -2,10 +2,7 @@ package engine_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -16,13 +13,10 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
-	"neurons-connector/mapping"
 	"neurons-connector/providers/onelogin"
 	"neurons-connector/providers/onelogin/onelogintest"
 	"neurons-connector/secret"
 	"neurons-connector/sink"
-	"neurons-connector/sink/sinktest"
-	"neurons-connector/store"
 )
 
 // newOneLoginEnv wires the OneLogin simulator and client end to end, like
@@ -40,25 +34,7 @@ func newOneLoginEnv(t *testing.T, users int, statuses ...string) (*env, *onelogi
 		t.Fatal(err)
 	}
 	e.prov = client
-	e.fake = sinktest.New(sinktest.Options{})
-	sinkSrv := e.fake.Start()
-	t.Cleanup(sinkSrv.Close)
-	e.sink, err = sink.NewNeurons(sink.NeuronsOptions{URL: sinkSrv.URL, TokenURL: sinkSrv.URL + sinktest.TokenPath,
-		ClientID: "sink-client", ClientSecret: secret.New([]byte("sink-secret")), UserAgent: "neurons-connector/test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.db, err = store.Open(filepath.Join(e.dir, store.FileName), store.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.db.Close() })
-	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.eng = &engine.Engine{DB: e.db, Tables: mapping.NewKeeper(src), Clock: e.clock, Log: log, SpillDir: e.dir}
-	e.conn = connector.New(connector.OneLogin, t0)
+	e.wire(log, connector.New(connector.OneLogin, t0))
 	e.conn.Name, e.conn.URL, e.conn.ClientID, e.conn.Statuses = "OneLogin sim", simSrv.URL, "ol", statuses
 	e.save()
 	return e, sim
@@ -106,24 +82,7 @@ func TestOneLoginEndToEnd(t *testing.T) {
 	if withManager < len(users)-10 || byID == 0 || byID > 10 {
 		t.Errorf("%d reports with managers, %d managers read by id", withManager, byID)
 	}
-	golden := map[string]map[string]any{}
-	for id, rec := range users {
-		golden[id] = rec.Attributes
-	}
-	got, _ := json.MarshalIndent(golden, "", "  ")
-	path := "../testdata/engine/onelogin-first-run.json"
-	if *update {
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./engine -update writes it)", err)
-	}
-	if !bytes.Equal(append(got, '\n'), want) {
-		t.Errorf("delivered records differ from %s (go test ./engine -update after checking)", path)
-	}
+	e.checkGolden("../testdata/engine/onelogin-first-run.json")
 
 	// Incremental: a title change and a suspension; then a hard delete
 	// that only the next full run can see.

@@ -1,14 +1,14 @@
 package onelogin
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	json "github.com/goccy/go-json"
+
+	"neurons-connector/providers/httpclient"
 )
 
 // TimeFormat is how OneLogin writes timestamps and how filters are sent.
@@ -18,34 +18,12 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 // faster on large pages).
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-// decodeUsers decodes a page, a bare array of user objects, keeping numbers
-// exact.
-func decodeUsers(body []byte) ([]map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var out []map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, errors.New("data after the JSON array")
-	}
-	return out, nil
-}
-
-// decodeUser decodes one user object, keeping numbers exact.
-func decodeUser(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var out map[string]any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	if out == nil {
-		return nil, errors.New("null instead of a user")
-	}
-	return out, nil
-}
+// decodeUsers decodes a page, a bare array of user objects, and
+// decodeUser one user, numbers kept exact.
+var (
+	decodeUsers = httpclient.DecodeObjects
+	decodeUser  = httpclient.DecodeObject
+)
 
 // fields of one user that the client itself reads.
 type facts struct {

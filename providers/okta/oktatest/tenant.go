@@ -7,6 +7,7 @@
 package oktatest
 
 import (
+	"neurons-connector/internal/splitmix"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,20 +40,6 @@ var (
 	models     = map[string][]string{"IOS": {"iPhone 15", "iPad Air"}, "ANDROID": {"Pixel 8", "Galaxy S24"}, "MACOS": {"MacBook Pro", "Mac mini"}, "WINDOWS": {"ThinkPad X1", "Surface Laptop"}}
 )
 
-// rng is splitmix64: a few instructions per number, the same numbers for the
-// same seed, index and field, which is what makes the tenant lazy.
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9e3779b97f4a7c15
-	z := r.s
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func (r *rng) n(k int) int { return int(r.next() % uint64(k)) }
-
 // user is one user's state: generated, or changed by a mutation.
 type user struct {
 	idx                                  int
@@ -80,8 +67,8 @@ type tenant struct {
 }
 
 func newTenant(seed uint64, n, apps int, base time.Time) *tenant {
-	r := rng{seed}
-	tag := strconv.FormatUint(r.next()%(36*36*36*36*36*36*36), 36)
+	r := splitmix.Rand{S: seed}
+	tag := strconv.FormatUint(r.Next()%(36*36*36*36*36*36*36), 36)
 	tag = strings.Repeat("0", 7-len(tag)) + tag
 	return &tenant{seed: seed, n: n, base: base.UTC().Truncate(time.Second), tag: tag, nApps: apps, changed: map[int]*user{}}
 }
@@ -130,9 +117,9 @@ func (t *tenant) get(i int) *user {
 
 // generate builds user i from the seed alone.
 func (t *tenant) generate(i int) *user {
-	r := rng{t.seed ^ uint64(i)*0x2545f4914f6cdd1d}
+	r := splitmix.Rand{S: t.seed ^ uint64(i)*0x2545f4914f6cdd1d}
 	u := &user{idx: i, id: t.userID(i)}
-	switch p := r.n(100); {
+	switch p := r.N(100); {
 	case p < 70:
 		u.status = "ACTIVE"
 	case p < 75:
@@ -152,24 +139,24 @@ func (t *tenant) generate(i int) *user {
 	}
 	// Many users share one lastUpdated second, as in real orgs.
 	spread := max(60, t.n/4)
-	u.lastUpdated = t.base.Add(-time.Duration(r.n(spread)+1) * time.Second)
-	u.created = u.lastUpdated.Add(-time.Duration(r.n(3*365*24*3600)) * time.Second)
+	u.lastUpdated = t.base.Add(-time.Duration(r.N(spread)+1) * time.Second)
+	u.created = u.lastUpdated.Add(-time.Duration(r.N(3*365*24*3600)) * time.Second)
 	if u.status != "STAGED" {
-		u.activated = u.created.Add(time.Duration(1+r.n(3600)) * time.Second)
+		u.activated = u.created.Add(time.Duration(1+r.N(3600)) * time.Second)
 		if u.activated.After(u.lastUpdated) {
 			u.activated = u.lastUpdated
 		}
-		if u.status == "ACTIVE" && r.n(20) == 0 {
+		if u.status == "ACTIVE" && r.N(20) == 0 {
 			u.activated = time.Time{} // null even though ACTIVE: Okta's own example does this
 		}
-		u.passwordChgd = u.created.Add(time.Duration(r.n(7200)) * time.Second)
+		u.passwordChgd = u.created.Add(time.Duration(r.N(7200)) * time.Second)
 		if u.passwordChgd.After(u.lastUpdated) {
 			u.passwordChgd = u.lastUpdated
 		}
 	}
 	u.statusChanged = u.lastUpdated
-	if u.status != "STAGED" && u.status != "PROVISIONED" && r.n(10) > 0 {
-		u.lastLogin = t.base.Add(-time.Duration(r.n(30*24*3600)) * time.Second)
+	if u.status != "STAGED" && u.status != "PROVISIONED" && r.N(10) > 0 {
+		u.lastLogin = t.base.Add(-time.Duration(r.N(30*24*3600)) * time.Second)
 	}
 	u.t = t
 	return u
@@ -229,31 +216,31 @@ func (t *tenant) profile(i int) map[string]any {
 // profileFields draws user i's profile, sorted by attribute name, so that
 // pages render without building and sorting a map per user.
 func (t *tenant) profileFields(i int) []field {
-	r := &rng{t.seed ^ uint64(i)*0xa0761d6478bd642f ^ 0xe7037ed1a0b428db}
+	r := &splitmix.Rand{S: t.seed ^ uint64(i)*0xa0761d6478bd642f ^ 0xe7037ed1a0b428db}
 	first, last := t.names(i)
-	c := cities[r.n(len(cities))]
+	c := cities[r.N(len(cities))]
 	login := t.login(i)
-	title := titles[r.n(len(titles))]
-	costCenter := "CC-" + strconv.Itoa(100+r.n(20))
+	title := titles[r.N(len(titles))]
+	costCenter := "CC-" + strconv.Itoa(100+r.N(20))
 	// Custom attributes, of several JSON types as real schemas have.
-	contractor := r.n(8) == 0
-	roles := []any{"dev", []string{"oncall", "audit", "ops"}[r.n(3)]}
+	contractor := r.N(8) == 0
+	roles := []any{"dev", []string{"oncall", "audit", "ops"}[r.N(3)]}
 	var second any // secondEmail arrives as null, "" or a value
-	switch r.n(3) {
+	switch r.N(3) {
 	case 1:
 		second = ""
 	case 2:
 		second = ascii(first) + "@home.example"
 	}
 	var mobile any
-	if r.n(4) != 0 {
+	if r.N(4) != 0 {
 		mobile = phone((i * 7) % 10000)
 	}
 	department := "" // often simply absent
-	if r.n(10) > 0 {
-		department = departments[r.n(len(departments))]
+	if r.N(10) > 0 {
+		department = departments[r.N(len(departments))]
 	}
-	division := []string{"Americas", "EMEA", "APAC"}[r.n(3)]
+	division := []string{"Americas", "EMEA", "APAC"}[r.N(3)]
 	out := make([]field, 0, 28)
 	out = append(out, field{"badgeNumber", 4000 + i}, field{"city", c.city}, field{"cloudRoles", roles},
 		field{"costCenter", costCenter}, field{"countryCode", c.country})
@@ -287,8 +274,8 @@ func (t *tenant) names(i int) (first, last string) {
 }
 
 func (t *tenant) nameIndex(i int) (first, last int) {
-	r := rng{t.seed ^ uint64(i)*0x94d049bb133111eb ^ 0x5851f42d4c957f2d}
-	return r.n(len(firstNames)), r.n(len(lastNames))
+	r := splitmix.Rand{S: t.seed ^ uint64(i)*0x94d049bb133111eb ^ 0x5851f42d4c957f2d}
+	return r.N(len(firstNames)), r.N(len(lastNames))
 }
 
 // asciiFirst and asciiLast are the names as logins spell them.
@@ -345,8 +332,8 @@ func (t *tenant) assigned(u *user, j int) (ok, group bool) {
 // have each app. It needs only the index, so listings skip the other four
 // fifths without generating them.
 func (t *tenant) drawnApp(i, j int) bool {
-	r := rng{t.seed ^ uint64(i)*0x9e3779b97f4a7c15 ^ uint64(j)*0xd1b54a32d192ed03}
-	return r.n(5) == 0
+	r := splitmix.Rand{S: t.seed ^ uint64(i)*0x9e3779b97f4a7c15 ^ uint64(j)*0xd1b54a32d192ed03}
+	return r.N(5) == 0
 }
 
 // mayHaveApp is a cheap first test for listings: false means user i
@@ -363,14 +350,14 @@ func (t *tenant) mayHaveApp(i, j int) bool {
 
 // devices returns how many devices user i has (0 to 2) and device k's facts.
 func (t *tenant) deviceCount(i int) int {
-	r := rng{t.seed ^ uint64(i)*0xd6e8feb86659fd93}
-	return r.n(3)
+	r := splitmix.Rand{S: t.seed ^ uint64(i)*0xd6e8feb86659fd93}
+	return r.N(3)
 }
 
 func (t *tenant) device(i, k int) (platform, osVersion, model string) {
-	r := rng{t.seed ^ uint64(i)*0xd6e8feb86659fd93 ^ uint64(k+1)*0x632be59bd9b4e019}
-	platform = platforms[r.n(len(platforms))]
-	osVersion = osVersions[platform][r.n(2)]
-	model = models[platform][r.n(2)]
+	r := splitmix.Rand{S: t.seed ^ uint64(i)*0xd6e8feb86659fd93 ^ uint64(k+1)*0x632be59bd9b4e019}
+	platform = platforms[r.N(len(platforms))]
+	osVersion = osVersions[platform][r.N(2)]
+	model = models[platform][r.N(2)]
 	return
 }

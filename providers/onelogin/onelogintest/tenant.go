@@ -8,6 +8,7 @@
 package onelogintest
 
 import (
+	"neurons-connector/internal/splitmix"
 	"strconv"
 	"time"
 )
@@ -51,32 +52,20 @@ type User struct {
 	visible                               time.Time // when updated_since sees the last change (lag)
 }
 
-type rng struct{ s uint64 }
-
-func (r *rng) next() uint64 {
-	r.s += 0x9e3779b97f4a7c15
-	z := r.s
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
-}
-
-func (r *rng) n(k int) int { return int(r.next() % uint64(k)) }
-
 // generate builds user idx of an account of n users from the seed; epoch
 // is the account's creation.
 func generate(seed uint64, idx, n int, epoch time.Time) *User {
-	r := &rng{s: seed*1_000_003 + uint64(idx)}
-	first, last := firstNames[r.n(len(firstNames))], lastNames[r.n(len(lastNames))]
+	r := &splitmix.Rand{S: seed*1_000_003 + uint64(idx)}
+	first, last := firstNames[r.N(len(firstNames))], lastNames[r.N(len(lastNames))]
 	id := int64(firstID + idx)
 	login := fmtLogin(first, last, id)
-	created := epoch.Add(time.Duration(idx) * time.Minute).Add(time.Duration(r.n(60_000)) * time.Millisecond)
+	created := epoch.Add(time.Duration(idx) * time.Minute).Add(time.Duration(r.N(60_000)) * time.Millisecond)
 	u := &User{
 		idx: idx, ID: id, Username: login, Email: login + "@example.com", First: first, Last: last,
-		Title: titles[r.n(len(titles))], Department: depts[r.n(len(depts))], Company: "Acme", Comment: "",
+		Title: titles[r.N(len(titles))], Department: depts[r.N(len(depts))], Company: "Acme", Comment: "",
 		Status: statusCycle[idx%len(statusCycle)], State: 1,
-		Created: created, Updated: created.Add(time.Duration(1+r.n(90*24)) * time.Hour).Add(time.Duration(r.n(1000)) * time.Millisecond),
-		Locale: locales[r.n(len(locales))], InvalidLogins: r.n(3),
+		Created: created, Updated: created.Add(time.Duration(1+r.N(90*24)) * time.Hour).Add(time.Duration(r.N(1000)) * time.Millisecond),
+		Locale: locales[r.N(len(locales))], InvalidLogins: r.N(3),
 	}
 	switch idx % 23 { // every state appears
 	case 5:
@@ -86,35 +75,35 @@ func generate(seed uint64, idx, n int, epoch time.Time) *User {
 	case 17:
 		u.State = 3
 	}
-	if r.n(4) > 0 {
-		u.Phone = "+1415555" + strconv.Itoa(1000+r.n(9000))
+	if r.N(4) > 0 {
+		u.Phone = "+1415555" + strconv.Itoa(1000+r.N(9000))
 	}
 	if idx >= 10 { // the first ten are the managers of everyone else
-		u.ManagerID = int64(firstID + r.n(min(10, n)))
+		u.ManagerID = int64(firstID + r.N(min(10, n)))
 	}
-	if r.n(3) == 0 {
-		g := int64(400_000 + r.n(5))
+	if r.N(3) == 0 {
+		g := int64(400_000 + r.N(5))
 		u.GroupID = &g
 	}
-	u.RoleIDs = []int64{int64(199_000 + r.n(4))}
-	if r.n(5) == 0 {
+	u.RoleIDs = []int64{int64(199_000 + r.N(4))}
+	if r.N(5) == 0 {
 		d := int64(77_000)
 		u.DirectoryID = &d
 		u.SAM, u.UPN = login, login+"@corp.example.com"
 		u.DN = "CN=" + first + " " + last + ",OU=Staff,DC=corp,DC=example,DC=com"
-		u.ManagerAD = strconv.Itoa(1000 + r.n(9000))
+		u.ManagerAD = strconv.Itoa(1000 + r.N(9000))
 		u.ExternalID = strconv.Itoa(500_000 + idx)
 	}
 	if u.Status != 0 {
 		a := created.Add(time.Hour)
 		u.Activated = &a
-		l := u.Updated.Add(-time.Duration(r.n(48)) * time.Hour)
+		l := u.Updated.Add(-time.Duration(r.N(48)) * time.Hour)
 		u.LastLogin, u.PasswordChanged = &l, &a
 	}
-	cost := strconv.Itoa(1000 + r.n(50)*10)
+	cost := strconv.Itoa(1000 + r.N(50)*10)
 	u.Custom = map[string]*string{"costcenter": &cost, "employeenumber": nil}
-	if r.n(2) == 0 {
-		badge := "B-" + strconv.Itoa(r.n(100000))
+	if r.N(2) == 0 {
+		badge := "B-" + strconv.Itoa(r.N(100000))
 		u.Custom["badge"] = &badge
 	}
 	u.visible = u.Updated
