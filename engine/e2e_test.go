@@ -51,6 +51,9 @@ type env struct {
 	conn  connector.Config
 	dir   string
 	logs  *bytes.Buffer
+	// log is the one logger on logs: two handlers on one buffer would
+	// write it concurrently (the engine and the pusher log at once).
+	log *slog.Logger
 }
 
 func newEnv(t testing.TB, users int, statuses ...string) *env {
@@ -95,7 +98,7 @@ func (e *env) wire(log *slog.Logger, conn connector.Config) {
 		t.Fatal(err)
 	}
 	e.eng = &engine.Engine{DB: e.db, Tables: mapping.NewKeeper(src), Clock: e.clock, Log: log, SpillDir: e.dir}
-	e.conn = conn
+	e.conn, e.log = conn, log
 }
 
 // checkGolden compares the records the sink holds with a golden file
@@ -132,7 +135,7 @@ func (e *env) save() {
 // run syncs once with a pusher and waits for delivery.
 func (e *env) run(o engine.Options) (store.Run, error) {
 	e.t.Helper()
-	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, slog.New(slog.NewTextHandler(e.logs, nil)))
+	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, e.log)
 	stop := p.Start(context.Background())
 	o.Committed = p.Kick
 	r, err := e.eng.Run(context.Background(), e.conn, e.prov, o)
