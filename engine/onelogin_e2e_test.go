@@ -107,10 +107,17 @@ func TestOneLoginEndToEnd(t *testing.T) {
 	if got := e.fake.Users(e.conn.ID)[strconv.FormatInt(edited, 10)].Attributes["User.JobTitle"]; got != "Chief Tester" {
 		t.Errorf("title %v", got)
 	}
+	// A hard delete and a suspension only a full run sees: each deleted
+	// with its own reason.
+	locked := active[40]
 	sim.Delete(victim)
 	e.clock.Advance(time.Hour)
-	if r := e.mustRun(engine.Options{Full: true}); r.Deleted != 1 {
+	sim.SetStatus(locked, 2)
+	if r := e.mustRun(engine.Options{Full: true}); r.Deleted != 2 {
 		t.Errorf("full run deleted %d", r.Deleted)
+	}
+	if reason := e.fake.DeleteReason(e.conn.ID, strconv.FormatInt(locked, 10)); reason != sink.ReasonStatusNotSelected {
+		t.Errorf("suspension seen by a full run: delete reason %q", reason)
 	}
 	if e.fake.DeleteReason(e.conn.ID, strconv.FormatInt(victim, 10)) != sink.ReasonDeletedAtSource {
 		t.Error("the hard delete was not delivered")

@@ -23,9 +23,11 @@ type FetchRequest struct {
 	// Only the provider reads it.
 	Cursor []byte
 	// Statuses are the connector's selected user statuses, canonical names
-	// as connector.Statuses lists them. A full pass returns only users in
-	// them; an incremental pass returns every changed user, whatever its
-	// status, so that a user who left the selection is seen.
+	// as connector.Statuses lists them. A full pass returns at least the
+	// users in them (a provider that reads the others anyway may return
+	// them too; the engine keeps only the selected); an incremental pass
+	// returns every changed user, whatever its status, so that a user who
+	// left the selection is seen.
 	Statuses []string
 }
 

@@ -51,7 +51,10 @@ func statusName(code int) string {
 }
 
 // Fetch implements engine.Provider. A full pass lists every user (OneLogin
-// has no status filter) and keeps those of the selected statuses; an
+// has no status filter) and hands them all to the engine, which keeps
+// those of the selected statuses: a user it delivered who is now outside
+// them is then deleted as "status not selected", not "deleted at source",
+// at no extra cost since the page was downloaded anyway. An
 // incremental pass lists the users updated since the watermark less
 // Overlap, whatever their status, so that a user who left the selection is
 // seen. The watermark moves only forward and only when a pass completes.
@@ -65,14 +68,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		}
 	}
 	q := url.Values{}
-	keep := map[string]bool{}
 	switch {
 	case req.Mode == engine.Full:
 		if len(req.Statuses) == 0 {
 			return nil, errors.New("onelogin: no user status selected")
-		}
-		for _, s := range req.Statuses {
-			keep[s] = true
 		}
 	case cur.Watermark.IsZero():
 		return nil, errors.New("onelogin: an incremental pass needs the cursor of a full pass")
@@ -100,9 +99,6 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			name := statusName(f.status)
 			if name == "" {
 				c.warnOnce("status "+strconv.Itoa(f.status), fmt.Sprintf("onelogin: user %s has unknown status code %d; treated as not selected", f.id, f.status))
-			}
-			if full && !keep[name] {
-				continue
 			}
 			users = append(users, engine.User{ID: f.id, Status: name, Raw: raw})
 		}
