@@ -15,14 +15,14 @@ import (
 func TestPacerKeepsTheShareOfEachWindow(t *testing.T) {
 	fc := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := NewPacer(fc, 0.5, time.Hour)
-	p.Update(100, 100, time.Hour)
-	p.AllowBurst()
+	p.Assume(100)
 	start := fc.Now()
 	perWindow := map[int]int{}
 	for range 120 {
 		if _, _, err := p.Wait(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		p.Done()
 		perWindow[int(fc.Now().Sub(start)/time.Hour)]++
 	}
 	for w, n := range perWindow {

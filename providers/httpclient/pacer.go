@@ -34,7 +34,9 @@ type Pacer struct {
 	limit     int
 	remaining int       // as last reported, less what was sent since
 	resetAt   time.Time // on the local clock
+	assumed   bool      // the window is the pacer's own (Assume), not from headers
 	sent      int       // this client's requests in the current window
+	inFlight  int       // requests past Wait whose answer has not come (Done)
 	lim       *rate.Limiter
 }
 
@@ -49,6 +51,14 @@ func (p *Pacer) budget() int { return max(1, int(float64(p.limit)*p.share)) }
 // pace is the even rate that spends the budget over a window.
 func (p *Pacer) pace() rate.Limit { return rate.Limit(float64(p.budget()) / p.window.Seconds()) }
 
+// Done tells the pacer that the answer to a request Wait let go has come
+// (or the request failed); every successful Wait needs one Done.
+func (p *Pacer) Done() {
+	p.mu.Lock()
+	p.inFlight--
+	p.mu.Unlock()
+}
+
 // Wait blocks until a request may go. It returns the time waited, and
 // whether any of it was for a window to reset (a "rate-limit wait").
 func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool, err error) {
@@ -58,9 +68,10 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		if p.known && !now.Before(p.resetAt) {
 			// A new window has begun: full budget, and the even pace again
 			// if the end of the last one was spread thin.
-			p.remaining, p.sent = p.limit, 0
-			// Without fresh headers the next window is assumed to follow
-			// this one; an answer's headers correct it.
+			// Requests still in flight may reach the provider in the new
+			// window, so they count in it. The new window is taken to follow
+			// the old one; the first answer from it corrects its end.
+			p.remaining, p.sent = p.limit, p.inFlight
 			for !now.Before(p.resetAt) {
 				p.resetAt = p.resetAt.Add(p.window)
 			}
@@ -81,6 +92,7 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		}
 		p.sent++
 		p.remaining--
+		p.inFlight++
 		p.mu.Unlock()
 		if d >= minPause {
 			if err := p.clock.Sleep(ctx, d); err != nil {
@@ -103,10 +115,16 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) {
 	defer p.mu.Unlock()
 	now := p.clock.Now()
 	resetAt := now.Add(resetIn)
-	if !p.known || resetAt.Sub(p.resetAt) > p.window/2 {
-		p.sent = 1 // the request this answers opened the window
+	if p.known && !p.assumed && p.resetAt.Sub(resetAt) > p.window/2 {
+		// The answer to a request sent in the window that has just ended:
+		// taking it in would move the window back and forget what was
+		// sent in the new one.
+		return
 	}
-	p.known, p.limit, p.remaining, p.resetAt = true, limit, remaining, resetAt
+	if !p.known || resetAt.Sub(p.resetAt) > p.window/2 {
+		p.sent = max(1, p.inFlight) // the requests in flight opened the window
+	}
+	p.known, p.limit, p.remaining, p.resetAt, p.assumed = true, limit, remaining, resetAt, false
 	// Pace at the share of the limit over the window; when little is left,
 	// spread what is left until the reset. (Nothing left at all is handled
 	// by Wait, which sleeps until the reset.)
@@ -124,14 +142,16 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) {
 	}
 }
 
-// AllowBurst lets the first requests go at once, up to the burst (a
-// twentieth of the budget), instead of at the window's even pace: for an
-// hourly window, where waiting for the pace would make a small account's
+// Assume starts the pacer on an assumed budget of limit calls per window,
+// counted from now, for providers whose answers may carry no rate headers
+// (OneLogin v2); headers, when they come, replace it. The first requests
+// may go at once, up to the burst (a twentieth of the budget): for an
+// hourly window, waiting for the even pace would make a small account's
 // first pass take minutes for nothing. The per-window cap still holds.
-func (p *Pacer) AllowBurst() {
+func (p *Pacer) Assume(limit int) {
+	p.Update(limit, limit, p.window)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.lim != nil {
-		p.lim = rate.NewLimiter(p.lim.Limit(), p.lim.Burst())
-	}
+	p.assumed, p.sent = true, 0
+	p.lim = rate.NewLimiter(p.lim.Limit(), p.lim.Burst())
 }

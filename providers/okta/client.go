@@ -211,6 +211,7 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			return nil, err
 		}
 		body, h, status, err := c.once(ctx, u, attempt, retryFor, early)
+		p.Done()
 		if status/100 == 2 {
 			early = nil // once per request, even if the body must be fetched again
 		}

@@ -117,10 +117,10 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{base: base, http: httpclient.New(base, opts.RootCAs), opts: opts, clock: opts.Clock, log: opts.Logger,
 		pacer: httpclient.NewPacer(opts.Clock, float64(opts.RateShare)/100, time.Hour), found: map[string]engine.User{}}
-	// Until an answer says otherwise, assume the documented hourly budget,
-	// counted from now: the client's own calls then never exceed its share.
-	c.pacer.Update(opts.HourlyLimit, opts.HourlyLimit, time.Hour)
-	c.pacer.AllowBurst()
+	// Until an answer's headers say otherwise, assume the documented
+	// hourly budget, counted from now: the client's own calls then never
+	// exceed its share.
+	c.pacer.Assume(opts.HourlyLimit)
 	return c, nil
 }
 
@@ -237,6 +237,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 			return err
 		}
 		body, h, err := c.once(ctx, http.MethodGet, &u, false)
+		c.pacer.Done()
 		if err == nil {
 			if err = decode(body, h); err == nil {
 				return nil

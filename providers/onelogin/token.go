@@ -37,6 +37,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 			return "", err
 		}
 		body, _, err := c.once(ctx, http.MethodPost, &u, true)
+		c.pacer.Done()
 		if err == nil {
 			var t struct {
 				AccessToken string `json:"access_token"`
