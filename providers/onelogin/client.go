@@ -79,6 +79,7 @@ type Client struct {
 	expires time.Time
 	stats   engine.Stats
 	found   map[string]engine.User // managers fetched by id this run
+	warned  map[string]bool        // warnOnce keys
 }
 
 // New checks opts and returns a Client.
@@ -116,7 +117,7 @@ func New(opts Options) (*Client, error) {
 		opts.UserAgent = "neurons-connector"
 	}
 	c := &Client{base: base, http: httpclient.New(base, opts.RootCAs), opts: opts, clock: opts.Clock, log: opts.Logger,
-		pacer: httpclient.NewPacer(opts.Clock, float64(opts.RateShare)/100, time.Hour), found: map[string]engine.User{}}
+		pacer: httpclient.NewPacer(opts.Clock, float64(opts.RateShare)/100, time.Hour), found: map[string]engine.User{}, warned: map[string]bool{}}
 	// Until an answer's headers say otherwise, assume the documented
 	// hourly budget, counted from now: the client's own calls then never
 	// exceed its share.

@@ -165,6 +165,26 @@ func TestFullPassNamesEveryUsersStatus(t *testing.T) {
 	}
 }
 
+// Status 6 is unused by OneLogin; users with it are treated as not
+// selected, and the run says so once, not once per user.
+func TestUnknownStatusWarnsOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 60}, Options{})
+	for _, id := range f.sim.IDs(1)[:3] {
+		f.sim.SetStatus(id, 6)
+	}
+	users, _, _, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := f.client.Stats().Warnings; len(w) != 1 || !strings.Contains(w[0], "unknown status code 6") {
+		t.Errorf("warnings %q", w)
+	}
+	if u := users[strconv.FormatInt(f.sim.IDs(6)[0], 10)]; u.Status != "" {
+		t.Errorf("status 6 named %q", u.Status)
+	}
+}
+
 func TestIncrementalSeesEveryChangeThroughTheLag(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, onelogintest.Options{Users: 150, Lag: 4 * time.Minute}, Options{})

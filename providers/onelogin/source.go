@@ -146,14 +146,15 @@ func later(a, b time.Time) time.Time {
 	return a
 }
 
+// warnOnce records a run warning once per key: an unknown status code on
+// every second user is one warning, not thousands.
 func (c *Client) warnOnce(key, msg string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, w := range c.stats.Warnings {
-		if strings.Contains(w, key) {
-			return
-		}
+	if c.warned[key] {
+		return
 	}
+	c.warned[key] = true
 	c.stats.Warnings = append(c.stats.Warnings, msg)
 	c.log.Warn(msg)
 }
