@@ -72,6 +72,17 @@ type Stats struct {
 	RateLimitWait  time.Duration // total time spent waiting on rate limits
 	Retries        int           // requests repeated after a transient failure
 	Warnings       []string      // what the run did without, e.g. an unavailable API
+	// Codes counts the responses by HTTP status; 0 counts requests that got
+	// no response (network errors, timeouts).
+	Codes map[int]int
+}
+
+// CountCode adds one response with status code (0: none) to s.
+func (s *Stats) CountCode(code int) {
+	if s.Codes == nil {
+		s.Codes = map[int]int{}
+	}
+	s.Codes[code]++
 }
 
 // StatsReporter is implemented by providers that count their work.
@@ -93,6 +104,14 @@ func (s Stats) Since(before Stats) Stats {
 		RateLimitWait: s.RateLimitWait - before.RateLimitWait, Retries: s.Retries - before.Retries}
 	if len(s.Warnings) > len(before.Warnings) {
 		out.Warnings = s.Warnings[len(before.Warnings):]
+	}
+	for code, n := range s.Codes {
+		if d := n - before.Codes[code]; d > 0 {
+			if out.Codes == nil {
+				out.Codes = map[int]int{}
+			}
+			out.Codes[code] = d
+		}
 	}
 	return out
 }

@@ -65,6 +65,9 @@ func (p *Pusher) Kick() {
 // Start runs the pusher in the background; stop ends it and returns what
 // Run returned.
 func (p *Pusher) Start(ctx context.Context) (stop func() error) {
+	p.mu.Lock()
+	p.stopped = nil // a restart tries the batch that stopped it again
+	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
@@ -178,6 +181,14 @@ func (p *Pusher) stop(err error) error {
 	p.mu.Unlock()
 	p.Log.Error("pushing stopped", "connector", p.ConnID, "error", err)
 	return err
+}
+
+// Stopped returns the permanent error that stopped the pusher, or nil while
+// it runs.
+func (p *Pusher) Stopped() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
 }
 
 // ErrBacklog means the outbox could not be emptied in the time allowed.

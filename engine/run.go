@@ -109,6 +109,7 @@ func (e *Engine) Run(ctx context.Context, c connector.Config, prov Provider, o O
 	run.End = e.Clock.Now().UTC()
 	s := statsOf(prov).Since(before)
 	run.APICalls, run.RateLimitWaits, run.RateLimitWait = s.Calls, s.RateLimitWaits, s.RateLimitWait
+	run.APIResponses = s.Codes
 	run.Warnings = append(run.Warnings, s.Warnings...)
 	switch {
 	case err == nil:

@@ -29,6 +29,9 @@ type Run struct {
 	APICalls       int           `json:"apiCalls"`
 	RateLimitWaits int           `json:"rateLimitWaits"`
 	RateLimitWait  time.Duration `json:"rateLimitWaitNanos"`
+	// APIResponses counts the provider's answers by HTTP status (0: no
+	// answer), for the daemon's metrics.
+	APIResponses map[int]int `json:"apiResponses,omitempty"`
 }
 
 // AddRun appends r to the connector's history, dropping the oldest records

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -137,6 +138,7 @@ func (c *Client) Stats() engine.Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.Warnings = append([]string(nil), s.Warnings...)
+	s.Codes = maps.Clone(s.Codes)
 	return s
 }
 
@@ -275,6 +277,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	defer func() { <-c.inFlight }()
 	c.count(func(s *engine.Stats) { s.Calls++ })
 	resp, err := c.http.Do(req)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	c.count(func(s *engine.Stats) { s.CountCode(code) })
 	if err != nil {
 		return nil, nil, 0, httpclient.Classify(c.base.Host, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -131,6 +132,7 @@ func (c *Client) Stats() engine.Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.Warnings = append([]string(nil), s.Warnings...)
+	s.Codes = maps.Clone(s.Codes)
 	return s
 }
 
@@ -321,6 +323,11 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	}
 	c.count(func(s *engine.Stats) { s.Calls++ })
 	resp, err := c.http.Do(req)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	c.count(func(s *engine.Stats) { s.CountCode(code) })
 	if err != nil {
 		return nil, nil, httpclient.Classify(c.base.Host, err)
 	}

@@ -1,0 +1,440 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"time"
+
+	"neurons-connector/connector"
+	"neurons-connector/store"
+)
+
+// Retry bounds of a connector whose scheduled run failed: 1 minute doubling
+// to 30, and never past the connector's next regular slot.
+const (
+	retryBase = time.Minute
+	retryCap  = 30 * time.Minute
+)
+
+// Scheduler runs every connector of the database on its schedule, each in
+// its own goroutine with its own pusher, so that one connector's failure or
+// slowness never holds up another. It checks the clock every Tick rather
+// than sleeping until the next slot, which keeps it right across suspends and
+// clock changes, and re-reads the connectors every Poll (or at once after
+// Reload), so edits made while it runs take effect without a restart.
+type Scheduler struct {
+	Engine *Engine
+	Sink   Sink
+	// Provider builds a connector's client for one run.
+	Provider func(ctx context.Context, c connector.Config) (Provider, error)
+	Server   string         // this daemon's NC_SERVER_NAME: it schedules only those connectors
+	Local    *time.Location // the server's zone, for schedules that name none
+	Tick     time.Duration  // default 1 s
+	Poll     time.Duration  // default 15 s
+	Drain    time.Duration  // at stop, how long pushers may go on delivering; default 2 s
+	// Finished, if set, is told of every run's record (the metrics).
+	Finished func(c connector.Config, r store.Run)
+
+	mu      sync.Mutex
+	workers map[string]*worker
+	held    map[string]bool // connectors Hold keeps from running
+	reload  chan struct{}
+	ctx     context.Context // the scheduler's, while Run runs
+	pushCtx context.Context // the pushers', which outlives ctx by Drain
+	group   sync.WaitGroup
+}
+
+// State is what the scheduler knows of a connector beyond the database.
+type State struct {
+	NextRun      time.Time `json:"nextRun,omitzero"` // zero: not scheduled by this daemon
+	Queued       bool      `json:"queued"` // a scheduled run waits for the worker
+	Running      bool      `json:"running"`
+	RunningSince time.Time `json:"runningSince,omitzero"`
+	Progress     Progress  `json:"progress"`
+	Failures     int       `json:"failures"` // scheduled runs failed in a row
+	RetryAt      time.Time `json:"retryAt,omitzero"`
+	PushError    string    `json:"pushError,omitempty"` // why the pusher stopped
+}
+
+// request asks a worker for one run; done, if set, receives its outcome.
+type request struct {
+	ctx      context.Context
+	full     bool
+	progress func(Progress)
+	done     chan outcome
+}
+
+type outcome struct {
+	run store.Run
+	err error
+}
+
+// worker is one connector's goroutine and state. Its fields are guarded by
+// the scheduler's mutex.
+type worker struct {
+	c        connector.Config
+	after    time.Time // slots at or before this are spent
+	state    State
+	requests chan request
+	pusher   *Pusher
+	pushStop func() error
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// Run schedules until ctx ends, then stops every worker, gives the pushers
+// up to Drain to deliver what is queued, and returns.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if s.Tick <= 0 {
+		s.Tick = time.Second
+	}
+	if s.Poll <= 0 {
+		s.Poll = 15 * time.Second
+	}
+	if s.Drain <= 0 {
+		s.Drain = 2 * time.Second
+	}
+	pushCtx, stopPushers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPushers()
+	s.mu.Lock()
+	s.workers, s.held, s.reload, s.ctx, s.pushCtx = map[string]*worker{}, map[string]bool{}, make(chan struct{}, 1), ctx, pushCtx
+	s.mu.Unlock()
+
+	err := s.load()
+	lastLoad := s.Engine.Clock.Now()
+	for err == nil {
+		now := s.Engine.Clock.Now()
+		select {
+		case <-s.reload:
+			err = s.load()
+			lastLoad = now
+		default:
+			if now.Sub(lastLoad) >= s.Poll {
+				err = s.load()
+				lastLoad = now
+			}
+		}
+		if err != nil {
+			break
+		}
+		s.dispatch(now)
+		if s.Engine.Clock.Sleep(ctx, s.Tick) != nil {
+			break
+		}
+	}
+	s.shutdown(stopPushers)
+	if err != nil {
+		return fmt.Errorf("read the connectors: %w", err)
+	}
+	return nil
+}
+
+// Reload makes the scheduler re-read the connectors at its next tick.
+func (s *Scheduler) Reload() {
+	s.mu.Lock()
+	ch := s.reload
+	s.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// load brings the workers in line with the database: new connectors get
+// one, removed ones lose theirs, edited ones take the new configuration.
+func (s *Scheduler) load() error {
+	var all []connector.Config
+	last := map[string]time.Time{}
+	err := s.Engine.DB.View(func(tx *store.Tx) error {
+		var err error
+		if all, err = tx.Connectors(); err != nil {
+			return err
+		}
+		for _, c := range all {
+			runs, err := tx.Runs(c.ID, 1)
+			if err != nil {
+				return err
+			}
+			if len(runs) == 1 {
+				last[c.ID] = runs[0].Start
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	now := s.Engine.Clock.Now()
+	seen := map[string]bool{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range all {
+		seen[c.ID] = true
+		if s.held[c.ID] {
+			continue
+		}
+		w, ok := s.workers[c.ID]
+		if !ok {
+			// Slots after the last run (or the connector's creation) are
+			// due: a daemon that was down runs each connector once.
+			after := last[c.ID]
+			if after.IsZero() {
+				after = c.Created
+			}
+			w = s.startWorker(c, after)
+			s.workers[c.ID] = w
+		} else if scheduleMoved(w.c, c) {
+			w.after, w.state.Failures, w.state.RetryAt = now, 0, time.Time{}
+		}
+		w.c = c
+		w.state.NextRun = s.nextFor(w)
+	}
+	for id, w := range s.workers {
+		if !seen[id] {
+			delete(s.workers, id)
+			go w.end()
+		}
+	}
+	return nil
+}
+
+// end stops the worker's goroutine and then its pusher.
+func (w *worker) end() {
+	w.cancel()
+	<-w.done
+	_ = w.pushStop()
+}
+
+// scheduleMoved reports an edit after which the old slots no longer count:
+// a new period, time or zone, or a connector newly scheduled here.
+func scheduleMoved(old, c connector.Config) bool {
+	return !reflect.DeepEqual(old.Schedule, c.Schedule) || old.Active != c.Active || old.Server != c.Server
+}
+
+// nextFor is the worker's next scheduled run, zero when this daemon does
+// not schedule it.
+func (s *Scheduler) nextFor(w *worker) time.Time {
+	if !w.c.Active || w.c.Server != s.Server {
+		return time.Time{}
+	}
+	next := w.c.Schedule.Next(w.after, s.Local)
+	if !w.state.RetryAt.IsZero() && w.state.RetryAt.Before(next) {
+		return w.state.RetryAt
+	}
+	return next
+}
+
+// dispatch queues a run for every worker whose slot has come. A worker that
+// is still busy with an earlier run gets this one when it is done: slots
+// missed meanwhile add up to one run.
+func (s *Scheduler) dispatch(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.workers {
+		next := s.nextFor(w)
+		w.state.NextRun = next
+		if next.IsZero() || now.Before(next) || w.state.Queued {
+			continue
+		}
+		select {
+		case w.requests <- request{ctx: context.Background()}:
+			w.state.Queued, w.after, w.state.RetryAt = true, now, time.Time{}
+			w.state.NextRun = s.nextFor(w)
+		default: // the queue is full of explicit runs; try at the next tick
+		}
+	}
+}
+
+// RunNow runs a connector at once, after any run it is busy with, and
+// returns its record and the pusher that delivers its changes (for the
+// caller to wait on). It ends early, cancelling the run, when ctx does.
+func (s *Scheduler) RunNow(ctx context.Context, id string, full bool, progress func(Progress)) (store.Run, *Pusher, error) {
+	s.mu.Lock()
+	w, ok := s.workers[id]
+	s.mu.Unlock()
+	if !ok { // added a moment ago: read the connectors now
+		if err := s.load(); err != nil {
+			return store.Run{}, nil, err
+		}
+		s.mu.Lock()
+		w, ok = s.workers[id]
+		s.mu.Unlock()
+	}
+	if !ok {
+		return store.Run{}, nil, fmt.Errorf("connector %s is being changed or removed; try again in a moment", id)
+	}
+	r := request{ctx: ctx, full: full, progress: progress, done: make(chan outcome, 1)}
+	select {
+	case w.requests <- r:
+	case <-ctx.Done():
+		return store.Run{}, nil, ctx.Err()
+	case <-w.done:
+		return store.Run{}, nil, errors.New("the daemon is stopping")
+	}
+	select {
+	case o := <-r.done:
+		return o.run, w.pusher, o.err
+	case <-w.done:
+		return store.Run{}, nil, errors.New("the daemon is stopping")
+	}
+}
+
+// Hold stops a connector's worker and pusher and waits until both have
+// ended, so that its data can be removed with nothing else writing to it;
+// until release is called the connector does not run. After release, a
+// connector still in the database gets a new worker at the next reload.
+func (s *Scheduler) Hold(id string) (release func()) {
+	s.mu.Lock()
+	w, ok := s.workers[id]
+	delete(s.workers, id)
+	if s.held != nil {
+		s.held[id] = true
+	}
+	s.mu.Unlock()
+	if ok {
+		w.end()
+	}
+	return func() {
+		s.mu.Lock()
+		delete(s.held, id)
+		s.mu.Unlock()
+		s.Reload()
+	}
+}
+
+// State returns what the scheduler knows of a connector; false when it has
+// no worker for it (yet).
+func (s *Scheduler) State(id string) (State, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.workers[id]
+	if !ok {
+		return State{}, false
+	}
+	st := w.state
+	if err := w.pusher.Stopped(); err != nil {
+		st.PushError = err.Error()
+	}
+	return st, true
+}
+
+// startWorker starts a connector's goroutine and pusher; s.mu is held.
+func (s *Scheduler) startWorker(c connector.Config, after time.Time) *worker {
+	wctx, cancel := context.WithCancel(s.ctx)
+	w := &worker{c: c, after: after, requests: make(chan request, 4), cancel: cancel, done: make(chan struct{}),
+		pusher: NewPusher(s.Engine.DB, s.Sink, c.ID, s.Engine.Clock, s.Engine.Log)}
+	w.pushStop = w.pusher.Start(s.pushCtx)
+	s.group.Add(1)
+	go func() {
+		defer s.group.Done()
+		defer close(w.done)
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case r := <-w.requests:
+				s.execute(wctx, w, r)
+			}
+		}
+	}()
+	return w
+}
+
+// execute performs one run in the worker's goroutine.
+func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(r.ctx, cancel)()
+	s.mu.Lock()
+	c, scheduled := w.c, r.done == nil
+	if scheduled {
+		w.state.Queued = false
+	}
+	if w.pusher.Stopped() != nil {
+		_ = w.pushStop()
+		w.pushStop = w.pusher.Start(s.pushCtx)
+	}
+	w.state.Running, w.state.RunningSince, w.state.Progress = true, s.Engine.Clock.Now(), Progress{}
+	s.mu.Unlock()
+
+	run, err := s.runOnce(ctx, w, c, r)
+	if s.Finished != nil && run.ID != "" {
+		s.Finished(c, run)
+	}
+
+	s.mu.Lock()
+	w.state.Running = false
+	switch {
+	case err == nil:
+		w.state.Failures, w.state.RetryAt = 0, time.Time{}
+	case scheduled && ctx.Err() == nil:
+		w.state.Failures++
+		wait := min(retryBase<<min(w.state.Failures-1, 10), retryCap)
+		wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1)) // spread connectors that fail together
+		w.state.RetryAt = s.Engine.Clock.Now().Add(wait)
+		s.Engine.Log.Warn("connector failing; retrying later", "connector", c.Name, "failures", w.state.Failures,
+			"retry_at", w.state.RetryAt.Format(time.RFC3339), "error", err)
+	}
+	w.state.NextRun = s.nextFor(w)
+	s.mu.Unlock()
+	if r.done != nil {
+		r.done <- outcome{run, err}
+	}
+}
+
+// runOnce builds the provider and runs the engine; a panic in either is
+// the connector's failure, not the daemon's.
+func (s *Scheduler) runOnce(ctx context.Context, w *worker, c connector.Config, r request) (run store.Run, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error in the run of %q: %v", c.Name, p)
+			s.Engine.Log.Error("run panicked", "connector", c.Name, "panic", p)
+		}
+	}()
+	prov, err := s.Provider(ctx, c)
+	if err != nil {
+		return run, err
+	}
+	return s.Engine.Run(ctx, c, prov, Options{Full: r.full, Committed: w.pusher.Kick, Progress: func(p Progress) {
+		s.mu.Lock()
+		w.state.Progress = p
+		s.mu.Unlock()
+		if r.progress != nil {
+			r.progress(p)
+		}
+	}})
+}
+
+// shutdown ends the workers (cancelling their runs), lets the pushers
+// deliver for up to Drain, and stops them.
+func (s *Scheduler) shutdown(stopPushers context.CancelFunc) {
+	s.mu.Lock()
+	workers := make([]*worker, 0, len(s.workers))
+	for _, w := range s.workers {
+		w.cancel()
+		workers = append(workers, w)
+	}
+	s.mu.Unlock()
+	s.group.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), s.Drain)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = w.pusher.Drain(ctx, s.Drain)
+		}()
+	}
+	wg.Wait()
+	stopPushers()
+	for _, w := range workers {
+		_ = w.pushStop()
+	}
+}

@@ -1,0 +1,359 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/mapping"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// manualClock stands still until the test moves it; Sleep blocks until the
+// clock reaches the sleeper's deadline. The scheduler's loop is the only
+// sleeper here, so "one sleeper waiting" means it finished a tick.
+type manualClock struct {
+	mu       sync.Mutex
+	now      time.Time
+	sleepers map[chan struct{}]time.Time
+}
+
+func newManualClock(t time.Time) *manualClock {
+	return &manualClock{now: t, sleepers: map[chan struct{}]time.Time{}}
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *manualClock) Sleep(ctx context.Context, d time.Duration) error {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.sleepers[ch] = c.now.Add(d)
+	c.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.sleepers, ch)
+		c.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// advance moves the clock by d and wakes the sleepers that are due.
+func (c *manualClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for ch, until := range c.sleepers {
+		if !until.After(c.now) {
+			close(ch)
+			delete(c.sleepers, ch)
+		}
+	}
+}
+
+func (c *manualClock) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sleepers)
+}
+
+// stubProvider returns a fixed set of users, or fails, or blocks.
+type stubProvider struct {
+	users []engine.User
+	fail  error
+	block chan struct{} // if set, Fetch waits for it to close
+}
+
+func (p *stubProvider) Fetch(ctx context.Context, _ engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
+	if p.block != nil {
+		select {
+		case <-p.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if p.fail != nil {
+		return nil, p.fail
+	}
+	if err := page(p.users); err != nil {
+		return nil, err
+	}
+	return []byte("cursor"), nil
+}
+
+type nullSink struct{}
+
+func (nullSink) Push(context.Context, string, sink.Payload) error { return nil }
+
+// schedEnv is a scheduler on a manual clock with stub providers.
+type schedEnv struct {
+	t      *testing.T
+	clock  *manualClock
+	db     *store.DB
+	sched  *engine.Scheduler
+	runs   chan string // names of connectors whose run finished
+	mu     sync.Mutex
+	provs  map[string]*stubProvider
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newSchedEnv(t *testing.T, start time.Time, conns ...connector.Config) *schedEnv {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &schedEnv{t: t, clock: newManualClock(start), db: db, runs: make(chan string, 100), provs: map[string]*stubProvider{}}
+	for _, c := range conns {
+		e.put(c)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: e.clock, Log: log, SpillDir: dir}
+	e.sched = &engine.Scheduler{Engine: eng, Sink: nullSink{}, Server: connector.DefaultServer, Local: time.UTC,
+		Tick: time.Minute, Poll: time.Hour,
+		Provider: func(_ context.Context, c connector.Config) (engine.Provider, error) {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			if p := e.provs[c.Name]; p != nil {
+				return p, nil
+			}
+			return &stubProvider{users: []engine.User{{ID: "u1", Status: "ACTIVE", Raw: map[string]any{"id": "u1", "status": "ACTIVE"}}}}, nil
+		},
+		Finished: func(c connector.Config, _ store.Run) { e.runs <- c.Name },
+	}
+	return e
+}
+
+func (e *schedEnv) put(c connector.Config) {
+	e.t.Helper()
+	if err := e.db.Update(func(tx *store.Tx) error { return tx.PutConnector(c) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *schedEnv) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
+	go func() { e.done <- e.sched.Run(ctx) }()
+	e.idle()
+	e.t.Cleanup(e.stop)
+}
+
+func (e *schedEnv) stop() {
+	if e.cancel != nil {
+		e.cancel()
+		if err := <-e.done; err != nil {
+			e.t.Error(err)
+		}
+		e.cancel = nil
+	}
+}
+
+// idle waits until the scheduler's loop sleeps again and no run is going on.
+func (e *schedEnv) idle() {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if e.clock.waiting() >= 1 && !e.busy() {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.t.Fatal("the scheduler did not settle")
+}
+
+func (e *schedEnv) busy() bool {
+	var all []connector.Config
+	_ = e.db.View(func(tx *store.Tx) error { all, _ = tx.Connectors(); return nil })
+	for _, c := range all {
+		if st, ok := e.sched.State(c.ID); ok && (st.Running || st.Queued) && e.provs[c.Name] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// until advances the clock a tick at a time up to t and returns, in order,
+// "HH:MM name" for every run that finished on the way.
+func (e *schedEnv) until(t time.Time) []string {
+	e.t.Helper()
+	var got []string
+	for e.clock.Now().Before(t) {
+		e.clock.advance(time.Minute)
+		now := e.clock.Now()
+		e.idle()
+		for len(e.runs) > 0 {
+			got = append(got, now.UTC().Format("01-02 15:04")+" "+<-e.runs)
+		}
+	}
+	sort.Strings(got)
+	return got
+}
+
+func conn(name string, r connector.Repeats, at string, created time.Time) connector.Config {
+	c := connector.New(connector.Okta, created)
+	c.Name, c.URL, c.Schedule.Repeats, c.Schedule.StartTime = name, "https://x.okta.com", r, at
+	return c
+}
+
+var day0 = time.Date(2026, 6, 1, 1, 0, 0, 0, time.UTC) // a Monday
+
+func TestSchedulerRunsOnTime(t *testing.T) {
+	daily := conn("daily", connector.Daily, "02:00", day0)
+	hourly := conn("hourly", connector.Hourly, "00:30", day0)
+	inactive := conn("inactive", connector.Hourly, "00:10", day0)
+	inactive.Active = false
+	elsewhere := conn("elsewhere", connector.Hourly, "00:20", day0)
+	elsewhere.Server = "Branch"
+	e := newSchedEnv(t, day0, daily, hourly, inactive, elsewhere)
+	e.start()
+	got := e.until(day0.Add(3 * time.Hour))
+	want := []string{"06-01 01:30 hourly", "06-01 02:00 daily", "06-01 02:30 hourly", "06-01 03:30 hourly"}
+	if !equal(got, want) {
+		t.Fatalf("runs %v, want %v", got, want)
+	}
+	for _, c := range []connector.Config{inactive, elsewhere} {
+		if st, _ := e.sched.State(c.ID); !st.NextRun.IsZero() {
+			t.Errorf("%s has a next run (%s); it must never run on schedule here", c.Name, st.NextRun)
+		}
+	}
+	if st, _ := e.sched.State(daily.ID); !st.NextRun.Equal(time.Date(2026, 6, 2, 2, 0, 0, 0, time.UTC)) {
+		t.Errorf("daily next run %s", st.NextRun)
+	}
+}
+
+func TestSchedulerCatchesUpOnceAfterDowntime(t *testing.T) {
+	c := conn("daily", connector.Daily, "02:00", day0.AddDate(0, 0, -10))
+	e := newSchedEnv(t, day0, c) // 01:00: the last run was days ago
+	if err := e.db.Update(func(tx *store.Tx) error {
+		return tx.AddRun(c.ID, store.Run{ID: "r_old", Start: day0.AddDate(0, 0, -4), Result: "ok"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	got := e.until(day0.Add(50 * time.Minute))
+	if want := []string{"06-01 01:01 daily"}; !equal(got, want) {
+		t.Fatalf("after four missed days: runs %v, want exactly one catch-up %v", got, want)
+	}
+	if got := e.until(day0.Add(26 * time.Hour)); !equal(got, []string{"06-01 02:00 daily", "06-02 02:00 daily"}) {
+		t.Fatalf("then the regular slots: %v", got)
+	}
+}
+
+func TestSchedulerTakesEditsWithoutRestart(t *testing.T) {
+	c := conn("daily", connector.Daily, "02:00", day0)
+	e := newSchedEnv(t, day0, c)
+	e.start()
+	c.Schedule.StartTime = "01:30"
+	e.put(c)
+	e.sched.Reload()
+	got := e.until(day0.Add(3 * time.Hour))
+	if want := []string{"06-01 01:30 daily"}; !equal(got, want) {
+		t.Fatalf("after moving the start time: runs %v, want %v", got, want)
+	}
+	c.Active = false
+	e.put(c)
+	e.sched.Reload()
+	if got := e.until(day0.Add(30 * time.Hour)); len(got) != 0 {
+		t.Fatalf("an inactive connector ran: %v", got)
+	}
+	// Reactivated, it does not make up for the inactive time.
+	c.Active = true
+	e.put(c)
+	e.sched.Reload()
+	if got := e.until(day0.Add(49 * time.Hour)); !equal(got, []string{"06-03 01:30 daily"}) {
+		t.Fatalf("after reactivation: %v", got)
+	}
+}
+
+func TestSchedulerIsolatesAFailingAndASlowConnector(t *testing.T) {
+	failing := conn("failing", connector.Hourly, "00:05", day0)
+	slow := conn("slow", connector.Hourly, "00:06", day0)
+	healthy := conn("healthy", connector.Hourly, "00:10", day0)
+	e := newSchedEnv(t, day0, failing, slow, healthy)
+	e.provs["failing"] = &stubProvider{fail: errors.New("okta: 500 (transient failure)")}
+	block := make(chan struct{})
+	e.provs["slow"] = &stubProvider{block: block, users: []engine.User{{ID: "u", Status: "ACTIVE", Raw: map[string]any{"id": "u"}}}}
+	e.start()
+	var got []string
+	for e.clock.Now().Before(day0.Add(2*time.Hour + 11*time.Minute)) {
+		e.clock.advance(time.Minute)
+		now := e.clock.Now()
+		deadline := time.Now().Add(5 * time.Second)
+		for e.clock.waiting() < 1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(2 * time.Millisecond)
+		for {
+			if st, _ := e.sched.State(failing.ID); !st.Running {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		for len(e.runs) > 0 {
+			got = append(got, now.Format("15:04")+" "+<-e.runs)
+		}
+	}
+	// The slow one is still in its first run; the healthy one ran every hour
+	// on time; the failing one retried within minutes, not hourly.
+	healthyRuns, failures := 0, 0
+	for _, g := range got {
+		switch g[6:] {
+		case "healthy":
+			healthyRuns++
+		case "failing":
+			failures++
+		case "slow":
+			t.Errorf("the blocked run finished: %v", got)
+		}
+	}
+	if healthyRuns != 3 {
+		t.Errorf("healthy ran %d times, want 3 (01:10, 02:10, 03:10): %v", healthyRuns, got)
+	}
+	if failures < 4 {
+		t.Errorf("failing connector ran %d times in two hours; it should retry with a backoff from a minute: %v", failures, got)
+	}
+	st, _ := e.sched.State(failing.ID)
+	if st.Failures < 4 || st.RetryAt.IsZero() {
+		t.Errorf("state of the failing connector: %+v", st)
+	}
+	if st, _ := e.sched.State(slow.ID); !st.Running {
+		t.Error("the slow connector is not shown as running")
+	}
+	close(block)
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
