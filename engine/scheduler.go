@@ -51,7 +51,7 @@ type Scheduler struct {
 // State is what the scheduler knows of a connector beyond the database.
 type State struct {
 	NextRun      time.Time `json:"nextRun,omitzero"` // zero: not scheduled by this daemon
-	Queued       bool      `json:"queued"` // a scheduled run waits for the worker
+	Queued       bool      `json:"queued"`           // a scheduled run waits for the worker
 	Running      bool      `json:"running"`
 	RunningSince time.Time `json:"runningSince,omitzero"`
 	Progress     Progress  `json:"progress"`
