@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/mapping"
 	"neurons-connector/secret"
@@ -39,7 +40,31 @@ type app struct {
 	dataDirFlag string
 	cfg         settings.Settings
 	log         *slog.Logger // see logger
+	clk         clock.Clock  // see clock
+
+	// inDaemon is set on the app that runs a command for the CLI inside the
+	// daemon: the database is the daemon's, runs go through its scheduler.
+	inDaemon *daemon
+	// skipDB makes a command that only takes hints from the database (mapping
+	// check) do without, because a daemon holds it.
+	skipDB bool
 }
+
+// clock tells a.now's time and sleeps in real time, unless NC_TEST_CLOCK
+// installed a scaled one.
+func (a *app) clock() clock.Clock {
+	if a.clk == nil {
+		a.clk = nowClock{now: a.now}
+	}
+	return a.clk
+}
+
+type nowClock struct {
+	clock.Real
+	now func() time.Time
+}
+
+func (c nowClock) Now() time.Time { return c.now() }
 
 // keyFileName is the sealing key's name inside the data directory.
 const keyFileName = "secret.key"
@@ -66,6 +91,10 @@ func run(ctx context.Context, args []string, a *app) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
+	}
+	var re *remoteExit
+	if errors.As(err, &re) {
+		return re.code
 	}
 	code := 2 // errors raised by cobra itself are usage errors
 	var ee *exitError
@@ -135,6 +164,12 @@ func (a *app) keyFunc() store.KeyFunc {
 // create; the others get store.ErrNoDatabase on a fresh host and treat it as
 // "no connectors yet", so that looking never writes.
 func (a *app) openStore(create bool) (*store.DB, error) {
+	if a.inDaemon != nil {
+		return a.inDaemon.db.Borrow(), nil
+	}
+	if a.skipDB {
+		return nil, store.ErrNoDatabase
+	}
 	if create {
 		if err := service.PrepareDataDir(a.cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("prepare data directory: %w", err)

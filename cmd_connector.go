@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/secret"
@@ -158,6 +157,7 @@ would be lost): deliver them with "neurons-connector run NAME", or pass --force.
   neurons-connector connector remove "Okta test" --purge`,
 		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
+			defer a.hold(args[0])() // a daemon's worker must not write while the connector goes
 			if purge {
 				if err := a.purge(cmd.Context(), args[0]); err != nil {
 					return err
@@ -203,7 +203,7 @@ func (a *app) purge(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	pusher := engine.NewPusher(db, s, c.ID, clock.Real{}, a.logger())
+	pusher := engine.NewPusher(db, s, c.ID, a.clock(), a.logger())
 	stop := pusher.Start(ctx)
 	n, err := eng.Purge(ctx, c, pusher.Kick)
 	if err == nil {

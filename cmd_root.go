@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"neurons-connector/service"
 	"neurons-connector/settings"
 )
 
@@ -32,13 +33,19 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input
 (nothing was changed).`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			for c := cmd; c != nil; c = c.Parent() {
 				if c.Annotations[skipSettings] != "" || builtin[c.Name()] {
 					return nil
 				}
 			}
-			return a.loadSettings(cmd.Context())
+			if err := a.readEnvFile(cmd); err != nil {
+				return err
+			}
+			if err := a.loadSettings(cmd.Context()); err != nil {
+				return err
+			}
+			return a.forward(cmd, args)
 		},
 	}
 	root.SetIn(a.stdin)
@@ -49,8 +56,47 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v; see: %s --help", err, c.CommandPath())
 	})
-	root.AddCommand(a.connectorCmd(), a.runCmd(), a.mappingCmd(), a.statusCmd(), a.benchCmd(), a.benchServeCmd(), a.versionCmd())
+	root.AddCommand(a.connectorCmd(), a.runCmd(), a.mappingCmd(), a.statusCmd(), a.serveCmd(), a.serviceCmd(),
+		a.benchCmd(), a.benchServeCmd(), a.versionCmd())
+	for _, p := range []string{"connector", "run", "status", "mapping export"} {
+		annotate(root, usesDB, p)
+	}
+	annotate(root, dbHint, "mapping check")
 	return root
+}
+
+// annotate marks the command at path with key.
+func annotate(root *cobra.Command, key, path string) {
+	c, _, err := root.Find(strings.Fields(path))
+	if err != nil || c == root {
+		panic("no command " + path) // a typo here is a programming error
+	}
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[key] = "yes"
+}
+
+// readEnvFile takes in the settings file of --env-file (serve, service
+// install): its values apply where the environment has none.
+func (a *app) readEnvFile(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("env-file")
+	if f == nil || !f.Changed || cmd.Name() != "serve" {
+		return nil
+	}
+	vars, err := service.LoadEnvFile(f.Value.String())
+	if err != nil {
+		return usagef("--env-file: %v", err)
+	}
+	env := a.lookup
+	a.lookup = func(k string) (string, bool) {
+		if v, ok := env(k); ok {
+			return v, true
+		}
+		v, ok := vars[k]
+		return v, ok
+	}
+	return nil
 }
 
 // group is a command that only holds subcommands: it shows its help when

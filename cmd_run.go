@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/mapping"
@@ -57,6 +56,16 @@ outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
 			if c.Server != a.cfg.ServerName {
 				fmt.Fprintf(a.stderr, "note: connector %q belongs to server %q, not this host's %q\n", c.Name, c.Server, a.cfg.ServerName)
 			}
+			if a.inDaemon != nil && !dry {
+				// The daemon's worker for the connector runs it, after any
+				// run it is busy with, and its pusher delivers.
+				run, pusher, err := a.inDaemon.sched.RunNow(cmd.Context(), c.ID, full, nil)
+				var drainErr error
+				if pusher != nil {
+					drainErr = pusher.Drain(cmd.Context(), pushPatience)
+				}
+				return a.report(db, c, run, err, drainErr)
+			}
 			prov, err := a.provider(c, sec)
 			if err != nil {
 				return err
@@ -83,7 +92,7 @@ func (a *app) engine(db *store.DB) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: clock.Real{}, Log: a.logger(), SpillDir: a.cfg.DataDir}, nil
+	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: a.clock(), Log: a.logger(), SpillDir: a.cfg.DataDir}, nil
 }
 
 // sink builds the configured sink.
@@ -116,14 +125,21 @@ func (a *app) syncNow(ctx context.Context, db *store.DB, c connector.Config, pro
 	if err != nil {
 		return err
 	}
-	pusher := engine.NewPusher(db, s, c.ID, clock.Real{}, a.logger())
+	pusher := engine.NewPusher(db, s, c.ID, a.clock(), a.logger())
 	stop := pusher.Start(ctx)
 	ui := a.progress(c.Name)
 	run, runErr := eng.Run(ctx, c, prov, engine.Options{Full: full, Committed: pusher.Kick, Progress: ui.update})
 	ui.finish()
 	drainErr := pusher.Drain(ctx, pushPatience)
 	_ = stop() // a permanent error is what Drain returned
-	a.summary(run)
+	return a.report(db, c, run, runErr, drainErr)
+}
+
+// report prints a run's summary and turns its outcome into the command's.
+func (a *app) report(db *store.DB, c connector.Config, run store.Run, runErr, drainErr error) error {
+	if run.ID != "" {
+		a.summary(run)
+	}
 	var waiting int
 	_ = db.View(func(tx *store.Tx) error { waiting = tx.OutboxRecords(c.ID); return nil })
 	switch {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"neurons-connector/connector"
+	"neurons-connector/engine"
 	"neurons-connector/store"
 )
 
@@ -40,6 +41,12 @@ type statusView struct {
 	KnownUsers   int        `json:"knownUsers"`
 	CursorSaved  *time.Time `json:"cursorSaved,omitempty"`
 	CursorAge    string     `json:"cursorAge,omitempty"`
+	// NextRun is the next scheduled run; absent for a connector that does
+	// not run on schedule here (inactive, or another server's).
+	NextRun *time.Time `json:"nextRun,omitempty"`
+	// Daemon is the running daemon's view (running now, retries, the
+	// pusher); absent when status read the database itself.
+	Daemon *engine.State `json:"daemon,omitempty"`
 }
 
 func (a *app) statusCmd() *cobra.Command {
@@ -55,30 +62,11 @@ detail. It reads the database; it never changes it.`,
   neurons-connector status "Okta prod" --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: action(func(_ *cobra.Command, args []string) error {
-			views := []statusView{}
-			err := a.view(func(tx *store.Tx) error {
-				var all []connector.Config
-				var err error
-				switch {
-				case len(args) == 1:
-					var c connector.Config
-					c, err = findConnector(tx, args[0])
-					all = []connector.Config{c}
-				case tx != nil:
-					all, err = tx.Connectors()
-				}
-				if err != nil {
-					return err
-				}
-				for _, c := range all {
-					v, err := a.newStatusView(tx, c)
-					if err != nil {
-						return err
-					}
-					views = append(views, v)
-				}
-				return nil
-			})
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			views, err := a.statusViews(name)
 			if err != nil {
 				return err
 			}
@@ -95,6 +83,35 @@ detail. It reads the database; it never changes it.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON on stdout (an array, or one object with NAME)")
 	return cmd
+}
+
+// statusViews reads the status of one connector (name) or all.
+func (a *app) statusViews(name string) ([]statusView, error) {
+	views := []statusView{}
+	err := a.view(func(tx *store.Tx) error {
+		var all []connector.Config
+		var err error
+		switch {
+		case name != "":
+			var c connector.Config
+			c, err = findConnector(tx, name)
+			all = []connector.Config{c}
+		case tx != nil:
+			all, err = tx.Connectors()
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			v, err := a.newStatusView(tx, c)
+			if err != nil {
+				return err
+			}
+			views = append(views, v)
+		}
+		return nil
+	})
+	return views, err
 }
 
 func (a *app) newStatusView(tx *store.Tx, c connector.Config) (statusView, error) {
@@ -122,7 +139,19 @@ func (a *app) newStatusView(tx *store.Tx, c connector.Config) (statusView, error
 	if ok && !cur.Saved.IsZero() {
 		saved := cur.Saved
 		v.CursorSaved = &saved
-		v.CursorAge = a.now().Sub(saved).Round(time.Second).String()
+		v.CursorAge = a.clock().Now().Sub(saved).Round(time.Second).String()
+	}
+	if a.inDaemon != nil {
+		if st, ok := a.inDaemon.sched.State(c.ID); ok {
+			v.Daemon = &st
+			if !st.NextRun.IsZero() {
+				next := st.NextRun
+				v.NextRun = &next
+			}
+		}
+	} else if c.Active && v.OnThisServer {
+		next := c.Schedule.Next(a.clock().Now(), a.local)
+		v.NextRun = &next
 	}
 	return v, nil
 }
@@ -133,7 +162,7 @@ func (a *app) writeStatusTable(views []statusView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tSERVER\tACTIVE\tSCHEDULE\tLAST RUN\tRESULT\tFETCHED\tUPSERTED\tDELETED\tOUTBOX")
+	fmt.Fprintln(tw, "NAME\tTYPE\tSERVER\tACTIVE\tSCHEDULE\tNEXT RUN\tLAST RUN\tRESULT\tFETCHED\tUPSERTED\tDELETED\tOUTBOX")
 	for _, v := range views {
 		last, result, fetched, upserted, deleted := "never", "-", "-", "-", "-"
 		if r := v.LastRun; r != nil {
@@ -145,8 +174,17 @@ func (a *app) writeStatusTable(views []statusView) error {
 		if !v.OnThisServer {
 			server += " (not this one)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", v.Name, v.Type, server, yesNo(v.Active),
-			v.Schedule, last, result, fetched, upserted, deleted, v.Outbox)
+		next := "-"
+		if v.NextRun != nil {
+			next = v.NextRun.In(a.local).Format("2006-01-02 15:04")
+		}
+		if d := v.Daemon; d != nil && d.Running {
+			result = fmt.Sprintf("running (%d users so far)", d.Progress.Fetched)
+		} else if d != nil && d.Failures > 0 {
+			result += fmt.Sprintf(" (%d failures in a row)", d.Failures)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", v.Name, v.Type, server, yesNo(v.Active),
+			v.Schedule, next, last, result, fetched, upserted, deleted, v.Outbox)
 	}
 	return tw.Flush()
 }
@@ -170,6 +208,21 @@ func (v statusView) details() [][2]string {
 		}
 		for _, w := range r.Warnings {
 			rows = append(rows, [2]string{"Warning", w})
+		}
+	}
+	if v.NextRun != nil {
+		rows = append(rows, [2]string{"Next run", v.NextRun.Format(time.RFC3339)})
+	}
+	if d := v.Daemon; d != nil {
+		if d.Running {
+			rows = append(rows, [2]string{"Running", fmt.Sprintf("since %s: %d users read, %d upserts, %d deletes so far",
+				d.RunningSince.Format(time.RFC3339), d.Progress.Fetched, d.Progress.Upserts, d.Progress.Deletes)})
+		}
+		if d.Failures > 0 {
+			rows = append(rows, [2]string{"Failing", fmt.Sprintf("%d scheduled runs in a row; next try %s", d.Failures, d.RetryAt.Format(time.RFC3339))})
+		}
+		if d.PushError != "" {
+			rows = append(rows, [2]string{"Pushing stopped", d.PushError})
 		}
 	}
 	cursor := "none yet"

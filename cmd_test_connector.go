@@ -86,16 +86,8 @@ func (a *app) oktaClient(c connector.Config, token secret.Value) (*okta.Client, 
 // logger writes to stderr at NC_LOG_LEVEL in NC_LOG_FORMAT. It is made
 // once: every component shares its handler, whose lock keeps lines whole.
 func (a *app) logger() *slog.Logger {
-	if a.log != nil {
-		return a.log
-	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(a.cfg.LogLevel))
-	opts := &slog.HandlerOptions{Level: level}
-	if a.cfg.LogFormat == "json" {
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
-	} else {
-		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	if a.log == nil {
+		a.log = a.newLogger(nil)
 	}
 	return a.log
 }

@@ -306,12 +306,12 @@ func TestSchedulerIsolatesAFailingAndASlowConnector(t *testing.T) {
 		for e.clock.waiting() < 1 && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(2 * time.Millisecond)
-		for {
-			if st, _ := e.sched.State(failing.ID); !st.Running {
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			f, _ := e.sched.State(failing.ID)
+			h, _ := e.sched.State(healthy.ID)
+			if !f.Running && !f.Queued && !h.Running && !h.Queued {
 				break
 			}
-			time.Sleep(time.Millisecond)
 		}
 		for len(e.runs) > 0 {
 			got = append(got, now.Format("15:04")+" "+<-e.runs)

@@ -44,3 +44,7 @@ func PrepareDataDir(dir string) error {
 	}
 	return nil
 }
+
+// TeeToSystemLog says whether warnings and errors are copied to the service
+// manager's log: systemd puts the daemon's stderr in the journal already; a copy through syslog would show every warning twice.
+const TeeToSystemLog = false

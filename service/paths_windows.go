@@ -22,6 +22,20 @@ func DefaultDataDir(getenv func(string) string, _ int) (string, error) {
 // CurrentUID has no meaning on Windows; DefaultDataDir ignores it.
 func CurrentUID() int { return -1 }
 
-// PrepareDataDir creates dir. On Windows access is governed by the ACL that
-// %ProgramData% passes down; the service installer narrows it.
-func PrepareDataDir(dir string) error { return os.MkdirAll(dir, 0o700) }
+// PrepareDataDir creates dir and, when it creates it, replaces the ACL that
+// %ProgramData% would pass down (every user may read) with one for
+// LocalSystem and Administrators only: the folder holds the key that opens
+// every secret.
+func PrepareDataDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return restrictFile(dir)
+}
+
+// TeeToSystemLog says whether warnings and errors are copied to the service
+// manager's log: a service's stderr goes nowhere on Windows; warnings and errors must reach the event log.
+const TeeToSystemLog = true

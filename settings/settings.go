@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -235,4 +236,18 @@ NC_MAPPINGS_DIR              folder of okta.csv / onelogin.csv / <name>.csv over
 NC_LISTEN                    local control endpoint (default 127.0.0.1:7780, loopback only)
 NC_LOG_LEVEL, NC_LOG_FORMAT  debug|info|warn|error, text|json
 NC_SECRET_KEY                base64 sealing key instead of <data dir>/secret.key`)
+}
+
+// Variables lists the environment variables Load reads, in declaration
+// order: the lines of the service's settings file.
+func Variables() []string {
+	var names []string
+	t := reflect.TypeFor[Settings]()
+	for i := range t.NumField() {
+		if tag := t.Field(i).Tag.Get("env"); tag != "" {
+			name, _, _ := strings.Cut(tag, ",")
+			names = append(names, name)
+		}
+	}
+	return names
 }

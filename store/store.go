@@ -106,6 +106,8 @@ type DB struct {
 
 	mu     sync.Mutex
 	sealer *secret.Sealer
+
+	borrowed bool // Close leaves the database open: see Borrow
 }
 
 // Open opens (and migrates) the database at path.
@@ -137,7 +139,17 @@ func Open(path string, opts Options) (*DB, error) {
 func (d *DB) Path() string { return d.path }
 
 // Close releases the file and its lock.
-func (d *DB) Close() error { return d.bolt.Close() }
+func (d *DB) Close() error {
+	if d.borrowed {
+		return nil
+	}
+	return d.bolt.Close()
+}
+
+// Borrow returns another handle on the open database whose Close does
+// nothing: the daemon lends it to the commands it runs for the CLI, which
+// close what they open, while it keeps the database open.
+func (d *DB) Borrow() *DB { return &DB{bolt: d.bolt, path: d.path, key: d.key, borrowed: true} }
 
 // PathIn returns the database path inside dataDir.
 func PathIn(dataDir string) string { return filepath.Join(dataDir, FileName) }

@@ -1,0 +1,104 @@
+// Package metrics owns the daemon's Prometheus metrics: counters fed by
+// every finished run, and gauges read from the database at each scrape, so
+// that they are right after a restart too. It keeps its own registry (no
+// global state) and serves it through Handler.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"neurons-connector/connector"
+	"neurons-connector/store"
+)
+
+const namespace = "neurons_connector"
+
+// Gauge is one connector's figures that live in the database.
+type Gauge struct {
+	Connector   string
+	Type        string
+	Outbox      int     // batches waiting for the sink
+	LastSuccess float64 // Unix seconds of the end of the last successful run; 0 never
+}
+
+// Metrics is the daemon's registry.
+type Metrics struct {
+	reg                       *prometheus.Registry
+	runs                      *prometheus.CounterVec
+	fetched, upserts, deletes *prometheus.CounterVec
+	calls                     *prometheus.CounterVec
+	waitSeconds               *prometheus.CounterVec
+}
+
+// New builds the registry; gauges is called at every scrape.
+func New(gauges func() ([]Gauge, error)) *Metrics {
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	}
+	m := &Metrics{
+		reg:         prometheus.NewRegistry(),
+		runs:        counter("runs_total", "Runs finished, by connector, mode and result (ok, failed, cancelled).", "connector", "mode", "result"),
+		fetched:     counter("users_fetched_total", "Users read from the provider.", "connector"),
+		upserts:     counter("upserts_total", "Upserts queued for the sink.", "connector"),
+		deletes:     counter("deletes_total", "Deletes queued for the sink.", "connector"),
+		calls:       counter("api_calls_total", "Provider API calls by provider and HTTP status (0: no response).", "provider", "code"),
+		waitSeconds: counter("rate_limit_wait_seconds_total", "Time runs spent waiting on provider rate limits.", "connector"),
+	}
+	m.reg.MustRegister(m.runs, m.fetched, m.upserts, m.deletes, m.calls, m.waitSeconds,
+		&dbCollector{read: gauges},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// RunFinished counts a finished run.
+func (m *Metrics) RunFinished(c connector.Config, r store.Run) {
+	m.runs.WithLabelValues(c.Name, r.Mode, r.Result).Inc()
+	m.fetched.WithLabelValues(c.Name).Add(float64(r.Fetched))
+	m.upserts.WithLabelValues(c.Name).Add(float64(r.Upserted))
+	m.deletes.WithLabelValues(c.Name).Add(float64(r.Deleted))
+	m.waitSeconds.WithLabelValues(c.Name).Add(r.RateLimitWait.Seconds())
+	for code, n := range r.APIResponses {
+		m.calls.WithLabelValues(string(c.Kind), strconv.Itoa(code)).Add(float64(n))
+	}
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// dbCollector reads the gauges from the database when scraped.
+type dbCollector struct {
+	read func() ([]Gauge, error)
+}
+
+var (
+	outboxDesc = prometheus.NewDesc(namespace+"_outbox_batches", "Batches waiting in the outbox for the sink.",
+		[]string{"connector", "type"}, nil)
+	successDesc = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
+		"End of the connector's last successful run, Unix seconds (absent: never).", []string{"connector", "type"}, nil)
+)
+
+func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxDesc
+	ch <- successDesc
+}
+
+func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
+	gauges, err := d.read()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxDesc, err)
+		return
+	}
+	for _, g := range gauges {
+		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(g.Outbox), g.Connector, g.Type)
+		if g.LastSuccess > 0 {
+			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, g.LastSuccess, g.Connector, g.Type)
+		}
+	}
+}
