@@ -25,7 +25,9 @@ const (
 // been copied already.
 type remoteExit struct{ code int }
 
-func (r *remoteExit) Error() string { return fmt.Sprintf("the service's command exited with %d", r.code) }
+func (r *remoteExit) Error() string {
+	return fmt.Sprintf("the service's command exited with %d", r.code)
+}
 
 func annotated(cmd *cobra.Command, key string) bool {
 	for c := cmd; c != nil; c = c.Parent() {
