@@ -21,6 +21,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.env["EMPTY_TOKEN"] = ""
+	openEnv := filepath.Join(t.TempDir(), "open.env")
+	if err := os.WriteFile(openEnv, []byte("NC_SINK=csv\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	okta := func(extra ...string) []string {
 		return append([]string{"connector", "add", "okta", "--name", "New", "--url", "https://new.okta.com", "--token-env", "OKTA_TOKEN"}, extra...)
@@ -82,6 +86,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"bad setting", []string{"connector", "list"}, map[string]string{"NC_LOG_FORMAT": "xml"}, "NC_LOG_FORMAT"},
 		{"bad secret key setting", okta(), map[string]string{"NC_SECRET_KEY": "c2hvcnQ="}, "NC_SECRET_KEY"},
 		{"listen off loopback", []string{"status"}, map[string]string{"NC_LISTEN": "0.0.0.0:7780"}, "NC_LISTEN"},
+		{"serve with a missing settings file", []string{"serve", "--env-file", "/no/such/nc.env"}, nil, "--env-file"},
+		{"serve with a settings file others can read", []string{"serve", "--env-file", openEnv}, nil, "chmod 600"},
+		{"serve with a bad test clock", []string{"serve"}, map[string]string{testClockVar: "soon"}, testClockVar},
+		{"serve with an argument", []string{"serve", "now"}, nil, "no arguments"},
+		{"unknown service action", []string{"service", "reload"}, nil, "reload"},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d cases", len(cases))

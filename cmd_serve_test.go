@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -73,10 +74,14 @@ func newDaemonEnv(t *testing.T) *daemonEnv {
 }
 
 // cli runs one command of the real program in a child process.
-func (e *daemonEnv) cli(args ...string) result {
+func (e *daemonEnv) cli(args ...string) result { e.t.Helper(); return e.cliIn("", args...) }
+
+// cliIn is cli with standard input.
+func (e *daemonEnv) cliIn(stdin string, args ...string) result {
 	e.t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = e.env
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -154,33 +159,8 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 		"--client-secret-env", "OL_SECRET", "--repeats", "hourly", "--start-time", hourlyAt(slotB), "--time-zone", "UTC",
 		"--user-status", "active,locked")
 
-	serve := exec.Command(os.Args[0], "serve")
-	serve.Env = append(append([]string(nil), e.env...), testClockVar+"="+start.Format(time.RFC3339)+fmt.Sprintf("*%d", speed),
-		"NC_LOG_LEVEL=debug")
-	var logs bytes.Buffer
-	serve.Stdout, serve.Stderr = &logs, &logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
+	serve, logs, exited := e.serve(testClockVar + "=" + start.Format(time.RFC3339) + fmt.Sprintf("*%d", speed))
 	realStart := time.Now()
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	t.Cleanup(func() {
-		_ = serve.Process.Kill()
-		if t.Failed() {
-			t.Logf("daemon log:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(e.dir, service.DaemonFile)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the daemon did not announce itself")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 
 	runs := e.waitRuns(20*time.Second, "Okta A", "OneLogin B")
 	for name, slot := range map[string]time.Time{"Okta A": slotA, "OneLogin B": slotB} {
@@ -216,17 +196,7 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 
 	checkMetrics(t, e)
 
-	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("daemon exit: %v\n%s", err, logs.String())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the daemon did not stop within 5 s of SIGTERM")
-	}
+	e.stop(serve, exited)
 	if _, err := os.Stat(filepath.Join(e.dir, service.DaemonFile)); !os.IsNotExist(err) {
 		t.Error("daemon.json left behind after a clean stop")
 	}
@@ -243,6 +213,70 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 			t.Errorf("the daemon's debug log shows a secret")
 		}
 	}
+}
+
+// serve starts the daemon in a child process and waits until it answers.
+func (e *daemonEnv) serve(env ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
+	t := e.t
+	t.Helper()
+	serve := exec.Command(os.Args[0], "serve")
+	serve.Env = append(append(append([]string(nil), e.env...), "NC_LOG_LEVEL=debug"), env...)
+	logs := &syncBuffer{}
+	serve.Stdout, serve.Stderr = logs, logs
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- serve.Wait() }()
+	t.Cleanup(func() {
+		_ = serve.Process.Kill()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", logs.String())
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if cl, _ := service.Find(context.Background(), e.dir); cl != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not come up:\n%s", logs.String())
+		}
+	}
+	return serve, &logs.Buffer, exited
+}
+
+// stop sends SIGTERM and expects a clean exit within 5 s.
+func (e *daemonEnv) stop(serve *exec.Cmd, exited chan error) {
+	e.t.Helper()
+	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
+		e.t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			e.t.Fatalf("daemon exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		e.t.Fatal("the daemon did not stop within 5 s of SIGTERM")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the child's two streams.
+type syncBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.String()
 }
 
 func writeSecret(t *testing.T, s string) string {
@@ -324,4 +358,58 @@ func checkConsistent(t *testing.T, e *daemonEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Every command works while the daemon holds the database: secrets read
+// here travel to it, output and exit codes come back, a file argument is
+// written here, and bad input is still exit 2 with nothing changed.
+func TestCommandsGoThroughARunningDaemon(t *testing.T) {
+	e := newDaemonEnv(t)
+	serve, _, exited := e.serve()
+	add := e.cliIn("Okta-Daemon-Token-41", "connector", "add", "okta", "--name", "Okta", "--url", e.oktaU,
+		"--token-stdin", "--inactive")
+	if add.code != 0 {
+		t.Fatalf("add: %d %s", add.code, add.stderr)
+	}
+	if r := e.mustCLI("connector", "test", "Okta"); !strings.Contains(r.stdout, "OK:") {
+		t.Errorf("test through the daemon (the secret must have arrived): %q", r.stdout)
+	}
+	if r := e.cli("connector", "edit", "Okta", "--token-env", "NO_SUCH_VAR"); r.code != 2 || !strings.Contains(r.stderr, "--token-env") {
+		t.Errorf("bad secret source: %d %q", r.code, r.stderr)
+	}
+	if r := e.cli("connector", "add", "okta", "--name", "Okta", "--url", e.oktaU, "--token-env", "OKTA_TOKEN"); r.code != 2 ||
+		!strings.Contains(r.stderr, "--name") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("duplicate name through the daemon: %d %q", r.code, r.stderr)
+	}
+	out := filepath.Join(t.TempDir(), "okta.csv")
+	if r := e.mustCLI("mapping", "export", "Okta", "-o", out); !strings.Contains(r.stdout, out) {
+		t.Errorf("export: %q", r.stdout)
+	}
+	if b, err := os.ReadFile(out); err != nil || !strings.HasPrefix(string(b), "target,source,transform,notes") {
+		t.Errorf("exported table: %v %.40q", err, b)
+	}
+	if r := e.cli("run", "Okta"); r.code != 0 || !strings.Contains(r.stderr, "inactive") {
+		t.Errorf("run: %d %s", r.code, r.stderr)
+	}
+	var id string
+	for _, v := range e.statuses() {
+		id = v.ID
+		if v.Daemon == nil || v.LastRun == nil || v.LastRun.Result != "ok" {
+			t.Errorf("status: %+v", v)
+		}
+	}
+	delivered := len(e.fake.Users(id))
+	if delivered == 0 {
+		t.Fatal("nothing delivered")
+	}
+	if r := e.mustCLI("connector", "remove", "Okta", "--purge"); !strings.Contains(r.stdout, "Removed") {
+		t.Errorf("remove: %q %q", r.stdout, r.stderr)
+	}
+	if n := len(e.fake.Users(id)); n != 0 {
+		t.Errorf("after remove --purge the sink still holds %d users", n)
+	}
+	if r := e.mustCLI("connector", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("list after remove: %q", r.stdout)
+	}
+	e.stop(serve, exited)
 }

@@ -101,6 +101,13 @@ type nullSink struct{}
 
 func (nullSink) Push(context.Context, string, sink.Payload) error { return nil }
 
+// downSink is a sink in a long outage.
+type downSink struct{}
+
+func (downSink) Push(context.Context, string, sink.Payload) error {
+	return &sink.Error{Class: sink.Transient, Status: 503, Message: "down for maintenance"}
+}
+
 // schedEnv is a scheduler on a manual clock with stub providers.
 type schedEnv struct {
 	t      *testing.T
@@ -356,4 +363,46 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// Stopping while one connector is in the middle of a run and another's
+// batches cannot be delivered (the sink is down): the run is cancelled and
+// recorded, the pushers get their bounded drain, and Run returns well
+// within the 5 s Windows allows a service; the undelivered batch stays.
+func TestSchedulerStopsPromptlyAndKeepsTheBacklog(t *testing.T) {
+	fast := conn("fast", connector.Hourly, "00:01", day0)
+	slow := conn("slow", connector.Hourly, "00:01", day0)
+	e := newSchedEnv(t, day0, fast, slow)
+	e.sched.Sink = downSink{}
+	e.provs["slow"] = &stubProvider{block: make(chan struct{})}
+	e.start()
+	e.clock.advance(time.Minute)
+	if got := <-e.runs; got != "fast" {
+		t.Fatalf("first finished run: %s", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if st, _ := e.sched.State(slow.ID); st.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slow run did not start")
+		}
+	}
+	var queued int
+	_ = e.db.View(func(tx *store.Tx) error { queued = tx.OutboxDepth(fast.ID); return nil })
+	begin := time.Now()
+	e.stop()
+	if took := time.Since(begin); took > 4*time.Second {
+		t.Errorf("stopping took %s", took)
+	}
+	_ = e.db.View(func(tx *store.Tx) error {
+		if n := tx.OutboxDepth(fast.ID); n != queued || n == 0 {
+			t.Errorf("fast's outbox holds %d batches after the stop, want its %d undelivered", n, queued)
+		}
+		runs, _ := tx.Runs(slow.ID, 1)
+		if len(runs) != 1 || runs[0].Result != "cancelled" {
+			t.Errorf("slow's run record: %+v", runs)
+		}
+		return nil
+	})
 }

@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"errors"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/connector"
+	"neurons-connector/store"
+)
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+func TestMetricsCountRunsAndReadGauges(t *testing.T) {
+	m := New(func() ([]Gauge, error) {
+		return []Gauge{{Connector: "Okta prod", Type: "okta", Outbox: 3, LastSuccess: 1.7e9}, {Connector: "New", Type: "onelogin"}}, nil
+	})
+	c := connector.Config{Name: "Okta prod", Kind: connector.Okta}
+	m.RunFinished(c, store.Run{Mode: "full", Result: "ok", Fetched: 120, Upserted: 100, Deleted: 2,
+		RateLimitWait: 1500 * time.Millisecond, APIResponses: map[int]int{200: 7, 429: 1}})
+	m.RunFinished(c, store.Run{Mode: "incremental", Result: "failed", APIResponses: map[int]int{0: 2}})
+	body := scrape(t, m)
+	for _, want := range []string{
+		`neurons_connector_runs_total{connector="Okta prod",mode="full",result="ok"} 1`,
+		`neurons_connector_runs_total{connector="Okta prod",mode="incremental",result="failed"} 1`,
+		`neurons_connector_users_fetched_total{connector="Okta prod"} 120`,
+		`neurons_connector_upserts_total{connector="Okta prod"} 100`,
+		`neurons_connector_deletes_total{connector="Okta prod"} 2`,
+		`neurons_connector_api_calls_total{code="200",provider="okta"} 7`,
+		`neurons_connector_api_calls_total{code="429",provider="okta"} 1`,
+		`neurons_connector_api_calls_total{code="0",provider="okta"} 2`,
+		`neurons_connector_rate_limit_wait_seconds_total{connector="Okta prod"} 1.5`,
+		`neurons_connector_outbox_batches{connector="Okta prod",type="okta"} 3`,
+		`neurons_connector_outbox_batches{connector="New",type="onelogin"} 0`,
+		`neurons_connector_last_success_timestamp_seconds{connector="Okta prod",type="okta"} 1.7e+09`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, `last_success_timestamp_seconds{connector="New"`) {
+		t.Error("a connector that never succeeded has a last success time")
+	}
+}
+
+func TestMetricsReportAnUnreadableDatabase(t *testing.T) {
+	m := New(func() ([]Gauge, error) { return nil, errors.New("database closed") })
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "database closed") {
+		t.Errorf("%d %s", rec.Code, rec.Body.String())
+	}
+}

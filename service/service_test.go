@@ -1,0 +1,203 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSystemdUnit(t *testing.T) {
+	unit := Install{Executable: "/opt/neurons connector/neurons-connector", EnvFile: "/etc/neurons-connector/neurons-connector.env"}.SystemdUnit()
+	for _, want := range []string{
+		`ExecStart="/opt/neurons connector/neurons-connector" serve --env-file /etc/neurons-connector/neurons-connector.env` + "\n",
+		"Restart=on-failure\n",
+		"RestartSec=10s\n",
+		"TimeoutStopSec=10s\n",
+		"After=network-online.target\n",
+		"UMask=0077\n",
+		"WantedBy=multi-user.target\n",
+	} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("unit lacks %q:\n%s", want, unit)
+		}
+	}
+	// Settings (secrets among them) come from the file, never the unit; and
+	// kardianos/service's template engine must find nothing to expand.
+	for _, bad := range []string{"Environment=", "EnvironmentFile=", "{{"} {
+		if strings.Contains(unit, bad) {
+			t.Errorf("unit contains %q:\n%s", bad, unit)
+		}
+	}
+}
+
+func TestServiceConfigSetsRecoveryExplicitly(t *testing.T) {
+	cfg := Install{Executable: `C:\Program Files\neurons-connector\neurons-connector.exe`,
+		EnvFile: `C:\ProgramData\neurons-connector\neurons-connector.env`}.Config()
+	if cfg.Name != Name || strings.Join(cfg.Arguments, " ") != `serve --env-file C:\ProgramData\neurons-connector\neurons-connector.env` {
+		t.Errorf("name %q, arguments %q", cfg.Name, cfg.Arguments)
+	}
+	want := map[string]any{"OnFailure": "restart", "OnFailureDelayDuration": "10s", "OnFailureResetPeriod": 86400, "StartType": "automatic"}
+	for k, v := range want {
+		if cfg.Option[k] != v {
+			t.Errorf("Option[%s] = %v, want %v", k, cfg.Option[k], v)
+		}
+	}
+	if _, err := time.ParseDuration(cfg.Option["OnFailureDelayDuration"].(string)); err != nil {
+		t.Error(err)
+	}
+	if len(cfg.EnvVars) != 0 {
+		t.Error("settings passed as service environment variables (they would land in the registry)")
+	}
+}
+
+func TestEnvFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etc", "nc.env")
+	env := map[string]string{"NC_SINK": "neurons", "NC_NEURONS_CLIENT_SECRET": `se"cr$et`}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	created, err := EnsureEnvFile(path, []string{"NC_DATA_DIR", "NC_SINK", "NC_NEURONS_CLIENT_SECRET"}, lookup)
+	if err != nil || !created {
+		t.Fatalf("created %v, %v", created, err)
+	}
+	if runtime.GOOS != "windows" {
+		if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+			t.Errorf("mode %v", info.Mode().Perm())
+		}
+	}
+	got, err := LoadEnvFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["NC_SINK"] != "neurons" || got["NC_NEURONS_CLIENT_SECRET"] != `se"cr$et` {
+		t.Errorf("read back %q", got)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "# NC_DATA_DIR=\n") {
+		t.Errorf("unset settings are not listed as comments:\n%s", b)
+	}
+	// A second install keeps the admin's edits.
+	if created, err := EnsureEnvFile(path, nil, lookup); created || err != nil {
+		t.Errorf("existing file: created %v, %v", created, err)
+	}
+	if runtime.GOOS != "windows" {
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadEnvFile(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("a world-readable settings file was accepted: %v", err)
+		}
+	}
+}
+
+func TestProgramStartStop(t *testing.T) {
+	stopped := make(chan struct{})
+	p := &Program{Run: func(ctx context.Context) error {
+		<-ctx.Done()
+		time.Sleep(20 * time.Millisecond) // closing the database
+		close(stopped)
+		return nil
+	}}
+	if err := p.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(nil); err == nil {
+		t.Error("a second Start was accepted")
+	}
+	if err := p.Stop(nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("Stop returned before the daemon finished")
+	}
+
+	failed := make(chan error, 1)
+	q := &Program{Run: func(context.Context) error { return errors.New("database damaged") }, Failed: func(err error) { failed <- err }}
+	if err := q.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-failed; err.Error() != "database damaged" {
+		t.Errorf("Failed got %v", err)
+	}
+	<-q.Done()
+	if err := q.Stop(nil); err == nil {
+		t.Error("Stop hid the daemon's own failure")
+	}
+}
+
+func TestControlEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	tok, err := LoadOrCreateToken(dir)
+	if err != nil || len(tok) != 64 {
+		t.Fatalf("token %q, %v", tok, err)
+	}
+	if again, _ := LoadOrCreateToken(dir); again != tok {
+		t.Error("the token changed between starts")
+	}
+	var ran []string
+	c := &Control{Token: tok, Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "m 1\n") }),
+		Exec: func(_ context.Context, req ExecRequest, stdout, stderr io.Writer) int {
+			ran = append(ran, strings.Join(req.Args, " ")+"|"+string(req.Stdin))
+			_, _ = io.WriteString(stdout, "out line\n")
+			_, _ = io.WriteString(stderr, "err line\n")
+			return 3
+		},
+		Status:  func(context.Context, string) (any, error) { return []string{"s"}, nil },
+		Trigger: func(context.Context, string, bool) error { return nil }}
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/metrics", "/v1/status", "/v1/ping"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without the token: %d", path, resp.StatusCode)
+		}
+	}
+	if resp, err := http.Get(srv.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %v %v", resp, err)
+	} else {
+		_ = resp.Body.Close()
+	}
+
+	// The client finds the daemon through daemon.json and the token, and
+	// copies the command's output and exit code.
+	if cl, err := Find(context.Background(), dir); cl != nil || err != nil {
+		t.Fatalf("found a daemon with no daemon.json: %v %v", cl, err)
+	}
+	remove, err := Announce(dir, DaemonInfo{PID: 1, Listen: strings.TrimPrefix(srv.URL, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := Find(context.Background(), dir)
+	if err != nil || cl == nil {
+		t.Fatalf("Find: %v %v", cl, err)
+	}
+	var out, errb bytes.Buffer
+	code, err := cl.Exec(context.Background(), ExecRequest{Args: []string{"status"}, Stdin: []byte("s3cret")}, &out, &errb)
+	if err != nil || code != 3 || out.String() != "out line\n" || errb.String() != "err line\n" || ran[0] != "status|s3cret" {
+		t.Errorf("exec: code %d, %v, out %q, err %q, ran %q", code, err, out.String(), errb.String(), ran)
+	}
+	// A daemon of another data directory (another token) is not this one's.
+	if err := os.WriteFile(filepath.Join(dir, TokenFile), []byte(strings.Repeat("0", 64)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cl, _ := Find(context.Background(), dir); cl != nil {
+		t.Error("Find trusted a daemon that does not know the token")
+	}
+	remove()
+	if _, err := os.Stat(filepath.Join(dir, DaemonFile)); !os.IsNotExist(err) {
+		t.Error("daemon.json not removed")
+	}
+}
