@@ -97,9 +97,11 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sysLog, err := s.Logger(nil)
-	if err != nil {
-		return fmt.Errorf("open the system log: %w", err)
+	var sysLog ksvc.Logger
+	if service.TeeToSystemLog { // only where stderr reaches no log (Windows)
+		if sysLog, err = s.Logger(nil); err != nil {
+			return fmt.Errorf("open the system log: %w", err)
+		}
 	}
 	a.log = a.newLogger(sysLog)
 	if runtime.GOOS == "windows" {
@@ -178,7 +180,7 @@ Needs root / an elevated prompt.`,
 				return err
 			}
 			if err := s.Install(); err != nil {
-				return fmt.Errorf("install the service: %w (run as root / in an elevated prompt)", err)
+				return fmt.Errorf("install the service (%s): %w (run as root / in an elevated prompt)", ksvc.Platform(), err)
 			}
 			what := "kept the existing"
 			if created {
@@ -202,7 +204,7 @@ Needs root / an elevated prompt.`,
 					return err
 				}
 				if err := ksvc.Control(s, action); err != nil {
-					return fmt.Errorf("%s the service: %w", action, err)
+					return fmt.Errorf("%s the service (%s): %w (run as root / in an elevated prompt)", action, ksvc.Platform(), err)
 				}
 				_, err = fmt.Fprintf(a.stdout, "Service %s: %s done.\n", service.Name, action)
 				return err
@@ -225,7 +227,7 @@ Needs root / an elevated prompt.`,
 				return err
 			}
 			if err != nil {
-				return fmt.Errorf("read the service's status: %w", err)
+				return fmt.Errorf("read the service's status from %s: %w; is that the host's service manager, and is it running?", ksvc.Platform(), err)
 			}
 			state := map[ksvc.Status]string{ksvc.StatusRunning: "running", ksvc.StatusStopped: "stopped"}[st]
 			if state == "" {

@@ -54,10 +54,12 @@ func (a *app) statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [NAME]",
 		Short: "Show each connector's schedule, last run and backlog",
-		Long: `Show, per connector: type, server, active, schedule, the last run (start, end,
-mode, result, users fetched / upserted / deleted, API calls, rate-limit waits,
-error), the outbox backlog and the cursor's age. With NAME, one connector in
-detail. It reads the database; it never changes it.`,
+		Long: `Show, per connector: type, server, active, schedule, the next scheduled run, the
+last run (start, end, mode, result, users fetched / upserted / deleted, API calls,
+rate-limit waits, error), the outbox backlog and the cursor's age. With NAME, one
+connector in detail. With the service running it asks the service, which adds a
+run in progress, failures in a row and the next retry; otherwise it reads the
+database. It never changes anything.`,
 		Example: `  neurons-connector status
   neurons-connector status "Okta prod" --json`,
 		Args: cobra.MaximumNArgs(1),
