@@ -199,7 +199,7 @@ Needs root / an elevated prompt.`,
 			Args:        needArgs(0, "no arguments"),
 			Annotations: map[string]string{skipSettings: "yes"},
 			RunE: action2(func() error {
-				s, err := ksvc.New(&service.Program{}, a.installConfig(""))
+				s, err := a.installed()
 				if err != nil {
 					return err
 				}
@@ -217,7 +217,7 @@ Needs root / an elevated prompt.`,
 		Args:        needArgs(0, "no arguments"),
 		Annotations: map[string]string{skipSettings: "yes"},
 		RunE: action2(func() error {
-			s, err := ksvc.New(&service.Program{}, a.installConfig(""))
+			s, err := a.installed()
 			if err != nil {
 				return err
 			}
@@ -243,6 +243,12 @@ Needs root / an elevated prompt.`,
 		control("stop", "Stop the service (it finishes the page in hand and closes the database)"),
 		control("restart", "Restart the service"),
 		status)
+}
+
+// installed is the service as the OS service manager knows it, for the
+// commands that control it.
+func (a *app) installed() (ksvc.Service, error) {
+	return ksvc.New(&service.Program{}, a.installConfig(""))
 }
 
 // action2 adapts a function without arguments to action.

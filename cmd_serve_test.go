@@ -168,7 +168,7 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 		if r.Result != "ok" || r.Mode != "full" {
 			t.Errorf("%s: %+v", name, r)
 		}
-		if r.Start.Before(slot) || r.Start.After(slot.Add(30*time.Second)) {
+		if r.Start.Before(slot) || r.Start.After(slot.Add(time.Minute)) {
 			t.Errorf("%s ran at %s, its slot was %s", name, r.Start.Format(time.RFC3339), slot.Format(time.RFC3339))
 		}
 		if runs[name].Daemon == nil {
@@ -186,7 +186,7 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 		t.Errorf("add through the daemon: %q", add.stdout)
 	}
 	runs = e.waitRuns(20*time.Second, "Okta C")
-	if r := runs["Okta C"].LastRun; r.Result != "ok" || r.Start.Before(slotC) || r.Start.After(slotC.Add(30*time.Second)) {
+	if r := runs["Okta C"].LastRun; r.Result != "ok" || r.Start.Before(slotC) || r.Start.After(slotC.Add(time.Minute)) {
 		t.Errorf("Okta C: %+v, slot %s", r, slotC.Format(time.RFC3339))
 	}
 	// An explicit run through the daemon, queued on the connector's worker.
