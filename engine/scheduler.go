@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"reflect"
 	"sync"
 	"time"
 
@@ -214,7 +213,7 @@ func (w *worker) end() {
 // scheduleMoved reports an edit after which the old slots no longer count:
 // a new period, time or zone, or a connector newly scheduled here.
 func scheduleMoved(old, c connector.Config) bool {
-	return !reflect.DeepEqual(old.Schedule, c.Schedule) || old.Active != c.Active || old.Server != c.Server
+	return old.Schedule != c.Schedule || old.Active != c.Active || old.Server != c.Server
 }
 
 // nextFor is the worker's next scheduled run, zero when this daemon does
