@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/neurons-connector
 
-.PHONY: all build test fmt-check vet race windows demo bench fuzz clean
+.PHONY: all build test fmt-check vet race windows demo tour bench fuzz clean
 
 all: build
 
@@ -47,7 +47,12 @@ FUZZTIME ?= 1m
 fuzz:
 	$(GO) test ./mapping -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 
+# The whole pipeline on built-in simulators (product.md §5); DEMO_ARGS="--keep" keeps its data.
 demo: build
+	./$(BIN) demo $(DEMO_ARGS)
+
+# A walk through the connector and mapping commands with made-up credentials.
+tour: build
 	./scripts/demo.sh $(BIN)
 
 clean:

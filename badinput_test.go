@@ -91,6 +91,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"serve with a bad test clock", []string{"serve"}, map[string]string{testClockVar: "soon"}, testClockVar},
 		{"serve with an argument", []string{"serve", "now"}, nil, "no arguments"},
 		{"unknown service action", []string{"service", "reload"}, nil, "reload"},
+		{"demo with too few users", []string{"demo", "--users", "1"}, nil, "--users"},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d cases", len(cases))

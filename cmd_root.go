@@ -56,7 +56,7 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v; see: %s --help", err, c.CommandPath())
 	})
-	root.AddCommand(a.connectorCmd(), a.runCmd(), a.mappingCmd(), a.statusCmd(), a.serveCmd(), a.serviceCmd(),
+	root.AddCommand(a.connectorCmd(), a.runCmd(), a.mappingCmd(), a.statusCmd(), a.serveCmd(), a.serviceCmd(), a.demoCmd(),
 		a.benchCmd(), a.benchServeCmd(), a.versionCmd())
 	for _, p := range []string{"connector", "run", "status", "mapping export"} {
 		annotate(root, usesDB, p)

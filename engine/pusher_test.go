@@ -198,7 +198,11 @@ func TestPartialUsersAreSkippedOrCompleted(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	known.Partial, unknown.Partial = true, true
 	known.Raw["profile"].(map[string]any)["title"] = "must not be read: a partial user the engine knows is skipped"
-	p := &completingProvider{listProvider: listProvider{pages: [][]engine.User{{known, unknown}}}}
+	// Never delivered and not selected: completing it would cost API calls
+	// for a user that produces nothing.
+	staged := oktaUser("00ustaged", "Sam", "sam@example.com", "")
+	staged.Status, staged.Partial = "STAGED", true
+	p := &completingProvider{listProvider: listProvider{pages: [][]engine.User{{known, unknown, staged}}}}
 	e.prov = p
 	r := e.mustRun(engine.Options{})
 	if r.Mode != "incremental" || r.Upserted != 1 || len(p.asked) != 1 || p.asked[0] != "00unew000" {

@@ -328,14 +328,18 @@ func (p *pass) page(ctx context.Context, users []User) error {
 	return nil
 }
 
-// complete asks the provider for the rest of the Partial users the
-// snapshot does not know; the known ones are skipped by user.
+// complete asks the provider for the rest of the Partial users in the
+// selected statuses that the snapshot does not know; user skips the others
+// (known and unchanged, or never delivered and still not selected).
 func (p *pass) complete(ctx context.Context, users []User) error {
 	var need []User
 	err := p.e.DB.View(func(tx *store.Tx) error {
 		for i := range users {
 			if !users[i].Partial {
 				continue
+			}
+			if !p.selected[users[i].Status] {
+				continue // known: a delete needs no more; unknown: nothing to do
 			}
 			if _, known, err := p.getSnap(tx, users[i].ID); err != nil {
 				return err

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# A walk through the connector commands in a throw-away data directory. It
-# needs no network and no credentials: the "tokens" below are made up and
-# nothing is contacted. The full sync demo (`neurons-connector demo`, on
-# built-in Okta and OneLogin simulators) replaces this with the sync engine.
+# A walk through the connector and mapping commands in a throw-away data
+# directory (`make tour`). It needs no network and no credentials: the
+# "tokens" below are made up and nothing is contacted. The sync itself is
+# shown by `make demo` (`neurons-connector demo`, on built-in simulators).
 set -euo pipefail
 bin=${1:-bin/neurons-connector}
 data=$(mktemp -d)

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -68,6 +69,7 @@ type Server struct {
 	tokens   map[string]time.Time // token → expiry
 	keys     map[string]bool
 	accepted []Accepted
+	reports  []*RunReport
 	state    map[string]map[string]*Record // connector ID → source ID → record
 	deleted  map[string]map[string]string  // connector ID → source ID → reason of the last delete
 	counts   struct{ upserts, deletes int }
@@ -379,11 +381,17 @@ func (s *Server) apply(key string, b *batch, gz bool) {
 	if s.state[id] == nil {
 		s.state[id], s.deleted[id] = map[string]*Record{}, map[string]string{}
 	}
+	rr := s.report(id, b.Batch.RunID, b.Batch.Mode)
 	for _, u := range b.Upserts {
 		rec := s.state[id][u.SourceID]
 		if rec == nil {
 			rec = &Record{}
 			s.state[id][u.SourceID] = rec
+			rr.New++
+			rr.NewIDs = sample(rr.NewIDs, u.SourceID)
+		} else {
+			rr.Updated++
+			rr.UpdatedIDs = sample(rr.UpdatedIDs, u.SourceID)
 		}
 		rec.Upserts++
 		if !s.opts.CountOnly {
@@ -394,11 +402,66 @@ func (s *Server) apply(key string, b *batch, gz bool) {
 	for _, d := range b.Deletes {
 		delete(s.state[id], d.SourceID)
 		s.deleted[id][d.SourceID] = d.Reason
+		rr.Deletes[d.Reason]++
+		rr.DeletedIDs = sample(rr.DeletedIDs, d.SourceID)
 	}
 	s.counts.upserts += len(b.Upserts)
 	s.counts.deletes += len(b.Deletes)
 	s.accepted = append(s.accepted, Accepted{Key: key, Connector: id, RunID: b.Batch.RunID, Sequence: b.Batch.Sequence,
 		Mode: b.Batch.Mode, Final: b.Batch.Final, Upserts: len(b.Upserts), Deletes: len(b.Deletes), Gzipped: gz})
+}
+
+// RunReport is what one run delivered to the fake, as applied: upserts of
+// users the fake did not hold (New) or did (Updated), deletes by reason,
+// and the first few source IDs of each, for a reader to look at.
+type RunReport struct {
+	Connector, RunID, Mode         string
+	New, Updated                   int
+	Deletes                        map[string]int
+	NewIDs, UpdatedIDs, DeletedIDs []string
+}
+
+// sampleSize is how many IDs a RunReport keeps of each kind.
+const sampleSize = 3
+
+func sample(ids []string, id string) []string {
+	if len(ids) < sampleSize {
+		return append(ids, id)
+	}
+	return ids
+}
+
+// report returns the run's report, creating it in arrival order.
+func (s *Server) report(connID, runID, mode string) *RunReport {
+	for _, r := range s.reports {
+		if r.Connector == connID && r.RunID == runID {
+			return r
+		}
+	}
+	r := &RunReport{Connector: connID, RunID: runID, Mode: mode, Deletes: map[string]int{}}
+	s.reports = append(s.reports, r)
+	return r
+}
+
+// Reports returns the connector's run reports in the order the runs
+// reached the fake.
+func (s *Server) Reports(connectorID string) []RunReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []RunReport
+	for _, r := range s.reports {
+		if r.Connector == connectorID {
+			c := *r
+			c.Deletes = maps.Clone(r.Deletes)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// DeletedReason returns the reason of the last delete of a user.
+func (s *Server) DeletedReason(connectorID, sourceID string) string {
+	return s.DeleteReason(connectorID, sourceID)
 }
 
 // upsert keeps its attributes raw until check decodes them (unless the

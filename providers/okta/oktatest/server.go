@@ -30,6 +30,11 @@ type Options struct {
 	Apps  int    // default 12 (at most the built-in labels, 16)
 	Token string // the API token it accepts; default "sim-token"
 	Clock clock.Clock
+	// Spread is how far before generation the users' lastUpdated values
+	// reach. The default, a second per four users (at least a minute),
+	// crowds them as a bulk import does, so that an incremental pass's
+	// overlap holds many; the demo sets months, as in an org in steady use.
+	Spread time.Duration
 	// Limits per bucket per minute; nil means DefaultLimits. NoLimits turns
 	// rate limiting off (headers still report a large limit).
 	Limits   map[string]int
@@ -109,7 +114,7 @@ func New(opts Options) *Server {
 	}
 	return &Server{
 		opts: opts, clock: opts.Clock,
-		t:       newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now()),
+		t:       newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now(), opts.Spread),
 		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
 	}
 }

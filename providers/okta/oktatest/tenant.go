@@ -55,22 +55,27 @@ type user struct {
 
 // tenant is the generated org plus the users mutations touched.
 type tenant struct {
-	seed  uint64
-	n     int       // generated users
-	base  time.Time // "now" when the tenant was generated
-	tag   string    // ID infix derived from the seed
-	nApps int
+	seed   uint64
+	n      int       // generated users
+	base   time.Time // "now" when the tenant was generated
+	tag    string    // ID infix derived from the seed
+	nApps  int
+	spread int // seconds of lastUpdated before base
 
 	mu      sync.RWMutex
 	changed map[int]*user // mutated, deleted or added users
 	added   int           // users added after generation: indices n, n+1, ...
 }
 
-func newTenant(seed uint64, n, apps int, base time.Time) *tenant {
+func newTenant(seed uint64, n, apps int, base time.Time, spread time.Duration) *tenant {
 	r := splitmix.Rand{S: seed}
 	tag := strconv.FormatUint(r.Next()%(36*36*36*36*36*36*36), 36)
 	tag = strings.Repeat("0", 7-len(tag)) + tag
-	return &tenant{seed: seed, n: n, base: base.UTC().Truncate(time.Second), tag: tag, nApps: apps, changed: map[int]*user{}}
+	secs := int(spread / time.Second)
+	if secs <= 0 {
+		secs = max(60, n/4)
+	}
+	return &tenant{seed: seed, n: n, base: base.UTC().Truncate(time.Second), tag: tag, nApps: apps, spread: secs, changed: map[int]*user{}}
 }
 
 func pad(i, width int) string {
@@ -137,9 +142,8 @@ func (t *tenant) generate(i int) *user {
 	default:
 		u.status = "DEPROVISIONED"
 	}
-	// Many users share one lastUpdated second, as in real orgs.
-	spread := max(60, t.n/4)
-	u.lastUpdated = t.base.Add(-time.Duration(r.N(spread)+1) * time.Second)
+	// By default many users share one lastUpdated second (see Spread).
+	u.lastUpdated = t.base.Add(-time.Duration(r.N(t.spread)+1) * time.Second)
 	u.created = u.lastUpdated.Add(-time.Duration(r.N(3*365*24*3600)) * time.Second)
 	if u.status != "STAGED" {
 		u.activated = u.created.Add(time.Duration(1+r.N(3600)) * time.Second)
