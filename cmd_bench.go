@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
-	"runtime/debug"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,25 +20,31 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/connector"
 	"neurons-connector/sink/sinktest"
 )
 
 // The benchmark runs the real binary: simulators in one child process, each
-// sync in another, so that a sync's wall time and peak memory are its own.
+// command in another, so that a run's wall time and peak memory are its own.
 
 func (a *app) benchCmd() *cobra.Command {
-	var sizes string
-	var changed float64
+	var sizes, providers string
+	var changed, scale float64
+	var limited int
 	cmd := &cobra.Command{
-		Use:   "bench [--sizes 10000,100000,1000000]",
+		Use:   "bench [--sizes 10000,100000,1000000] [--providers okta,onelogin] [--limited 100000] [--limit-scale 12]",
 		Short: "Measure sync speed and memory on the built-in simulators",
-		Long: `Measure the sync on the built-in simulators, over loopback, with rate limits off:
-for each tenant size, a full run and then an incremental run after a share of the
-users changed. Each run is this binary's "run" command in a process of its own,
-timed from start to exit, its peak resident memory read from the OS; the
-simulators and the fake sink run in another process. Prints one table.`,
-		Example:     `  neurons-connector bench --sizes 100000`,
+		Long: `Measure the sync on the built-in simulators, over loopback. For each provider and
+tenant size, with rate limits off: a full run, then an incremental run after
+--changed percent of the users changed. Then one full Okta run of --limited users
+with the simulator enforcing an Enterprise org's rate limits (600 requests a
+minute for listing users, 100 for apps and devices, ...) times --limit-scale, to
+measure how close the pacing comes to the time the limits allow without a 429.
+Each run is this binary's "run" command in a process of its own, timed from start
+to exit, its peak resident memory read from the OS; the simulators and the fake
+sink run in another process. Prints two tables.`,
+		Example: `  neurons-connector bench --sizes 100000 --providers okta
+  neurons-connector bench --sizes 10000 --limited 0      # no rate-limited run`,
 		Args:        needArgs(0, "no arguments"),
 		Annotations: map[string]string{skipSettings: "yes"},
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
@@ -49,22 +56,48 @@ simulators and the fake sink run in another process. Prints one table.`,
 				}
 				ns = append(ns, n)
 			}
+			var kinds []connector.Kind
+			for _, s := range strings.Split(providers, ",") {
+				k, err := connector.ParseKind(s)
+				if err != nil {
+					return usagef("--providers: %v", err)
+				}
+				kinds = append(kinds, k)
+			}
 			if changed <= 0 || changed > 100 {
 				return usagef("--changed: give a percentage from 0 to 100 (default 1)")
 			}
+			if limited < 0 || scale <= 0 {
+				return usagef("--limited takes a user count (0: skip) and --limit-scale a positive factor")
+			}
+			fmt.Fprintf(a.stdout, "neurons-connector bench on %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 			var rows []benchRow
 			for _, n := range ns {
-				r, err := a.benchSize(cmd.Context(), n, changed)
+				r, err := a.benchSize(cmd.Context(), n, kinds, changed)
 				if err != nil {
 					return err
 				}
 				rows = append(rows, r...)
 			}
-			return writeBenchTable(a.stdout, rows)
+			if err := writeBenchTable(a.stdout, rows); err != nil {
+				return err
+			}
+			if limited == 0 {
+				return nil
+			}
+			lr, err := a.benchLimited(cmd.Context(), limited, scale)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout)
+			return writeLimitedTable(a.stdout, lr)
 		}),
 	}
 	cmd.Flags().StringVar(&sizes, "sizes", "10000,100000,1000000", "tenant sizes, comma-separated")
+	cmd.Flags().StringVar(&providers, "providers", "okta,onelogin", "providers to measure, comma-separated")
 	cmd.Flags().Float64Var(&changed, "changed", 1, "percentage of users changed before the incremental run")
+	cmd.Flags().IntVar(&limited, "limited", 100000, "users of the rate-limited Okta run (0: skip it)")
+	cmd.Flags().Float64Var(&scale, "limit-scale", 12, "the rate-limited run's limits as a multiple of an Enterprise org's")
 	return cmd
 }
 
@@ -79,13 +112,14 @@ type benchRow struct {
 	PeakRSS  int64 // bytes; 0 where the OS does not tell
 }
 
-// benchSize measures one tenant size: a full run, then an incremental one.
-func (a *app) benchSize(ctx context.Context, n int, changed float64) ([]benchRow, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	serve := exec.CommandContext(ctx, self, "bench-serve", "--users", strconv.Itoa(n))
+// benchServer is a running bench-serve child.
+type benchServer struct {
+	urls benchURLs
+	stop func()
+}
+
+func (a *app) startBenchServer(ctx context.Context, self string, n int, scale float64) (*benchServer, error) {
+	serve := exec.CommandContext(ctx, self, "bench-serve", "--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale))
 	serve.Stderr = a.stderr
 	in, err := serve.StdinPipe()
 	if err != nil {
@@ -98,55 +132,177 @@ func (a *app) benchSize(ctx context.Context, n int, changed float64) ([]benchRow
 	if err := serve.Start(); err != nil {
 		return nil, err
 	}
-	defer func() { _ = in.Close(); _ = serve.Wait() }()
-	var urls benchURLs
-	if err := json.NewDecoder(bufio.NewReader(out)).Decode(&urls); err != nil {
+	bs := &benchServer{stop: func() { _ = in.Close(); _ = serve.Wait() }}
+	if err := json.NewDecoder(bufio.NewReader(out)).Decode(&bs.urls); err != nil {
+		bs.stop()
 		return nil, fmt.Errorf("bench-serve did not start: %w", err)
 	}
+	return bs, nil
+}
+
+// benchEnv is a fresh data directory and the environment of the runs.
+func benchEnv(urls benchURLs) (env []string, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "nc-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	env = append(os.Environ(), "NC_DATA_DIR="+dir, "NC_SINK=neurons", "NC_NEURONS_URL="+urls.Sink,
+		"NC_NEURONS_TOKEN_URL="+urls.Sink+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
+		"NC_NEURONS_CLIENT_SECRET=sink-secret", "NC_LOG_LEVEL=warn", "BENCH_TOKEN="+benchToken,
+		"BENCH_OL_SECRET="+benchOLSecret, "NC_SECRET_KEY=")
+	return env, func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// benchAdd adds the benchmark's connector of kind, selecting every status.
+func benchAdd(ctx context.Context, self string, env []string, kind connector.Kind, urls benchURLs) error {
+	var statuses []string
+	for _, s := range connector.Statuses(kind) {
+		statuses = append(statuses, s.Name)
+	}
+	args := []string{"connector", "add", "okta", "--name", "Bench", "--url", urls.Okta, "--token-env", "BENCH_TOKEN"}
+	if kind == connector.OneLogin {
+		args = []string{"connector", "add", "onelogin", "--name", "Bench", "--domain", urls.OneLogin,
+			"--client-id", benchOLClient, "--client-secret-env", "BENCH_OL_SECRET"}
+	}
+	_, err := benchExec(ctx, self, env, append(args, "--user-status", strings.Join(statuses, ","))...)
+	return err
+}
+
+// benchRun runs the connector once and reads its figures from status.
+func benchRun(ctx context.Context, self string, env []string) (benchResult, runView, error) {
+	res, err := benchExec(ctx, self, env, "run", "Bench")
+	if err != nil {
+		return res, runView{}, err
+	}
+	st, err := benchExec(ctx, self, env, "status", "Bench", "--json")
+	if err != nil {
+		return res, runView{}, err
+	}
+	var v statusView
+	if err := json.Unmarshal(st.stdout, &v); err != nil || v.LastRun == nil {
+		return res, runView{}, fmt.Errorf("bench: read status: %v", err)
+	}
+	return res, *v.LastRun, nil
+}
+
+// benchSize measures one tenant size: per provider a full run, then an
+// incremental one.
+func (a *app) benchSize(ctx context.Context, n int, kinds []connector.Kind, changed float64) ([]benchRow, error) {
+	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	env := append(os.Environ(), "NC_DATA_DIR="+dir, "NC_SINK=neurons", "NC_NEURONS_URL="+urls.Sink,
-		"NC_NEURONS_TOKEN_URL="+urls.Sink+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
-		"NC_NEURONS_CLIENT_SECRET=sink-secret", "NC_LOG_LEVEL=warn", "BENCH_TOKEN="+benchToken, "NC_SECRET_KEY=")
-	if _, err := benchExec(ctx, self, env, "connector", "add", "okta", "--name", "Bench", "--url", urls.Okta,
-		"--token-env", "BENCH_TOKEN", "--user-status", strings.Join(oktatest.Statuses, ",")); err != nil {
+	bs, err := a.startBenchServer(ctx, self, n, 0)
+	if err != nil {
 		return nil, err
 	}
+	defer bs.stop()
 	var rows []benchRow
-	for _, mode := range []string{"full", "incremental"} {
-		if mode == "incremental" {
-			k := max(1, int(float64(n)*changed/100))
-			resp, err := http.Post(urls.Control+"/mutate?n="+strconv.Itoa(k), "text/plain", nil)
+	for _, kind := range kinds {
+		env, cleanup, err := benchEnv(bs.urls)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		if err := benchAdd(ctx, self, env, kind, bs.urls); err != nil {
+			return nil, err
+		}
+		for _, mode := range []string{"full", "incremental"} {
+			if mode == "incremental" {
+				k := max(1, int(float64(n)*changed/100))
+				if err := benchPost(ctx, bs.urls.Control+"/mutate?provider="+string(kind)+"&n="+strconv.Itoa(k)); err != nil {
+					return nil, err
+				}
+			}
+			fmt.Fprintf(a.stderr, "bench: %s, %d users, %s run...\n", kind, n, mode)
+			res, r, err := benchRun(ctx, self, env)
 			if err != nil {
 				return nil, err
 			}
-			_ = resp.Body.Close()
+			rows = append(rows, benchRow{Provider: string(kind), Users: n, Mode: r.Mode, Wall: res.wall,
+				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS})
 		}
-		fmt.Fprintf(a.stderr, "bench: %d users, %s run...\n", n, mode)
-		res, err := benchExec(ctx, self, env, "run", "Bench")
-		if err != nil {
-			return nil, err
-		}
-		st, err := benchExec(ctx, self, env, "status", "Bench", "--json")
-		if err != nil {
-			return nil, err
-		}
-		var v statusView
-		if err := json.Unmarshal(st.stdout, &v); err != nil || v.LastRun == nil {
-			return nil, fmt.Errorf("bench: read status: %v", err)
-		}
-		rows = append(rows, benchRow{Provider: "okta", Users: n, Mode: v.LastRun.Mode, Wall: res.wall,
-			Fetched: v.LastRun.Fetched, Upserted: v.LastRun.Upserted, Calls: v.LastRun.APICalls, PeakRSS: res.peakRSS})
 	}
 	return rows, nil
 }
 
-const benchToken = "bench-okta-token"
+func benchPost(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
 
-type benchURLs struct{ Okta, Sink, Control string }
+// limitedResult is the rate-limited run: its wall time against the time
+// the simulator's limits allow at the connector's share.
+type limitedResult struct {
+	Users      int
+	Scale      float64
+	Wall       time.Duration
+	Ideal      time.Duration
+	Bottleneck string // the bucket that sets the ideal
+	Calls      int
+	Too        int // 429 answers
+	Waits      int
+}
+
+// benchLimited runs one full Okta run against enforced rate limits. The
+// ideal is the busiest bucket's requests spread evenly over its per-minute
+// budget (the limit times the connector's 50 % share, which is also what
+// Okta lets one token use): no client that stays within the limits, and
+// never sees a 429, can be faster than that by more than one window's burst.
+func (a *app) benchLimited(ctx context.Context, n int, scale float64) (limitedResult, error) {
+	lr := limitedResult{Users: n, Scale: scale}
+	self, err := os.Executable()
+	if err != nil {
+		return lr, err
+	}
+	bs, err := a.startBenchServer(ctx, self, n, scale)
+	if err != nil {
+		return lr, err
+	}
+	defer bs.stop()
+	env, cleanup, err := benchEnv(bs.urls)
+	if err != nil {
+		return lr, err
+	}
+	defer cleanup()
+	if err := benchAdd(ctx, self, env, connector.Okta, bs.urls); err != nil {
+		return lr, err
+	}
+	fmt.Fprintf(a.stderr, "bench: okta, %d users, full run against rate limits ×%g...\n", n, scale)
+	res, r, err := benchRun(ctx, self, env)
+	if err != nil {
+		return lr, err
+	}
+	var st benchStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bs.urls.Control+"/stats", nil)
+	if err != nil {
+		return lr, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return lr, err
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	_ = resp.Body.Close()
+	if err != nil {
+		return lr, err
+	}
+	lr.Wall, lr.Calls, lr.Too, lr.Waits = res.wall, r.APICalls, st.Statuses[http.StatusTooManyRequests], r.RateLimitWaits
+	for _, b := range slices.Sorted(maps.Keys(st.Calls)) {
+		budget := max(1, int(float64(st.Limits[b])*st.TokenShare))
+		if ideal := time.Duration(float64(st.Calls[b]) / float64(budget) * float64(time.Minute)); ideal > lr.Ideal {
+			lr.Ideal, lr.Bottleneck = ideal, fmt.Sprintf("%s: %d calls, %d a minute", b, st.Calls[b], budget)
+		}
+	}
+	return lr, nil
+}
 
 type benchResult struct {
 	wall    time.Duration
@@ -172,6 +328,7 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 }
 
 func writeBenchTable(w io.Writer, rows []benchRow) error {
+	fmt.Fprintln(w, "Rate limits off:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tupserted\tAPI calls\tpeak RSS\t")
 	for _, r := range rows {
@@ -185,43 +342,11 @@ func writeBenchTable(w io.Writer, rows []benchRow) error {
 	return tw.Flush()
 }
 
-// benchServeCmd runs the simulators for bench in their own process.
-func (a *app) benchServeCmd() *cobra.Command {
-	var users int
-	cmd := &cobra.Command{
-		Use:         "bench-serve",
-		Short:       "Serve the simulators for bench (internal)",
-		Hidden:      true,
-		Args:        needArgs(0, "no arguments"),
-		Annotations: map[string]string{skipSettings: "yes"},
-		RunE: action(func(*cobra.Command, []string) error {
-			// The harness, not the connector, is what a relaxed collector
-			// should speed up: it shares the machine with the run measured.
-			debug.SetGCPercent(800)
-			sim := oktatest.New(oktatest.Options{Users: users, Seed: 1, Token: benchToken, NoLimits: true})
-			simSrv := sim.Start()
-			defer simSrv.Close()
-			fake := sinktest.New(sinktest.Options{CountOnly: true})
-			sinkSrv := fake.Start()
-			defer sinkSrv.Close()
-			control := http.NewServeMux()
-			control.HandleFunc("POST /mutate", func(w http.ResponseWriter, r *http.Request) {
-				k, _ := strconv.Atoi(r.URL.Query().Get("n"))
-				ids := sim.IDs("ACTIVE")
-				step := max(1, len(ids)/max(k, 1))
-				for i := 0; i < k && i*step < len(ids); i++ {
-					_ = sim.EditProfile(ids[i*step], map[string]any{"title": "Benchmarked"})
-				}
-			})
-			ctlSrv := httptest.NewServer(control)
-			defer ctlSrv.Close()
-			if err := json.NewEncoder(a.stdout).Encode(benchURLs{Okta: simSrv.URL, Sink: sinkSrv.URL, Control: ctlSrv.URL}); err != nil {
-				return err
-			}
-			_, _ = io.Copy(io.Discard, a.stdin) // until the parent closes our stdin
-			return nil
-		}),
-	}
-	cmd.Flags().IntVar(&users, "users", 10000, "simulated users")
-	return cmd
+func writeLimitedTable(w io.Writer, r limitedResult) error {
+	fmt.Fprintf(w, "Okta's rate limits enforced (×%g), full run at the default 50 %% share:\n", r.Scale)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "users\twall\tideal\tof ideal\tAPI calls\trate-limit waits\t429s\tbusiest bucket\t")
+	fmt.Fprintf(tw, "%d\t%.1fs\t%.1fs\t%.0f%%\t%d\t%d\t%d\t%s\t\n", r.Users, r.Wall.Seconds(), r.Ideal.Seconds(),
+		100*r.Ideal.Seconds()/r.Wall.Seconds(), r.Calls, r.Waits, r.Too, r.Bottleneck)
+	return tw.Flush()
 }

@@ -80,6 +80,7 @@ func (a *app) oktaClient(c connector.Config, token secret.Value) (*okta.Client, 
 		Logger:    a.logger().With("connector", c.Name),
 		UserAgent: "neurons-connector/" + version,
 		Name:      c.Name,
+		SpoolDir:  a.cfg.DataDir, // private (0700), unlike a shared temporary folder
 	})
 }
 

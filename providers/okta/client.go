@@ -61,6 +61,10 @@ type Options struct {
 	Logger    *slog.Logger
 	UserAgent string
 	Name      string // the connector's name, for messages that tell what to run
+	// SpoolDir holds the user pages a full pass reads while the apps and
+	// devices sweep runs (a temporary file, removed when the pass ends);
+	// the OS's temporary folder if empty.
+	SpoolDir string
 }
 
 // Client talks to one Okta org.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -343,7 +344,15 @@ func Test429WaitsUntilTheReset(t *testing.T) {
 	for i, r := range reqs {
 		if r.Status == 429 {
 			first429 = r.Time
-			next := reqs[i+1]
+			// The retry is the next request to the same bucket: the apps
+			// and devices sweep runs beside the listing.
+			var next oktatest.Request
+			for _, n := range reqs[i+1:] {
+				if n.Bucket == r.Bucket {
+					next = n
+					break
+				}
+			}
 			reset := r.Time.Truncate(time.Minute).Add(time.Minute)
 			if next.Time.Before(reset) {
 				t.Fatalf("retried at %v, before the reset at %v", next.Time, reset)
@@ -608,5 +617,84 @@ func TestIncrementalLeavesOverlapUsersPartial(t *testing.T) {
 	}
 	if partial[0].Raw["appLinks"] == nil || partial[0].Raw["devices"] == nil {
 		t.Error("Complete did not add apps and devices")
+	}
+}
+
+// A full pass lists users while a sweep held up by rate limits runs: pages
+// that arrive first wait in a spool file and reach the engine, with their
+// apps and devices, once the sweep is done; nothing is left in the spool
+// folder.
+func TestFullPassListsUsersWhileTheSweepRuns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// Two apps calls a minute (one for this token): the sweep waits a minute
+	// per call on the fake clock, and the delays keep it busy in real time.
+	slow := newFixture(t, oktatest.Options{Users: 700, Seed: 5, Limits: map[string]int{"apps": 2, "users": 600, "devices": 600}},
+		Options{PageSize: 100, SpoolDir: dir})
+	slow.sim.Inject(oktatest.Fault{Path: "/api/v1/apps", Skip: 2, Delay: 200 * time.Millisecond, Times: 3})
+	got, cur, err := slow.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED")
+	if err != nil || cur == nil {
+		t.Fatal(err)
+	}
+	fast := newFixture(t, oktatest.Options{Users: 700, Seed: 5, NoLimits: true}, Options{PageSize: 100})
+	want, _, err := fast.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("%d users with a slow sweep, %d without", len(got), len(want))
+	}
+	withApps := 0
+	for id, w := range want {
+		g := got[id]
+		if apps, _ := g.Raw["appLinks"].([]any); len(apps) > 0 {
+			withApps++
+		}
+		if fmt.Sprint(g.Raw["appLinks"], g.Raw["devices"], g.Raw["profile"]) != fmt.Sprint(w.Raw["appLinks"], w.Raw["devices"], w.Raw["profile"]) {
+			t.Fatalf("user %s differs when spooled:\n%v\n%v", id, g.Raw, w.Raw)
+		}
+	}
+	if withApps == 0 {
+		t.Fatal("no spooled user has apps: the comparison proves nothing")
+	}
+	// The listing ran beside the slow sweep: its last page was requested
+	// before the sweep's last request (the log is in arrival order).
+	lastUsers, lastApps := -1, -1
+	for i, r := range slow.sim.Requests() {
+		switch r.Bucket {
+		case "users":
+			lastUsers = i
+		case "apps":
+			lastApps = i
+		}
+	}
+	if lastUsers > lastApps {
+		t.Errorf("the listing's last request (#%d) came after the sweep's (#%d): it did not run beside it", lastUsers, lastApps)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("%d files left in the spool folder", len(left))
+	}
+}
+
+// Without rate limits holding the sweep up, the listing waits for it rather
+// than spooling: encoding every page twice would cost more than it saves.
+func TestFullPassSpoolsOnlyWhenRateLimited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100, SpoolDir: t.TempDir()})
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/apps", Delay: 100 * time.Millisecond})
+	if _, _, err := f.pass(t, engine.Full, nil, "ACTIVE"); err != nil {
+		t.Fatal(err)
+	}
+	firstUsers, lastSweep := -1, -1
+	for i, r := range f.sim.Requests() {
+		switch {
+		case r.Bucket == "users" && firstUsers < 0:
+			firstUsers = i
+		case r.Bucket == "apps" || r.Bucket == "devices":
+			lastSweep = i
+		}
+	}
+	if firstUsers < lastSweep {
+		t.Errorf("the listing began (#%d) before the unthrottled sweep ended (#%d)", firstUsers, lastSweep)
 	}
 }

@@ -48,10 +48,6 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		if len(req.Statuses) == 0 {
 			return nil, errors.New("okta: no user status selected")
 		}
-		var err error
-		if enrich, err = c.sweep(ctx); err != nil {
-			return nil, err
-		}
 		first = c.usersURL(statusFilter(req.Statuses))
 	case cur.Watermark.IsZero():
 		return nil, errors.New("okta: an incremental pass needs the cursor of a full pass")
@@ -64,7 +60,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	c.pass = pass
 	c.mu.Unlock()
 	var passStart, maxSeen time.Time
-	err := c.pages(ctx, first, c.opts.PageSize, func(items []map[string]any, h http.Header) error {
+	handle := func(items []map[string]any, h http.Header) error {
 		if passStart.IsZero() {
 			passStart = serverTime(h)
 		}
@@ -96,7 +92,13 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			return err
 		}
 		return page(users)
-	})
+	}
+	var err error
+	if req.Mode == engine.Full {
+		err = c.fullPass(ctx, first, &enrich, handle)
+	} else {
+		err = c.pages(ctx, first, c.opts.PageSize, handle)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +115,85 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		return nil, errors.New("okta: the pass ended without a server time to start the next one from (no Date header)")
 	}
 	return json.Marshal(cursor{Version: 1, Watermark: next.UTC()})
+}
+
+// spoolAfterWaiting is how long the sweep must have waited on rate limits
+// before the listing starts beside it.
+const spoolAfterWaiting = time.Second
+
+// fullPass runs the apps and devices sweep and, once the sweep proves to be
+// held up by rate limits, the user listing beside it. Pages that arrive before the sweep has finished wait in a spool;
+// once it has, its result is stored in *enrich (which handle reads) and
+// the spooled pages go to handle first, then the rest as they come.
+func (c *Client) fullPass(ctx context.Context, first string, enrich **enrichment, handle func([]map[string]any, http.Header) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	var swept *enrichment
+	var sweepErr error
+	go func() {
+		defer close(done)
+		swept, sweepErr = c.sweep(ctx)
+	}()
+	// Without rate limits to wait for, the sweep is quick, and spooling
+	// would cost more (encoding and decoding every page twice) than it
+	// saves: the listing starts once the sweep has waited a second on the
+	// limits, or when it is done.
+	before := c.Stats().RateLimitWait
+	tick := time.NewTicker(20 * time.Millisecond)
+	for gated := true; gated; {
+		select {
+		case <-done:
+			gated = false
+		case <-tick.C:
+			gated = c.Stats().RateLimitWait-before < spoolAfterWaiting
+		case <-ctx.Done():
+			tick.Stop()
+			<-done
+			return ctx.Err()
+		}
+	}
+	tick.Stop()
+	sp := &spool{dir: c.opts.SpoolDir}
+	defer sp.close()
+	ready := func() (bool, error) {
+		select {
+		case <-done:
+		default:
+			return false, nil
+		}
+		if sweepErr != nil {
+			return false, sweepErr
+		}
+		if *enrich == nil {
+			*enrich = swept
+			return true, sp.replay(handle)
+		}
+		return true, nil
+	}
+	err := c.pages(ctx, first, c.opts.PageSize, func(items []map[string]any, h http.Header) error {
+		ok, err := ready()
+		switch {
+		case err != nil:
+			return err
+		case !ok:
+			return sp.add(items, h)
+		}
+		return handle(items, h)
+	})
+	if err != nil {
+		cancel()
+		<-done
+		return err
+	}
+	<-done // the sweep ends with ctx too
+	if _, err := ready(); err != nil {
+		return err
+	}
+	if *enrich == nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // Complete fetches what an incremental pass left out of Partial users
