@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -48,6 +49,9 @@ sink run in another process. Prints two tables.`,
 		Args:        needArgs(0, "no arguments"),
 		Annotations: map[string]string{skipSettings: "yes"},
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			// bench-serve children write to stderr too, from goroutines of
+			// os/exec's.
+			a.stderr = &lockedWriter{w: a.stderr}
 			var ns []int
 			for _, s := range strings.Split(sizes, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -349,4 +353,16 @@ func writeLimitedTable(w io.Writer, r limitedResult) error {
 	fmt.Fprintf(tw, "%d\t%.1fs\t%.1fs\t%.0f%%\t%d\t%d\t%d\t%s\t\n", r.Users, r.Wall.Seconds(), r.Ideal.Seconds(),
 		100*r.Ideal.Seconds()/r.Wall.Seconds(), r.Calls, r.Waits, r.Too, r.Bottleneck)
 	return tw.Flush()
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
