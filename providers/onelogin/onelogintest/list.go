@@ -59,9 +59,18 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		fields = strings.Split(f, ",")
 	}
 
+	// No generated user was updated after generatedBefore: an updated_since
+	// past it can match only users changed since, which spares generating
+	// the whole account for every page of an incremental listing.
+	onlyChanged := false
+	if v := q.Get("updated_since"); v != "" {
+		if at, err := time.Parse(time.RFC3339Nano, v); err == nil && !at.Before(s.generatedBefore()) {
+			onlyChanged = true
+		}
+	}
 	s.mu.Lock()
 	s.pageSizes[q.Get("limit")] = true
-	total, rows := s.page(match, (page-1)*limit, limit)
+	total, rows := s.page(match, onlyChanged, (page-1)*limit, limit)
 	pages := max(1, (total+limit-1)/limit)
 	from, to := min((page-1)*limit, total), min(page*limit, total)
 	var buf bytes.Buffer
@@ -95,8 +104,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 // page returns how many users match and the limit of them after offset.
 // Without filters only the page's users are generated, so a listing costs
-// the simulator pages, not pages times users. Callers hold mu.
-func (s *Server) page(match func(*User, time.Time) bool, offset, limit int) (int, []*User) {
+// the simulator pages, not pages times users; with onlyChanged, only the
+// users changed since generation are candidates. Callers hold mu.
+func (s *Server) page(match func(*User, time.Time) bool, onlyChanged bool, offset, limit int) (int, []*User) {
 	var rows []*User
 	if match == nil {
 		total := s.n - len(s.deleted)
@@ -113,7 +123,11 @@ func (s *Server) page(match func(*User, time.Time) bool, offset, limit int) (int
 		return total, rows
 	}
 	now, total := s.clock.Now(), 0
-	for _, u := range s.live() {
+	candidates := s.live
+	if onlyChanged {
+		candidates = s.liveChanged
+	}
+	for _, u := range candidates() {
 		if match(u, now) {
 			if total >= offset && len(rows) < limit {
 				rows = append(rows, u)

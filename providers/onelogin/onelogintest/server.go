@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -255,6 +256,30 @@ func (s *Server) getUser(w http.ResponseWriter, id int64) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_, _ = w.Write(body)
+}
+
+// generatedBefore bounds the updated_at of every generated user (see
+// generate): created within a minute of its index's minute after the
+// epoch, updated at most 90 days and a second later.
+func (s *Server) generatedBefore() time.Time {
+	return s.epoch.Add(time.Duration(s.opts.Users)*time.Minute + 2*time.Minute + 90*24*time.Hour + time.Second)
+}
+
+// liveChanged returns the users changed or created since generation, in id
+// order. Callers hold mu.
+func (s *Server) liveChanged() []*User {
+	idx := make([]int, 0, len(s.changed))
+	for i := range s.changed {
+		if !s.deleted[i] {
+			idx = append(idx, i)
+		}
+	}
+	slices.Sort(idx)
+	out := make([]*User, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, s.changed[i])
+	}
+	return out
 }
 
 // live returns the users of the account in id order. Callers hold mu.
