@@ -59,18 +59,19 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		fields = strings.Split(f, ",")
 	}
 
-	// No generated user was updated after generatedBefore: an updated_since
-	// past it can match only users changed since, which spares generating
-	// the whole account for every page of an incremental listing.
-	onlyChanged := false
+	// An updated_since listing looks only at the users updated after the
+	// bound (from an index of the generated users' updated_at) and those
+	// changed since: an incremental listing of a large account must not
+	// generate every user for every page.
+	var since *time.Time
 	if v := q.Get("updated_since"); v != "" {
-		if at, err := time.Parse(time.RFC3339Nano, v); err == nil && !at.Before(s.generatedBefore()) {
-			onlyChanged = true
+		if at, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			since = &at
 		}
 	}
 	s.mu.Lock()
 	s.pageSizes[q.Get("limit")] = true
-	total, rows := s.page(match, onlyChanged, (page-1)*limit, limit)
+	total, rows := s.page(match, since, (page-1)*limit, limit)
 	pages := max(1, (total+limit-1)/limit)
 	from, to := min((page-1)*limit, total), min(page*limit, total)
 	var buf bytes.Buffer
@@ -104,13 +105,17 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 
 // page returns how many users match and the limit of them after offset.
 // Without filters only the page's users are generated, so a listing costs
-// the simulator pages, not pages times users; with onlyChanged, only the
-// users changed since generation are candidates. Callers hold mu.
-func (s *Server) page(match func(*User, time.Time) bool, onlyChanged bool, offset, limit int) (int, []*User) {
+// the simulator pages, not pages times users; with since, only the users
+// updated after it are candidates. Callers hold mu.
+func (s *Server) page(match func(*User, time.Time) bool, since *time.Time, offset, limit int) (int, []*User) {
 	var rows []*User
 	if match == nil {
 		total := s.n - len(s.deleted)
-		for idx, skipped := 0, 0; idx < s.n && len(rows) < limit; idx++ {
+		start := 0
+		if len(s.deleted) == 0 {
+			start = offset // nothing to skip over: jump to the page
+		}
+		for idx, skipped := start, start; idx < s.n && len(rows) < limit; idx++ {
 			if s.deleted[idx] {
 				continue
 			}
@@ -124,8 +129,8 @@ func (s *Server) page(match func(*User, time.Time) bool, onlyChanged bool, offse
 	}
 	now, total := s.clock.Now(), 0
 	candidates := s.live
-	if onlyChanged {
-		candidates = s.liveChanged
+	if since != nil {
+		candidates = func() []*User { return s.updatedAfter(*since) }
 	}
 	for _, u := range candidates() {
 		if match(u, now) {

@@ -1,6 +1,7 @@
 package onelogintest
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -63,6 +64,7 @@ type Server struct {
 	requests  []Request       // what clients sent
 	statuses  map[int]int     // answers by status
 	pageSizes map[string]bool // the limit values asked for
+	byUpdated []updatedIdx    // generated users by updated_at, for updated_since
 }
 
 // Request records what a client sent, for assertions.
@@ -258,17 +260,25 @@ func (s *Server) getUser(w http.ResponseWriter, id int64) {
 	_, _ = w.Write(body)
 }
 
-// generatedBefore bounds the updated_at of every generated user (see
-// generate): created within a minute of its index's minute after the
-// epoch, updated at most 90 days and a second later.
-func (s *Server) generatedBefore() time.Time {
-	return s.epoch.Add(time.Duration(s.opts.Users)*time.Minute + 2*time.Minute + 90*24*time.Hour + time.Second)
-}
-
-// liveChanged returns the users changed or created since generation, in id
-// order. Callers hold mu.
-func (s *Server) liveChanged() []*User {
-	idx := make([]int, 0, len(s.changed))
+// updatedAfter returns the users whose updated_at is after t, in id order:
+// generated users from the index (built once, on first use), and every
+// changed or created user, which the caller's filter checks itself.
+// Callers hold mu.
+func (s *Server) updatedAfter(t time.Time) []*User {
+	if s.byUpdated == nil {
+		s.byUpdated = make([]updatedIdx, s.opts.Users)
+		for i := range s.opts.Users {
+			s.byUpdated[i] = updatedIdx{generate(s.opts.Seed, i, s.opts.Users, s.epoch).Updated.UnixNano(), int32(i)}
+		}
+		slices.SortFunc(s.byUpdated, func(a, b updatedIdx) int { return cmp.Compare(a.at, b.at) })
+	}
+	from, _ := slices.BinarySearchFunc(s.byUpdated, t.UnixNano()+1, func(e updatedIdx, at int64) int { return cmp.Compare(e.at, at) })
+	idx := make([]int, 0, len(s.byUpdated)-from+len(s.changed))
+	for _, e := range s.byUpdated[from:] {
+		if i := int(e.idx); s.changed[i] == nil && !s.deleted[i] {
+			idx = append(idx, i)
+		}
+	}
 	for i := range s.changed {
 		if !s.deleted[i] {
 			idx = append(idx, i)
@@ -277,9 +287,15 @@ func (s *Server) liveChanged() []*User {
 	slices.Sort(idx)
 	out := make([]*User, 0, len(idx))
 	for _, i := range idx {
-		out = append(out, s.changed[i])
+		out = append(out, s.user(i))
 	}
 	return out
+}
+
+// updatedIdx is a generated user's updated_at (Unix ns) and index.
+type updatedIdx struct {
+	at  int64
+	idx int32
 }
 
 // live returns the users of the account in id order. Callers hold mu.
