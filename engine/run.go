@@ -124,9 +124,15 @@ func (e *Engine) Run(ctx context.Context, c connector.Config, prov Provider, o O
 			err = fmt.Errorf("record the run: %w", herr)
 		}
 	}
-	e.Log.Info("run finished", "connector", c.Name, "run", run.ID, "mode", run.Mode, "result", run.Result,
-		"fetched", run.Fetched, "upserted", run.Upserted, "deleted", run.Deleted, "api_calls", run.APICalls,
-		"rate_limit_waits", run.RateLimitWaits, "duration", run.End.Sub(run.Start).Round(time.Millisecond))
+	// A failed run is an error in the log, so that it also reaches the
+	// service manager's log (the Windows event log) with its cause.
+	level, extra := slog.LevelInfo, []any{}
+	if run.Result == "failed" {
+		level, extra = slog.LevelError, []any{"error", run.Error}
+	}
+	e.Log.Log(context.WithoutCancel(ctx), level, "run finished", append([]any{"connector", c.Name, "run", run.ID, "mode", run.Mode,
+		"result", run.Result, "fetched", run.Fetched, "upserted", run.Upserted, "deleted", run.Deleted, "api_calls", run.APICalls,
+		"rate_limit_waits", run.RateLimitWaits, "duration", run.End.Sub(run.Start).Round(time.Millisecond)}, extra...)...)
 	return run, err
 }
 
