@@ -123,7 +123,8 @@ type benchServer struct {
 }
 
 func (a *app) startBenchServer(ctx context.Context, self string, n int, scale float64) (*benchServer, error) {
-	serve := exec.CommandContext(ctx, self, "bench-serve", "--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale))
+	serve := exec.CommandContext(ctx, self, "bench-serve", //nolint:gosec // G204: self is this binary (os.Executable)
+		"--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale))
 	serve.Stderr = a.stderr
 	in, err := serve.StdinPipe()
 	if err != nil {
@@ -184,7 +185,7 @@ func benchRun(ctx context.Context, self string, env []string) (benchResult, runV
 	}
 	var v statusView
 	if err := json.Unmarshal(st.stdout, &v); err != nil || v.LastRun == nil {
-		return res, runView{}, fmt.Errorf("bench: read status: %v", err)
+		return res, runView{}, fmt.Errorf("bench: read status: %w", err)
 	}
 	return res, *v.LastRun, nil
 }
@@ -315,7 +316,7 @@ type benchResult struct {
 }
 
 func benchExec(ctx context.Context, self string, env []string, args ...string) (benchResult, error) {
-	cmd := exec.CommandContext(ctx, self, args...)
+	cmd := exec.CommandContext(ctx, self, args...) //nolint:gosec // G204: this binary, with arguments bench builds
 	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -326,7 +327,7 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 		res.peakRSS = peakRSS(cmd.ProcessState)
 	}
 	if err != nil {
-		return res, fmt.Errorf("bench: %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return res, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return res, nil
 }

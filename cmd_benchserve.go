@@ -17,9 +17,9 @@ import (
 
 // The simulators' credentials in benchmarks.
 const (
-	benchToken    = "bench-okta-token"
+	benchToken    = "bench-okta-token" //nolint:gosec // G101: made up; only the benchmark's simulator accepts it
 	benchOLClient = "bench-client"
-	benchOLSecret = "bench-onelogin-secret"
+	benchOLSecret = "bench-onelogin-secret" //nolint:gosec // G101: made up, as above
 )
 
 // benchURLs is what bench-serve prints when it is ready.

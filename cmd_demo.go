@@ -24,8 +24,8 @@ import (
 // The demo's made-up credentials: the simulators accept them and nothing
 // else does.
 const (
-	demoOktaToken = "00demo-okta-token-for-the-simulator"
-	demoOLSecret  = "demo-onelogin-secret-for-the-simulator"
+	demoOktaToken = "00demo-okta-token-for-the-simulator"    //nolint:gosec // G101: made up; only the demo's simulator accepts it
+	demoOLSecret  = "demo-onelogin-secret-for-the-simulator" //nolint:gosec // G101: made up, as above
 	demoSinkID    = "demo-sink-client"
 	demoSinkKey   = "demo-sink-secret"
 )

@@ -163,7 +163,7 @@ others commented out: secrets go there, never into the unit or the registry.
 Needs root / an elevated prompt.`,
 		Example: `  sudo -E neurons-connector service install && sudo neurons-connector service start`,
 		Args:    needArgs(0, "no arguments"),
-		RunE: action(func(cmd *cobra.Command, _ []string) error {
+		RunE: action(func(*cobra.Command, []string) error {
 			if envFile == "" {
 				envFile = a.defaultEnvFile()
 			}

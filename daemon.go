@@ -33,7 +33,7 @@ type daemon struct {
 // runDaemon serves until ctx ends. It listens first, so that a second
 // daemon fails on the port before it waits for the database's lock.
 func (a *app) runDaemon(ctx context.Context) error {
-	l, err := service.Listen(a.cfg.Listen)
+	l, err := service.Listen(ctx, a.cfg.Listen)
 	if err != nil {
 		return err
 	}

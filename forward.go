@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,8 +55,8 @@ func (a *app) forward(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	var stdout io.Writer = a.stdout
 	var buf bytes.Buffer
+	stdout := a.stdout
 	if outFile != "" {
 		stdout = &buf
 	}

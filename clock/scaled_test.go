@@ -16,8 +16,8 @@ func TestScaledRunsFaster(t *testing.T) {
 	if err := c.Sleep(context.Background(), time.Minute); err != nil { // 100 ms of real time
 		t.Fatal(err)
 	}
-	if real := time.Since(before); real < 90*time.Millisecond {
-		t.Errorf("a scaled minute took %s of real time, want 100 ms", real)
+	if took := time.Since(before); took < 90*time.Millisecond {
+		t.Errorf("a scaled minute took %s of real time, want 100 ms", took)
 	}
 	if got := c.Now().Sub(start); got < time.Minute {
 		t.Errorf("after sleeping a minute the clock moved %s", got)

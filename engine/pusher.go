@@ -138,15 +138,15 @@ func (p *Pusher) push(ctx context.Context, key string, payload sink.Payload) err
 	}
 	body, perr := payload.JSON()
 	if perr != nil {
-		return fmt.Errorf("%w: %v", err, perr)
+		return fmt.Errorf("%w: %w", err, perr)
 	}
 	b, perr := sink.Parse(key, body)
 	if perr != nil {
-		return fmt.Errorf("%w: %v", err, perr)
+		return fmt.Errorf("%w: %w", err, perr)
 	}
 	first, second, serr := b.Split()
 	if serr != nil {
-		return fmt.Errorf("%w: %v", err, serr)
+		return fmt.Errorf("%w: %w", err, serr)
 	}
 	for _, half := range []*sink.Batch{first, second} {
 		hb, err := half.Body()
@@ -213,7 +213,7 @@ func (p *Pusher) Drain(ctx context.Context, patience time.Duration) error {
 			return stopped
 		}
 		if !since.IsZero() && p.Clock.Now().Sub(since) >= patience {
-			return fmt.Errorf("%w: the sink has failed for %s: %v", ErrBacklog, p.Clock.Now().Sub(since).Round(time.Second), last)
+			return fmt.Errorf("%w: the sink has failed for %s: %w", ErrBacklog, p.Clock.Now().Sub(since).Round(time.Second), last)
 		}
 		p.Kick()
 		t := time.NewTimer(20 * time.Millisecond)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -353,17 +354,7 @@ func TestSchedulerIsolatesAFailingAndASlowConnector(t *testing.T) {
 	close(block)
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func equal(a, b []string) bool { return slices.Equal(a, b) }
 
 // Stopping while one connector is in the middle of a run and another's
 // batches cannot be delivered (the sink is down): the run is cancelled and

@@ -48,7 +48,7 @@ func LoadCatalog(fsys fs.FS, name string) (*Catalog, error) {
 		return nil, fmt.Errorf("read target catalog: %w", err)
 	}
 	var rows []Target
-	problems := readCSV(name, data, []string{"name", "kind", "description"}, func(line int, v any) []string {
+	problems := readCSV(name, data, []string{"name", "kind", "description"}, func(_ int, v any) []string {
 		t := *(v.(*Target))
 		rows = append(rows, t)
 		var msgs []string

@@ -163,8 +163,8 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 }
 
 // Listen opens the control endpoint's socket.
-func Listen(addr string) (net.Listener, error) {
-	l, err := net.Listen("tcp", addr)
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on NC_LISTEN %s: %w; is another neurons-connector daemon running, or set NC_LISTEN to a free loopback port", addr, err)
 	}

@@ -116,7 +116,7 @@ func Open(path string, opts Options) (*DB, error) {
 		opts.LockTimeout = DefaultLockTimeout
 	}
 	if !opts.Create {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) { //nolint:gosec // G703: the path is the admin's own data directory setting
 			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
 		}
 	}

@@ -362,7 +362,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	if *writeFixture {
 		if err := writeV1Fixture(); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
+			_, _ = os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -370,10 +370,10 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv("STORE_TEST_HOLD"); path != "" {
 		db, err := Open(path, Options{Create: true})
 		if err != nil {
-			os.Stderr.WriteString(err.Error())
+			_, _ = os.Stderr.WriteString(err.Error())
 			os.Exit(3)
 		}
-		os.Stdout.WriteString("held\n")
+		_, _ = os.Stdout.WriteString("held\n")
 		_, _ = os.Stdin.Read(make([]byte, 1)) // until the parent closes the pipe
 		_ = db.Close()
 		os.Exit(0)

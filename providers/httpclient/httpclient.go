@@ -108,4 +108,4 @@ func Backoff(attempt int, base, ceiling time.Duration) time.Duration {
 }
 
 // Jitter is a random duration from 0 to max.
-func Jitter(max time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(max) + 1)) }
+func Jitter(upTo time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(upTo) + 1)) }

@@ -52,7 +52,7 @@ func TestClassifySaysWhoMustAct(t *testing.T) {
 			t.Errorf("%v: %v", tc.err, err)
 		}
 	}
-	if err := Classify("h", context.Canceled); err != context.Canceled {
+	if err := Classify("h", context.Canceled); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancel: %v", err)
 	}
 	for a := range 10 {

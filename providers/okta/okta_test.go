@@ -125,6 +125,7 @@ func TestDefaultListingHidesDeprovisionedButFilterDoesNot(t *testing.T) {
 	resp := get(t, f, "/api/v1/users?limit=200&after="+f.sim.UserID(0))
 	var listed []map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&listed)
+	_ = resp.Body.Close()
 	for _, u := range listed {
 		if u["status"] == "DEPROVISIONED" {
 			t.Fatal("the default listing returned a DEPROVISIONED user")
@@ -219,7 +220,7 @@ func TestChangesDuringAPassAreNotLost(t *testing.T) {
 	early := active[0] // on the first page: read before it changes
 	var pages int
 	cur, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}},
-		func(users []engine.User) error {
+		func([]engine.User) error {
 			pages++
 			if pages == 3 {
 				f.clock.Advance(20 * time.Minute) // a long pass

@@ -35,7 +35,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	var cur cursor
 	if len(req.Cursor) > 0 {
 		if err := json.Unmarshal(req.Cursor, &cur); err != nil {
-			return nil, fmt.Errorf("okta: stored cursor is unreadable (%v); run a full sync", err)
+			return nil, fmt.Errorf("okta: stored cursor is unreadable (%w); run a full sync", err)
 		}
 	}
 	var (

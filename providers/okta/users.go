@@ -117,6 +117,7 @@ func startPage[T any](ctx context.Context, c *Client, ref string, decode func([]
 	ctx, cancel := context.WithCancel(ctx)
 	f := &pageFetch[T]{next: make(chan string, 1), page: make(chan fetched[T], 1), cancel: cancel}
 	go func() {
+		defer cancel() // the body has been read by then: release the request's context
 		var p fetched[T]
 		sent := false
 		p.h, p.err = c.getEarly(ctx, ref, func(h http.Header) {

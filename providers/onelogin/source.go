@@ -64,7 +64,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	var cur cursor
 	if len(req.Cursor) > 0 {
 		if err := json.Unmarshal(req.Cursor, &cur); err != nil {
-			return nil, fmt.Errorf("onelogin: stored cursor is unreadable (%v); run a full sync", err)
+			return nil, fmt.Errorf("onelogin: stored cursor is unreadable (%w); run a full sync", err)
 		}
 	}
 	q := url.Values{}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -271,7 +272,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		return bad(w, "Content-Type must be application/json")
 	case !strings.HasPrefix(r.Header.Get("User-Agent"), "neurons-connector"):
 		return bad(w, "User-Agent must be neurons-connector/<version>")
-	case err == errTooLarge:
+	case errors.Is(err, errTooLarge):
 		reply(w, http.StatusRequestEntityTooLarge, map[string]any{"error": "body too large"})
 		return http.StatusRequestEntityTooLarge
 	case err != nil:
@@ -361,7 +362,7 @@ func readBody(r *http.Request, maxBody int) ([]byte, bool, error) {
 	_, err := buf.ReadFrom(io.LimitReader(in, int64(maxBody)+1))
 	body := buf.Bytes()
 	if err != nil {
-		return nil, gz, fmt.Errorf("read body: %v", err)
+		return nil, gz, fmt.Errorf("read body: %w", err)
 	}
 	if len(body) > maxBody {
 		return nil, gz, errTooLarge

@@ -227,7 +227,7 @@ func (p *parser) factor() (expr, error) {
 		if !filterAttrs[attr] {
 			return nil, fmt.Errorf("filter does not support %s", attr)
 		}
-		if op != "eq" && !(attr == "lastUpdated" && (op == "gt" || op == "ge" || op == "lt" || op == "le")) {
+		if op != "eq" && (attr != "lastUpdated" || (op != "gt" && op != "ge" && op != "lt" && op != "le")) {
 			return nil, fmt.Errorf("filter does not support %s %s", attr, op)
 		}
 	} else {

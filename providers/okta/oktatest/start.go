@@ -23,5 +23,5 @@ func (s *Server) StartTLS() (*httptest.Server, *x509.CertPool) {
 // clients can be pointed at the simulator (SSL_CERT_FILE=path).
 func WriteCA(ts *httptest.Server, path string) error {
 	data := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
-	return os.WriteFile(path, data, 0o644)
+	return os.WriteFile(path, data, 0o644) //nolint:gosec // a public certificate that other programs must read
 }
