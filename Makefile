@@ -60,10 +60,17 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine
 	./$(BIN) bench --sizes $(BENCH_SIZES) --limited $(BENCH_LIMITED) --limit-scale $(BENCH_SCALE)
 
-# Each fuzz target for FUZZTIME (default 1m); findings land in testdata/fuzz.
+# Each fuzz target for FUZZTIME (default 1m, so about five minutes); findings
+# land in the package's testdata/fuzz, beside the seed corpus, and then run
+# with every `make test`.
 FUZZTIME ?= 1m
+FUZZ_TARGETS := ./mapping:FuzzParse ./providers/okta:FuzzNextLink ./providers/okta:FuzzDecodeUsersPage \
+	./providers/onelogin:FuzzDecodeUsersPage ./connector:FuzzSchedule
 fuzz:
-	$(GO) test ./mapping -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t%%:*} $${t##*:}"; \
+		$(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME); \
+	done
 
 # The whole pipeline on built-in simulators (product.md §5); DEMO_ARGS="--keep" keeps its data.
 demo: build
