@@ -16,7 +16,7 @@ var fuzzZones = []string{"UTC", "America/New_York", "Europe/Berlin", "Australia/
 // allows, which is also its own previous slot. Seeds: the corpus under
 // testdata/fuzz/FuzzSchedule and the cases below.
 func FuzzSchedule(f *testing.F) {
-	f.Add("daily", "02:30", "2026-01-31", uint8(1), int64(1772953200)) // New York, the night of 8 March 2026
+	f.Add("daily", "02:30", "2026-01-31", uint8(1), int64(1772953200))  // New York, the night of 8 March 2026
 	f.Add("hourly", "00:15", "2026-01-01", uint8(3), int64(1775318400)) // Lord Howe, April 2026
 	f.Add("monthly", "00:00", "2027-12-31", uint8(4), int64(1757217600))
 	f.Add("weekly", "23:59", "2026-06-01", uint8(5), int64(0))
