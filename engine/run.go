@@ -327,6 +327,8 @@ func (p *pass) page(ctx context.Context, users []User) error {
 	}
 	queued := b.queued
 	p.pages++
+	p.e.Log.Debug("page done", "connector", p.c.Name, "page", p.pages, "users", len(users), "batches", queued,
+		"upserts", p.upserts, "deletes", p.deletes)
 	if queued > 0 && p.opts.Committed != nil {
 		p.opts.Committed()
 	}

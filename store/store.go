@@ -124,6 +124,14 @@ func Open(path string, opts Options) (*DB, error) {
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &InUseError{Path: path}
 	}
+	var pathErr *fs.PathError
+	if err != nil && !errors.As(err, &pathErr) {
+		// Not the OS refusing the file (permissions, a read-only or full
+		// disk), so bbolt found the file itself wrong: no valid meta page,
+		// a bad checksum, a truncated file.
+		return nil, fmt.Errorf("database %s is damaged (%w); restore it, with its secret.key, from a backup "+
+			"(README: Back up and restore), or move it aside to start with no connectors", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}

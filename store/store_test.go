@@ -97,6 +97,42 @@ func TestReopenLeavesFileBytesAlone(t *testing.T) {
 	}
 }
 
+// A damaged file (garbage, a truncated copy, a zeroed meta page) is
+// refused with a message that says so and what to do, and left as it was.
+func TestDamagedDatabaseIsRefusedUntouched(t *testing.T) {
+	db := openTemp(t)
+	path := db.Path()
+	if err := db.Update(func(tx *Tx) error { return tx.PutConnector(okta("A")) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeroedMeta := append([]byte(nil), good...)
+	clear(zeroedMeta[:2*4096]) // both meta pages
+	for name, data := range map[string][]byte{
+		"garbage":     bytes.Repeat([]byte("not a database "), 600),
+		"truncated":   good[:1000],
+		"zeroed meta": zeroedMeta,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			before := fileHash(t, path)
+			_, err := Open(path, Options{})
+			if err == nil || !strings.Contains(err.Error(), "is damaged") || !strings.Contains(err.Error(), "backup") {
+				t.Fatalf("err %v", err)
+			}
+			if fileHash(t, path) != before {
+				t.Error("opening a damaged database changed it")
+			}
+		})
+	}
+}
+
 func fileHash(t *testing.T, path string) [32]byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
