@@ -66,7 +66,7 @@ func crashChild() error {
 	eng := &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: clock.Real{}, Log: log, SpillDir: dir}
 	p := engine.NewPusher(db, s, c.ID, clock.Real{}, log)
 	stop := p.Start(context.Background())
-	_, err = eng.Run(context.Background(), c, prov, engine.Options{Committed: p.Kick})
+	_, err = eng.Run(context.Background(), c, prov, engine.Options{Committed: p.Kick, Full: os.Getenv("CRASH_FULL") == "1"})
 	if err == nil {
 		err = p.Drain(context.Background(), time.Minute)
 	}
@@ -76,8 +76,10 @@ func crashChild() error {
 
 // TestKilledMidRunDeliversExactlyOnce kills a child process running a sync
 // with SIGKILL at random moments (during page commits, pushes, anything),
-// restarts it, and checks that the sink ends holding exactly the source's
-// users, each change applied once. CRASH_ITERATIONS raises the count.
+// in a full run, an incremental run, and an incremental run during a sink
+// outage, restarts it, and checks that the sink ends holding exactly the
+// source's users, each change applied once. CRASH_ITERATIONS raises the
+// count per phase (CI runs 6; CRASH_ITERATIONS=50 is the long mode).
 func TestKilledMidRunDeliversExactlyOnce(t *testing.T) {
 	iterations := 6
 	if v := os.Getenv("CRASH_ITERATIONS"); v != "" {
@@ -102,10 +104,11 @@ func TestKilledMidRunDeliversExactlyOnce(t *testing.T) {
 	_ = db.Close()
 
 	rng := rand.New(rand.NewPCG(1, 2))
+	full := "0"
 	child := func(killAfter time.Duration) (killed bool) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "ENGINE_CRASH_CHILD=1", "CRASH_DIR="+dir, "CRASH_OKTA="+simSrv.URL,
-			"CRASH_SINK="+sinkSrv.URL, "CRASH_CONN="+c.ID)
+			"CRASH_SINK="+sinkSrv.URL, "CRASH_CONN="+c.ID, "CRASH_FULL="+full)
 		out := &limitedBuffer{}
 		cmd.Stderr = out
 		if err := cmd.Start(); err != nil {
@@ -133,10 +136,10 @@ func TestKilledMidRunDeliversExactlyOnce(t *testing.T) {
 		}
 		return false
 	}
-	phase := func(name string) {
+	phase := func(name string, within time.Duration) {
 		kills := 0
 		for range iterations {
-			if child(time.Duration(20+rng.IntN(400)) * time.Millisecond) {
+			if child(time.Millisecond + time.Duration(rng.Int64N(int64(within)))) {
 				kills++
 			}
 		}
@@ -166,7 +169,12 @@ func TestKilledMidRunDeliversExactlyOnce(t *testing.T) {
 			}
 		}
 	}
-	phase("full run")
+	// Every child of this phase runs a full pass, so the kills land in full
+	// runs (page commits, the final scan's deletes, pushes) and not in the
+	// quick incremental runs that follow the first complete one.
+	full = "1"
+	phase("full run", 400*time.Millisecond)
+	full = "0"
 	check(nil)
 
 	edited := map[string]bool{}
@@ -180,7 +188,22 @@ func TestKilledMidRunDeliversExactlyOnce(t *testing.T) {
 	for _, id := range active[len(active)-5:] {
 		_ = sim.SetStatus(id, "LOCKED_OUT")
 	}
-	phase("incremental run")
+	phase("incremental run", 60*time.Millisecond) // an incremental run takes tens of milliseconds
+	check(edited)
+
+	// Changes found while the sink is down: every child is killed while
+	// its batches wait (the pusher retrying), and the one that runs after
+	// the outage delivers each change once.
+	for _, id := range active[25:40] {
+		_ = sim.EditProfile(id, map[string]any{"title": "Edited during the outage"})
+		edited[id] = true
+	}
+	fake.Outage(true)
+	for range iterations {
+		child(time.Duration(20+rng.IntN(400)) * time.Millisecond)
+	}
+	fake.Outage(false)
+	child(0)
 	check(edited)
 }
 
