@@ -102,3 +102,26 @@ func TestSecretsAppearNowhere(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TLS is always verified: a provider whose certificate the system does
+// not trust is refused with the fix in the message, and trusting its CA the
+// usual way (SSL_CERT_FILE) is all it takes; there is no switch to turn
+// verification off.
+func TestCustomCAThroughSSLCertFile(t *testing.T) {
+	e := newDaemonEnv(t)
+	sim := oktatest.New(oktatest.Options{Users: 5, Token: "Okta-Daemon-Token-41", NoLimits: true})
+	srv, _ := sim.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := oktatest.WriteCA(srv, ca); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCLI("connector", "add", "okta", "--name", "TLS", "--url", srv.URL, "--token-env", "OKTA_TOKEN")
+	if r := e.cli("connector", "test", "TLS"); r.code != 1 || !strings.Contains(r.stderr, "SSL_CERT_FILE") {
+		t.Errorf("an untrusted certificate: exit %d, %q", r.code, r.stderr)
+	}
+	e.env = append(e.env, "SSL_CERT_FILE="+ca)
+	if r := e.mustCLI("connector", "test", "TLS"); !strings.Contains(r.stdout, "OK:") {
+		t.Errorf("with the CA trusted: %q", r.stdout)
+	}
+}
