@@ -133,7 +133,8 @@ func Open(path string, opts Options) (*DB, error) {
 			"(README: Back up and restore), or move it aside to start with no connectors", path, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w; the account running neurons-connector must be able to read and "+
+			"write it (owner and mode 0600), on a disk that is writable and not full", path, err)
 	}
 	d := &DB{bolt: b, path: path, key: opts.Key}
 	if err := d.migrate(); err != nil {

@@ -133,6 +133,19 @@ func TestDamagedDatabaseIsRefusedUntouched(t *testing.T) {
 	}
 }
 
+// A file the OS will not open for writing is an error that says what the
+// account and the disk must allow (here: a directory where the file should be).
+func TestUnwritableDatabaseSaysWhatToCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path, Options{Create: true})
+	if err == nil || !strings.Contains(err.Error(), "must be able to read and write it") {
+		t.Fatalf("err %v", err)
+	}
+}
+
 func fileHash(t *testing.T, path string) [32]byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
