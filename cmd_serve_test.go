@@ -29,6 +29,7 @@ import (
 // NC_TEST_AS_CLI=1 it runs main with its arguments.
 func TestMain(m *testing.M) {
 	if os.Getenv("NC_TEST_AS_CLI") == "1" {
+		limitFileSize(os.Getenv("NC_TEST_FSIZE"))
 		main()
 	}
 	os.Exit(m.Run())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -49,6 +50,12 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	e.fake.FailNext(2, http.StatusServiceUnavailable, "")
 	keep(e.mustCLI("run", "OL"))
 	keep(e.cli("run", "OL", "--dry-run", "--full"))
+	// A failed run's error is in status, in words, without the token.
+	var failed statusView
+	if r := keep(e.mustCLI("status", "Okta wrong", "--json")); json.Unmarshal([]byte(r.stdout), &failed) != nil ||
+		failed.LastRun == nil || failed.LastRun.Result != "failed" || !strings.Contains(failed.LastRun.Error, "401") {
+		t.Errorf("status of the failed run: %s", r.stdout)
+	}
 	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"status", "Okta wrong"}, {"status", "OL", "--json"},
 		{"connector", "list", "--json"}, {"connector", "show", "Okta"}, {"connector", "show", "OL", "--json"},
 		{"mapping", "export", "OL"}, {"connector", "edit", "Okta", "--token-env", "NO_SUCH"}} {
