@@ -74,6 +74,17 @@ func TestDiskFullMidRunLosesNothing(t *testing.T) {
 	if code, out := cli(nil, "run", "Full"); code != 0 {
 		t.Fatalf("the run after the disk had room again: exit %d:\n%s", code, out)
 	}
+	// A disk that takes no write at all (what a read-only one is to a file
+	// already open): the command fails with the reason, and the database
+	// still holds exactly what it held.
+	_, before := cli(nil, "connector", "list", "--json")
+	code, out = cli([]string{"NC_TEST_FSIZE=0"}, "connector", "add", "okta", "--name", "Other", "--url", simSrv.URL, "--token-env", "CRASH_TOKEN")
+	if code != 1 || !strings.Contains(out, "file too large") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+		t.Errorf("a write to a disk that takes none: exit %d: %q", code, out)
+	}
+	if _, after := cli(nil, "connector", "list", "--json"); after != before {
+		t.Errorf("the failed write changed the connectors:\n%s\n%s", before, after)
+	}
 	want := sim.IDs("ACTIVE")
 	got := fake.Users(clIDOf(t, dir))
 	if len(got) != len(want) {
