@@ -26,16 +26,7 @@ func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
 	if v := os.Getenv("CRASH_ITERATIONS"); v != "" {
 		iterations, _ = strconv.Atoi(v)
 	}
-	sim := oktatest.New(oktatest.Options{Users: 8000, Seed: 11, Token: "crash-token", NoLimits: true})
-	simSrv := sim.Start()
-	defer simSrv.Close()
-	fake := sinktest.New(sinktest.Options{ClientSecret: "crash-sink"})
-	sinkSrv := fake.Start()
-	defer sinkSrv.Close()
-	dir := filepath.Join(t.TempDir(), "data")
-	env := append(os.Environ(), "NC_TEST_AS_CLI=1", "NC_DATA_DIR="+dir, "NC_NEURONS_URL="+sinkSrv.URL,
-		"NC_NEURONS_TOKEN_URL="+sinkSrv.URL+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
-		"NC_NEURONS_CLIENT_SECRET=crash-sink", "CRASH_TOKEN=crash-token", "NC_LISTEN="+freeLoopback(t))
+	sim, simURL, fake, dir, env := faultWorld(t, 8000, 11)
 	cli := func(killAfter time.Duration, args ...string) (killed bool) {
 		cmd := exec.Command(os.Args[0], args...)
 		cmd.Env = env
@@ -64,7 +55,7 @@ func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
 			return true
 		}
 	}
-	cli(0, "connector", "add", "okta", "--name", "Crash", "--url", simSrv.URL, "--token-env", "CRASH_TOKEN",
+	cli(0, "connector", "add", "okta", "--name", "Crash", "--url", simURL, "--token-env", "CRASH_TOKEN",
 		"--user-status", "active,suspended")
 	rng := rand.New(rand.NewPCG(3, 4))
 	phase := func(name string, within time.Duration, args ...string) {
@@ -116,6 +107,23 @@ func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
 	fake.Outage(false)
 	cli(0, "run", "Crash")
 	check()
+}
+
+// faultWorld is an Okta simulator, the fake sink and a data directory, and
+// the environment of the program's child processes against them.
+func faultWorld(t *testing.T, users int, seed uint64) (*oktatest.Server, string, *sinktest.Server, string, []string) {
+	t.Helper()
+	sim := oktatest.New(oktatest.Options{Users: users, Seed: seed, Token: "crash-token", NoLimits: true})
+	simSrv := sim.Start()
+	t.Cleanup(simSrv.Close)
+	fake := sinktest.New(sinktest.Options{ClientSecret: "crash-sink"})
+	sinkSrv := fake.Start()
+	t.Cleanup(sinkSrv.Close)
+	dir := filepath.Join(t.TempDir(), "data")
+	env := append(os.Environ(), "NC_TEST_AS_CLI=1", "NC_DATA_DIR="+dir, "NC_NEURONS_URL="+sinkSrv.URL,
+		"NC_NEURONS_TOKEN_URL="+sinkSrv.URL+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
+		"NC_NEURONS_CLIENT_SECRET=crash-sink", "CRASH_TOKEN=crash-token", "NC_LISTEN="+freeLoopback(t))
+	return sim, simSrv.URL, fake, dir, env
 }
 
 // clIDOf reads the connector's ID from `connector list --json` output of

@@ -7,14 +7,10 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-
-	"neurons-connector/providers/okta/oktatest"
-	"neurons-connector/sink/sinktest"
 )
 
 // limitFileSize makes writes past v bytes fail in this process, as on a
@@ -38,16 +34,7 @@ func limitFileSize(v string) {
 // own file size (limitFileSize, called by TestMain), which is what a full
 // disk looks like to the program: a write that fails.
 func TestDiskFullMidRunLosesNothing(t *testing.T) {
-	sim := oktatest.New(oktatest.Options{Users: 4000, Seed: 12, Token: "crash-token", NoLimits: true})
-	simSrv := sim.Start()
-	defer simSrv.Close()
-	fake := sinktest.New(sinktest.Options{ClientSecret: "crash-sink"})
-	sinkSrv := fake.Start()
-	defer sinkSrv.Close()
-	dir := filepath.Join(t.TempDir(), "data")
-	env := append(os.Environ(), "NC_TEST_AS_CLI=1", "NC_DATA_DIR="+dir, "NC_NEURONS_URL="+sinkSrv.URL,
-		"NC_NEURONS_TOKEN_URL="+sinkSrv.URL+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
-		"NC_NEURONS_CLIENT_SECRET=crash-sink", "CRASH_TOKEN=crash-token", "NC_LISTEN="+freeLoopback(t))
+	sim, simURL, fake, dir, env := faultWorld(t, 4000, 12)
 	cli := func(extra []string, args ...string) (int, string) {
 		cmd := exec.Command(os.Args[0], args...)
 		cmd.Env = append(append([]string(nil), env...), extra...)
@@ -63,7 +50,7 @@ func TestDiskFullMidRunLosesNothing(t *testing.T) {
 		}
 		return 0, out.String()
 	}
-	if code, out := cli(nil, "connector", "add", "okta", "--name", "Full", "--url", simSrv.URL, "--token-env", "CRASH_TOKEN"); code != 0 {
+	if code, out := cli(nil, "connector", "add", "okta", "--name", "Full", "--url", simURL, "--token-env", "CRASH_TOKEN"); code != 0 {
 		t.Fatal(out)
 	}
 	code, out := cli([]string{"NC_TEST_FSIZE=300000"}, "run", "Full")
@@ -78,7 +65,7 @@ func TestDiskFullMidRunLosesNothing(t *testing.T) {
 	// already open): the command fails with the reason, and the database
 	// still holds exactly what it held.
 	_, before := cli(nil, "connector", "list", "--json")
-	code, out = cli([]string{"NC_TEST_FSIZE=0"}, "connector", "add", "okta", "--name", "Other", "--url", simSrv.URL, "--token-env", "CRASH_TOKEN")
+	code, out = cli([]string{"NC_TEST_FSIZE=0"}, "connector", "add", "okta", "--name", "Other", "--url", simURL, "--token-env", "CRASH_TOKEN")
 	if code != 1 || !strings.Contains(out, "file too large") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
 		t.Errorf("a write to a disk that takes none: exit %d: %q", code, out)
 	}
