@@ -122,12 +122,8 @@ func (d *daemon) status(_ context.Context, name string) (any, error) {
 
 // trigger is POST /v1/run: a run of the named connector, queued.
 func (d *daemon) trigger(_ context.Context, name string, full bool) error {
-	var c connector.Config
-	if err := d.db.View(func(tx *store.Tx) error {
-		var err error
-		c, err = findConnector(tx, name)
-		return err
-	}); err != nil {
+	c, err := d.byName(name)
+	if err != nil {
 		return err
 	}
 	go func() { _, _, _ = d.sched.RunNow(d.ctx, c.ID, full, nil) }()
@@ -140,15 +136,20 @@ func (a *app) hold(name string) (release func()) {
 	if a.inDaemon == nil {
 		return func() {}
 	}
-	var c connector.Config
-	if err := a.inDaemon.db.View(func(tx *store.Tx) error {
-		var err error
-		c, err = findConnector(tx, name)
-		return err
-	}); err != nil {
+	c, err := a.inDaemon.byName(name)
+	if err != nil {
 		return func() {} // the command reports the unknown name itself
 	}
 	return a.inDaemon.sched.Hold(c.ID)
+}
+
+// byName finds a connector in the daemon's database.
+func (d *daemon) byName(name string) (c connector.Config, err error) {
+	err = d.db.View(func(tx *store.Tx) error {
+		c, err = findConnector(tx, name)
+		return err
+	})
+	return c, err
 }
 
 // gauges reads the metrics that live in the database.
