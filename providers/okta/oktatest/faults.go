@@ -17,13 +17,30 @@ type Fault struct {
 	Path  string // requests whose path starts with this; "" matches all
 	Skip  int    // let this many matching requests through first
 	Times int    // how many requests it spoils; 0 means 1
+	// Every spoils only every Every-th matching request (a storm that lets
+	// most requests through); 0 or 1 spoils each one.
+	Every int
 	// What it does (the first set field wins):
-	Status      int           // answer with this status; 429 gets Okta's body
+	Status int // answer with this status; 429 gets Okta's body
+	// ResetIn, with Status 429, announces the reset this far ahead instead
+	// of at the end of the bucket's window.
+	ResetIn     time.Duration
 	Delay       time.Duration // wait this long (real time) before answering normally
 	Truncate    bool          // send only half of the real body, then close
 	InvalidJSON bool          // a 200 whose body is not JSON
 	Reset       bool          // close the connection without answering
 	LoopNext    bool          // the page's next link points back to the page itself
+	// EndlessNext: every users page carries a next link never seen before
+	// (the same position, a fresh query), so the listing never ends.
+	EndlessNext bool
+	// NoNext: the users page carries no next link, so the listing ends
+	// early: an org that answers half a list.
+	NoNext bool
+	// Pad adds a field of this many bytes to every user of a users page,
+	// written piecewise: a huge page on the wire.
+	Pad int
+
+	seen int // matching requests, for Every
 }
 
 // Inject queues faults.
@@ -46,6 +63,13 @@ func (s *Server) PendingFaults() int {
 	return len(s.faults)
 }
 
+// ClearFaults drops every fault not yet fired in full: a storm that ends.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
 func (s *Server) takeFault(path string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -57,6 +81,11 @@ func (s *Server) takeFault(path string) *Fault {
 			f.Skip--
 			return nil
 		}
+		if f.Every > 1 {
+			if f.seen++; f.seen%f.Every != 0 {
+				return nil
+			}
+		}
 		f.Times--
 		if f.Times <= 0 {
 			s.faults = append(s.faults[:i], s.faults[i+1:]...)
@@ -66,13 +95,15 @@ func (s *Server) takeFault(path string) *Fault {
 	return nil
 }
 
-type loopKey struct{}
-
 // apply carries the fault out; it reports whether it answered the request.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
 	case f.Status == http.StatusTooManyRequests:
 		w.Header().Set("X-Rate-Limit-Remaining", "0")
+		if f.ResetIn > 0 {
+			at := s.now().Add(f.ResetIn + time.Second - 1).Truncate(time.Second)
+			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(at.Unix(), 10))
+		}
 		writeError(w, f.Status, "E0000047", "API call exceeded rate limit due to too many requests.")
 	case f.Status >= 500:
 		writeError(w, f.Status, "E0000009", "Internal Server Error")
@@ -108,11 +139,24 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 				_ = conn.Close()
 			}
 		}
-	case f.LoopNext:
-		*r = *r.WithContext(context.WithValue(r.Context(), loopKey{}, true))
+	case f.LoopNext, f.EndlessNext, f.NoNext, f.Pad > 0:
+		*r = *r.WithContext(context.WithValue(r.Context(), listKey{}, f))
 		return false
 	}
 	return true
 }
 
-func loopNext(r *http.Request) bool { v, _ := r.Context().Value(loopKey{}).(bool); return v }
+// listKey carries a fault that changes how a listing answers.
+type listKey struct{}
+
+func listFault(r *http.Request) *Fault { f, _ := r.Context().Value(listKey{}).(*Fault); return f }
+
+func loopNext(r *http.Request) bool    { f := listFault(r); return f != nil && f.LoopNext }
+func endlessNext(r *http.Request) bool { f := listFault(r); return f != nil && f.EndlessNext }
+func noNext(r *http.Request) bool      { f := listFault(r); return f != nil && f.NoNext }
+func padding(r *http.Request) int {
+	if f := listFault(r); f != nil {
+		return f.Pad
+	}
+	return 0
+}

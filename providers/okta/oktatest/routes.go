@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"neurons-connector/internal/simpad"
 )
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -136,13 +138,34 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	b = append(b, ']')
 	var next url.Values
-	if n == limit && i < total {
+	switch {
+	case noNext(r):
+	case endlessNext(r):
+		// A fresh link each time, to the same position: the listing
+		// never ends and no link repeats.
+		next = r.URL.Query()
+		if last != "" {
+			next.Set("after", last)
+		}
+		next.Set("page", strconv.FormatInt(s.nonce.Add(1), 10))
+	case n == limit && i < total:
 		next = nextPage(r, last)
-	} else if loopNext(r) {
+	case loopNext(r):
 		next = r.URL.Query()
 	}
 	s.setLinks(w, r, next)
+	if pad := padding(r); pad > 0 {
+		writePadded(w, b, pad)
+		return
+	}
 	writeBody(w, b)
+}
+
+// writePadded sends a users page whose every user carries an extra field
+// of pad bytes (simpad), so that the simulator never holds the huge body.
+func writePadded(w http.ResponseWriter, page []byte, pad int) {
+	w.Header().Set("Content-Length", simpad.ContentLength(page, pad))
+	_ = simpad.Write(w, page, pad)
 }
 
 // findUsers is the q parameter: startsWith on first name, last name or
@@ -497,10 +520,21 @@ func (s *Server) userDevices(w http.ResponseWriter, r *http.Request, key string)
 func (s *Server) org(w http.ResponseWriter, r *http.Request) {
 	created := s.t.base.Add(-5 * 365 * 24 * time.Hour).Format(tsFormat)
 	writeJSON(w, map[string]any{
-		"id": "00o" + s.t.tag + "0000000000", "subdomain": "acme", "companyName": "Acme (simulated)",
+		"id": s.OrgID(), "subdomain": "acme", "companyName": "Acme (simulated)",
 		"status": "ACTIVE", "created": created, "lastUpdated": created,
 		"website": "https://acme.example", "phoneNumber": "+1 555 0100", "address1": "301 Brannan St",
 		"city": "San Francisco", "state": "CA", "country": "United States", "postalCode": "94107",
 		"_links": map[string]any{"contacts": map[string]any{"href": baseURL(r) + "/api/v1/org/contacts"}},
 	})
+}
+
+// wellKnown is GET /.well-known/okta-organization: the org's id and
+// pipeline, served without authentication (WellKnownOrgMetadata).
+func (s *Server) wellKnown(w http.ResponseWriter, r *http.Request) {
+	pipeline := "idx"
+	if s.opts.Classic {
+		pipeline = "v1"
+	}
+	writeJSON(w, map[string]any{"id": s.OrgID(), "pipeline": pipeline,
+		"_links": map[string]any{"organization": map[string]any{"href": baseURL(r)}}})
 }

@@ -45,6 +45,9 @@ type Options struct {
 	Concurrency int  // requests in flight before a 429; default 75
 	Classic     bool // a Classic Engine org: no devices API
 	NoAdmin     bool // the token's owner has no admin role: 403 everywhere, GET /users answers []
+	// OrgID is the org's id (GET /api/v1/org, /.well-known/okta-organization);
+	// default derived from the seed. SetOrgID changes it later.
+	OrgID string
 	// HonourLimit serves any limit asked for instead of clamping at 200.
 	HonourLimit bool
 	// CombinedLinks sends self and next in one comma-joined Link header, a
@@ -60,6 +63,7 @@ type Server struct {
 	clock clock.Clock
 
 	inFlight atomic.Int64
+	nonce    atomic.Int64 // fresh values for endless next links
 
 	mu       sync.Mutex
 	windows  map[string]*window // per bucket
@@ -68,6 +72,7 @@ type Server struct {
 	faults   []*Fault
 	requests []Request
 	maxShare map[string]int // the most one token sent in any window, per bucket
+	orgID    string
 }
 
 type window struct {
@@ -112,11 +117,29 @@ func New(opts Options) *Server {
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 75
 	}
+	t := newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now(), opts.Spread)
+	if opts.OrgID == "" {
+		opts.OrgID = "00o" + t.tag + "0000000000"
+	}
 	return &Server{
-		opts: opts, clock: opts.Clock,
-		t:       newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now(), opts.Spread),
+		opts: opts, clock: opts.Clock, t: t, orgID: opts.OrgID,
 		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
 	}
+}
+
+// SetOrgID makes the server answer as another org from now on: what an
+// admin sees after pointing a connector's host at a different tenant.
+func (s *Server) SetOrgID(id string) {
+	s.mu.Lock()
+	s.orgID = id
+	s.mu.Unlock()
+}
+
+// OrgID is the id the org answers with now.
+func (s *Server) OrgID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orgID
 }
 
 func (s *Server) now() time.Time { return s.clock.Now().UTC() }
@@ -221,8 +244,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 
 	if n := s.inFlight.Add(1); n > int64(s.opts.Concurrency) {
+		// Okta's concurrency answer: Limit and Remaining are always 0, and
+		// Reset is only an estimate of when a slot frees up (rl-best-practices).
 		s.inFlight.Add(-1)
-		h.Set("X-Rate-Limit-Limit", strconv.Itoa(s.opts.Concurrency))
+		h.Set("X-Rate-Limit-Limit", "0")
 		h.Set("X-Rate-Limit-Remaining", "0")
 		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(time.Second).Unix(), 10))
 		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
@@ -233,6 +258,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// Every request counts against its bucket, rejected ones included, so
 	// every answer carries the rate headers.
 	if !s.rateLimit(w, bucket) {
+		return
+	}
+	if r.URL.Path == "/.well-known/okta-organization" && r.Method == http.MethodGet {
+		s.wellKnown(w, r) // public: the spec gives it no security
 		return
 	}
 	auth := r.Header.Get("Authorization")

@@ -59,10 +59,10 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		s.token, s.expires = hex.EncodeToString(b[:]), now.Add(s.opts.TokenLifetime)
 		s.tokenSeq++
 	}
-	tok, left := s.token, s.expires.Sub(now)
+	tok, left, account := s.token, s.expires.Sub(now), s.accountID
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "created_at": now.UTC().Format(TimeFormat),
-		"expires_in": int(left.Seconds()), "refresh_token": "deprecated", "token_type": "bearer", "account_id": 189185})
+		"expires_in": int(left.Seconds()), "refresh_token": "deprecated", "token_type": "bearer", "account_id": account})
 }
 
 // authorized checks a resource call's bearer token in any of the accepted

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"neurons-connector/internal/simpad"
 )
 
 // Fault is a misbehaviour injected into matching requests, in the order
@@ -15,6 +17,9 @@ type Fault struct {
 	Path  string // requests whose path starts with this; "" matches all
 	Skip  int    // let this many matching requests through first
 	Times int    // how many requests it spoils; 0 means 1
+	// Every spoils only every Every-th matching request (a storm that lets
+	// most requests through); 0 or 1 spoils each one.
+	Every int
 	// What it does (the first set field wins):
 	Status      int           // this status; 429 is the load balancer's HTML page, 401 OneLogin's v2 body
 	RetryAfter  time.Duration // with Status 429: a JSON 429 with this Retry-After instead of the HTML page
@@ -24,6 +29,16 @@ type Fault struct {
 	Reset       bool          // close the connection without answering
 	Revoke      bool          // revoke the token, then answer normally (a 401)
 	StallCursor bool          // After-Cursor repeats the current page's cursor
+	// EndlessCursor: After-Cursor is always a cursor never sent before, to
+	// the next page whether or not there is one, so the listing never ends.
+	EndlessCursor bool
+	// NoNext: the page carries no After-Cursor, so the listing ends early.
+	NoNext bool
+	// Pad adds a field of this many bytes to every user of a users page,
+	// written piecewise: a huge page on the wire.
+	Pad int
+
+	seen int // matching requests, for Every
 }
 
 // Inject queues faults.
@@ -39,6 +54,13 @@ func (s *Server) Inject(faults ...Fault) {
 	}
 }
 
+// ClearFaults drops every fault not yet fired in full: a storm that ends.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
+}
+
 func (s *Server) takeFault(path string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,6 +71,11 @@ func (s *Server) takeFault(path string) *Fault {
 		if f.Skip > 0 {
 			f.Skip--
 			return nil
+		}
+		if f.Every > 1 {
+			if f.seen++; f.seen%f.Every != 0 {
+				return nil
+			}
 		}
 		f.Times--
 		if f.Times <= 0 {
@@ -105,8 +132,50 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	case f.StallCursor:
 		sw := &stallWriter{statusWriter: w}
 		s.route(sw, r)
+	case f.EndlessCursor, f.NoNext, f.Pad > 0:
+		s.route(&pageWriter{statusWriter: w, f: f, s: s}, r)
 	}
 	return true
+}
+
+// pageWriter rewrites a users page as f asks: its After-Cursor (endless or
+// none) and its body (padded).
+type pageWriter struct {
+	*statusWriter
+	f      *Fault
+	s      *Server
+	headed bool
+}
+
+func (w *pageWriter) WriteHeader(code int) {
+	if w.headed {
+		return
+	}
+	w.headed = true
+	h := w.Header()
+	switch {
+	case w.f.NoNext:
+		h.Del("After-Cursor")
+	case w.f.EndlessCursor && h.Get("Cursor") != "":
+		if limit, page, ok := decodeCursor(h.Get("Cursor")); ok {
+			w.s.mu.Lock()
+			w.s.nonce++
+			n := w.s.nonce
+			w.s.mu.Unlock()
+			h.Set("After-Cursor", cursorNonce(limit, page+1, n))
+		}
+	}
+	w.statusWriter.WriteHeader(code)
+}
+
+func (w *pageWriter) Write(b []byte) (int, error) {
+	if w.f.Pad > 0 && w.status == http.StatusOK && len(b) > 0 && b[0] == '[' {
+		w.Header().Set("Content-Length", simpad.ContentLength(b, w.f.Pad))
+		w.WriteHeader(http.StatusOK)
+		return len(b), simpad.Write(w.statusWriter, b, w.f.Pad)
+	}
+	w.WriteHeader(http.StatusOK)
+	return w.statusWriter.Write(b)
 }
 
 // stallWriter rewrites After-Cursor to the page's own cursor.

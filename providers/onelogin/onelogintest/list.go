@@ -143,6 +143,13 @@ func (s *Server) page(match func(*User, time.Time) bool, since *time.Time, offse
 	return total, rows
 }
 
+// cursorNonce is a cursor to the same page as cursor(limit, page) that no
+// client has seen: the endless-cursor fault's.
+func cursorNonce(limit, page, nonce int) string {
+	raw, _ := base64.StdEncoding.DecodeString(cursor(limit, page))
+	return base64.StdEncoding.EncodeToString(append(raw, []byte("&n="+itoa(nonce))...))
+}
+
 func decodeCursor(c string) (limit, page int, ok bool) {
 	raw, err := base64.StdEncoding.DecodeString(c)
 	if err != nil {

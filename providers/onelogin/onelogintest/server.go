@@ -42,6 +42,15 @@ type Options struct {
 	// CreatorDeleted: the admin who created the credentials was deleted,
 	// and every call answers 500 (onelogin-api.md §1.1).
 	CreatorDeleted bool
+	// AccountID is the account_id of token answers; default from the seed.
+	// SetAccountID changes it later.
+	AccountID int64
+	// RateLimitThrottled makes GET /auth/rate_limit count against the
+	// hourly budget and answer the 429 once it is spent, like every other
+	// call. By default it is neither counted nor throttled: it is how a
+	// client learns when the budget resets (an assumption; OneLogin does
+	// not document either way).
+	RateLimitThrottled bool
 }
 
 // Server is a simulated OneLogin account, an http.Handler.
@@ -65,6 +74,8 @@ type Server struct {
 	statuses  map[int]int     // answers by status
 	pageSizes map[string]bool // the limit values asked for
 	byUpdated []updatedIdx    // generated users by updated_at, for updated_since
+	nonce     int             // fresh values for endless cursors
+	accountID int64
 }
 
 // Request records what a client sent, for assertions.
@@ -96,12 +107,29 @@ func New(opts Options) *Server {
 	if opts.MaxLimit == 0 {
 		opts.MaxLimit = 50
 	}
+	if opts.AccountID == 0 {
+		opts.AccountID = 100_000 + int64(opts.Seed%900_000)
+	}
 	now := opts.Clock.Now()
 	// Generated users were created over the years before the start and
 	// last changed at least a day before it.
 	epoch := now.Add(-time.Duration(opts.Users)*time.Minute - 4*365*24*time.Hour).Truncate(time.Hour)
 	return &Server{opts: opts, clock: opts.Clock, epoch: epoch, n: opts.Users, changed: map[int]*User{},
-		deleted: map[int]bool{}, statuses: map[int]int{}, pageSizes: map[string]bool{}, window: now}
+		deleted: map[int]bool{}, statuses: map[int]int{}, pageSizes: map[string]bool{}, window: now, accountID: opts.AccountID}
+}
+
+// SetAccountID makes the server answer as another account from now on.
+func (s *Server) SetAccountID(id int64) {
+	s.mu.Lock()
+	s.accountID = id
+	s.mu.Unlock()
+}
+
+// AccountID is the account the server answers as now.
+func (s *Server) AccountID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accountID
 }
 
 // Start serves the simulator over http on a loopback port.
@@ -146,7 +174,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal Server Error", "name": "InternalServerError", "statusCode": 500})
 		return
 	}
-	if !s.admit(w) {
+	rateLimitCall := r.URL.Path == "/auth/rate_limit" && !s.opts.RateLimitThrottled
+	if !rateLimitCall && !s.admit(w) {
 		return
 	}
 	if f := s.takeFault(r.URL.Path); f != nil && f.apply(sw, r, s) {
@@ -237,6 +266,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) rateLimit(w http.ResponseWriter) {
 	s.mu.Lock()
+	if s.clock.Now().Sub(s.window) >= time.Hour {
+		s.window, s.used = s.clock.Now(), 0
+	}
 	limit, used := s.opts.HourlyLimit, s.used
 	reset := int(time.Hour.Seconds() - s.clock.Now().Sub(s.window).Seconds())
 	s.mu.Unlock()

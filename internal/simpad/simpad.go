@@ -1,0 +1,82 @@
+// Package simpad writes the huge pages the simulators serve for tests of a
+// client's memory: every object of a JSON array gets an extra string field
+// of a given size, written piece by piece so that the simulator itself
+// never holds the body.
+package simpad
+
+import (
+	"io"
+	"strconv"
+	"strings"
+)
+
+// field is the name of the padding field.
+const field = `,"x-padding":"`
+
+var chunk = []byte(strings.Repeat("a", 64<<10))
+
+// Len is the length of page once padded.
+func Len(page []byte, pad int) int {
+	return len(page) + len(Objects(page))*(len(field)+pad+1)
+}
+
+// ContentLength is Len as a header value.
+func ContentLength(page []byte, pad int) string { return strconv.Itoa(Len(page, pad)) }
+
+// Write writes page, a JSON array of objects, with pad bytes of padding in
+// every object.
+func Write(w io.Writer, page []byte, pad int) error {
+	if _, err := w.Write([]byte{'['}); err != nil {
+		return err
+	}
+	for k, obj := range Objects(page) {
+		if k > 0 {
+			if _, err := w.Write([]byte{','}); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(obj[:len(obj)-1]); err != nil { // without the closing brace
+			return err
+		}
+		if _, err := io.WriteString(w, field); err != nil {
+			return err
+		}
+		for left := pad; left > 0; left -= len(chunk) {
+			if _, err := w.Write(chunk[:min(left, len(chunk))]); err != nil {
+				return err
+			}
+		}
+		if _, err := io.WriteString(w, `"}`); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write([]byte{']'})
+	return err
+}
+
+// Objects cuts a JSON array of objects into its objects.
+func Objects(page []byte) [][]byte {
+	var out [][]byte
+	depth, start, inStr, esc := 0, 0, false, false
+	for i, c := range page {
+		switch {
+		case esc:
+			esc = false
+		case inStr && c == '\\':
+			esc = true
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '{':
+			if depth == 0 {
+				start = i
+			}
+			depth++
+		case c == '}':
+			if depth--; depth == 0 {
+				out = append(out, page[start:i+1])
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package onelogintest
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func tokenAnswer(t *testing.T, url string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/auth/oauth2/v2/token", strings.NewReader(`{"grant_type":"client_credentials"}`))
+	req.SetBasicAuth("sim-client", "sim-secret")
+	req.Header.Set("Content-Type", "application/json")
+	_, body := do(t, req)
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("token answer %s: %v", body, err)
+	}
+	return v
+}
+
+// The token answer names the account (onelogin-api.md §1.1); SetAccountID
+// makes the same host answer as another.
+func TestTokenNamesTheAccount(t *testing.T) {
+	t.Parallel()
+	s, ts := start(t, Options{Users: 3, AccountID: 189185})
+	if v := tokenAnswer(t, ts.URL); v["account_id"] != float64(189185) {
+		t.Fatalf("account_id %v", v["account_id"])
+	}
+	s.SetAccountID(42)
+	if v := tokenAnswer(t, ts.URL); v["account_id"] != float64(42) {
+		t.Fatalf("account_id after SetAccountID %v", v["account_id"])
+	}
+}
+
+// Once the hourly budget is spent every call gets the load balancer's
+// page, but /auth/rate_limit still says when the budget resets (unless
+// RateLimitThrottled).
+func TestRateLimitEndpointWhileThrottled(t *testing.T) {
+	t.Parallel()
+	for _, throttled := range []bool{false, true} {
+		_, ts := start(t, Options{Users: 3, HourlyLimit: 3, RateLimitThrottled: throttled})
+		_, tok := token(t, ts, 0)
+		for range 3 {
+			get(t, ts, "/api/2/users?limit=1", "Bearer "+tok)
+		}
+		if resp, _ := get(t, ts, "/api/2/users?limit=1", "Bearer "+tok); resp.StatusCode != 429 {
+			t.Fatalf("after the budget: %d", resp.StatusCode)
+		}
+		resp, body := get(t, ts, "/auth/rate_limit", "Bearer "+tok)
+		if throttled {
+			if resp.StatusCode != 429 {
+				t.Errorf("throttled rate_limit answered %d", resp.StatusCode)
+			}
+			continue
+		}
+		var v struct {
+			Data map[string]int `json:"data"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("rate_limit: %d %s", resp.StatusCode, body)
+		}
+		if v.Data["X-RateLimit-Remaining"] != 0 || v.Data["X-RateLimit-Reset"] <= 0 || v.Data["X-RateLimit-Reset"] > 3600 {
+			t.Errorf("rate_limit data %v", v.Data)
+		}
+	}
+}
+
+func TestListingFaults(t *testing.T) {
+	t.Parallel()
+	s, ts := start(t, Options{Users: 120, HourlyLimit: -1})
+	_, tok := token(t, ts, 0)
+	t.Run("storm", func(t *testing.T) {
+		s.Inject(Fault{Path: "/api/2/users", Every: 3, Times: 2, Status: 429})
+		var codes []int
+		for range 7 {
+			resp, _ := get(t, ts, "/api/2/users?limit=1", "Bearer "+tok)
+			codes = append(codes, resp.StatusCode)
+		}
+		want := []int{200, 200, 429, 200, 200, 429, 200}
+		for i := range want {
+			if codes[i] != want[i] {
+				t.Fatalf("codes %v, want %v", codes, want)
+			}
+		}
+	})
+	t.Run("endless cursor", func(t *testing.T) {
+		s.Inject(Fault{Path: "/api/2/users", Times: 1 << 20, EndlessCursor: true})
+		defer s.ClearFaults()
+		seen := map[string]bool{}
+		path := "/api/2/users?limit=50"
+		for range 6 { // 120 users: three real pages, then more
+			resp, _ := get(t, ts, path, "Bearer "+tok)
+			next := resp.Header.Get("After-Cursor")
+			if resp.StatusCode != 200 || next == "" || seen[next] {
+				t.Fatalf("%d, After-Cursor %q (seen: %v)", resp.StatusCode, next, seen[next])
+			}
+			seen[next] = true
+			path = "/api/2/users?cursor=" + next
+		}
+	})
+	t.Run("no next", func(t *testing.T) {
+		s.Inject(Fault{Path: "/api/2/users", NoNext: true})
+		resp, _ := get(t, ts, "/api/2/users?limit=50", "Bearer "+tok)
+		if resp.Header.Get("After-Cursor") != "" || resp.Header.Get("Total-Count") != "120" {
+			t.Errorf("After-Cursor %q, Total-Count %q", resp.Header.Get("After-Cursor"), resp.Header.Get("Total-Count"))
+		}
+	})
+	t.Run("padded page", func(t *testing.T) {
+		s.Inject(Fault{Path: "/api/2/users", Pad: 300_000})
+		resp, body := get(t, ts, "/api/2/users?limit=4", "Bearer "+tok)
+		if resp.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Fatalf("Content-Length %s for %d bytes", resp.Header.Get("Content-Length"), len(body))
+		}
+		var users []map[string]any
+		if err := json.Unmarshal(body, &users); err != nil || len(users) != 4 {
+			t.Fatalf("%d users: %v", len(users), err)
+		}
+		for _, u := range users {
+			if p, _ := u["x-padding"].(string); len(p) != 300_000 {
+				t.Errorf("padding %d", len(p))
+			}
+		}
+	})
+}
