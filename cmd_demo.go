@@ -41,16 +41,18 @@ OneLogin simulator with generated users and a stand-in for the Neurons ingestion
 endpoint start inside the process; one connector per provider is added in a
 temporary data directory; both run (full), some users change at the simulators
 (status changes, edits, a deletion, a new user), both run again (incremental, then
-OneLogin once more in full, which is how deletions at the source are found); then
-what reached the sink and the status table are shown. The data directory is
+OneLogin once more in full, which is how deletions at the source are found); the
+Okta token then loses its admin role, so Okta lists no users, and the deletion
+guard holds the run's deletes; then what reached the sink and the status table
+are shown. The data directory is
 removed at the end unless --keep. Your own settings and data are not touched.`,
 		Example: `  neurons-connector demo
   neurons-connector demo --users 5000 --keep`,
 		Args:        needArgs(0, "no arguments"),
 		Annotations: map[string]string{skipSettings: "yes"},
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			if users < 10 || users > 200000 {
-				return usagef("--users must be from 10 to 200000 (got %d)", users)
+			if users < 100 || users > 200000 {
+				return usagef("--users must be from 100 to 200000 (got %d)", users)
 			}
 			return a.demo(cmd.Context(), users, keep)
 		}),
@@ -133,11 +135,14 @@ func (a *app) demo(ctx context.Context, users int, keep bool) error {
 	if err := d.cmds([]string{"run", "OneLogin demo", "--full"}); err != nil {
 		return err
 	}
-	d.section("5. What reached Neurons")
+	if err := d.guard(); err != nil {
+		return err
+	}
+	d.section("6. What reached Neurons")
 	if err := d.report(); err != nil {
 		return err
 	}
-	d.section("6. Status")
+	d.section("7. Status")
 	if err := d.cmds([]string{"status"}); err != nil {
 		return err
 	}
@@ -152,9 +157,36 @@ func (a *app) demo(ctx context.Context, users int, keep bool) error {
 
 func (d *demoEnv) section(title string) { fmt.Fprintf(d.w, "\n== %s\n", title) }
 
+// guard shows the deletion guard: Okta answers a token whose owner lost
+// the admin role with an empty list, and the run that reads it holds its
+// deletes instead of emptying Neurons.
+func (d *demoEnv) guard() error {
+	d.section("5. The Okta token's owner loses the admin role: Okta now lists no users")
+	d.okta.SetNoAdmin(true)
+	if err := d.expect(1, []string{"run", "Okta demo", "--full"}); err != nil {
+		return err
+	}
+	if err := d.expect(1, []string{"connector", "test", "Okta demo"}); err != nil {
+		return err
+	}
+	fmt.Fprintln(d.w, "\nThe role is given back; the next full run sees everyone, and nothing stays held:")
+	d.okta.SetNoAdmin(false)
+	return d.cmds([]string{"run", "Okta demo", "--full"}, []string{"status", "Okta demo"})
+}
+
 // cmds runs command lines of the real command tree in the demo's world,
 // each shown as an admin would type it.
 func (d *demoEnv) cmds(lines ...[]string) error {
+	for _, args := range lines {
+		if err := d.expect(0, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expect runs one command line and checks its exit code.
+func (d *demoEnv) expect(code int, lines ...[]string) error {
 	for _, args := range lines {
 		shown := make([]string, len(args))
 		for i, s := range args {
@@ -168,8 +200,8 @@ func (d *demoEnv) cmds(lines ...[]string) error {
 			lookup: func(k string) (string, bool) { v, ok := d.env[k]; return v, ok },
 			now:    time.Now, local: d.a.local, mappings: d.a.mappings,
 			stdinTerminal: func() (int, bool) { return 0, false }}
-		if code := run(d.ctx, args, sub); code != 0 {
-			return &exitError{code: 1, err: fmt.Errorf("demo step %q exited with %d", strings.Join(shown, " "), code)}
+		if got := run(d.ctx, args, sub); got != code {
+			return &exitError{code: 1, err: fmt.Errorf("demo step %q exited with %d, not %d", strings.Join(shown, " "), got, code)}
 		}
 	}
 	return nil

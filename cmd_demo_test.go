@@ -26,6 +26,11 @@ func TestDemo(t *testing.T) {
 		"full run (asked for (--full)) ok",
 		"reason deleted-at-source",
 		"NEXT RUN", "Okta demo", "OneLogin demo",
+		// The deletion guard: the token without an admin role lists no
+		// users; the run holds every delete, the check says why.
+		`run held 215 deletes of "Okta demo": the full run listed no users while the connector has delivered 215`,
+		`neurons-connector run "Okta demo" --confirm-deletes`,
+		"lacks an admin role",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -36,6 +41,7 @@ func TestDemo(t *testing.T) {
 		`run 2\s+incremental\s+1 new\s+5 updated\s+4 deleted \(4 status-not-selected\)`, // Okta: 3 suspended + 1 deactivated
 		`run 2\s+incremental\s+1 new\s+5 updated\s+2 deleted \(2 status-not-selected\)`, // OneLogin: 2 suspended
 		`run 3\s+full\s+0 new\s+0 updated\s+1 deleted \(1 deleted-at-source\)`,          // OneLogin: the deletion
+		`Okta demo \(okta\): the sink holds 215 users`,                                   // the held run deleted nobody
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("demo report lacks /%s/:\n%s", re, out)
@@ -48,7 +54,7 @@ func TestDemo(t *testing.T) {
 		t.Error("the demo touched the caller's data directory")
 	}
 
-	r = h.run("demo", "--users", "50", "--keep")
+	r = h.run("demo", "--users", "100", "--keep")
 	if r.code != 0 {
 		t.Fatalf("demo --keep: exit %d\n%s", r.code, r.stderr)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,9 +28,9 @@ import (
 const pushPatience = 30 * time.Second
 
 func (a *app) runCmd() *cobra.Command {
-	var full, dry bool
+	var full, dry, confirm bool
 	cmd := &cobra.Command{
-		Use:   "run NAME [--full] [--dry-run]",
+		Use:   "run NAME [--full] [--dry-run] [--confirm-deletes]",
 		Short: "Sync a connector now, in the foreground",
 		Long: `Sync a connector now: read its users from the provider, map them, and push the
 changes to the sink (NC_SINK). In a terminal, progress shows on stderr; a summary
@@ -38,11 +39,21 @@ mapping table, with --full, or when the last full run is older than --full-every
 otherwise incremental. --dry-run prints the changes it would push, one JSON line
 each on stdout, and changes nothing.
 
-Exit codes: 0 all changes delivered; 1 the run failed, or changes still wait in the
-outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
+The deletion guard: a run whose deletes exceed the connector's --max-deletes
+(default 10% of the users it has delivered), a full run that lists no users while
+the connector has delivered some, or a run against another Okta org or OneLogin
+account than the last one delivers its upserts but holds its deletes: they stay
+out of the outbox, status shows them, and the run exits 1 saying why.
+--confirm-deletes runs in full and lets that run's deletes through once; a user
+seen in the selection again since is not deleted.
+
+Exit codes: 0 all changes delivered; 1 the run failed, its deletes were held, or
+changes still wait in the outbox (kept, and delivered by the next run or the
+service); 2 bad usage.`,
 		Example: `  neurons-connector run "Okta prod"
   neurons-connector run "Okta prod" --full
-  neurons-connector run "Okta prod" --dry-run | head`,
+  neurons-connector run "Okta prod" --dry-run | head
+  neurons-connector run "Okta prod" --confirm-deletes   # after checking why deletes were held`,
 		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			db, c, sec, err := a.openConnector(args[0], true)
@@ -56,10 +67,13 @@ outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
 			if c.Server != a.cfg.ServerName {
 				fmt.Fprintf(a.stderr, "note: connector %q belongs to server %q, not this host's %q\n", c.Name, c.Server, a.cfg.ServerName)
 			}
+			if confirm && dry {
+				return usagef("--confirm-deletes and --dry-run contradict each other: a dry run changes nothing; give one")
+			}
 			if a.inDaemon != nil && !dry {
 				// The daemon's worker for the connector runs it, after any
 				// run it is busy with, and its pusher delivers.
-				run, pusher, err := a.inDaemon.sched.RunNow(cmd.Context(), c.ID, full, nil)
+				run, pusher, err := a.inDaemon.sched.RunNow(cmd.Context(), c.ID, engine.RunFlags{Full: full, ConfirmDeletes: confirm}, nil)
 				var drainErr error
 				if pusher != nil {
 					drainErr = pusher.Drain(cmd.Context(), pushPatience)
@@ -70,11 +84,12 @@ outbox (kept, and delivered by the next run or the service); 2 bad usage.`,
 			if err != nil {
 				return err
 			}
-			return a.syncNow(cmd.Context(), db, c, prov, full, dry)
+			return a.syncNow(cmd.Context(), db, c, prov, engine.Options{Full: full, DryRun: dry, ConfirmDeletes: confirm})
 		}),
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "read every user, not only those changed since the last run")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the changes it would push (JSON lines on stdout) and change nothing")
+	cmd.Flags().BoolVar(&confirm, "confirm-deletes", false, "run in full and let this run's deletes through the deletion guard (--max-deletes, an empty listing, another tenant)")
 	return cmd
 }
 
@@ -106,15 +121,22 @@ func (a *app) sink(db *store.DB) (engine.Sink, error) {
 }
 
 // syncNow runs one connector in the foreground and delivers its changes.
-func (a *app) syncNow(ctx context.Context, db *store.DB, c connector.Config, prov engine.Provider, full, dry bool) error {
+func (a *app) syncNow(ctx context.Context, db *store.DB, c connector.Config, prov engine.Provider, o engine.Options) error {
 	eng, err := a.engine(db)
 	if err != nil {
 		return err
 	}
-	if dry {
+	if o.DryRun {
 		enc := newLineEncoder(a.stdout)
-		run, err := eng.Run(ctx, c, prov, engine.Options{Full: full, DryRun: true, Change: enc.change})
-		if err != nil {
+		o.Change = enc.change
+		run, err := eng.Run(ctx, c, prov, o)
+		var held *engine.HeldError
+		switch {
+		case errors.As(err, &held):
+			fmt.Fprintf(a.stderr, "dry run (%s, %s): %d users read, %d upserts would be pushed, and %d deletes would be held: %s; nothing was changed\n",
+				run.Mode, run.ModeReason, run.Fetched, run.Upserted, held.Count, held.Why)
+			return nil
+		case err != nil:
 			return err
 		}
 		fmt.Fprintf(a.stderr, "dry run (%s, %s): %d users read, %d upserts and %d deletes would be pushed; nothing was changed\n",
@@ -128,7 +150,8 @@ func (a *app) syncNow(ctx context.Context, db *store.DB, c connector.Config, pro
 	pusher := engine.NewPusher(db, s, c.ID, a.clock(), a.logger())
 	stop := pusher.Start(ctx)
 	ui := a.progress(c.Name)
-	run, runErr := eng.Run(ctx, c, prov, engine.Options{Full: full, Committed: pusher.Kick, Progress: ui.update})
+	o.Committed, o.Progress = pusher.Kick, ui.update
+	run, runErr := eng.Run(ctx, c, prov, o)
 	ui.finish()
 	drainErr := pusher.Drain(ctx, pushPatience)
 	_ = stop() // a permanent error is what Drain returned
@@ -142,7 +165,16 @@ func (a *app) report(db *store.DB, c connector.Config, run store.Run, runErr, dr
 	}
 	var waiting int
 	_ = db.View(func(tx *store.Tx) error { waiting = tx.OutboxRecords(c.ID); return nil })
+	var held *engine.HeldError
 	switch {
+	case errors.As(runErr, &held):
+		// The upserts went (or wait in the outbox like any); the deletes
+		// wait for an admin: one line with the count, why and the way out.
+		if drainErr != nil {
+			return fmt.Errorf("run held %d deletes of %q: %s; %s (and %d changes wait in the outbox: %w)",
+				held.Count, c.Name, held.Why, held.Hint, waiting, drainErr)
+		}
+		return fmt.Errorf("run held %d deletes of %q: %s; %s", held.Count, c.Name, held.Why, held.Hint)
 	case runErr != nil:
 		if waiting > 0 {
 			return fmt.Errorf("run failed: %w (%d changes wait in the outbox)", runErr, waiting)
@@ -155,8 +187,12 @@ func (a *app) report(db *store.DB, c connector.Config, run store.Run, runErr, dr
 }
 
 func (a *app) summary(r store.Run) {
-	fmt.Fprintf(a.stderr, "%s run (%s) %s in %s: %d users read, %d upserted, %d deleted; %d API calls, %d rate-limit waits (%s)\n",
-		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, r.Upserted, r.Deleted,
+	deleted := fmt.Sprintf("%d deleted", r.Deleted)
+	if r.Held > 0 {
+		deleted = fmt.Sprintf("%d deletes held", r.Held)
+	}
+	fmt.Fprintf(a.stderr, "%s run (%s) %s in %s: %d users read, %d upserted, %s; %d API calls, %d rate-limit waits (%s)\n",
+		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, r.Upserted, deleted,
 		r.APICalls, r.RateLimitWaits, r.RateLimitWait.Round(time.Millisecond))
 	for _, w := range r.Warnings {
 		fmt.Fprintln(a.stderr, "warning: "+w)
@@ -206,7 +242,8 @@ func (l *lineEncoder) change(ch engine.Change) {
 		line, _ = json.Marshal(struct {
 			Delete string `json:"delete"`
 			Reason string `json:"reason"`
-		}{ch.SourceID, ch.Reason})
+			Held   bool   `json:"held,omitempty"`
+		}{ch.SourceID, ch.Reason, ch.Held})
 	} else {
 		line, _ = json.Marshal(struct {
 			Upsert     string          `json:"upsert"`

@@ -25,9 +25,19 @@ type runView struct {
 	Fetched        int       `json:"fetched"`
 	Upserted       int       `json:"upserted"`
 	Deleted        int       `json:"deleted"`
+	Held           int       `json:"held,omitempty"`
+	Confirmed      bool      `json:"confirmed,omitempty"`
 	APICalls       int       `json:"apiCalls"`
 	RateLimitWaits int       `json:"rateLimitWaits"`
 	RateLimitWait  string    `json:"rateLimitWait"`
+}
+
+// holdView is why a connector's deletes are held.
+type holdView struct {
+	Why     string    `json:"why"`
+	Since   time.Time `json:"since"`
+	Run     string    `json:"run"`
+	Confirm string    `json:"confirm"` // the command that lets them through
 }
 
 // statusView is one connector's status: its configuration, and what the
@@ -39,6 +49,10 @@ type statusView struct {
 	LastRun      *runView   `json:"lastRun"`
 	Outbox       int        `json:"outboxBatches"`
 	KnownUsers   int        `json:"knownUsers"`
+	// HeldDeletes is how many deletes the deletion guard holds (0: none);
+	// Hold says why and since when.
+	HeldDeletes int       `json:"heldDeletes"`
+	Hold        *holdView `json:"hold,omitempty"`
 	CursorSaved  *time.Time `json:"cursorSaved,omitempty"`
 	CursorAge    string     `json:"cursorAge,omitempty"`
 	// NextRun is the next scheduled run; absent for a connector that does
@@ -123,6 +137,15 @@ func (a *app) newStatusView(tx *store.Tx, c connector.Config) (statusView, error
 		Outbox:        tx.OutboxDepth(c.ID),
 		KnownUsers:    tx.SnapshotSize(c.ID),
 	}
+	state, err := tx.SyncState(c.ID)
+	if err != nil {
+		return v, err
+	}
+	if h := state.Hold; h != nil {
+		v.HeldDeletes = h.Count
+		v.Hold = &holdView{Why: h.Why, Since: h.Since, Run: h.Run,
+			Confirm: fmt.Sprintf("neurons-connector run %q --confirm-deletes", c.Name)}
+	}
 	runs, err := tx.Runs(c.ID, 1)
 	if err != nil {
 		return v, err
@@ -131,7 +154,7 @@ func (a *app) newStatusView(tx *store.Tx, c connector.Config) (statusView, error
 		r := runs[0]
 		v.LastRun = &runView{ID: r.ID, Mode: r.Mode, ModeReason: r.ModeReason, Start: r.Start, End: r.End,
 			Result: r.Result, Error: r.Error, Warnings: r.Warnings,
-			Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, APICalls: r.APICalls,
+			Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, Held: r.Held, Confirmed: r.Confirmed, APICalls: r.APICalls,
 			RateLimitWaits: r.RateLimitWaits, RateLimitWait: r.RateLimitWait.Round(time.Millisecond).String()}
 	}
 	cur, ok, err := tx.Cursor(c.ID)
@@ -164,7 +187,7 @@ func (a *app) writeStatusTable(views []statusView) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tTYPE\tSERVER\tACTIVE\tSCHEDULE\tNEXT RUN\tLAST RUN\tRESULT\tFETCHED\tUPSERTED\tDELETED\tOUTBOX")
+	fmt.Fprintln(tw, "NAME\tTYPE\tSERVER\tACTIVE\tSCHEDULE\tNEXT RUN\tLAST RUN\tRESULT\tFETCHED\tUPSERTED\tDELETED\tHELD\tOUTBOX")
 	for _, v := range views {
 		last, result, fetched, upserted, deleted := "never", "-", "-", "-", "-"
 		if r := v.LastRun; r != nil {
@@ -185,8 +208,8 @@ func (a *app) writeStatusTable(views []statusView) error {
 		} else if d != nil && d.Failures > 0 {
 			result += fmt.Sprintf(" (%d failures in a row)", d.Failures)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", v.Name, v.Type, server, yesNo(v.Active),
-			v.Schedule, next, last, result, fetched, upserted, deleted, v.Outbox)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", v.Name, v.Type, server, yesNo(v.Active),
+			v.Schedule, next, last, result, fetched, upserted, deleted, v.HeldDeletes, v.Outbox)
 	}
 	return tw.Flush()
 }
@@ -202,7 +225,7 @@ func (v statusView) details() [][2]string {
 		rows = append(rows,
 			[2]string{"Last run", fmt.Sprintf("%s, %s run (%s), %s to %s", r.Result, r.Mode, r.ModeReason,
 				r.Start.Format(time.RFC3339), r.End.Format(time.RFC3339))},
-			[2]string{"Users", fmt.Sprintf("%d fetched, %d upserted, %d deleted", r.Fetched, r.Upserted, r.Deleted)},
+			[2]string{"Users", usersLine(r)},
 			[2]string{"API calls", fmt.Sprintf("%d, %d rate-limit waits (%s)", r.APICalls, r.RateLimitWaits, r.RateLimitWait)},
 		)
 		if r.Error != "" {
@@ -227,6 +250,10 @@ func (v statusView) details() [][2]string {
 			rows = append(rows, [2]string{"Pushing stopped", d.PushError})
 		}
 	}
+	if h := v.Hold; h != nil {
+		rows = append(rows, [2]string{"Held deletes", fmt.Sprintf("%d, since %s (run %s): %s; to let them through: %s",
+			v.HeldDeletes, h.Since.Format(time.RFC3339), h.Run, h.Why, h.Confirm)})
+	}
 	cursor := "none yet"
 	if v.CursorSaved != nil {
 		cursor = "saved " + v.CursorAge + " ago"
@@ -236,4 +263,16 @@ func (v statusView) details() [][2]string {
 		[2]string{"Known users", fmt.Sprint(v.KnownUsers)},
 		[2]string{"Cursor", cursor},
 	)
+}
+
+// usersLine is a run's figures for status NAME.
+func usersLine(r *runView) string {
+	line := fmt.Sprintf("%d fetched, %d upserted, %d deleted", r.Fetched, r.Upserted, r.Deleted)
+	if r.Held > 0 {
+		line += fmt.Sprintf(", %d deletes held", r.Held)
+	}
+	if r.Confirmed {
+		line += " (deletes confirmed)"
+	}
+	return line
 }

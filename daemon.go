@@ -126,7 +126,7 @@ func (d *daemon) trigger(_ context.Context, name string, full bool) error {
 	if err != nil {
 		return err
 	}
-	go func() { _, _, _ = d.sched.RunNow(d.ctx, c.ID, full, nil) }()
+	go func() { _, _, _ = d.sched.RunNow(d.ctx, c.ID, engine.RunFlags{Full: full}, nil) }()
 	return nil
 }
 
@@ -162,6 +162,13 @@ func (d *daemon) gauges() ([]metrics.Gauge, error) {
 		}
 		for _, c := range all {
 			g := metrics.Gauge{Connector: c.Name, Type: string(c.Kind), Outbox: tx.OutboxDepth(c.ID)}
+			state, err := tx.SyncState(c.ID)
+			if err != nil {
+				return err
+			}
+			if state.Hold != nil {
+				g.Held = state.Hold.Count
+			}
 			runs, err := tx.Runs(c.ID, 100)
 			if err != nil {
 				return err

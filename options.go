@@ -17,7 +17,7 @@ import (
 type options struct {
 	name, server, url, domain, clientID        string
 	statuses, repeats, startTime, timeZone     string
-	rateShare, fullEvery                       string
+	rateShare, fullEvery, maxDeletes           string
 	active, inactive                           bool
 	tokenEnv, tokenFile, secretEnv, secretFile string
 	tokenStdin, secretStdin                    bool
@@ -38,7 +38,7 @@ var kindFlags = map[connector.Kind][]string{
 // optionFlags are all connector flags, in the order apply checks them.
 var optionFlags = []string{"name", "server", "url", "domain", "client-id",
 	"token-env", "token-file", "token-stdin", "client-secret-env", "client-secret-file", "client-secret-stdin",
-	"user-status", "repeats", "start-time", "time-zone", "active", "inactive", "rate-share", "full-every"}
+	"user-status", "repeats", "start-time", "time-zone", "active", "inactive", "rate-share", "full-every", "max-deletes"}
 
 // bind registers the flags of kinds (both for edit) on fs.
 func (o *options) bind(fs *pflag.FlagSet, kinds ...connector.Kind) {
@@ -74,6 +74,9 @@ func (o *options) bind(fs *pflag.FlagSet, kinds ...connector.Kind) {
 	fs.BoolVar(&o.inactive, "inactive", false, "never run on schedule; an explicit run still works")
 	fs.StringVar(&o.rateShare, "rate-share", "", "percent (1-100) of the provider's rate limit this connector may use (default 50)")
 	fs.StringVar(&o.fullEvery, "full-every", "", "longest time between full runs, e.g. 24h, 36h, 7d (default 24h)")
+	fs.StringVar(&o.maxDeletes, "max-deletes", "", "the deletion guard: the most users one run may delete, as a number (500), "+
+		"a percentage of the users the connector has delivered (10%), or none; a run that would delete more holds its "+
+		"deletes until `run NAME --confirm-deletes` (default 10%)")
 }
 
 func statusList(k connector.Kind) string {
@@ -183,6 +186,13 @@ func (o *options) apply(fs *pflag.FlagSet, c *connector.Config) error {
 			return usagef("--full-every: %v", err)
 		}
 		c.FullEvery = connector.Duration(d)
+	}
+	if set("max-deletes") {
+		l, err := connector.ParseDeleteLimit(o.maxDeletes)
+		if err != nil {
+			return usagef("--max-deletes: %v", err)
+		}
+		c.MaxDeletes = l
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ type connectorView struct {
 	Active       bool      `json:"active"`
 	RateShare    int       `json:"rateShare"`
 	FullEvery    string    `json:"fullEvery"`
+	MaxDeletes   string    `json:"maxDeletes"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 }
@@ -40,7 +41,8 @@ func newConnectorView(tx *store.Tx, c connector.Config) connectorView {
 		ID: c.ID, Name: c.Name, Type: string(c.Kind), Server: c.Server, URL: c.URL, ClientID: c.ClientID,
 		UserStatuses: c.Statuses, Repeats: string(c.Schedule.Repeats), StartTime: c.Schedule.StartTime,
 		TimeZone: c.Schedule.TimeZone, Schedule: c.Schedule.String(), Active: c.Active,
-		RateShare: c.RateShare, FullEvery: c.FullEvery.String(), Created: c.Created, Updated: c.Updated,
+		RateShare: c.RateShare, FullEvery: c.FullEvery.String(), MaxDeletes: c.MaxDeletes.String(),
+		Created: c.Created, Updated: c.Updated,
 	}
 	state := "not set"
 	if tx.HasSecret(c.ID, secretName(c.Kind)) {
@@ -97,7 +99,19 @@ func (v connectorView) details() [][2]string {
 		[2]string{"Active", yesNo(v.Active)},
 		[2]string{"Rate share", fmt.Sprintf("%d%% of the provider's rate limit", v.RateShare)},
 		[2]string{"Full run every", v.FullEvery},
+		[2]string{"Max deletes", maxDeletesText(v.MaxDeletes)},
 		[2]string{"Created", v.Created.Format(time.RFC3339)},
 		[2]string{"Updated", v.Updated.Format(time.RFC3339)},
 	)
+}
+
+// maxDeletesText says what --max-deletes allows, in words.
+func maxDeletesText(l string) string {
+	switch {
+	case l == "none":
+		return "none (runs delete without a cap)"
+	case strings.HasSuffix(l, "%"):
+		return l + " of the users the connector has delivered, per run"
+	}
+	return l + " users per run"
 }

@@ -57,10 +57,13 @@ type Config struct {
 	Active   bool     `json:"active"`
 	// RateShare is the percentage of the provider's rate limit this connector
 	// may use.
-	RateShare int       `json:"rateShare"`
-	FullEvery Duration  `json:"fullEvery"`
-	Created   time.Time `json:"created"`
-	Updated   time.Time `json:"updated"`
+	RateShare int      `json:"rateShare"`
+	FullEvery Duration `json:"fullEvery"`
+	// MaxDeletes is the deletion guard: a run that would delete more holds
+	// its deletes until an admin confirms them.
+	MaxDeletes DeleteLimit `json:"maxDeletes"`
+	Created    time.Time   `json:"created"`
+	Updated    time.Time   `json:"updated"`
 }
 
 // New returns a Config of kind with every default of product.md §1 and a
@@ -68,16 +71,17 @@ type Config struct {
 // weekday and day of month of the day the schedule was set).
 func New(kind Kind, now time.Time) Config {
 	return Config{
-		ID:        NewID("c_", now),
-		Kind:      kind,
-		Server:    DefaultServer,
-		Statuses:  []string{DefaultStatus(kind)},
-		Schedule:  Schedule{Repeats: Daily, StartTime: DefaultStartTime, Anchor: now.Format(time.DateOnly)},
-		Active:    true,
-		RateShare: DefaultRateShare,
-		FullEvery: Duration(DefaultFullEvery),
-		Created:   now.UTC(),
-		Updated:   now.UTC(),
+		ID:         NewID("c_", now),
+		Kind:       kind,
+		Server:     DefaultServer,
+		Statuses:   []string{DefaultStatus(kind)},
+		Schedule:   Schedule{Repeats: Daily, StartTime: DefaultStartTime, Anchor: now.Format(time.DateOnly)},
+		Active:     true,
+		RateShare:  DefaultRateShare,
+		FullEvery:  Duration(DefaultFullEvery),
+		MaxDeletes: DefaultMaxDeletes,
+		Created:    now.UTC(),
+		Updated:    now.UTC(),
 	}
 }
 

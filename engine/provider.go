@@ -29,6 +29,11 @@ type FetchRequest struct {
 	// returns every changed user, whatever its status, so that a user who
 	// left the selection is seen.
 	Statuses []string
+	// MaxPages bounds every listing of the pass: a provider whose next
+	// links never end fails the pass after this many pages of one listing
+	// instead of reading forever. The engine derives it from the last
+	// complete full pass; 0 leaves the provider's own cap.
+	MaxPages int
 }
 
 // User is one user as a provider returns it.
@@ -54,6 +59,14 @@ type Completer interface {
 // the manager's name, email and phone.
 type UserFinder interface {
 	FindUser(ctx context.Context, id string) (u User, found bool, err error)
+}
+
+// Identifier is implemented by providers that can name the tenant they
+// read (an Okta org id, a OneLogin account), so that a run against another
+// tenant than the last one holds its deletes instead of wiping the first
+// tenant's users. An empty identity means "cannot tell".
+type Identifier interface {
+	Identity(ctx context.Context) (string, error)
 }
 
 // Provider is what the engine needs of an identity provider.
@@ -115,6 +128,24 @@ func (s Stats) Since(before Stats) Stats {
 	}
 	return out
 }
+
+// RateLimitedError ends a pass whose provider asked to wait longer than a
+// run may (its rate-limit budget is spent until Until). It is transient;
+// the scheduler tries again at Until rather than at the next slot.
+type RateLimitedError struct {
+	Until time.Time
+	Err   error
+}
+
+func (e *RateLimitedError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the cause and the class.
+func (e *RateLimitedError) Unwrap() []error { return []error{e.Err, ErrTransient} }
+
+// MaxRateLimitWait is how long one request may wait in all on rate limits
+// a provider announced (429s with a reset or Retry-After) before its pass
+// gives up: announced waits are waits, not failures, but a run must end.
+const MaxRateLimitWait = 15 * time.Minute
 
 // Error classes, matched with errors.Is. A provider wraps its errors with
 // one of them at the HTTP boundary; the engine decides from the class alone.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +46,9 @@ type Options struct {
 	Progress func(Progress)
 	// Change is called for every change a run queues (or, dry, would queue).
 	Change func(Change)
+	// ConfirmDeletes lets the run's deletes through the deletion guard
+	// (run --confirm-deletes); the run is full.
+	ConfirmDeletes bool
 }
 
 // Progress is a run's figures so far.
@@ -55,11 +57,13 @@ type Progress struct {
 	Stats                            Stats
 }
 
-// Change is one upsert (Attributes set) or delete (Reason set).
+// Change is one upsert (Attributes set) or delete (Reason set). Held marks
+// a delete the deletion guard holds back instead of queueing it.
 type Change struct {
 	SourceID   string
 	Attributes json.RawMessage
 	Reason     string
+	Held       bool
 }
 
 // pass is one run's working state.
@@ -84,6 +88,19 @@ type pass struct {
 	outside map[string]mapping.Contact // managers outside the selection, from the UserFinder; a miss is the zero Contact
 
 	seen    []uint64 // full runs: hashes of the IDs seen
+	// pendingDel are the deletes the pages found (users who left the
+	// selection), kept until the pass ends and the guard decides.
+	pendingDel map[string]pendingDelete
+	// delivered is how many users the connector had delivered when the
+	// run began: what --max-deletes' percentage is of.
+	delivered int
+	// identity is the tenant the provider answered as; lastIdentity the
+	// one the earlier runs read.
+	identity, lastIdentity string
+	// anyHeld: deletes were held before this run; users seen selected
+	// release theirs (release, written with the page).
+	anyHeld bool
+	release []string
 	spill   *spill
 	overlay map[string]store.Snapshot // the snapshot as the run has changed it, not yet written
 	removed map[string]bool           // entries the run has deleted, not yet written
@@ -111,9 +128,12 @@ func (e *Engine) Run(ctx context.Context, c connector.Config, prov Provider, o O
 	run.APICalls, run.RateLimitWaits, run.RateLimitWait = s.Calls, s.RateLimitWaits, s.RateLimitWait
 	run.APIResponses = s.Codes
 	run.Warnings = append(run.Warnings, s.Warnings...)
+	var held *HeldError
 	switch {
 	case err == nil:
 		run.Result = "ok"
+	case errors.As(err, &held):
+		run.Result, run.Error, run.Held = "held", held.Why, held.Count
 	case errors.Is(err, context.Canceled):
 		run.Result, run.Error = "cancelled", "cancelled before the pass completed; nothing after the last committed page was kept"
 	default:
@@ -127,8 +147,12 @@ func (e *Engine) Run(ctx context.Context, c connector.Config, prov Provider, o O
 	// A failed run is an error in the log, so that it also reaches the
 	// service manager's log (the Windows event log) with its cause.
 	level, extra := slog.LevelInfo, []any{}
-	if run.Result == "failed" {
+	switch run.Result {
+	case "failed":
 		level, extra = slog.LevelError, []any{"error", run.Error}
+	case "held":
+		// Needs an admin: a warning reaches the Windows event log too.
+		level, extra = slog.LevelWarn, []any{"held", run.Held, "why", run.Error}
 	}
 	e.Log.Log(context.WithoutCancel(ctx), level, "run finished", append([]any{"connector", c.Name, "run", run.ID, "mode", run.Mode,
 		"result", run.Result, "fetched", run.Fetched, "upserted", run.Upserted, "deleted", run.Deleted, "api_calls", run.APICalls,
@@ -140,11 +164,13 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	var state store.SyncState
 	var cur store.Cursor
 	var hasCursor bool
+	var delivered int
 	err := e.DB.View(func(tx *store.Tx) error {
 		var err error
 		if state, err = tx.SyncState(c.ID); err != nil {
 			return err
 		}
+		delivered = tx.SnapshotSize(c.ID)
 		cur, hasCursor, err = tx.Cursor(c.ID)
 		return err
 	})
@@ -158,12 +184,22 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	if terr != nil {
 		run.Warnings = append(run.Warnings, "the mapping table did not load, so the last good one was used: "+terr.Error())
 	}
-	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full, run.Start)
+	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full || o.ConfirmDeletes, run.Start)
+	if o.ConfirmDeletes {
+		reason = "deletes confirmed (--confirm-deletes)"
+		run.Confirmed = true
+	}
 	run.Mode, run.ModeReason = string(mode), reason
 	e.Log.Info("run started", "connector", c.Name, "run", run.ID, "mode", mode, "because", reason)
 
 	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov,
-		selected: map[string]bool{}, statsBefore: statsOf(prov), contactFields: table.ManagerFields()}
+		selected: map[string]bool{}, statsBefore: statsOf(prov), contactFields: table.ManagerFields(),
+		pendingDel: map[string]pendingDelete{}, delivered: delivered, lastIdentity: state.Identity, anyHeld: state.Hold != nil}
+	if id, ok := prov.(Identifier); ok {
+		if p.identity, err = id.Identity(ctx); err != nil {
+			return err
+		}
+	}
 	p.staleContacts = state.ContactFields != strings.Join(p.contactFields, ",") && state.MappingHash != ""
 	for _, s := range c.Statuses {
 		p.selected[s] = true
@@ -176,6 +212,11 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	defer p.spill.close()
 
 	req := FetchRequest{Mode: mode, Statuses: c.Statuses}
+	if state.FullPages > 0 {
+		// Ten times the last full pass, and then some: a tenant does not
+		// grow tenfold between two full runs, an endless listing does.
+		req.MaxPages = 10*state.FullPages + 100
+	}
 	if mode == Incremental {
 		req.Cursor = cur.Value
 	}
@@ -277,7 +318,8 @@ type directory struct {
 
 func (d *directory) Contact(id string) (mapping.Contact, bool) {
 	s, ok, err := d.p.getSnap(d.tx, id)
-	if err != nil || !ok || s.Status == "" || d.p.staleContacts {
+	_, leaving := d.p.pendingDel[id] // outside the selection now
+	if err != nil || !ok || s.Status == "" || d.p.staleContacts || leaving {
 		if c, found := d.p.outside[id]; found && c != (mapping.Contact{}) {
 			return c, true
 		}
@@ -319,9 +361,15 @@ func (p *pass) page(ctx context.Context, users []User) error {
 			if err := p.writeOverlay(tx); err != nil {
 				return err
 			}
+			for _, id := range p.release {
+				if _, err := tx.ReleaseHeld(p.c.ID, id); err != nil {
+					return err
+				}
+			}
 			return b.enqueue(tx)
 		})
 	}
+	p.release = p.release[:0]
 	if err != nil {
 		return err
 	}
@@ -392,10 +440,13 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		if !known {
 			return nil // never delivered: nothing to take back
 		}
-		if err := b.delete(u.ID, sink.ReasonStatusNotSelected); err != nil {
-			return err
-		}
-		return p.delSnap(tx, u.ID)
+		// A delete, decided when the pass ends (the deletion guard).
+		p.pendingDel[u.ID] = pendingDelete{reason: sink.ReasonStatusNotSelected, delivered: old.Delivered()}
+		return nil
+	}
+	delete(p.pendingDel, u.ID) // seen again in the selection after all
+	if p.anyHeld && known {
+		p.release = append(p.release, u.ID) // a held delete of this user is void now
 	}
 	dir.missed = false
 	p.rec = p.table.AppendTo(p.rec, u.Raw, dir)
@@ -428,55 +479,69 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 }
 
 // finish queues what only a complete pass can know: the users whose
-// manager came later, and (full runs) the deletes of users no longer seen.
-// The last transaction queues the run's final batch and moves the cursor.
+// manager came later, and the pass's deletes, which the deletion guard
+// lets through or holds. The last transaction queues the run's final batch
+// and moves the cursor; a held run moves it too (its upserts are
+// delivered), and its deletes wait in the held set.
 func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState, started time.Time) error {
 	if err := p.fixManagers(ctx); err != nil {
 		return err
 	}
-	var gone []store.Snapshot
-	var goneIDs []string
 	if p.mode == Full {
 		// The provider's per-pass data (an Okta full pass holds every
 		// user's apps and devices) is garbage now. Hand it back to the OS
 		// before the scan below maps the whole snapshot into memory, so
 		// that the two do not add up to the run's peak.
 		debug.FreeOSMemory()
-		slices.Sort(p.seen)
-		err := p.e.DB.View(func(tx *store.Tx) error {
-			return tx.ForEachSnapshot(p.c.ID, func(id string, s store.Snapshot) error {
-				if p.dry && p.removed[id] {
-					return nil
-				}
-				if _, found := slices.BinarySearch(p.seen, idHash(id)); !found {
-					goneIDs, gone = append(goneIDs, id), append(gone, s)
-				}
-				return nil
-			})
-		})
-		if err != nil {
-			return err
+	}
+	dels, err := p.removals()
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range dels {
+		if d.delivered {
+			n++
 		}
 	}
-	// Deletes in transactions of at most one batch each; the cursor goes
-	// with the last.
+	why, hint := p.guard(n)
+	var held *HeldError
+	if why != "" {
+		held = &HeldError{Connector: p.c.Name, Count: n, Why: why, Hint: hint}
+		for _, d := range dels {
+			if d.delivered {
+				p.change(Change{SourceID: d.id, Reason: d.reason, Held: true})
+			}
+		}
+	}
+	// Deletes (or held deletes) in transactions of at most one batch each;
+	// the cursor goes with the last.
 	for start := 0; ; start += sink.MaxRecords {
-		end := min(start+sink.MaxRecords, len(goneIDs))
-		last := end == len(goneIDs)
+		end := min(start+sink.MaxRecords, len(dels))
+		last := end == len(dels)
 		err := p.update(func(tx *store.Tx) error {
 			b := p.newBatcher()
-			for i := start; i < end; i++ {
-				reason := sink.ReasonDeletedAtSource
-				if !p.selected[gone[i].Status] {
-					reason = sink.ReasonStatusNotSelected // left the selection (narrowed statuses)
-				}
-				if gone[i].Delivered() {
-					if err := b.delete(goneIDs[i], reason); err != nil {
+			if held != nil {
+				if !p.dry {
+					if err := p.holdAll(tx, dels[start:end], start == 0); err != nil {
 						return err
 					}
 				}
-				if err := p.delSnap(tx, goneIDs[i]); err != nil {
-					return err
+			} else {
+				for _, d := range dels[start:end] {
+					if d.delivered {
+						if err := b.delete(d.id, d.reason); err != nil {
+							return err
+						}
+					}
+					if err := p.delSnap(tx, d.id); err != nil {
+						return err
+					}
+					if !p.dry {
+						if _, err := tx.ReleaseHeld(p.c.ID, d.id); err != nil {
+							return err
+						}
+					}
 				}
 			}
 			if !last {
@@ -499,12 +564,7 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 			if err := tx.PutCursor(p.c.ID, store.Cursor{Value: cursor, Saved: p.e.Clock.Now().UTC()}); err != nil {
 				return err
 			}
-			state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
-			state.ContactFields = strings.Join(p.contactFields, ",")
-			if p.mode == Full {
-				state.LastFull = started
-			}
-			return tx.PutSyncState(p.c.ID, state)
+			return tx.PutSyncState(p.c.ID, p.nextState(tx, state, held, started))
 		})
 		if err != nil {
 			return err
@@ -517,7 +577,41 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 		}
 	}
 	p.progress()
+	if held != nil {
+		return held
+	}
 	return nil
+}
+
+// nextState is the sync state a completed pass leaves.
+func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, started time.Time) store.SyncState {
+	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
+	state.ContactFields = strings.Join(p.contactFields, ",")
+	if p.mode == Full {
+		state.LastFull = started
+		state.FullPages = p.pages
+		if held == nil {
+			// Everything the pass did not delete it saw selected: no
+			// delete stays held.
+			_ = tx.ClearHeld(p.c.ID)
+		}
+	}
+	// The tenant is taken as the connector's once a run against it passed
+	// the guard (or held for another reason than the tenant).
+	if p.identity != "" && (held == nil || p.lastIdentity == "" || p.identity == p.lastIdentity) {
+		state.Identity = p.identity
+	}
+	switch count := tx.HeldCount(p.c.ID); {
+	case count == 0:
+		state.Hold = nil
+	case held != nil:
+		state.Hold = &store.Hold{Count: count, Why: held.Why, Run: p.runID, Since: started, Full: p.mode == Full}
+	case state.Hold == nil:
+		state.Hold = &store.Hold{Count: count, Why: "held by an earlier run", Run: p.runID, Since: started}
+	default:
+		state.Hold.Count = count // an incremental run released some
+	}
+	return state
 }
 
 // findOutside asks the provider, outside any transaction, for the managers

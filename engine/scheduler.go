@@ -62,9 +62,15 @@ type State struct {
 // request asks a worker for one run; done, if set, receives its outcome.
 type request struct {
 	ctx      context.Context
-	full     bool
+	flags    RunFlags
 	progress func(Progress)
 	done     chan outcome
+}
+
+// RunFlags are what an explicit run asks for.
+type RunFlags struct {
+	Full           bool // read every user (run --full)
+	ConfirmDeletes bool // let the deletes through the guard once (run --confirm-deletes)
 }
 
 type outcome struct {
@@ -253,7 +259,7 @@ func (s *Scheduler) dispatch(now time.Time) {
 // RunNow runs a connector at once, after any run it is busy with, and
 // returns its record and the pusher that delivers its changes (for the
 // caller to wait on). It ends early, cancelling the run, when ctx does.
-func (s *Scheduler) RunNow(ctx context.Context, id string, full bool, progress func(Progress)) (store.Run, *Pusher, error) {
+func (s *Scheduler) RunNow(ctx context.Context, id string, flags RunFlags, progress func(Progress)) (store.Run, *Pusher, error) {
 	s.mu.Lock()
 	w, ok := s.workers[id]
 	s.mu.Unlock()
@@ -268,7 +274,7 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, full bool, progress f
 	if !ok {
 		return store.Run{}, nil, fmt.Errorf("connector %s is being changed or removed; try again in a moment", id)
 	}
-	r := request{ctx: ctx, full: full, progress: progress, done: make(chan outcome, 1)}
+	r := request{ctx: ctx, flags: flags, progress: progress, done: make(chan outcome, 1)}
 	select {
 	case w.requests <- r:
 	case <-ctx.Done():
@@ -369,14 +375,23 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 
 	s.mu.Lock()
 	w.state.Running = false
+	var held *HeldError
+	var limited *RateLimitedError
 	switch {
-	case err == nil:
+	case err == nil, errors.As(err, &held):
+		// A held run delivered its upserts; running it again would only
+		// hold the same deletes. It waits for an admin, not a retry.
 		w.state.Failures, w.state.RetryAt = 0, time.Time{}
 	case scheduled && ctx.Err() == nil:
 		w.state.Failures++
 		wait := min(retryBase<<min(w.state.Failures-1, 10), retryCap)
 		wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1)) // spread connectors that fail together
 		w.state.RetryAt = s.Engine.Clock.Now().Add(wait)
+		if errors.As(err, &limited) {
+			// The provider said when its budget comes back: try then,
+			// not earlier (another 429) nor at the next slot (a day lost).
+			w.state.RetryAt = limited.Until.Add(time.Duration(rand.Int64N(int64(30 * time.Second))))
+		}
 		s.Engine.Log.Warn("connector failing; retrying later", "connector", c.Name, "failures", w.state.Failures,
 			"retry_at", w.state.RetryAt.Format(time.RFC3339), "error", err)
 	}
@@ -400,7 +415,7 @@ func (s *Scheduler) runOnce(ctx context.Context, w *worker, c connector.Config, 
 	if err != nil {
 		return run, err
 	}
-	return s.Engine.Run(ctx, c, prov, Options{Full: r.full, Committed: w.pusher.Kick, Progress: func(p Progress) {
+	return s.Engine.Run(ctx, c, prov, Options{Full: r.flags.Full, ConfirmDeletes: r.flags.ConfirmDeletes, Committed: w.pusher.Kick, Progress: func(p Progress) {
 		s.mu.Lock()
 		w.state.Progress = p
 		s.mu.Unlock()

@@ -23,6 +23,7 @@ type Gauge struct {
 	Connector   string
 	Type        string
 	Outbox      int     // batches waiting for the sink
+	Held        int     // deletes the deletion guard holds
 	LastSuccess float64 // Unix seconds of the end of the last successful run; 0 never
 }
 
@@ -42,7 +43,7 @@ func New(gauges func() ([]Gauge, error)) *Metrics {
 	}
 	m := &Metrics{
 		reg:         prometheus.NewRegistry(),
-		runs:        counter("runs_total", "Runs finished, by connector, mode and result (ok, failed, cancelled).", "connector", "mode", "result"),
+		runs:        counter("runs_total", "Runs finished, by connector, mode and result (ok, held, failed, cancelled).", "connector", "mode", "result"),
 		fetched:     counter("users_fetched_total", "Users read from the provider.", "connector"),
 		upserts:     counter("upserts_total", "Upserts queued for the sink.", "connector"),
 		deletes:     counter("deletes_total", "Deletes queued for the sink.", "connector"),
@@ -80,12 +81,15 @@ type dbCollector struct {
 var (
 	outboxDesc = prometheus.NewDesc(namespace+"_outbox_batches", "Batches waiting in the outbox for the sink.",
 		[]string{"connector", "type"}, nil)
+	heldDesc = prometheus.NewDesc(namespace+"_held_deletes", "Deletes the deletion guard holds until an admin confirms them (run NAME --confirm-deletes).",
+		[]string{"connector", "type"}, nil)
 	successDesc = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
 		"End of the connector's last successful run, Unix seconds (absent: never).", []string{"connector", "type"}, nil)
 )
 
 func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDesc
+	ch <- heldDesc
 	ch <- successDesc
 }
 
@@ -97,6 +101,7 @@ func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, g := range gauges {
 		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(g.Outbox), g.Connector, g.Type)
+		ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, float64(g.Held), g.Connector, g.Type)
 		if g.LastSuccess > 0 {
 			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, g.LastSuccess, g.Connector, g.Type)
 		}

@@ -19,6 +19,7 @@ var migrations = []func(*bolt.Tx) error{
 	create1,
 	migrate1to2,
 	migrate2to3,
+	migrate3to4,
 }
 
 // migrate brings the file to SchemaVersion. A current file is only read, so
@@ -238,6 +239,39 @@ func migrate2to3(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketState, bucketSinkState} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrate3to4 adds the held deletes and gives every connector the default
+// deletion guard explicitly (connector.DefaultMaxDeletes), so that `show`
+// and the stored configuration say what applies.
+func migrate3to4(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketHeld); err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketHeld, err)
+	}
+	conns := tx.Bucket(bucketConnectors)
+	var all []connector.Config
+	err := conns.ForEach(func(k, v []byte) error {
+		var c connector.Config
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("connector %s: %w", k, err)
+		}
+		all = append(all, c)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		c.MaxDeletes = connector.DefaultMaxDeletes
+		data, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if err := conns.Put([]byte(c.ID), data); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -18,13 +18,18 @@ type Run struct {
 	ModeReason string    `json:"modeReason,omitempty"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
-	Result     string    `json:"result"` // "ok", "failed", "cancelled"
+	Result     string    `json:"result"` // "ok", "held", "failed", "cancelled"
 	Error      string    `json:"error,omitempty"`
 	Warnings   []string  `json:"warnings,omitempty"`
 
 	Fetched  int `json:"fetched"`
 	Upserted int `json:"upserted"`
 	Deleted  int `json:"deleted"`
+	// Held is how many deletes the deletion guard held back (result
+	// "held"); Confirmed marks a run whose deletes an admin let through
+	// (run --confirm-deletes).
+	Held      int  `json:"held,omitempty"`
+	Confirmed bool `json:"confirmed,omitempty"`
 
 	APICalls       int           `json:"apiCalls"`
 	RateLimitWaits int           `json:"rateLimitWaits"`

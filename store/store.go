@@ -3,7 +3,7 @@
 // the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
 // the package; callers work through Tx, one transaction per logical step.
 //
-// Layout (schema version 3; names in schema.go):
+// Layout (schema version 4; names in schema.go):
 //
 //	meta/
 //	    schema_version       uint32, big endian
@@ -27,16 +27,21 @@
 //	    <connector id>/      one bucket per connector
 //	        <seq uint64 BE>  JSON Run, the newest maxRuns kept
 //	state/
-//	    <connector id>       JSON SyncState: last full run, config and mapping hashes
+//	    <connector id>       JSON SyncState: last full run, config and mapping hashes,
+//	                         the provider's identity, the last full pass's pages, the hold
 //	sinkstate/
 //	    <connector id>/      the CSV sink's current records
 //	        <source id>      JSON attributes
+//	held/
+//	    <connector id>/      deletes the deletion guard holds back
+//	        <source id>      the delete's reason
 //
 // Schema version 1 (the first development builds) had no names index, kept
 // secrets flat under secrets/"<id>/<name>", had no snapshots, outbox or runs
 // buckets, and stored configurations without rate share, full-run interval
 // and schedule anchor. migrate1to2 converts it. Version 2 lacked the state
-// and sinkstate buckets (migrate2to3).
+// and sinkstate buckets (migrate2to3); version 3 the held bucket and the
+// connectors' deletion guard (migrate3to4).
 package store
 
 import (

@@ -177,6 +177,24 @@ type SyncState struct {
 	// ContactFields are the contact fields the snapshot keeps (those the
 	// mapping's manager rows read), comma-separated.
 	ContactFields string `json:"contactFields"`
+	// Identity is the tenant the last run that passed the deletion guard
+	// read ("okta org 00o…"): a run against another one holds its deletes.
+	Identity string `json:"identity,omitempty"`
+	// FullPages is how many pages the last complete full pass read: it
+	// bounds the listings of later passes (a next link that never ends).
+	FullPages int `json:"fullPages,omitempty"`
+	// Hold describes the deletes the guard holds (held/<connector id>);
+	// nil when none are held.
+	Hold *Hold `json:"hold,omitempty"`
+}
+
+// Hold is why and since when a connector's deletes are held.
+type Hold struct {
+	Count int       `json:"count"` // deletes held
+	Why   string    `json:"why"`   // the guard's reason, in words
+	Run   string    `json:"run"`   // the run that held them (the last one to)
+	Since time.Time `json:"since"` // when that run started
+	Full  bool      `json:"full"`  // held by a full run (else incremental)
 }
 
 // SyncState returns the connector's state; the zero value before any run.
@@ -275,4 +293,60 @@ func (t *Tx) SnapshotSize(id string) int {
 		return 0
 	}
 	return b.Stats().KeyN
+}
+
+// HoldDelete keeps a user's delete back, with its reason, until a run
+// delivers it or sees the user selected again.
+func (t *Tx) HoldDelete(connID, sourceID, reason string) error {
+	b, err := t.nested(bucketHeld, connID, true)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(sourceID), []byte(reason))
+}
+
+// ReleaseHeld forgets a user's held delete (delivered, or the user was seen
+// selected again); it reports whether one was held.
+func (t *Tx) ReleaseHeld(connID, sourceID string) (bool, error) {
+	b, _ := t.nested(bucketHeld, connID, false)
+	if b == nil || b.Get([]byte(sourceID)) == nil {
+		return false, nil
+	}
+	return true, b.Delete([]byte(sourceID))
+}
+
+// HeldReason returns the reason of a user's held delete.
+func (t *Tx) HeldReason(connID, sourceID string) (string, bool) {
+	b, _ := t.nested(bucketHeld, connID, false)
+	if b == nil {
+		return "", false
+	}
+	v := b.Get([]byte(sourceID))
+	return string(v), v != nil
+}
+
+// ClearHeld forgets every held delete of the connector.
+func (t *Tx) ClearHeld(connID string) error {
+	if t.bucket(bucketHeld).Bucket([]byte(connID)) == nil {
+		return nil
+	}
+	return t.bucket(bucketHeld).DeleteBucket([]byte(connID))
+}
+
+// HeldCount is how many deletes of the connector are held.
+func (t *Tx) HeldCount(connID string) int {
+	b, _ := t.nested(bucketHeld, connID, false)
+	if b == nil {
+		return 0
+	}
+	return b.Stats().KeyN
+}
+
+// ForEachHeld calls fn for each held delete, in ID order.
+func (t *Tx) ForEachHeld(connID string, fn func(sourceID, reason string) error) error {
+	b, _ := t.nested(bucketHeld, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error { return fn(string(k), string(v)) })
 }

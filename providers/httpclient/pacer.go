@@ -38,6 +38,7 @@ type Pacer struct {
 	sent      int       // this client's requests in the current window
 	inFlight  int       // requests past Wait whose answer has not come (Done)
 	lim       *rate.Limiter
+	holdUntil time.Time // no request before this (a 429's announced reset)
 }
 
 // NewPacer returns a pacer for windows of the given length, spending at
@@ -65,6 +66,15 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 	for {
 		p.mu.Lock()
 		now := p.clock.Now()
+		if now.Before(p.holdUntil) {
+			d := p.holdUntil.Sub(now)
+			p.mu.Unlock()
+			if err := p.clock.Sleep(ctx, d); err != nil {
+				return waited, windowWait, err
+			}
+			waited, windowWait = waited+d, true
+			continue
+		}
 		if p.known && !now.Before(p.resetAt) {
 			// A new window has begun: full budget, and the even pace again
 			// if the end of the last one was spread thin.
@@ -102,6 +112,18 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		}
 		return waited, windowWait, nil
 	}
+}
+
+// Hold keeps every request of the bucket back until t: a 429 announced
+// when the provider will answer again. It does not touch the window's
+// count, so a reset announced early (another client's storm) never buys
+// this client more than its share of the real window.
+func (p *Pacer) Hold(t time.Time) {
+	p.mu.Lock()
+	if t.After(p.holdUntil) {
+		p.holdUntil = t
+	}
+	p.mu.Unlock()
 }
 
 // Update takes in what a response said: the window's limit, what remains of

@@ -9,7 +9,6 @@
 package okta
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"neurons-connector/clock"
@@ -36,8 +36,9 @@ const (
 	DefaultMaxRetries = 5
 	DefaultPageSize   = 200 // Okta's documented page size for users (okta-api.md §2.1)
 	maxBackoff        = 60 * time.Second
-	max429Wait        = 120 * time.Second
-	maxBody           = 64 << 20
+	// maxBody bounds one response: bodies are decoded as they stream in,
+	// so this guards against a body that never ends, not memory.
+	maxBody = 256 << 20
 )
 
 // mediaType asks Okta to leave out credentials and transitional fields,
@@ -80,8 +81,13 @@ type Client struct {
 	pacers map[string]*httpclient.Pacer
 	stats  engine.Stats
 	// inFlight caps concurrent requests: listings prefetch a page and the
-	// apps and devices sweeps run side by side; Okta advises 2 to 4.
+	// apps and devices sweeps run side by side; Okta advises 2 to 4. After
+	// a concurrency 429, serial makes every request also take single.
 	inFlight chan struct{}
+	serial   atomic.Bool
+	single   chan struct{}
+	// maxPages bounds each listing of the pass under way (Fetch sets it).
+	maxPages atomic.Int64
 	pass     *incremental // the incremental pass under way, for Complete
 }
 
@@ -132,6 +138,7 @@ func New(opts Options) (*Client, error) {
 		http:     httpclient.New(base, opts.RootCAs),
 		pacers:   map[string]*httpclient.Pacer{},
 		inFlight: make(chan struct{}, maxInFlight),
+		single:   make(chan struct{}, 1),
 	}
 	return c, nil
 }
@@ -186,18 +193,21 @@ func (c *Client) resolve(ref string) (*url.URL, error) {
 }
 
 // get fetches ref (a path with query, or a next link), hands the body of
-// the 2xx answer to decode, and returns the headers. It retries 429s after
-// Okta's reset, and 5xx, network errors, timeouts and bodies that do not
-// decode (truncated, malformed) with capped exponential backoff; then it
-// gives up with the last error.
-func (c *Client) get(ctx context.Context, ref string, decode func([]byte) error) (http.Header, error) {
+// the 2xx answer to decode as a stream, and returns the headers. A 429 that
+// says when to come back (X-Rate-Limit-Reset with Date, or Retry-After) is
+// a wait, not a failed attempt: the request waits and tries again while its
+// rate-limit waits stay within engine.MaxRateLimitWait. 5xx, network
+// errors, timeouts and bodies that do not decode (truncated, malformed) are
+// failed attempts, retried with capped exponential backoff up to
+// MaxRetries; then it gives up with the last error.
+func (c *Client) get(ctx context.Context, ref string, decode func(io.Reader) error) (http.Header, error) {
 	return c.getEarly(ctx, ref, nil, decode)
 }
 
 // getEarly is get that also hands the headers of the first 2xx answer to
 // early before reading its body, so a listing can ask for the next page
 // (its Link is in the headers) while this one downloads and decodes.
-func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Header), decode func([]byte) error) (http.Header, error) {
+func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Header), decode func(io.Reader) error) (http.Header, error) {
 	u, err := c.resolve(ref)
 	if err != nil {
 		return nil, err
@@ -205,6 +215,8 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 	p := c.pacer(u.Path)
 	var lastErr error
 	var retryFor string
+	var rateWaited time.Duration // this request's announced waits
+	failures := 0
 	for attempt := 0; ; attempt++ {
 		waited, windowWait, err := p.Wait(ctx)
 		c.count(func(s *engine.Stats) {
@@ -216,17 +228,13 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 		if err != nil {
 			return nil, err
 		}
-		body, h, status, err := c.once(ctx, u, attempt, retryFor, early)
+		h, status, err := c.once(ctx, u, attempt, retryFor, early, decode)
 		p.Done()
 		if status/100 == 2 {
 			early = nil // once per request, even if the body must be fetched again
 		}
 		if err == nil {
-			if derr := decode(body); derr != nil {
-				err = &transientError{fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, derr)}
-			} else {
-				return h, nil
-			}
+			return h, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil {
@@ -237,18 +245,38 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 		switch {
 		case errors.As(err, &apiErr) && status == http.StatusTooManyRequests:
 			retryFor = apiErr.RequestID
-			wait = c.wait429(h, attempt)
+			if h.Get("X-Rate-Limit-Limit") == "0" {
+				c.oneAtATime(apiErr.RequestID)
+			}
+			announced, ok := c.wait429(h)
+			if !ok {
+				// No reset to go by: a failed attempt, backed off.
+				failures++
+				wait = backoff(failures - 1)
+				break
+			}
+			if rateWaited+announced > engine.MaxRateLimitWait {
+				until := c.clock.Now().Add(announced)
+				return nil, &engine.RateLimitedError{Until: until, Err: fmt.Errorf(
+					"okta kept answering 429 on %s for %s (its rate limit, shared with the org's other clients, is spent; "+
+						"next reset %s); the run stops here and the next one tries again: %w",
+					u.Path, rateWaited.Round(time.Second), until.UTC().Format(time.RFC3339), err)}
+			}
+			wait = announced
+			rateWaited += wait
+			p.Hold(c.clock.Now().Add(wait)) // the bucket's other requests wait too
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
 			c.log.Warn("okta rate limit hit", "path", u.Path, "wait", wait, "request_id", apiErr.RequestID,
 				"limit", h.Get("X-Rate-Limit-Limit"), "remaining", h.Get("X-Rate-Limit-Remaining"))
 		case errors.Is(err, engine.ErrTransient):
-			wait = backoff(attempt)
-			c.log.Warn("okta request failed, retrying", "path", u.Path, "attempt", attempt+1, "wait", wait, "error", err)
+			failures++
+			wait = backoff(failures - 1)
+			c.log.Warn("okta request failed, retrying", "path", u.Path, "attempt", failures, "wait", wait, "error", err)
 		default:
 			return nil, err // permanent: 4xx other than 429
 		}
-		if attempt >= c.opts.MaxRetries {
-			return nil, fmt.Errorf("okta: gave up after %d attempts: %w", attempt+1, lastErr)
+		if failures > c.opts.MaxRetries {
+			return nil, fmt.Errorf("okta: gave up after %d failed attempts: %w", failures, lastErr)
 		}
 		c.count(func(s *engine.Stats) { s.Retries++ })
 		if err := c.clock.Sleep(ctx, wait); err != nil {
@@ -257,13 +285,27 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 	}
 }
 
-// once sends one request. Its error is an *APIError or a transientError.
-func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string, early func(http.Header)) ([]byte, http.Header, int, error) {
+// oneAtATime drops the client to one request in flight for the rest of
+// the pass: Okta answered its concurrency limit (X-Rate-Limit-Limit: 0),
+// which the org's clients share, so fewer parallel requests is the only
+// help this client can give.
+func (c *Client) oneAtATime(requestID string) {
+	if c.serial.Swap(true) {
+		return
+	}
+	c.warn(fmt.Sprintf("okta answered its concurrency limit (429, request %s): the org has too many requests in flight; "+
+		"this pass goes on one request at a time", requestID))
+}
+
+// once sends one request and, for a 2xx answer, hands the body to decode
+// as it arrives. Its error is an *APIError or a transientError.
+func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string, early func(http.Header),
+	decode func(io.Reader) error) (http.Header, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", mediaType)
@@ -273,12 +315,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 		req.Header.Set("X-Okta-Retry-For", retryFor)
 		req.Header.Set("X-Okta-Retry-Count", strconv.Itoa(attempt))
 	}
-	select {
-	case c.inFlight <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, 0, ctx.Err()
+	release, err := c.acquire(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
-	defer func() { <-c.inFlight }()
+	defer release()
 	c.count(func(s *engine.Stats) { s.Calls++ })
 	resp, err := c.http.Do(req)
 	code := 0
@@ -287,45 +328,93 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	}
 	c.count(func(s *engine.Stats) { s.CountCode(code) })
 	if err != nil {
-		return nil, nil, 0, httpclient.Classify(c.base.Host, err)
+		return nil, 0, httpclient.Classify(c.base.Host, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if early != nil && resp.StatusCode/100 == 2 {
-		early(resp.Header)
-	}
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength <= maxBody {
-		buf.Grow(int(resp.ContentLength) + bytes.MinRead) // one allocation for a page instead of a dozen doublings
-	}
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
-	body := buf.Bytes()
-	if err != nil {
-		return nil, resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: reading the response: %w", u.Path, err)}
-	}
-	if len(body) > maxBody {
-		return nil, resp.Header, resp.StatusCode, fmt.Errorf("okta: GET %s: response larger than %d MiB", u.Path, maxBody>>20)
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if resp.StatusCode != http.StatusTooManyRequests {
+			// A 429's reset may be another client's storm: Hold takes it
+			// in without moving the window the pacer counts in.
+			update(c.pacer(u.Path), resp.Header)
+		}
+		return resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
 	}
 	update(c.pacer(u.Path), resp.Header)
-	if resp.StatusCode/100 != 2 {
-		ae := newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
-		if resp.StatusCode == http.StatusTooManyRequests {
-			ae.RetryAfter = untilReset(resp.Header)
-		}
-		return nil, resp.Header, resp.StatusCode, ae
+	if early != nil {
+		early(resp.Header)
 	}
-	return body, resp.Header, resp.StatusCode, nil
+	body := &countingReader{r: io.LimitReader(resp.Body, maxBody+1)}
+	if err := decode(body); err != nil {
+		if body.n > maxBody {
+			return resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: response larger than %d MiB", u.Path, maxBody>>20)}
+		}
+		return resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, err)}
+	}
+	return resp.Header, resp.StatusCode, nil
 }
 
-// wait429 is how long to wait after a 429: until Okta's reset (Reset less
+// acquire takes a slot among the requests in flight: maxInFlight, or one
+// after Okta's concurrency limit was hit.
+func (c *Client) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case c.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if !c.serial.Load() {
+		return func() { <-c.inFlight }, nil
+	}
+	select {
+	case c.single <- struct{}{}:
+	case <-ctx.Done():
+		<-c.inFlight
+		return nil, ctx.Err()
+	}
+	return func() { <-c.single; <-c.inFlight }, nil
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	return n, err
+}
+
+// wait429 is how long a 429 asks to wait: until Okta's reset (Reset less
 // Date, so clock skew does not matter), plus a second and up to a second of
-// jitter so parallel clients do not wake together; without the headers,
-// exponential backoff.
-func (c *Client) wait429(h http.Header, attempt int) time.Duration {
+// jitter so parallel clients do not wake together; or Retry-After, which a
+// proxy in front of Okta may send. ok is false when the answer says
+// neither.
+func (c *Client) wait429(h http.Header) (time.Duration, bool) {
 	d := untilReset(h)
 	if d < 0 {
-		return backoff(attempt)
+		if ra := retryAfter(h, c.clock.Now()); ra >= 0 {
+			return ra + httpclient.Jitter(time.Second), true
+		}
+		return 0, false
 	}
-	return min(max(d, time.Second)+time.Second+httpclient.Jitter(time.Second), max429Wait)
+	return max(d, time.Second) + time.Second + httpclient.Jitter(time.Second), true
+}
+
+// retryAfter reads Retry-After in seconds or as an HTTP date; -1 if absent.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return -1
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now))
+	}
+	return -1
 }
 
 // untilReset is X-Rate-Limit-Reset less Date, or -1 without the headers.

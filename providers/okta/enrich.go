@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync"
 
-	json "github.com/goccy/go-json"
 	"golang.org/x/sync/errgroup"
 
 	"neurons-connector/engine"
+	"neurons-connector/providers/httpclient"
 )
 
 // enrichment holds what a full pass adds to each user besides the user
@@ -358,8 +359,8 @@ func (c *Client) enrichAll(ctx context.Context, users []engine.User, pass *incre
 func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, pass *incremental) error {
 	if !pass.isUnavailable("apps") {
 		var links []map[string]any
-		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(b []byte) (err error) {
-			links, err = decodeArray(b)
+		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(r io.Reader) (err error) {
+			links, err = httpclient.DecodeObjectsFrom(r, 0) // unpaginated: one user's links
 			return err
 		})
 		switch {
@@ -388,8 +389,9 @@ func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, p
 	}
 	if !pass.isUnavailable("devices") {
 		var items []struct{ Device device }
-		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(b []byte) error {
-			return json.Unmarshal(b, &items)
+		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(r io.Reader) (err error) {
+			items, err = httpclient.DecodeItemsFrom[struct{ Device device }](r, 0)
+			return err
 		})
 		switch {
 		case unavailable(err):
@@ -418,7 +420,7 @@ func (c *Client) app(ctx context.Context, id string, pass *incremental) (appInfo
 		return known, nil
 	}
 	var a struct{ ID, Label, Name string }
-	_, err := c.get(ctx, "/api/v1/apps/"+url.PathEscape(id), func(b []byte) error { return json.Unmarshal(b, &a) })
+	_, err := c.get(ctx, "/api/v1/apps/"+url.PathEscape(id), func(r io.Reader) error { return httpclient.DecodeInto(r, &a) })
 	if err != nil {
 		return appInfo{}, fmt.Errorf("look up app %s: %w", id, err)
 	}

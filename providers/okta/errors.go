@@ -3,7 +3,6 @@ package okta
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"neurons-connector/engine"
 )
@@ -18,7 +17,6 @@ type APIError struct {
 	Code         string // Okta errorCode, e.g. E0000011
 	Summary      string // Okta errorSummary
 	RequestID    string // X-Okta-Request-Id, for Okta support
-	RetryAfter   time.Duration
 	Body         []byte // at most 1 KiB
 }
 

@@ -259,7 +259,7 @@ func TestWatermarkOnlyAfterACompletePass(t *testing.T) {
 	if err == nil || cur2 != nil {
 		t.Fatalf("a failed pass returned cursor %s, err %v", cur2, err)
 	}
-	if !errors.Is(err, engine.ErrTransient) || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+	if !errors.Is(err, engine.ErrTransient) || !strings.Contains(err.Error(), "gave up after 3 failed attempts") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -495,23 +495,23 @@ func TestClassicOrgDegradesWithAWarning(t *testing.T) {
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, oktatest.Options{Users: 10, NoLimits: true}, Options{})
-	msg, err := f.client.Check(context.Background())
+	msg, err := f.client.Check(context.Background(), nil)
 	if err != nil || !strings.Contains(msg, "accepted the API token and can read users") {
 		t.Fatalf("Check = %q, %v", msg, err)
 	}
 	bad, _ := New(Options{BaseURL: f.srv.URL, Token: secret.New([]byte("wrong-token-123")), Clock: f.clock})
-	if _, err := bad.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (E0000011") ||
+	if _, err := bad.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (E0000011") ||
 		strings.Contains(err.Error(), "wrong-token-123") {
 		t.Errorf("bad token: %v", err)
 	}
 	noAdmin := newFixture(t, oktatest.Options{Users: 10, NoAdmin: true, NoLimits: true}, Options{})
-	if _, err := noAdmin.client.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "lacks an admin role") {
+	if _, err := noAdmin.client.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "lacks an admin role") {
 		t.Errorf("no admin role: %v", err)
 	}
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	down, _ := New(Options{BaseURL: closed.URL, Token: secret.New([]byte("t")), Clock: f.clock, MaxRetries: 1})
-	if _, err := down.Check(context.Background()); err == nil || !strings.Contains(err.Error(), "connection was refused") {
+	if _, err := down.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "connection was refused") {
 		t.Errorf("refused: %v", err)
 	}
 }
@@ -523,11 +523,11 @@ func TestHTTPSAndTrust(t *testing.T) {
 	srv, pool := sim.StartTLS()
 	defer srv.Close()
 	c, _ := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("tok")), Clock: fc, RootCAs: pool})
-	if _, err := c.Check(context.Background()); err != nil {
+	if _, err := c.Check(context.Background(), nil); err != nil {
 		t.Fatalf("https with the simulator's CA: %v", err)
 	}
 	untrusted, _ := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("tok")), Clock: fc, MaxRetries: 1})
-	_, err := untrusted.Check(context.Background())
+	_, err := untrusted.Check(context.Background(), nil)
 	if err == nil || !strings.Contains(err.Error(), "not trusted") || !errors.Is(err, engine.ErrConfig) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
@@ -549,7 +549,7 @@ func TestRedirectsNeverCarryTheToken(t *testing.T) {
 	}))
 	defer redirector.Close()
 	c, _ := New(Options{BaseURL: redirector.URL, Token: secret.New([]byte("secret-tok")), Clock: clock.NewFake(t0)})
-	if _, err := c.Check(context.Background()); err == nil || !errors.Is(err, engine.ErrConfig) {
+	if _, err := c.Check(context.Background(), nil); err == nil || !errors.Is(err, engine.ErrConfig) {
 		t.Fatalf("a redirect to another host: %v", err)
 	}
 	if leaked != "" {

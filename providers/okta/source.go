@@ -59,6 +59,8 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	c.mu.Lock()
 	c.pass = pass
 	c.mu.Unlock()
+	c.maxPages.Store(int64(req.MaxPages))
+	c.serial.Store(false) // a concurrency 429 slows one pass, not every later one
 	var passStart, maxSeen time.Time
 	handle := func(items []map[string]any, h http.Header) error {
 		if passStart.IsZero() {

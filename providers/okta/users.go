@@ -1,16 +1,16 @@
 package okta
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-
-	json "github.com/goccy/go-json"
 
 	"neurons-connector/providers/httpclient"
 )
@@ -18,8 +18,15 @@ import (
 // TimeFormat is how Okta writes timestamps, and how filters must quote them.
 const TimeFormat = "2006-01-02T15:04:05.000Z"
 
-// decodeArray decodes a page of objects (httpclient.DecodeObjects).
-var decodeArray = httpclient.DecodeObjects
+// decodeArray decodes a page of objects held in memory (the spool's), the
+// way a streamed page is decoded.
+func decodeArray(body []byte) ([]map[string]any, error) {
+	return httpclient.DecodeObjectsFrom(bytes.NewReader(body), 0)
+}
+
+// defaultMaxPages bounds a listing when the engine gives no bound (a first
+// pass): 200 users a page, so ten million users.
+const defaultMaxPages = 50_000
 
 // pages walks a paginated listing from its first URL, calling fn with each
 // page's items and the response headers. It follows rel="next" links
@@ -29,18 +36,19 @@ var decodeArray = httpclient.DecodeObjects
 // earlier page, it is a loop and an error: the pass cannot be trusted to be
 // complete. limit is the page size asked for.
 func (c *Client) pages(ctx context.Context, first string, limit int, fn func(items []map[string]any, h http.Header) error) error {
-	return walk(ctx, c, first, limit, decodeArray, fn)
+	decode := func(r io.Reader) ([]map[string]any, error) { return httpclient.DecodeObjectsFrom(r, limit) }
+	return walk(ctx, c, first, limit, decode, fn)
 }
 
 // pagesOf is pages decoding into a struct type: the sweeps read two or
 // three fields of every app user and device, and decoding them into maps
 // would cost more than the rest of the sweep.
 func pagesOf[T any](ctx context.Context, c *Client, first string, limit int, fn func(items []T) error) error {
-	decode := func(b []byte) (out []T, err error) { err = json.Unmarshal(b, &out); return out, err } // goccy/go-json
+	decode := func(r io.Reader) ([]T, error) { return httpclient.DecodeItemsFrom[T](r, limit) }
 	return walk(ctx, c, first, limit, decode, func(items []T, _ http.Header) error { return fn(items) })
 }
 
-func walk[T any](ctx context.Context, c *Client, first string, limit int, decode func([]byte) ([]T, error), fn func(items []T, h http.Header) error) error {
+func walk[T any](ctx context.Context, c *Client, first string, limit int, decode func(io.Reader) ([]T, error), fn func(items []T, h http.Header) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Each page is requested as soon as the previous one's headers (with
@@ -63,7 +71,17 @@ func walk[T any](ctx context.Context, c *Client, first string, limit int, decode
 		return following, stray, nil
 	}
 	ref, cur := first, startPage(ctx, c, first, decode)
-	for cur != nil {
+	maxPages := int(c.maxPages.Load())
+	if maxPages <= 0 {
+		maxPages = defaultMaxPages
+	}
+	for n := 1; cur != nil; n++ {
+		if n > maxPages {
+			// Each next link new, yet no end: a broken or hostile server.
+			// The pass fails, so nothing is deleted and no cursor moves.
+			return &transientError{fmt.Errorf("okta: the listing %s went on past %d pages (the bound set by the last complete "+
+				"full pass); its next links never end, so the pass stops and nothing is deleted", pathOf(first), maxPages)}
+		}
 		next := <-cur.next
 		following, stray, err := follow(ref, next)
 		if err != nil {
@@ -113,7 +131,7 @@ type fetched[T any] struct {
 	err   error
 }
 
-func startPage[T any](ctx context.Context, c *Client, ref string, decode func([]byte) ([]T, error)) *pageFetch[T] {
+func startPage[T any](ctx context.Context, c *Client, ref string, decode func(io.Reader) ([]T, error)) *pageFetch[T] {
 	ctx, cancel := context.WithCancel(ctx)
 	f := &pageFetch[T]{next: make(chan string, 1), page: make(chan fetched[T], 1), cancel: cancel}
 	go func() {
@@ -123,7 +141,7 @@ func startPage[T any](ctx context.Context, c *Client, ref string, decode func([]
 		p.h, p.err = c.getEarly(ctx, ref, func(h http.Header) {
 			f.next <- nextLink(h)
 			sent = true
-		}, func(body []byte) (err error) {
+		}, func(body io.Reader) (err error) {
 			p.items, err = decode(body)
 			return err
 		})

@@ -8,9 +8,9 @@
 package onelogin
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,10 +39,12 @@ const (
 	// none; onelogin-api.md §7.2).
 	DefaultHourlyLimit = 5000
 	pageSize           = 50 // the documented page size (onelogin-api.md §2.1)
-	maxBody            = 64 << 20
-	minBackoff         = 2 * time.Second
-	maxBackoff         = 60 * time.Second
-	maxRetryAfter      = 5 * time.Minute // the longest Retry-After waited out within a run
+	// maxBody bounds one response: bodies are decoded as they stream in,
+	// so this guards against a body that never ends, not memory.
+	maxBody      = 256 << 20
+	maxErrorBody = 64 << 10
+	minBackoff   = 2 * time.Second
+	maxBackoff   = 60 * time.Second
 	// tokenMargin: a token is renewed this long before OneLogin says it
 	// expires, so it never lapses mid-request.
 	tokenMargin = 5 * time.Minute
@@ -81,6 +83,9 @@ type Client struct {
 	stats   engine.Stats
 	found   map[string]engine.User // managers fetched by id this run
 	warned  map[string]bool        // warnOnce keys
+	account string                 // account_id of the last token answer
+	// maxPages bounds each listing of the pass under way (Fetch sets it).
+	maxPages int
 }
 
 // New checks opts and returns a Client.
@@ -220,15 +225,22 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return -1
 }
 
-// get sends GET path?query and hands a 2xx body to decode. 429s wait for
-// Retry-After or back off (2 s to 60 s, with jitter); 5xx, network errors,
-// timeouts and undecodable bodies back off and retry; a 401 renews the
-// token once and retries. Then it gives up with the last error.
-func (c *Client) get(ctx context.Context, path string, q url.Values, decode func(body []byte, h http.Header) error) error {
+// get sends GET path?query and hands a 2xx body to decode as it streams
+// in. A 429 is a wait, not a failed attempt, when OneLogin says how long:
+// Retry-After, or else the reset countdown of GET /auth/rate_limit (the
+// load balancer's 429 page says nothing); the request waits and tries again
+// while its waits stay within engine.MaxRateLimitWait, and a longer wait
+// ends the run with the time the budget resets. 5xx, network errors,
+// timeouts and undecodable bodies are failed attempts, backed off (2 s to
+// 60 s, with jitter) up to MaxRetries; a 401 renews the token once and
+// retries. Then it gives up with the last error.
+func (c *Client) get(ctx context.Context, path string, q url.Values, decode func(body io.Reader, h http.Header) error) error {
 	u := *c.base
 	u.Path, u.RawQuery = path, q.Encode()
 	renewed := false
-	for attempt := 0; ; attempt++ {
+	failures, throttles := 0, 0
+	var rateWaited time.Duration
+	for {
 		waited, windowWait, err := c.pacer.Wait(ctx)
 		c.count(func(s *engine.Stats) {
 			s.RateLimitWait += waited
@@ -239,13 +251,10 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 		if err != nil {
 			return err
 		}
-		body, h, err := c.once(ctx, http.MethodGet, &u, false)
+		_, err = c.once(ctx, http.MethodGet, &u, false, decode)
 		c.pacer.Done()
 		if err == nil {
-			if err = decode(body, h); err == nil {
-				return nil
-			}
-			err = fmt.Errorf("onelogin: GET %s: malformed response: %w (%w)", path, err, engine.ErrTransient)
+			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -258,32 +267,38 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 			// then the same request again (onelogin-api.md §2.2 rule 4).
 			renewed = true
 			c.dropToken()
-			attempt--
 			continue
 		case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
-			wait = ae.RetryAfter
-			if wait < 0 {
-				wait = httpclient.Backoff(attempt, minBackoff, maxBackoff)
+			throttles++
+			var until time.Time
+			var ok bool
+			if wait, until, ok = c.wait429(ctx, ae, throttles); !ok {
+				failures++ // nothing says when: a failed attempt
+				wait = httpclient.Backoff(failures-1, minBackoff, maxBackoff)
+				break
 			}
-			if wait > maxRetryAfter {
-				// Blocking a run for most of an hour helps nobody: the next
-				// scheduled run starts from the same cursor.
-				return fmt.Errorf("onelogin: rate limit reached; OneLogin asks to wait %s, longer than %s, so the run stops and the next one tries again: %w",
-					wait.Round(time.Second), maxRetryAfter, err)
+			if rateWaited+wait > engine.MaxRateLimitWait {
+				return &engine.RateLimitedError{Until: until, Err: fmt.Errorf(
+					"onelogin: the API answers 429 (the account's rate limit is spent) until %s, %s from now, longer than a run "+
+						"waits (%s in all); the run stops here and the service runs it again then: %w",
+					until.UTC().Format(time.RFC3339), until.Sub(c.clock.Now()).Round(time.Second), engine.MaxRateLimitWait, err)}
 			}
+			rateWaited += wait
+			c.pacer.Hold(until)
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
-			c.log.Warn("onelogin rate limit hit", "path", path, "wait", wait)
+			c.log.Warn("onelogin rate limit hit", "path", path, "wait", wait.Round(time.Millisecond))
 		case errors.Is(err, engine.ErrTransient):
-			wait = httpclient.Backoff(attempt, minBackoff, maxBackoff)
-			c.log.Warn("onelogin request failed, retrying", "path", path, "attempt", attempt+1, "wait", wait, "error", err)
+			failures++
+			wait = httpclient.Backoff(failures-1, minBackoff, maxBackoff)
+			c.log.Warn("onelogin request failed, retrying", "path", path, "attempt", failures, "wait", wait, "error", err)
 		case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 			return fmt.Errorf("onelogin refused a freshly issued access token too (%w); the credential may lack the Read All scope, "+
 				"or was revoked: create a new one and run: neurons-connector connector edit %q --client-id ID --client-secret-stdin", err, c.name())
 		default:
 			return err
 		}
-		if attempt >= c.opts.MaxRetries {
-			return fmt.Errorf("onelogin: gave up after %d attempts: %w", attempt+1, err)
+		if failures > c.opts.MaxRetries {
+			return fmt.Errorf("onelogin: gave up after %d failed attempts: %w", failures, err)
 		}
 		c.count(func(s *engine.Stats) { s.Retries++ })
 		if err := c.clock.Sleep(ctx, wait); err != nil {
@@ -292,9 +307,69 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 	}
 }
 
+// wait429 is how long a 429 asks to wait, and until when. Retry-After
+// says it when present. OneLogin's own 429 is a load balancer's page with
+// no headers at all, so the client asks GET /auth/rate_limit: a spent
+// budget is waited out until its reset countdown; budget left means the
+// throttle is another one (undocumented), backed off from 2 s to 60 s.
+// ok is false when nothing tells (the rate-limit call failed too).
+func (c *Client) wait429(ctx context.Context, ae *APIError, throttles int) (wait time.Duration, until time.Time, ok bool) {
+	now := c.clock.Now()
+	if ae.RetryAfter >= 0 {
+		wait = ae.RetryAfter + httpclient.Jitter(time.Second)
+		return wait, now.Add(wait), true
+	}
+	b, err := c.budget(ctx)
+	if err != nil {
+		c.log.Debug("onelogin rate limit status unavailable", "error", err)
+		return 0, time.Time{}, false
+	}
+	if b.Remaining > 0 {
+		wait = httpclient.Backoff(throttles-1, minBackoff, maxBackoff)
+		return wait, now.Add(wait), true
+	}
+	c.pacer.Update(b.Limit, 0, b.Reset)
+	wait = b.Reset + httpclient.Jitter(2*time.Second)
+	return wait, now.Add(wait), true
+}
+
+// rateBudget is what GET /auth/rate_limit reports.
+type rateBudget struct {
+	Limit, Remaining int
+	Reset            time.Duration // until the window resets
+}
+
+// budget asks GET /auth/rate_limit (onelogin-api.md §5.4) once, outside
+// the pacer: it is asked only after a 429, when the budget is spent
+// anyway, and retrying it would only add to the storm.
+func (c *Client) budget(ctx context.Context) (rateBudget, error) {
+	u := *c.base
+	u.Path = "/auth/rate_limit"
+	var v struct {
+		Data struct {
+			Limit     json.Number `json:"X-RateLimit-Limit"`
+			Remaining json.Number `json:"X-RateLimit-Remaining"`
+			Reset     json.Number `json:"X-RateLimit-Reset"`
+		} `json:"data"`
+	}
+	if _, err := c.once(ctx, http.MethodGet, &u, false, func(r io.Reader, _ http.Header) error {
+		return httpclient.DecodeInto(r, &v)
+	}); err != nil {
+		return rateBudget{}, err
+	}
+	limit, err1 := v.Data.Limit.Int64()
+	remaining, err2 := v.Data.Remaining.Int64()
+	reset, err3 := v.Data.Reset.Int64()
+	if err1 != nil || err2 != nil || err3 != nil || reset < 0 {
+		return rateBudget{}, fmt.Errorf("onelogin: /auth/rate_limit answered without numbers: %+v", v.Data)
+	}
+	return rateBudget{Limit: int(limit), Remaining: int(remaining), Reset: time.Duration(reset) * time.Second}, nil
+}
+
 // once sends one request with the access token (or, for the token call
-// itself, the client credentials) and reads the answer.
-func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall bool) ([]byte, http.Header, error) {
+// itself, the client credentials) and hands a 2xx body to decode as it
+// arrives.
+func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall bool, decode func(io.Reader, http.Header) error) (http.Header, error) {
 	var body io.Reader
 	if tokenCall {
 		body = strings.NewReader(`{"grant_type":"client_credentials"}`)
@@ -303,7 +378,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	if !tokenCall {
 		tok, err := c.accessToken(ctx)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		auth = "Bearer " + tok
 	}
@@ -311,7 +386,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.opts.UserAgent)
@@ -329,24 +404,22 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	}
 	c.count(func(s *engine.Stats) { s.CountCode(code) })
 	if err != nil {
-		return nil, nil, httpclient.Classify(c.base.Host, err)
+		return nil, httpclient.Classify(c.base.Host, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var buf bytes.Buffer
-	if resp.ContentLength > 0 && resp.ContentLength <= maxBody {
-		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1)); err != nil {
-		return nil, resp.Header, fmt.Errorf("onelogin: %s %s: reading the response: %w (%w)", method, u.Path, err, engine.ErrTransient)
-	}
-	if buf.Len() > maxBody {
-		return nil, resp.Header, fmt.Errorf("onelogin: %s %s: response larger than %d MiB", method, u.Path, maxBody>>20)
-	}
 	c.updatePacer(resp.Header)
 	if resp.StatusCode/100 != 2 {
-		return nil, resp.Header, newAPIError(method, u.Path, resp.StatusCode, resp.Header, buf.Bytes(), c.clock.Now())
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return resp.Header, newAPIError(method, u.Path, resp.StatusCode, resp.Header, msg, c.clock.Now())
 	}
-	return buf.Bytes(), resp.Header, nil
+	lr := &io.LimitedReader{R: resp.Body, N: maxBody + 1}
+	if err := decode(lr, resp.Header); err != nil {
+		if lr.N <= 0 {
+			return resp.Header, fmt.Errorf("onelogin: %s %s: response larger than %d MiB (%w)", method, u.Path, maxBody>>20, engine.ErrTransient)
+		}
+		return resp.Header, fmt.Errorf("onelogin: %s %s: malformed response: %w (%w)", method, u.Path, err, engine.ErrTransient)
+	}
+	return resp.Header, nil
 }
 
 // updatePacer takes in X-RateLimit-Limit/Remaining/Reset, whose Reset is a

@@ -303,7 +303,7 @@ func TestTokenIsCachedAndRenewedOnceOn401(t *testing.T) {
 func TestCredentialProblemsAreConfigErrors(t *testing.T) {
 	t.Parallel()
 	wrong := newFixture(t, onelogintest.Options{}, Options{ClientSecret: secret.New([]byte("not-" + simSecret))})
-	_, err := wrong.client.Check(context.Background())
+	_, err := wrong.client.Check(context.Background(), nil)
 	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "refused the client ID and secret") {
 		t.Errorf("wrong secret: %v", err)
 	}
@@ -318,7 +318,7 @@ func TestCredentialProblemsAreConfigErrors(t *testing.T) {
 		}
 	}
 	ok := newFixture(t, onelogintest.Options{Users: 30}, Options{})
-	msg, err := ok.client.Check(context.Background())
+	msg, err := ok.client.Check(context.Background(), nil)
 	if err != nil || !strings.Contains(msg, "lists 30 users") {
 		t.Errorf("check: %q %v", msg, err)
 	}
@@ -358,10 +358,10 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 2, Truncate: true}, ""},
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Delay: 2 * time.Second}, ""}, // past the client's timeout
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 40 * time.Second}, ""},
-		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 50 * time.Minute}, "asks to wait 50m0s"},
+		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, Status: 429, RetryAfter: 50 * time.Minute}, "longer than a run waits"},
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, InvalidJSON: true}, ""},
 		{onelogintest.Fault{Path: "/auth/oauth2", Status: 503}, ""},
-		{onelogintest.Fault{Path: "/api/2/users", Status: 503, Times: 100}, "gave up after 7 attempts"},
+		{onelogintest.Fault{Path: "/api/2/users", Status: 503, Times: 100}, "gave up after 7 failed attempts"},
 		{onelogintest.Fault{Path: "/api/2/users", Skip: 1, StallCursor: true}, "pagination stalled"},
 		{onelogintest.Fault{Path: "/api/2/users", Status: 400}, "HTTP 400"},
 	}
@@ -447,7 +447,7 @@ func TestHTTPSAndTrust(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = c.Check(ctx)
+		_, err = c.Check(ctx, nil)
 		cancel()
 		if trusted && err != nil || !trusted && (!errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "not trusted")) {
 			t.Errorf("trusted=%v: %v", trusted, err)

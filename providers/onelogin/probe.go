@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,12 +15,14 @@ import (
 // Check proves the connector works with the cheapest calls: a token, then
 // one page of one user from /api/2/users (some credentials were seen to
 // work on v1 and not v2, so v2 is what is probed). Its error is a sentence
-// an admin can act on.
-func (c *Client) Check(ctx context.Context) (string, error) {
+// an admin can act on. known are a few users the connector delivered: when
+// the listing comes back empty, one of them is read by id, which tells a
+// credential that may not list users from an account that is empty.
+func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 	var total int
 	var n int
-	err := c.get(ctx, "/api/2/users", url.Values{"limit": {"1"}, "fields": {"id,status"}}, func(body []byte, h http.Header) error {
-		users, err := decodeUsers(body)
+	err := c.get(ctx, "/api/2/users", url.Values{"limit": {"1"}, "fields": {"id,status"}}, func(body io.Reader, h http.Header) error {
+		users, err := httpclient.DecodeObjectsFrom(body, 1)
 		n = len(users)
 		total, _ = strconv.Atoi(h.Get("Total-Count"))
 		return err
@@ -27,11 +30,25 @@ func (c *Client) Check(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", c.explain(err)
 	}
-	if n == 0 {
+	if n > 0 {
+		return fmt.Sprintf("OneLogin account at %s issued a token and lists %d users", c.base.Host, total), nil
+	}
+	if len(known) == 0 {
 		return fmt.Sprintf("OneLogin account at %s issued a token, but listed no users: the account has none, or the "+
 			"credential's scope is too narrow; use the Read All scope", c.base.Host), nil
 	}
-	return fmt.Sprintf("OneLogin account at %s issued a token and lists %d users", c.base.Host, total), nil
+	_, found, err := c.FindUser(ctx, known[0])
+	switch {
+	case err != nil:
+		return "", c.explain(err)
+	case found:
+		return "", fmt.Errorf("onelogin lists no users, yet user %s, whom this connector delivered, exists: the API "+
+			"credential may not list users; create one with the Read All scope and run: "+
+			"neurons-connector connector edit %q --client-id ID --client-secret-stdin", known[0], c.name())
+	}
+	return fmt.Sprintf("OneLogin account at %s issued a token, but listed no users, and user %s, whom this connector "+
+		"delivered, is gone: the account is empty now, or --domain names another account than before; runs hold their "+
+		"deletes until you confirm (neurons-connector run %q --confirm-deletes)", c.base.Host, known[0], c.name()), nil
 }
 
 // explain rewrites a failed check as what the admin should do.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/providers/httpclient"
 )
 
 // Overlap is how far before the watermark an incremental pass starts:
@@ -79,6 +81,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		q.Set("updated_since", cur.Watermark.Add(-Overlap).UTC().Format(TimeFormat))
 	}
 	full := req.Mode == engine.Full
+	c.maxPages = req.MaxPages
 	seen := map[string]struct{}{}
 	var passStart, maxSeen time.Time
 	emit := func(items []map[string]any, h http.Header) error {
@@ -159,8 +162,9 @@ func (c *Client) warnOnce(key, msg string) {
 	c.log.Warn(msg)
 }
 
-// maxPages caps a listing: 50 users a page, so twenty million users.
-const maxPages = 400_000
+// defaultMaxPages caps a listing when the engine gives no bound (a first
+// pass): 50 users a page, so twenty million users.
+const defaultMaxPages = 400_000
 
 // list walks GET /api/2/users: the first request with the filters, fields
 // and limit=50, each next one with the same filters and fields and
@@ -176,14 +180,21 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 	q.Set("limit", strconv.Itoa(pageSize))
 	total := -1
 	used := map[string]bool{}
+	maxPages := c.maxPages
+	if maxPages <= 0 {
+		maxPages = defaultMaxPages
+	}
 	for n := 0; ; n++ {
 		if n >= maxPages {
-			return 0, fmt.Errorf("onelogin: more than %d pages; the listing does not end (%w)", maxPages, engine.ErrTransient)
+			// Each cursor new, yet no end: a broken or hostile server. The
+			// pass fails, so nothing is deleted and no cursor moves.
+			return 0, fmt.Errorf("onelogin: the user listing went on past %d pages (the bound set by the last complete full "+
+				"pass); its After-Cursor never ends, so the pass stops and nothing is deleted (%w)", maxPages, engine.ErrTransient)
 		}
 		var items []map[string]any
 		var h http.Header
-		err := c.get(ctx, "/api/2/users", q, func(body []byte, hh http.Header) (err error) {
-			items, err = decodeUsers(body)
+		err := c.get(ctx, "/api/2/users", q, func(body io.Reader, hh http.Header) (err error) {
+			items, err = httpclient.DecodeObjectsFrom(body, pageSize)
 			h = hh
 			return err
 		})
@@ -224,7 +235,7 @@ func (c *Client) FindUser(ctx context.Context, id string) (engine.User, bool, er
 		return engine.User{}, false, nil
 	}
 	var raw map[string]any
-	err := c.get(ctx, "/api/2/users/"+id, nil, func(body []byte, _ http.Header) (err error) {
+	err := c.get(ctx, "/api/2/users/"+id, nil, func(body io.Reader, _ http.Header) (err error) {
 		raw, err = decodeUser(body)
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -36,26 +37,30 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 		if _, _, err := c.pacer.Wait(ctx); err != nil {
 			return "", err
 		}
-		body, _, err := c.once(ctx, http.MethodPost, &u, true)
+		var t struct {
+			AccessToken string `json:"access_token"`
+			ExpiresIn   int    `json:"expires_in"`
+			AccountID   any    `json:"account_id"`
+		}
+		_, err := c.once(ctx, http.MethodPost, &u, true, func(r io.Reader, _ http.Header) error {
+			if err := httpclient.DecodeInto(r, &t); err != nil {
+				return err
+			}
+			if t.AccessToken == "" {
+				return errors.New("no access_token in the answer")
+			}
+			return nil
+		})
 		c.pacer.Done()
 		if err == nil {
-			var t struct {
-				AccessToken string `json:"access_token"`
-				ExpiresIn   int    `json:"expires_in"`
-			}
-			if err = jsonUnmarshal(body, &t); err == nil && t.AccessToken == "" {
-				err = errors.New("no access_token in the answer")
-			}
-			if err != nil {
-				lastErr = fmt.Errorf("onelogin: token endpoint: malformed response: %w (%w)", err, engine.ErrTransient)
-				continue
-			}
 			life := time.Duration(t.ExpiresIn) * time.Second
 			if life <= 0 {
 				life = 10 * time.Hour
 			}
+			account, _ := idString(t.AccountID)
 			c.mu.Lock()
 			c.token, c.expires = t.AccessToken, c.clock.Now().Add(max(life-tokenMargin, life/2))
+			c.account = account
 			c.mu.Unlock()
 			return t.AccessToken, nil
 		}

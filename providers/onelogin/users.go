@@ -1,7 +1,10 @@
 package onelogin
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -18,12 +21,23 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 // faster on large pages).
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-// decodeUsers decodes a page, a bare array of user objects, and
-// decodeUser one user, numbers kept exact.
-var (
-	decodeUsers = httpclient.DecodeObjects
-	decodeUser  = httpclient.DecodeObject
-)
+// decodeUsers decodes a page held in memory, a bare array of user objects,
+// the way a streamed page is decoded; decodeUser one user streamed in;
+// numbers kept exact.
+func decodeUsers(body []byte) ([]map[string]any, error) {
+	return httpclient.DecodeObjectsFrom(bytes.NewReader(body), 0)
+}
+
+func decodeUser(r io.Reader) (map[string]any, error) {
+	var m map[string]any
+	if err := httpclient.DecodeInto(r, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("null instead of an object")
+	}
+	return m, nil
+}
 
 // fields of one user that the client itself reads.
 type facts struct {

@@ -64,6 +64,7 @@ type Server struct {
 
 	inFlight atomic.Int64
 	nonce    atomic.Int64 // fresh values for endless next links
+	noAdmin  atomic.Bool  // Options.NoAdmin, or SetNoAdmin since
 
 	mu       sync.Mutex
 	windows  map[string]*window // per bucket
@@ -121,11 +122,17 @@ func New(opts Options) *Server {
 	if opts.OrgID == "" {
 		opts.OrgID = "00o" + t.tag + "0000000000"
 	}
-	return &Server{
+	s := &Server{
 		opts: opts, clock: opts.Clock, t: t, orgID: opts.OrgID,
 		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
 	}
+	s.noAdmin.Store(opts.NoAdmin)
+	return s
 }
+
+// SetNoAdmin takes the token's admin role away (true) or gives it back:
+// from then on Okta answers 403 everywhere and an empty users listing.
+func (s *Server) SetNoAdmin(v bool) { s.noAdmin.Store(v) }
 
 // SetOrgID makes the server answer as another org from now on: what an
 // admin sees after pointing a connector's host at a different tenant.
@@ -278,7 +285,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.opts.NoAdmin {
+	if s.noAdmin.Load() {
 		if r.URL.Path == "/api/v1/users" && r.Method == http.MethodGet {
 			writeJSON(w, []any{})
 			return
