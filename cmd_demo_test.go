@@ -41,7 +41,7 @@ func TestDemo(t *testing.T) {
 		`run 2\s+incremental\s+1 new\s+5 updated\s+4 deleted \(4 status-not-selected\)`, // Okta: 3 suspended + 1 deactivated
 		`run 2\s+incremental\s+1 new\s+5 updated\s+2 deleted \(2 status-not-selected\)`, // OneLogin: 2 suspended
 		`run 3\s+full\s+0 new\s+0 updated\s+1 deleted \(1 deleted-at-source\)`,          // OneLogin: the deletion
-		`Okta demo \(okta\): the sink holds 215 users`,                                   // the held run deleted nobody
+		`Okta demo \(okta\): the sink holds 215 users`,                                  // the held run deleted nobody
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("demo report lacks /%s/:\n%s", re, out)

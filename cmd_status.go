@@ -45,16 +45,16 @@ type holdView struct {
 type statusView struct {
 	connectorView
 	// OnThisServer is whether this host's NC_SERVER_NAME runs the connector.
-	OnThisServer bool       `json:"onThisServer"`
-	LastRun      *runView   `json:"lastRun"`
-	Outbox       int        `json:"outboxBatches"`
-	KnownUsers   int        `json:"knownUsers"`
+	OnThisServer bool     `json:"onThisServer"`
+	LastRun      *runView `json:"lastRun"`
+	Outbox       int      `json:"outboxBatches"`
+	KnownUsers   int      `json:"knownUsers"`
 	// HeldDeletes is how many deletes the deletion guard holds (0: none);
 	// Hold says why and since when.
-	HeldDeletes int       `json:"heldDeletes"`
-	Hold        *holdView `json:"hold,omitempty"`
-	CursorSaved  *time.Time `json:"cursorSaved,omitempty"`
-	CursorAge    string     `json:"cursorAge,omitempty"`
+	HeldDeletes int        `json:"heldDeletes"`
+	Hold        *holdView  `json:"hold,omitempty"`
+	CursorSaved *time.Time `json:"cursorSaved,omitempty"`
+	CursorAge   string     `json:"cursorAge,omitempty"`
 	// NextRun is the next scheduled run; absent for a connector that does
 	// not run on schedule here (inactive, or another server's).
 	NextRun *time.Time `json:"nextRun,omitempty"`

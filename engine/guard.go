@@ -60,7 +60,7 @@ func (p *pass) guard(n int) (why, hint string) {
 				"otherwise fix its URL (neurons-connector connector edit %q)", name, name)
 	case p.mode == Full && p.fetched == 0 && p.delivered > 0:
 		return fmt.Sprintf("the full run listed no users while the connector has delivered %d (Okta answers an empty list to "+
-			"a token whose owner lost the admin role)", p.delivered),
+				"a token whose owner lost the admin role)", p.delivered),
 			fmt.Sprintf("run: neurons-connector connector test %q; if the tenant is really empty, %s", name, confirm)
 	}
 	if allowed := p.c.MaxDeletes.Allowed(p.delivered); allowed >= 0 && n > allowed {

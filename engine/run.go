@@ -87,7 +87,7 @@ type pass struct {
 
 	outside map[string]mapping.Contact // managers outside the selection, from the UserFinder; a miss is the zero Contact
 
-	seen    []uint64 // full runs: hashes of the IDs seen
+	seen []uint64 // full runs: hashes of the IDs seen
 	// pendingDel are the deletes the pages found (users who left the
 	// selection), kept until the pass ends and the guard decides.
 	pendingDel map[string]pendingDelete
