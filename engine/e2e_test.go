@@ -139,8 +139,11 @@ func (e *env) run(o engine.Options) (store.Run, error) {
 	stop := p.Start(context.Background())
 	o.Committed = p.Kick
 	r, err := e.eng.Run(context.Background(), e.conn, e.prov, o)
-	if err == nil {
-		err = p.Drain(context.Background(), time.Minute)
+	var held *engine.HeldError
+	if err == nil || errors.As(err, &held) { // a held run delivers its upserts
+		if derr := p.Drain(context.Background(), time.Minute); derr != nil {
+			err = derr
+		}
 	}
 	_ = stop()
 	return r, err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -396,4 +397,34 @@ func TestSchedulerStopsPromptlyAndKeepsTheBacklog(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A run the provider's rate limit ended says when the budget comes back:
+// the retry is then, not a minute later (another 429) nor at the next slot.
+// A held run waits for an admin: no retry at all.
+func TestSchedulerRetriesWhenTheRateLimitResets(t *testing.T) {
+	limited := conn("limited", connector.Daily, "01:05", day0)
+	held := conn("held", connector.Daily, "01:07", day0)
+	e := newSchedEnv(t, day0, limited, held)
+	until := day0.Add(5*time.Minute + 40*time.Minute)
+	e.provs["limited"] = &stubProvider{fail: &engine.RateLimitedError{Until: until, Err: errors.New("onelogin: 429 until later")}}
+	e.provs["held"] = &stubProvider{fail: &engine.HeldError{Count: 9, Why: "they exceed --max-deletes 10%"}}
+	e.start()
+	got := e.until(day0.Add(10 * time.Minute))
+	if len(got) != 2 || !strings.HasSuffix(got[0], "limited") || !strings.HasSuffix(got[1], "held") {
+		t.Fatalf("runs %v", got)
+	}
+	st, _ := e.sched.State(limited.ID)
+	if st.Failures != 1 || st.RetryAt.Before(until) || st.RetryAt.After(until.Add(30*time.Second)) {
+		t.Fatalf("rate-limited connector: %d failures, retry at %s, the budget resets at %s", st.Failures, st.RetryAt, until)
+	}
+	if st, _ := e.sched.State(held.ID); st.Failures != 0 || !st.RetryAt.IsZero() || !st.NextRun.Equal(day0.Add(24*time.Hour+7*time.Minute)) {
+		t.Fatalf("held connector: %+v", st)
+	}
+	if got := e.until(until.Add(-time.Minute)); len(got) != 0 {
+		t.Fatalf("runs before the reset: %v", got)
+	}
+	if got := e.until(until.Add(3 * time.Minute)); len(got) != 1 || !strings.HasSuffix(got[0], "limited") {
+		t.Fatalf("after the reset: runs %v", got)
+	}
 }

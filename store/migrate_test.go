@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,8 +118,15 @@ func TestMigrateFromSchemaV1(t *testing.T) {
 			return err
 		}
 		if o.RateShare != connector.DefaultRateShare || o.FullEvery != connector.Duration(connector.DefaultFullEvery) ||
-			o.Schedule.Anchor != "2025-03-14" || o.Schedule.Repeats != connector.Weekly {
+			o.Schedule.Anchor != "2025-03-14" || o.Schedule.Repeats != connector.Weekly || o.MaxDeletes != connector.DefaultMaxDeletes {
 			t.Errorf("okta connector not upgraded: %+v", o)
+		}
+		if tx.bucket(bucketHeld) == nil || tx.HeldCount(o.ID) != 0 {
+			t.Error("no held bucket after migration")
+		}
+		raw := tx.bucket(bucketConnectors).Get([]byte(o.ID))
+		if !strings.Contains(string(raw), `"maxDeletes":"10%"`) {
+			t.Errorf("the stored configuration does not name its deletion guard: %s", raw)
 		}
 		tok, err := tx.Secret(fixtureOktaID, SecretOktaToken)
 		if err != nil || string(tok.Reveal()) != fixtureToken {

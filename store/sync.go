@@ -333,13 +333,19 @@ func (t *Tx) ClearHeld(connID string) error {
 	return t.bucket(bucketHeld).DeleteBucket([]byte(connID))
 }
 
-// HeldCount is how many deletes of the connector are held.
+// HeldCount is how many deletes of the connector are held. It counts the
+// keys (bucket statistics would miss what this transaction wrote).
 func (t *Tx) HeldCount(connID string) int {
 	b, _ := t.nested(bucketHeld, connID, false)
 	if b == nil {
 		return 0
 	}
-	return b.Stats().KeyN
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 // ForEachHeld calls fn for each held delete, in ID order.

@@ -354,24 +354,39 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	return resp.Header, resp.StatusCode, nil
 }
 
-// acquire takes a slot among the requests in flight: maxInFlight, or one
-// after Okta's concurrency limit was hit.
+// acquire takes a slot among the requests in flight: one of maxInFlight,
+// or, once Okta's concurrency limit was hit, every slot, so that the
+// request goes alone (it waits for those already in flight).
 func (c *Client) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case c.inFlight <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 	if !c.serial.Load() {
-		return func() { <-c.inFlight }, nil
+		select {
+		case c.inFlight <- struct{}{}:
+			return func() { <-c.inFlight }, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	select {
 	case c.single <- struct{}{}:
 	case <-ctx.Done():
-		<-c.inFlight
 		return nil, ctx.Err()
 	}
-	return func() { <-c.single; <-c.inFlight }, nil
+	taken := 0
+	release = func() {
+		for range taken {
+			<-c.inFlight
+		}
+		<-c.single
+	}
+	for ; taken < maxInFlight; taken++ {
+		select {
+		case c.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return release, nil
 }
 
 // countingReader counts what was read through it.

@@ -73,6 +73,7 @@ type Server struct {
 	reports  []*RunReport
 	state    map[string]map[string]*Record // connector ID → source ID → record
 	deleted  map[string]map[string]string  // connector ID → source ID → reason of the last delete
+	delCount map[string]map[string]int     // connector ID → source ID → deletes applied
 	counts   struct{ upserts, deletes int }
 	lastSeq  map[string]int // connector ID + run → last sequence, for order checks
 	failures []failure
@@ -107,7 +108,7 @@ func New(o Options) *Server {
 	}
 	return &Server{opts: o, clock: o.Clock, tokens: map[string]time.Time{}, keys: map[string]bool{},
 		state: map[string]map[string]*Record{}, deleted: map[string]map[string]string{}, lastSeq: map[string]int{},
-		requests: map[int]int{}}
+		delCount: map[string]map[string]int{}, requests: map[int]int{}}
 }
 
 // Start serves the fake on a loopback port.
@@ -380,7 +381,7 @@ func (s *Server) apply(key string, b *batch, gz bool) {
 		return
 	}
 	if s.state[id] == nil {
-		s.state[id], s.deleted[id] = map[string]*Record{}, map[string]string{}
+		s.state[id], s.deleted[id], s.delCount[id] = map[string]*Record{}, map[string]string{}, map[string]int{}
 	}
 	rr := s.report(id, b.Batch.RunID, b.Batch.Mode)
 	for _, u := range b.Upserts {
@@ -403,6 +404,7 @@ func (s *Server) apply(key string, b *batch, gz bool) {
 	for _, d := range b.Deletes {
 		delete(s.state[id], d.SourceID)
 		s.deleted[id][d.SourceID] = d.Reason
+		s.delCount[id][d.SourceID]++
 		rr.Deletes[d.Reason]++
 		rr.DeletedIDs = sample(rr.DeletedIDs, d.SourceID)
 	}
@@ -458,6 +460,14 @@ func (s *Server) Reports(connectorID string) []RunReport {
 		}
 	}
 	return out
+}
+
+// DeleteCounts returns how many deletes of each user the fake applied (a
+// new key's; repeated keys are not applied again).
+func (s *Server) DeleteCounts(connectorID string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.delCount[connectorID])
 }
 
 // DeletedReason returns the reason of the last delete of a user.

@@ -272,6 +272,9 @@ func (s *Server) rateLimit(w http.ResponseWriter) {
 	limit, used := s.opts.HourlyLimit, s.used
 	reset := int(time.Hour.Seconds() - s.clock.Now().Sub(s.window).Seconds())
 	s.mu.Unlock()
+	if limit < 0 { // no throttle: a budget nobody spends
+		limit, used = 5000, 0
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": map[string]any{"error": false, "code": 200, "type": "success", "message": "Success"},
 		"data": map[string]any{"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": max(0, limit-used), "X-RateLimit-Reset": reset}})
 }

@@ -1,0 +1,160 @@
+package okta
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
+)
+
+// A 429 that says when to come back is a wait, not a failed attempt: eight
+// of them in a row on one request (more than MaxRetries) are waited out,
+// each until its announced reset, and the pass completes.
+func TestRepeated429sAreWaitsNotFailures(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 8, Status: 429, ResetIn: 2 * time.Second})
+	got, cur, err := f.pass(t, engine.Incremental, initialCursor(), "ACTIVE")
+	if err != nil || cur == nil || len(got) == 0 {
+		t.Fatalf("%d users, cursor %s, %v", len(got), cur, err)
+	}
+	var resetAt time.Time
+	n := 0
+	for _, r := range f.sim.Requests() {
+		if r.Bucket != "users" {
+			continue
+		}
+		if !resetAt.IsZero() && r.Time.Before(resetAt) {
+			t.Fatalf("a request at %v, before the announced reset %v", r.Time, resetAt)
+		}
+		resetAt = time.Time{}
+		if r.Status == 429 {
+			n++
+			resetAt = r.Time.Add(2*time.Second + time.Second - 1).Truncate(time.Second) // as announced: whole seconds, up
+		}
+	}
+	if n != 8 {
+		t.Fatalf("%d 429s answered, want 8", n)
+	}
+	if s := f.client.Stats(); s.Retries != 8 || s.RateLimitWaits < 8 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// initialCursor lets a test start with an incremental pass over every user.
+func initialCursor() []byte { return []byte(`{"v":1,"watermark":"2000-01-01T00:00:00Z"}`) }
+
+// A storm of 429s on every bucket (every fourth request, a reset two seconds
+// ahead: another client hammering the org) slows a full pass down but never
+// fails it, and every user arrives once.
+func TestA429StormOnEveryBucket(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 2000, NoLimits: true}, Options{PageSize: 100})
+	f.sim.Inject(oktatest.Fault{Every: 4, Times: 1 << 30, Status: 429, ResetIn: 2 * time.Second})
+	got, cur, err := f.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED")
+	if err != nil || cur == nil {
+		t.Fatalf("storm: %v", err)
+	}
+	if len(got) != len(f.sim.IDs("ACTIVE", "SUSPENDED")) {
+		t.Fatalf("%d users, want %d", len(got), len(f.sim.IDs("ACTIVE", "SUSPENDED")))
+	}
+	buckets := map[string]bool{}
+	for _, r := range f.sim.Requests() {
+		if r.Status == 429 {
+			buckets[r.Bucket] = true
+		}
+	}
+	if !buckets["users"] || !buckets["apps"] || !buckets["devices"] {
+		t.Fatalf("the storm reached only %v", buckets)
+	}
+	var withApps int
+	for _, u := range got {
+		if apps, _ := u.Raw["appLinks"].([]any); len(apps) > 0 {
+			withApps++
+		}
+	}
+	if withApps == 0 {
+		t.Fatal("the sweep's apps were lost in the storm")
+	}
+}
+
+// A storm that lasts longer than a run may wait (15 minutes of announced
+// waits on one request) ends the pass cleanly, saying until when.
+func TestA429StormLongerThanARunWaits(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 1 << 30, Status: 429, ResetIn: 50 * time.Second})
+	start := f.clock.Now()
+	_, cur, err := f.pass(t, engine.Incremental, initialCursor(), "ACTIVE")
+	var rl *engine.RateLimitedError
+	if !errors.As(err, &rl) || cur != nil || !errors.Is(err, engine.ErrTransient) {
+		t.Fatalf("err %v, cursor %s", err, cur)
+	}
+	waited := f.clock.Now().Sub(start)
+	if waited < 14*time.Minute || waited > engine.MaxRateLimitWait {
+		t.Errorf("waited %v before giving up", waited)
+	}
+	if rl.Until.Before(f.clock.Now()) || !strings.Contains(err.Error(), "kept answering 429") {
+		t.Errorf("until %v (now %v): %v", rl.Until, f.clock.Now(), err)
+	}
+}
+
+// Okta's concurrency limit (X-Rate-Limit-Limit: 0) is the org's, shared
+// with its other clients: after one such 429 the pass goes on one request
+// at a time, so it stops provoking them.
+func TestConcurrencyLimitMakesThePassSerial(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 3000, NoLimits: true, Concurrency: 1}, Options{PageSize: 100})
+	// Slow answers keep requests in flight long enough to collide.
+	f.sim.Inject(oktatest.Fault{Times: 1 << 30, Delay: 2 * time.Millisecond})
+	got, _, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil || len(got) != len(f.sim.IDs("ACTIVE")) {
+		t.Fatalf("%d users, %v", len(got), err)
+	}
+	n := f.sim.Statuses()[429]
+	if n == 0 {
+		t.Fatal("no concurrency 429: the test proves nothing")
+	}
+	if n > maxInFlight {
+		t.Errorf("%d concurrency 429s: the pass did not go serial after the first", n)
+	}
+	if w := f.client.Stats().Warnings; len(w) == 0 || !strings.Contains(strings.Join(w, " "), "one request at a time") {
+		t.Errorf("warnings %q", w)
+	}
+}
+
+// A listing whose next links never end stops at the bound the engine
+// gives, as a failed pass.
+func TestEndlessNextLinksStopAtTheBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 1 << 30, EndlessNext: true})
+	_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Incremental, Cursor: initialCursor(),
+		Statuses: []string{"ACTIVE"}, MaxPages: 25}, func([]engine.User) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "went on past 25 pages") || !errors.Is(err, engine.ErrTransient) {
+		t.Fatalf("err %v", err)
+	}
+	if got := f.sim.Calls()["users"]; got < 25 || got > 27 {
+		t.Errorf("%d pages read for a bound of 25", got)
+	}
+}
+
+// A page of 60 MB (every user 300 KB larger than usual) is decoded as it
+// streams in: the users arrive whole. (BenchmarkHugePage measures memory.)
+func TestHugePagesDecodeWhole(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 250, NoLimits: true}, Options{})
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 1 << 30, Pad: 300 << 10})
+	got, _, err := f.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED", "STAGED")
+	if err != nil || len(got) != len(f.sim.IDs("ACTIVE", "SUSPENDED", "STAGED")) {
+		t.Fatalf("%d users, %v", len(got), err)
+	}
+	for _, u := range got {
+		if p, _ := u.Raw["x-padding"].(string); len(p) != 300<<10 {
+			t.Fatalf("user %s: padding of %d bytes", u.ID, len(p))
+		}
+	}
+}

@@ -1,0 +1,140 @@
+package onelogin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/onelogin/onelogintest"
+)
+
+// OneLogin's 429 is a load balancer's page with no headers: the client asks
+// GET /auth/rate_limit when the budget resets. Within 15 minutes it waits
+// and the pass completes; further away, the pass ends cleanly with the
+// reset's time, for the daemon to come back then.
+func TestSpentBudgetWaitsForItsReset(t *testing.T) {
+	t.Parallel()
+	t.Run("reset within the wait", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 10}, Options{})
+		// 50 minutes into the account's window, 3 of its 10 calls spent
+		// (a token, a page, a user); the pass needs 8 pages.
+		f.clock.Advance(50 * time.Minute)
+		if _, err := f.client.Check(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.client.FindUser(context.Background(), "9"); err != nil {
+			t.Fatal(err)
+		}
+		start := f.clock.Now()
+		users, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+		if err != nil || cur == nil || len(users) != 400 {
+			t.Fatalf("%d users, %v\n%s", len(users), err, f.logs)
+		}
+		waited := f.clock.Now().Sub(start)
+		if waited < 9*time.Minute || waited > 12*time.Minute {
+			t.Errorf("waited %v for a budget that reset in 10 minutes", waited)
+		}
+		if f.sim.Answers(429) == 0 {
+			t.Fatal("no 429: the test proves nothing")
+		}
+		if s := f.client.Stats(); s.Retries == 0 || s.RateLimitWait < 9*time.Minute {
+			t.Errorf("stats %+v", s)
+		}
+	})
+	t.Run("reset beyond the wait", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 5}, Options{})
+		start := f.clock.Now()
+		_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+		var rl *engine.RateLimitedError
+		if !errors.As(err, &rl) || cur != nil || !errors.Is(err, engine.ErrTransient) {
+			t.Fatalf("err %v, cursor %s", err, cur)
+		}
+		reset := start.Add(time.Hour)
+		if rl.Until.Before(reset) || rl.Until.After(reset.Add(3*time.Second)) {
+			t.Errorf("until %v, the budget resets at %v", rl.Until, reset)
+		}
+		if f.clock.Now().Sub(start) > time.Minute || !strings.Contains(err.Error(), "runs it again then") {
+			t.Errorf("waited %v: %v", f.clock.Now().Sub(start), err)
+		}
+	})
+}
+
+// A storm of 429s while budget is left (another throttle than the hourly
+// budget) is waited out with backoff, not counted as failures: the ten in
+// a row that used to end a run after seven attempts now only slow it.
+func TestA429StormWithBudgetLeftIsWaitedOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 300, HourlyLimit: -1}, Options{})
+	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Skip: 1, Times: 10, Status: 429},
+		onelogintest.Fault{Path: "/api/2/users", Every: 3, Times: 1 << 20, Status: 429})
+	users, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+	if err != nil || cur == nil || len(users) != 300 {
+		t.Fatalf("%d users, %v", len(users), err)
+	}
+	if n := f.sim.Answers(429); n < 10 {
+		t.Fatalf("%d 429s", n)
+	}
+	var asked int
+	for _, r := range f.sim.Requests() {
+		if r.Path == "/auth/rate_limit" {
+			asked++
+		}
+	}
+	if asked == 0 {
+		t.Error("the client never asked /auth/rate_limit")
+	}
+}
+
+// Without /auth/rate_limit (it is throttled too), a 429 says nothing and
+// counts as a failed attempt.
+func TestA429WithNothingToGoByIsAFailure(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 300, HourlyLimit: 3, RateLimitThrottled: true}, Options{})
+	_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+	if err == nil || cur != nil || !strings.Contains(err.Error(), "gave up after 7 failed attempts") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// An After-Cursor that never ends stops at the bound the engine gives.
+func TestEndlessCursorStopsAtTheBound(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 120, HourlyLimit: -1}, Options{})
+	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Times: 1 << 20, EndlessCursor: true})
+	_, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: allStatuses(), MaxPages: 20},
+		func([]engine.User) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "went on past 20 pages") || !errors.Is(err, engine.ErrTransient) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// The identity is the token answer's account_id.
+func TestIdentityIsTheAccount(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 5, AccountID: 189185}, Options{})
+	id, err := f.client.Identity(context.Background())
+	if err != nil || id != "onelogin account 189185" {
+		t.Fatalf("%q, %v", id, err)
+	}
+}
+
+// Huge pages decode whole as they stream in.
+func TestHugePagesDecodeWhole(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 120, HourlyLimit: -1}, Options{})
+	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Times: 1 << 20, Pad: 500 << 10})
+	users, _, _, err := f.pass(t, engine.Full, nil, allStatuses()...)
+	if err != nil || len(users) != 120 {
+		t.Fatalf("%d users, %v", len(users), err)
+	}
+	for _, u := range users {
+		if p, _ := u.Raw["x-padding"].(string); len(p) != 500<<10 {
+			t.Fatalf("user %s: padding %d", u.ID, len(p))
+		}
+	}
+}
