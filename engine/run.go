@@ -689,8 +689,8 @@ func (p *pass) fixManagers(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if !ok {
-					continue // deleted later in the pass: nothing to queue
+				if _, leaving := p.pendingDel[e.ID]; !ok || leaving {
+					continue // deleted, or left the selection, later in the pass: nothing to queue
 				}
 				cur.Hash = recordHash(attrs)
 				if !e.Known || e.OldHash != cur.Hash {

@@ -137,15 +137,7 @@ func migrate1to2(tx *bolt.Tx) error {
 
 func upgradeConfigs(tx *bolt.Tx) error {
 	conns, names := tx.Bucket(bucketConnectors), tx.Bucket(bucketNames)
-	var all []connector.Config
-	err := conns.ForEach(func(k, v []byte) error {
-		var c connector.Config
-		if err := json.Unmarshal(v, &c); err != nil {
-			return fmt.Errorf("connector %s: %w", k, err)
-		}
-		all = append(all, c)
-		return nil
-	})
+	all, err := storedConfigs(conns)
 	if err != nil {
 		return err
 	}
@@ -167,11 +159,7 @@ func upgradeConfigs(tx *bolt.Tx) error {
 		if err := names.Put([]byte(connector.FoldName(c.Name)), []byte(c.ID)); err != nil {
 			return err
 		}
-		data, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		if err := conns.Put([]byte(c.ID), data); err != nil {
+		if err := putStoredConfig(conns, c); err != nil {
 			return err
 		}
 	}
@@ -252,6 +240,22 @@ func migrate3to4(tx *bolt.Tx) error {
 		return fmt.Errorf("create bucket %s: %w", bucketHeld, err)
 	}
 	conns := tx.Bucket(bucketConnectors)
+	all, err := storedConfigs(conns)
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		c.MaxDeletes = connector.DefaultMaxDeletes
+		if err := putStoredConfig(conns, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storedConfigs decodes every configuration of the connectors bucket, for
+// the migrations that rewrite them.
+func storedConfigs(conns *bolt.Bucket) ([]connector.Config, error) {
 	var all []connector.Config
 	err := conns.ForEach(func(k, v []byte) error {
 		var c connector.Config
@@ -261,18 +265,13 @@ func migrate3to4(tx *bolt.Tx) error {
 		all = append(all, c)
 		return nil
 	})
+	return all, err
+}
+
+func putStoredConfig(conns *bolt.Bucket, c connector.Config) error {
+	data, err := json.Marshal(c)
 	if err != nil {
 		return err
 	}
-	for _, c := range all {
-		c.MaxDeletes = connector.DefaultMaxDeletes
-		data, err := json.Marshal(c)
-		if err != nil {
-			return err
-		}
-		if err := conns.Put([]byte(c.ID), data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return conns.Put([]byte(c.ID), data)
 }

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -105,6 +106,22 @@ func isTimeout(err error) bool {
 func Backoff(attempt int, base, ceiling time.Duration) time.Duration {
 	c := time.Duration(math.Min(float64(base)*math.Pow(2, float64(attempt)), float64(ceiling)))
 	return c/2 + Jitter(c/2)
+}
+
+// RetryAfter reads a Retry-After header, in seconds or as an HTTP date
+// (read against now); -1 if absent or unreadable.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return -1
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(0, t.Sub(now))
+	}
+	return -1
 }
 
 // Jitter is a random duration from 0 to max.

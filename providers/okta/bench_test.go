@@ -62,7 +62,7 @@ func BenchmarkHugePage(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := engine.FetchRequest{Mode: engine.Full, Statuses: oktatest.Statuses}
-	peak := peakHeap(b, func() {
+	peak := peakHeap(func() {
 		for b.Loop() {
 			if _, err := c.Fetch(context.Background(), req, func([]engine.User) error { return nil }); err != nil {
 				b.Fatal(err)
@@ -75,7 +75,7 @@ func BenchmarkHugePage(b *testing.B) {
 
 // peakHeap runs fn and returns the most heap in use while it ran, sampled
 // every millisecond, less what was in use before.
-func peakHeap(b *testing.B, fn func()) uint64 {
+func peakHeap(fn func()) uint64 {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -409,27 +409,12 @@ func (r *countingReader) Read(p []byte) (int, error) {
 func (c *Client) wait429(h http.Header) (time.Duration, bool) {
 	d := untilReset(h)
 	if d < 0 {
-		if ra := retryAfter(h, c.clock.Now()); ra >= 0 {
+		if ra := httpclient.RetryAfter(h, c.clock.Now()); ra >= 0 {
 			return ra + httpclient.Jitter(time.Second), true
 		}
 		return 0, false
 	}
 	return max(d, time.Second) + time.Second + httpclient.Jitter(time.Second), true
-}
-
-// retryAfter reads Retry-After in seconds or as an HTTP date; -1 if absent.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return -1
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return -1
 }
 
 // untilReset is X-Rate-Limit-Reset less Date, or -1 without the headers.

@@ -174,7 +174,7 @@ func newAPIError(method, path string, status int, h http.Header, body []byte, no
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.class = engine.ErrConfig
 	case status == http.StatusTooManyRequests:
-		e.RetryAfter = retryAfter(h, now)
+		e.RetryAfter = httpclient.RetryAfter(h, now)
 	case status >= 500:
 	default:
 		e.class = nil
@@ -208,21 +208,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-// retryAfter reads Retry-After in seconds or as an HTTP date; -1 if absent.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return -1
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
-	}
-	return -1
 }
 
 // get sends GET path?query and hands a 2xx body to decode as it streams

@@ -43,14 +43,18 @@ func TestOrgIdentity(t *testing.T) {
 	}
 
 	_, na, _ := start(t, Options{Users: 5, NoLimits: true, NoAdmin: true})
-	if resp, _ := call(t, na, http.MethodGet, "/api/v1/org", "SSWS "+token); resp.StatusCode != 403 {
-		t.Errorf("no admin role: /api/v1/org answered %d, want 403", resp.StatusCode)
+	answer := func(path, auth string) (int, string) {
+		resp, body := call(t, na, http.MethodGet, path, auth)
+		return resp.StatusCode, string(body)
 	}
-	if resp, body := call(t, na, http.MethodGet, "/.well-known/okta-organization", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"id":"00o`) {
-		t.Errorf("no admin role: well-known answered %d %s", resp.StatusCode, body)
+	if code, _ := answer("/api/v1/org", "SSWS "+token); code != 403 {
+		t.Errorf("no admin role: /api/v1/org answered %d, want 403", code)
 	}
-	if resp, body := call(t, na, http.MethodGet, "/api/v1/users", "SSWS "+token); resp.StatusCode != 200 || string(body) != "[]" {
-		t.Errorf("no admin role: users answered %d %s, want 200 []", resp.StatusCode, body)
+	if code, body := answer("/.well-known/okta-organization", ""); code != 200 || !strings.Contains(body, `"id":"00o`) {
+		t.Errorf("no admin role: well-known answered %d %s", code, body)
+	}
+	if code, body := answer("/api/v1/users", "SSWS "+token); code != 200 || body != "[]" {
+		t.Errorf("no admin role: users answered %d %s, want 200 []", code, body)
 	}
 }
 
