@@ -410,8 +410,8 @@ func TestSchedulerRetriesWhenTheRateLimitResets(t *testing.T) {
 	e.provs["limited"] = &stubProvider{fail: &engine.RateLimitedError{Until: until, Err: errors.New("onelogin: 429 until later")}}
 	e.provs["held"] = &stubProvider{fail: &engine.HeldError{Count: 9, Why: "they exceed --max-deletes 10%"}}
 	e.start()
-	got := e.until(day0.Add(10 * time.Minute))
-	if len(got) != 2 || !strings.HasSuffix(got[0], "limited") || !strings.HasSuffix(got[1], "held") {
+	got := strings.Join(e.until(day0.Add(10*time.Minute)), ",")
+	if strings.Count(got, "limited") != 1 || strings.Count(got, "held") != 1 {
 		t.Fatalf("runs %v", got)
 	}
 	st, _ := e.sched.State(limited.ID)
@@ -424,7 +424,15 @@ func TestSchedulerRetriesWhenTheRateLimitResets(t *testing.T) {
 	if got := e.until(until.Add(-time.Minute)); len(got) != 0 {
 		t.Fatalf("runs before the reset: %v", got)
 	}
-	if got := e.until(until.Add(3 * time.Minute)); len(got) != 1 || !strings.HasSuffix(got[0], "limited") {
-		t.Fatalf("after the reset: runs %v", got)
+	after := e.until(until.Add(3 * time.Minute))
+	if len(after) == 0 { // the stub's run may finish after the last tick was read
+		select {
+		case name := <-e.runs:
+			after = append(after, name)
+		case <-time.After(10 * time.Second):
+		}
+	}
+	if len(after) != 1 || !strings.HasSuffix(after[0], "limited") {
+		t.Fatalf("after the reset: runs %v", after)
 	}
 }

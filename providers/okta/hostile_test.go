@@ -158,3 +158,23 @@ func TestHugePagesDecodeWhole(t *testing.T) {
 		}
 	}
 }
+
+// Under a storm whose 429s announce resets earlier than the windows' real
+// ends, the connector still never sends more than its share in any window:
+// a 429's reset holds requests back but never opens a new window.
+func TestA429StormKeepsTheShare(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 6000}, Options{PageSize: 50, RateShare: 30})
+	f.sim.Inject(oktatest.Fault{Every: 7, Times: 1 << 30, Status: 429, ResetIn: time.Second})
+	if _, _, err := f.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED"); err != nil {
+		t.Fatal(err)
+	}
+	for bucket, most := range f.sim.MaxTokenShare() {
+		if budget := f.sim.Limit(bucket) * 30 / 100; most > budget {
+			t.Errorf("bucket %s: %d requests in one window, the share allows %d", bucket, most, budget)
+		}
+	}
+	if f.sim.Statuses()[429] == 0 {
+		t.Fatal("no 429: the test proves nothing")
+	}
+}
