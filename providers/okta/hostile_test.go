@@ -118,7 +118,10 @@ func TestConcurrencyLimitMakesThePassSerial(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no concurrency 429: the test proves nothing")
 	}
-	if n > maxInFlight {
+	// The requests in flight when the first came may collide once each (and
+	// the simulator counts a finished request a moment after the client has
+	// its answer); without the switch a pass collides dozens of times.
+	if n > 2*maxInFlight {
 		t.Errorf("%d concurrency 429s: the pass did not go serial after the first", n)
 	}
 	if w := f.client.Stats().Warnings; len(w) == 0 || !strings.Contains(strings.Join(w, " "), "one request at a time") {
