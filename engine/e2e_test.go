@@ -58,8 +58,15 @@ type env struct {
 
 func newEnv(t testing.TB, users int, statuses ...string) *env {
 	t.Helper()
+	return newEnvWith(t, oktatest.Options{Users: users, NoLimits: true}, statuses...)
+}
+
+// newEnvWith is newEnv on a simulator with the given options.
+func newEnvWith(t testing.TB, so oktatest.Options, statuses ...string) *env {
+	t.Helper()
 	e := &env{t: t, clock: clock.NewFake(t0), dir: t.TempDir(), logs: &bytes.Buffer{}}
-	e.sim = oktatest.New(oktatest.Options{Users: users, Seed: 42, Clock: e.clock, Token: "sim-token", NoLimits: true})
+	so.Seed, so.Clock, so.Token = 42, e.clock, "sim-token"
+	e.sim = oktatest.New(so)
 	simSrv := e.sim.Start()
 	t.Cleanup(simSrv.Close)
 	log := slog.New(slog.NewTextHandler(e.logs, nil))

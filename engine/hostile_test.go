@@ -1,39 +1,13 @@
 package engine_test
 
 import (
-	"bytes"
-	"log/slog"
 	"testing"
 	"time"
 
-	"neurons-connector/clock"
-	"neurons-connector/connector"
 	"neurons-connector/engine"
-	"neurons-connector/providers/okta"
 	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/providers/onelogin/onelogintest"
-	"neurons-connector/secret"
 )
-
-// newEnvWith is newEnv on a simulator with the given options.
-func newEnvWith(t *testing.T, so oktatest.Options, statuses ...string) *env {
-	t.Helper()
-	e := &env{t: t, clock: clock.NewFake(t0), dir: t.TempDir(), logs: &bytes.Buffer{}}
-	so.Seed, so.Clock, so.Token = 42, e.clock, "sim-token"
-	e.sim = oktatest.New(so)
-	simSrv := e.sim.Start()
-	t.Cleanup(simSrv.Close)
-	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	client, err := okta.New(okta.Options{BaseURL: simSrv.URL, Token: secret.New([]byte("sim-token")), Clock: e.clock, PageSize: pageSize, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.prov = client
-	e.wire(log, connector.New(connector.Okta, t0))
-	e.conn.Name, e.conn.URL, e.conn.Statuses = "Okta sim", simSrv.URL, statuses
-	e.save()
-	return e
-}
 
 // Runs against an org in trouble (a 429 storm on every bucket, its
 // concurrency limit reached, pages of megabytes) are slower, never wrong:
