@@ -22,10 +22,9 @@ import (
 // were delivered as usual; it is not a failure to retry, but it needs an
 // admin.
 type HeldError struct {
-	Connector string
-	Count     int    // deletes held
-	Why       string // the guard's reason, in words
-	Hint      string // what to do
+	Count int    // deletes held
+	Why   string // the guard's reason, in words
+	Hint  string // what to do
 }
 
 func (e *HeldError) Error() string {
@@ -66,7 +65,7 @@ func (p *pass) guard(n int) (why, hint string) {
 	if allowed := p.c.MaxDeletes.Allowed(p.delivered); allowed >= 0 && n > allowed {
 		return fmt.Sprintf("they exceed --max-deletes %s (at most %d of the %d users the connector has delivered)",
 				p.c.MaxDeletes, allowed, p.delivered),
-			confirm + "; or raise the limit (neurons-connector connector edit " + fmt.Sprintf("%q", name) + " --max-deletes N|P%|none)"
+			fmt.Sprintf("%s; or raise the limit (neurons-connector connector edit %q --max-deletes N|P%%|none)", confirm, name)
 	}
 	return "", ""
 }

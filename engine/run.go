@@ -362,7 +362,7 @@ func (p *pass) page(ctx context.Context, users []User) error {
 				return err
 			}
 			for _, id := range p.release {
-				if _, err := tx.ReleaseHeld(p.c.ID, id); err != nil {
+				if err := tx.ReleaseHeld(p.c.ID, id); err != nil {
 					return err
 				}
 			}
@@ -507,7 +507,7 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 	why, hint := p.guard(n)
 	var held *HeldError
 	if why != "" {
-		held = &HeldError{Connector: p.c.Name, Count: n, Why: why, Hint: hint}
+		held = &HeldError{Count: n, Why: why, Hint: hint}
 		for _, d := range dels {
 			if d.delivered {
 				p.change(Change{SourceID: d.id, Reason: d.reason, Held: true})
@@ -538,7 +538,7 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 						return err
 					}
 					if !p.dry {
-						if _, err := tx.ReleaseHeld(p.c.ID, d.id); err != nil {
+						if err := tx.ReleaseHeld(p.c.ID, d.id); err != nil {
 							return err
 						}
 					}

@@ -388,9 +388,11 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 		wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1)) // spread connectors that fail together
 		w.state.RetryAt = s.Engine.Clock.Now().Add(wait)
 		if errors.As(err, &limited) {
-			// The provider said when its budget comes back: try then,
-			// not earlier (another 429) nor at the next slot (a day lost).
-			w.state.RetryAt = limited.Until.Add(time.Duration(rand.Int64N(int64(30 * time.Second))))
+			// The provider said when its budget comes back: try then, not
+			// earlier (another 429) nor at the next slot (a day lost); and
+			// never sooner than the backoff, should that time have passed.
+			at := limited.Until.Add(time.Duration(rand.Int64N(int64(30 * time.Second))))
+			w.state.RetryAt = later(at, w.state.RetryAt)
 		}
 		s.Engine.Log.Warn("connector failing; retrying later", "connector", c.Name, "failures", w.state.Failures,
 			"retry_at", w.state.RetryAt.Format(time.RFC3339), "error", err)
@@ -451,4 +453,11 @@ func (s *Scheduler) shutdown(stopPushers context.CancelFunc) {
 	for _, w := range workers {
 		_ = w.pushStop()
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -428,6 +428,10 @@ func TestSchedulerRetriesWhenTheRateLimitResets(t *testing.T) {
 	if st, _ := e.sched.State(held.ID); st.Failures != 0 || !st.RetryAt.IsZero() || !st.NextRun.Equal(day0.Add(24*time.Hour+7*time.Minute)) {
 		t.Fatalf("held connector: %+v", st)
 	}
+	// The budget comes back at the reset: the retry succeeds.
+	e.mu.Lock()
+	e.provs["limited"] = &stubProvider{users: []engine.User{{ID: "u1", Status: "ACTIVE", Raw: map[string]any{"id": "u1", "status": "ACTIVE"}}}}
+	e.mu.Unlock()
 	if got := e.until(until.Add(-time.Minute)); len(got) != 0 {
 		t.Fatalf("runs before the reset: %v", got)
 	}

@@ -305,14 +305,14 @@ func (t *Tx) HoldDelete(connID, sourceID, reason string) error {
 	return b.Put([]byte(sourceID), []byte(reason))
 }
 
-// ReleaseHeld forgets a user's held delete (delivered, or the user was seen
-// selected again); it reports whether one was held.
-func (t *Tx) ReleaseHeld(connID, sourceID string) (bool, error) {
+// ReleaseHeld forgets a user's held delete, if any (delivered, or the user
+// was seen selected again).
+func (t *Tx) ReleaseHeld(connID, sourceID string) error {
 	b, _ := t.nested(bucketHeld, connID, false)
-	if b == nil || b.Get([]byte(sourceID)) == nil {
-		return false, nil
+	if b == nil {
+		return nil
 	}
-	return true, b.Delete([]byte(sourceID))
+	return b.Delete([]byte(sourceID))
 }
 
 // HeldReason returns the reason of a user's held delete.

@@ -1,8 +1,11 @@
 package onelogin
 
 import (
+	"bytes"
 	"strconv"
 	"testing"
+
+	"neurons-connector/providers/httpclient"
 )
 
 // FuzzDecodeUsersPage feeds arbitrary bytes to the page decoder and the
@@ -21,7 +24,7 @@ func FuzzDecodeUsersPage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		users, err := decodeUsers(body)
+		users, err := httpclient.DecodeObjectsFrom(bytes.NewReader(body), 0) // as a streamed page is decoded
 		if err != nil {
 			return
 		}

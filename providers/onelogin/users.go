@@ -1,7 +1,6 @@
 package onelogin
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,13 +20,7 @@ const TimeFormat = "2006-01-02T15:04:05.000Z"
 // faster on large pages).
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-// decodeUsers decodes a page held in memory, a bare array of user objects,
-// the way a streamed page is decoded; decodeUser one user streamed in;
-// numbers kept exact.
-func decodeUsers(body []byte) ([]map[string]any, error) {
-	return httpclient.DecodeObjectsFrom(bytes.NewReader(body), 0)
-}
-
+// decodeUser decodes one user streamed in, numbers kept exact.
 func decodeUser(r io.Reader) (map[string]any, error) {
 	var m map[string]any
 	if err := httpclient.DecodeInto(r, &m); err != nil {
