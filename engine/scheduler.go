@@ -369,9 +369,6 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	s.mu.Unlock()
 
 	run, err := s.runOnce(ctx, w, c, r)
-	if s.Finished != nil && run.ID != "" {
-		s.Finished(c, run)
-	}
 
 	s.mu.Lock()
 	w.state.Running = false
@@ -399,6 +396,11 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	}
 	w.state.NextRun = s.nextFor(w)
 	s.mu.Unlock()
+	// Finished comes after the state is updated, so whoever it tells can
+	// read the retry time and the failure count of this very run.
+	if s.Finished != nil && run.ID != "" {
+		s.Finished(c, run)
+	}
 	if r.done != nil {
 		r.done <- outcome{run, err}
 	}
