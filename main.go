@@ -1,7 +1,7 @@
 // Command neurons-connector runs Okta and OneLogin user connectors for the
-// Ivanti Neurons platform: it keeps their configuration in a local bbolt
-// database and (as the engine lands) syncs users into Neurons. This file
-// wires the process; the command tree lives in the cmd_*.go files.
+// Ivanti Neurons platform. This file only wires the process: the signal
+// context, the embedded mapping tables, the garbage collector's defaults;
+// the commands live in package cli, the daemon in package daemon.
 package main
 
 import (
@@ -16,57 +16,44 @@ import (
 	_ "time/tzdata" // --time-zone must work on hosts without a zoneinfo database (Windows)
 
 	"golang.org/x/term"
+
+	"neurons-connector/cli"
 )
 
-// Garbage collector defaults, unless GOGC or GOMEMLIMIT say otherwise. A
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// The built-in mapping tables and the target catalog.
+//
+//go:embed mappings/*.csv
+var mappings embed.FS
+
+// Garbage collector defaults, unless GOGC or GOMEMLIMIT say otherwise: a
 // sync allocates mostly short-lived decoded JSON, so collecting at 300 %
-// heap growth instead of Go's 100 % saves about a fifth of a full run's CPU
-// (measured with `neurons-connector bench`); the soft memory limit makes
-// the collector work harder instead of letting a large tenant's heap grow
-// past it.
+// heap growth saves about a fifth of a full run's CPU (measured with
+// `neurons-connector bench`); the soft limit makes the collector work
+// harder instead of letting a large tenant's heap grow past it.
 const (
 	defaultGCPercent   = 300
 	defaultMemoryLimit = 128 << 20
 )
 
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
+func main() {
+	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(defaultGCPercent)
 	}
-	if getenv("GOMEMLIMIT") == "" {
+	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-}
-
-// version is set at build time: -ldflags "-X main.version=v1.2.3".
-var version = "dev"
-
-// builtinMappings holds the default mapping tables and the target catalog.
-//
-//go:embed mappings/*.csv
-var builtinMappings embed.FS
-
-// builtinTables is mappings/ as the root of a file system.
-func builtinTables() fs.FS {
-	sub, err := fs.Sub(builtinMappings, "mappings")
+	tables, err := fs.Sub(mappings, "mappings")
 	if err != nil {
 		panic(err) // the embed pattern guarantees the folder
 	}
-	return sub
-}
-
-func main() {
-	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], &app{
-		stdin:    os.Stdin,
-		stdout:   os.Stdout,
-		stderr:   os.Stderr,
-		lookup:   os.LookupEnv,
-		now:      time.Now,
-		mappings: builtinTables(),
-		local:    time.Local,
-		stdinTerminal: func() (int, bool) {
+	code := cli.Run(ctx, os.Args[1:], cli.Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Lookup: os.LookupEnv, Now: time.Now, Local: time.Local, Tables: tables, Version: version,
+		StdinTerminal: func() (int, bool) {
 			fd := int(os.Stdin.Fd())
 			return fd, term.IsTerminal(fd)
 		},

@@ -69,6 +69,14 @@ type Identifier interface {
 	Identity(ctx context.Context) (string, error)
 }
 
+// Checker is implemented by providers that can tell, with a few cheap
+// calls, whether their URL and credentials work (connector test); known
+// are some users the connector delivered, which tell an empty answer from
+// a healthy one. It returns what it found, in words.
+type Checker interface {
+	Check(ctx context.Context, known []string) (string, error)
+}
+
 // Provider is what the engine needs of an identity provider.
 type Provider interface {
 	// Fetch calls page for each page of users, in order, and returns the

@@ -231,3 +231,16 @@ func pushBackoff(attempt int) time.Duration {
 	ceiling := time.Duration(math.Min(float64(pushBackoffBase)*math.Pow(2, float64(attempt)), float64(pushBackoffCap)))
 	return time.Duration(rand.Int64N(int64(ceiling)) + 1)
 }
+
+// Deliver is the one delivery path of a run or a purge outside the
+// daemon's steady state: a pusher delivers what pass commits as it goes
+// (pass calls kick after each commit), and once pass ends the pusher has
+// patience to deliver the rest. It returns pass's error, and why changes
+// still wait in the outbox (nil: none do).
+func Deliver(ctx context.Context, p *Pusher, patience time.Duration, pass func(kick func()) error) (passErr, drainErr error) {
+	stop := p.Start(ctx)
+	passErr = pass(p.Kick)
+	drainErr = p.Drain(ctx, patience)
+	_ = stop() // a permanent error is what Drain returned
+	return passErr, drainErr
+}

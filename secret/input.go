@@ -42,6 +42,10 @@ func FromFile(path string) (Value, error) {
 // FromReader reads the secret from r (standard input).
 func FromReader(r io.Reader) (Value, error) { return fromReader(r, "standard input") }
 
+// FromBytes checks a secret that arrived as bytes (the daemon's requests)
+// with the rules of the other sources.
+func FromBytes(b []byte) (Value, error) { return clean(append([]byte(nil), b...), "the secret") }
+
 func fromReader(r io.Reader, what string) (Value, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {

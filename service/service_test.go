@@ -1,12 +1,8 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -131,73 +127,5 @@ func TestProgramStartStop(t *testing.T) {
 	<-q.Done()
 	if err := q.Stop(nil); err == nil {
 		t.Error("Stop hid the daemon's own failure")
-	}
-}
-
-func TestControlEndpoint(t *testing.T) {
-	dir := t.TempDir()
-	tok, err := LoadOrCreateToken(dir)
-	if err != nil || len(tok) != 64 {
-		t.Fatalf("token %q, %v", tok, err)
-	}
-	if again, _ := LoadOrCreateToken(dir); again != tok {
-		t.Error("the token changed between starts")
-	}
-	var ran []string
-	c := &Control{Token: tok, Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "m 1\n") }),
-		Exec: func(_ context.Context, req ExecRequest, stdout, stderr io.Writer) int {
-			ran = append(ran, strings.Join(req.Args, " ")+"|"+string(req.Stdin))
-			_, _ = io.WriteString(stdout, "out line\n")
-			_, _ = io.WriteString(stderr, "err line\n")
-			return 3
-		},
-		Status:  func(context.Context, string) (any, error) { return []string{"s"}, nil },
-		Trigger: func(context.Context, string, bool) error { return nil }}
-	srv := httptest.NewServer(c.Handler())
-	defer srv.Close()
-	for _, path := range []string{"/metrics", "/v1/status", "/v1/ping"} {
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("%s without the token: %d", path, resp.StatusCode)
-		}
-	}
-	if resp, err := http.Get(srv.URL + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("/healthz: %v %v", resp, err)
-	} else {
-		_ = resp.Body.Close()
-	}
-
-	// The client finds the daemon through daemon.json and the token, and
-	// copies the command's output and exit code.
-	if cl, err := Find(context.Background(), dir); cl != nil || err != nil {
-		t.Fatalf("found a daemon with no daemon.json: %v %v", cl, err)
-	}
-	remove, err := Announce(dir, DaemonInfo{PID: 1, Listen: strings.TrimPrefix(srv.URL, "http://")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := Find(context.Background(), dir)
-	if err != nil || cl == nil {
-		t.Fatalf("Find: %v %v", cl, err)
-	}
-	var out, errb bytes.Buffer
-	code, err := cl.Exec(context.Background(), ExecRequest{Args: []string{"status"}, Stdin: []byte("s3cret")}, &out, &errb)
-	if err != nil || code != 3 || out.String() != "out line\n" || errb.String() != "err line\n" || ran[0] != "status|s3cret" {
-		t.Errorf("exec: code %d, %v, out %q, err %q, ran %q", code, err, out.String(), errb.String(), ran)
-	}
-	// A daemon of another data directory (another token) is not this one's.
-	if err := os.WriteFile(filepath.Join(dir, TokenFile), []byte(strings.Repeat("0", 64)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if cl, _ := Find(context.Background(), dir); cl != nil {
-		t.Error("Find trusted a daemon that does not know the token")
-	}
-	remove()
-	if _, err := os.Stat(filepath.Join(dir, DaemonFile)); !os.IsNotExist(err) {
-		t.Error("daemon.json not removed")
 	}
 }

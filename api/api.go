@@ -1,0 +1,182 @@
+// Package api is the vocabulary of the command layer's backends: the typed
+// requests a command makes (add a connector with its secret as bytes, run,
+// remove, export a table) and the views it prints. The local backend answers
+// them from the database; the daemon answers the same values over its local
+// socket. Nothing here names a file or an environment variable: a client
+// reads those itself and sends what it read.
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+)
+
+// Changes are the connector options an add or an edit sets, as the admin
+// typed them; a nil field leaves its option as it is. The backend validates
+// every value (connector.Changes.Apply), so a client cannot store what the
+// command line would refuse.
+type Changes = connector.Changes
+
+// AddRequest adds a connector of Kind with Changes over the defaults.
+type AddRequest struct {
+	Kind    connector.Kind `json:"kind"`
+	Changes Changes        `json:"changes"`
+	// Secret is the API token or client secret, read by the client from
+	// where the admin said; never empty on add.
+	Secret []byte `json:"secret"`
+}
+
+// EditRequest changes the named connector; a nil Secret keeps the sealed one.
+type EditRequest struct {
+	Name    string  `json:"name"`
+	Changes Changes `json:"changes"`
+	Secret  []byte  `json:"secret,omitempty"`
+	// SecretKind is the kind whose secret option gave Secret, so that an
+	// Okta token is not sealed into a OneLogin connector.
+	SecretKind connector.Kind `json:"secretKind,omitempty"`
+}
+
+// RemoveRequest removes the named connector; Purge first delivers a delete
+// for every user it delivered, Force drops changes still waiting.
+type RemoveRequest struct {
+	Name  string `json:"name"`
+	Purge bool   `json:"purge,omitempty"`
+	Force bool   `json:"force,omitempty"`
+}
+
+// Removed is what a remove did.
+type Removed struct {
+	Connector Connector `json:"connector"`
+	Purged    int       `json:"purged"` // deletes delivered first (Purge)
+}
+
+// RunRequest runs the named connector now.
+type RunRequest struct {
+	Name           string `json:"name"`
+	Full           bool   `json:"full,omitempty"`
+	DryRun         bool   `json:"dryRun,omitempty"`
+	ConfirmDeletes bool   `json:"confirmDeletes,omitempty"`
+}
+
+// Event is something a run says while it goes: a note before it starts,
+// its progress, or (dry runs) one change it would push.
+type Event struct {
+	Note     string           `json:"note,omitempty"`
+	Progress *engine.Progress `json:"progress,omitempty"`
+	Change   *Change          `json:"change,omitempty"`
+}
+
+// Change is one change a dry run would push: an upsert with its
+// attributes, or a delete with its reason (Held: the guard would hold it).
+type Change struct {
+	Upsert     string          `json:"upsert,omitempty"`
+	Attributes json.RawMessage `json:"attributes,omitempty"`
+	Delete     string          `json:"delete,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Held       bool            `json:"held,omitempty"`
+}
+
+// RunResult is how a run ended, for the command to report.
+type RunResult struct {
+	Run    *Run   `json:"run,omitempty"` // nil when the run never started
+	DryRun bool   `json:"dryRun,omitempty"`
+	Error  string `json:"error,omitempty"` // why the run failed
+	// Held is set when the deletion guard held the run's deletes.
+	Held *Held `json:"held,omitempty"`
+	// DrainError says why changes still wait for the sink; Waiting counts them.
+	DrainError string `json:"drainError,omitempty"`
+	Waiting    int    `json:"waiting"`
+}
+
+// Held is what the deletion guard held and the way out.
+type Held struct {
+	Count int    `json:"count"`
+	Why   string `json:"why"`
+	Hint  string `json:"hint"`
+}
+
+// Table is a mapping table exported as CSV.
+type Table struct {
+	Kind connector.Kind `json:"kind"`
+	File string         `json:"file"` // where it came from: built-in or an override
+	Rows int            `json:"rows"`
+	CSV  []byte         `json:"csv"`
+}
+
+// Connector is a connector as list and show print it: its configuration,
+// and its secret only as "set" or "not set".
+type Connector struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	Type         string    `json:"type"`
+	Server       string    `json:"server"`
+	URL          string    `json:"url"`
+	ClientID     string    `json:"clientId,omitempty"`
+	Token        string    `json:"token,omitempty"`
+	ClientSecret string    `json:"clientSecret,omitempty"`
+	UserStatuses []string  `json:"userStatuses"`
+	Repeats      string    `json:"repeats"`
+	StartTime    string    `json:"startTime"`
+	TimeZone     string    `json:"timeZone"`
+	Schedule     string    `json:"schedule"`
+	Active       bool      `json:"active"`
+	RateShare    int       `json:"rateShare"`
+	FullEvery    string    `json:"fullEvery"`
+	MaxDeletes   string    `json:"maxDeletes"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// Run is one run as status prints it.
+type Run struct {
+	ID             string    `json:"id"`
+	Mode           string    `json:"mode"`
+	ModeReason     string    `json:"modeReason,omitempty"`
+	Start          time.Time `json:"start"`
+	End            time.Time `json:"end"`
+	Result         string    `json:"result"`
+	Error          string    `json:"error,omitempty"`
+	Warnings       []string  `json:"warnings,omitempty"`
+	Fetched        int       `json:"fetched"`
+	Upserted       int       `json:"upserted"`
+	Deleted        int       `json:"deleted"`
+	Held           int       `json:"held,omitempty"`
+	Confirmed      bool      `json:"confirmed,omitempty"`
+	APICalls       int       `json:"apiCalls"`
+	RateLimitWaits int       `json:"rateLimitWaits"`
+	RateLimitWait  string    `json:"rateLimitWait"`
+}
+
+// Hold is why a connector's deletes are held.
+type Hold struct {
+	Why     string    `json:"why"`
+	Since   time.Time `json:"since"`
+	Run     string    `json:"run"`
+	Confirm string    `json:"confirm"` // the command that lets them through
+}
+
+// Status is one connector's status: its configuration, and what the
+// database (and the daemon, when one runs) knows of its runs.
+type Status struct {
+	Connector
+	// OnThisServer is whether this host's NC_SERVER_NAME runs the connector.
+	OnThisServer bool `json:"onThisServer"`
+	LastRun      *Run `json:"lastRun"`
+	Outbox       int  `json:"outboxBatches"`
+	KnownUsers   int  `json:"knownUsers"`
+	// HeldDeletes is how many deletes the deletion guard holds (0: none);
+	// Hold says why and since when.
+	HeldDeletes int        `json:"heldDeletes"`
+	Hold        *Hold      `json:"hold,omitempty"`
+	CursorSaved *time.Time `json:"cursorSaved,omitempty"`
+	CursorAge   string     `json:"cursorAge,omitempty"`
+	// NextRun is the next scheduled run; absent for a connector that does
+	// not run on schedule here (inactive, or another server's).
+	NextRun *time.Time `json:"nextRun,omitempty"`
+	// Daemon is the running daemon's view (running now, retries, the
+	// pusher); absent when status read the database itself.
+	Daemon *engine.State `json:"daemon,omitempty"`
+}

@@ -1,8 +1,0 @@
-//go:build windows
-
-package main
-
-import "os"
-
-// peakRSS is not read on Windows; the table shows n/a.
-func peakRSS(*os.ProcessState) int64 { return 0 }

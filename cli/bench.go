@@ -1,0 +1,373 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/api"
+	"neurons-connector/connector"
+	"neurons-connector/sink/sinktest"
+)
+
+// The benchmark runs the real binary: simulators in one child process, each
+// command in another, so that a run's wall time and peak memory are its own.
+
+func (t *tree) benchCmd() *cobra.Command {
+	var sizes, providers string
+	var changed, scale float64
+	var limited int
+	cmd := &cobra.Command{
+		Use:   "bench [--sizes 10000,100000,1000000] [--providers okta,onelogin] [--limited 100000] [--limit-scale 12]",
+		Short: "Measure sync speed and memory on the built-in simulators",
+		Long: `Measure the sync on the built-in simulators, over loopback. For each provider and
+tenant size, with rate limits off: a full run, then an incremental run after
+--changed percent of the users changed. Then one full Okta run of --limited users
+with the simulator enforcing an Enterprise org's rate limits (600 requests a
+minute for listing users, 100 for apps and devices, ...) times --limit-scale, to
+measure how close the pacing comes to the time the limits allow without a 429.
+Each run is this binary's "run" command in a process of its own, timed from start
+to exit, its peak resident memory read from the OS; the simulators and the fake
+sink run in another process. Prints two tables.`,
+		Example: `  neurons-connector bench --sizes 100000 --providers okta
+  neurons-connector bench --sizes 10000 --limited 0      # no rate-limited run`,
+		Args: needArgs(0, "no arguments"),
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			// bench-serve children write to stderr too, from goroutines of
+			// os/exec's.
+			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}}
+			var ns []int
+			for _, s := range strings.Split(sizes, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 1 {
+					return usagef("--sizes: %q is not a list of user counts, e.g. 10000,100000", sizes)
+				}
+				ns = append(ns, n)
+			}
+			var kinds []connector.Kind
+			for _, s := range strings.Split(providers, ",") {
+				k, err := connector.ParseKind(s)
+				if err != nil {
+					return usagef("--providers: %v", err)
+				}
+				kinds = append(kinds, k)
+			}
+			if changed <= 0 || changed > 100 {
+				return usagef("--changed: give a percentage from 0 to 100 (default 1)")
+			}
+			if limited < 0 || scale <= 0 {
+				return usagef("--limited takes a user count (0: skip) and --limit-scale a positive factor")
+			}
+			fmt.Fprintf(a.stdout, "neurons-connector bench on %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+			var rows []benchRow
+			for _, n := range ns {
+				r, err := a.benchSize(cmd.Context(), n, kinds, changed)
+				if err != nil {
+					return err
+				}
+				rows = append(rows, r...)
+			}
+			if err := writeBenchTable(a.stdout, rows); err != nil {
+				return err
+			}
+			if limited == 0 {
+				return nil
+			}
+			lr, err := a.benchLimited(cmd.Context(), limited, scale)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout)
+			return writeLimitedTable(a.stdout, lr)
+		}),
+	}
+	cmd.Flags().StringVar(&sizes, "sizes", "10000,100000,1000000", "tenant sizes, comma-separated")
+	cmd.Flags().StringVar(&providers, "providers", "okta,onelogin", "providers to measure, comma-separated")
+	cmd.Flags().Float64Var(&changed, "changed", 1, "percentage of users changed before the incremental run")
+	cmd.Flags().IntVar(&limited, "limited", 100000, "users of the rate-limited Okta run (0: skip it)")
+	cmd.Flags().Float64Var(&scale, "limit-scale", 12, "the rate-limited run's limits as a multiple of an Enterprise org's")
+	return declare(cmd, needsNothing)
+}
+
+// bencher runs the benchmark, writing its tables to stdout and its
+// progress to stderr.
+type bencher struct{ stdout, stderr io.Writer }
+
+type benchRow struct {
+	Provider string
+	Users    int
+	Mode     string
+	Wall     time.Duration
+	Fetched  int
+	Upserted int
+	Calls    int
+	PeakRSS  int64 // bytes; 0 where the OS does not tell
+}
+
+// benchServer is a running bench-serve child.
+type benchServer struct {
+	urls benchURLs
+	stop func()
+}
+
+func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scale float64) (*benchServer, error) {
+	serve := exec.CommandContext(ctx, self, "bench-serve", //nolint:gosec // G204: self is this binary (os.Executable)
+		"--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale))
+	serve.Stderr = a.stderr
+	in, err := serve.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := serve.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := serve.Start(); err != nil {
+		return nil, err
+	}
+	bs := &benchServer{stop: func() { _ = in.Close(); _ = serve.Wait() }}
+	if err := json.NewDecoder(bufio.NewReader(out)).Decode(&bs.urls); err != nil {
+		bs.stop()
+		return nil, fmt.Errorf("bench-serve did not start: %w", err)
+	}
+	return bs, nil
+}
+
+// benchEnv is a fresh data directory and the environment of the runs.
+func benchEnv(urls benchURLs) (env []string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "nc-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	env = append(os.Environ(), "NC_DATA_DIR="+dir, "NC_SINK=neurons", "NC_NEURONS_URL="+urls.Sink,
+		"NC_NEURONS_TOKEN_URL="+urls.Sink+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
+		"NC_NEURONS_CLIENT_SECRET=sink-secret", "NC_LOG_LEVEL=warn", "BENCH_TOKEN="+benchToken,
+		"BENCH_OL_SECRET="+benchOLSecret, "NC_SECRET_KEY=")
+	return env, func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// benchAdd adds the benchmark's connector of kind, selecting every status.
+func benchAdd(ctx context.Context, self string, env []string, kind connector.Kind, urls benchURLs) error {
+	var statuses []string
+	for _, s := range connector.Statuses(kind) {
+		statuses = append(statuses, s.Name)
+	}
+	args := []string{"connector", "add", "okta", "--name", "Bench", "--url", urls.Okta, "--token-env", "BENCH_TOKEN"}
+	if kind == connector.OneLogin {
+		args = []string{"connector", "add", "onelogin", "--name", "Bench", "--domain", urls.OneLogin,
+			"--client-id", benchOLClient, "--client-secret-env", "BENCH_OL_SECRET"}
+	}
+	_, err := benchExec(ctx, self, env, append(args, "--user-status", strings.Join(statuses, ","))...)
+	return err
+}
+
+// benchRun runs the connector once and reads its figures from status.
+func benchRun(ctx context.Context, self string, env []string) (benchResult, api.Run, error) {
+	res, err := benchExec(ctx, self, env, "run", "Bench")
+	if err != nil {
+		return res, api.Run{}, err
+	}
+	st, err := benchExec(ctx, self, env, "status", "Bench", "--json")
+	if err != nil {
+		return res, api.Run{}, err
+	}
+	var v api.Status
+	if err := json.Unmarshal(st.stdout, &v); err != nil || v.LastRun == nil {
+		return res, api.Run{}, fmt.Errorf("bench: read status: %w", err)
+	}
+	return res, *v.LastRun, nil
+}
+
+// benchSize measures one tenant size: per provider a full run, then an
+// incremental one.
+func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, changed float64) ([]benchRow, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	bs, err := a.startBenchServer(ctx, self, n, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer bs.stop()
+	var rows []benchRow
+	for _, kind := range kinds {
+		env, cleanup, err := benchEnv(bs.urls)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		if err := benchAdd(ctx, self, env, kind, bs.urls); err != nil {
+			return nil, err
+		}
+		for _, mode := range []string{"full", "incremental"} {
+			if mode == "incremental" {
+				k := max(1, int(float64(n)*changed/100))
+				if err := benchPost(ctx, bs.urls.Control+"/mutate?provider="+string(kind)+"&n="+strconv.Itoa(k)); err != nil {
+					return nil, err
+				}
+			}
+			fmt.Fprintf(a.stderr, "bench: %s, %d users, %s run...\n", kind, n, mode)
+			res, r, err := benchRun(ctx, self, env)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, benchRow{Provider: string(kind), Users: n, Mode: r.Mode, Wall: res.wall,
+				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS})
+		}
+	}
+	return rows, nil
+}
+
+func benchPost(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	return resp.Body.Close()
+}
+
+// limitedResult is the rate-limited run: its wall time against the time
+// the simulator's limits allow at the connector's share.
+type limitedResult struct {
+	Users      int
+	Scale      float64
+	Wall       time.Duration
+	Ideal      time.Duration
+	Bottleneck string // the bucket that sets the ideal
+	Calls      int
+	Too        int // 429 answers
+	Waits      int
+}
+
+// benchLimited runs one full Okta run against enforced rate limits. The
+// ideal is the busiest bucket's requests spread evenly over its per-minute
+// budget (the limit times the connector's 50 % share, which is also what
+// Okta lets one token use): no client that stays within the limits, and
+// never sees a 429, can be faster than that by more than one window's burst.
+func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limitedResult, error) {
+	lr := limitedResult{Users: n, Scale: scale}
+	self, err := os.Executable()
+	if err != nil {
+		return lr, err
+	}
+	bs, err := a.startBenchServer(ctx, self, n, scale)
+	if err != nil {
+		return lr, err
+	}
+	defer bs.stop()
+	env, cleanup, err := benchEnv(bs.urls)
+	if err != nil {
+		return lr, err
+	}
+	defer cleanup()
+	if err := benchAdd(ctx, self, env, connector.Okta, bs.urls); err != nil {
+		return lr, err
+	}
+	fmt.Fprintf(a.stderr, "bench: okta, %d users, full run against rate limits ×%g...\n", n, scale)
+	res, r, err := benchRun(ctx, self, env)
+	if err != nil {
+		return lr, err
+	}
+	var st benchStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bs.urls.Control+"/stats", nil)
+	if err != nil {
+		return lr, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return lr, err
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	_ = resp.Body.Close()
+	if err != nil {
+		return lr, err
+	}
+	lr.Wall, lr.Calls, lr.Too, lr.Waits = res.wall, r.APICalls, st.Statuses[http.StatusTooManyRequests], r.RateLimitWaits
+	for _, b := range slices.Sorted(maps.Keys(st.Calls)) {
+		budget := max(1, int(float64(st.Limits[b])*st.TokenShare))
+		if ideal := time.Duration(float64(st.Calls[b]) / float64(budget) * float64(time.Minute)); ideal > lr.Ideal {
+			lr.Ideal, lr.Bottleneck = ideal, fmt.Sprintf("%s: %d calls, %d a minute", b, st.Calls[b], budget)
+		}
+	}
+	return lr, nil
+}
+
+type benchResult struct {
+	wall    time.Duration
+	peakRSS int64
+	stdout  []byte
+}
+
+func benchExec(ctx context.Context, self string, env []string, args ...string) (benchResult, error) {
+	cmd := exec.CommandContext(ctx, self, args...) //nolint:gosec // G204: this binary, with arguments bench builds
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	res := benchResult{wall: time.Since(start), stdout: stdout.Bytes()}
+	if cmd.ProcessState != nil {
+		res.peakRSS = peakRSS(cmd.ProcessState)
+	}
+	if err != nil {
+		return res, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return res, nil
+}
+
+func writeBenchTable(w io.Writer, rows []benchRow) error {
+	fmt.Fprintln(w, "Rate limits off:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tupserted\tAPI calls\tpeak RSS\t")
+	for _, r := range rows {
+		rss := "n/a"
+		if r.PeakRSS > 0 {
+			rss = fmt.Sprintf("%d MB", r.PeakRSS>>20)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fs\t%.0f\t%d\t%d\t%s\t\n", r.Provider, r.Users, r.Mode, r.Wall.Seconds(),
+			float64(r.Fetched)/r.Wall.Seconds(), r.Upserted, r.Calls, rss)
+	}
+	return tw.Flush()
+}
+
+func writeLimitedTable(w io.Writer, r limitedResult) error {
+	fmt.Fprintf(w, "Okta's rate limits enforced (×%g), full run at the default 50 %% share:\n", r.Scale)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "users\twall\tideal\tof ideal\tAPI calls\trate-limit waits\t429s\tbusiest bucket\t")
+	fmt.Fprintf(tw, "%d\t%.1fs\t%.1fs\t%.0f%%\t%d\t%d\t%d\t%s\t\n", r.Users, r.Wall.Seconds(), r.Ideal.Seconds(),
+		100*r.Ideal.Seconds()/r.Wall.Seconds(), r.Calls, r.Waits, r.Too, r.Bottleneck)
+	return tw.Flush()
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,105 @@
+package cli
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/providers/onelogin/onelogintest"
+	"neurons-connector/sink/sinktest"
+)
+
+// The simulators' credentials in benchmarks.
+const (
+	benchToken    = "bench-okta-token" //nolint:gosec // G101: made up; only the benchmark's simulator accepts it
+	benchOLClient = "bench-client"
+	benchOLSecret = "bench-onelogin-secret" //nolint:gosec // G101: made up, as above
+)
+
+// benchURLs is what bench-serve prints when it is ready.
+type benchURLs struct{ Okta, OneLogin, Sink, Control string }
+
+// benchStats is bench-serve's /stats: what the Okta simulator served.
+type benchStats struct {
+	Calls      map[string]int `json:"calls"`    // by rate-limit bucket
+	Limits     map[string]int `json:"limits"`   // per minute, by bucket
+	Statuses   map[int]int    `json:"statuses"` // answers by HTTP status
+	TokenShare float64        `json:"tokenShare"`
+}
+
+// benchServeCmd runs the simulators for bench in their own process.
+func (t *tree) benchServeCmd() *cobra.Command {
+	var users int
+	var scale float64
+	cmd := &cobra.Command{
+		Use:    "bench-serve",
+		Short:  "Serve the simulators for bench (internal)",
+		Hidden: true,
+		Args:   needArgs(0, "no arguments"),
+		RunE: action(func(*cobra.Command, []string) error {
+			// The harness, not the connector, is what a relaxed collector
+			// should speed up: it shares the machine with the run measured.
+			debug.SetGCPercent(800)
+			oo := oktatest.Options{Users: users, Seed: 1, Token: benchToken, NoLimits: scale == 0}
+			if scale > 0 {
+				oo.Limits = map[string]int{}
+				for b, l := range oktatest.DefaultLimits {
+					oo.Limits[b] = int(float64(l) * scale)
+				}
+			}
+			sim := oktatest.New(oo)
+			simSrv := sim.Start()
+			defer simSrv.Close()
+			// OneLogin sends no rate headers on v2; here it does, with a
+			// limit no run reaches, so the client paces by them and not by
+			// its assumed 5,000 calls an hour.
+			ol := onelogintest.New(onelogintest.Options{Users: users, Seed: 1, ClientID: benchOLClient, ClientSecret: benchOLSecret,
+				HourlyLimit: 1_000_000_000, RateHeaders: true})
+			olSrv := ol.Start()
+			defer olSrv.Close()
+			fake := sinktest.New(sinktest.Options{CountOnly: true})
+			sinkSrv := fake.Start()
+			defer sinkSrv.Close()
+			control := http.NewServeMux()
+			control.HandleFunc("POST /mutate", func(_ http.ResponseWriter, r *http.Request) {
+				k, _ := strconv.Atoi(r.URL.Query().Get("n"))
+				if r.URL.Query().Get("provider") == "onelogin" {
+					ids := ol.IDs(1)
+					step := max(1, len(ids)/max(k, 1))
+					for i := 0; i < k && i*step < len(ids); i++ {
+						ol.SetTitle(ids[i*step], "Benchmarked")
+					}
+					return
+				}
+				ids := sim.IDs("ACTIVE")
+				step := max(1, len(ids)/max(k, 1))
+				for i := 0; i < k && i*step < len(ids); i++ {
+					_ = sim.EditProfile(ids[i*step], map[string]any{"title": "Benchmarked"})
+				}
+			})
+			control.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+				st := benchStats{Calls: sim.Calls(), Limits: map[string]int{}, Statuses: sim.Statuses(), TokenShare: 0.5}
+				for b := range st.Calls {
+					st.Limits[b] = sim.Limit(b)
+				}
+				_ = json.NewEncoder(w).Encode(st)
+			})
+			ctlSrv := httptest.NewServer(control)
+			defer ctlSrv.Close()
+			if err := json.NewEncoder(t.env.Stdout).Encode(benchURLs{Okta: simSrv.URL, OneLogin: olSrv.URL, Sink: sinkSrv.URL, Control: ctlSrv.URL}); err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, t.env.Stdin) // until the parent closes our stdin
+			return nil
+		}),
+	}
+	cmd.Flags().IntVar(&users, "users", 10000, "simulated users")
+	cmd.Flags().Float64Var(&scale, "okta-limit-scale", 0, "Okta rate limits as a multiple of an Enterprise org's (0: none)")
+	return declare(cmd, needsNothing)
+}

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/sink/sinktest"
+)
+
+// The built program's `run`, killed with SIGKILL at random moments of full
+// runs, incremental runs and runs during a sink outage, then run to the end:
+// the sink holds exactly the source's selected users, each change applied
+// once. CRASH_ITERATIONS sets the kills per phase (CI: 5; 50 is the long
+// mode). engine/crash_test.go does the same below the command line.
+func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
+	iterations := 5
+	if v := os.Getenv("CRASH_ITERATIONS"); v != "" {
+		iterations, _ = strconv.Atoi(v)
+	}
+	sim, simURL, fake, dir, env := faultWorld(t, 8000, 11)
+	cli := func(killAfter time.Duration, args ...string) (killed bool) {
+		cmd := exec.Command(os.Args[0], args...)
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var timeout <-chan time.Time
+		if killAfter > 0 {
+			timeout = time.After(killAfter)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", args, err, out.String())
+			}
+			return false
+		case <-timeout:
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			if err := <-done; err == nil {
+				return false // it had finished just before the signal
+			}
+			return true
+		}
+	}
+	cli(0, "connector", "add", "okta", "--name", "Crash", "--url", simURL, "--token-env", "CRASH_TOKEN",
+		"--user-status", "active,suspended")
+	rng := rand.New(rand.NewPCG(3, 4))
+	phase := func(name string, within time.Duration, args ...string) {
+		kills := 0
+		for range iterations {
+			if cli(time.Millisecond+time.Duration(rng.Int64N(int64(within))), args...) {
+				kills++
+			}
+		}
+		t.Logf("%s: %d of %d runs killed", name, kills, iterations)
+	}
+	upserts := map[string]int{}
+	check := func() {
+		t.Helper()
+		want := map[string]bool{}
+		for _, id := range sim.IDs("ACTIVE", "SUSPENDED") {
+			want[id] = true
+		}
+		got := fake.Users(clIDOf(t, dir))
+		if len(got) != len(want) {
+			t.Fatalf("the sink holds %d users, the source selects %d", len(got), len(want))
+		}
+		for id, rec := range got {
+			if !want[id] || rec.Upserts != 1+upserts[id] {
+				t.Fatalf("user %s: selected %v, applied %d times, want %d", id, want[id], rec.Upserts, 1+upserts[id])
+			}
+		}
+	}
+
+	phase("full runs", 500*time.Millisecond, "run", "Crash", "--full")
+	cli(0, "run", "Crash")
+	check()
+
+	active := sim.IDs("ACTIVE")
+	for _, id := range active[:20] {
+		_ = sim.EditProfile(id, map[string]any{"title": "Edited"})
+		upserts[id]++
+	}
+	phase("incremental runs", 100*time.Millisecond, "run", "Crash")
+	cli(0, "run", "Crash")
+	check()
+
+	for _, id := range active[20:30] {
+		_ = sim.EditProfile(id, map[string]any{"title": "Edited while the sink was down"})
+		upserts[id]++
+	}
+	fake.Outage(true)
+	phase("runs during a sink outage", 2*time.Second, "run", "Crash")
+	fake.Outage(false)
+	cli(0, "run", "Crash")
+	check()
+}
+
+// faultWorld is an Okta simulator, the fake sink and a data directory, and
+// the environment of the program's child processes against them.
+func faultWorld(t *testing.T, users int, seed uint64) (*oktatest.Server, string, *sinktest.Server, string, []string) {
+	t.Helper()
+	sim := oktatest.New(oktatest.Options{Users: users, Seed: seed, Token: "crash-token", NoLimits: true})
+	simSrv := sim.Start()
+	t.Cleanup(simSrv.Close)
+	fake := sinktest.New(sinktest.Options{ClientSecret: "crash-sink"})
+	sinkSrv := fake.Start()
+	t.Cleanup(sinkSrv.Close)
+	dir := filepath.Join(t.TempDir(), "data")
+	env := append(os.Environ(), "NC_TEST_AS_CLI=1", "NC_DATA_DIR="+dir, "NC_NEURONS_URL="+sinkSrv.URL,
+		"NC_NEURONS_TOKEN_URL="+sinkSrv.URL+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
+		"NC_NEURONS_CLIENT_SECRET=crash-sink", "CRASH_TOKEN=crash-token", "NC_LISTEN="+freeLoopback(t))
+	return sim, simSrv.URL, fake, dir, env
+}
+
+// clIDOf reads the connector's ID from `connector list --json` output of
+// the database, through the command tree in-process.
+func clIDOf(t *testing.T, dir string) string {
+	t.Helper()
+	h := newHarness(t)
+	h.env["NC_DATA_DIR"] = dir
+	for _, c := range h.list() {
+		return c.ID
+	}
+	t.Fatal("no connector")
+	return ""
+}
+
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}

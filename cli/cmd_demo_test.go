@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The demo end to end, in-process: every step succeeds, the sink report
+// shows exactly the round of changes the demo made, and nothing is left
+// behind (or, with --keep, the data directory is).
+func TestDemo(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	h := newHarness(t)
+	r := h.run("demo", "--users", "300")
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	out := r.stdout
+	for _, want := range []string{
+		"OK: Okta org", "OK: OneLogin account",
+		"full run (first run) ok",
+		"incremental run (changes since the last run) ok",
+		"full run (asked for (--full)) ok",
+		"reason deleted-at-source",
+		"NEXT RUN", "Okta demo", "OneLogin demo",
+		// The deletion guard: the token without an admin role lists no
+		// users; the run holds every delete, the check says why.
+		`run held 215 deletes of "Okta demo": the full run listed no users while the connector has delivered 215`,
+		`neurons-connector run "Okta demo" --confirm-deletes`,
+		"lacks an admin role",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	// What the round of changes must produce at the sink, run by run.
+	for _, re := range []string{
+		`run 2\s+incremental\s+1 new\s+5 updated\s+4 deleted \(4 status-not-selected\)`, // Okta: 3 suspended + 1 deactivated
+		`run 2\s+incremental\s+1 new\s+5 updated\s+2 deleted \(2 status-not-selected\)`, // OneLogin: 2 suspended
+		`run 3\s+full\s+0 new\s+0 updated\s+1 deleted \(1 deleted-at-source\)`,          // OneLogin: the deletion
+		`Okta demo \(okta\): the sink holds 215 users`,                                  // the held run deleted nobody
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("demo report lacks /%s/:\n%s", re, out)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the demo left %d entries in the temporary directory", len(left))
+	}
+	if _, err := os.Stat(h.dir); !os.IsNotExist(err) {
+		t.Error("the demo touched the caller's data directory")
+	}
+
+	r = h.run("demo", "--users", "100", "--keep")
+	if r.code != 0 {
+		t.Fatalf("demo --keep: exit %d\n%s", r.code, r.stderr)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 1 || !strings.Contains(r.stdout, "NC_DATA_DIR="+tmp) {
+		t.Errorf("demo --keep: %d entries kept; output ends %q", len(left), r.stdout[max(0, len(r.stdout)-200):])
+	}
+}

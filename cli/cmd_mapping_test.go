@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestMappingExportAndCheck(t *testing.T) {
+	h := newHarness(t)
+	out := filepath.Join(t.TempDir(), "okta.csv")
+	r := h.mustRun("mapping", "export", "OKTA", "-o", out)
+	if !strings.Contains(r.stdout, "Wrote the okta table from okta.csv (built in)") {
+		t.Errorf("stdout = %q", r.stdout)
+	}
+	exported, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtin, _ := os.ReadFile("../mappings/okta.csv")
+	if string(exported) != string(builtin) {
+		t.Error("export of the built-in table differs from mappings/okta.csv")
+	}
+	if r := h.mustRun("mapping", "check", out); !strings.Contains(r.stdout, "OK, 39 rows (type okta)") {
+		t.Errorf("check = %q", r.stdout)
+	}
+	// A spreadsheet-saved copy passes; its name says nothing, its content tells the type.
+	if r := h.mustRun("mapping", "check", "../testdata/mapping/check/spreadsheet-okta.csv"); !strings.Contains(r.stdout, "(type okta)") {
+		t.Errorf("spreadsheet check = %q", r.stdout)
+	}
+	r = h.run("mapping", "check", "../testdata/mapping/check/broken-okta.csv")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if r.code != 2 || len(lines) != 14 || !strings.Contains(lines[13], "13 problems") {
+		t.Fatalf("broken check: exit %d, %d lines:\n%s", r.code, len(lines), r.stderr)
+	}
+	for _, l := range lines[:13] {
+		if !strings.HasPrefix(l, "../testdata/mapping/check/broken-okta.csv:") {
+			t.Errorf("problem line without FILE:LINE: %q", l)
+		}
+	}
+	// The export of a OneLogin table checks as OneLogin by its content.
+	ol := filepath.Join(t.TempDir(), "mine.csv")
+	h.mustRun("mapping", "export", "onelogin", "-o", ol)
+	if r := h.mustRun("mapping", "check", ol); !strings.Contains(r.stdout, "(type onelogin)") {
+		t.Errorf("onelogin check = %q", r.stdout)
+	}
+}
+
+func TestMappingOverridesPerConnector(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	h.env["NC_MAPPINGS_DIR"] = dir
+	h.addOkta("Okta prod")
+	table := "target,source,transform,notes\nUser.Email,profile.email,lower,prod only\n"
+	if err := os.WriteFile(filepath.Join(dir, "Okta prod.csv"), []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.mustRun("mapping", "export", "okta prod"); r.stdout != table {
+		t.Errorf("connector export = %q", r.stdout)
+	}
+	if r := h.mustRun("mapping", "export", "okta"); !strings.Contains(r.stdout, "User.FirstName") {
+		t.Error("the type export should still be the built-in table")
+	}
+	// The connector's file name tells check its type.
+	if r := h.mustRun("mapping", "check", filepath.Join(dir, "Okta prod.csv")); !strings.Contains(r.stdout, "(type okta)") {
+		t.Errorf("check by connector name = %q", r.stdout)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "okta.csv"), []byte("target,source,transform,notes\nUser.Emial,profile.email,,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("mapping", "export", "okta")
+	if r.code != 2 || !strings.Contains(r.stderr, filepath.Join(dir, "okta.csv")+":2: unknown target User.Emial") {
+		t.Errorf("broken override: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+func TestMappingBadInput(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		args  []string
+		names string
+	}{
+		{[]string{"mapping", "export", "nobody"}, "nobody"},
+		{[]string{"mapping", "export"}, "okta, onelogin or a connector's NAME"},
+		{[]string{"mapping", "check", "/no/such.csv"}, "/no/such.csv"},
+		{[]string{"mapping", "check", "../testdata/mapping/check/broken-okta.csv", "--type", "azure"}, "--type"},
+		{[]string{"mapping", "check", "../testdata/mapping/check/semicolon-okta.csv"}, "';' as its separator"},
+	} {
+		r := h.run(tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.names) {
+			t.Errorf("%v: exit %d, %q", tc.args, r.code, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"neurons-connector/api"
+	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/sink/sinktest"
+)
+
+// withSim adds an Okta connector "Sim" on a simulator and points the
+// settings at a fake sink.
+func withSim(t *testing.T, users int) (*harness, *oktatest.Server, *sinktest.Server) {
+	t.Helper()
+	sim := oktatest.New(oktatest.Options{Users: users, Seed: 5, Token: "00Sim-Token-Run", NoLimits: true})
+	simSrv := sim.Start()
+	t.Cleanup(simSrv.Close)
+	fake := sinktest.New(sinktest.Options{ClientSecret: "Sink-Secret-Run"})
+	sinkSrv := fake.Start()
+	t.Cleanup(sinkSrv.Close)
+	h := newHarness(t)
+	h.env["SIM_TOKEN"] = "00Sim-Token-Run"
+	h.env["NC_NEURONS_URL"] = sinkSrv.URL
+	h.env["NC_NEURONS_TOKEN_URL"] = sinkSrv.URL + sinktest.TokenPath
+	h.env["NC_NEURONS_CLIENT_ID"] = "sink-client"
+	h.env["NC_NEURONS_CLIENT_SECRET"] = "Sink-Secret-Run"
+	h.mustRun("connector", "add", "okta", "--name", "Sim", "--url", simSrv.URL, "--token-env", "SIM_TOKEN", "--user-status", "active,suspended")
+	return h, sim, fake
+}
+
+func connID(t *testing.T, h *harness) string {
+	t.Helper()
+	return h.list()[0].ID
+}
+
+func TestRunDeliversAndStatusShowsIt(t *testing.T) {
+	h, sim, fake := withSim(t, 300)
+	r := h.run("run", "Sim")
+	if r.code != 0 {
+		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "full run (first run) ok") {
+		t.Errorf("summary: %q", r.stderr)
+	}
+	id := connID(t, h)
+	want := len(sim.IDs("ACTIVE", "SUSPENDED"))
+	if got := len(fake.Users(id)); got != want {
+		t.Fatalf("sink holds %d users, want %d", got, want)
+	}
+	var st api.Status
+	if err := json.Unmarshal([]byte(h.mustRun("status", "Sim", "--json").stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.LastRun == nil || st.LastRun.Mode != "full" || st.LastRun.Upserted != want || st.LastRun.APICalls == 0 ||
+		st.KnownUsers != want || st.Outbox != 0 || st.CursorSaved == nil {
+		t.Errorf("status %+v, last run %+v", st, st.LastRun)
+	}
+	for _, out := range []string{r.stdout, r.stderr, h.mustRun("status", "--json").stdout} {
+		if strings.Contains(out, "00Sim-Token-Run") || strings.Contains(out, "Sink-Secret-Run") {
+			t.Fatal("a secret was printed")
+		}
+	}
+	// A change at the source, seen first by a dry run that changes nothing.
+	active := sim.IDs("ACTIVE")
+	_ = sim.EditProfile(active[1], map[string]any{"title": "Dry Runner"})
+	before := h.snapshot()
+	dry := h.mustRun("run", "Sim", "--dry-run")
+	var line struct {
+		Upsert     string         `json:"upsert"`
+		Attributes map[string]any `json:"attributes"`
+	}
+	if err := json.Unmarshal([]byte(strings.Split(dry.stdout, "\n")[0]), &line); err != nil || line.Upsert != active[1] ||
+		line.Attributes["User.JobTitle"] != "Dry Runner" {
+		t.Errorf("dry run printed %q (%v)", dry.stdout, err)
+	}
+	if after := h.snapshot(); len(before) != len(after) || before["neurons-connector.db"] != after["neurons-connector.db"] {
+		t.Error("the dry run changed the data directory")
+	}
+	r = h.mustRun("run", "Sim")
+	if !strings.Contains(r.stderr, "incremental run") || fake.Users(id)[active[1]].Attributes["User.JobTitle"] != "Dry Runner" {
+		t.Errorf("incremental: %q", r.stderr)
+	}
+}
+
+func TestRunWithTheSinkDownKeepsTheChanges(t *testing.T) {
+	h, sim, fake := withSim(t, 80)
+	fake.FailNext(1, 400, "")
+	r := h.run("run", "Sim")
+	if r.code != 1 || !strings.Contains(r.stderr, "changes wait in the outbox") {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
+	}
+	var st api.Status
+	_ = json.Unmarshal([]byte(h.mustRun("status", "Sim", "--json").stdout), &st)
+	if st.Outbox == 0 {
+		t.Fatal("status shows no backlog")
+	}
+	// The sink accepts again: the next run delivers the backlog.
+	h.mustRun("run", "Sim")
+	if got, want := len(fake.Users(connID(t, h))), len(sim.IDs("ACTIVE", "SUSPENDED")); got != want {
+		t.Fatalf("sink holds %d of %d", got, want)
+	}
+	// Removing keeps working, and --purge first deletes from the sink.
+	r = h.mustRun("connector", "remove", "Sim", "--purge")
+	if len(fake.Users(connID2(fake))) != 0 || !strings.Contains(r.stdout, "Removed okta connector") {
+		t.Errorf("purge left %d users", len(fake.Users(connID2(fake))))
+	}
+}
+
+// connID2 finds the one connector the fake sink knows.
+func connID2(fake *sinktest.Server) string {
+	for _, a := range fake.Accepted() {
+		return a.Connector
+	}
+	return ""
+}
+
+func TestRunIntoTheCSVDrop(t *testing.T) {
+	h, sim, _ := withSim(t, 60)
+	h.env["NC_SINK"] = "csv"
+	dir := t.TempDir()
+	h.env["NC_CSV_DIR"] = dir
+	h.mustRun("run", "Sim")
+	f, err := os.Open(filepath.Join(dir, "Sim-users.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows)-1 != len(sim.IDs("ACTIVE", "SUSPENDED")) || rows[0][0] != "SourceID" {
+		t.Fatalf("%d rows, header %v", len(rows), rows[0][:3])
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	if _, ok := col["User.AssignedApps"]; !ok {
+		t.Fatal("no User.AssignedApps column")
+	}
+	if apps := rows[1][col["User.AssignedApps"]]; !strings.Contains(apps, "Google Workspace; ") && apps != "Google Workspace" {
+		t.Errorf("list values are joined with '; ': %q", apps)
+	}
+}

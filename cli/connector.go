@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/api"
+	"neurons-connector/connector"
+)
+
+func (t *tree) connectorCmd() *cobra.Command {
+	add := group("add", "Add an Okta or OneLogin connector", t.addCmd(connector.Okta), t.addCmd(connector.OneLogin))
+	add.Use = "add okta|onelogin [options]"
+	add.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		_, err := connector.ParseKind(args[0])
+		return usagef("%v", err)
+	}
+	return group("connector", "Add, change, list, show and remove connectors",
+		add, t.editCmd(), t.listCmd(), t.showCmd(), t.removeCmd(), t.testCmd())
+}
+
+func (t *tree) addCmd(kind connector.Kind) *cobra.Command {
+	var o options
+	example := `  export OKTA_TOKEN=...   # an API token of a read-only admin
+  neurons-connector connector add okta --name "Okta prod" --url https://acme.okta.com \
+      --token-env OKTA_TOKEN --user-status active,suspended`
+	if kind == connector.OneLogin {
+		example = `  neurons-connector connector add onelogin --name "OneLogin" --domain acme.onelogin.com \
+      --client-id 0123abcd --client-secret-file /root/onelogin.secret --repeats hourly`
+	}
+	cmd := &cobra.Command{
+		Use:   string(kind) + " --name NAME [options]",
+		Short: "Add a " + connector.Title(kind) + " connector",
+		Long: "Add a " + connector.Title(kind) + ` connector. The secret is read once, from an environment variable, a file
+or standard input, and stored sealed in the database; the variable or file is
+not needed afterwards. Options left out take the defaults shown.`,
+		Example: example,
+		Args:    needArgs(0, "no arguments besides options"),
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			fs := cmd.Flags()
+			ch, err := o.changes(fs)
+			if err != nil {
+				return err
+			}
+			if missing := ch.Required(kind); missing != "" {
+				return usagef("%s", missing)
+			}
+			sec, haveSecret, err := t.readSecret(fs, &o, kind)
+			if err != nil {
+				return err
+			}
+			if !haveSecret {
+				return needSecret(kind)
+			}
+			c, err := t.s.backend.Add(cmd.Context(), api.AddRequest{Kind: kind, Changes: ch, Secret: sec.Reveal()})
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(t.env.Stdout, "Added %s connector %q (id %s); it runs %s.\n", kind, c.Name, c.ID, runsWhen(c))
+			return err
+		}),
+	}
+	o.bind(cmd.Flags(), kind)
+	return declare(cmd, needsBackend)
+}
+
+func (t *tree) editCmd() *cobra.Command {
+	var o options
+	cmd := &cobra.Command{
+		Use:   "edit NAME [options]",
+		Short: "Change a connector's options; only the options given change",
+		Long: `Change a connector's options. Only the options given change; the others keep
+their values. A new secret replaces the sealed one. Changing the period, start
+time or time zone re-anchors weekly and monthly schedules on today's date.`,
+		Example: `  neurons-connector connector edit "Okta prod" --user-status active,locked_out --start-time 03:30
+  neurons-connector connector edit "Okta prod" --token-stdin < new-token.txt`,
+		Args: needArgs(1, "the connector's NAME"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			fs := cmd.Flags()
+			if len(given(fs, optionFlags...)) == 0 {
+				return usagef("nothing to change: give at least one option; see: %s --help", cmd.CommandPath())
+			}
+			ch, err := o.changes(fs)
+			if err != nil {
+				return err
+			}
+			req := api.EditRequest{Name: args[0], Changes: ch}
+			// The secret is read here, where the variable or file is; the
+			// backend checks that its kind fits the connector's.
+			for _, k := range connector.Kinds {
+				if g := given(fs, secretFlags[k]...); len(g) > 0 {
+					c, err := t.s.backend.Show(cmd.Context(), args[0])
+					if err != nil {
+						return err
+					}
+					if c.Type != string(k) {
+						return usagef("--%s applies to %s connectors; %q is of type %s", g[0], k, c.Name, c.Type)
+					}
+					v, _, err := t.readSecret(fs, &o, k)
+					if err != nil {
+						return err
+					}
+					req.Secret, req.SecretKind = v.Reveal(), k
+					break
+				}
+			}
+			c, err := t.s.backend.Edit(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(t.env.Stdout, "Updated connector %q: %s; it runs %s.\n", c.Name, describeChanges(fs), runsWhen(c))
+			return err
+		}),
+	}
+	o.bind(cmd.Flags(), connector.Kinds...)
+	return declare(cmd, needsBackend)
+}
+
+func (t *tree) removeCmd() *cobra.Command {
+	var purge, force bool
+	cmd := &cobra.Command{
+		Use:   "remove NAME [--purge]",
+		Short: "Remove a connector and everything stored for it",
+		Long: `Remove a connector with its sealed secrets, cursor, snapshot and run history,
+in one step. The users it delivered stay in Neurons, unless --purge: then a delete
+(reason connector-removed) is pushed for each of them first, and the connector is
+removed only once the sink has acknowledged them all.
+
+A connector whose changes still wait for the sink is not removed (the changes
+would be lost): deliver them with "neurons-connector run NAME", or pass --force.`,
+		Example: `  neurons-connector connector remove "Okta test"
+  neurons-connector connector remove "Okta test" --purge`,
+		Args: needArgs(1, "the connector's NAME"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			out, err := t.s.backend.Remove(cmd.Context(), api.RemoveRequest{Name: args[0], Purge: purge, Force: force})
+			if err != nil {
+				return err
+			}
+			c := out.Connector
+			if purge {
+				fmt.Fprintf(t.env.Stderr, "Deleted %d users of %q from the sink.\n", out.Purged, c.Name)
+			}
+			_, err = fmt.Fprintf(t.env.Stdout, "Removed %s connector %q (id %s).\n", c.Type, c.Name, c.ID)
+			return err
+		}),
+	}
+	cmd.Flags().BoolVar(&purge, "purge", false, "first delete the connector's users from Neurons")
+	cmd.Flags().BoolVar(&force, "force", false, "remove even though changes wait for the sink (they are dropped)")
+	return declare(cmd, needsBackend)
+}
+
+// runsWhen says when a connector runs, for confirmation lines.
+func runsWhen(c api.Connector) string {
+	if !c.Active {
+		return "never on schedule (inactive)"
+	}
+	return c.Schedule
+}

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"neurons-connector/api"
+	"neurons-connector/engine"
+)
+
+func (t *tree) runCmd() *cobra.Command {
+	var full, dry, confirm bool
+	cmd := &cobra.Command{
+		Use:   "run NAME [--full] [--dry-run] [--confirm-deletes]",
+		Short: "Sync a connector now, in the foreground",
+		Long: `Sync a connector now: read its users from the provider, map them, and push the
+changes to the sink (NC_SINK). In a terminal, progress shows on stderr; a summary
+follows. The run is full on the first run, after a change of configuration or
+mapping table, with --full, or when the last full run is older than --full-every;
+otherwise incremental. --dry-run prints the changes it would push, one JSON line
+each on stdout, and changes nothing.
+
+The deletion guard: a run whose deletes exceed the connector's --max-deletes
+(default 10% of the users it has delivered), a full run that lists no users while
+the connector has delivered some, or a run against another Okta org or OneLogin
+account than the last one delivers its upserts but holds its deletes: they stay
+out of the outbox, status shows them, and the run exits 1 saying why.
+--confirm-deletes runs in full and lets that run's deletes through once; a user
+seen in the selection again since is not deleted.
+
+Exit codes: 0 all changes delivered; 1 the run failed, its deletes were held, or
+changes still wait in the outbox (kept, and delivered by the next run or the
+service); 2 bad usage.`,
+		Example: `  neurons-connector run "Okta prod"
+  neurons-connector run "Okta prod" --full
+  neurons-connector run "Okta prod" --dry-run | head
+  neurons-connector run "Okta prod" --confirm-deletes   # after checking why deletes were held`,
+		Args: needArgs(1, "the connector's NAME"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			if confirm && dry {
+				return usagef("--confirm-deletes and --dry-run contradict each other: a dry run changes nothing; give one")
+			}
+			var ui *progressUI
+			enc := json.NewEncoder(t.env.Stdout)
+			res, err := t.s.backend.Run(cmd.Context(), api.RunRequest{Name: args[0], Full: full, DryRun: dry, ConfirmDeletes: confirm},
+				func(e api.Event) {
+					switch {
+					case e.Note != "":
+						fmt.Fprintln(t.env.Stderr, "note: "+e.Note)
+					case e.Change != nil:
+						_ = enc.Encode(e.Change)
+					case e.Progress != nil:
+						if ui == nil {
+							ui = t.progress(args[0])
+						}
+						ui.update(*e.Progress)
+					}
+				})
+			if ui != nil {
+				ui.finish()
+			}
+			if err != nil {
+				return err
+			}
+			return t.report(args[0], res)
+		}),
+	}
+	cmd.Flags().BoolVar(&full, "full", false, "read every user, not only those changed since the last run")
+	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the changes it would push (JSON lines on stdout) and change nothing")
+	cmd.Flags().BoolVar(&confirm, "confirm-deletes", false, "run in full and let this run's deletes through the deletion guard (--max-deletes, an empty listing, another tenant)")
+	return declare(cmd, needsBackend)
+}
+
+// report prints a run's summary and turns its outcome into the command's.
+func (t *tree) report(name string, res api.RunResult) error {
+	if res.DryRun {
+		return t.dryReport(res)
+	}
+	if res.Run != nil {
+		t.summary(*res.Run)
+	}
+	switch {
+	case res.Held != nil:
+		// The upserts went (or wait in the outbox like any); the deletes
+		// wait for an admin: one line with the count, why and the way out.
+		h := res.Held
+		if res.DrainError != "" {
+			return fmt.Errorf("run held %d deletes of %q: %s; %s (and %d changes wait in the outbox: %s)",
+				h.Count, name, h.Why, h.Hint, res.Waiting, res.DrainError)
+		}
+		return fmt.Errorf("run held %d deletes of %q: %s; %s", h.Count, name, h.Why, h.Hint)
+	case res.Error != "":
+		if res.Waiting > 0 {
+			return fmt.Errorf("run failed: %s (%d changes wait in the outbox)", res.Error, res.Waiting)
+		}
+		return fmt.Errorf("run failed: %s", res.Error)
+	case res.DrainError != "":
+		return fmt.Errorf("%d changes wait in the outbox and will be delivered by the next run or the service: %s", res.Waiting, res.DrainError)
+	}
+	return nil
+}
+
+// dryReport is a dry run's one line on stderr.
+func (t *tree) dryReport(res api.RunResult) error {
+	if res.Error != "" {
+		return fmt.Errorf("dry run failed: %s", res.Error)
+	}
+	var r api.Run
+	if res.Run != nil {
+		r = *res.Run
+	}
+	if h := res.Held; h != nil {
+		fmt.Fprintf(t.env.Stderr, "dry run (%s, %s): %d users read, %d upserts would be pushed, and %d deletes would be held: %s; nothing was changed\n",
+			r.Mode, r.ModeReason, r.Fetched, r.Upserted, h.Count, h.Why)
+		return nil
+	}
+	fmt.Fprintf(t.env.Stderr, "dry run (%s, %s): %d users read, %d upserts and %d deletes would be pushed; nothing was changed\n",
+		r.Mode, r.ModeReason, r.Fetched, r.Upserted, r.Deleted)
+	return nil
+}
+
+func (t *tree) summary(r api.Run) {
+	deleted := fmt.Sprintf("%d deleted", r.Deleted)
+	if r.Held > 0 {
+		deleted = fmt.Sprintf("%d deletes held", r.Held)
+	}
+	fmt.Fprintf(t.env.Stderr, "%s run (%s) %s in %s: %d users read, %d upserted, %s; %d API calls, %d rate-limit waits (%s)\n",
+		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, r.Upserted, deleted,
+		r.APICalls, r.RateLimitWaits, r.RateLimitWait)
+	for _, w := range r.Warnings {
+		fmt.Fprintln(t.env.Stderr, "warning: "+w)
+	}
+}
+
+// progressUI shows a run's progress on a terminal, and nothing elsewhere.
+type progressUI struct {
+	bar   *progressbar.ProgressBar
+	start time.Time
+}
+
+func (t *tree) progress(name string) *progressUI {
+	f, ok := t.env.Stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &progressUI{}
+	}
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(t.env.Stderr), progressbar.OptionSetDescription(name),
+		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+	return &progressUI{bar: bar, start: time.Now()}
+}
+
+func (u *progressUI) update(p engine.Progress) {
+	if u.bar == nil {
+		return
+	}
+	rate := float64(p.Fetched) / max(time.Since(u.start).Seconds(), 0.001)
+	u.bar.Describe(fmt.Sprintf("%d users (%d pages, %.0f/s), %d upserts, %d deletes, %d API calls, %d rate-limit waits",
+		p.Fetched, p.Pages, rate, p.Upserts, p.Deletes, p.Stats.Calls, p.Stats.RateLimitWaits))
+	_ = u.bar.Set(p.Fetched)
+}
+
+func (u *progressUI) finish() {
+	if u.bar != nil {
+		_ = u.bar.Finish()
+	}
+}

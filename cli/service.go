@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/service"
+	"neurons-connector/settings"
+)
+
+func (t *tree) serviceCmd() *cobra.Command {
+	var envFile string
+	install := &cobra.Command{
+		Use:   "install [--env-file FILE]",
+		Short: "Install the service (systemd unit or Windows service); it starts at boot",
+		Long: `Install neurons-connector as a service that runs "serve" at boot and is restarted
+after a failure (systemd: Restart=on-failure; Windows: recovery action restart
+after 10 s). The service reads its settings from an environment file readable by
+its account only (default ` + "`" + `/etc/neurons-connector/neurons-connector.env` + "`" + ` on Linux,
+%ProgramData%\neurons-connector\neurons-connector.env on Windows). If the file does
+not exist it is created, with the NC_* settings of this shell filled in and the
+others commented out: secrets go there, never into the unit or the registry.
+Needs root / an elevated prompt.`,
+		Example: `  sudo -E neurons-connector service install && sudo neurons-connector service start`,
+		Args:    needArgs(0, "no arguments"),
+		RunE: action(func(*cobra.Command, []string) error {
+			if envFile == "" {
+				envFile = t.defaultEnvFile()
+			}
+			abs, err := filepath.Abs(envFile)
+			if err != nil {
+				return usagef("--env-file: %v", err)
+			}
+			created, err := service.EnsureEnvFile(abs, settings.Variables(), t.env.Lookup)
+			if err != nil {
+				return fmt.Errorf("write the settings file %s: %w", abs, err)
+			}
+			if err := service.InstallService(t.install(abs)); err != nil {
+				return err
+			}
+			what := "kept the existing"
+			if created {
+				what = "wrote the"
+			}
+			_, err = fmt.Fprintf(t.env.Stdout, "Installed the %s service; %s settings file %s (edit it, then: neurons-connector service start).\n",
+				service.Name, what, abs)
+			return err
+		}),
+	}
+	install.Flags().StringVar(&envFile, "env-file", "", "the service's settings `FILE` (default: the platform's, see above)")
+	control := func(action, short string) *cobra.Command {
+		return declare(&cobra.Command{
+			Use:   action,
+			Short: short,
+			Args:  needArgs(0, "no arguments"),
+			RunE: action2(func() error {
+				if err := service.Control(t.install(""), action); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(t.env.Stdout, "Service %s: %s done.\n", service.Name, action)
+				return err
+			}),
+		}, needsNothing)
+	}
+	status := declare(&cobra.Command{
+		Use:   "status",
+		Short: "Say whether the service is installed and running",
+		Args:  needArgs(0, "no arguments"),
+		RunE: action2(func() error {
+			state, err := service.State(t.install(""))
+			if errors.Is(err, service.ErrNotInstalled) {
+				_, err = fmt.Fprintln(t.env.Stdout, "not installed (install with: neurons-connector service install)")
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(t.env.Stdout, state)
+			return err
+		}),
+	}, needsNothing)
+	return group("service", "Install, remove, start and stop the OS service", declare(install, needsSettings),
+		control("uninstall", "Remove the service (the data directory and settings file stay)"),
+		control("start", "Start the installed service"),
+		control("stop", "Stop the service (it finishes the page in hand and closes the database)"),
+		control("restart", "Restart the service"),
+		status)
+}
+
+// action2 adapts a function without arguments to action.
+func action2(fn func() error) func(*cobra.Command, []string) error {
+	return action(func(*cobra.Command, []string) error { return fn() })
+}

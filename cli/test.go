@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// checkTimeout bounds "connector test": a check that cannot finish in this
+// time has found its answer (the network or the provider is not answering).
+const checkTimeout = 2 * time.Minute
+
+func (t *tree) testCmd() *cobra.Command {
+	return declare(&cobra.Command{
+		Use:   "test NAME",
+		Short: "Make one cheap authenticated call and say what is wrong, if anything",
+		Long: `Check that a connector can reach its provider and that its credentials work,
+with the cheapest authenticated calls (Okta: GET /api/v1/org and one user;
+OneLogin: a token, then one user from /api/2/users).
+A failure is explained as what to do: a wrong or expired token, a missing admin
+role (Okta then lists no users instead of failing: the check reads one of the users
+the connector delivered to tell), an unknown host, an untrusted TLS certificate, no
+network, or a tenant other than the one the connector's runs read.`,
+		Example: `  neurons-connector connector test "Okta prod"
+  neurons-connector connector test OneLogin`,
+		Args: needArgs(1, "the connector's NAME"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), checkTimeout)
+			defer cancel()
+			msg, err := t.s.backend.Test(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(t.env.Stdout, "OK: %s.\n", msg)
+			return err
+		}),
+	}, needsBackend)
+}

@@ -1,6 +1,0 @@
-//go:build windows
-
-package main
-
-// limitFileSize has no Windows counterpart; the full-disk test runs on Unix.
-func limitFileSize(string) {}

@@ -1,0 +1,217 @@
+package control
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+
+	"neurons-connector/api"
+)
+
+// errNoDaemon is dial's "nobody answers here".
+var errNoDaemon = errors.New("no daemon answers on this data directory")
+
+// Client is the command line's side of the local API: the same requests
+// the local backend answers, sent to the daemon that holds the database.
+type Client struct {
+	http *http.Client
+}
+
+// Find returns a client of the daemon running on dataDir, or nil when none
+// answers there (none was started, or one crashed and left its socket).
+// It fails, sending nothing, when something other than a daemon of root or
+// this user could be behind the socket.
+func Find(ctx context.Context, dataDir string) (*Client, error) {
+	c, err := dial(ctx, dataDir)
+	if errors.Is(err, errNoDaemon) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Every connection is checked as the first was; the first is used
+	// once, so that the check and the first request see the same peer.
+	var first atomic.Pointer[net.Conn]
+	first.Store(&c)
+	cl := &Client{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			if c := first.Swap(nil); c != nil {
+				return *c, nil
+			}
+			return dial(ctx, dataDir)
+		},
+		MaxIdleConns: 1, DisableCompression: true,
+	}}}
+	var pong map[string]bool
+	if err := cl.get(ctx, "/v1/ping", &pong); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// Close closes the client's idle connection.
+func (c *Client) Close() error {
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// Add adds a connector in the daemon.
+func (c *Client) Add(ctx context.Context, req api.AddRequest) (out api.Connector, err error) {
+	return out, c.post(ctx, "/v1/connectors/add", req, &out)
+}
+
+// Edit changes a connector in the daemon.
+func (c *Client) Edit(ctx context.Context, req api.EditRequest) (out api.Connector, err error) {
+	return out, c.post(ctx, "/v1/connectors/edit", req, &out)
+}
+
+// Remove removes a connector in the daemon.
+func (c *Client) Remove(ctx context.Context, req api.RemoveRequest) (out api.Removed, err error) {
+	return out, c.post(ctx, "/v1/connectors/remove", req, &out)
+}
+
+// List lists the connectors.
+func (c *Client) List(ctx context.Context) (out []api.Connector, err error) {
+	return out, c.post(ctx, "/v1/connectors/list", struct{}{}, &out)
+}
+
+// Show returns one connector.
+func (c *Client) Show(ctx context.Context, name string) (out api.Connector, err error) {
+	return out, c.post(ctx, "/v1/connectors/show", nameRequest{name}, &out)
+}
+
+// Test checks a connector's provider from the daemon.
+func (c *Client) Test(ctx context.Context, name string) (out string, err error) {
+	return out, c.post(ctx, "/v1/connectors/test", nameRequest{name}, &out)
+}
+
+// Status returns the daemon's status of one connector or all.
+func (c *Client) Status(ctx context.Context, name string) (out []api.Status, err error) {
+	return out, c.post(ctx, "/v1/status", nameRequest{name}, &out)
+}
+
+// Export returns a mapping table as the daemon's settings make it.
+func (c *Client) Export(ctx context.Context, target string) (out api.Table, err error) {
+	return out, c.post(ctx, "/v1/mapping/export", exportRequest{target}, &out)
+}
+
+// Run runs a connector on the daemon's worker, passing its events on as
+// they come.
+func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Event)) (api.RunResult, error) {
+	resp, err := c.send(ctx, "/v1/run", req)
+	if err != nil {
+		return api.RunResult{}, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<20)
+	for sc.Scan() {
+		var f frame
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			return api.RunResult{}, fmt.Errorf("the neurons-connector service sent a malformed answer: %w", err)
+		}
+		switch {
+		case f.Event != nil:
+			events(*f.Event)
+		case f.Result != nil:
+			return *f.Result, nil
+		case f.Err != nil:
+			return api.RunResult{}, fromWire(*f.Err)
+		}
+	}
+	if ctx.Err() != nil {
+		return api.RunResult{}, ctx.Err()
+	}
+	if err := sc.Err(); err != nil {
+		return api.RunResult{}, fmt.Errorf("lost the connection to the neurons-connector service: %w", err)
+	}
+	return api.RunResult{}, errors.New("the neurons-connector service stopped before the run finished; see its log, and `neurons-connector status`")
+}
+
+func (c *Client) get(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://neurons-connector"+path, nil)
+	if err != nil {
+		return err
+	}
+	return c.do(req, out)
+}
+
+func (c *Client) post(ctx context.Context, path string, body, out any) error {
+	resp, err := c.send(ctx, path, body)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// send posts body and returns a successful response; an error answer is
+// turned back into the error the daemon had.
+func (c *Client) send(ctx context.Context, path string, body any) (*http.Response, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://neurons-connector"+path, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reach the neurons-connector service: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer func() { _ = resp.Body.Close() }()
+		return nil, answerError(resp)
+	}
+	return resp, nil
+}
+
+func (c *Client) do(req *http.Request, out any) error {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the neurons-connector service: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return answerError(resp)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func answerError(resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var we wireError
+	if json.Unmarshal(raw, &we) != nil || we.Error == "" {
+		return fmt.Errorf("the neurons-connector service answered %s: %.200s", resp.Status, bytes.TrimSpace(raw))
+	}
+	if resp.StatusCode == http.StatusForbidden {
+		return fmt.Errorf("the neurons-connector service refused this user: %s", we.Error)
+	}
+	return fromWire(we)
+}
+
+// RemoteError is an error the daemon reported; Lines marks a message of
+// one problem per line (settings, mapping tables), to print as is.
+type RemoteError struct {
+	Msg   string
+	Lines bool
+}
+
+func (e *RemoteError) Error() string { return e.Msg }
+
+func fromWire(we wireError) error {
+	err := error(&RemoteError{Msg: we.Error, Lines: we.Lines})
+	if we.BadInput {
+		err = api.MarkBadInput(err)
+	}
+	return err
+}

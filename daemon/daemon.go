@@ -1,0 +1,160 @@
+// Package daemon is what `serve` runs: the database held open, the
+// scheduler with a worker per connector, the local API on a socket (a
+// named pipe on Windows) that the command line uses while the daemon holds
+// the database, and /healthz and /metrics on NC_LISTEN.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/control"
+	"neurons-connector/engine"
+	"neurons-connector/local"
+	"neurons-connector/metrics"
+	"neurons-connector/service"
+	"neurons-connector/store"
+)
+
+// Config is what the daemon runs with, computed once by the command layer.
+type Config struct {
+	DataDir string
+	Listen  string // NC_LISTEN
+	Server  string // NC_SERVER_NAME
+	Sink    string // NC_SINK, for the start line
+	Version string
+	Key     store.KeyFunc
+	Clock   clock.Clock
+	Local   *time.Location
+	Log     *slog.Logger
+	// Backend is the local backend of the settings; the daemon binds it to
+	// the database it holds and to its scheduler.
+	Backend *local.Backend
+}
+
+// Files earlier versions kept in the data directory: the control token
+// (the local API needs none now) and the daemon's TCP address.
+var obsolete = []string{"control.token", "daemon.json"}
+
+// Run serves until ctx ends. It takes its listeners first, so that a
+// second daemon fails on them before it waits for the database's lock.
+func Run(ctx context.Context, cfg Config) error {
+	if err := service.PrepareDataDir(cfg.DataDir); err != nil {
+		return fmt.Errorf("prepare data directory: %w", err)
+	}
+	tcp, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on NC_LISTEN %s: %w; is another neurons-connector daemon running, or set NC_LISTEN to a free loopback port", cfg.Listen, err)
+	}
+	defer func() { _ = tcp.Close() }()
+	sock, err := control.Listen(ctx, cfg.DataDir, cfg.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = sock.Close() }()
+	db, err := store.Open(store.PathIn(cfg.DataDir), store.Options{Create: true, Key: cfg.Key})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	for _, f := range obsolete {
+		_ = os.Remove(filepath.Join(cfg.DataDir, f))
+	}
+	sink, err := cfg.Backend.Sink(db)
+	if err != nil {
+		return err
+	}
+	eng, err := cfg.Backend.Engine(db)
+	if err != nil {
+		return err
+	}
+	m := metrics.New(func() ([]metrics.Gauge, error) { return gauges(db) })
+	sched := &engine.Scheduler{Engine: eng, Sink: sink, Server: cfg.Server, Local: cfg.Local, Finished: m.RunFinished,
+		Provider: func(_ context.Context, c connector.Config) (engine.Provider, error) { return cfg.Backend.Provider(db, c) }}
+	backend := cfg.Backend.Bind(db, sched)
+	cfg.Log.Info("daemon started", "version", cfg.Version, "server", cfg.Server, "listen", tcp.Addr().String(),
+		"socket", sock.Addr().String(), "data_dir", cfg.DataDir, "sink", cfg.Sink)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return sched.Run(gctx) })
+	g.Go(func() error { return control.Serve(gctx, sock, backend) })
+	g.Go(func() error { return serveHTTP(gctx, tcp, m.Handler()) })
+	err = g.Wait()
+	cfg.Log.Info("daemon stopped")
+	return err
+}
+
+// Handler is the TCP endpoint: liveness and metrics, read-only, with no
+// credential, so that a scraper holds nothing that controls the daemon.
+func Handler(metrics http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", metrics)
+	return mux
+}
+
+// serveHTTP serves the TCP endpoint until ctx ends. Slow or idle clients
+// are cut off: nothing here takes long to answer.
+func serveHTTP(ctx context.Context, l net.Listener, metrics http.Handler) error {
+	srv := &http.Server{Handler: Handler(metrics), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	defer stop()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("metrics endpoint: %w", err)
+	}
+	return nil
+}
+
+// gauges reads the metrics that live in the database.
+func gauges(db *store.DB) ([]metrics.Gauge, error) {
+	var out []metrics.Gauge
+	err := db.View(func(tx *store.Tx) error {
+		all, err := tx.Connectors()
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			g := metrics.Gauge{Connector: c.Name, Type: string(c.Kind), Outbox: tx.OutboxDepth(c.ID)}
+			state, err := tx.SyncState(c.ID)
+			if err != nil {
+				return err
+			}
+			if state.Hold != nil {
+				g.Held = state.Hold.Count
+			}
+			runs, err := tx.Runs(c.ID, 100)
+			if err != nil {
+				return err
+			}
+			for _, r := range runs {
+				if r.Result == "ok" {
+					g.LastSuccess = float64(r.End.UnixNano()) / float64(time.Second)
+					break
+				}
+			}
+			out = append(out, g)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,230 @@
+// Package local is the command layer's backend on the database itself:
+// every request of package api (add, edit, remove, run, status, export ...)
+// answered from the bbolt file. The command line uses it when no daemon
+// runs; the daemon serves the same Backend, bound to the database it holds
+// and to its scheduler, behind its local socket. So each operation is
+// written once, and a command behaves the same either way.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"neurons-connector/api"
+	"neurons-connector/clock"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/mapping"
+	"neurons-connector/secret"
+	"neurons-connector/service"
+	"neurons-connector/store"
+)
+
+// Patience is how long a run or a purge keeps delivering after its pass
+// when the sink fails; what is left waits in the outbox for the next run or
+// the service.
+const Patience = 30 * time.Second
+
+// Scheduler is what the backend needs of the daemon's scheduler, when it
+// serves the daemon: runs go through the connector's worker, a removal
+// keeps the worker away, a change reloads the schedule.
+type Scheduler interface {
+	RunNow(ctx context.Context, id string, flags engine.RunFlags, progress func(engine.Progress)) (store.Run, *engine.Pusher, error)
+	Hold(id string) (release func())
+	Reload()
+	State(id string) (engine.State, bool)
+}
+
+// Config is what a Backend is built from: computed once by the command
+// layer (or the daemon) from the settings.
+type Config struct {
+	DataDir string
+	Key     store.KeyFunc
+	Server  string // NC_SERVER_NAME
+	// Tables are the built-in mapping tables and the target catalog;
+	// MappingsDir (NC_MAPPINGS_DIR) holds the admin's overrides.
+	Tables      fs.FS
+	MappingsDir string
+	// Provider builds a connector's client; Sink the configured sink on db.
+	Provider func(c connector.Config, sec secret.Value) (engine.Provider, error)
+	Sink     func(db *store.DB) (engine.Sink, error)
+	Clock    clock.Clock
+	Local    *time.Location
+	Log      *slog.Logger
+	// DB and Scheduler are set by the daemon, which holds the database;
+	// otherwise each request opens the file and closes it.
+	DB        *store.DB
+	Scheduler Scheduler
+}
+
+// Backend answers the command layer's requests from the database.
+type Backend struct{ cfg Config }
+
+// New returns the Backend of cfg.
+func New(cfg Config) *Backend { return &Backend{cfg: cfg} }
+
+// Close releases nothing: each request closes what it opened.
+func (b *Backend) Close() error { return nil }
+
+// open opens the database. Only requests that create something pass
+// create; the others get store.ErrNoDatabase on a fresh host and treat it
+// as "no connectors yet", so that looking never writes.
+func (b *Backend) open(create bool) (*store.DB, error) {
+	if b.cfg.DB != nil {
+		return b.cfg.DB.Borrow(), nil
+	}
+	if create {
+		if err := service.PrepareDataDir(b.cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("prepare data directory: %w", err)
+		}
+	}
+	return store.Open(store.PathIn(b.cfg.DataDir), store.Options{Create: create, Key: b.cfg.Key})
+}
+
+// view runs fn in a read transaction; with no database yet it runs fn
+// with a nil transaction, meaning "nothing stored".
+func (b *Backend) view(fn func(tx *store.Tx) error) error {
+	db, err := b.open(false)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return fn(nil)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	return db.View(fn)
+}
+
+// update runs fn in one write transaction: a request's writes land
+// together or not at all.
+func (b *Backend) update(create bool, fn func(tx *store.Tx) error) error {
+	db, err := b.open(create)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return fn(nil)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	return db.Update(fn)
+}
+
+// openConnector opens the database and finds the named connector and,
+// with withSecret, opens its secret. The caller closes the database.
+func (b *Backend) openConnector(name string, withSecret bool) (*store.DB, connector.Config, secret.Value, error) {
+	var c connector.Config
+	var sec secret.Value
+	db, err := b.open(false)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, c, sec, api.UnknownConnector(name)
+	}
+	if err != nil {
+		return nil, c, sec, err
+	}
+	err = db.View(func(tx *store.Tx) error {
+		var err error
+		if c, err = findConnector(tx, name); err != nil || !withSecret {
+			return err
+		}
+		sec, err = tx.Secret(c.ID, SecretName(c.Kind))
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, c, sec, err
+	}
+	return db, c, sec, nil
+}
+
+// engine builds the sync engine on db.
+func (b *Backend) engine(db *store.DB) (*engine.Engine, error) {
+	src, err := b.mappingSource()
+	if err != nil {
+		return nil, err
+	}
+	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: b.cfg.Clock, Log: b.cfg.Log, SpillDir: b.cfg.DataDir}, nil
+}
+
+// mappingSource is the built-in tables with NC_MAPPINGS_DIR's overrides.
+func (b *Backend) mappingSource() (*mapping.Source, error) {
+	src, err := mapping.NewSource(b.cfg.Tables, nil)
+	if err == nil && b.cfg.MappingsDir != "" {
+		src.Overrides, src.OverridesDir = os.DirFS(b.cfg.MappingsDir), b.cfg.MappingsDir
+	}
+	return src, err
+}
+
+// findConnector looks a connector up by name; an unknown name is bad
+// input. tx is nil when no database exists yet.
+func findConnector(tx *store.Tx, name string) (connector.Config, error) {
+	if tx == nil {
+		return connector.Config{}, api.UnknownConnector(name)
+	}
+	c, err := tx.ConnectorByName(name)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, api.UnknownConnector(name)
+	}
+	return c, err
+}
+
+// SecretName is the store's name of a kind's secret.
+func SecretName(k connector.Kind) string {
+	if k == connector.OneLogin {
+		return store.SecretOneLoginSecret
+	}
+	return store.SecretOktaToken
+}
+
+// hold keeps the daemon's worker of a connector from running while a
+// request removes it; without a daemon it does nothing.
+func (b *Backend) hold(name string) (release func()) {
+	if b.cfg.Scheduler == nil {
+		return func() {}
+	}
+	var c connector.Config
+	if err := b.view(func(tx *store.Tx) (err error) { c, err = findConnector(tx, name); return err }); err != nil {
+		return func() {} // the request reports the unknown name itself
+	}
+	return b.cfg.Scheduler.Hold(c.ID)
+}
+
+// changed tells the daemon's scheduler that connectors changed.
+func (b *Backend) changed() {
+	if b.cfg.Scheduler != nil {
+		b.cfg.Scheduler.Reload()
+	}
+}
+
+// Engine is the sync engine on db, as the backend's runs use it; the
+// daemon's scheduler runs with the same.
+func (b *Backend) Engine(db *store.DB) (*engine.Engine, error) { return b.engine(db) }
+
+// Sink is the configured sink on db.
+func (b *Backend) Sink(db *store.DB) (engine.Sink, error) { return b.cfg.Sink(db) }
+
+// Provider builds a connector's client with its secret from db.
+func (b *Backend) Provider(db *store.DB, c connector.Config) (engine.Provider, error) {
+	var v secret.Value
+	err := db.View(func(tx *store.Tx) error {
+		var err error
+		v, err = tx.Secret(c.ID, SecretName(c.Kind))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open the secret of %q: %w", c.Name, err)
+	}
+	return b.cfg.Provider(c, v)
+}
+
+// Bind returns a Backend like b on the database the daemon holds, whose
+// runs go through sched.
+func (b *Backend) Bind(db *store.DB, sched Scheduler) *Backend {
+	cfg := b.cfg
+	cfg.DB, cfg.Scheduler = db, sched
+	return &Backend{cfg: cfg}
+}

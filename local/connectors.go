@@ -1,0 +1,254 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"neurons-connector/api"
+	"neurons-connector/connector"
+	"neurons-connector/engine"
+	"neurons-connector/secret"
+	"neurons-connector/store"
+)
+
+// Add stores a new connector and its sealed secret in one transaction.
+func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, error) {
+	if _, err := connector.ParseKind(string(req.Kind)); err != nil {
+		return api.Connector{}, api.MarkBadInput(err)
+	}
+	now := b.cfg.Clock.Now()
+	c := connector.New(req.Kind, now.In(b.cfg.Local))
+	if missing := req.Changes.Required(req.Kind); missing != "" {
+		return api.Connector{}, api.BadInput("%s", missing)
+	}
+	if err := req.Changes.Apply(&c, now, b.cfg.Local); err != nil {
+		return api.Connector{}, api.MarkBadInput(err)
+	}
+	c.Schedule.Reanchor(now, b.cfg.Local)
+	sec, err := secret.FromBytes(req.Secret)
+	if err != nil {
+		return api.Connector{}, api.BadInput("the %s: %v", secretWhat(req.Kind), err)
+	}
+	var view api.Connector
+	err = b.update(true, func(tx *store.Tx) error {
+		if err := tx.PutConnector(c); err != nil {
+			return nameError(err)
+		}
+		if err := tx.PutSecret(c.ID, SecretName(c.Kind), sec); err != nil {
+			return err
+		}
+		view = connectorView(tx, c)
+		return nil
+	})
+	if err == nil {
+		b.changed()
+	}
+	return view, err
+}
+
+// Edit changes what req names of a connector; the others keep their values.
+func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, error) {
+	if len(req.Changes.Given()) == 0 && req.Secret == nil {
+		return api.Connector{}, api.BadInput("nothing to change: give at least one option")
+	}
+	var sec secret.Value
+	if req.Secret != nil {
+		var err error
+		if sec, err = secret.FromBytes(req.Secret); err != nil {
+			return api.Connector{}, api.BadInput("the %s: %v", secretWhat(req.SecretKind), err)
+		}
+	}
+	var view api.Connector
+	err := b.update(false, func(tx *store.Tx) error {
+		c, err := findConnector(tx, req.Name)
+		if err != nil {
+			return err
+		}
+		if req.SecretKind != "" && req.SecretKind != c.Kind {
+			return api.BadInput("%s applies to %s connectors; %q is of type %s", secretWhat(req.SecretKind), req.SecretKind, c.Name, c.Kind)
+		}
+		now := b.cfg.Clock.Now()
+		if err := req.Changes.Apply(&c, now, b.cfg.Local); err != nil {
+			return api.MarkBadInput(err)
+		}
+		c.Updated = now.UTC()
+		if err := tx.PutConnector(c); err != nil {
+			return nameError(err)
+		}
+		if req.Secret != nil {
+			if err := tx.PutSecret(c.ID, SecretName(c.Kind), sec); err != nil {
+				return err
+			}
+		}
+		view = connectorView(tx, c)
+		return nil
+	})
+	if err == nil {
+		b.changed()
+	}
+	return view, err
+}
+
+// Remove removes a connector with everything stored for it, after
+// delivering a delete for each of its users when req.Purge.
+func (b *Backend) Remove(ctx context.Context, req api.RemoveRequest) (api.Removed, error) {
+	defer b.hold(req.Name)() // a daemon's worker must not write while the connector goes
+	var out api.Removed
+	if req.Purge {
+		n, err := b.purge(ctx, req.Name)
+		if err != nil {
+			return out, err
+		}
+		out.Purged = n
+	}
+	err := b.update(false, func(tx *store.Tx) error {
+		c, err := findConnector(tx, req.Name)
+		if err != nil {
+			return err
+		}
+		if n := tx.OutboxRecords(c.ID); n > 0 && !req.Force {
+			return fmt.Errorf("connector %q has %d changes waiting for the sink; deliver them first "+
+				"(neurons-connector run %q) or remove with --force to drop them", c.Name, n, c.Name)
+		}
+		out.Connector = connectorView(tx, c)
+		return tx.DeleteConnector(c.ID)
+	})
+	if err == nil {
+		b.changed()
+	}
+	return out, err
+}
+
+// List returns every connector.
+func (b *Backend) List(context.Context) ([]api.Connector, error) {
+	views := []api.Connector{}
+	err := b.view(func(tx *store.Tx) error {
+		if tx == nil {
+			return nil
+		}
+		all, err := tx.Connectors()
+		for _, c := range all {
+			views = append(views, connectorView(tx, c))
+		}
+		return err
+	})
+	return views, err
+}
+
+// Show returns one connector.
+func (b *Backend) Show(_ context.Context, name string) (api.Connector, error) {
+	var v api.Connector
+	err := b.view(func(tx *store.Tx) error {
+		c, err := findConnector(tx, name)
+		if err == nil {
+			v = connectorView(tx, c)
+		}
+		return err
+	})
+	return v, err
+}
+
+// Test checks that a connector reaches its provider with its credentials,
+// and that the provider answers as the tenant its runs read.
+func (b *Backend) Test(ctx context.Context, name string) (string, error) {
+	db, c, sec, err := b.openConnector(name, true)
+	if err != nil {
+		return "", err
+	}
+	// A few users the connector delivered, and the tenant its runs read:
+	// what tells an empty answer or another org from a healthy one.
+	known, state, err := knownUsers(db, c.ID)
+	_ = db.Close() // the check needs the provider, not the database
+	if err != nil {
+		return "", err
+	}
+	prov, err := b.cfg.Provider(c, sec)
+	if err != nil {
+		return "", err
+	}
+	checker, ok := prov.(engine.Checker)
+	if !ok {
+		return "", fmt.Errorf("connector %q: its provider has no check", c.Name)
+	}
+	msg, err := checker.Check(ctx, known)
+	if err != nil {
+		return "", fmt.Errorf("connector %q: %w", c.Name, err)
+	}
+	if id, ok := prov.(engine.Identifier); ok && state.Identity != "" {
+		now, err := id.Identity(ctx)
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("connector %q: %w", c.Name, err)
+		case now != "" && now != state.Identity:
+			return "", fmt.Errorf("connector %q: the provider answers as %s, but the connector's earlier runs read %s: its "+
+				"URL names another tenant now; fix it (neurons-connector connector edit %q), or, if the switch is meant, "+
+				"let the next run's deletes through with: neurons-connector run %q --confirm-deletes",
+				c.Name, now, state.Identity, c.Name, c.Name)
+		case now != "":
+			msg += fmt.Sprintf(" (%s, as in the connector's earlier runs)", now)
+		}
+	}
+	return msg, nil
+}
+
+// knownUsers reads up to three users the connector delivered, and its
+// sync state.
+func knownUsers(db *store.DB, id string) (known []string, state store.SyncState, err error) {
+	err = db.View(func(tx *store.Tx) error {
+		errEnough := errors.New("enough")
+		err := tx.ForEachSnapshot(id, func(uid string, s store.Snapshot) error {
+			if s.Delivered() {
+				known = append(known, uid)
+			}
+			if len(known) == 3 {
+				return errEnough
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errEnough) {
+			return err
+		}
+		state, err = tx.SyncState(id)
+		return err
+	})
+	return known, state, err
+}
+
+// connectorView is c as list and show print it; the secret only as set or
+// not set.
+func connectorView(tx *store.Tx, c connector.Config) api.Connector {
+	v := api.Connector{
+		ID: c.ID, Name: c.Name, Type: string(c.Kind), Server: c.Server, URL: c.URL, ClientID: c.ClientID,
+		UserStatuses: c.Statuses, Repeats: string(c.Schedule.Repeats), StartTime: c.Schedule.StartTime,
+		TimeZone: c.Schedule.TimeZone, Schedule: c.Schedule.String(), Active: c.Active,
+		RateShare: c.RateShare, FullEvery: c.FullEvery.String(), MaxDeletes: c.MaxDeletes.String(),
+		Created: c.Created, Updated: c.Updated,
+	}
+	state := "not set"
+	if tx.HasSecret(c.ID, SecretName(c.Kind)) {
+		state = "set"
+	}
+	if c.Kind == connector.OneLogin {
+		v.ClientSecret = state
+	} else {
+		v.Token = state
+	}
+	return v
+}
+
+// nameError turns a taken name into bad input naming --name.
+func nameError(err error) error {
+	var taken *store.NameTakenError
+	if errors.As(err, &taken) {
+		return api.BadInput("--name: %v", err)
+	}
+	return err
+}
+
+func secretWhat(k connector.Kind) string {
+	if k == connector.OneLogin {
+		return "OneLogin client secret"
+	}
+	return "Okta API token"
+}
