@@ -82,7 +82,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	m := metrics.New(func() ([]metrics.Gauge, error) { return gauges(db) })
 	sched := &engine.Scheduler{Engine: eng, Sink: sink, Server: cfg.Server, Local: cfg.Local, Finished: m.RunFinished,
-		Provider: func(_ context.Context, c connector.Config) (engine.Provider, error) { return cfg.Backend.Provider(db, c) }}
+		Provider: func(_ context.Context, c connector.Config) (engine.Provider, error) {
+			return cfg.Backend.Provider(db, c)
+		}}
 	backend := cfg.Backend.Bind(db, sched)
 	cfg.Log.Info("daemon started", "version", cfg.Version, "server", cfg.Server, "listen", tcp.Addr().String(),
 		"socket", sock.Addr().String(), "data_dir", cfg.DataDir, "sink", cfg.Sink)
