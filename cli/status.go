@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"neurons-connector/api"
 	"text/tabwriter"
 	"time"
+
+	"neurons-connector/api"
 
 	"github.com/spf13/cobra"
 )

@@ -141,7 +141,7 @@ func checkPrivate(dir string) error {
 		return err
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
+		if err := os.Chmod(dir, 0o700); err != nil { //nolint:gosec // G302: a directory needs x to be entered
 			return fmt.Errorf("make the data directory %s private (chmod 700): %w", dir, err)
 		}
 	}
