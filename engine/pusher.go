@@ -17,7 +17,10 @@ import (
 )
 
 // Sink is what the pusher needs of the receiving side: a batch body as the
-// outbox keeps it, under its Idempotency-Key.
+// outbox keeps it, under its Idempotency-Key. Push returns nil once the
+// batch is durably accepted (or was accepted before); its errors are
+// *sink.Error. The program's one sink interface: sink.Neurons and sink.CSV
+// implement it (checked in package local).
 type Sink interface {
 	Push(ctx context.Context, key string, p sink.Payload) error
 }

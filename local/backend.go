@@ -22,6 +22,7 @@ import (
 	"neurons-connector/mapping"
 	"neurons-connector/secret"
 	"neurons-connector/service"
+	"neurons-connector/sink"
 	"neurons-connector/store"
 )
 
@@ -61,6 +62,13 @@ type Config struct {
 	DB        *store.DB
 	Scheduler Scheduler
 }
+
+// The sinks the configuration builds, checked against what the engine's
+// pusher needs.
+var (
+	_ engine.Sink = (*sink.Neurons)(nil)
+	_ engine.Sink = (*sink.CSV)(nil)
+)
 
 // Backend answers the command layer's requests from the database.
 type Backend struct{ cfg Config }

@@ -6,7 +6,6 @@ package sink
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,13 +142,6 @@ func (b *Batch) Split() (*Batch, *Batch, error) {
 	// Only the second half may be the run's last batch.
 	first.Info.Final = false
 	return &first, &second, nil
-}
-
-// Sink receives batches: the request body as the outbox keeps it, and the
-// batch's Idempotency-Key. Push returns nil once the batch is durably
-// accepted (or was accepted before). Its errors are *Error.
-type Sink interface {
-	Push(ctx context.Context, key string, p Payload) error
 }
 
 // Payload is a batch body as the outbox keeps it: bodies over 8 KiB are

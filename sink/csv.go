@@ -151,5 +151,3 @@ func cell(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
-var _ Sink = (*CSV)(nil)

@@ -10,10 +10,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"neurons-connector/internal/retryafter"
 
 	"neurons-connector/clock"
 	"neurons-connector/secret"
@@ -232,19 +233,8 @@ func message(body []byte) string {
 	return s
 }
 
-// retryAfter reads Retry-After as seconds or an HTTP date; 0 if absent.
+// retryAfter is the wait Retry-After asks for; 0 if absent.
 func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	d, _ := retryafter.Parse(h, now)
+	return d
 }
-
-var _ Sink = (*Neurons)(nil)

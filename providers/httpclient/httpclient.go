@@ -16,9 +16,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"syscall"
 	"time"
+
+	"neurons-connector/internal/retryafter"
 
 	"neurons-connector/engine"
 )
@@ -111,15 +112,8 @@ func Backoff(attempt int, base, ceiling time.Duration) time.Duration {
 // RetryAfter reads a Retry-After header, in seconds or as an HTTP date
 // (read against now); -1 if absent or unreadable.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return -1
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(0, t.Sub(now))
+	if d, ok := retryafter.Parse(h, now); ok {
+		return d
 	}
 	return -1
 }
