@@ -2,10 +2,8 @@ package okta
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"sync"
@@ -127,114 +125,6 @@ func (e *enrichment) combo(d deviceInfo) uint32 {
 	e.combos = append(e.combos, d)
 	e.comboOf[d] = i
 	return i
-}
-
-// unavailable reports whether err means an optional API is not there for
-// this org or token: any 4xx but 429 (okta-api.md §5.3: Classic orgs lack
-// the devices API, and the exact status is undocumented).
-func unavailable(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusUnauthorized
-}
-
-// sweep gathers apps and devices for a full pass, the two sweeps side by
-// side (they use separate rate-limit buckets).
-func (c *Client) sweep(ctx context.Context) (*enrichment, error) {
-	e := newEnrichment()
-	g, gctx := errgroup.WithContext(ctx)
-	// An API the org or token lacks leaves its attributes out, with a
-	// warning, instead of failing the run.
-	optional := func(api string, sweep func(context.Context, *enrichment) error, missing *bool, consequence string) func() error {
-		return func() error {
-			err := sweep(gctx, e)
-			if unavailable(err) {
-				*missing = true
-				c.warn(fmt.Sprintf("okta %s API unavailable (%v): %s", api, err, consequence))
-				return nil
-			}
-			return err
-		}
-	}
-	g.Go(optional("apps", c.sweepApps, &e.noApps,
-		"assigned apps are left out of this run; grant the token's admin read access to apps"))
-	g.Go(optional("devices", c.sweepDevices, &e.noDevs,
-		"device type and OS are left out of this run; the devices API exists only in Identity Engine orgs"))
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	e.compact()
-	return e, nil
-}
-
-func (c *Client) sweepApps(ctx context.Context, e *enrichment) error {
-	type app struct{ ID, Label, Name string }
-	q := url.Values{"limit": {"200"}, "filter": {`status eq "ACTIVE"`}}
-	var apps []appInfo
-	err := pagesOf(ctx, c, "/api/v1/apps?"+q.Encode(), 200, func(items []app) error {
-		for _, a := range items {
-			if a.ID == "" {
-				return errors.New("okta: a listed app has no id")
-			}
-			apps = append(apps, appInfo{id: a.ID, label: a.Label, name: a.Name})
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	e.mu.Lock()
-	e.apps = apps
-	e.mu.Unlock()
-	type appUser struct{ ID string }
-	for i, a := range apps {
-		first := "/api/v1/apps/" + url.PathEscape(a.id) + "/users?" + url.Values{"limit": {"500"}}.Encode()
-		err := pagesOf(ctx, c, first, 500, func(items []appUser) error {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			for _, au := range items {
-				if au.ID != "" {
-					e.addApp(au.ID, uint32(i))
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("list users of app %s: %w", a.label, err)
-		}
-	}
-	return nil
-}
-
-// device is the part of a device (and of /users/{id}/devices' device) the
-// connector reads.
-type device struct {
-	Profile struct {
-		Platform, OSVersion, DisplayName string
-	}
-	Embedded struct {
-		Users []struct{ User struct{ ID string } }
-	} `json:"_embedded"`
-}
-
-func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
-	q := url.Values{"limit": {"200"}, "expand": {"userSummary"}}
-	return pagesOf(ctx, c, "/api/v1/devices?"+q.Encode(), 200, func(items []device) error {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for _, d := range items {
-			combo := e.combo(d.info())
-			for _, u := range d.Embedded.Users {
-				if u.User.ID != "" {
-					e.addDevice(u.User.ID, combo)
-				}
-			}
-		}
-		return nil
-	})
-}
-
-func (d device) info() deviceInfo {
-	return deviceInfo{platform: d.Profile.Platform, osVersion: d.Profile.OSVersion, displayName: d.Profile.DisplayName}
 }
 
 // compact packs the sweeps' lists into arrays a quarter of their size and

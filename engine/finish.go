@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"neurons-connector/mapping"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// finish queues what only a complete pass can know: the users whose
+// manager came later, and the pass's deletes, which the deletion guard
+// lets through or holds. The last transaction queues the run's final batch
+// and moves the cursor; a held run moves it too (its upserts are
+// delivered), and its deletes wait in the held set.
+func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState, started time.Time) error {
+	if err := p.fixManagers(ctx); err != nil {
+		return err
+	}
+	if p.mode == Full {
+		// The provider's per-pass data (an Okta full pass holds every
+		// user's apps and devices) is garbage now. Hand it back to the OS
+		// before the scan below maps the whole snapshot into memory, so
+		// that the two do not add up to the run's peak.
+		debug.FreeOSMemory()
+	}
+	dels, err := p.removals()
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, d := range dels {
+		if d.delivered {
+			n++
+		}
+	}
+	why, hint := p.guard(n)
+	var held *HeldError
+	if why != "" {
+		held = &HeldError{Count: n, Why: why, Hint: hint}
+		for _, d := range dels {
+			if d.delivered {
+				p.change(Change{SourceID: d.id, Reason: d.reason, Held: true})
+			}
+		}
+	}
+	// Deletes (or held deletes) in transactions of at most one batch each;
+	// the cursor goes with the last.
+	for start := 0; ; start += sink.MaxRecords {
+		end := min(start+sink.MaxRecords, len(dels))
+		last := end == len(dels)
+		err := p.update(func(tx *store.Tx) error {
+			b := p.newBatcher()
+			if held != nil {
+				if !p.dry {
+					if err := p.holdAll(tx, dels[start:end], start == 0); err != nil {
+						return err
+					}
+				}
+			} else {
+				for _, d := range dels[start:end] {
+					if d.delivered {
+						if err := b.delete(d.id, d.reason); err != nil {
+							return err
+						}
+					}
+					if err := p.delSnap(tx, d.id); err != nil {
+						return err
+					}
+					if !p.dry {
+						if err := tx.ReleaseHeld(p.c.ID, d.id); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			if !last {
+				if err := b.flush(false); err != nil {
+					return err
+				}
+				return b.enqueue(tx)
+			}
+			if p.batches > 0 || b.pending > 0 {
+				if err := b.flush(true); err != nil {
+					return err
+				}
+			}
+			if p.dry {
+				return nil
+			}
+			if err := b.enqueue(tx); err != nil {
+				return err
+			}
+			if err := tx.PutCursor(p.c.ID, store.Cursor{Value: cursor, Saved: p.e.Clock.Now().UTC()}); err != nil {
+				return err
+			}
+			return tx.PutSyncState(p.c.ID, p.nextState(tx, state, held, started))
+		})
+		if err != nil {
+			return err
+		}
+		if p.opts.Committed != nil {
+			p.opts.Committed()
+		}
+		if last {
+			break
+		}
+	}
+	p.progress()
+	if held != nil {
+		return held
+	}
+	return nil
+}
+
+// nextState is the sync state a completed pass leaves.
+func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, started time.Time) store.SyncState {
+	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
+	state.ContactFields = strings.Join(p.contactFields, ",")
+	if p.mode == Full {
+		state.LastFull = started
+		state.FullPages = p.pages
+		if held == nil {
+			// Everything the pass did not delete it saw selected: no
+			// delete stays held.
+			_ = tx.ClearHeld(p.c.ID)
+		}
+	}
+	// The tenant is taken as the connector's once a run against it passed
+	// the guard (or held for another reason than the tenant).
+	if p.identity != "" && (held == nil || p.lastIdentity == "" || p.identity == p.lastIdentity) {
+		state.Identity = p.identity
+	}
+	switch count := tx.HeldCount(p.c.ID); {
+	case count == 0:
+		state.Hold = nil
+	case held != nil:
+		state.Hold = &store.Hold{Count: count, Why: held.Why, Run: p.runID, Since: started, Full: p.mode == Full}
+	case state.Hold == nil:
+		state.Hold = &store.Hold{Count: count, Why: "held by an earlier run", Run: p.runID, Since: started}
+	default:
+		state.Hold.Count = count // an incremental run released some
+	}
+	return state
+}
+
+// findOutside asks the provider, outside any transaction, for the managers
+// of chunk that the snapshot does not know: managers outside the selected
+// statuses. Each is asked for once per run, found or not.
+func (p *pass) findOutside(ctx context.Context, chunk []spilled) error {
+	finder, ok := p.provider.(UserFinder)
+	if !ok {
+		return nil
+	}
+	var ask []string
+	err := p.e.DB.View(func(tx *store.Tx) error {
+		dir := &directory{p: p, tx: tx}
+		for _, e := range chunk {
+			for _, ref := range e.Refs {
+				if _, asked := p.outside[ref.ID]; asked {
+					continue
+				}
+				if _, ok := dir.Contact(ref.ID); !ok {
+					ask = append(ask, ref.ID)
+					p.outside[ref.ID] = mapping.Contact{}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ask {
+		u, found, err := finder.FindUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("manager %s: %w", id, err)
+		}
+		if found {
+			rec := p.table.Apply(u.Raw, nil)
+			p.outside[id] = mapping.ContactOf(rec).Keep(p.contactFields)
+		}
+	}
+	return nil
+}
+
+// fixManagers queues the spilled users with their managers' fields, in
+// transactions of one batch each.
+func (p *pass) fixManagers(ctx context.Context) error {
+	if p.mode == Full {
+		p.staleContacts = false // the pass has rewritten every contact
+	}
+	var chunk []spilled
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		if err := p.findOutside(ctx, chunk); err != nil {
+			return err
+		}
+		err := p.update(func(tx *store.Tx) error {
+			b := p.newBatcher()
+			dir := &directory{p: p, tx: tx}
+			for _, e := range chunk {
+				rec, err := mapping.ParseRecord(e.Attrs)
+				if err != nil {
+					return err
+				}
+				for _, ref := range e.Refs {
+					if c, ok := dir.Contact(ref.ID); ok {
+						rec = rec.With(ref.Target, c.Field(ref.Field))
+					}
+				}
+				attrs, err := rec.MarshalJSON()
+				if err != nil {
+					return err
+				}
+				cur, ok, err := p.getSnap(tx, e.ID)
+				if err != nil {
+					return err
+				}
+				if _, leaving := p.pendingDel[e.ID]; !ok || leaving {
+					continue // deleted, or left the selection, later in the pass: nothing to queue
+				}
+				cur.Hash = recordHash(attrs)
+				if !e.Known || e.OldHash != cur.Hash {
+					if err := b.upsert(e.ID, attrs); err != nil {
+						return err
+					}
+				}
+				if err := p.putSnap(tx, e.ID, cur); err != nil {
+					return err
+				}
+			}
+			if err := b.flush(false); err != nil || p.dry {
+				return err
+			}
+			return b.enqueue(tx)
+		})
+		chunk = chunk[:0]
+		if err == nil && p.opts.Committed != nil {
+			p.opts.Committed()
+		}
+		return err
+	}
+	err := p.spill.each(func(e spilled) error {
+		chunk = append(chunk, e)
+		if len(chunk) == sink.MaxRecords {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}

@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"neurons-connector/mapping"
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// page maps, compares and queues one page. The mapping and comparing
+// happen in a read transaction, the batches are encoded and compressed
+// outside any, and one short write transaction then stores the page's
+// snapshot changes and batches together: the pusher's transactions are not
+// held up while a page is mapped.
+func (p *pass) page(ctx context.Context, users []User) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := p.complete(ctx, users); err != nil {
+		return err
+	}
+	b := p.newBatcher()
+	p.buffering = true
+	err := p.e.DB.View(func(tx *store.Tx) error {
+		dir := &directory{p: p, tx: tx}
+		for _, u := range users {
+			if err := p.user(tx, b, dir, u); err != nil {
+				return fmt.Errorf("user %s: %w", u.ID, err)
+			}
+		}
+		return nil
+	})
+	p.buffering = false
+	if err == nil {
+		err = b.flush(false)
+	}
+	if err == nil && !p.dry {
+		err = p.e.DB.Update(func(tx *store.Tx) error {
+			if err := p.writeOverlay(tx); err != nil {
+				return err
+			}
+			for _, id := range p.release {
+				if err := tx.ReleaseHeld(p.c.ID, id); err != nil {
+					return err
+				}
+			}
+			return b.enqueue(tx)
+		})
+	}
+	p.release = p.release[:0]
+	if err != nil {
+		return err
+	}
+	queued := b.queued
+	p.pages++
+	p.e.Log.Debug("page done", "connector", p.c.Name, "page", p.pages, "users", len(users), "batches", queued,
+		"upserts", p.upserts, "deletes", p.deletes)
+	if queued > 0 && p.opts.Committed != nil {
+		p.opts.Committed()
+	}
+	p.progress()
+	return nil
+}
+
+// complete asks the provider for the rest of the Partial users in the
+// selected statuses that the snapshot does not know; user skips the others
+// (known and unchanged, or never delivered and still not selected).
+func (p *pass) complete(ctx context.Context, users []User) error {
+	var need []User
+	err := p.e.DB.View(func(tx *store.Tx) error {
+		for i := range users {
+			if !users[i].Partial {
+				continue
+			}
+			if !p.selected[users[i].Status] {
+				continue // known: a delete needs no more; unknown: nothing to do
+			}
+			if _, known, err := p.getSnap(tx, users[i].ID); err != nil {
+				return err
+			} else if !known {
+				users[i].Partial = false
+				need = append(need, users[i])
+			}
+		}
+		return nil
+	})
+	if err != nil || len(need) == 0 {
+		return err
+	}
+	c, ok := p.provider.(Completer)
+	if !ok {
+		return fmt.Errorf("the provider returned partial users but cannot complete them")
+	}
+	return c.Complete(ctx, need) // fills the users' Raw maps, which users shares
+}
+
+func (p *pass) progress() {
+	if p.opts.Progress == nil {
+		return
+	}
+	p.opts.Progress(Progress{Pages: p.pages, Fetched: p.fetched, Upserts: p.upserts, Deletes: p.deletes,
+		Stats: statsOf(p.provider).Since(p.statsBefore)})
+}
+
+func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
+	p.fetched++
+	if p.mode == Full {
+		p.seen = append(p.seen, idHash(u.ID))
+	}
+	if u.Partial {
+		return nil // known and unchanged since the last complete pass
+	}
+	old, known, err := p.getSnap(tx, u.ID)
+	if err != nil {
+		return err
+	}
+	if !p.selected[u.Status] {
+		if !known {
+			return nil // never delivered: nothing to take back
+		}
+		// A delete, decided when the pass ends (the deletion guard).
+		p.pendingDel[u.ID] = pendingDelete{reason: sink.ReasonStatusNotSelected, delivered: old.Delivered()}
+		return nil
+	}
+	delete(p.pendingDel, u.ID) // seen again in the selection after all
+	if p.anyHeld && known {
+		p.release = append(p.release, u.ID) // a held delete of this user is void now
+	}
+	dir.missed = false
+	p.rec = p.table.AppendTo(p.rec, u.Raw, dir)
+	contact := mapping.ContactOf(p.rec).Keep(p.contactFields) // only what managers' reports read
+	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone}
+	attrs, err := p.rec.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	if dir.missed {
+		// The manager may come later in this pass: queue the user when the
+		// pass ends, with the manager's fields filled in.
+		if refs := p.table.ManagerRefs(u.Raw); len(refs) > 0 {
+			if err := p.spill.add(spilled{ID: u.ID, Status: u.Status, Known: known, OldHash: old.Hash, Attrs: attrs, Refs: refs}); err != nil {
+				return err
+			}
+			return p.putSnap(tx, u.ID, next) // contact and status now, hash when queued
+		}
+	}
+	next.Hash = recordHash(attrs)
+	if known && old == next {
+		return nil // unchanged: costs nothing downstream
+	}
+	if !known || old.Hash != next.Hash {
+		if err := b.upsert(u.ID, attrs); err != nil {
+			return err
+		}
+	}
+	return p.putSnap(tx, u.ID, next)
+}
