@@ -186,7 +186,7 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 	}
 
 	// A third connector, added while the daemon holds the database: the CLI
-	// goes through the control endpoint, and the new schedule applies at once.
+	// goes through the daemon's socket, and the new schedule applies at once.
 	daemonNow := start.Add(time.Since(realStart) * speed)
 	slotC := daemonNow.Truncate(time.Minute).Add(3 * time.Minute)
 	add := e.mustCLI("connector", "add", "okta", "--name", "Okta C", "--url", e.oktaU, "--token-file", writeSecret(t, "Okta-Daemon-Token-41"),

@@ -168,7 +168,7 @@ func (s *Settings) checkListen(p *problems) {
 		p.add("NC_LISTEN", "port %q is not a number from 0 to 65535", port)
 	}
 	if !connector.IsLoopback(host) {
-		p.add("NC_LISTEN", "%q is not a loopback address; the control endpoint listens on 127.0.0.1, ::1 or localhost only", host)
+		p.add("NC_LISTEN", "%q is not a loopback address; the health and metrics endpoint listens on 127.0.0.1, ::1 or localhost only", host)
 	}
 }
 
@@ -233,7 +233,7 @@ NC_NEURONS_SCOPE             OAuth scope, if the registration needs one
 NC_SINK                      neurons or csv
 NC_CSV_DIR                   where the CSV drop writes (default <data dir>/csv)
 NC_MAPPINGS_DIR              folder of okta.csv / onelogin.csv / <name>.csv overrides
-NC_LISTEN                    local control endpoint (default 127.0.0.1:7780, loopback only)
+NC_LISTEN                    /healthz and /metrics, read-only (default 127.0.0.1:7780, loopback only)
 NC_LOG_LEVEL, NC_LOG_FORMAT  debug|info|warn|error, text|json
 NC_SECRET_KEY                base64 sealing key instead of <data dir>/secret.key`)
 }
