@@ -72,8 +72,11 @@ func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 		return s, nil
 	}
 	s.backend, err = s.connect(cmd.Context(), t.env)
-	if err != nil && needs == needsHint {
+	switch {
+	case err != nil && needs == needsHint:
 		s.backend, err = nil, nil // the database is only a hint here
+	case err != nil:
+		err = &opError{err: err} // the daemon cannot be reached: the operation failed (exit 1)
 	}
 	return s, err
 }

@@ -96,6 +96,9 @@ func dial(ctx context.Context, dataDir string) (net.Conn, error) {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, fs.ErrNotExist) {
 		return nil, errNoDaemon // left by a daemon that crashed
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("this user may not use the daemon's socket %s; run the command as the service's account (e.g. with sudo)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reach the daemon's socket %s: %w", path, err)
 	}
