@@ -7,12 +7,33 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 )
+
+// Backend is everything the command layer asks of the connectors' store,
+// defined once: local.Backend answers it from the database, control.Client
+// sends it to the daemon, whose control server answers it with a
+// local.Backend bound to the database it holds. The command layer picks
+// the implementation (cli/session.go). Every request is typed: a secret
+// travels as the bytes the command read, a table comes back as content the
+// command writes itself.
+type Backend interface {
+	Add(ctx context.Context, req AddRequest) (Connector, error)
+	Edit(ctx context.Context, req EditRequest) (Connector, error)
+	Remove(ctx context.Context, req RemoveRequest) (Removed, error)
+	List(ctx context.Context) ([]Connector, error)
+	Show(ctx context.Context, name string) (Connector, error)
+	Test(ctx context.Context, name string) (string, error)
+	Run(ctx context.Context, req RunRequest, events func(Event)) (RunResult, error)
+	Status(ctx context.Context, name string) ([]Status, error)
+	Export(ctx context.Context, target string) (Table, error)
+	Close() error
+}
 
 // Changes are the connector options an add or an edit sets, as the admin
 // typed them; a nil field leaves its option as it is. The backend validates

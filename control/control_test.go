@@ -81,6 +81,7 @@ func (f *fakeBackend) Test(context.Context, string) (string, error) {
 	f.note("test")
 	return "fine", nil
 }
+func (f *fakeBackend) Close() error { return nil }
 func (f *fakeBackend) Run(_ context.Context, req api.RunRequest, events func(api.Event)) (api.RunResult, error) {
 	f.note("run")
 	events(api.Event{Note: "starting " + req.Name})

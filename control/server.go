@@ -27,17 +27,7 @@ import (
 
 // Backend is what the daemon answers requests with: the local backend
 // bound to the database and scheduler it holds.
-type Backend interface {
-	Add(ctx context.Context, req api.AddRequest) (api.Connector, error)
-	Edit(ctx context.Context, req api.EditRequest) (api.Connector, error)
-	Remove(ctx context.Context, req api.RemoveRequest) (api.Removed, error)
-	List(ctx context.Context) ([]api.Connector, error)
-	Show(ctx context.Context, name string) (api.Connector, error)
-	Test(ctx context.Context, name string) (string, error)
-	Run(ctx context.Context, req api.RunRequest, events func(api.Event)) (api.RunResult, error)
-	Status(ctx context.Context, name string) ([]api.Status, error)
-	Export(ctx context.Context, target string) (api.Table, error)
-}
+type Backend = api.Backend
 
 // maxRequest bounds a request body: a connector's options and a secret.
 const maxRequest = 1 << 20

@@ -150,3 +150,20 @@ func checkPrivate(dir string) error {
 	}
 	return nil
 }
+
+// withFD runs fn on the descriptor of a Unix socket connection.
+func withFD(c net.Conn, fn func(fd int) error) error {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return errors.New("not a Unix socket connection")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := raw.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
