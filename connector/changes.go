@@ -37,9 +37,6 @@ func optionErr(format string, args ...any) error {
 	return &OptionError{fmt.Sprintf(format, args...)}
 }
 
-// kindOptions are the options that exist for one kind only.
-var kindOptions = map[Kind][]string{Okta: {"url"}, OneLogin: {"domain", "client-id"}}
-
 // Given names the options set, as flags, in the order Apply checks them.
 func (ch Changes) Given() []string {
 	var out []string
@@ -77,15 +74,19 @@ func (ch Changes) Apply(c *Config, now time.Time, local *time.Location) error {
 }
 
 func (ch Changes) apply(c *Config) error {
-	for k, names := range kindOptions {
-		if k == c.Kind {
-			continue
-		}
-		for _, n := range names {
-			if ch.has(n) {
-				return optionErr("--%s applies to %s connectors; %q is of type %s", n, k, c.Name, c.Kind)
-			}
-		}
+	// Options of the other kind: an edit must not store a OneLogin
+	// domain as an Okta URL.
+	other, given := OneLogin, ""
+	switch {
+	case c.Kind == Okta && ch.Domain != nil:
+		given = "domain"
+	case c.Kind == Okta && ch.ClientID != nil:
+		given = "client-id"
+	case c.Kind == OneLogin && ch.URL != nil:
+		other, given = Okta, "url"
+	}
+	if given != "" {
+		return optionErr("--%s applies to %s connectors; %q is of type %s", given, other, c.Name, c.Kind)
 	}
 	if err := ch.applyIdentity(c); err != nil {
 		return err
@@ -94,15 +95,6 @@ func (ch Changes) apply(c *Config) error {
 		return err
 	}
 	return ch.applyLimits(c)
-}
-
-func (ch Changes) has(option string) bool {
-	for _, g := range ch.Given() {
-		if g == option {
-			return true
-		}
-	}
-	return false
 }
 
 func (ch Changes) applyIdentity(c *Config) error {

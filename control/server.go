@@ -46,7 +46,7 @@ type frame struct {
 	Err    *wireError     `json:"err,omitempty"`
 }
 
-// nameQuery and the request types the handler decodes.
+// The bodies of the requests that name a connector or a table.
 type nameRequest struct {
 	Name string `json:"name"`
 }

@@ -14,12 +14,13 @@ import (
 
 // Add stores a new connector and its sealed secret in one transaction.
 func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, error) {
-	if _, err := connector.ParseKind(string(req.Kind)); err != nil {
+	kind, err := connector.ParseKind(string(req.Kind))
+	if err != nil {
 		return api.Connector{}, api.MarkBadInput(err)
 	}
 	now := b.cfg.Clock.Now()
-	c := connector.New(req.Kind, now.In(b.cfg.Local))
-	if missing := req.Changes.Required(req.Kind); missing != "" {
+	c := connector.New(kind, now.In(b.cfg.Local))
+	if missing := req.Changes.Required(kind); missing != "" {
 		return api.Connector{}, api.BadInput("%s", missing)
 	}
 	if err := req.Changes.Apply(&c, now, b.cfg.Local); err != nil {
@@ -28,18 +29,12 @@ func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, err
 	c.Schedule.Reanchor(now, b.cfg.Local)
 	sec, err := secret.FromBytes(req.Secret)
 	if err != nil {
-		return api.Connector{}, api.BadInput("the %s: %v", secretWhat(req.Kind), err)
+		return api.Connector{}, api.BadInput("the %s: %v", secretWhat(kind), err)
 	}
 	var view api.Connector
-	err = b.update(true, func(tx *store.Tx) error {
-		if err := tx.PutConnector(c); err != nil {
-			return nameError(err)
-		}
-		if err := tx.PutSecret(c.ID, SecretName(c.Kind), sec); err != nil {
-			return err
-		}
-		view = connectorView(tx, c)
-		return nil
+	err = b.update(true, func(tx *store.Tx) (err error) {
+		view, err = put(tx, c, &sec)
+		return err
 	})
 	if err == nil {
 		b.changed()
@@ -47,17 +42,31 @@ func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, err
 	return view, err
 }
 
+// put writes c and, when sec is set, its secret, in tx.
+func put(tx *store.Tx, c connector.Config, sec *secret.Value) (api.Connector, error) {
+	if err := tx.PutConnector(c); err != nil {
+		return api.Connector{}, nameError(err)
+	}
+	if sec != nil {
+		if err := tx.PutSecret(c.ID, SecretName(c.Kind), *sec); err != nil {
+			return api.Connector{}, err
+		}
+	}
+	return connectorView(tx, c), nil
+}
+
 // Edit changes what req names of a connector; the others keep their values.
 func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, error) {
 	if len(req.Changes.Given()) == 0 && req.Secret == nil {
 		return api.Connector{}, api.BadInput("nothing to change: give at least one option")
 	}
-	var sec secret.Value
+	var sec *secret.Value
 	if req.Secret != nil {
-		var err error
-		if sec, err = secret.FromBytes(req.Secret); err != nil {
+		v, err := secret.FromBytes(req.Secret)
+		if err != nil {
 			return api.Connector{}, api.BadInput("the %s: %v", secretWhat(req.SecretKind), err)
 		}
+		sec = &v
 	}
 	var view api.Connector
 	err := b.update(false, func(tx *store.Tx) error {
@@ -73,16 +82,8 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 			return api.MarkBadInput(err)
 		}
 		c.Updated = now.UTC()
-		if err := tx.PutConnector(c); err != nil {
-			return nameError(err)
-		}
-		if req.Secret != nil {
-			if err := tx.PutSecret(c.ID, SecretName(c.Kind), sec); err != nil {
-				return err
-			}
-		}
-		view = connectorView(tx, c)
-		return nil
+		view, err = put(tx, c, sec)
+		return err
 	})
 	if err == nil {
 		b.changed()

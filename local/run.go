@@ -1,6 +1,7 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,10 +127,7 @@ func (b *Backend) purge(ctx context.Context, name string) (int, error) {
 		n, err = eng.Purge(ctx, c, kick)
 		return err
 	})
-	if err := errors.Join(passErr, drainErr); err != nil {
-		if passErr != nil {
-			err = passErr
-		}
+	if err := cmp.Or(passErr, drainErr); err != nil {
 		return 0, fmt.Errorf("purge of %q stopped; the connector is kept and its deletes wait in the outbox: %w", c.Name, err)
 	}
 	return n, nil
