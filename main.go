@@ -18,7 +18,14 @@ import (
 	"golang.org/x/term"
 
 	"neurons-connector/cli"
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 )
+
+// drivers are the identity providers this program connects to. A new
+// provider is a package with a Driver, added here.
+var drivers = engine.Drivers{okta.Driver, onelogin.Driver}
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
@@ -52,7 +59,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Lookup: os.LookupEnv, Now: time.Now, Local: time.Local, Tables: tables, Version: version,
+		Lookup: os.LookupEnv, Now: time.Now, Local: time.Local, Tables: tables, Drivers: drivers, Version: version,
 		StdinTerminal: func() (int, bool) {
 			fd := int(os.Stdin.Fd())
 			return fd, term.IsTerminal(fd)

@@ -130,25 +130,35 @@ type Table struct {
 // Connector is a connector as list and show print it: its configuration,
 // and its secret only as "set" or "not set".
 type Connector struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Type         string    `json:"type"`
-	Server       string    `json:"server"`
-	URL          string    `json:"url"`
-	ClientID     string    `json:"clientId,omitempty"`
-	Token        string    `json:"token,omitempty"`
-	ClientSecret string    `json:"clientSecret,omitempty"`
-	UserStatuses []string  `json:"userStatuses"`
-	Repeats      string    `json:"repeats"`
-	StartTime    string    `json:"startTime"`
-	TimeZone     string    `json:"timeZone"`
-	Schedule     string    `json:"schedule"`
-	Active       bool      `json:"active"`
-	RateShare    int       `json:"rateShare"`
-	FullEvery    string    `json:"fullEvery"`
-	MaxDeletes   string    `json:"maxDeletes"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Server   string `json:"server"`
+	URL      string `json:"url"`
+	ClientID string `json:"clientId,omitempty"`
+	// Options are the kind's own options (Okta's --url; OneLogin's
+	// --domain and --client-id) with the labels show gives them.
+	Options []Setting `json:"options,omitempty"`
+	// Secrets say of each secret, by name, "set" or "not set"; never more.
+	Secrets      map[string]string `json:"secrets"`
+	UserStatuses []string          `json:"userStatuses"`
+	Repeats      string            `json:"repeats"`
+	StartTime    string            `json:"startTime"`
+	TimeZone     string            `json:"timeZone"`
+	Schedule     string            `json:"schedule"`
+	Active       bool              `json:"active"`
+	RateShare    int               `json:"rateShare"`
+	FullEvery    string            `json:"fullEvery"`
+	MaxDeletes   string            `json:"maxDeletes"`
+	Created      time.Time         `json:"created"`
+	Updated      time.Time         `json:"updated"`
+}
+
+// Setting is one option of a connector's kind, as show prints it.
+type Setting struct {
+	Flag  string `json:"flag"`
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // Run is one run as status prints it.

@@ -104,7 +104,7 @@ func TestStaleDaemonFileAndImpostorOnThePortGetNoSecret(t *testing.T) {
 	if len(received) != 0 {
 		t.Errorf("the impostor on the old port received %q", received)
 	}
-	if got := h.list(); len(got) != 1 || got[0].Token != "set" {
+	if got := h.list(); len(got) != 1 || got[0].Secrets["token"] != "set" {
 		t.Errorf("the connector was not stored here: %+v", got)
 	}
 }

@@ -23,6 +23,8 @@ import (
 
 	"neurons-connector/api"
 	"neurons-connector/connector"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 	"neurons-connector/sink/sinktest"
 )
 
@@ -62,11 +64,11 @@ sink run in another process. Prints two tables.`,
 			}
 			var kinds []connector.Kind
 			for _, s := range strings.Split(providers, ",") {
-				k, err := connector.ParseKind(s)
+				sp, err := benchKinds.Parse(s)
 				if err != nil {
 					return usagef("--providers: %v", err)
 				}
-				kinds = append(kinds, k)
+				kinds = append(kinds, sp.Kind)
 			}
 			if changed <= 0 || changed > 100 {
 				return usagef("--changed: give a percentage from 0 to 100 (default 1)")
@@ -162,14 +164,18 @@ func benchEnv(urls benchURLs) (env []string, cleanup func(), err error) {
 	return env, func() { _ = os.RemoveAll(dir) }, nil
 }
 
+// benchKinds are the kinds the benchmark has simulators of.
+var benchKinds = connector.Specs{okta.Spec, onelogin.Spec}
+
 // benchAdd adds the benchmark's connector of kind, selecting every status.
 func benchAdd(ctx context.Context, self string, env []string, kind connector.Kind, urls benchURLs) error {
+	sp, _ := benchKinds.Find(kind)
 	var statuses []string
-	for _, s := range connector.Statuses(kind) {
+	for _, s := range sp.Statuses {
 		statuses = append(statuses, s.Name)
 	}
 	args := []string{"connector", "add", "okta", "--name", "Bench", "--url", urls.Okta, "--token-env", "BENCH_TOKEN"}
-	if kind == connector.OneLogin {
+	if kind == onelogin.Kind {
 		args = []string{"connector", "add", "onelogin", "--name", "Bench", "--domain", urls.OneLogin,
 			"--client-id", benchOLClient, "--client-secret-env", "BENCH_OL_SECRET"}
 	}
@@ -281,7 +287,7 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 		return lr, err
 	}
 	defer cleanup()
-	if err := benchAdd(ctx, self, env, connector.Okta, bs.urls); err != nil {
+	if err := benchAdd(ctx, self, env, okta.Kind, bs.urls); err != nil {
 		return lr, err
 	}
 	fmt.Fprintf(a.stderr, "bench: okta, %d users, full run against rate limits ×%g...\n", n, scale)

@@ -18,6 +18,7 @@ import (
 
 	"neurons-connector/api"
 	"neurons-connector/control"
+	"neurons-connector/engine"
 	"neurons-connector/mapping"
 	"neurons-connector/settings"
 )
@@ -30,6 +31,9 @@ type Env struct {
 	Now            func() time.Time
 	Local          *time.Location
 	Tables         fs.FS // the built-in mapping tables and targets.csv
+	// Drivers are the supported provider kinds, in the order help lists
+	// them; nothing in this package names a kind otherwise.
+	Drivers engine.Drivers
 	// StdinTerminal reports whether stdin is an interactive terminal and
 	// its descriptor, for reading a secret without echo.
 	StdinTerminal func() (fd int, ok bool)
@@ -45,6 +49,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	if env.Version == "" {
 		env.Version = "dev"
+	}
+	if len(env.Drivers) == 0 { // a wiring mistake, not the admin's
+		fmt.Fprintln(env.Stderr, "neurons-connector: built without provider drivers")
+		return 1
 	}
 	t := &tree{env: env}
 	root := t.root()

@@ -82,7 +82,7 @@ func TestMappingBadInput(t *testing.T) {
 		names string
 	}{
 		{[]string{"mapping", "export", "nobody"}, "nobody"},
-		{[]string{"mapping", "export"}, "okta, onelogin or a connector's NAME"},
+		{[]string{"mapping", "export"}, "a connector type (okta, onelogin) or a connector's NAME"},
 		{[]string{"mapping", "check", "/no/such.csv"}, "/no/such.csv"},
 		{[]string{"mapping", "check", "../testdata/mapping/check/broken-okta.csv", "--type", "azure"}, "--type"},
 		{[]string{"mapping", "check", "../testdata/mapping/check/semicolon-okta.csv"}, "';' as its separator"},

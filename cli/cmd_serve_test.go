@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 		limitFileSize(os.Getenv("NC_TEST_FSIZE"))
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Lookup: os.LookupEnv,
-			Now: time.Now, Local: time.Local, Tables: builtinTables()})
+			Now: time.Now, Local: time.Local, Tables: builtinTables(), Drivers: testDrivers})
 		stop()
 		os.Exit(code)
 	}

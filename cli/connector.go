@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,35 +11,46 @@ import (
 )
 
 func (t *tree) connectorCmd() *cobra.Command {
-	add := group("add", "Add an Okta or OneLogin connector", t.addCmd(connector.Okta), t.addCmd(connector.OneLogin))
-	add.Use = "add okta|onelogin [options]"
+	specs := t.env.Drivers.Specs()
+	var adds []*cobra.Command
+	var titles []string
+	for _, sp := range specs {
+		adds = append(adds, t.addCmd(sp))
+		titles = append(titles, sp.Title)
+	}
+	add := group("add", "Add a connector: "+strings.Join(titles, " or "), adds...)
+	add.Use = "add " + strings.ReplaceAll(specs.Names(), ", ", "|") + " [options]"
 	add.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return cmd.Help()
 		}
-		_, err := connector.ParseKind(args[0])
+		_, err := specs.Parse(args[0])
 		return usagef("%v", err)
 	}
 	return group("connector", "Add, change, list, show and remove connectors",
-		add, t.editCmd(), t.listCmd(), t.showCmd(), t.removeCmd(), t.testCmd())
+		add, t.editCmd(specs), t.listCmd(), t.showCmd(), t.removeCmd(), t.testCmd())
 }
 
-func (t *tree) addCmd(kind connector.Kind) *cobra.Command {
-	var o options
-	example := `  export OKTA_TOKEN=...   # an API token of a read-only admin
-  neurons-connector connector add okta --name "Okta prod" --url https://acme.okta.com \
-      --token-env OKTA_TOKEN --user-status active,suspended`
-	if kind == connector.OneLogin {
-		example = `  neurons-connector connector add onelogin --name "OneLogin" --domain acme.onelogin.com \
-      --client-id 0123abcd --client-secret-file /root/onelogin.secret --repeats hourly`
+// addExample is a complete add command line for sp, built from the
+// examples its options give.
+func addExample(sp *connector.Spec) string {
+	line := fmt.Sprintf("  neurons-connector connector add %s --name %q", sp.Kind, sp.Title+" prod")
+	for _, o := range sp.Options {
+		line += fmt.Sprintf(" --%s %s", o.Flag, o.Example)
 	}
+	return line + fmt.Sprintf(" \\\n      --%s /etc/neurons-connector/%s.secret --user-status %s --repeats hourly",
+		sp.Secret.Flags()[1], sp.Kind, sp.DefaultStatus)
+}
+
+func (t *tree) addCmd(sp *connector.Spec) *cobra.Command {
+	var o options
 	cmd := &cobra.Command{
-		Use:   string(kind) + " --name NAME [options]",
-		Short: "Add a " + connector.Title(kind) + " connector",
-		Long: "Add a " + connector.Title(kind) + ` connector. The secret is read once, from an environment variable, a file
+		Use:   string(sp.Kind) + " --name NAME [options]",
+		Short: "Add a " + sp.Title + " connector",
+		Long: "Add a " + sp.Title + ` connector. The secret is read once, from an environment variable, a file
 or standard input, and stored sealed in the database; the variable or file is
 not needed afterwards. Options left out take the defaults shown.`,
-		Example: example,
+		Example: addExample(sp),
 		Args:    needArgs(0, "no arguments besides options"),
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
@@ -46,29 +58,29 @@ not needed afterwards. Options left out take the defaults shown.`,
 			if err != nil {
 				return err
 			}
-			if missing := ch.Required(kind); missing != "" {
+			if missing := ch.Required(sp); missing != "" {
 				return usagef("%s", missing)
 			}
-			sec, haveSecret, err := t.readSecret(fs, &o, kind)
+			sec, haveSecret, err := t.readSecret(fs, &o, sp)
 			if err != nil {
 				return err
 			}
 			if !haveSecret {
-				return needSecret(kind)
+				return needSecret(sp)
 			}
-			c, err := t.s.backend.Add(cmd.Context(), api.AddRequest{Kind: kind, Changes: ch, Secret: sec.Reveal()})
+			c, err := t.s.backend.Add(cmd.Context(), api.AddRequest{Kind: sp.Kind, Changes: ch, Secret: sec.Reveal()})
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(t.env.Stdout, "Added %s connector %q (id %s); it runs %s.\n", kind, c.Name, c.ID, runsWhen(c))
+			_, err = fmt.Fprintf(t.env.Stdout, "Added %s connector %q (id %s); it runs %s.\n", sp.Kind, c.Name, c.ID, runsWhen(c))
 			return err
 		}),
 	}
-	o.bind(cmd.Flags(), kind)
+	o.bind(cmd.Flags(), sp)
 	return declare(cmd, needsBackend)
 }
 
-func (t *tree) editCmd() *cobra.Command {
+func (t *tree) editCmd(specs connector.Specs) *cobra.Command {
 	var o options
 	cmd := &cobra.Command{
 		Use:   "edit NAME [options]",
@@ -81,7 +93,7 @@ time or time zone re-anchors weekly and monthly schedules on today's date.`,
 		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			fs := cmd.Flags()
-			if len(given(fs, optionFlags...)) == 0 {
+			if len(given(fs, o.flags...)) == 0 {
 				return usagef("nothing to change: give at least one option; see: %s --help", cmd.CommandPath())
 			}
 			ch, err := o.changes(fs)
@@ -89,34 +101,38 @@ time or time zone re-anchors weekly and monthly schedules on today's date.`,
 				return err
 			}
 			req := api.EditRequest{Name: args[0], Changes: ch}
-			// The secret is read here, where the variable or file is; the
-			// backend checks that its kind fits the connector's.
-			for _, k := range connector.Kinds {
-				if g := given(fs, secretFlags[k]...); len(g) > 0 {
-					c, err := t.s.backend.Show(cmd.Context(), args[0])
-					if err != nil {
-						return err
-					}
-					if c.Type != string(k) {
-						return usagef("--%s applies to %s connectors; %q is of type %s", g[0], k, c.Name, c.Type)
-					}
-					v, _, err := t.readSecret(fs, &o, k)
-					if err != nil {
-						return err
-					}
-					req.Secret, req.SecretKind = v.Reveal(), k
-					break
+			// The secret is read here, where the variable or file is, once
+			// the connector's kind says which flags are its own; the
+			// backend checks the kind again.
+			for _, sp := range specs {
+				flags := sp.Secret.Flags()
+				g := given(fs, flags[:]...)
+				if len(g) == 0 {
+					continue
 				}
+				c, err := t.s.backend.Show(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if c.Type != string(sp.Kind) {
+					return usagef("--%s gives the secret of %s connectors; %q is of type %s", g[0], sp.Kind, c.Name, c.Type)
+				}
+				v, _, err := t.readSecret(fs, &o, sp)
+				if err != nil {
+					return err
+				}
+				req.Secret, req.SecretKind = v.Reveal(), sp.Kind
+				break
 			}
 			c, err := t.s.backend.Edit(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(t.env.Stdout, "Updated connector %q: %s; it runs %s.\n", c.Name, describeChanges(fs), runsWhen(c))
+			_, err = fmt.Fprintf(t.env.Stdout, "Updated connector %q: %s; it runs %s.\n", c.Name, o.describeChanges(fs), runsWhen(c))
 			return err
 		}),
 	}
-	o.bind(cmd.Flags(), connector.Kinds...)
+	o.bind(cmd.Flags(), specs...)
 	return declare(cmd, needsBackend)
 }
 

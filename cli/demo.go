@@ -197,7 +197,7 @@ func (d *demoEnv) expect(code int, lines ...[]string) error {
 		fmt.Fprintf(d.w, "\n$ neurons-connector %s\n", strings.Join(shown, " "))
 		env := Env{Stdin: strings.NewReader(""), Stdout: d.w, Stderr: d.w,
 			Lookup: func(k string) (string, bool) { v, ok := d.env[k]; return v, ok },
-			Now:    time.Now, Local: d.t.env.Local, Tables: d.t.env.Tables, Version: d.t.env.Version}
+			Now:    time.Now, Local: d.t.env.Local, Tables: d.t.env.Tables, Drivers: d.t.env.Drivers, Version: d.t.env.Version}
 		if got := Run(d.ctx, args, env); got != code {
 			return fmt.Errorf("demo step %q exited with %d, not %d", strings.Join(shown, " "), got, code)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -23,7 +24,8 @@ func (t *tree) listCmd() *cobra.Command {
 				return writeJSON(t.env.Stdout, views)
 			}
 			if len(views) == 0 {
-				_, err := fmt.Fprintln(t.env.Stdout, "No connectors yet; add one with: neurons-connector connector add okta|onelogin --help")
+				_, err := fmt.Fprintln(t.env.Stdout, "No connectors yet; add one with: neurons-connector connector add "+
+					strings.ReplaceAll(t.env.Drivers.Specs().Names(), ", ", "|")+" --help")
 				return err
 			}
 			tw := tabwriter.NewWriter(t.env.Stdout, 0, 0, 2, ' ', 0)
@@ -54,7 +56,7 @@ func (t *tree) showCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(t.env.Stdout, v)
 			}
-			return writeDetails(t.env.Stdout, connectorDetails(v))
+			return writeDetails(t.env.Stdout, connectorDetails(t.env.Drivers.Specs(), v))
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON object on stdout")

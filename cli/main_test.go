@@ -14,12 +14,18 @@ import (
 	"time"
 
 	"neurons-connector/api"
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 	"neurons-connector/settings"
 	"neurons-connector/store"
 )
 
 // builtinTables are the tables main embeds, read from the repository.
 func builtinTables() fs.FS { return os.DirFS("../mappings") }
+
+// testDrivers are main's drivers.
+var testDrivers = engine.Drivers{okta.Driver, onelogin.Driver}
 
 // harness runs the real command tree in-process against a temporary data
 // directory, with an injected environment, clock and standard input.
@@ -28,6 +34,9 @@ type harness struct {
 	dir string
 	env map[string]string
 	now time.Time
+	// drivers and tables replace main's when set.
+	drivers engine.Drivers
+	tables  fs.FS
 }
 
 func newHarness(t *testing.T) *harness {
@@ -45,14 +54,21 @@ type result struct {
 func (h *harness) runIn(stdin string, args ...string) result {
 	h.t.Helper()
 	var out, errb bytes.Buffer
+	drivers, tables := testDrivers, builtinTables()
+	if h.drivers != nil {
+		drivers = h.drivers
+	}
+	if h.tables != nil {
+		tables = h.tables
+	}
 	code := Run(context.Background(), args, Env{
 		Stdin:  strings.NewReader(stdin),
 		Stdout: &out,
 		Stderr: &errb,
 		Lookup: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
 		Now:    func() time.Time { return h.now },
-		Tables: builtinTables(),
-		Local:  time.UTC,
+		Tables: tables, Drivers: drivers,
+		Local: time.UTC,
 	})
 	return result{code, out.String(), errb.String()}
 }
@@ -118,7 +134,7 @@ func TestAddListShowsTokenSetAndNeverStoresIt(t *testing.T) {
 		t.Fatalf("%d connectors", len(views))
 	}
 	v := views[0]
-	if v.Name != "Okta prod" || v.Type != "okta" || v.URL != "https://acme.okta.com" || v.Token != "set" ||
+	if v.Name != "Okta prod" || v.Type != "okta" || v.URL != "https://acme.okta.com" || v.Secrets["token"] != "set" ||
 		strings.Join(v.UserStatuses, ",") != "ACTIVE,SUSPENDED" || v.Server != "Cloud" || !v.Active ||
 		v.Repeats != "daily" || v.StartTime != "02:00" || v.RateShare != 50 || v.FullEvery != "24h" {
 		t.Errorf("listed %+v", v)
@@ -155,7 +171,7 @@ func TestOneLoginConnectorAndStdinSecret(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	v := h.list()[0]
-	if v.Type != "onelogin" || v.URL != "https://api.eu.onelogin.com" || v.ClientID != "cid-9" || v.ClientSecret != "set" ||
+	if v.Type != "onelogin" || v.URL != "https://api.eu.onelogin.com" || v.ClientID != "cid-9" || v.Secrets["clientSecret"] != "set" ||
 		strings.Join(v.UserStatuses, ",") != "active,locked,password-pending" || v.Repeats != "hourly" ||
 		v.StartTime != "07:45" || v.Active || v.RateShare != 20 || v.FullEvery != "48h" {
 		t.Errorf("listed %+v", v)
@@ -181,7 +197,7 @@ func TestEditChangesOnlyWhatIsGiven(t *testing.T) {
 		t.Errorf("edited %+v", after)
 	}
 	if after.ID != before.ID || after.StartTime != "03:00" || strings.Join(after.UserStatuses, ",") != "ACTIVE,SUSPENDED" ||
-		after.URL != before.URL || after.Token != "set" || !after.Updated.After(before.Updated) {
+		after.URL != before.URL || after.Secrets["token"] != "set" || !after.Updated.After(before.Updated) {
 		t.Errorf("edit changed more than given: %+v", after)
 	}
 	// A rotated token replaces the sealed one.
@@ -193,7 +209,7 @@ func TestEditChangesOnlyWhatIsGiven(t *testing.T) {
 	}
 	defer func() { _ = db.Close() }()
 	err = db.View(func(tx *store.Tx) error {
-		v, err := tx.Secret(before.ID, store.SecretOktaToken)
+		v, err := tx.Secret(before.ID, okta.Spec.Secret.Store)
 		if err == nil && string(v.Reveal()) != "00Rotated-Token-1234" {
 			t.Errorf("token after edit = %q", v.Reveal())
 		}

@@ -21,8 +21,9 @@ func (t *tree) mappingCmd() *cobra.Command {
 
 func (t *tree) mappingExportCmd() *cobra.Command {
 	var out string
+	types := t.env.Drivers.Specs().Names()
 	cmd := &cobra.Command{
-		Use:   "export okta|onelogin|NAME [-o FILE]",
+		Use:   "export " + strings.ReplaceAll(types, ", ", "|") + "|NAME [-o FILE]",
 		Short: "Write the effective mapping table as CSV",
 		Long: `Write the effective mapping table (the "mapping overview") as CSV: for a type, the
 table its connectors use (NC_MAPPINGS_DIR/<type>.csv, else the built-in one); for
@@ -31,7 +32,7 @@ output in a spreadsheet, check it with "mapping check", and put it in
 NC_MAPPINGS_DIR to use it.`,
 		Example: `  neurons-connector mapping export okta -o okta.csv
   neurons-connector mapping export "Okta prod" > "Okta prod.csv"`,
-		Args: needArgs(1, "okta, onelogin or a connector's NAME"),
+		Args: needArgs(1, "a connector type ("+types+") or a connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			table, err := t.s.backend.Export(cmd.Context(), args[0])
 			if err != nil {
@@ -56,12 +57,12 @@ NC_MAPPINGS_DIR to use it.`,
 func (t *tree) mappingCheckCmd() *cobra.Command {
 	var typ string
 	cmd := &cobra.Command{
-		Use:   "check FILE [--type okta|onelogin]",
+		Use:   "check FILE [--type TYPE]",
 		Short: "Check an edited mapping table and list every problem",
 		Long: `Check a mapping table and print every problem as FILE:LINE: message, then exit
 with code 2; a good table prints a summary and exits 0. The table's type comes
-from --type, else from its file name (okta.csv, onelogin.csv or a connector's
-NAME.csv), else from its content.`,
+from --type, else from its file name (TYPE.csv, such as okta.csv, or a
+connector's NAME.csv), else from its content.`,
 		Example: `  neurons-connector mapping check okta.csv
   neurons-connector mapping check ~/Downloads/mapping.csv --type onelogin`,
 		Args: needArgs(1, "the FILE to check"),
@@ -75,11 +76,12 @@ NAME.csv), else from its content.`,
 			if err != nil {
 				return err
 			}
-			kind, err := t.checkKind(cmd, typ, file, cat, data)
+			sp, err := t.checkKind(cmd, typ, file, cat, data)
 			if err != nil {
 				return err
 			}
-			table, err := mapping.Parse(cat, kind, file, data)
+			kind := sp.Kind
+			table, err := mapping.Parse(cat, sp, file, data)
 			var ps mapping.Problems
 			if errors.As(err, &ps) {
 				// Compiler style: one FILE:LINE: message per line, then a summary.
@@ -93,46 +95,54 @@ NAME.csv), else from its content.`,
 			return err
 		}),
 	}
-	cmd.Flags().StringVar(&typ, "type", "", "the table's connector type: okta or onelogin")
+	cmd.Flags().StringVar(&typ, "type", "", "the table's connector type: "+t.env.Drivers.Specs().Names())
 	return declare(cmd, needsHint)
 }
 
 // checkKind decides which provider a table is for: --type, the file name,
 // a connector of that name, or the only kind the content loads as.
-func (t *tree) checkKind(cmd *cobra.Command, typ, file string, cat *mapping.Catalog, data []byte) (connector.Kind, error) {
+func (t *tree) checkKind(cmd *cobra.Command, typ, file string, cat *mapping.Catalog, data []byte) (*connector.Spec, error) {
+	specs := t.env.Drivers.Specs()
 	if cmd.Flags().Changed("type") {
-		k, err := connector.ParseKind(typ)
+		sp, err := specs.Parse(typ)
 		if err != nil {
-			return "", usagef("--type: %v", err)
+			return nil, usagef("--type: %v", err)
 		}
-		return k, nil
+		return sp, nil
 	}
 	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	if k, err := connector.ParseKind(base); err == nil {
-		return k, nil
+	if sp, err := specs.Parse(base); err == nil {
+		return sp, nil
 	}
 	if b := t.s.backend; b != nil { // the connectors are only a hint here
 		if c, err := b.Show(cmd.Context(), base); err == nil {
-			return connector.Kind(c.Type), nil
+			if sp, ok := specs.Find(connector.Kind(c.Type)); ok {
+				return sp, nil
+			}
 		}
 	}
-	var fits []connector.Kind
-	for _, k := range connector.Kinds {
-		if _, err := mapping.Parse(cat, k, file, data); err == nil {
-			fits = append(fits, k)
+	var fits []*connector.Spec
+	for _, sp := range specs {
+		if _, err := mapping.Parse(cat, sp, file, data); err == nil {
+			fits = append(fits, sp)
 		}
 	}
 	if len(fits) == 1 {
 		return fits[0], nil
 	}
-	// Neither or both: the sources decide (profile.* is Okta's, the rest OneLogin's).
-	if bytes.Contains(data, []byte("profile.")) || bytes.Contains(data, []byte("Application.Okta.")) {
-		return connector.Okta, nil
+	// Neither or several: the kind whose own targets or free-form fields
+	// (Okta's profile.*, OneLogin's custom_attributes) the table names.
+	for _, sp := range specs {
+		if bytes.Contains(data, []byte(sp.Record.App)) {
+			return sp, nil
+		}
+		for _, open := range sp.Record.Open {
+			if bytes.Contains(data, []byte(open+".")) {
+				return sp, nil
+			}
+		}
 	}
-	if bytes.Contains(data, []byte("Application.OneLogin.")) || bytes.Contains(data, []byte("custom_attributes")) {
-		return connector.OneLogin, nil
-	}
-	return "", usagef("cannot tell whether %s is an okta or a onelogin table; give --type okta or --type onelogin", file)
+	return nil, usagef("cannot tell which connector type %s is for; give --type (%s)", file, specs.Names())
 }
 
 // writeFileAtomic writes to a temporary file beside path and renames it, so

@@ -11,72 +11,82 @@ import (
 	"neurons-connector/secret"
 )
 
-// options are the connector flags of product.md §1. Values stay strings until
-// apply validates them, so that every message names its flag and says how to
-// fix it.
+// options are the connector flags of product.md §1: the common ones, and
+// those each kind's spec declares. Values stay strings until the backend
+// applies them, so that every message names its flag and says how to fix
+// it.
 type options struct {
-	name, server, url, domain, clientID        string
-	statuses, repeats, startTime, timeZone     string
-	rateShare, fullEvery, maxDeletes           string
-	active, inactive                           bool
-	tokenEnv, tokenFile, secretEnv, secretFile string
-	tokenStdin, secretStdin                    bool
+	name, server                           string
+	statuses, repeats, startTime, timeZone string
+	rateShare, fullEvery, maxDeletes       string
+	active, inactive                       bool
+	kind                                   map[string]*string       // the kinds' own options, by flag
+	secrets                                map[string]*secretSource // by the secret's flag stem
+	flags                                  []string                 // every flag bound, in order
 }
 
-// secretFlags are the flags that hand over a kind's secret.
-var secretFlags = map[connector.Kind][]string{
-	connector.Okta:     {"token-env", "token-file", "token-stdin"},
-	connector.OneLogin: {"client-secret-env", "client-secret-file", "client-secret-stdin"},
+// secretSource is where a secret's flags say to read it.
+type secretSource struct {
+	env, file string
+	stdin     bool
 }
 
-// optionFlags are all connector flags, in the order apply checks them.
-var optionFlags = []string{"name", "server", "url", "domain", "client-id",
-	"token-env", "token-file", "token-stdin", "client-secret-env", "client-secret-file", "client-secret-stdin",
-	"user-status", "repeats", "start-time", "time-zone", "active", "inactive", "rate-share", "full-every", "max-deletes"}
-
-// bind registers the flags of kinds (both for edit) on fs.
-func (o *options) bind(fs *pflag.FlagSet, kinds ...connector.Kind) {
-	fs.StringVar(&o.name, "name", "", "connector name: unique, 1-100 printable characters")
-	fs.StringVar(&o.server, "server", "", `connector server name; a daemon runs only its own NC_SERVER_NAME's connectors (default "Cloud")`)
-	for _, k := range kinds {
-		switch k {
-		case connector.Okta:
-			fs.StringVar(&o.url, "url", "", "Okta org URL, e.g. https://acme.okta.com (https; http only for loopback)")
-			fs.StringVar(&o.tokenEnv, "token-env", "", "read the Okta API token from environment variable `VAR`")
-			fs.StringVar(&o.tokenFile, "token-file", "", "read the Okta API token from `FILE`")
-			fs.BoolVar(&o.tokenStdin, "token-stdin", false, "read the Okta API token from standard input (no echo on a terminal)")
-		case connector.OneLogin:
-			fs.StringVar(&o.domain, "domain", "", "OneLogin domain, e.g. acme.onelogin.com or api.us.onelogin.com")
-			fs.StringVar(&o.clientID, "client-id", "", "OneLogin API client ID")
-			fs.StringVar(&o.secretEnv, "client-secret-env", "", "read the OneLogin client secret from environment variable `VAR`")
-			fs.StringVar(&o.secretFile, "client-secret-file", "", "read the OneLogin client secret from `FILE`")
-			fs.BoolVar(&o.secretStdin, "client-secret-stdin", false, "read the OneLogin client secret from standard input (no echo on a terminal)")
+// bind registers on fs the common flags and those of specs (one spec for
+// add, every one for edit). A flag two kinds share is bound once.
+func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
+	o.kind, o.secrets = map[string]*string{}, map[string]*secretSource{}
+	str := func(p *string, name, usage string) {
+		fs.StringVar(p, name, "", usage)
+		o.flags = append(o.flags, name)
+	}
+	str(&o.name, "name", "connector name: unique, 1-100 printable characters")
+	str(&o.server, "server", `connector server name; a daemon runs only its own NC_SERVER_NAME's connectors (default "Cloud")`)
+	for _, sp := range specs {
+		for _, opt := range sp.Options {
+			if fs.Lookup(opt.Flag) == nil {
+				o.kind[opt.Flag] = new(string)
+				str(o.kind[opt.Flag], opt.Flag, opt.Usage)
+			}
 		}
+		sec := sp.Secret
+		if fs.Lookup(sec.Flags()[0]) != nil {
+			continue
+		}
+		src := &secretSource{}
+		o.secrets[sec.Flag] = src
+		str(&src.env, sec.Flags()[0], "read the "+sec.What+" from environment variable `VAR`")
+		str(&src.file, sec.Flags()[1], "read the "+sec.What+" from `FILE`")
+		fs.BoolVar(&src.stdin, sec.Flags()[2], false, "read the "+sec.What+" from standard input (no echo on a terminal)")
+		o.flags = append(o.flags, sec.Flags()[2])
 	}
-	status := "comma-separated user statuses to sync, any case; Okta: STAGED, PROVISIONED, ACTIVE, RECOVERY, " +
-		"PASSWORD_EXPIRED, LOCKED_OUT, SUSPENDED, DEPROVISIONED; OneLogin: unactivated, active, suspended, locked, " +
-		"password-expired, awaiting-password-reset, password-pending, security-questions-required (default ACTIVE / active)"
-	if len(kinds) == 1 {
-		status = "comma-separated user statuses to sync, any case, from: " + statusList(kinds[0]) +
-			" (default " + connector.DefaultStatus(kinds[0]) + ")"
+	status := "comma-separated user statuses to sync, any case"
+	if len(specs) == 1 {
+		status += ", from: " + statusList(specs[0]) + " (default " + specs[0].DefaultStatus + ")"
+	} else {
+		var each []string
+		for _, sp := range specs {
+			each = append(each, sp.Title+": "+statusList(sp)+" (default "+sp.DefaultStatus+")")
+		}
+		status += "; " + strings.Join(each, "; ")
 	}
-	fs.StringVar(&o.statuses, "user-status", "", status)
-	fs.StringVar(&o.repeats, "repeats", "", "how often it runs: hourly, daily, weekly or monthly (default daily)")
-	fs.StringVar(&o.startTime, "start-time", "", "first run of the day, `HH:MM` on the 24-hour clock (default 02:00)")
-	fs.StringVar(&o.timeZone, "time-zone", "", "time zone of the start time, `Area/City` (default: the server's)")
+	str(&o.statuses, "user-status", status)
+	str(&o.repeats, "repeats", "how often it runs: hourly, daily, weekly or monthly (default daily)")
+	str(&o.startTime, "start-time", "first run of the day, `HH:MM` on the 24-hour clock (default 02:00)")
+	str(&o.timeZone, "time-zone", "time zone of the start time, `Area/City` (default: the server's)")
 	fs.BoolVar(&o.active, "active", false, "run on schedule (the default for a new connector)")
 	fs.BoolVar(&o.inactive, "inactive", false, "never run on schedule; an explicit run still works")
-	fs.StringVar(&o.rateShare, "rate-share", "", "percent (1-100) of the provider's rate limit this connector may use (default 50)")
-	fs.StringVar(&o.fullEvery, "full-every", "", "longest time between full runs, e.g. 24h, 36h, 7d (default 24h)")
-	fs.StringVar(&o.maxDeletes, "max-deletes", "", "the deletion guard: the most users one run may delete, as a number (500), "+
+	o.flags = append(o.flags, "active", "inactive")
+	str(&o.rateShare, "rate-share", "percent (1-100) of the provider's rate limit this connector may use (default 50)")
+	str(&o.fullEvery, "full-every", "longest time between full runs, e.g. 24h, 36h, 7d (default 24h)")
+	str(&o.maxDeletes, "max-deletes", "the deletion guard: the most users one run may delete, as a number (500), "+
 		"a percentage of the users the connector has delivered (10%), or none; a run that would delete more holds its "+
 		"deletes until `run NAME --confirm-deletes` (default 10%)")
 }
 
-func statusList(k connector.Kind) string {
-	var names []string
-	for _, s := range connector.Statuses(k) {
-		names = append(names, s.Name)
+func statusList(sp *connector.Spec) string {
+	names := make([]string, len(sp.Statuses))
+	for i, s := range sp.Statuses {
+		names[i] = s.Name
 	}
 	return strings.Join(names, ", ")
 }
@@ -105,9 +115,14 @@ func (o *options) changes(fs *pflag.FlagSet) (connector.Changes, error) {
 	}
 	str("name", o.name, &ch.Name)
 	str("server", o.server, &ch.Server)
-	str("url", o.url, &ch.URL)
-	str("domain", o.domain, &ch.Domain)
-	str("client-id", o.clientID, &ch.ClientID)
+	for flag, v := range o.kind {
+		if fs.Changed(flag) {
+			if ch.Options == nil {
+				ch.Options = map[string]string{}
+			}
+			ch.Options[flag] = *v
+		}
+	}
 	str("user-status", o.statuses, &ch.Statuses)
 	str("repeats", o.repeats, &ch.Repeats)
 	str("start-time", o.startTime, &ch.StartTime)
@@ -128,12 +143,12 @@ func (o *options) changes(fs *pflag.FlagSet) (connector.Changes, error) {
 	return ch, nil
 }
 
-// readSecret reads the secret given by one of kind's secret flags, before
+// readSecret reads the secret given by one of sp's secret flags, before
 // the database is opened, so a bad source changes nothing. ok is false when
 // none was given.
-func (t *tree) readSecret(fs *pflag.FlagSet, o *options, kind connector.Kind) (v secret.Value, ok bool, err error) {
-	names := secretFlags[kind]
-	g := given(fs, names...)
+func (t *tree) readSecret(fs *pflag.FlagSet, o *options, sp *connector.Spec) (v secret.Value, ok bool, err error) {
+	names := sp.Secret.Flags()
+	g := given(fs, names[:]...)
 	switch len(g) {
 	case 0:
 		return v, false, nil
@@ -141,17 +156,14 @@ func (t *tree) readSecret(fs *pflag.FlagSet, o *options, kind connector.Kind) (v
 	default:
 		return v, false, usagef("--%s and --%s both give the secret; give only one", g[0], g[1])
 	}
-	envVal, fileVal, prompt := o.tokenEnv, o.tokenFile, "Okta API token"
-	if kind == connector.OneLogin {
-		envVal, fileVal, prompt = o.secretEnv, o.secretFile, "OneLogin client secret"
-	}
+	src := o.secrets[sp.Secret.Flag]
 	switch g[0] {
 	case names[0]:
-		v, err = secret.FromEnv(t.s.lookup, envVal)
+		v, err = secret.FromEnv(t.s.lookup, src.env)
 	case names[1]:
-		v, err = secret.FromFile(fileVal)
+		v, err = secret.FromFile(src.file)
 	default:
-		v, err = t.readStdin(prompt)
+		v, err = t.readStdin(sp.Secret.What)
 	}
 	if err != nil {
 		return v, false, usagef("--%s: %v", g[0], err)
@@ -160,18 +172,14 @@ func (t *tree) readSecret(fs *pflag.FlagSet, o *options, kind connector.Kind) (v
 }
 
 // needSecret reports a new connector's missing secret.
-func needSecret(kind connector.Kind) error {
-	n := secretFlags[kind]
-	what := "the Okta API token"
-	if kind == connector.OneLogin {
-		what = "the OneLogin client secret"
-	}
-	return usagef("%s is required: give --%s VAR, --%s FILE or --%s (never as a plain value)", what, n[0], n[1], n[2])
+func needSecret(sp *connector.Spec) error {
+	n := sp.Secret.Flags()
+	return usagef("the %s is required: give --%s VAR, --%s FILE or --%s (never as a plain value)", sp.Secret.What, n[0], n[1], n[2])
 }
 
 // describeChanges names the options an edit was given.
-func describeChanges(fs *pflag.FlagSet) string {
-	return "--" + strings.Join(given(fs, optionFlags...), ", --")
+func (o *options) describeChanges(fs *pflag.FlagSet) string {
+	return "--" + strings.Join(given(fs, o.flags...), ", --")
 }
 
 // readStdin reads a secret from standard input, without echo on a terminal.

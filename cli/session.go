@@ -15,12 +15,9 @@ import (
 
 	"neurons-connector/api"
 	"neurons-connector/clock"
-	"neurons-connector/connector"
 	"neurons-connector/control"
 	"neurons-connector/engine"
 	"neurons-connector/local"
-	"neurons-connector/providers/okta"
-	"neurons-connector/providers/onelogin"
 	"neurons-connector/secret"
 	"neurons-connector/service"
 	"neurons-connector/settings"
@@ -101,10 +98,7 @@ func (s *session) local(env Env, log *slog.Logger) *local.Backend {
 	ua := "neurons-connector/" + env.Version
 	return local.New(local.Config{
 		DataDir: cfg.DataDir, Key: keyFunc(cfg), Server: cfg.ServerName, Tables: env.Tables, MappingsDir: cfg.MappingsDir,
-		Clock: s.clk, Local: env.Local, Log: log,
-		Provider: func(c connector.Config, sec secret.Value) (engine.Provider, error) {
-			return newProvider(c, sec, log.With("connector", c.Name), ua, cfg.DataDir)
-		},
+		Clock: s.clk, Local: env.Local, Log: log, Drivers: env.Drivers, UserAgent: ua,
 		Sink: func(db *store.DB) (engine.Sink, error) {
 			if cfg.Sink == settings.SinkCSV {
 				return &sink.CSV{DB: db, Dir: cfg.CSVDir}, nil
@@ -113,16 +107,6 @@ func (s *session) local(env Env, log *slog.Logger) *local.Backend {
 				ClientID: cfg.NeuronsClientID, ClientSecret: cfg.NeuronsClientSecret, Scope: cfg.NeuronsScope, UserAgent: ua})
 		},
 	})
-}
-
-// newProvider builds the client of a connector's provider.
-func newProvider(c connector.Config, sec secret.Value, log *slog.Logger, ua, dataDir string) (engine.Provider, error) {
-	if c.Kind == connector.OneLogin {
-		return onelogin.New(onelogin.Options{BaseURL: c.URL, ClientID: c.ClientID, ClientSecret: sec,
-			RateShare: c.RateShare, Logger: log, UserAgent: ua, Name: c.Name})
-	}
-	return okta.New(okta.Options{BaseURL: c.URL, Token: sec, RateShare: c.RateShare, Logger: log, UserAgent: ua, Name: c.Name,
-		SpoolDir: dataDir}) // private (0700), unlike a shared temporary folder
 }
 
 // withEnvFile adds the settings file of serve's --env-file: its values

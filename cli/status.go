@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"neurons-connector/api"
+	"neurons-connector/connector"
 
 	"github.com/spf13/cobra"
 )
@@ -39,7 +41,7 @@ database. It never changes anything.`,
 			case asJSON:
 				return writeJSON(t.env.Stdout, views)
 			case len(args) == 1:
-				return writeDetails(t.env.Stdout, statusDetails(views[0]))
+				return writeDetails(t.env.Stdout, statusDetails(t.env.Drivers.Specs(), views[0]))
 			}
 			return t.writeStatusTable(views)
 		}),
@@ -50,7 +52,8 @@ database. It never changes anything.`,
 
 func (t *tree) writeStatusTable(views []api.Status) error {
 	if len(views) == 0 {
-		_, err := fmt.Fprintln(t.env.Stdout, "No connectors yet; add one with: neurons-connector connector add okta|onelogin --help")
+		_, err := fmt.Fprintln(t.env.Stdout, "No connectors yet; add one with: neurons-connector connector add "+
+			strings.ReplaceAll(t.env.Drivers.Specs().Names(), ", ", "|")+" --help")
 		return err
 	}
 	tw := tabwriter.NewWriter(t.env.Stdout, 0, 0, 2, ' ', 0)
@@ -82,8 +85,8 @@ func (t *tree) writeStatusTable(views []api.Status) error {
 }
 
 // statusDetails is one connector's status as status NAME prints it.
-func statusDetails(v api.Status) [][2]string {
-	rows := connectorDetails(v.Connector)
+func statusDetails(specs connector.Specs, v api.Status) [][2]string {
+	rows := connectorDetails(specs, v.Connector)
 	if !v.OnThisServer {
 		rows = append(rows, [2]string{"Runs here", "no: its server is " + v.Server + ", this host's NC_SERVER_NAME differs"})
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -34,8 +36,17 @@ func writeDetails(w io.Writer, rows [][2]string) error {
 	return tw.Flush()
 }
 
+// secretLabel is how show labels a secret: as the kind's spec says, else
+// by its key.
+func secretLabel(specs connector.Specs, kind, key string) string {
+	if sp, ok := specs.Find(connector.Kind(kind)); ok && sp.Secret.Key == key && sp.Secret.Label != "" {
+		return sp.Secret.Label
+	}
+	return key
+}
+
 // connectorDetails is a connector as show prints it.
-func connectorDetails(v api.Connector) [][2]string {
+func connectorDetails(specs connector.Specs, v api.Connector) [][2]string {
 	zone := v.TimeZone
 	if zone == "" {
 		zone = "server's local time"
@@ -43,11 +54,11 @@ func connectorDetails(v api.Connector) [][2]string {
 	rows := [][2]string{
 		{"Name", v.Name}, {"ID", v.ID}, {"Type", v.Type}, {"Server", v.Server},
 	}
-	if v.Type == string(connector.OneLogin) {
-		rows = append(rows, [2]string{"Domain", v.URL}, [2]string{"Client ID", v.ClientID},
-			[2]string{"Client secret", v.ClientSecret})
-	} else {
-		rows = append(rows, [2]string{"URL", v.URL}, [2]string{"API token", v.Token})
+	for _, o := range v.Options {
+		rows = append(rows, [2]string{o.Label, o.Value})
+	}
+	for _, k := range slices.Sorted(maps.Keys(v.Secrets)) {
+		rows = append(rows, [2]string{secretLabel(specs, v.Type, k), v.Secrets[k]})
 	}
 	return append(rows,
 		[2]string{"User statuses", strings.Join(v.UserStatuses, ", ")},

@@ -2,6 +2,8 @@ package connector
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,19 +15,18 @@ import (
 // option and how to fix it, wherever the change was made: the command
 // line's process or the daemon, which never trusts its client's checks.
 type Changes struct {
-	Name       *string `json:"name,omitempty"`
-	Server     *string `json:"server,omitempty"`
-	URL        *string `json:"url,omitempty"`    // Okta
-	Domain     *string `json:"domain,omitempty"` // OneLogin
-	ClientID   *string `json:"clientId,omitempty"`
-	Statuses   *string `json:"userStatus,omitempty"`
-	Repeats    *string `json:"repeats,omitempty"`
-	StartTime  *string `json:"startTime,omitempty"`
-	TimeZone   *string `json:"timeZone,omitempty"`
-	Active     *bool   `json:"active,omitempty"`
-	RateShare  *string `json:"rateShare,omitempty"`
-	FullEvery  *string `json:"fullEvery,omitempty"`
-	MaxDeletes *string `json:"maxDeletes,omitempty"`
+	Name   *string `json:"name,omitempty"`
+	Server *string `json:"server,omitempty"`
+	// Options are the kind's own options (Spec.Options), by flag.
+	Options    map[string]string `json:"options,omitempty"`
+	Statuses   *string           `json:"userStatus,omitempty"`
+	Repeats    *string           `json:"repeats,omitempty"`
+	StartTime  *string           `json:"startTime,omitempty"`
+	TimeZone   *string           `json:"timeZone,omitempty"`
+	Active     *bool             `json:"active,omitempty"`
+	RateShare  *string           `json:"rateShare,omitempty"`
+	FullEvery  *string           `json:"fullEvery,omitempty"`
+	MaxDeletes *string           `json:"maxDeletes,omitempty"`
 }
 
 // OptionError is a change Apply refused; its message names the option.
@@ -37,15 +38,22 @@ func optionErr(format string, args ...any) error {
 	return &OptionError{fmt.Sprintf(format, args...)}
 }
 
-// Given names the options set, as flags, in the order Apply checks them.
+// Given names the options set, as flags, in the order Apply checks them
+// (the kind's own options in alphabetical order).
 func (ch Changes) Given() []string {
-	var out []string
+	out := make([]string, 0, len(ch.Options)+4)
+	if ch.Name != nil {
+		out = append(out, "name")
+	}
+	if ch.Server != nil {
+		out = append(out, "server")
+	}
+	out = append(out, slices.Sorted(maps.Keys(ch.Options))...)
 	for _, f := range []struct {
 		name string
 		set  bool
 	}{
-		{"name", ch.Name != nil}, {"server", ch.Server != nil}, {"url", ch.URL != nil}, {"domain", ch.Domain != nil},
-		{"client-id", ch.ClientID != nil}, {"user-status", ch.Statuses != nil}, {"repeats", ch.Repeats != nil},
+		{"user-status", ch.Statuses != nil}, {"repeats", ch.Repeats != nil},
 		{"start-time", ch.StartTime != nil}, {"time-zone", ch.TimeZone != nil}, {"active", ch.Active != nil},
 		{"rate-share", ch.RateShare != nil}, {"full-every", ch.FullEvery != nil}, {"max-deletes", ch.MaxDeletes != nil},
 	} {
@@ -56,14 +64,18 @@ func (ch Changes) Given() []string {
 	return out
 }
 
-// Apply validates every option given and sets it on c; options not given
-// leave c as it is, which is what makes an edit change only what is named.
-// A change of period, start time or time zone re-anchors the schedule on
-// now's date. An error (an *OptionError) leaves c unchanged.
-func (ch Changes) Apply(c *Config, now time.Time, local *time.Location) error {
+// Apply validates every option given and sets it on c, a connector of
+// spec's kind; options not given leave c as it is, which is what makes an
+// edit change only what is named. A change of period, start time or time
+// zone re-anchors the schedule on now's date. An error (an *OptionError)
+// leaves c unchanged.
+func (ch Changes) Apply(spec *Spec, c *Config, now time.Time, local *time.Location) error {
+	if spec.Kind != c.Kind {
+		return fmt.Errorf("connector %q is of type %s, not %s", c.Name, c.Kind, spec.Kind)
+	}
 	next := *c
 	next.Statuses = append([]string(nil), c.Statuses...)
-	if err := ch.apply(&next); err != nil {
+	if err := ch.apply(spec, &next); err != nil {
 		return err
 	}
 	if ch.Repeats != nil || ch.StartTime != nil || ch.TimeZone != nil {
@@ -73,31 +85,14 @@ func (ch Changes) Apply(c *Config, now time.Time, local *time.Location) error {
 	return nil
 }
 
-func (ch Changes) apply(c *Config) error {
-	// Options of the other kind: an edit must not store a OneLogin
-	// domain as an Okta URL.
-	other, given := OneLogin, ""
-	switch {
-	case c.Kind == Okta && ch.Domain != nil:
-		given = "domain"
-	case c.Kind == Okta && ch.ClientID != nil:
-		given = "client-id"
-	case c.Kind == OneLogin && ch.URL != nil:
-		other, given = Okta, "url"
+func (ch Changes) apply(spec *Spec, c *Config) error {
+	// An option of another kind: an edit must not store a OneLogin domain
+	// as an Okta URL.
+	for _, flag := range slices.Sorted(maps.Keys(ch.Options)) {
+		if spec.Option(flag) == nil {
+			return optionErr("--%s is not an option of %s connectors; %q takes %s", flag, spec.Kind, c.Name, spec.flagList())
+		}
 	}
-	if given != "" {
-		return optionErr("--%s applies to %s connectors; %q is of type %s", given, other, c.Name, c.Kind)
-	}
-	if err := ch.applyIdentity(c); err != nil {
-		return err
-	}
-	if err := ch.applySchedule(c); err != nil {
-		return err
-	}
-	return ch.applyLimits(c)
-}
-
-func (ch Changes) applyIdentity(c *Config) error {
 	if ch.Name != nil {
 		if err := CheckName(*ch.Name); err != nil {
 			return optionErr("--name %v", err)
@@ -110,35 +105,24 @@ func (ch Changes) applyIdentity(c *Config) error {
 		}
 		c.Server = *ch.Server
 	}
-	if ch.URL != nil {
-		u, err := CheckOktaURL(*ch.URL)
-		if err != nil {
-			return optionErr("--url: %v", err)
+	for _, o := range spec.Options {
+		if v, ok := ch.Options[o.Flag]; ok {
+			if err := o.Set(c, v); err != nil {
+				return optionErr("--%s: %v", o.Flag, err)
+			}
 		}
-		c.URL = u
-	}
-	if ch.Domain != nil {
-		u, err := ParseBaseURL(*ch.Domain)
-		if err != nil {
-			return optionErr("--domain: %v", err)
-		}
-		c.URL = u
-	}
-	if ch.ClientID != nil {
-		id := strings.TrimSpace(*ch.ClientID)
-		if id == "" || strings.ContainsAny(id, " \t\r\n") {
-			return optionErr("--client-id must be the API client ID shown in OneLogin (no spaces)")
-		}
-		c.ClientID = id
 	}
 	if ch.Statuses != nil {
-		st, err := ParseStatuses(c.Kind, *ch.Statuses)
+		st, err := spec.ParseStatuses(*ch.Statuses)
 		if err != nil {
 			return optionErr("--user-status: %v", err)
 		}
 		c.Statuses = st
 	}
-	return nil
+	if err := ch.applySchedule(c); err != nil {
+		return err
+	}
+	return ch.applyLimits(c)
 }
 
 func (ch Changes) applySchedule(c *Config) error {
@@ -196,26 +180,16 @@ func (ch Changes) applyLimits(c *Config) error {
 	return nil
 }
 
-// Required names the first option a new connector of kind needs and
-// lacks, with an example; "" when none is missing.
-func (ch Changes) Required(kind Kind) string {
-	switch {
-	case ch.Name == nil:
-		return fmt.Sprintf(`--name is required; e.g. --name "%s prod"`, Title(kind))
-	case kind == Okta && ch.URL == nil:
-		return "--url is required; e.g. --url https://acme.okta.com"
-	case kind == OneLogin && ch.Domain == nil:
-		return "--domain is required; e.g. --domain acme.onelogin.com"
-	case kind == OneLogin && ch.ClientID == nil:
-		return "--client-id is required; e.g. --client-id 0123abcd"
+// Required names the first option a new connector of spec's kind needs
+// and lacks, with an example; "" when none is missing.
+func (ch Changes) Required(spec *Spec) string {
+	if ch.Name == nil {
+		return fmt.Sprintf(`--name is required; e.g. --name "%s prod"`, spec.Title)
+	}
+	for _, o := range spec.Options {
+		if _, ok := ch.Options[o.Flag]; !ok {
+			return fmt.Sprintf("--%s is required; e.g. --%s %s", o.Flag, o.Flag, o.Example)
+		}
 	}
 	return ""
-}
-
-// Title is a kind's name as people write it.
-func Title(k Kind) string {
-	if k == OneLogin {
-		return "OneLogin"
-	}
-	return "Okta"
 }

@@ -6,7 +6,6 @@ package connector
 import (
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,25 +14,6 @@ import (
 
 // Kind is the identity provider a connector reads from.
 type Kind string
-
-// The provider kinds this program supports.
-const (
-	Okta     Kind = "okta"
-	OneLogin Kind = "onelogin"
-)
-
-// Kinds lists the supported kinds in the order help texts show them.
-var Kinds = []Kind{Okta, OneLogin}
-
-// ParseKind accepts a kind name in any case.
-func ParseKind(s string) (Kind, error) {
-	k := Kind(strings.ToLower(strings.TrimSpace(s)))
-	switch k {
-	case Okta, OneLogin:
-		return k, nil
-	}
-	return "", fmt.Errorf("unknown connector type %q; valid: okta, onelogin", s)
-}
 
 // Defaults of product.md §1.
 const (
@@ -66,15 +46,15 @@ type Config struct {
 	Updated    time.Time   `json:"updated"`
 }
 
-// New returns a Config of kind with every default of product.md §1 and a
-// fresh ID. now anchors the schedule (weekly and monthly runs keep the
+// New returns a Config of spec's kind with every default of product.md §1
+// and a fresh ID. now anchors the schedule (weekly and monthly runs keep the
 // weekday and day of month of the day the schedule was set).
-func New(kind Kind, now time.Time) Config {
+func New(spec *Spec, now time.Time) Config {
 	return Config{
 		ID:         NewID("c_", now),
-		Kind:       kind,
+		Kind:       spec.Kind,
 		Server:     DefaultServer,
-		Statuses:   []string{DefaultStatus(kind)},
+		Statuses:   []string{spec.DefaultStatus},
 		Schedule:   Schedule{Repeats: Daily, StartTime: DefaultStartTime, Anchor: now.Format(time.DateOnly)},
 		Active:     true,
 		RateShare:  DefaultRateShare,

@@ -57,7 +57,7 @@ func checkLabel(s string) error {
 // "okta prod" are the same connector to an admin typing a command.
 func FoldName(name string) string { return strings.ToLower(name) }
 
-// ParseBaseURL normalises an Okta URL or OneLogin domain to scheme://host[:port].
+// ParseBaseURL normalises a provider's URL or domain to scheme://host[:port].
 // A bare host name means https. Plain http is accepted only for loopback hosts
 // (tests, the demo); credentials, paths, queries and fragments are refused.
 func ParseBaseURL(raw string) (string, error) {
@@ -127,22 +127,6 @@ func validHost(h string) bool {
 		}
 	}
 	return true
-}
-
-// CheckOktaURL adds Okta's own rule to ParseBaseURL: the admin console host
-// (acme-admin.okta.com) does not serve the API an API token is used with.
-func CheckOktaURL(raw string) (string, error) {
-	u, err := ParseBaseURL(raw)
-	if err != nil {
-		return "", err
-	}
-	for _, suffix := range []string{"-admin.okta.com", "-admin.oktapreview.com", "-admin.okta-emea.com"} {
-		if strings.HasSuffix(u, suffix) || strings.Contains(u, suffix+":") {
-			fixed := strings.Replace(u, "-admin.", ".", 1)
-			return "", fmt.Errorf("%s is the admin console; use the org URL %s", u, fixed)
-		}
-	}
-	return u, nil
 }
 
 // ParseRateShare reads a percentage from 1 to 100.

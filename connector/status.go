@@ -9,42 +9,14 @@ import (
 // Status is one user status a connector can select.
 type Status struct {
 	Name string // canonical name as stored and shown
-	Code int    // OneLogin's numeric code; -1 for Okta
+	Code int    // the provider's numeric code (OneLogin has them); -1 for none
 }
 
-var oktaStatuses = []Status{
-	{"STAGED", -1}, {"PROVISIONED", -1}, {"ACTIVE", -1}, {"RECOVERY", -1},
-	{"PASSWORD_EXPIRED", -1}, {"LOCKED_OUT", -1}, {"SUSPENDED", -1}, {"DEPROVISIONED", -1},
-}
-
-// OneLogin documents no code 6; the gap is deliberate.
-var oneLoginStatuses = []Status{
-	{"unactivated", 0}, {"active", 1}, {"suspended", 2}, {"locked", 3},
-	{"password-expired", 4}, {"awaiting-password-reset", 5}, {"password-pending", 7},
-	{"security-questions-required", 8},
-}
-
-// Statuses lists the statuses a connector of kind can select.
-func Statuses(kind Kind) []Status {
-	if kind == OneLogin {
-		return oneLoginStatuses
-	}
-	return oktaStatuses
-}
-
-// DefaultStatus is the status selected when the admin names none.
-func DefaultStatus(kind Kind) string {
-	if kind == OneLogin {
-		return "active"
-	}
-	return "ACTIVE"
-}
-
-// ParseStatuses reads a comma-separated list of statuses for kind, in any
-// case (OneLogin statuses also by their numeric code), and returns the
-// canonical names in the catalogue's order without repeats.
-func ParseStatuses(kind Kind, list string) ([]string, error) {
-	all := Statuses(kind)
+// ParseStatuses reads a comma-separated list of the kind's statuses, in
+// any case (those with a numeric code also by their code), and returns the
+// canonical names in the spec's order without repeats.
+func (sp *Spec) ParseStatuses(list string) ([]string, error) {
+	all := sp.Statuses
 	chosen := make(map[string]bool)
 	for _, item := range strings.Split(list, ",") {
 		item = strings.TrimSpace(item)
@@ -53,7 +25,7 @@ func ParseStatuses(kind Kind, list string) ([]string, error) {
 		}
 		s, ok := lookupStatus(all, item)
 		if !ok {
-			return nil, fmt.Errorf("unknown %s user status %q; valid: %s", kind, item, validStatuses(all))
+			return nil, fmt.Errorf("unknown %s user status %q; valid: %s", sp.Kind, item, validStatuses(all))
 		}
 		chosen[s.Name] = true
 	}

@@ -18,6 +18,7 @@ import (
 	"neurons-connector/mapping"
 	"neurons-connector/providers/okta"
 	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/providers/onelogin"
 	"neurons-connector/secret"
 	"neurons-connector/sink"
 	"neurons-connector/sink/sinktest"
@@ -59,7 +60,7 @@ func crashChild() error {
 	if err != nil {
 		return err
 	}
-	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	src, err := mapping.NewSource(connector.Specs{okta.Spec, onelogin.Spec}, os.DirFS("../mappings"), nil)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func TestKilledMidRunDeliversExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := connector.New(connector.Okta, time.Now())
+	c := connector.New(okta.Spec, time.Now())
 	c.Name, c.URL, c.Statuses = "Crash", simSrv.URL, []string{"ACTIVE", "SUSPENDED"}
 	if err := db.Update(func(tx *store.Tx) error { return tx.PutConnector(c) }); err != nil {
 		t.Fatal(err)

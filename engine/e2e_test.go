@@ -20,6 +20,7 @@ import (
 	"neurons-connector/mapping"
 	"neurons-connector/providers/okta"
 	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/providers/onelogin"
 	"neurons-connector/secret"
 	"neurons-connector/sink"
 	"neurons-connector/sink/sinktest"
@@ -75,7 +76,7 @@ func newEnvWith(t testing.TB, so oktatest.Options, statuses ...string) *env {
 		t.Fatal(err)
 	}
 	e.prov = client
-	e.wire(log, connector.New(connector.Okta, t0))
+	e.wire(log, connector.New(okta.Spec, t0))
 	e.conn.Name, e.conn.URL, e.conn.Statuses = "Okta sim", simSrv.URL, statuses
 	e.save()
 	return e
@@ -100,7 +101,7 @@ func (e *env) wire(log *slog.Logger, conn connector.Config) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.db.Close() })
-	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	src, err := mapping.NewSource(connector.Specs{okta.Spec, onelogin.Spec}, os.DirFS("../mappings"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

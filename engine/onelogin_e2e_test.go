@@ -34,7 +34,7 @@ func newOneLoginEnv(t *testing.T, users int, statuses ...string) (*env, *onelogi
 		t.Fatal(err)
 	}
 	e.prov = client
-	e.wire(log, connector.New(connector.OneLogin, t0))
+	e.wire(log, connector.New(onelogin.Spec, t0))
 	e.conn.Name, e.conn.URL, e.conn.ClientID, e.conn.Statuses = "OneLogin sim", simSrv.URL, "ol", statuses
 	e.save()
 	return e, sim

@@ -23,7 +23,7 @@ type FetchRequest struct {
 	// Only the provider reads it.
 	Cursor []byte
 	// Statuses are the connector's selected user statuses, canonical names
-	// as connector.Statuses lists them. A full pass returns at least the
+	// as the kind's connector.Spec lists them. A full pass returns at least the
 	// users in them (a provider that reads the others anyway may return
 	// them too; the engine keeps only the selected); an incremental pass
 	// returns every changed user, whatever its status, so that a user who

@@ -17,6 +17,8 @@ import (
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/mapping"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 	"neurons-connector/sink"
 	"neurons-connector/store"
 )
@@ -131,7 +133,7 @@ func newSchedEnv(t *testing.T, start time.Time, conns ...connector.Config) *sche
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	src, err := mapping.NewSource(connector.Specs{okta.Spec, onelogin.Spec}, os.DirFS("../mappings"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +225,7 @@ func (e *schedEnv) until(t time.Time) []string {
 }
 
 func conn(name string, r connector.Repeats, at string, created time.Time) connector.Config {
-	c := connector.New(connector.Okta, created)
+	c := connector.New(okta.Spec, created)
 	c.Name, c.URL, c.Schedule.Repeats, c.Schedule.StartTime = name, "https://x.okta.com", r, at
 	return c
 }

@@ -51,12 +51,15 @@ type Config struct {
 	// MappingsDir (NC_MAPPINGS_DIR) holds the admin's overrides.
 	Tables      fs.FS
 	MappingsDir string
-	// Provider builds a connector's client; Sink the configured sink on db.
-	Provider func(c connector.Config, sec secret.Value) (engine.Provider, error)
-	Sink     func(db *store.DB) (engine.Sink, error)
-	Clock    clock.Clock
-	Local    *time.Location
-	Log      *slog.Logger
+	// Drivers are the supported kinds: their specs and how to open their
+	// clients. UserAgent is what the clients send.
+	Drivers   engine.Drivers
+	UserAgent string
+	// Sink builds the configured sink on db.
+	Sink  func(db *store.DB) (engine.Sink, error)
+	Clock clock.Clock
+	Local *time.Location
+	Log   *slog.Logger
 	// DB and Scheduler are set by the daemon, which holds the database;
 	// otherwise each request opens the file and closes it.
 	DB        *store.DB
@@ -139,7 +142,11 @@ func (b *Backend) openConnector(name string, withSecret bool) (*store.DB, connec
 		if c, err = findConnector(tx, name); err != nil || !withSecret {
 			return err
 		}
-		sec, err = tx.Secret(c.ID, SecretName(c.Kind))
+		sp, err := b.spec(c)
+		if err != nil {
+			return err
+		}
+		sec, err = tx.Secret(c.ID, sp.Secret.Store)
 		return err
 	})
 	if err != nil {
@@ -160,7 +167,7 @@ func (b *Backend) engine(db *store.DB) (*engine.Engine, error) {
 
 // mappingSource is the built-in tables with NC_MAPPINGS_DIR's overrides.
 func (b *Backend) mappingSource() (*mapping.Source, error) {
-	src, err := mapping.NewSource(b.cfg.Tables, nil)
+	src, err := mapping.NewSource(b.cfg.Drivers.Specs(), b.cfg.Tables, nil)
 	if err == nil && b.cfg.MappingsDir != "" {
 		src.Overrides, src.OverridesDir = os.DirFS(b.cfg.MappingsDir), b.cfg.MappingsDir
 	}
@@ -180,12 +187,26 @@ func findConnector(tx *store.Tx, name string) (connector.Config, error) {
 	return c, err
 }
 
-// SecretName is the store's name of a kind's secret.
-func SecretName(k connector.Kind) string {
-	if k == connector.OneLogin {
-		return store.SecretOneLoginSecret
+// spec is the spec of c's kind. A database written by a version that
+// knew more kinds may hold one this version does not.
+func (b *Backend) spec(c connector.Config) (*connector.Spec, error) {
+	d, ok := b.cfg.Drivers.Find(c.Kind)
+	if !ok {
+		return nil, fmt.Errorf("connector %q is of type %q, which this version does not support (it knows %s)",
+			c.Name, c.Kind, b.cfg.Drivers.Specs().Names())
 	}
-	return store.SecretOktaToken
+	return d.Spec, nil
+}
+
+// openProvider builds c's client with its secret sec.
+func (b *Backend) openProvider(c connector.Config, sec secret.Value) (engine.Provider, error) {
+	d, ok := b.cfg.Drivers.Find(c.Kind)
+	if !ok {
+		_, err := b.spec(c)
+		return nil, err
+	}
+	return d.Open(engine.OpenRequest{Config: c, Secret: sec, Log: b.cfg.Log.With("connector", c.Name),
+		UserAgent: b.cfg.UserAgent, DataDir: b.cfg.DataDir})
 }
 
 // hold keeps the daemon's worker of a connector from running while a
@@ -217,16 +238,20 @@ func (b *Backend) Sink(db *store.DB) (engine.Sink, error) { return b.cfg.Sink(db
 
 // Provider builds a connector's client with its secret from db.
 func (b *Backend) Provider(db *store.DB, c connector.Config) (engine.Provider, error) {
+	sp, err := b.spec(c)
+	if err != nil {
+		return nil, err
+	}
 	var v secret.Value
-	err := db.View(func(tx *store.Tx) error {
+	err = db.View(func(tx *store.Tx) error {
 		var err error
-		v, err = tx.Secret(c.ID, SecretName(c.Kind))
+		v, err = tx.Secret(c.ID, sp.Secret.Store)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open the secret of %q: %w", c.Name, err)
 	}
-	return b.cfg.Provider(c, v)
+	return b.openProvider(c, v)
 }
 
 // Bind returns a Backend like b on the database the daemon holds, whose

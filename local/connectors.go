@@ -14,26 +14,26 @@ import (
 
 // Add stores a new connector and its sealed secret in one transaction.
 func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, error) {
-	kind, err := connector.ParseKind(string(req.Kind))
+	sp, err := b.cfg.Drivers.Specs().Parse(string(req.Kind))
 	if err != nil {
 		return api.Connector{}, api.MarkBadInput(err)
 	}
 	now := b.cfg.Clock.Now()
-	c := connector.New(kind, now.In(b.cfg.Local))
-	if missing := req.Changes.Required(kind); missing != "" {
+	c := connector.New(sp, now.In(b.cfg.Local))
+	if missing := req.Changes.Required(sp); missing != "" {
 		return api.Connector{}, api.BadInput("%s", missing)
 	}
-	if err := req.Changes.Apply(&c, now, b.cfg.Local); err != nil {
+	if err := req.Changes.Apply(sp, &c, now, b.cfg.Local); err != nil {
 		return api.Connector{}, api.MarkBadInput(err)
 	}
 	c.Schedule.Reanchor(now, b.cfg.Local)
 	sec, err := secret.FromBytes(req.Secret)
 	if err != nil {
-		return api.Connector{}, api.BadInput("the %s: %v", secretWhat(kind), err)
+		return api.Connector{}, api.BadInput("the %s: %v", sp.Secret.What, err)
 	}
 	var view api.Connector
 	err = b.update(true, func(tx *store.Tx) (err error) {
-		view, err = put(tx, c, &sec)
+		view, err = put(tx, sp, c, &sec)
 		return err
 	})
 	if err == nil {
@@ -42,17 +42,17 @@ func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, err
 	return view, err
 }
 
-// put writes c and, when sec is set, its secret, in tx.
-func put(tx *store.Tx, c connector.Config, sec *secret.Value) (api.Connector, error) {
+// put writes c, of sp's kind, and, when sec is set, its secret, in tx.
+func put(tx *store.Tx, sp *connector.Spec, c connector.Config, sec *secret.Value) (api.Connector, error) {
 	if err := tx.PutConnector(c); err != nil {
 		return api.Connector{}, nameError(err)
 	}
 	if sec != nil {
-		if err := tx.PutSecret(c.ID, SecretName(c.Kind), *sec); err != nil {
+		if err := tx.PutSecret(c.ID, sp.Secret.Store, *sec); err != nil {
 			return api.Connector{}, err
 		}
 	}
-	return connectorView(tx, c), nil
+	return connectorView(tx, sp, c), nil
 }
 
 // Edit changes what req names of a connector; the others keep their values.
@@ -62,9 +62,13 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 	}
 	var sec *secret.Value
 	if req.Secret != nil {
+		sp, err := b.cfg.Drivers.Specs().Parse(string(req.SecretKind))
+		if err != nil {
+			return api.Connector{}, api.BadInput("the secret's connector type: %v", err)
+		}
 		v, err := secret.FromBytes(req.Secret)
 		if err != nil {
-			return api.Connector{}, api.BadInput("the %s: %v", secretWhat(req.SecretKind), err)
+			return api.Connector{}, api.BadInput("the %s: %v", sp.Secret.What, err)
 		}
 		sec = &v
 	}
@@ -74,15 +78,21 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		if err != nil {
 			return err
 		}
-		if req.SecretKind != "" && req.SecretKind != c.Kind {
-			return api.BadInput("%s applies to %s connectors; %q is of type %s", secretWhat(req.SecretKind), req.SecretKind, c.Name, c.Kind)
+		sp, err := b.spec(c)
+		if err != nil {
+			return err
+		}
+		if sec != nil && req.SecretKind != c.Kind {
+			flags := sp.Secret.Flags()
+			return api.BadInput("%q is of type %s, whose secret is its %s: give it with --%s, --%s or --%s",
+				c.Name, c.Kind, sp.Secret.What, flags[0], flags[1], flags[2])
 		}
 		now := b.cfg.Clock.Now()
-		if err := req.Changes.Apply(&c, now, b.cfg.Local); err != nil {
+		if err := req.Changes.Apply(sp, &c, now, b.cfg.Local); err != nil {
 			return api.MarkBadInput(err)
 		}
 		c.Updated = now.UTC()
-		view, err = put(tx, c, sec)
+		view, err = put(tx, sp, c, sec)
 		return err
 	})
 	if err == nil {
@@ -112,7 +122,7 @@ func (b *Backend) Remove(ctx context.Context, req api.RemoveRequest) (api.Remove
 			return fmt.Errorf("connector %q has %d changes waiting for the sink; deliver them first "+
 				"(neurons-connector run %q) or remove with --force to drop them", c.Name, n, c.Name)
 		}
-		out.Connector = connectorView(tx, c)
+		out.Connector = b.describe(tx, c)
 		return tx.DeleteConnector(c.ID)
 	})
 	if err == nil {
@@ -130,7 +140,7 @@ func (b *Backend) List(context.Context) ([]api.Connector, error) {
 		}
 		all, err := tx.Connectors()
 		for _, c := range all {
-			views = append(views, connectorView(tx, c))
+			views = append(views, b.describe(tx, c))
 		}
 		return err
 	})
@@ -143,7 +153,7 @@ func (b *Backend) Show(_ context.Context, name string) (api.Connector, error) {
 	err := b.view(func(tx *store.Tx) error {
 		c, err := findConnector(tx, name)
 		if err == nil {
-			v = connectorView(tx, c)
+			v = b.describe(tx, c)
 		}
 		return err
 	})
@@ -164,7 +174,7 @@ func (b *Backend) Test(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	prov, err := b.cfg.Provider(c, sec)
+	prov, err := b.openProvider(c, sec)
 	if err != nil {
 		return "", err
 	}
@@ -218,7 +228,7 @@ func knownUsers(db *store.DB, id string) (known []string, state store.SyncState,
 
 // connectorView is c as list and show print it; the secret only as set or
 // not set.
-func connectorView(tx *store.Tx, c connector.Config) api.Connector {
+func connectorView(tx *store.Tx, sp *connector.Spec, c connector.Config) api.Connector {
 	v := api.Connector{
 		ID: c.ID, Name: c.Name, Type: string(c.Kind), Server: c.Server, URL: c.URL, ClientID: c.ClientID,
 		UserStatuses: c.Statuses, Repeats: string(c.Schedule.Repeats), StartTime: c.Schedule.StartTime,
@@ -227,15 +237,26 @@ func connectorView(tx *store.Tx, c connector.Config) api.Connector {
 		Created: c.Created, Updated: c.Updated,
 	}
 	state := "not set"
-	if tx.HasSecret(c.ID, SecretName(c.Kind)) {
+	if tx.HasSecret(c.ID, sp.Secret.Store) {
 		state = "set"
 	}
-	if c.Kind == connector.OneLogin {
-		v.ClientSecret = state
-	} else {
-		v.Token = state
+	v.Secrets = map[string]string{sp.Secret.Key: state}
+	for _, o := range sp.Options {
+		if o.Get != nil {
+			v.Options = append(v.Options, api.Setting{Flag: o.Flag, Label: o.Label, Value: o.Get(c)})
+		}
 	}
 	return v
+}
+
+// describe is connectorView with c's spec; a connector of a kind this
+// version does not know is shown without its kind's options.
+func (b *Backend) describe(tx *store.Tx, c connector.Config) api.Connector {
+	sp, err := b.spec(c)
+	if err != nil {
+		sp = &connector.Spec{Kind: c.Kind}
+	}
+	return connectorView(tx, sp, c)
 }
 
 // nameError turns a taken name into bad input naming --name.
@@ -245,11 +266,4 @@ func nameError(err error) error {
 		return api.BadInput("--name: %v", err)
 	}
 	return err
-}
-
-func secretWhat(k connector.Kind) string {
-	if k == connector.OneLogin {
-		return "OneLogin client secret"
-	}
-	return "Okta API token"
 }

@@ -10,8 +10,8 @@ import (
 	"neurons-connector/store"
 )
 
-// Export returns the effective mapping table of a kind ("okta",
-// "onelogin") or of a connector named target, as CSV.
+// Export returns the effective mapping table of a kind ("okta") or of a
+// connector named target, as CSV.
 func (b *Backend) Export(_ context.Context, target string) (api.Table, error) {
 	src, err := b.mappingSource()
 	if err != nil {
@@ -32,10 +32,11 @@ func (b *Backend) Export(_ context.Context, target string) (api.Table, error) {
 	return api.Table{Kind: kind, File: table.File, Rows: len(table.Rows()), CSV: buf.Bytes()}, nil
 }
 
-// exportTarget resolves "okta", "onelogin" or a connector name.
+// exportTarget resolves a connector type ("okta") or a connector name.
 func (b *Backend) exportTarget(arg string) (connector.Kind, string, error) {
-	if k, err := connector.ParseKind(arg); err == nil {
-		return k, "", nil
+	specs := b.cfg.Drivers.Specs()
+	if sp, err := specs.Parse(arg); err == nil {
+		return sp.Kind, "", nil
 	}
 	var c connector.Config
 	err := b.view(func(tx *store.Tx) error {
@@ -44,7 +45,8 @@ func (b *Backend) exportTarget(arg string) (connector.Kind, string, error) {
 		return err
 	})
 	if errors.Is(err, api.ErrBadInput) {
-		return "", "", api.BadInput("%q is neither okta, onelogin nor a connector's name; see the names with: neurons-connector connector list", arg)
+		return "", "", api.BadInput("%q is neither a connector type (%s) nor a connector's name; see the names with: neurons-connector connector list",
+			arg, specs.Names())
 	}
 	if err != nil {
 		return "", "", err

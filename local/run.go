@@ -45,7 +45,7 @@ func (b *Backend) Run(ctx context.Context, req api.RunRequest, events func(api.E
 			drainErr = pusher.Drain(ctx, Patience)
 		}
 	default:
-		prov, err := b.cfg.Provider(c, sec)
+		prov, err := b.openProvider(c, sec)
 		if err != nil {
 			return api.RunResult{}, err
 		}

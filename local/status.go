@@ -42,7 +42,7 @@ func (b *Backend) Status(_ context.Context, name string) ([]api.Status, error) {
 
 func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 	v := api.Status{
-		Connector:    connectorView(tx, c),
+		Connector:    b.describe(tx, c),
 		OnThisServer: c.Server == b.cfg.Server,
 		Outbox:       tx.OutboxDepth(c.ID),
 		KnownUsers:   tx.SnapshotSize(c.ID),

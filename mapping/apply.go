@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"neurons-connector/connector"
 	"neurons-connector/internal/jsonstr"
 )
 
@@ -257,7 +258,7 @@ func collect(v any, path []string, out []string) []string {
 }
 
 // apply1 runs a single-value transform on a non-empty string.
-func apply1(name, s string, f providerFacts) string {
+func apply1(name, s string, f *connector.Record) string {
 	switch name {
 	case "lower":
 		return strings.ToLower(s)
@@ -270,9 +271,9 @@ func apply1(name, s string, f providerFacts) string {
 	case "bool":
 		return normBool(s)
 	case "status":
-		return f.statusName(s)
+		return statusName(f, s)
 	case "state":
-		return f.stateName(s)
+		return stateName(f, s)
 	}
 	return ""
 }

@@ -1,20 +1,24 @@
-package mapping
+package mapping_test
 
 import (
 	"os"
 	"testing"
 
+	"neurons-connector/mapping"
+
 	"neurons-connector/connector"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 )
 
 // BenchmarkApplyOkta maps the realistic Okta user of testdata/mapping/okta-full
 // (profile with custom attributes, three devices, two apps, a manager) with
 // the default Okta table. Target: at most 3 µs and a bounded number of
 // allocations per user (README, "Performance").
-func BenchmarkApplyOkta(b *testing.B) { benchApply(b, connector.Okta, "okta-full") }
+func BenchmarkApplyOkta(b *testing.B) { benchApply(b, okta.Kind, "okta-full") }
 
 // BenchmarkApplyOneLogin does the same with the default OneLogin table.
-func BenchmarkApplyOneLogin(b *testing.B) { benchApply(b, connector.OneLogin, "onelogin-full") }
+func BenchmarkApplyOneLogin(b *testing.B) { benchApply(b, onelogin.Kind, "onelogin-full") }
 
 func benchApply(b *testing.B, k connector.Kind, c string) {
 	table, err := NewSourceMust(b).Load(k, "")
@@ -33,15 +37,15 @@ func benchApply(b *testing.B, k connector.Kind, c string) {
 	})
 	b.Run("AppendTo", func(b *testing.B) {
 		b.ReportAllocs()
-		var rec Record
+		var rec mapping.Record
 		for b.Loop() {
 			rec = table.AppendTo(rec, user, dir)
 		}
 	})
 }
 
-func NewSourceMust(b *testing.B) *Source {
-	src, err := NewSource(os.DirFS("../mappings"), nil)
+func NewSourceMust(b *testing.B) *mapping.Source {
+	src, err := mapping.NewSource(specs, os.DirFS("../mappings"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

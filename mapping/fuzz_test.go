@@ -1,4 +1,4 @@
-package mapping
+package mapping_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"neurons-connector/connector"
+	"neurons-connector/mapping"
 )
 
 // FuzzParse feeds arbitrary bytes to the loader: it must never panic, and a
@@ -26,8 +26,8 @@ func FuzzParse(f *testing.F) {
 	}
 	cat := builtinSource(f).Catalog
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, k := range connector.Kinds {
-			table, err := Parse(cat, k, "fuzz.csv", data)
+		for _, k := range specs {
+			table, err := mapping.Parse(cat, k, "fuzz.csv", data)
 			if err != nil {
 				continue
 			}
@@ -35,7 +35,7 @@ func FuzzParse(f *testing.F) {
 			if err := table.Export(&buf); err != nil {
 				t.Fatal(err)
 			}
-			back, err := Parse(cat, k, "export.csv", buf.Bytes())
+			back, err := mapping.Parse(cat, k, "export.csv", buf.Bytes())
 			if err != nil {
 				t.Fatalf("accepted table does not load after export: %v\ninput %q\nexport %q", err, data, buf.Bytes())
 			}

@@ -1,4 +1,4 @@
-package mapping
+package mapping_test
 
 import (
 	"bytes"
@@ -9,21 +9,29 @@ import (
 	"strings"
 	"testing"
 
+	"neurons-connector/mapping"
+
 	"neurons-connector/connector"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected.json files of testdata/mapping")
 
 const caseDir = "../testdata/mapping"
 
+// specs are the real providers' specs: the built-in tables are checked
+// against the records they declare.
+var specs = connector.Specs{okta.Spec, onelogin.Spec}
+
 // mapDir is a Directory read from a case's directory.json.
-type mapDir map[string]Contact
+type mapDir map[string]mapping.Contact
 
-func (d mapDir) Contact(id string) (Contact, bool) { c, ok := d[id]; return c, ok }
+func (d mapDir) Contact(id string) (mapping.Contact, bool) { c, ok := d[id]; return c, ok }
 
-func builtinSource(t testing.TB) *Source {
+func builtinSource(t testing.TB) *mapping.Source {
 	t.Helper()
-	src, err := NewSource(os.DirFS("../mappings"), nil)
+	src, err := mapping.NewSource(specs, os.DirFS("../mappings"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,13 +66,13 @@ func TestGolden(t *testing.T) {
 		ran++
 		t.Run(e.Name(), func(t *testing.T) {
 			dir := filepath.Join(caseDir, e.Name())
-			kind := connector.Okta
+			spec := okta.Spec
 			if strings.HasPrefix(e.Name(), "onelogin") {
-				kind = connector.OneLogin
+				spec = onelogin.Spec
 			}
-			table, err := Load(src.Catalog, kind, os.DirFS(dir), "table.csv")
+			table, err := mapping.Load(src.Catalog, spec, os.DirFS(dir), "table.csv")
 			if os.IsNotExist(unwrapAll(err)) {
-				table, err = src.Load(kind, "")
+				table, err = src.Load(spec.Kind, "")
 			}
 			if err != nil {
 				t.Fatal(err)

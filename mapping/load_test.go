@@ -1,4 +1,4 @@
-package mapping
+package mapping_test
 
 import (
 	"bytes"
@@ -9,18 +9,22 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"neurons-connector/mapping"
+
 	"neurons-connector/connector"
+	"neurons-connector/providers/okta"
+	"neurons-connector/providers/onelogin"
 )
 
 const checkDir = "../testdata/mapping/check"
 
-func parseFile(t *testing.T, name string) (*Table, error) {
+func parseFile(t *testing.T, name string) (*mapping.Table, error) {
 	t.Helper()
 	data, err := os.ReadFile(checkDir + "/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Parse(builtinSource(t).Catalog, connector.Okta, name, data)
+	return mapping.Parse(builtinSource(t).Catalog, okta.Spec, name, data)
 }
 
 func TestSpreadsheetSavedTableLoads(t *testing.T) {
@@ -28,7 +32,7 @@ func TestSpreadsheetSavedTableLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a table saved by a spreadsheet (BOM, CRLF, quoted commas, capitalised header, empty row) fails:\n%v", err)
 	}
-	builtin, err := builtinSource(t).Load(connector.Okta, "")
+	builtin, err := builtinSource(t).Load(okta.Kind, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +46,7 @@ func TestSpreadsheetSavedTableLoads(t *testing.T) {
 
 func TestEveryProblemIsReportedWithItsLine(t *testing.T) {
 	_, err := parseFile(t, "broken-okta.csv")
-	var ps Problems
+	var ps mapping.Problems
 	if !errors.As(err, &ps) {
 		t.Fatalf("err = %v, want Problems", err)
 	}
@@ -104,23 +108,24 @@ func TestFileLevelProblems(t *testing.T) {
 		"empty":   "\ufeff \r\n",
 		"no rows": "target,source,transform,notes\n",
 	} {
-		if _, err := Parse(cat, connector.Okta, name, []byte(data)); err == nil {
+		if _, err := mapping.Parse(cat, okta.Spec, name, []byte(data)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := Parse(cat, connector.OneLogin, "x.csv", []byte("target,source,transform,notes\nUser.Status,status,state,\nUser.City,profile.city,,\n")); err == nil ||
+	if _, err := mapping.Parse(cat, onelogin.Spec, "x.csv", []byte("target,source,transform,notes\nUser.Status,status,state,\nUser.City,profile.city,,\n")); err == nil ||
 		!strings.Contains(err.Error(), `"profile" is not a field of a OneLogin user`) {
 		t.Errorf("onelogin field check: %v", err)
 	}
-	if _, err := Parse(cat, connector.Okta, "x.csv", []byte("target,source,transform,notes\nUser.AccountState,status,state,\n")); err == nil ||
-		!strings.Contains(err.Error(), "state applies to onelogin tables only") {
+	if _, err := mapping.Parse(cat, okta.Spec, "x.csv", []byte("target,source,transform,notes\nUser.AccountState,status,state,\n")); err == nil ||
+		!strings.Contains(err.Error(), "transform state needs users with a state; an Okta user has none") {
 		t.Errorf("state on okta: %v", err)
 	}
 }
 
 func TestExportLoadsBackUnchanged(t *testing.T) {
 	src := builtinSource(t)
-	for _, k := range connector.Kinds {
+	for _, sp := range specs {
+		k := sp.Kind
 		table, err := src.Load(k, "")
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +134,7 @@ func TestExportLoadsBackUnchanged(t *testing.T) {
 		if err := table.Export(&buf); err != nil {
 			t.Fatal(err)
 		}
-		back, err := Parse(src.Catalog, k, "export.csv", buf.Bytes())
+		back, err := mapping.Parse(src.Catalog, sp, "export.csv", buf.Bytes())
 		if err != nil {
 			t.Fatalf("%s export does not load: %v", k, err)
 		}
@@ -150,30 +155,30 @@ func TestOverridesAndLastGoodTable(t *testing.T) {
 		"okta.csv":      {Data: []byte(good)},
 		"Okta prod.csv": {Data: []byte("target,source,transform,notes\nUser.Email,profile.email,upper,\n")},
 	}
-	src, err := NewSource(builtin, overrides)
+	src, err := mapping.NewSource(specs, builtin, overrides)
 	if err != nil {
 		t.Fatal(err)
 	}
 	user := map[string]any{"profile": map[string]any{"email": "Ada@Example.com"}}
-	email := func(tb *Table) string { f, _ := tb.Apply(user, nil).Get("User.Email"); return f.Str }
+	email := func(tb *mapping.Table) string { f, _ := tb.Apply(user, nil).Get("User.Email"); return f.Str }
 
-	k := NewKeeper(src)
-	prod, err := k.Table(connector.Okta, "c1", "Okta prod")
+	k := mapping.NewKeeper(src)
+	prod, err := k.Table(okta.Kind, "c1", "Okta prod")
 	if err != nil || email(prod) != "ADA@EXAMPLE.COM" || prod.File != "Okta prod.csv" {
 		t.Fatalf("connector override: %v %v", prod, err)
 	}
-	other, err := k.Table(connector.Okta, "c2", "Okta test")
+	other, err := k.Table(okta.Kind, "c2", "Okta test")
 	if err != nil || email(other) != "ada@example.com" || other.File != "okta.csv" {
 		t.Fatalf("type override: %v", err)
 	}
-	one, err := k.Table(connector.OneLogin, "c3", "OneLogin")
+	one, err := k.Table(onelogin.Kind, "c3", "OneLogin")
 	if err != nil || one.File != "onelogin.csv (built in)" {
 		t.Fatalf("built-in: %v %v", one, err)
 	}
 
 	// An edit that breaks the file keeps the last good table and reports why.
 	overrides["Okta prod.csv"] = &fstest.MapFile{Data: []byte("target,source,transform,notes\nUser.Email,profile.email,uper,\n")}
-	kept, err := k.Table(connector.Okta, "c1", "Okta prod")
+	kept, err := k.Table(okta.Kind, "c1", "Okta prod")
 	if err == nil || !strings.Contains(err.Error(), "Okta prod.csv:2: unknown transform") {
 		t.Fatalf("broken override error = %v", err)
 	}
@@ -181,7 +186,7 @@ func TestOverridesAndLastGoodTable(t *testing.T) {
 		t.Fatal("the broken table replaced the last good one")
 	}
 	// A connector that never had a good table gets only the error.
-	if tb, err := k.Table(connector.Okta, "c9", "Okta prod"); tb != nil || err == nil {
+	if tb, err := k.Table(okta.Kind, "c9", "Okta prod"); tb != nil || err == nil {
 		t.Fatalf("no last good table: %v, %v", tb, err)
 	}
 }
@@ -192,25 +197,24 @@ func TestOverridesAndLastGoodTable(t *testing.T) {
 // typo that would silently send nothing.
 func TestDefaultRowsUseRealFields(t *testing.T) {
 	src := builtinSource(t)
-	for _, k := range connector.Kinds {
+	for _, sp := range specs {
+		k := sp.Kind
 		table, err := src.Load(k, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		var user map[string]any
 		readJSON(t, "../testdata/mapping/reference/"+string(k)+"-user.json", &user)
-		for _, r := range table.fixed {
-			for _, p := range r.paths {
-				v := resolve(user[table.roots[p.root]], p.rest)
-				if l, ok := v.([]any); v == nil || (ok && len(l) == 0) {
-					t.Errorf("%s: %s reads %s.%s, which the %s user object does not have", k, r.target,
-						table.roots[p.root], strings.Join(p.rest, "."), k)
-				}
+		paths, wild := mapping.SourcePaths(table)
+		for _, p := range paths {
+			v := mapping.Resolve(user, p.Path)
+			if l, ok := v.([]any); v == nil || (ok && len(l) == 0) {
+				t.Errorf("%s: %s reads %s, which the %s user object does not have", k, p.Target, strings.Join(p.Path, "."), k)
 			}
 		}
-		if w := table.wild; w != nil {
-			if _, ok := resolve(user, w.path).(map[string]any); !ok {
-				t.Errorf("%s: wildcard source %s is not an object", k, strings.Join(w.path, "."))
+		if wild != nil {
+			if _, ok := mapping.Resolve(user, wild).(map[string]any); !ok {
+				t.Errorf("%s: wildcard source %s is not an object", k, strings.Join(wild, "."))
 			}
 		}
 	}
@@ -219,11 +223,11 @@ func TestDefaultRowsUseRealFields(t *testing.T) {
 func TestDefaultTablesCoverTheConnectorPages(t *testing.T) {
 	src := builtinSource(t)
 	need := map[connector.Kind][]string{
-		connector.Okta: {"User.FullName", "User.Phone", "User.PhoneNumbers", "User.StreetAddress", "User.City", "User.State",
+		okta.Kind: {"User.FullName", "User.Phone", "User.PhoneNumbers", "User.StreetAddress", "User.City", "User.State",
 			"User.Country", "User.ZipCode", "User.JobTitle", "User.TimeZone", "User.PreferredLanguage", "User.EmployeeNumber",
 			"User.Email", "User.Department", "User.Status", "User.DeviceTypes", "User.DeviceOS", "User.AssignedApps",
 			"User.LastLogon", "User.LastPasswordChange", "Application.Okta.Profile.*"},
-		connector.OneLogin: {"User.FullName", "User.Phone", "User.Email", "User.Manager", "User.ManagerEmail", "User.ManagerPhone",
+		onelogin.Kind: {"User.FullName", "User.Phone", "User.Email", "User.Manager", "User.ManagerEmail", "User.ManagerPhone",
 			"User.JobTitle", "User.Department", "User.Company", "Application.OneLogin.Custom.*", "User.Status",
 			"User.AccountState", "User.LastLogon", "User.InvitationSent", "User.Created", "User.Activated",
 			"User.InvalidLoginAttempts"},
@@ -258,28 +262,28 @@ func TestTransforms(t *testing.T) {
 		"yesterday":                        "",
 	}
 	for in, want := range ts {
-		if got := normTimestamp(in); got != want {
+		if got := mapping.NormTimestamp(in); got != want {
 			t.Errorf("timestamp(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for in, want := range map[string]string{"TRUE": "true", "1": "true", "Yes": "true", "no": "false", "0": "false", "maybe": ""} {
-		if got := normBool(in); got != want {
+		if got := mapping.NormBool(in); got != want {
 			t.Errorf("bool(%q) = %q", in, got)
 		}
 	}
-	ol := facts[connector.OneLogin]
+	ol := &onelogin.Spec.Record
 	for in, want := range map[string]string{"1": "Active", "8": "Security questions required", "6": "Unknown", "locked": "Locked", "password-expired": "Password expired"} {
-		if got := ol.statusName(in); got != want {
+		if got := mapping.StatusName(ol, in); got != want {
 			t.Errorf("onelogin status(%q) = %q", in, got)
 		}
 	}
-	if got := facts[connector.Okta].statusName("deprovisioned"); got != "Deactivated" {
+	if got := mapping.StatusName(&okta.Spec.Record, "deprovisioned"); got != "Deactivated" {
 		t.Errorf("okta status = %q", got)
 	}
 }
 
 func TestApplyAcceptsJSONNumbers(t *testing.T) {
-	table, err := builtinSource(t).Load(connector.OneLogin, "")
+	table, err := builtinSource(t).Load(onelogin.Kind, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,14 +305,14 @@ func TestApplyAcceptsJSONNumbers(t *testing.T) {
 }
 
 func TestContactOf(t *testing.T) {
-	rec := Record{{Name: "User.Email", Str: "a@x"}, {Name: "User.FullName", Str: "A"}, {Name: "User.Phone", Str: "1"}}
-	if c := ContactOf(rec); c != (Contact{Name: "A", Email: "a@x", Phone: "1"}) {
+	rec := mapping.Record{{Name: "User.Email", Str: "a@x"}, {Name: "User.FullName", Str: "A"}, {Name: "User.Phone", Str: "1"}}
+	if c := mapping.ContactOf(rec); c != (mapping.Contact{Name: "A", Email: "a@x", Phone: "1"}) {
 		t.Errorf("ContactOf = %+v", c)
 	}
 }
 
 func TestRecordJSONIsValidAndCanonical(t *testing.T) {
-	rec := Record{{Name: "A", Str: "quote \" back \\ nl \n tab \t ctl \x01 ünï €"}, {Name: "B", List: []string{"x", "\xff bad"}}}
+	rec := mapping.Record{{Name: "A", Str: "quote \" back \\ nl \n tab \t ctl \x01 ünï €"}, {Name: "B", List: []string{"x", "\xff bad"}}}
 	data, err := rec.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +324,7 @@ func TestRecordJSONIsValidAndCanonical(t *testing.T) {
 	if back["A"] != rec[0].Str || back["B"].([]any)[1] != "\ufffd bad" {
 		t.Errorf("round trip: %v", back)
 	}
-	parsed, err := ParseRecord(data)
+	parsed, err := mapping.ParseRecord(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +336,7 @@ func TestRecordJSONIsValidAndCanonical(t *testing.T) {
 
 func TestManagerFields(t *testing.T) {
 	src := builtinSource(t)
-	for k, want := range map[connector.Kind]string{connector.Okta: "email", connector.OneLogin: "email,name,phone"} {
+	for k, want := range map[connector.Kind]string{okta.Kind: "email", onelogin.Kind: "email,name,phone"} {
 		table, err := src.Load(k, "")
 		if err != nil {
 			t.Fatal(err)
@@ -341,8 +345,8 @@ func TestManagerFields(t *testing.T) {
 			t.Errorf("%s: manager fields %q, want %q", k, got, want)
 		}
 	}
-	c := Contact{Name: "N", Email: "E", Phone: "P"}
-	if got := c.Keep([]string{"email"}); got != (Contact{Email: "E"}) {
+	c := mapping.Contact{Name: "N", Email: "E", Phone: "P"}
+	if got := c.Keep([]string{"email"}); got != (mapping.Contact{Email: "E"}) {
 		t.Errorf("Keep = %+v", got)
 	}
 }

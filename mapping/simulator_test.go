@@ -5,7 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/mapping"
 	"neurons-connector/providers/okta"
@@ -26,11 +25,11 @@ func TestDefaultOktaRowsFindTheSimulatorsFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := mapping.NewSource(os.DirFS("../mappings"), nil)
+	src, err := mapping.NewSource(specs, os.DirFS("../mappings"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := src.Load(connector.Okta, "")
+	table, err := src.Load(okta.Kind, "")
 	if err != nil {
 		t.Fatal(err)
 	}

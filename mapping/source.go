@@ -14,24 +14,30 @@ import (
 // <connector-name>.csv, else its <type>.csv, else the built-in <type>.csv.
 type Source struct {
 	Catalog   *Catalog
-	Builtin   fs.FS // the embedded mappings/ folder
-	Overrides fs.FS // NC_MAPPINGS_DIR, or nil
+	Specs     connector.Specs // the kinds whose tables it loads
+	Builtin   fs.FS           // the embedded mappings/ folder
+	Overrides fs.FS           // NC_MAPPINGS_DIR, or nil
 	// OverridesDir is the folder Overrides reads, for messages.
 	OverridesDir string
 }
 
-// NewSource loads the catalog from builtin and returns a Source.
-func NewSource(builtin, overrides fs.FS) (*Source, error) {
+// NewSource loads the catalog from builtin and returns a Source of the
+// tables of specs.
+func NewSource(specs connector.Specs, builtin, overrides fs.FS) (*Source, error) {
 	cat, err := LoadCatalog(builtin, CatalogFile)
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Catalog: cat, Builtin: builtin, Overrides: overrides}, nil
+	return &Source{Catalog: cat, Specs: specs, Builtin: builtin, Overrides: overrides}, nil
 }
 
 // Load reads the effective table for a connector of kind named name (empty
 // name: the table for the kind).
 func (s *Source) Load(kind connector.Kind, name string) (*Table, error) {
+	spec, ok := s.Specs.Find(kind)
+	if !ok {
+		return nil, fmt.Errorf("no mapping table for connector type %q; valid: %s", kind, s.Specs.Names())
+	}
 	if s.Overrides != nil {
 		candidates := []string{string(kind) + ".csv"}
 		if name != "" {
@@ -39,7 +45,7 @@ func (s *Source) Load(kind connector.Kind, name string) (*Table, error) {
 		}
 		for _, file := range candidates {
 			if _, err := fs.Stat(s.Overrides, file); err == nil {
-				t, err := Load(s.Catalog, kind, s.Overrides, file)
+				t, err := Load(s.Catalog, spec, s.Overrides, file)
 				shown := filepath.Join(s.OverridesDir, file)
 				var ps Problems
 				if errors.As(err, &ps) {
@@ -57,7 +63,7 @@ func (s *Source) Load(kind connector.Kind, name string) (*Table, error) {
 			}
 		}
 	}
-	t, err := Load(s.Catalog, kind, s.Builtin, string(kind)+".csv")
+	t, err := Load(s.Catalog, spec, s.Builtin, string(kind)+".csv")
 	if err != nil {
 		return nil, fmt.Errorf("the built-in mapping table does not load:\n%w", err)
 	}

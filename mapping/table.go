@@ -38,10 +38,10 @@ type Table struct {
 	rows []Row // as written, for export
 	hash string
 
-	roots []string  // distinct first fields of the fixed rows' sources
-	fixed []rule    // sorted by target
-	wild  *wildRule // e.g. profile.* → Application.Okta.Profile.*; at most one
-	facts providerFacts
+	roots []string          // distinct first fields of the fixed rows' sources
+	fixed []rule            // sorted by target
+	wild  *wildRule         // e.g. profile.* → Application.Okta.Profile.*; at most one
+	facts *connector.Record // the provider's user record
 
 	planMu sync.Mutex
 	plan   atomic.Pointer[plan]
@@ -60,23 +60,20 @@ var (
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 )
 
-// Load reads and checks the table name in fsys for a provider of kind.
-func Load(cat *Catalog, kind connector.Kind, fsys fs.FS, name string) (*Table, error) {
+// Load reads and checks the table name in fsys for a provider of spec's kind.
+func Load(cat *Catalog, spec *connector.Spec, fsys fs.FS, name string) (*Table, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("read mapping table: %w", err)
 	}
-	return Parse(cat, kind, name, data)
+	return Parse(cat, spec, name, data)
 }
 
 // Parse checks a table's bytes. On failure the error is Problems, one per
 // problem, each with its line.
-func Parse(cat *Catalog, kind connector.Kind, file string, data []byte) (*Table, error) {
-	f, ok := facts[kind]
-	if !ok {
-		return nil, fmt.Errorf("no mapping rules for connector type %q", kind)
-	}
-	t := &Table{Kind: kind, File: file, facts: f}
+func Parse(cat *Catalog, spec *connector.Spec, file string, data []byte) (*Table, error) {
+	kind := spec.Kind
+	t := &Table{Kind: kind, File: file, facts: &spec.Record}
 	firstLine := map[string]int{}
 	problems := readCSV(file, data, Columns, func(line int, v any) []string {
 		r := *(v.(*Row))
@@ -119,7 +116,7 @@ func (t *Table) addRow(cat *Catalog, r Row) []string {
 		}
 	}
 	if r.Target == "" {
-		msgs = append(msgs, "the target is empty; name a target from targets.csv or "+t.facts.app+"<Name>")
+		msgs = append(msgs, "the target is empty; name a target from targets.csv or "+t.facts.App+"<Name>")
 	}
 	if r.Source == "" {
 		msgs = append(msgs, "the source is empty; give a path into the user record such as "+t.example())
@@ -149,8 +146,8 @@ func (t *Table) addRow(cat *Catalog, r Row) []string {
 		msgs = append(msgs, m)
 	} else if m := tr.check(len(paths), kind); m != "" {
 		msgs = append(msgs, m)
-	} else if tr.spec.only != "" && tr.spec.only != string(t.Kind) {
-		msgs = append(msgs, fmt.Sprintf("transform %s applies to %s tables only", tr.name, tr.spec.only))
+	} else if tr.spec.states && t.facts.StateLabels == nil {
+		msgs = append(msgs, fmt.Sprintf("transform %s needs users with a state; %s user has none", tr.name, t.facts.Article))
 	}
 	if len(msgs) > 0 {
 		return msgs
@@ -177,16 +174,16 @@ func (t *Table) targetKind(cat *Catalog, target string) (Kind, string) {
 	if tg, ok := cat.Lookup(target); ok {
 		return tg.Kind, ""
 	}
-	if rest, ok := strings.CutPrefix(target, t.facts.app); ok {
+	if rest, ok := strings.CutPrefix(target, t.facts.App); ok {
 		if !namePattern.MatchString(rest) {
-			return "", fmt.Sprintf("target %s: the name after %s may hold letters, digits, '_', '-' and '.'", target, t.facts.app)
+			return "", fmt.Sprintf("target %s: the name after %s may hold letters, digits, '_', '-' and '.'", target, t.facts.App)
 		}
 		return "", ""
 	}
 	if strings.HasPrefix(target, "Application.") {
-		return "", fmt.Sprintf("target %s belongs to another provider; %s table uses %s<Name>", target, t.facts.article, t.facts.app)
+		return "", fmt.Sprintf("target %s belongs to another provider; %s table uses %s<Name>", target, t.facts.Article, t.facts.App)
 	}
-	msg := fmt.Sprintf("unknown target %s; use a name from targets.csv or %s<Name>", target, t.facts.app)
+	msg := fmt.Sprintf("unknown target %s; use a name from targets.csv or %s<Name>", target, t.facts.App)
 	if s := cat.closest(target); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
@@ -199,18 +196,13 @@ func (t *Table) checkPath(p string) string {
 		return fmt.Sprintf("source %q is not a path; use field names joined by '.', e.g. %s", p, t.example())
 	}
 	top, _, _ := strings.Cut(p, ".")
-	if !contains(t.facts.fields, top) {
-		return fmt.Sprintf("source %s: %q is not a field of %s user; fields are %s", p, top, t.facts.article, strings.Join(t.facts.fields, ", "))
+	if !contains(t.facts.Fields, top) {
+		return fmt.Sprintf("source %s: %q is not a field of %s user; fields are %s", p, top, t.facts.Article, strings.Join(t.facts.Fields, ", "))
 	}
 	return ""
 }
 
-func (t *Table) example() string {
-	if t.Kind == connector.OneLogin {
-		return "firstname or custom_attributes.badge"
-	}
-	return "profile.firstName"
-}
+func (t *Table) example() string { return t.facts.Example }
 
 // addWildcard checks and compiles a row such as profile.* → Application.Okta.Profile.*.
 func (t *Table) addWildcard(r Row) []string {
@@ -218,11 +210,11 @@ func (t *Table) addWildcard(r Row) []string {
 	src, okS := strings.CutSuffix(r.Source, ".*")
 	switch {
 	case !okT || !okS || strings.Contains(prefix, "*") || strings.Contains(src, "*"):
-		return []string{fmt.Sprintf("a wildcard row maps SOURCE.* to %s<Group>.*, with '*' only at the end of both", t.facts.app)}
-	case !strings.HasPrefix(prefix, t.facts.app) || !namePattern.MatchString(strings.TrimPrefix(prefix, t.facts.app)):
-		return []string{fmt.Sprintf("wildcard target %s must be %s<Group>.*", r.Target, t.facts.app)}
-	case !contains(t.facts.open, src):
-		return []string{fmt.Sprintf("wildcard source %s: only %s.* can be expanded", r.Source, strings.Join(t.facts.open, ".*, "))}
+		return []string{fmt.Sprintf("a wildcard row maps SOURCE.* to %s<Group>.*, with '*' only at the end of both", t.facts.App)}
+	case !strings.HasPrefix(prefix, t.facts.App) || !namePattern.MatchString(strings.TrimPrefix(prefix, t.facts.App)):
+		return []string{fmt.Sprintf("wildcard target %s must be %s<Group>.*", r.Target, t.facts.App)}
+	case !contains(t.facts.Open, src):
+		return []string{fmt.Sprintf("wildcard source %s: only %s.* can be expanded", r.Source, strings.Join(t.facts.Open, ".*, "))}
 	case r.Transform != "":
 		return []string{"a wildcard row copies values; leave its transform empty"}
 	}

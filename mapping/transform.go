@@ -9,10 +9,10 @@ import (
 // spec describes one transform of the documented set (README, "Mapping
 // tables").
 type spec struct {
-	arg   string // name of its one argument, "" if it takes none
-	multi bool   // takes several sources separated by '|'
-	out   Kind   // the kind it produces; "" for a plain string
-	only  string // the provider kind it is limited to, if any
+	arg    string // name of its one argument, "" if it takes none
+	multi  bool   // takes several sources separated by '|'
+	out    Kind   // the kind it produces; "" for a plain string
+	states bool   // it reads the user's state, which only some providers have
 }
 
 var transforms = map[string]spec{
@@ -26,7 +26,7 @@ var transforms = map[string]spec{
 	"timestamp": {out: KindTimestamp},
 	"bool":      {out: KindBoolean},
 	"status":    {},
-	"state":     {only: "onelogin"},
+	"state":     {states: true},
 	"list":      {multi: true, out: KindList},
 	"manager":   {arg: "FIELD"},
 }

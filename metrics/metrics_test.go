@@ -24,7 +24,7 @@ func TestMetricsCountRunsAndReadGauges(t *testing.T) {
 	m := New(func() ([]Gauge, error) {
 		return []Gauge{{Connector: "Okta prod", Type: "okta", Outbox: 3, LastSuccess: 1.7e9}, {Connector: "New", Type: "onelogin"}}, nil
 	})
-	c := connector.Config{Name: "Okta prod", Kind: connector.Okta}
+	c := connector.Config{Name: "Okta prod", Kind: "okta"}
 	m.RunFinished(c, store.Run{Mode: "full", Result: "ok", Fetched: 120, Upserted: 100, Deleted: 2,
 		RateLimitWait: 1500 * time.Millisecond, APIResponses: map[int]int{200: 7, 429: 1}})
 	m.RunFinished(c, store.Run{Mode: "incremental", Result: "failed", APIResponses: map[int]int{0: 2}})

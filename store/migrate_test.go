@@ -128,11 +128,11 @@ func TestMigrateFromSchemaV1(t *testing.T) {
 		if !strings.Contains(string(raw), `"maxDeletes":"10%"`) {
 			t.Errorf("the stored configuration does not name its deletion guard: %s", raw)
 		}
-		tok, err := tx.Secret(fixtureOktaID, SecretOktaToken)
+		tok, err := tx.Secret(fixtureOktaID, secretToken)
 		if err != nil || string(tok.Reveal()) != fixtureToken {
 			t.Errorf("token after migration: %q %v", tok.Reveal(), err)
 		}
-		if _, err := tx.Secret(fixtureOneLoginID, SecretOneLoginSecret); err != nil {
+		if _, err := tx.Secret(fixtureOneLoginID, secretClientSecret); err != nil {
 			t.Errorf("client secret after migration: %v", err)
 		}
 		if flat := tx.bucket(bucketSecrets).Get([]byte(fixtureOktaID + "/token")); flat != nil {

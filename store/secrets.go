@@ -8,12 +8,6 @@ import (
 	"neurons-connector/secret"
 )
 
-// Secret names as stored per connector.
-const (
-	SecretOktaToken      = "token"
-	SecretOneLoginSecret = "client_secret"
-)
-
 // ErrNoKey means secrets were needed but the store was opened without a key.
 var ErrNoKey = errors.New("no secret key configured")
 

@@ -16,6 +16,13 @@ import (
 	"neurons-connector/secret"
 )
 
+// The names the Okta and OneLogin specs store their secrets under; a
+// secret's name is any string to the store.
+const (
+	secretToken        = "token"
+	secretClientSecret = "client_secret"
+)
+
 func testKey(t *testing.T) KeyFunc {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "secret.key")
@@ -33,7 +40,7 @@ func openTemp(t *testing.T) *DB {
 }
 
 func okta(name string) connector.Config {
-	c := connector.New(connector.Okta, time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+	c := connector.New(&connector.Spec{Kind: "okta", DefaultStatus: "ACTIVE"}, time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
 	c.Name = name
 	c.URL = "https://acme.okta.com"
 	return c
@@ -197,17 +204,17 @@ func TestSecretsAreSealed(t *testing.T) {
 		if err := tx.PutConnector(c); err != nil {
 			return err
 		}
-		return tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte(token)))
+		return tx.PutSecret(c.ID, secretToken, secret.New([]byte(token)))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = db.View(func(tx *Tx) error {
-		v, err := tx.Secret(c.ID, SecretOktaToken)
+		v, err := tx.Secret(c.ID, secretToken)
 		if err != nil || string(v.Reveal()) != token {
 			t.Errorf("Secret = %q, %v", v.Reveal(), err)
 		}
-		if !tx.HasSecret(c.ID, SecretOktaToken) || tx.HasSecret(c.ID, SecretOneLoginSecret) {
+		if !tx.HasSecret(c.ID, secretToken) || tx.HasSecret(c.ID, secretClientSecret) {
 			t.Error("HasSecret is wrong")
 		}
 		return nil
@@ -233,22 +240,22 @@ func TestSealedBlobIsBoundToItsPlace(t *testing.T) {
 				return err
 			}
 		}
-		if err := tx.PutSecret(a.ID, SecretOktaToken, secret.New([]byte("tok-a"))); err != nil {
+		if err := tx.PutSecret(a.ID, secretToken, secret.New([]byte("tok-a"))); err != nil {
 			return err
 		}
 		// Copy A's blob under B, as an attacker with write access might.
-		blob := tx.bucket(bucketSecrets).Bucket([]byte(a.ID)).Get([]byte(SecretOktaToken))
+		blob := tx.bucket(bucketSecrets).Bucket([]byte(a.ID)).Get([]byte(secretToken))
 		nb, err := tx.nested(bucketSecrets, b.ID, true)
 		if err != nil {
 			return err
 		}
-		return nb.Put([]byte(SecretOktaToken), clone(blob))
+		return nb.Put([]byte(secretToken), clone(blob))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = db.View(func(tx *Tx) error {
-		_, err := tx.Secret(b.ID, SecretOktaToken)
+		_, err := tx.Secret(b.ID, secretToken)
 		if !errors.Is(err, secret.ErrWrongKey) {
 			t.Errorf("moved blob opened: %v", err)
 		}
@@ -273,7 +280,7 @@ func TestWrongAndMissingKey(t *testing.T) {
 		if err := tx.PutConnector(c); err != nil {
 			return err
 		}
-		return tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte("tok")))
+		return tx.PutSecret(c.ID, secretToken, secret.New([]byte("tok")))
 	})
 	_ = db.Close()
 	if err != nil {
@@ -290,7 +297,7 @@ func TestWrongAndMissingKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.View(func(tx *Tx) error { _, err := tx.Secret(c.ID, SecretOktaToken); return err })
+	err = db.View(func(tx *Tx) error { _, err := tx.Secret(c.ID, secretToken); return err })
 	_ = db.Close()
 	if !errors.Is(err, secret.ErrWrongKey) || !strings.Contains(err.Error(), "restore the original key") {
 		t.Fatalf("wrong key: %v", err)
@@ -306,7 +313,7 @@ func TestWrongAndMissingKey(t *testing.T) {
 	// Writing another secret must not quietly create a new key that would
 	// orphan the sealed ones.
 	err = db.Update(func(tx *Tx) error {
-		return tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte("new")))
+		return tx.PutSecret(c.ID, secretToken, secret.New([]byte("new")))
 	})
 	_ = db.Close()
 	if !errors.Is(err, secret.ErrNoKeyFile) || !strings.Contains(err.Error(), "restore the key file") {
@@ -325,7 +332,7 @@ func TestDeleteConnectorRemovesEverything(t *testing.T) {
 			if err := tx.PutConnector(c); err != nil {
 				return err
 			}
-			if err := tx.PutSecret(c.ID, SecretOktaToken, secret.New([]byte("t"))); err != nil {
+			if err := tx.PutSecret(c.ID, secretToken, secret.New([]byte("t"))); err != nil {
 				return err
 			}
 			if err := tx.PutCursor(c.ID, Cursor{Value: []byte("x"), Saved: time.Now()}); err != nil {
@@ -352,7 +359,7 @@ func TestDeleteConnectorRemovesEverything(t *testing.T) {
 		if _, err := tx.ConnectorByName("A"); !errors.Is(err, ErrNotFound) {
 			t.Error("name still resolves")
 		}
-		if _, ok, _ := tx.Cursor(b.ID); !ok || !tx.HasSecret(b.ID, SecretOktaToken) {
+		if _, ok, _ := tx.Cursor(b.ID); !ok || !tx.HasSecret(b.ID, secretToken) {
 			t.Error("the other connector lost its state")
 		}
 		return nil

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"neurons-connector/clock"
-	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/providers/onelogin/onelogintest"
 	"neurons-connector/secret"
@@ -56,7 +55,7 @@ func newFixture(t testing.TB, so onelogintest.Options, co Options) *fixture {
 
 func allStatuses() []string {
 	var out []string
-	for _, s := range connector.Statuses(connector.OneLogin) {
+	for _, s := range Spec.Statuses {
 		out = append(out, s.Name)
 	}
 	return out

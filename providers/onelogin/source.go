@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/providers/httpclient"
 )
@@ -44,7 +43,7 @@ type cursor struct {
 
 // statusName maps a status code to its canonical name ("" if unknown).
 func statusName(code int) string {
-	for _, s := range connector.Statuses(connector.OneLogin) {
+	for _, s := range Spec.Statuses {
 		if s.Code == code {
 			return s.Name
 		}

@@ -1,0 +1,121 @@
+package connector
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Spec is what a provider package tells the rest of the program about its
+// kind of connector: the options an admin gives, the secret, the user
+// statuses, and the shape of its user record for the mapping tables. It is
+// data only; engine.Driver pairs it with the constructor of the client.
+// Adding a provider means writing its Spec, not editing this package.
+type Spec struct {
+	Kind  Kind
+	Title string // the kind as people write it: "OneLogin"
+	// Options are the kind's own options beyond the common ones, in the
+	// order help lists them. A new connector needs every one of them.
+	Options  []Option
+	Secret   Secret
+	Statuses []Status // in the order help lists them
+	// DefaultStatus is the status selected when the admin names none.
+	DefaultStatus string
+	Record        Record
+}
+
+// Option is one option of a kind, such as Okta's --url.
+type Option struct {
+	Flag    string // without dashes: "url"
+	Label   string // how show labels it: "URL"
+	Usage   string // the flag's help
+	Example string // a valid value, for messages: "https://acme.okta.com"
+	// Set checks v and stores it in c. Its error says what is wrong and
+	// how to fix it; the caller prefixes the flag.
+	Set func(c *Config, v string) error
+	// Get reads the option back from c, for show.
+	Get func(c Config) string
+}
+
+// Secret describes a kind's one secret. Its flags are --<Flag>-env VAR,
+// --<Flag>-file FILE and --<Flag>-stdin.
+type Secret struct {
+	Flag  string // "token"
+	What  string // in sentences: "Okta API token"
+	Label string // how show labels it: "API token"
+	Key   string // its key in show --json's "secrets": "token"
+	// Store is its name in the store. Databases hold secrets under it, so
+	// it never changes.
+	Store string
+}
+
+// Flags returns the three flags that hand over the secret: env, file, stdin.
+func (s Secret) Flags() [3]string {
+	return [3]string{s.Flag + "-env", s.Flag + "-file", s.Flag + "-stdin"}
+}
+
+// Record is the provider's user record as the mapping tables see it.
+type Record struct {
+	App     string // the provider's own target prefix: "Application.Okta."
+	Article string // the kind with its article, for messages: "an Okta"
+	Example string // a source path, for messages: "profile.firstName"
+	// Fields are the top-level keys of a user record (the API's user plus
+	// what the connector adds, such as Okta's appLinks). A source path
+	// starts with one of them.
+	Fields []string
+	// Open are the fields whose members are free-form (custom attributes),
+	// the only ones a wildcard row may expand.
+	Open []string
+	// StatusLabels name the provider's status codes for people;
+	// StateLabels its state codes, nil when its users have no state.
+	StatusLabels map[string]string
+	StateLabels  map[string]string
+}
+
+// Option returns the kind's option of that flag, or nil.
+func (s *Spec) Option(flag string) *Option {
+	for i := range s.Options {
+		if s.Options[i].Flag == flag {
+			return &s.Options[i]
+		}
+	}
+	return nil
+}
+
+func (s *Spec) flagList() string {
+	var names []string
+	for _, o := range s.Options {
+		names = append(names, "--"+o.Flag)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Specs is the list of kinds this program supports, in the order help
+// shows them.
+type Specs []*Spec
+
+// Find returns the spec of kind.
+func (ss Specs) Find(kind Kind) (*Spec, bool) {
+	for _, s := range ss {
+		if s.Kind == kind {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// Parse accepts a kind name in any case.
+func (ss Specs) Parse(name string) (*Spec, error) {
+	if s, ok := ss.Find(Kind(strings.ToLower(strings.TrimSpace(name)))); ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("unknown connector type %q; valid: %s", name, ss.Names())
+}
+
+// Names lists the kinds, comma-separated.
+func (ss Specs) Names() string {
+	names := make([]string, len(ss))
+	for i, s := range ss {
+		names[i] = string(s.Kind)
+	}
+	return strings.Join(names, ", ")
+}
