@@ -1,34 +1,21 @@
 package api
 
 import (
-	"errors"
 	"fmt"
+
+	"neurons-connector/fault"
 )
 
-// ErrBadInput classifies an error that the request caused (bad usage or
-// invalid input, an unknown connector name included): the command exits 2
-// and nothing was changed. Every other error is an operation that failed
-// (exit 1). It is the one classification of the command layer; the local
-// socket carries it across as a flag.
-var ErrBadInput = errors.New("bad input")
-
-// BadInput returns an error of class ErrBadInput.
+// BadInput returns an error of class fault.ErrBadInput.
 func BadInput(format string, args ...any) error {
 	return MarkBadInput(fmt.Errorf(format, args...))
 }
 
-// MarkBadInput puts err in class ErrBadInput, keeping what it wraps.
-func MarkBadInput(err error) error {
-	if err == nil || errors.Is(err, ErrBadInput) {
-		return err
-	}
-	return &badInput{err}
-}
-
-type badInput struct{ err error }
-
-func (b *badInput) Error() string   { return b.err.Error() }
-func (b *badInput) Unwrap() []error { return []error{b.err, ErrBadInput} }
+// MarkBadInput puts err in class fault.ErrBadInput, keeping what it wraps.
+// A request's bad input is the command's exit 2 (nothing was changed);
+// every other error is an operation that failed (exit 1). The local
+// socket carries the class across as a flag.
+func MarkBadInput(err error) error { return fault.Mark(err, fault.ErrBadInput) }
 
 // UnknownConnector is the error for a name no connector has.
 func UnknownConnector(name string) error {

@@ -19,6 +19,7 @@ import (
 	"neurons-connector/api"
 	"neurons-connector/control"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/mapping"
 	"neurons-connector/settings"
 )
@@ -69,7 +70,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &oe) {
 		code = 1
 	}
-	if errors.Is(err, api.ErrBadInput) {
+	if errors.Is(err, fault.ErrBadInput) {
 		code = 2
 	}
 	var se *settings.Error

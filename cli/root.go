@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"neurons-connector/api"
+	"neurons-connector/fault"
 	"neurons-connector/settings"
 )
 
@@ -123,7 +123,7 @@ func action(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Comman
 	return func(cmd *cobra.Command, args []string) error {
 		err := fn(cmd, args)
 		var oe *opError
-		if err == nil || errors.Is(err, api.ErrBadInput) || errors.As(err, &oe) {
+		if err == nil || errors.Is(err, fault.ErrBadInput) || errors.As(err, &oe) {
 			return err
 		}
 		return &opError{err: err}

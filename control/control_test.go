@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"neurons-connector/api"
+	"neurons-connector/fault"
 )
 
 // TestMain lets the test binary be a client of another user: with
@@ -131,10 +132,10 @@ func TestClientAndServer(t *testing.T) {
 	if err != nil || c.Name != "Okta" || string(b.added[0].Secret) != "s3cret-bytes" {
 		t.Errorf("add: %+v %v", c, err)
 	}
-	if _, err := cl.Add(ctx, api.AddRequest{Kind: "okta"}); !errors.Is(err, api.ErrBadInput) || !strings.Contains(err.Error(), "--name") {
+	if _, err := cl.Add(ctx, api.AddRequest{Kind: "okta"}); !errors.Is(err, fault.ErrBadInput) || !strings.Contains(err.Error(), "--name") {
 		t.Errorf("a bad-input error lost its class: %v", err)
 	}
-	if _, err := cl.Show(ctx, "x"); err == nil || errors.Is(err, api.ErrBadInput) || err.Error() != "no such thing" {
+	if _, err := cl.Show(ctx, "x"); err == nil || errors.Is(err, fault.ErrBadInput) || err.Error() != "no such thing" {
 		t.Errorf("an operation error: %v", err)
 	}
 	var notes []string

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"neurons-connector/api"
+	"neurons-connector/fault"
 	"neurons-connector/mapping"
 	"neurons-connector/settings"
 )
@@ -35,7 +36,7 @@ const maxRequest = 1 << 20
 // wireError is an error as the socket carries it.
 type wireError struct {
 	Error    string `json:"error"`
-	BadInput bool   `json:"badInput,omitempty"` // api.ErrBadInput: exit 2
+	BadInput bool   `json:"badInput,omitempty"` // fault.ErrBadInput: exit 2
 	Lines    bool   `json:"lines,omitempty"`    // one problem per line, to print as is
 }
 
@@ -143,7 +144,7 @@ func fail(w http.ResponseWriter, err error) {
 func toWire(err error) wireError {
 	var se *settings.Error
 	var mp mapping.Problems
-	return wireError{Error: err.Error(), BadInput: errors.Is(err, api.ErrBadInput) || errors.As(err, &mp),
+	return wireError{Error: err.Error(), BadInput: errors.Is(err, fault.ErrBadInput) || errors.As(err, &mp),
 		Lines: errors.As(err, &se) || errors.As(err, &mp)}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/providers/onelogin"
 	"neurons-connector/secret"
@@ -321,7 +322,7 @@ func TestEndlessListingFailsCleanly(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	before := len(e.fake.Accepted())
 	_, err := e.run(engine.Options{Full: true})
-	if err == nil || !errors.Is(err, engine.ErrTransient) || !strings.Contains(err.Error(), "went on past") {
+	if err == nil || !errors.Is(err, fault.ErrTransient) || !strings.Contains(err.Error(), "went on past") {
 		t.Fatalf("run: %v", err)
 	}
 	bound := 10*pages + 100

@@ -2,8 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"neurons-connector/fault"
 )
 
 // Mode says whether a run reads every user or only those changed since the
@@ -148,20 +149,9 @@ type RateLimitedError struct {
 func (e *RateLimitedError) Error() string { return e.Err.Error() }
 
 // Unwrap exposes the cause and the class.
-func (e *RateLimitedError) Unwrap() []error { return []error{e.Err, ErrTransient} }
+func (e *RateLimitedError) Unwrap() []error { return []error{e.Err, fault.ErrTransient} }
 
 // MaxRateLimitWait is how long one request may wait in all on rate limits
 // a provider announced (429s with a reset or Retry-After) before its pass
 // gives up: announced waits are waits, not failures, but a run must end.
 const MaxRateLimitWait = 15 * time.Minute
-
-// Error classes, matched with errors.Is. A provider wraps its errors with
-// one of them at the HTTP boundary; the engine decides from the class alone.
-var (
-	// ErrTransient: the failure may pass by itself (429 after retries, 5xx,
-	// network, timeout, a malformed response). The next run tries again.
-	ErrTransient = errors.New("transient failure")
-	// ErrConfig: an admin must act (bad credentials, missing permission,
-	// unknown host, TLS trust). Retrying unchanged will not help.
-	ErrConfig = errors.New("configuration error")
-)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
+	"neurons-connector/fault"
 	"neurons-connector/sink"
 	"neurons-connector/store"
 )
@@ -111,11 +112,13 @@ func (p *Pusher) Run(ctx context.Context) error {
 			attempt = 0
 			continue
 		}
-		var se *sink.Error
-		if !errors.As(err, &se) || se.Class != sink.Transient {
+		if !errors.Is(err, fault.ErrTransient) {
 			return p.stop(fmt.Errorf("batch %s (%d records) stays in the outbox: %w", key, entry.Records, err))
 		}
-		wait := se.RetryAfter
+		var wait time.Duration
+		if se := (*sink.Error)(nil); errors.As(err, &se) {
+			wait = se.RetryAfter
+		}
 		if wait <= 0 {
 			wait = pushBackoff(attempt)
 		}
@@ -136,7 +139,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 // push sends a batch; one the sink finds too large goes as two halves.
 func (p *Pusher) push(ctx context.Context, key string, payload sink.Payload) error {
 	err := p.Sink.Push(ctx, key, payload)
-	if err == nil || sink.ClassOf(err) != sink.TooLarge {
+	if !errors.Is(err, fault.ErrTooLarge) {
 		return err
 	}
 	body, perr := payload.JSON()

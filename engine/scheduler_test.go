@@ -16,6 +16,7 @@ import (
 
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/mapping"
 	"neurons-connector/providers/okta"
 	"neurons-connector/providers/onelogin"
@@ -109,7 +110,7 @@ func (nullSink) Push(context.Context, string, sink.Payload) error { return nil }
 type downSink struct{}
 
 func (downSink) Push(context.Context, string, sink.Payload) error {
-	return &sink.Error{Class: sink.Transient, Status: 503, Message: "down for maintenance"}
+	return &sink.Error{Class: fault.ErrTransient, Status: 503, Message: "down for maintenance"}
 }
 
 // schedEnv is a scheduler on a manual clock with stub providers.

@@ -7,6 +7,7 @@ import (
 
 	"neurons-connector/api"
 	"neurons-connector/connector"
+	"neurons-connector/fault"
 	"neurons-connector/store"
 )
 
@@ -44,7 +45,7 @@ func (b *Backend) exportTarget(arg string) (connector.Kind, string, error) {
 		c, err = findConnector(tx, arg)
 		return err
 	})
-	if errors.Is(err, api.ErrBadInput) {
+	if errors.Is(err, fault.ErrBadInput) {
 		return "", "", api.BadInput("%q is neither a connector type (%s) nor a connector's name; see the names with: neurons-connector connector list",
 			arg, specs.Names())
 	}

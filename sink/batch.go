@@ -208,24 +208,14 @@ func Parse(key string, body []byte) (*Batch, error) {
 	return b, nil
 }
 
-// Class says what the pusher should do about a failed push.
-type Class int
-
-// The classes of the contract's response table (neurons-ingestion.md §3).
-const (
-	// Rejected: the sink refused this batch (400); never retried unchanged.
-	Rejected Class = iota
-	// Transient: 429, 5xx, network, timeout; retry after RetryAfter or backoff.
-	Transient
-	// Config: 401 after a fresh token, 403, bad client credentials; an admin must act.
-	Config
-	// TooLarge: 413; split the batch and push the halves.
-	TooLarge
-)
-
-// Error is a failed push, classified once here for the pusher.
+// Error is a failed push, classified once here for the pusher with the
+// classes of package fault, by the contract's response table
+// (neurons-ingestion.md §3): 400 rejected (never sent again unchanged);
+// 429, 5xx, network and timeouts transient (again after RetryAfter or a
+// backoff); 401 after a fresh token, 403 and bad client credentials
+// config (an admin must act); 413 too large (split in halves).
 type Error struct {
-	Class      Class
+	Class      error    // one of fault's classes
 	Status     int      // HTTP status, 0 for network errors
 	Message    string   // the sink's message
 	Details    []string // the sink's details (400)
@@ -244,15 +234,5 @@ func (e *Error) Error() string {
 	return msg
 }
 
-// Unwrap exposes the cause.
-func (e *Error) Unwrap() error { return e.err }
-
-// ClassOf returns the class of a push error; errors that are not *Error
-// (a sink's own bugs) count as Rejected, which stops rather than loops.
-func ClassOf(err error) Class {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Class
-	}
-	return Rejected
-}
+// Unwrap exposes the cause and the class.
+func (e *Error) Unwrap() []error { return []error{e.err, e.Class} }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"neurons-connector/fault"
 	"neurons-connector/store"
 )
 
@@ -30,11 +31,11 @@ type CSV struct {
 func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 	body, err := p.JSON()
 	if err != nil {
-		return &Error{Class: Rejected, Message: "CSV drop: " + err.Error(), err: err}
+		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
 	b, err := Parse(key, body)
 	if err != nil {
-		return &Error{Class: Rejected, Message: "CSV drop: " + err.Error(), err: err}
+		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
 	err = c.DB.Update(func(tx *store.Tx) error {
 		for _, u := range b.Upserts {
@@ -50,13 +51,13 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 		return nil
 	})
 	if err != nil {
-		return &Error{Class: Transient, Message: "CSV drop: store the batch: " + err.Error(), err: err}
+		return &Error{Class: fault.ErrTransient, Message: "CSV drop: store the batch: " + err.Error(), err: err}
 	}
 	if !b.Info.Final {
 		return nil
 	}
 	if err := c.write(b.Connector); err != nil {
-		return &Error{Class: Transient, Message: "CSV drop: " + err.Error(), err: err}
+		return &Error{Class: fault.ErrTransient, Message: "CSV drop: " + err.Error(), err: err}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"neurons-connector/fault"
 	"neurons-connector/internal/retryafter"
 
 	"neurons-connector/clock"
@@ -90,7 +91,7 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 	if !gzipped {
 		var err error
 		if body, err = p.JSON(); err != nil {
-			return &Error{Class: Rejected, Message: err.Error(), err: err}
+			return &Error{Class: fault.ErrRejected, Message: err.Error(), err: err}
 		}
 	}
 	for attempt := 0; ; attempt++ {
@@ -100,7 +101,7 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 		}
 		status, h, resp, err := n.post(ctx, key, token, body, gzipped)
 		if err != nil {
-			return &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: Transient, err: err}
+			return &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: fault.ErrTransient, err: err}
 		}
 		switch {
 		case status == http.StatusOK || status == http.StatusAccepted || status == http.StatusConflict:
@@ -108,13 +109,13 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 		case status == http.StatusUnauthorized && attempt == 0:
 			continue
 		case status == http.StatusUnauthorized:
-			return &Error{Status: status, Message: "the sink refused a fresh access token; check NC_NEURONS_CLIENT_ID, the secret and the App Registration", Class: Config}
+			return &Error{Status: status, Message: "the sink refused a fresh access token; check NC_NEURONS_CLIENT_ID, the secret and the App Registration", Class: fault.ErrConfig}
 		case status == http.StatusForbidden:
-			return &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + message(resp), Class: Config}
+			return &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + message(resp), Class: fault.ErrConfig}
 		case status == http.StatusRequestEntityTooLarge:
-			return &Error{Class: TooLarge, Status: status, Message: "batch too large"}
+			return &Error{Class: fault.ErrTooLarge, Status: status, Message: "batch too large"}
 		case status == http.StatusBadRequest:
-			e := &Error{Class: Rejected, Status: status, Message: "the sink rejected the batch: " + message(resp)}
+			e := &Error{Class: fault.ErrRejected, Status: status, Message: "the sink rejected the batch: " + message(resp)}
 			var shape struct{ Details []any }
 			if json.Unmarshal(resp, &shape) == nil {
 				for _, d := range shape.Details {
@@ -123,9 +124,9 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 			}
 			return e
 		case status == http.StatusTooManyRequests || status >= 500:
-			return &Error{Status: status, Message: message(resp), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: Transient}
+			return &Error{Status: status, Message: message(resp), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: fault.ErrTransient}
 		default:
-			return &Error{Class: Rejected, Status: status, Message: message(resp)}
+			return &Error{Class: fault.ErrRejected, Status: status, Message: message(resp)}
 		}
 	}
 }
@@ -174,13 +175,13 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.opts.TokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", &Error{Message: "token request: " + err.Error(), Class: Config, err: err}
+		return "", &Error{Message: "token request: " + err.Error(), Class: fault.ErrConfig, err: err}
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", n.opts.UserAgent)
 	resp, err := n.http.Do(req)
 	if err != nil {
-		return "", &Error{Message: fmt.Sprintf("token request to %s: %v", n.opts.TokenURL, err), Class: Transient, err: err}
+		return "", &Error{Message: fmt.Sprintf("token request to %s: %v", n.opts.TokenURL, err), Class: fault.ErrTransient, err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -188,18 +189,18 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
 		return "", &Error{Status: resp.StatusCode, Message: "the token endpoint refused the client credentials (" + message(data) +
-			"); check NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET", Class: Config}
+			"); check NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET", Class: fault.ErrConfig}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), RetryAfter: retryAfter(resp.Header, n.opts.Clock.Now()), Class: Transient}
+		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), RetryAfter: retryAfter(resp.Header, n.opts.Clock.Now()), Class: fault.ErrTransient}
 	default:
-		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), Class: Config}
+		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), Class: fault.ErrConfig}
 	}
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	if err := json.Unmarshal(data, &tok); err != nil || tok.AccessToken == "" {
-		return "", &Error{Message: "the token endpoint's answer has no access_token", Class: Transient}
+		return "", &Error{Message: "the token endpoint's answer has no access_token", Class: fault.ErrTransient}
 	}
 	n.token = tok.AccessToken
 	n.expires = n.opts.Clock.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)

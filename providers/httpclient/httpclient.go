@@ -19,9 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"neurons-connector/fault"
 	"neurons-connector/internal/retryafter"
-
-	"neurons-connector/engine"
 )
 
 // ErrRedirect marks a redirect a client refused to follow.
@@ -66,8 +65,8 @@ func (e *NetError) Error() string {
 func (e *NetError) Unwrap() []error { return []error{e.Err, e.class} }
 
 // Classify turns a transport error into a NetError. DNS and TLS trust
-// problems need an admin (engine.ErrConfig); refused connections, resets
-// and timeouts may pass (engine.ErrTransient).
+// problems need an admin (fault.ErrConfig); refused connections, resets
+// and timeouts may pass (fault.ErrTransient).
 func Classify(host string, err error) error {
 	var dnsErr *net.DNSError
 	var unknownCA x509.UnknownAuthorityError
@@ -78,23 +77,23 @@ func Classify(host string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.Is(err, ErrRedirect):
-		return &NetError{host, "the server redirected the request to another host", "check the connector's URL; credentials are never sent to another host", err, engine.ErrConfig}
+		return &NetError{host, "the server redirected the request to another host", "check the connector's URL; credentials are never sent to another host", err, fault.ErrConfig}
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
-		return &NetError{host, "the host name does not resolve", "check the connector's URL (neurons-connector connector show)", err, engine.ErrConfig}
+		return &NetError{host, "the host name does not resolve", "check the connector's URL (neurons-connector connector show)", err, fault.ErrConfig}
 	case errors.As(err, &unknownCA), errors.As(err, &certErr):
-		return &NetError{host, "the server's TLS certificate is not trusted", "if a proxy inspects TLS, add its CA to the system trust store or SSL_CERT_FILE", err, engine.ErrConfig}
+		return &NetError{host, "the server's TLS certificate is not trusted", "if a proxy inspects TLS, add its CA to the system trust store or SSL_CERT_FILE", err, fault.ErrConfig}
 	case errors.As(err, &hostErr):
-		return &NetError{host, "the TLS certificate is for another host", "check the connector's URL", err, engine.ErrConfig}
+		return &NetError{host, "the TLS certificate is for another host", "check the connector's URL", err, fault.ErrConfig}
 	case errors.As(err, &recordErr):
-		return &NetError{host, "the server does not speak TLS on this port", "check the URL's scheme and port", err, engine.ErrConfig}
+		return &NetError{host, "the server does not speak TLS on this port", "check the URL's scheme and port", err, fault.ErrConfig}
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return &NetError{host, "the request timed out", "check the network, firewall or proxy (HTTPS_PROXY); the provider may be slow", err, engine.ErrTransient}
+		return &NetError{host, "the request timed out", "check the network, firewall or proxy (HTTPS_PROXY); the provider may be slow", err, fault.ErrTransient}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &NetError{host, "the connection was refused", "check the URL's port and any firewall or proxy", err, engine.ErrTransient}
+		return &NetError{host, "the connection was refused", "check the URL's port and any firewall or proxy", err, fault.ErrTransient}
 	case dnsErr != nil:
-		return &NetError{host, "name resolution failed", "check DNS and the network", err, engine.ErrTransient}
+		return &NetError{host, "name resolution failed", "check DNS and the network", err, fault.ErrTransient}
 	}
-	return &NetError{host, "the connection failed", "check the network, firewall or proxy (HTTPS_PROXY)", err, engine.ErrTransient}
+	return &NetError{host, "the connection failed", "check the network, firewall or proxy (HTTPS_PROXY)", err, fault.ErrTransient}
 }
 
 func isTimeout(err error) bool {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
-	"neurons-connector/engine"
+	"neurons-connector/fault"
 )
 
 func TestPacerKeepsTheShareOfEachWindow(t *testing.T) {
@@ -40,10 +40,10 @@ func TestClassifySaysWhoMustAct(t *testing.T) {
 		err   error
 		class error
 	}{
-		{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, engine.ErrConfig},
-		{ErrRedirect, engine.ErrConfig},
-		{syscall.ECONNREFUSED, engine.ErrTransient},
-		{context.DeadlineExceeded, engine.ErrTransient},
+		{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, fault.ErrConfig},
+		{ErrRedirect, fault.ErrConfig},
+		{syscall.ECONNREFUSED, fault.ErrTransient},
+		{context.DeadlineExceeded, fault.ErrTransient},
 	}
 	for _, tc := range cases {
 		err := Classify("acme.example", tc.err)

@@ -5,7 +5,7 @@
 //
 // Request middleware, outermost first: retry (every attempt pays a token),
 // the bucket's pacer, authentication, then the transport. Errors are typed
-// once, at the HTTP boundary (APIError, transientError).
+// once, at the HTTP boundary (httpclient.APIError, classified with package fault).
 package okta
 
 import (
@@ -18,7 +18,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
@@ -241,7 +241,7 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			return nil, ctx.Err()
 		}
 		var wait time.Duration
-		var apiErr *APIError
+		var apiErr *httpclient.APIError
 		switch {
 		case errors.As(err, &apiErr) && status == http.StatusTooManyRequests:
 			retryFor = apiErr.RequestID
@@ -268,7 +268,7 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
 			c.log.Warn("okta rate limit hit", "path", u.Path, "wait", wait, "request_id", apiErr.RequestID,
 				"limit", h.Get("X-Rate-Limit-Limit"), "remaining", h.Get("X-Rate-Limit-Remaining"))
-		case errors.Is(err, engine.ErrTransient):
+		case errors.Is(err, fault.ErrTransient):
 			failures++
 			wait = backoff(failures - 1)
 			c.log.Warn("okta request failed, retrying", "path", u.Path, "attempt", failures, "wait", wait, "error", err)
@@ -296,136 +296,3 @@ func (c *Client) oneAtATime(requestID string) {
 	c.warn(fmt.Sprintf("okta answered its concurrency limit (429, request %s): the org has too many requests in flight; "+
 		"this pass goes on one request at a time", requestID))
 }
-
-// once sends one request and, for a 2xx answer, hands the body to decode
-// as it arrives. Its error is an *APIError or a transientError.
-func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string, early func(http.Header),
-	decode func(io.Reader) error) (http.Header, int, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", mediaType)
-	req.Header.Set("User-Agent", c.opts.UserAgent)
-	req.Header.Set("Authorization", "SSWS "+string(c.token.Reveal()))
-	if attempt > 0 && retryFor != "" {
-		req.Header.Set("X-Okta-Retry-For", retryFor)
-		req.Header.Set("X-Okta-Retry-Count", strconv.Itoa(attempt))
-	}
-	release, err := c.acquire(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer release()
-	c.count(func(s *engine.Stats) { s.Calls++ })
-	resp, err := c.http.Do(req)
-	code := 0
-	if err == nil {
-		code = resp.StatusCode
-	}
-	c.count(func(s *engine.Stats) { s.CountCode(code) })
-	if err != nil {
-		return nil, 0, httpclient.Classify(c.base.Host, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode/100 != 2 {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		if resp.StatusCode != http.StatusTooManyRequests {
-			// A 429's reset may be another client's storm: Hold takes it
-			// in without moving the window the pacer counts in.
-			update(c.pacer(u.Path), resp.Header)
-		}
-		return resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp.StatusCode, resp.Header.Get("X-Okta-Request-Id"), body)
-	}
-	update(c.pacer(u.Path), resp.Header)
-	if early != nil {
-		early(resp.Header)
-	}
-	body := &countingReader{r: io.LimitReader(resp.Body, maxBody+1)}
-	if err := decode(body); err != nil {
-		if body.n > maxBody {
-			return resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: response larger than %d MiB", u.Path, maxBody>>20)}
-		}
-		return resp.Header, resp.StatusCode, &transientError{fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, err)}
-	}
-	return resp.Header, resp.StatusCode, nil
-}
-
-// acquire takes a slot among the requests in flight: one of maxInFlight,
-// or, once Okta's concurrency limit was hit, every slot, so that the
-// request goes alone (it waits for those already in flight).
-func (c *Client) acquire(ctx context.Context) (release func(), err error) {
-	if !c.serial.Load() {
-		select {
-		case c.inFlight <- struct{}{}:
-			return func() { <-c.inFlight }, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	select {
-	case c.single <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	taken := 0
-	release = func() {
-		for range taken {
-			<-c.inFlight
-		}
-		<-c.single
-	}
-	for ; taken < maxInFlight; taken++ {
-		select {
-		case c.inFlight <- struct{}{}:
-		case <-ctx.Done():
-			release()
-			return nil, ctx.Err()
-		}
-	}
-	return release, nil
-}
-
-// countingReader counts what was read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.n += int64(n)
-	return n, err
-}
-
-// wait429 is how long a 429 asks to wait: until Okta's reset (Reset less
-// Date, so clock skew does not matter), plus a second and up to a second of
-// jitter so parallel clients do not wake together; or Retry-After, which a
-// proxy in front of Okta may send. ok is false when the answer says
-// neither.
-func (c *Client) wait429(h http.Header) (time.Duration, bool) {
-	d := untilReset(h)
-	if d < 0 {
-		if ra := httpclient.RetryAfter(h, c.clock.Now()); ra >= 0 {
-			return ra + httpclient.Jitter(time.Second), true
-		}
-		return 0, false
-	}
-	return max(d, time.Second) + time.Second + httpclient.Jitter(time.Second), true
-}
-
-// untilReset is X-Rate-Limit-Reset less Date, or -1 without the headers.
-func untilReset(h http.Header) time.Duration {
-	reset, err1 := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64)
-	date, err2 := http.ParseTime(h.Get("Date"))
-	if err1 != nil || err2 != nil {
-		return -1
-	}
-	return time.Unix(reset, 0).Sub(date)
-}
-
-// backoff waits 1 s, 2 s, 4 s ... (with jitter) up to maxBackoff.
-func backoff(attempt int) time.Duration { return httpclient.Backoff(attempt, time.Second, maxBackoff) }

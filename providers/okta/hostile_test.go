@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/okta/oktatest"
 )
 
@@ -94,7 +95,7 @@ func TestA429StormLongerThanARunWaits(t *testing.T) {
 	start := f.clock.Now()
 	_, cur, err := f.pass(t, engine.Incremental, initialCursor(), "ACTIVE")
 	var rl *engine.RateLimitedError
-	if !errors.As(err, &rl) || cur != nil || !errors.Is(err, engine.ErrTransient) {
+	if !errors.As(err, &rl) || cur != nil || !errors.Is(err, fault.ErrTransient) {
 		t.Fatalf("err %v, cursor %s", err, cur)
 	}
 	waited := f.clock.Now().Sub(start)
@@ -141,7 +142,7 @@ func TestEndlessNextLinksStopAtTheBound(t *testing.T) {
 	f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 1 << 30, EndlessNext: true})
 	_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Incremental, Cursor: initialCursor(),
 		Statuses: []string{"ACTIVE"}, MaxPages: 25}, func([]engine.User) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "went on past 25 pages") || !errors.Is(err, engine.ErrTransient) {
+	if err == nil || !strings.Contains(err.Error(), "went on past 25 pages") || !errors.Is(err, fault.ErrTransient) {
 		t.Fatalf("err %v", err)
 	}
 	if got := f.sim.Calls()["users"]; got < 25 || got > 27 {

@@ -23,7 +23,7 @@ func (c *Client) Identity(ctx context.Context) (string, error) {
 	}
 	decode := func(r io.Reader) error { return httpclient.DecodeInto(r, &org) }
 	_, err := c.get(ctx, "/api/v1/org", decode)
-	var ae *APIError
+	var ae *httpclient.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
 		_, err = c.get(ctx, "/.well-known/okta-organization", decode)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"neurons-connector/clock"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/secret"
 )
@@ -259,7 +260,7 @@ func TestWatermarkOnlyAfterACompletePass(t *testing.T) {
 	if err == nil || cur2 != nil {
 		t.Fatalf("a failed pass returned cursor %s, err %v", cur2, err)
 	}
-	if !errors.Is(err, engine.ErrTransient) || !strings.Contains(err.Error(), "gave up after 3 failed attempts") {
+	if !errors.Is(err, fault.ErrTransient) || !strings.Contains(err.Error(), "gave up after 3 failed attempts") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -279,9 +280,9 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 		{"invalid JSON", oktatest.Fault{Path: "/api/v1/users", InvalidJSON: true}, true, nil},
 		{"connection reset", oktatest.Fault{Path: "/api/v1/users", Reset: true}, true, nil},
 		{"timeout", oktatest.Fault{Path: "/api/v1/users", Delay: 300 * time.Millisecond}, true, nil},
-		{"5xx storm", oktatest.Fault{Path: "/api/v1/users", Times: 50, Status: 500}, false, engine.ErrTransient},
-		{"pagination loop", oktatest.Fault{Path: "/api/v1/users", Skip: 1, LoopNext: true}, false, engine.ErrTransient},
-		{"token revoked mid-run", oktatest.Fault{Path: "/api/v1/users", Skip: 2, Status: 401}, false, engine.ErrConfig},
+		{"5xx storm", oktatest.Fault{Path: "/api/v1/users", Times: 50, Status: 500}, false, fault.ErrTransient},
+		{"pagination loop", oktatest.Fault{Path: "/api/v1/users", Skip: 1, LoopNext: true}, false, fault.ErrTransient},
+		{"token revoked mid-run", oktatest.Fault{Path: "/api/v1/users", Skip: 2, Status: 401}, false, fault.ErrConfig},
 		{"bad request", oktatest.Fault{Path: "/api/v1/users", Skip: 1, Status: 400}, false, nil},
 	}
 	for _, tc := range cases {
@@ -528,7 +529,7 @@ func TestHTTPSAndTrust(t *testing.T) {
 	}
 	untrusted, _ := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("tok")), Clock: fc, MaxRetries: 1})
 	_, err := untrusted.Check(context.Background(), nil)
-	if err == nil || !strings.Contains(err.Error(), "not trusted") || !errors.Is(err, engine.ErrConfig) {
+	if err == nil || !strings.Contains(err.Error(), "not trusted") || !errors.Is(err, fault.ErrConfig) {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
 	if _, err := New(Options{BaseURL: "http://acme.okta.com", Token: secret.New([]byte("t"))}); err == nil {
@@ -549,7 +550,7 @@ func TestRedirectsNeverCarryTheToken(t *testing.T) {
 	}))
 	defer redirector.Close()
 	c, _ := New(Options{BaseURL: redirector.URL, Token: secret.New([]byte("secret-tok")), Clock: clock.NewFake(t0)})
-	if _, err := c.Check(context.Background(), nil); err == nil || !errors.Is(err, engine.ErrConfig) {
+	if _, err := c.Check(context.Background(), nil); err == nil || !errors.Is(err, fault.ErrConfig) {
 		t.Fatalf("a redirect to another host: %v", err)
 	}
 	if leaked != "" {

@@ -43,7 +43,7 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 			"(Okta then answers an empty list); use a token of a Read-Only Administrator", nil
 	}
 	_, err = c.get(ctx, "/api/v1/users/"+url.PathEscape(known[0]), func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
-	var ae *APIError
+	var ae *httpclient.APIError
 	switch {
 	case err == nil:
 		return "", fmt.Errorf("okta lists no users, yet user %s, whom this connector delivered, exists: the token's owner "+
@@ -67,7 +67,7 @@ func (c *Client) name() string {
 // explain rewrites a failed check as what the admin should do.
 func (c *Client) explain(err error) error {
 	name := c.name()
-	var ae *APIError
+	var ae *httpclient.APIError
 	var ne *httpclient.NetError
 	switch {
 	case errors.As(err, &ne):
@@ -75,10 +75,10 @@ func (c *Client) explain(err error) error {
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 		return fmt.Errorf("okta rejected the API token (%s %s): it is wrong, expired or revoked; "+
 			"create one in the Admin Console under Security > API > Tokens and set it with: "+
-			"neurons-connector connector edit %q --token-stdin", ae.Code, ae.Summary, name)
+			"neurons-connector connector edit %q --token-stdin", ae.Code, ae.Message, name)
 	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
 		return fmt.Errorf("okta refused the call (%s %s): the token's owner lacks an admin role that can read the org and users; "+
-			"create the token as a Read-Only Administrator", ae.Code, ae.Summary)
+			"create the token as a Read-Only Administrator", ae.Code, ae.Message)
 	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 		return fmt.Errorf("the URL answers but is not an Okta org API (%s): check the connector's URL", ae.Error())
 	}

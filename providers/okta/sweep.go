@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"neurons-connector/providers/httpclient"
+
 	"golang.org/x/sync/errgroup"
 )
 
@@ -14,7 +16,7 @@ import (
 // this org or token: any 4xx but 429 (okta-api.md §5.3: Classic orgs lack
 // the devices API, and the exact status is undocumented).
 func unavailable(err error) bool {
-	var ae *APIError
+	var ae *httpclient.APIError
 	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusUnauthorized
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"neurons-connector/fault"
 	"neurons-connector/providers/httpclient"
 )
 
@@ -63,7 +64,7 @@ func walk[T any](ctx context.Context, c *Client, first string, limit int, decode
 		case sameURL(c.base, next, ref):
 			stray = true // decided once the page's size is known
 		case seen[next]:
-			return nil, false, &transientError{fmt.Errorf("okta: pagination loop: the next link returns to a page already read (%s)", pathOf(next))}
+			return nil, false, fault.Mark(fmt.Errorf("okta: pagination loop: the next link returns to a page already read (%s)", pathOf(next)), fault.ErrTransient)
 		default:
 			seen[next] = true
 			following = startPage(ctx, c, next, decode)
@@ -79,8 +80,8 @@ func walk[T any](ctx context.Context, c *Client, first string, limit int, decode
 		if n > maxPages {
 			// Each next link new, yet no end: a broken or hostile server.
 			// The pass fails, so nothing is deleted and no cursor moves.
-			return &transientError{fmt.Errorf("okta: the listing %s went on past %d pages (the bound set by the last complete "+
-				"full pass); its next links never end, so the pass stops and nothing is deleted", pathOf(first), maxPages)}
+			return fault.Mark(fmt.Errorf("okta: the listing %s went on past %d pages (the bound set by the last complete "+
+				"full pass); its next links never end, so the pass stops and nothing is deleted", pathOf(first), maxPages), fault.ErrTransient)
 		}
 		next := <-cur.next
 		following, stray, err := follow(ref, next)
@@ -105,7 +106,7 @@ func walk[T any](ctx context.Context, c *Client, first string, limit int, decode
 		}
 		if stray {
 			if len(p.items) >= limit {
-				return &transientError{fmt.Errorf("okta: pagination loop: the next link of a full page points to the page itself (%s)", pathOf(ref))}
+				return fault.Mark(fmt.Errorf("okta: pagination loop: the next link of a full page points to the page itself (%s)", pathOf(ref)), fault.ErrTransient)
 			}
 			c.log.Warn("okta sent a next link to the short page just read; treating it as the last page", "path", pathOf(ref))
 		}

@@ -4,7 +4,7 @@
 // Its simulator is in onelogin/onelogintest.
 //
 // A request goes: retry loop → pacer → token → transport. Errors are typed
-// once, at the HTTP boundary (APIError; httpclient.NetError).
+// once, at the HTTP boundary (httpclient.APIError, httpclient.NetError).
 package onelogin
 
 import (
@@ -26,6 +26,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
@@ -147,38 +148,11 @@ func (c *Client) count(f func(*engine.Stats)) {
 	c.mu.Unlock()
 }
 
-// APIError is a non-2xx answer from OneLogin.
-type APIError struct {
-	Method, Path string
-	Status       int
-	Message      string // from message, description or status.message
-	RetryAfter   time.Duration
-	class        error
-}
-
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("onelogin: %s %s: HTTP %d", e.Method, e.Path, e.Status)
-	if e.Message != "" {
-		msg += ": " + e.Message
-	}
-	return msg
-}
-
-// Unwrap gives the engine's class: 401/403 need an admin, 429 and 5xx may
-// pass, other 4xx are the client's fault and need a fix, not a retry.
-func (e *APIError) Unwrap() error { return e.class }
-
-func newAPIError(method, path string, status int, h http.Header, body []byte, now time.Time) *APIError {
-	e := &APIError{Method: method, Path: path, Status: status, Message: errorMessage(body), class: engine.ErrTransient}
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		e.class = engine.ErrConfig
-	case status == http.StatusTooManyRequests:
-		e.RetryAfter = httpclient.RetryAfter(h, now)
-	case status >= 500:
-	default:
-		e.class = nil
-	}
+// newAPIError types a non-2xx answer from OneLogin with the message of
+// whichever error shape it used.
+func newAPIError(method, path string, resp *http.Response, body []byte, now time.Time) *httpclient.APIError {
+	e := httpclient.NewAPIError("onelogin", method, path, resp, body, now)
+	e.Message = errorMessage(body)
 	return e
 }
 
@@ -244,7 +218,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var ae *APIError
+		var ae *httpclient.APIError
 		var wait time.Duration
 		switch {
 		case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && !renewed:
@@ -272,7 +246,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 			c.pacer.Hold(until)
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
 			c.log.Warn("onelogin rate limit hit", "path", path, "wait", wait.Round(time.Millisecond))
-		case errors.Is(err, engine.ErrTransient):
+		case errors.Is(err, fault.ErrTransient):
 			failures++
 			wait = httpclient.Backoff(failures-1, minBackoff, maxBackoff)
 			c.log.Warn("onelogin request failed, retrying", "path", path, "attempt", failures, "wait", wait, "error", err)
@@ -298,7 +272,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 // budget is waited out until its reset countdown; budget left means the
 // throttle is another one (undocumented), backed off from 2 s to 60 s.
 // ok is false when nothing tells (the rate-limit call failed too).
-func (c *Client) wait429(ctx context.Context, ae *APIError, throttles int) (wait time.Duration, until time.Time, ok bool) {
+func (c *Client) wait429(ctx context.Context, ae *httpclient.APIError, throttles int) (wait time.Duration, until time.Time, ok bool) {
 	now := c.clock.Now()
 	if ae.RetryAfter >= 0 {
 		wait = ae.RetryAfter + httpclient.Jitter(time.Second)
@@ -395,14 +369,14 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	c.updatePacer(resp.Header)
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return resp.Header, newAPIError(method, u.Path, resp.StatusCode, resp.Header, msg, c.clock.Now())
+		return resp.Header, newAPIError(method, u.Path, resp, msg, c.clock.Now())
 	}
 	lr := &io.LimitedReader{R: resp.Body, N: maxBody + 1}
 	if err := decode(lr, resp.Header); err != nil {
 		if lr.N <= 0 {
-			return resp.Header, fmt.Errorf("onelogin: %s %s: response larger than %d MiB (%w)", method, u.Path, maxBody>>20, engine.ErrTransient)
+			return resp.Header, fmt.Errorf("onelogin: %s %s: response larger than %d MiB (%w)", method, u.Path, maxBody>>20, fault.ErrTransient)
 		}
-		return resp.Header, fmt.Errorf("onelogin: %s %s: malformed response: %w (%w)", method, u.Path, err, engine.ErrTransient)
+		return resp.Header, fmt.Errorf("onelogin: %s %s: malformed response: %w (%w)", method, u.Path, err, fault.ErrTransient)
 	}
 	return resp.Header, nil
 }

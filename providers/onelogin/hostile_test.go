@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/onelogin/onelogintest"
 )
 
@@ -51,7 +52,7 @@ func TestSpentBudgetWaitsForItsReset(t *testing.T) {
 		start := f.clock.Now()
 		_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
 		var rl *engine.RateLimitedError
-		if !errors.As(err, &rl) || cur != nil || !errors.Is(err, engine.ErrTransient) {
+		if !errors.As(err, &rl) || cur != nil || !errors.Is(err, fault.ErrTransient) {
 			t.Fatalf("err %v, cursor %s", err, cur)
 		}
 		reset := start.Add(time.Hour)
@@ -108,7 +109,7 @@ func TestEndlessCursorStopsAtTheBound(t *testing.T) {
 	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Times: 1 << 20, EndlessCursor: true})
 	_, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: allStatuses(), MaxPages: 20},
 		func([]engine.User) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "went on past 20 pages") || !errors.Is(err, engine.ErrTransient) {
+	if err == nil || !strings.Contains(err.Error(), "went on past 20 pages") || !errors.Is(err, fault.ErrTransient) {
 		t.Fatalf("err %v", err)
 	}
 }

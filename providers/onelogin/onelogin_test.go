@@ -17,6 +17,7 @@ import (
 
 	"neurons-connector/clock"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/onelogin/onelogintest"
 	"neurons-connector/secret"
 )
@@ -294,7 +295,7 @@ func TestTokenIsCachedAndRenewedOnceOn401(t *testing.T) {
 	// A 401 for the new token as well is an admin's problem.
 	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Times: 2, Status: 401})
 	_, _, _, err = f.pass(t, engine.Full, nil, allStatuses()...)
-	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "Read All") {
+	if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "Read All") {
 		t.Errorf("second 401: %v", err)
 	}
 }
@@ -303,12 +304,12 @@ func TestCredentialProblemsAreConfigErrors(t *testing.T) {
 	t.Parallel()
 	wrong := newFixture(t, onelogintest.Options{}, Options{ClientSecret: secret.New([]byte("not-" + simSecret))})
 	_, err := wrong.client.Check(context.Background(), nil)
-	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "refused the client ID and secret") {
+	if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "refused the client ID and secret") {
 		t.Errorf("wrong secret: %v", err)
 	}
 	gone := newFixture(t, onelogintest.Options{CreatorDeleted: true}, Options{})
 	_, _, _, err = gone.pass(t, engine.Full, nil, "active")
-	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "was deleted") {
+	if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "was deleted") {
 		t.Errorf("creator deleted: %v", err)
 	}
 	for _, e := range []error{err} {
@@ -448,7 +449,7 @@ func TestHTTPSAndTrust(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err = c.Check(ctx, nil)
 		cancel()
-		if trusted && err != nil || !trusted && (!errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "not trusted")) {
+		if trusted && err != nil || !trusted && (!errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "not trusted")) {
 			t.Errorf("trusted=%v: %v", trusted, err)
 		}
 	}

@@ -53,7 +53,7 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 
 // explain rewrites a failed check as what the admin should do.
 func (c *Client) explain(err error) error {
-	var ae *APIError
+	var ae *httpclient.APIError
 	var ne *httpclient.NetError
 	var ce *credentialsError
 	switch {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/httpclient"
 )
 
@@ -91,7 +92,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		for _, raw := range items {
 			f, err := checkUser(raw)
 			if err != nil {
-				return fmt.Errorf("onelogin: malformed user list: %w (%w)", err, engine.ErrTransient)
+				return fmt.Errorf("onelogin: malformed user list: %w (%w)", err, fault.ErrTransient)
 			}
 			if _, dup := seen[f.id]; dup {
 				continue // offset paging repeats a row after an insert
@@ -125,7 +126,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		}
 		if len(seen) < total {
 			return nil, fmt.Errorf("onelogin: the user list kept changing during the pass (%d read, %d announced); the next run tries again (%w)",
-				len(seen), total, engine.ErrTransient)
+				len(seen), total, fault.ErrTransient)
 		}
 	}
 	// A change made while the pass ran may sit on a page already read: the
@@ -188,7 +189,7 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 			// Each cursor new, yet no end: a broken or hostile server. The
 			// pass fails, so nothing is deleted and no cursor moves.
 			return 0, fmt.Errorf("onelogin: the user listing went on past %d pages (the bound set by the last complete full "+
-				"pass); its After-Cursor never ends, so the pass stops and nothing is deleted (%w)", maxPages, engine.ErrTransient)
+				"pass); its After-Cursor never ends, so the pass stops and nothing is deleted (%w)", maxPages, fault.ErrTransient)
 		}
 		var items []map[string]any
 		var h http.Header
@@ -211,7 +212,7 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 			return total, nil
 		}
 		if used[next] || next == h.Get("Cursor") {
-			return 0, fmt.Errorf("onelogin: pagination stalled: After-Cursor repeats a page already read (%w)", engine.ErrTransient)
+			return 0, fmt.Errorf("onelogin: pagination stalled: After-Cursor repeats a page already read (%w)", fault.ErrTransient)
 		}
 		used[next] = true
 		q.Del("limit")
@@ -238,7 +239,7 @@ func (c *Client) FindUser(ctx context.Context, id string) (engine.User, bool, er
 		raw, err = decodeUser(body)
 		return err
 	})
-	var ae *APIError
+	var ae *httpclient.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
 		u = engine.User{}
@@ -247,7 +248,7 @@ func (c *Client) FindUser(ctx context.Context, id string) (engine.User, bool, er
 	default:
 		f, err := checkUser(raw)
 		if err != nil {
-			return engine.User{}, false, fmt.Errorf("onelogin: malformed user %s: %w (%w)", id, err, engine.ErrTransient)
+			return engine.User{}, false, fmt.Errorf("onelogin: malformed user %s: %w (%w)", id, err, fault.ErrTransient)
 		}
 		u = engine.User{ID: f.id, Status: statusName(f.status), Raw: raw}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/httpclient"
 )
 
@@ -64,7 +65,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 			c.mu.Unlock()
 			return t.AccessToken, nil
 		}
-		var ae *APIError
+		var ae *httpclient.APIError
 		switch {
 		case errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusBadRequest):
 			return "", &credentialsError{status: ae.Status, name: c.opts.Name}
@@ -72,7 +73,7 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 			// A 500 again, not a 502/503/504 of a proxy: what OneLogin
 			// answers when the credentials' creator was deleted (§1.1).
 			return "", &credentialsError{status: ae.Status, name: c.opts.Name, ownerGone: true}
-		case errors.Is(err, engine.ErrTransient):
+		case errors.Is(err, fault.ErrTransient):
 			if errors.As(err, &ae) && ae.Status == http.StatusInternalServerError {
 				fiveHundreds++
 			}
@@ -113,4 +114,4 @@ func (e *credentialsError) Error() string {
 		"neurons-connector connector edit %q --client-id ID --client-secret-stdin", e.status, name)
 }
 
-func (e *credentialsError) Unwrap() error { return engine.ErrConfig }
+func (e *credentialsError) Unwrap() error { return fault.ErrConfig }

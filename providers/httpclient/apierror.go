@@ -1,0 +1,65 @@
+package httpclient
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"neurons-connector/fault"
+)
+
+// MaxErrorBody is how much of an error response an APIError keeps.
+const MaxErrorBody = 1 << 10
+
+// APIError is a non-2xx answer from a provider's API, the one error type
+// of every provider client: typed once at the HTTP boundary and classified
+// there (Unwrap), so callers look at Status only for what the provider
+// means by it (a 404 that says a user is gone).
+type APIError struct {
+	Provider     string // "okta": how the message starts
+	Method, Path string // the request, without its query (it may hold filters, never secrets)
+	Status       int
+	Code         string // the provider's error code (Okta's errorCode), if any
+	Message      string // the provider's own words (Okta's errorSummary, OneLogin's message)
+	RequestID    string // the provider's id of the request, for its support
+	// RetryAfter is the wait a Retry-After header announced; negative
+	// when there was none.
+	RetryAfter time.Duration
+	Body       []byte // the start of the body, at most MaxErrorBody
+}
+
+// NewAPIError types an answer; the provider fills in Code, Message and
+// RequestID from its own error shape.
+func NewAPIError(provider, method, path string, resp *http.Response, body []byte, now time.Time) *APIError {
+	if len(body) > MaxErrorBody {
+		body = body[:MaxErrorBody]
+	}
+	return &APIError{Provider: provider, Method: method, Path: path, Status: resp.StatusCode,
+		RetryAfter: RetryAfter(resp.Header, now), Body: append([]byte(nil), body...)}
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s: %s %s: HTTP %d", e.Provider, e.Method, e.Path, e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.RequestID != "" {
+		msg += " (request " + e.RequestID + ")"
+	}
+	return msg
+}
+
+// Unwrap gives the class: 429 and 5xx may pass; 401 and 403 need an admin;
+// any other status is a problem with this request, reported as it is.
+func (e *APIError) Unwrap() error {
+	switch {
+	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
+		return fault.ErrTransient
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		return fault.ErrConfig
+	}
+	return nil
+}

@@ -1,0 +1,38 @@
+package httpclient
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/fault"
+)
+
+// Every provider's error answers are classified by status in one place:
+// 429 and 5xx may pass, 401 and 403 need an admin, the rest are this
+// request's problem and have no class.
+func TestAPIErrorClassAndMessage(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for status, class := range map[int]error{429: fault.ErrTransient, 500: fault.ErrTransient, 503: fault.ErrTransient,
+		401: fault.ErrConfig, 403: fault.ErrConfig, 400: nil, 404: nil} {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {"7"}}}
+		e := NewAPIError("acme", "GET", "/users", resp, []byte(strings.Repeat("x", 3*MaxErrorBody)), now)
+		if got := fault.Of(e); got != class { //nolint:errorlint // Of returns the sentinel itself
+			t.Errorf("HTTP %d: class %v, want %v", status, got, class)
+		}
+		if len(e.Body) != MaxErrorBody || e.RetryAfter != 7*time.Second {
+			t.Errorf("HTTP %d: kept %d bytes, retry after %v", status, len(e.Body), e.RetryAfter)
+		}
+	}
+	e := NewAPIError("okta", "GET", "/api/v1/users", &http.Response{StatusCode: 403, Header: http.Header{}}, nil, now)
+	e.Code, e.Message, e.RequestID = "E0000006", "You do not have permission", "req-1"
+	if got := e.Error(); got != "okta: GET /api/v1/users: HTTP 403 E0000006: You do not have permission (request req-1)" {
+		t.Errorf("message %q", got)
+	}
+	var ae *APIError
+	if !errors.As(fault.Mark(e, fault.ErrConfig), &ae) || ae.RetryAfter >= 0 {
+		t.Errorf("as: %+v", ae)
+	}
+}

@@ -1,0 +1,151 @@
+package okta
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/fault"
+	"neurons-connector/providers/httpclient"
+)
+
+// One request's exchange: its slot among those in flight, the answer's
+// typing, and what a 429 announces.
+
+// once sends one request and, for a 2xx answer, hands the body to decode
+// as it arrives. Its error is an *httpclient.APIError or in class fault.ErrTransient.
+func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor string, early func(http.Header),
+	decode func(io.Reader) error) (http.Header, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", mediaType)
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	req.Header.Set("Authorization", "SSWS "+string(c.token.Reveal()))
+	if attempt > 0 && retryFor != "" {
+		req.Header.Set("X-Okta-Retry-For", retryFor)
+		req.Header.Set("X-Okta-Retry-Count", strconv.Itoa(attempt))
+	}
+	release, err := c.acquire(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer release()
+	c.count(func(s *engine.Stats) { s.Calls++ })
+	resp, err := c.http.Do(req)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	c.count(func(s *engine.Stats) { s.CountCode(code) })
+	if err != nil {
+		return nil, 0, httpclient.Classify(c.base.Host, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, httpclient.MaxErrorBody))
+		if resp.StatusCode != http.StatusTooManyRequests {
+			// A 429's reset may be another client's storm: Hold takes it
+			// in without moving the window the pacer counts in.
+			update(c.pacer(u.Path), resp.Header)
+		}
+		return resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp, body, c.clock.Now())
+	}
+	update(c.pacer(u.Path), resp.Header)
+	if early != nil {
+		early(resp.Header)
+	}
+	body := &countingReader{r: io.LimitReader(resp.Body, maxBody+1)}
+	if err := decode(body); err != nil {
+		if body.n > maxBody {
+			return resp.Header, resp.StatusCode, fault.Mark(fmt.Errorf("okta: GET %s: response larger than %d MiB", u.Path, maxBody>>20), fault.ErrTransient)
+		}
+		return resp.Header, resp.StatusCode, fault.Mark(fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, err), fault.ErrTransient)
+	}
+	return resp.Header, resp.StatusCode, nil
+}
+
+// acquire takes a slot among the requests in flight: one of maxInFlight,
+// or, once Okta's concurrency limit was hit, every slot, so that the
+// request goes alone (it waits for those already in flight).
+func (c *Client) acquire(ctx context.Context) (release func(), err error) {
+	if !c.serial.Load() {
+		select {
+		case c.inFlight <- struct{}{}:
+			return func() { <-c.inFlight }, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	select {
+	case c.single <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	taken := 0
+	release = func() {
+		for range taken {
+			<-c.inFlight
+		}
+		<-c.single
+	}
+	for ; taken < maxInFlight; taken++ {
+		select {
+		case c.inFlight <- struct{}{}:
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return release, nil
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	return n, err
+}
+
+// wait429 is how long a 429 asks to wait: until Okta's reset (Reset less
+// Date, so clock skew does not matter), plus a second and up to a second of
+// jitter so parallel clients do not wake together; or Retry-After, which a
+// proxy in front of Okta may send. ok is false when the answer says
+// neither.
+func (c *Client) wait429(h http.Header) (time.Duration, bool) {
+	d := untilReset(h)
+	if d < 0 {
+		if ra := httpclient.RetryAfter(h, c.clock.Now()); ra >= 0 {
+			return ra + httpclient.Jitter(time.Second), true
+		}
+		return 0, false
+	}
+	return max(d, time.Second) + time.Second + httpclient.Jitter(time.Second), true
+}
+
+// untilReset is X-Rate-Limit-Reset less Date, or -1 without the headers.
+func untilReset(h http.Header) time.Duration {
+	reset, err1 := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64)
+	date, err2 := http.ParseTime(h.Get("Date"))
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Unix(reset, 0).Sub(date)
+}
+
+// backoff waits 1 s, 2 s, 4 s ... (with jitter) up to maxBackoff.
+func backoff(attempt int) time.Duration { return httpclient.Backoff(attempt, time.Second, maxBackoff) }
