@@ -1,6 +1,8 @@
 // Package connector owns what a connector is: its configuration as an admin
-// sets it (product.md §1), and the rules each option obeys. It does no I/O;
-// the store persists a Config and the command line builds one.
+// sets it (product.md §1), the rules each common option obeys, and Spec, the
+// form in which a provider package declares its own options, secret,
+// statuses and user record. It does no I/O and names no provider; the store
+// persists a Config and the command line builds one.
 package connector
 
 import (

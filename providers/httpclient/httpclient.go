@@ -64,6 +64,22 @@ func (e *NetError) Error() string {
 // Unwrap exposes the cause and the engine's class.
 func (e *NetError) Unwrap() []error { return []error{e.Err, e.class} }
 
+// Do sends req; counted hears the status of the answer (0 when none came,
+// for the clients' per-code counters), and a transport failure comes back
+// classified (Classify).
+func Do(hc *http.Client, req *http.Request, counted func(code int)) (*http.Response, error) {
+	resp, err := hc.Do(req)
+	code := 0
+	if err == nil {
+		code = resp.StatusCode
+	}
+	counted(code)
+	if err != nil {
+		return nil, Classify(req.URL.Host, err)
+	}
+	return resp, nil
+}
+
 // Classify turns a transport error into a NetError. DNS and TLS trust
 // problems need an admin (fault.ErrConfig); refused connections, resets
 // and timeouts may pass (fault.ErrTransient).

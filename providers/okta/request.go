@@ -41,14 +41,9 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	}
 	defer release()
 	c.count(func(s *engine.Stats) { s.Calls++ })
-	resp, err := c.http.Do(req)
-	code := 0
-	if err == nil {
-		code = resp.StatusCode
-	}
-	c.count(func(s *engine.Stats) { s.CountCode(code) })
+	resp, err := httpclient.Do(c.http, req, func(code int) { c.count(func(s *engine.Stats) { s.CountCode(code) }) })
 	if err != nil {
-		return nil, 0, httpclient.Classify(c.base.Host, err)
+		return nil, 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode/100 != 2 {

@@ -356,14 +356,9 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 		req.Header.Set("Authorization", auth)
 	}
 	c.count(func(s *engine.Stats) { s.Calls++ })
-	resp, err := c.http.Do(req)
-	code := 0
-	if err == nil {
-		code = resp.StatusCode
-	}
-	c.count(func(s *engine.Stats) { s.CountCode(code) })
+	resp, err := httpclient.Do(c.http, req, func(code int) { c.count(func(s *engine.Stats) { s.CountCode(code) }) })
 	if err != nil {
-		return nil, httpclient.Classify(c.base.Host, err)
+		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.updatePacer(resp.Header)
