@@ -46,8 +46,8 @@ func (t *tree) addCmd(sp *connector.Spec) *cobra.Command {
 	var o options
 	cmd := &cobra.Command{
 		Use:   string(sp.Kind) + " --name NAME [options]",
-		Short: "Add a " + sp.Title + " connector",
-		Long: "Add a " + sp.Title + ` connector. The secret is read once, from an environment variable, a file
+		Short: "Add " + sp.Record.Article + " connector",
+		Long: "Add " + sp.Record.Article + ` connector. The secret is read once, from an environment variable, a file
 or standard input, and stored sealed in the database; the variable or file is
 not needed afterwards. Options left out take the defaults shown.`,
 		Example: addExample(sp),

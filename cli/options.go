@@ -78,9 +78,9 @@ func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
 	o.flags = append(o.flags, "active", "inactive")
 	str(&o.rateShare, "rate-share", "percent (1-100) of the provider's rate limit this connector may use (default 50)")
 	str(&o.fullEvery, "full-every", "longest time between full runs, e.g. 24h, 36h, 7d (default 24h)")
-	str(&o.maxDeletes, "max-deletes", "the deletion guard: the most users one run may delete, as a number (500), "+
+	str(&o.maxDeletes, "max-deletes", "the deletion guard, `N|P%|none`: the most users one run may delete, as a number (500), "+
 		"a percentage of the users the connector has delivered (10%), or none; a run that would delete more holds its "+
-		"deletes until `run NAME --confirm-deletes` (default 10%)")
+		"deletes until an admin runs: run NAME --confirm-deletes (default 10%)")
 }
 
 func statusList(sp *connector.Spec) string {
