@@ -45,6 +45,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"http to a public host", okta("--url", "http://acme.okta.com"), nil, "--url"},
 		{"url with path", okta("--url", "https://acme.okta.com/admin"), nil, "--url"},
 		{"admin console url", okta("--url", "https://acme-admin.okta.com"), nil, "--url"},
+		{"url with a password", okta("--url", "https://us er:Url-Password-77@x"), nil, "--url"},
+		{"token url with a password", []string{"status"}, map[string]string{"NC_NEURONS_TOKEN_URL": "https://a:Url-Password-77@ho st/t"}, "NC_NEURONS_TOKEN_URL"},
 		{"missing url", []string{"connector", "add", "okta", "--name", "N", "--token-env", "OKTA_TOKEN"}, nil, "--url"},
 		{"unknown status", okta("--user-status", "ACTIVE,ACTIV"), nil, "--user-status"},
 		{"empty status list", okta("--user-status", ","), nil, "--user-status"},
@@ -120,7 +122,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}
-			for _, secret := range []string{h.env["OKTA_TOKEN"], h.env["OL_SECRET"]} {
+			for _, secret := range []string{h.env["OKTA_TOKEN"], h.env["OL_SECRET"], "Url-Password-77"} {
 				if strings.Contains(r.stderr, secret) {
 					t.Error("a secret appears in the error")
 				}

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"neurons-connector/internal/redact"
 )
 
 // MaxNameLen is the longest connector or server name, in characters.
@@ -70,14 +72,14 @@ func ParseBaseURL(raw string) (string, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid URL or host name", raw)
+		return "", fmt.Errorf("%q is not a valid URL or host name", redact.URL(raw))
 	}
 	host := strings.ToLower(u.Hostname())
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
 		return "", fmt.Errorf("scheme %q is not supported; use https://", u.Scheme)
 	case host == "":
-		return "", fmt.Errorf("%q has no host name", raw)
+		return "", fmt.Errorf("%q has no host name", redact.URL(raw))
 	case u.User != nil:
 		return "", fmt.Errorf("must not contain credentials; give them with the secret options")
 	case u.Path != "" && u.Path != "/":

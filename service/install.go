@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/joho/godotenv"
 	ksvc "github.com/kardianos/service"
 )
 
@@ -108,7 +107,7 @@ func EnsureEnvFile(path string, names []string, lookup func(string) (string, boo
 			fmt.Fprintf(&b, "# %s=\n", n)
 			continue
 		}
-		line, err := godotenv.Marshal(map[string]string{n: v})
+		line, err := formatEnv(n, v)
 		if err != nil {
 			return false, err
 		}
@@ -134,9 +133,9 @@ func LoadEnvFile(path string) (map[string]string, error) {
 	if err := checkPrivate(path); err != nil {
 		return nil, err
 	}
-	m, err := godotenv.Read(path)
+	m, err := readEnvFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w; each line is NAME=value or a # comment", path, err)
+		return nil, fmt.Errorf("settings file %s: %w", path, err)
 	}
 	return m, nil
 }

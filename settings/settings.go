@@ -18,6 +18,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"neurons-connector/connector"
+	"neurons-connector/internal/redact"
 	"neurons-connector/secret"
 )
 
@@ -207,7 +208,7 @@ func (p *problems) httpsURL(name, v string) string {
 	u, err := url.Parse(strings.TrimSpace(v))
 	switch {
 	case err != nil || u.Host == "":
-		p.add(name, "%q is not an absolute URL; use https://host/...", v)
+		p.add(name, "%q is not an absolute URL; use https://host/...", redact.URL(v))
 	case u.User != nil:
 		p.add(name, "must not contain credentials; use NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET")
 	case u.Scheme == "https":

