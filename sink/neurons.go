@@ -3,9 +3,9 @@ package sink
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"neurons-connector/fault"
+	"neurons-connector/internal/egress"
 	"neurons-connector/internal/redact"
 	"neurons-connector/internal/retryafter"
 
@@ -68,21 +69,13 @@ func NewNeurons(o NeuronsOptions) (*Neurons, error) {
 	if o.UserAgent == "" {
 		o.UserAgent = "neurons-connector"
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: o.RootCAs}
-	hosts := map[string]bool{base.Host: true}
-	if tu, err := url.Parse(o.TokenURL); err == nil {
-		hosts[tu.Host] = true
-	}
 	return &Neurons{
 		opts:   o,
 		ingest: strings.TrimRight(o.URL, "/") + "/api/connectors/v1/ingest",
-		http: &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
-			if !hosts[req.URL.Host] {
-				return fmt.Errorf("refusing a redirect to %s: credentials go only to the configured hosts", req.URL.Host)
-			}
-			return nil
-		}},
+		// egress's redirect policy: the token request (a POST with the
+		// client secret) and an ingest (a POST with the token) are never
+		// sent on, whatever the redirect says.
+		http: egress.Client(o.RootCAs),
 	}, nil
 }
 
@@ -102,7 +95,7 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 		}
 		status, h, resp, err := n.post(ctx, key, token, body, gzipped)
 		if err != nil {
-			return &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: fault.ErrTransient, err: err}
+			return &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: transportClass(err), err: err}
 		}
 		switch {
 		case status == http.StatusOK || status == http.StatusAccepted || status == http.StatusConflict:
@@ -159,6 +152,16 @@ func (n *Neurons) post(ctx context.Context, key, token string, body []byte, gzip
 	return resp.StatusCode, resp.Header, data, nil
 }
 
+// transportClass classifies a request that got no usable answer: a
+// refused redirect needs an admin (the endpoint's URL is wrong, or someone
+// is in the way); anything else may pass.
+func transportClass(err error) error {
+	if errors.Is(err, egress.ErrRedirect) {
+		return fault.ErrConfig
+	}
+	return fault.ErrTransient
+}
+
 // accessToken returns a cached token, renewing it when fewer than 60 s of
 // its life remain or when renew is set (after a 401).
 func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
@@ -182,7 +185,7 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	req.Header.Set("User-Agent", n.opts.UserAgent)
 	resp, err := n.http.Do(req)
 	if err != nil {
-		return "", &Error{Message: fmt.Sprintf("token request to %s: %v", n.opts.TokenURL, err), Class: fault.ErrTransient, err: err}
+		return "", &Error{Message: fmt.Sprintf("token request to %s: %v", n.opts.TokenURL, err), Class: transportClass(err), err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

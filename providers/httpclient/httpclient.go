@@ -15,37 +15,17 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"syscall"
 	"time"
 
 	"neurons-connector/fault"
+	"neurons-connector/internal/egress"
 	"neurons-connector/internal/retryafter"
 )
 
-// ErrRedirect marks a redirect a client refused to follow.
-var ErrRedirect = errors.New("redirect to another host refused")
-
-// New returns an http.Client for one provider host: TLS 1.2 or newer,
-// verification always on (rootCAs replaces the system's CAs, for tests),
-// proxies from the environment, and redirects followed only on the same
-// scheme and host, so a token never travels elsewhere.
-func New(base *url.URL, rootCAs *x509.CertPool) *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs}
-	return &http.Client{
-		Transport: tr,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if req.URL.Host != base.Host || req.URL.Scheme != base.Scheme {
-				return fmt.Errorf("%w: %s to %s", ErrRedirect, base.Host, req.URL.Host)
-			}
-			if len(via) >= 5 {
-				return errors.New("too many redirects")
-			}
-			return nil
-		},
-	}
-}
+// New returns the http.Client of a provider: egress.Client, whose
+// redirect policy keeps the token on the org's scheme and host.
+func New(rootCAs *x509.CertPool) *http.Client { return egress.Client(rootCAs) }
 
 // NetError is a failure to reach a provider at all, with a sentence for an
 // admin.
@@ -92,7 +72,7 @@ func Classify(host string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
-	case errors.Is(err, ErrRedirect):
+	case errors.Is(err, egress.ErrRedirect):
 		return &NetError{host, "the server redirected the request to another host", "check the connector's URL; credentials are never sent to another host", err, fault.ErrConfig}
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return &NetError{host, "the host name does not resolve", "check the connector's URL (neurons-connector connector show)", err, fault.ErrConfig}

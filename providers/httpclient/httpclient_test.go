@@ -10,6 +10,7 @@ import (
 
 	"neurons-connector/clock"
 	"neurons-connector/fault"
+	"neurons-connector/internal/egress"
 )
 
 func TestPacerKeepsTheShareOfEachWindow(t *testing.T) {
@@ -41,7 +42,7 @@ func TestClassifySaysWhoMustAct(t *testing.T) {
 		class error
 	}{
 		{&net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, fault.ErrConfig},
-		{ErrRedirect, fault.ErrConfig},
+		{egress.ErrRedirect, fault.ErrConfig},
 		{syscall.ECONNREFUSED, fault.ErrTransient},
 		{context.DeadlineExceeded, fault.ErrTransient},
 	}

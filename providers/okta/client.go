@@ -135,7 +135,7 @@ func New(opts Options) (*Client, error) {
 		log:      opts.Logger,
 		opts:     opts,
 		share:    float64(opts.RateShare) / 100,
-		http:     httpclient.New(base, opts.RootCAs),
+		http:     httpclient.New(opts.RootCAs),
 		pacers:   map[string]*httpclient.Pacer{},
 		inFlight: make(chan struct{}, maxInFlight),
 		single:   make(chan struct{}, 1),

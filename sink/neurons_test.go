@@ -1,0 +1,50 @@
+package sink
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"neurons-connector/fault"
+	"neurons-connector/secret"
+)
+
+// A token endpoint that redirects to plain http (a downgrade on the way, or
+// a misconfigured proxy) never receives the client secret a second time:
+// the client stops, the error says why, and an admin must act.
+func TestTokenRequestIsNeverRedirected(t *testing.T) {
+	var leaked atomic.Int32
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { leaked.Add(1) }))
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := plain.URL + r.URL.Path
+		if r.URL.Path == "/same-host" {
+			target = "/token"
+		}
+		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+	}))
+	defer tlsSrv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(tlsSrv.Certificate())
+	for _, path := range []string{"/token", "/same-host"} {
+		n, err := NewNeurons(NeuronsOptions{URL: tlsSrv.URL, TokenURL: tlsSrv.URL + path, ClientID: "id",
+			ClientSecret: secret.New([]byte("Sink-Secret-91")), RootCAs: pool})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := Pack([]byte(`{}`))
+		err = n.Push(context.Background(), "k", p)
+		if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "redirect refused") ||
+			strings.Contains(err.Error(), "Sink-Secret-91") {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	if leaked.Load() != 0 {
+		t.Errorf("the plain http endpoint received %d requests", leaked.Load())
+	}
+}
