@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return control.Serve(gctx, sock, backend) })
-	g.Go(func() error { return serveHTTP(gctx, tcp, m.Handler()) })
+	g.Go(func() error { return serveHTTP(gctx, tcp, m.Handler(), defaultHTTPLimits) })
 	err = g.Wait()
 	cfg.Log.Info("daemon stopped")
 	return err
@@ -109,11 +109,21 @@ func Handler(metrics http.Handler) http.Handler {
 	return mux
 }
 
-// serveHTTP serves the TCP endpoint until ctx ends. Slow or idle clients
-// are cut off: nothing here takes long to answer.
-func serveHTTP(ctx context.Context, l net.Listener, metrics http.Handler) error {
-	srv := &http.Server{Handler: Handler(metrics), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second,
+// httpLimits bound the TCP endpoint's clients: nothing there takes long
+// to answer, so slow or idle ones are cut off, and few are served at once.
+type httpLimits struct {
+	header, read, write, idle time.Duration
+	conns                     int
+}
+
+var defaultHTTPLimits = httpLimits{header: 5 * time.Second, read: 10 * time.Second, write: 30 * time.Second,
+	idle: 30 * time.Second, conns: maxHTTPConns}
+
+// serveHTTP serves the TCP endpoint until ctx ends, within lim.
+func serveHTTP(ctx context.Context, l net.Listener, metrics http.Handler, lim httpLimits) error {
+	l = limit(l, lim.conns)
+	srv := &http.Server{Handler: Handler(metrics), ReadHeaderTimeout: lim.header, ReadTimeout: lim.read,
+		WriteTimeout: lim.write, IdleTimeout: lim.idle,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
