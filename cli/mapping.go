@@ -68,7 +68,11 @@ connector's NAME.csv), else from its content.`,
 		Args: needArgs(1, "the FILE to check"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			file := args[0]
-			data, err := os.ReadFile(file)
+			abs, err := filepath.Abs(file)
+			if err != nil {
+				return usagef("cannot read %s: %v", file, err)
+			}
+			data, err := mapping.ReadTable(os.DirFS(filepath.Dir(abs)), filepath.Base(abs))
 			if err != nil {
 				return usagef("cannot read %s: %v", file, unwrapPath(err))
 			}
@@ -86,7 +90,7 @@ connector's NAME.csv), else from its content.`,
 			if errors.As(err, &ps) {
 				// Compiler style: one FILE:LINE: message per line, then a summary.
 				fmt.Fprintln(t.env.Stderr, ps.Error())
-				return usagef("%d %s in %s (checked as type %s); fix them and check again", len(ps), plural(len(ps), "problem"), file, kind)
+				return usagef("%d %s in %s (checked as type %s); fix them and check again", ps.Count(), plural(ps.Count(), "problem"), file, kind)
 			}
 			if err != nil {
 				return err

@@ -87,7 +87,7 @@ func (c *Catalog) Lookup(name string) (Target, bool) {
 
 // closest suggests the catalog name nearest to a mistyped one.
 func (c *Catalog) closest(name string) string {
-	if len(name) > 2*maxCell/10 {
+	if len(name) > 200 {
 		return "" // no target name is that long; skip the quadratic distance
 	}
 	best, bestD := "", len(name)/3+2

@@ -18,6 +18,9 @@ type Problem struct {
 	File string
 	Line int // 0 when the problem concerns the whole file
 	Msg  string
+	// More is set on the last entry of a list cut short: how many
+	// problems it stands for.
+	More int
 }
 
 func (p Problem) String() string {
@@ -29,6 +32,15 @@ func (p Problem) String() string {
 
 // Problems is every problem found in a file; it is the error Load returns.
 type Problems []Problem
+
+// Count is how many problems the file has, those not listed included.
+func (ps Problems) Count() int {
+	n := 0
+	for _, p := range ps {
+		n += max(p.More, 1)
+	}
+	return n
+}
 
 func (ps Problems) Error() string {
 	lines := make([]string, len(ps))
@@ -52,13 +64,20 @@ const maxProblems = 100
 // problems it finds. Encoding, separator, header and field-count problems are
 // reported here. It keeps reading after a bad row so that every problem of a
 // file is reported at once.
-func readCSV(file string, data []byte, columns []string, row func(line int, v any) []string, proto any) Problems {
-	var ps Problems
+func readCSV(file string, data []byte, columns []string, row func(line int, v any) []string, proto any) (ps Problems) {
+	dropped := 0
 	add := func(line int, format string, args ...any) {
 		if len(ps) < maxProblems {
 			ps = append(ps, Problem{File: file, Line: line, Msg: fmt.Sprintf(format, args...)})
+		} else {
+			dropped++
 		}
 	}
+	defer func() {
+		if dropped > 0 {
+			ps = append(ps, Problem{File: file, Msg: fmt.Sprintf("%d more problems not shown; fix these and check again", dropped), More: dropped})
+		}
+	}()
 	switch {
 	case bytes.HasPrefix(data, bomUTF16LE), bytes.HasPrefix(data, bomUTF16BE):
 		add(0, "the file is UTF-16; save it as \"CSV UTF-8\"")
@@ -130,11 +149,11 @@ func headerProblems(got, want []string) string {
 	var extra, dup []string
 	for _, h := range got {
 		if seen[h] {
-			dup = append(dup, h)
+			dup = append(dup, short(h))
 		}
 		seen[h] = true
 		if !contains(want, h) {
-			extra = append(extra, fmt.Sprintf("%q", h))
+			extra = append(extra, short(h))
 		}
 	}
 	var missing []string

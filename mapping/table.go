@@ -16,8 +16,9 @@ import (
 
 // maxCell bounds the target, source and transform cells: real ones are a
 // few dozen characters, and a runaway cell (a pasted document) should get a
-// clear message rather than slow every check.
-const maxCell = 1000
+// clear message rather than slow every check or flood the messages that
+// quote it.
+const maxCell = 200
 
 // Columns of a mapping table, in order.
 var Columns = []string{"target", "source", "transform", "notes"}
@@ -62,7 +63,7 @@ var (
 
 // Load reads and checks the table name in fsys for a provider of spec's kind.
 func Load(cat *Catalog, spec *connector.Spec, fsys fs.FS, name string) (*Table, error) {
-	data, err := fs.ReadFile(fsys, name)
+	data, err := ReadTable(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("read mapping table: %w", err)
 	}
@@ -75,10 +76,14 @@ func Parse(cat *Catalog, spec *connector.Spec, file string, data []byte) (*Table
 	kind := spec.Kind
 	t := &Table{Kind: kind, File: file, facts: &spec.Record}
 	firstLine := map[string]int{}
+	rows := 0
 	problems := readCSV(file, data, Columns, func(line int, v any) []string {
 		r := *(v.(*Row))
 		if r == (Row{}) {
 			return nil // a spreadsheet's empty row: ",,,"
+		}
+		if rows++; rows > MaxRows {
+			return nil // reported first, below
 		}
 		msgs := t.addRow(cat, r)
 		key := strings.TrimSpace(r.Target)
@@ -89,6 +94,9 @@ func Parse(cat *Catalog, spec *connector.Spec, file string, data []byte) (*Table
 		}
 		return msgs
 	}, &Row{})
+	if rows > MaxRows {
+		problems = append(Problems{{File: file, Msg: errTooManyRows.Error()}}, problems...)
+	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -112,7 +120,7 @@ func (t *Table) addRow(cat *Catalog, r Row) []string {
 	var msgs []string
 	for _, cell := range []string{r.Target, r.Source, r.Transform} {
 		if len(cell) > maxCell {
-			return []string{fmt.Sprintf("a value is %d characters long; target, source and transform hold at most %d", len(cell), maxCell)}
+			return []string{fmt.Sprintf("the value %s is too long; target, source and transform hold at most %d characters", short(cell), maxCell)}
 		}
 	}
 	if r.Target == "" {
@@ -193,11 +201,11 @@ func (t *Table) targetKind(cat *Catalog, target string) (Kind, string) {
 // checkPath checks a source path's syntax and its first field.
 func (t *Table) checkPath(p string) string {
 	if !pathPattern.MatchString(p) {
-		return fmt.Sprintf("source %q is not a path; use field names joined by '.', e.g. %s", p, t.example())
+		return fmt.Sprintf("source %s is not a path; use field names joined by '.', e.g. %s", short(p), t.example())
 	}
 	top, _, _ := strings.Cut(p, ".")
 	if !contains(t.facts.Fields, top) {
-		return fmt.Sprintf("source %s: %q is not a field of %s user; fields are %s", p, top, t.facts.Article, strings.Join(t.facts.Fields, ", "))
+		return fmt.Sprintf("source %s: %s is not a field of %s user; fields are %s", p, short(top), t.facts.Article, strings.Join(t.facts.Fields, ", "))
 	}
 	return ""
 }

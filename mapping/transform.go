@@ -47,11 +47,11 @@ func parseTransform(s string) (transform, string) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	sp, ok := transforms[name]
 	if !ok {
-		return transform{}, fmt.Sprintf("unknown transform %q; use one of: %s", s, transformList())
+		return transform{}, fmt.Sprintf("unknown transform %s; use one of: %s", short(s), transformList())
 	}
 	if hasArg {
 		if !strings.HasSuffix(arg, ")") {
-			return transform{}, fmt.Sprintf("transform %q: the argument must end with ')'", s)
+			return transform{}, fmt.Sprintf("transform %s: the argument must end with ')'", short(s))
 		}
 		arg = strings.TrimSuffix(arg, ")")
 	}
