@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"neurons-connector/internal/private"
 )
 
 // SocketFile is the local API's socket in the data directory.
@@ -103,8 +105,8 @@ func dial(ctx context.Context, dataDir string) (net.Conn, error) {
 		return nil, fmt.Errorf("reach the daemon's socket %s: %w", path, err)
 	}
 	uid, err := peerUID(c)
-	if err == nil && uid != 0 && uid != os.Geteuid() {
-		err = fmt.Errorf("the process behind %s runs as user %d, neither root nor this user; it is not the daemon, and nothing was sent", path, uid)
+	if err == nil && !private.OwnerTrusted(uid) {
+		err = fmt.Errorf("the process behind %s runs as user %d, neither root, this user nor the service's account; it is not the daemon, and nothing was sent", path, uid)
 	}
 	if err != nil {
 		_ = c.Close()
@@ -124,8 +126,8 @@ func trusted(path string) error {
 	if !ok {
 		return fmt.Errorf("cannot read the owner of %s", path)
 	}
-	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%s belongs to user %d, neither root nor this user; refusing to talk to a daemon there", path, st.Uid)
+	if !private.OwnerTrusted(int(st.Uid)) {
+		return fmt.Errorf("%s belongs to user %d, neither root, this user nor the service's account; refusing to talk to a daemon there", path, st.Uid)
 	}
 	if fi.IsDir() && fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%s may be written by other users (mode %s); make it private (chmod 700) before using it", path, fi.Mode().Perm())
@@ -135,21 +137,7 @@ func trusted(path string) error {
 
 // checkPrivate is the daemon's side of trusted: its data directory must be
 // its own, for nobody else to reach or replace the socket.
-func checkPrivate(dir string) error {
-	if err := trusted(dir); err != nil {
-		return err
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil { //nolint:gosec // G302: a directory needs x to be entered
-			return fmt.Errorf("make the data directory %s private (chmod 700): %w", dir, err)
-		}
-	}
-	return nil
-}
+func checkPrivate(dir string) error { return private.Adopt(dir, private.Dir) }
 
 // withFD runs fn on the descriptor of a Unix socket connection.
 func withFD(c net.Conn, fn func(fd int) error) error {

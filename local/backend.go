@@ -19,6 +19,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/internal/private"
 	"neurons-connector/mapping"
 	"neurons-connector/secret"
 	"neurons-connector/service"
@@ -92,6 +93,12 @@ func (b *Backend) open(create bool) (*store.DB, error) {
 	if create {
 		if err := service.PrepareDataDir(b.cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("prepare data directory: %w", err)
+		}
+	} else if _, err := os.Stat(b.cfg.DataDir); err == nil {
+		// Reading a folder someone else prepared would trust their
+		// database: it is checked like one about to be written.
+		if err := private.Adopt(b.cfg.DataDir, private.Dir); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}
 	return store.Open(store.PathIn(b.cfg.DataDir), store.Options{Create: create, Key: b.cfg.Key})

@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"runtime"
 	"strings"
+
+	"neurons-connector/internal/private"
 )
 
 // KeySize is the length of the sealing key: AES-256.
@@ -85,11 +87,15 @@ func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
 	return plain, nil
 }
 
+// maxKeyFile caps what is read of a key file: the key is 45 bytes of base64.
+const maxKeyFile = 1 << 10
+
 // LoadKeyFile reads the base64 key in path. With create set and no file
-// there, it writes a new random key with mode 0600 first. The file must not
-// be readable by group or others on Unix: the key opens every secret.
+// there, it writes a new random key, private to this account, first. The
+// file must belong to this account (or root, or the service's account) and
+// be private (package private): the key opens every secret.
 func LoadKeyFile(path string, create bool) (*Sealer, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSmall(path, maxKeyFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		if !create {
 			return nil, fmt.Errorf("%s: %w", path, ErrNoKeyFile)
@@ -99,8 +105,8 @@ func LoadKeyFile(path string, create bool) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read secret key: %w", err)
 	}
-	if err := checkKeyMode(path); err != nil {
-		return nil, err
+	if err := private.Check(path, private.Secret); err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	s, err := ParseKey(string(data))
 	if err != nil {
@@ -125,6 +131,9 @@ func createKeyFile(path string) (*Sealer, error) {
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
+	if werr == nil {
+		werr = private.Restrict(path, false) // Windows: its own ACL, not the folder's
+	}
 	if werr != nil {
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("write secret key file %s: %w", path, werr)
@@ -132,16 +141,16 @@ func createKeyFile(path string) (*Sealer, error) {
 	return NewSealer(key)
 }
 
-func checkKeyMode(path string) error {
-	if runtime.GOOS == "windows" {
-		return nil // protected by the ACL of %ProgramData%\neurons-connector instead
-	}
-	info, err := os.Stat(path)
+// readSmall reads at most limit bytes of path; a larger file is an error.
+func readSmall(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("secret key: %w", err)
+		return nil, err
 	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("secret key file %s has mode %04o and is readable by others; run: chmod 600 %s", path, perm, path)
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		err = fmt.Errorf("%s is larger than %d bytes; a key file holds one base64 key", path, limit)
 	}
-	return nil
+	return data, err
 }

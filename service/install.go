@@ -3,9 +3,12 @@ package service
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"neurons-connector/internal/private"
 
 	ksvc "github.com/kardianos/service"
 )
@@ -124,14 +127,17 @@ func EnsureEnvFile(path string, names []string, lookup func(string) (string, boo
 	if err := f.Close(); err != nil {
 		return false, err
 	}
-	return true, restrictFile(path)
+	return true, private.Restrict(path, false)
 }
 
 // LoadEnvFile reads a settings file. It refuses one that other accounts can
 // read, since it may hold the Neurons client secret.
 func LoadEnvFile(path string) (map[string]string, error) {
-	if err := checkPrivate(path); err != nil {
-		return nil, err
+	if err := private.Check(path, private.Secret); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("settings file %s does not exist", path)
+		}
+		return nil, fmt.Errorf("settings file: %w", err)
 	}
 	m, err := readEnvFile(path)
 	if err != nil {

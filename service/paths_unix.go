@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"neurons-connector/internal/private"
 )
 
 // DefaultDataDir is /var/lib/neurons-connector for root (the service), and
@@ -29,20 +31,15 @@ func DefaultDataDir(getenv func(string) string, uid int) (string, error) {
 // CurrentUID is the effective user ID, the input DefaultDataDir expects.
 func CurrentUID() int { return os.Geteuid() }
 
-// PrepareDataDir creates dir with mode 0700, and narrows an existing one to
-// 0700: it holds the key that opens every secret.
+// PrepareDataDir creates dir with mode 0700; an existing one must belong to
+// this account, root or the service's account and be writable by its owner
+// only (package private), and is narrowed to 0700: it holds the key that
+// opens every secret.
 func PrepareDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	info, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if info.Mode().Perm() != 0o700 {
-		return os.Chmod(dir, 0o700) //nolint:gosec // G302 wants 0600 for files; this is a directory, which needs x
-	}
-	return nil
+	return private.Adopt(dir, private.Dir)
 }
 
 // TeeToSystemLog says whether warnings and errors are copied to the service

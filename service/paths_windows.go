@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+
+	"neurons-connector/internal/private"
 )
 
 // DefaultDataDir is %ProgramData%\neurons-connector for every account: the
@@ -22,18 +24,17 @@ func DefaultDataDir(getenv func(string) string, _ int) (string, error) {
 // CurrentUID has no meaning on Windows; DefaultDataDir ignores it.
 func CurrentUID() int { return -1 }
 
-// PrepareDataDir creates dir and, when it creates it, replaces the ACL that
-// %ProgramData% would pass down (every user may read) with one for
-// LocalSystem and Administrators only: the folder holds the key that opens
-// every secret.
+// PrepareDataDir creates dir and replaces the ACL that %ProgramData% would
+// pass down (every user may read, and add files) with one for SYSTEM,
+// Administrators, the service's account and this account, inheriting
+// nothing; an existing folder must belong to one of them and is narrowed
+// the same way, then checked (package private): the folder holds the key
+// that opens every secret.
 func PrepareDataDir(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return restrictFile(dir)
+	return private.Adopt(dir, private.Dir)
 }
 
 // TeeToSystemLog says whether warnings and errors are copied to the service

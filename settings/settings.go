@@ -6,7 +6,9 @@ package settings
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"neurons-connector/connector"
+	"neurons-connector/internal/private"
 	"neurons-connector/internal/redact"
 	"neurons-connector/secret"
 )
@@ -127,6 +130,8 @@ func (s *Settings) checkSink(p *problems) {
 	if s.NeuronsSecretFile != "" {
 		if s.NeuronsClientSecret.IsSet() {
 			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "is set together with NC_NEURONS_CLIENT_SECRET; set only one")
+		} else if err := private.Check(s.NeuronsSecretFile, private.Input); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", err)
 		} else if v, err := secret.FromFile(s.NeuronsSecretFile); err != nil {
 			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", err)
 		} else {

@@ -26,7 +26,7 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 		if r.URL.Path == "/same-host" {
 			target = "/token"
 		}
-		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
+		http.Redirect(w, r, target, http.StatusTemporaryRedirect) //nolint:gosec // G710: the test's hostile endpoint redirects on purpose
 	}))
 	defer tlsSrv.Close()
 	pool := x509.NewCertPool()

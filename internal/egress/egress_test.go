@@ -19,8 +19,7 @@ func TestRedirectPolicy(t *testing.T) {
 	defer http80.Close()
 	other := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { plain.Add(1) }))
 	defer other.Close()
-	var srv *httptest.Server
-	srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/to-http":
 			http.Redirect(w, r, http80.URL+"/token", http.StatusTemporaryRedirect)
