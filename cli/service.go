@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,8 +39,20 @@ Needs root / an elevated prompt.`,
 			if err != nil {
 				return fmt.Errorf("write the settings file %s: %w", abs, err)
 			}
-			if err := service.InstallService(t.install(abs)); err != nil {
+			env, err := service.LoadEnvFile(abs)
+			if err != nil {
 				return err
+			}
+			in := t.install(abs)
+			notes, err := service.PrepareInstall(&in, env)
+			if err != nil {
+				return err
+			}
+			if err := service.InstallService(in); err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintln(t.env.Stdout, strings.ToUpper(n[:1])+n[1:]+".")
 			}
 			what := "kept the existing"
 			if created {

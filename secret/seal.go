@@ -134,6 +134,9 @@ func createKeyFile(path string) (*Sealer, error) {
 	if werr == nil {
 		werr = private.Restrict(path, false) // Windows: its own ACL, not the folder's
 	}
+	if werr == nil {
+		werr = private.Inherit(path) // root beside a service of its own account
+	}
 	if werr != nil {
 		_ = os.Remove(path)
 		return nil, fmt.Errorf("write secret key file %s: %w", path, werr)

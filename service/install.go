@@ -17,7 +17,19 @@ import (
 type Install struct {
 	Executable string // absolute path of this binary
 	EnvFile    string // the settings file the service reads
+	// User is the account the service runs as: the system account on
+	// Linux, NT SERVICE\neurons-connector on Windows.
+	User string
+	// DataDir is the service's data directory, and Writable the other
+	// folders it writes (the CSV drop), the only ones the Linux unit lets
+	// it write.
+	DataDir  string
+	Writable []string
 }
+
+// WindowsUser is the virtual account of the Windows service: its own SID,
+// no password, no rights beyond what the data folder's ACL gives it.
+const WindowsUser = `NT SERVICE\` + Name
 
 // Recovery settings of the Windows service: restart 10 s after a failure,
 // and count failures afresh after a day without one. kardianos/service sets
@@ -38,6 +50,7 @@ func (in Install) Config() *ksvc.Config {
 		Description: "Syncs users from Okta and OneLogin into Ivanti Neurons (neurons-connector serve).",
 		Executable:  in.Executable,
 		Arguments:   []string{"serve", "--env-file", in.EnvFile},
+		UserName:    in.windowsUser(),
 		Option: ksvc.KeyValue{
 			"SystemdScript":          in.SystemdUnit(),
 			"OnFailure":              windowsOnFailure,
@@ -49,11 +62,26 @@ func (in Install) Config() *ksvc.Config {
 	}
 }
 
+// windowsUser is the account kardianos/service gives Windows; the Linux
+// unit is rendered here and names its user itself.
+func (in Install) windowsUser() string {
+	if in.User == WindowsUser {
+		return in.User
+	}
+	return ""
+}
+
+// DefaultDataDirUnix is where the Linux service keeps its data: systemd's
+// StateDirectory, created for the service's account.
+const DefaultDataDirUnix = "/var/lib/" + Name
+
 // SystemdUnit is the unit file installed on Linux. It is rendered here in
 // full (kardianos/service's template engine leaves text without actions as
-// it is), so that the test reads exactly what is installed.
+// it is), so that the test reads exactly what is installed. The service runs
+// as its own account, with no capabilities, a read-only system but for its
+// data (and CSV drop) folders, and only the network families it uses.
 func (in Install) SystemdUnit() string {
-	return strings.Join([]string{
+	lines := []string{
 		"[Unit]",
 		"Description=Ivanti Neurons connector: syncs Okta and OneLogin users into Neurons",
 		"Wants=network-online.target",
@@ -67,16 +95,44 @@ func (in Install) SystemdUnit() string {
 		"Restart=on-failure",
 		"RestartSec=10s",
 		"TimeoutStopSec=10s",
+	}
+	if in.User != "" {
+		lines = append(lines, "User="+in.User, "Group="+in.User)
+	}
+	if in.DataDir == "" || in.DataDir == DefaultDataDirUnix {
+		lines = append(lines, "StateDirectory="+Name, "StateDirectoryMode=0700")
+	}
+	rw := []string{}
+	if in.DataDir != "" {
+		rw = append(rw, systemdQuote(in.DataDir))
+	}
+	for _, d := range in.Writable {
+		rw = append(rw, "-"+systemdQuote(d)) // "-": a folder not made yet is no failure to start
+	}
+	if len(rw) > 0 {
+		lines = append(lines, "ReadWritePaths="+strings.Join(rw, " "))
+	}
+	lines = append(lines,
 		"UMask=0077",
 		"NoNewPrivileges=yes",
-		"PrivateTmp=yes",
-		"ProtectSystem=full",
+		"CapabilityBoundingSet=",
+		"AmbientCapabilities=",
+		"ProtectSystem=strict",
 		"ProtectHome=read-only",
+		"PrivateTmp=yes",
+		"PrivateDevices=yes",
+		"ProtectKernelTunables=yes",
+		"ProtectKernelModules=yes",
+		"ProtectControlGroups=yes",
+		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+		"RestrictSUIDSGID=yes",
+		"LockPersonality=yes",
 		"",
 		"[Install]",
 		"WantedBy=multi-user.target",
 		"",
-	}, "\n")
+	)
+	return strings.Join(lines, "\n")
 }
 
 // systemdQuote quotes a path for ExecStart when it needs it.

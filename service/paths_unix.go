@@ -15,8 +15,8 @@ import (
 // an admin trying the CLI as themselves needs no root and leaves no trace in
 // system folders.
 func DefaultDataDir(getenv func(string) string, uid int) (string, error) {
-	if uid == 0 {
-		return filepath.Join("/var/lib", Name), nil
+	if uid == 0 || uid == private.ServiceUID() {
+		return DefaultDataDirUnix, nil // root's commands and the service share it
 	}
 	if state := getenv("XDG_STATE_HOME"); filepath.IsAbs(state) {
 		return filepath.Join(state, Name), nil

@@ -12,8 +12,21 @@ import (
 )
 
 func TestSystemdUnit(t *testing.T) {
-	unit := Install{Executable: "/opt/neurons connector/neurons-connector", EnvFile: "/etc/neurons-connector/neurons-connector.env"}.SystemdUnit()
+	unit := Install{Executable: "/opt/neurons connector/neurons-connector", EnvFile: "/etc/neurons-connector/neurons-connector.env",
+		User: "neurons-connector", DataDir: DefaultDataDirUnix, Writable: []string{"/srv/neurons drop"}}.SystemdUnit()
 	for _, want := range []string{
+		// Its own account, no capabilities, a read-only system but for its
+		// folders, only the network families it uses.
+		"User=neurons-connector\n",
+		"Group=neurons-connector\n",
+		"StateDirectory=neurons-connector\n",
+		"StateDirectoryMode=0700\n",
+		`ReadWritePaths=/var/lib/neurons-connector -"/srv/neurons drop"` + "\n",
+		"ProtectSystem=strict\n",
+		"CapabilityBoundingSet=\n",
+		"AmbientCapabilities=\n",
+		"NoNewPrivileges=yes\n",
+		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\n",
 		`ExecStart="/opt/neurons connector/neurons-connector" serve --env-file /etc/neurons-connector/neurons-connector.env` + "\n",
 		"Restart=on-failure\n",
 		"RestartSec=10s\n",
@@ -28,7 +41,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	// Settings (secrets among them) come from the file, never the unit; and
 	// kardianos/service's template engine must find nothing to expand.
-	for _, bad := range []string{"Environment=", "EnvironmentFile=", "{{"} {
+	for _, bad := range []string{"Environment=", "EnvironmentFile=", "{{", "ProtectSystem=full"} {
 		if strings.Contains(unit, bad) {
 			t.Errorf("unit contains %q:\n%s", bad, unit)
 		}
@@ -37,9 +50,14 @@ func TestSystemdUnit(t *testing.T) {
 
 func TestServiceConfigSetsRecoveryExplicitly(t *testing.T) {
 	cfg := Install{Executable: `C:\Program Files\neurons-connector\neurons-connector.exe`,
-		EnvFile: `C:\ProgramData\neurons-connector\neurons-connector.env`}.Config()
+		EnvFile: `C:\ProgramData\neurons-connector\neurons-connector.env`, User: WindowsUser}.Config()
 	if cfg.Name != Name || strings.Join(cfg.Arguments, " ") != `serve --env-file C:\ProgramData\neurons-connector\neurons-connector.env` {
 		t.Errorf("name %q, arguments %q", cfg.Name, cfg.Arguments)
+	}
+	// A virtual account, not LocalSystem (kardianos/service's default when
+	// no user is named).
+	if cfg.UserName != `NT SERVICE\neurons-connector` {
+		t.Errorf("the Windows service runs as %q", cfg.UserName)
 	}
 	want := map[string]any{"OnFailure": "restart", "OnFailureDelayDuration": "10s", "OnFailureResetPeriod": 86400, "StartType": "automatic"}
 	for k, v := range want {

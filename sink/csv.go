@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"neurons-connector/fault"
+	"neurons-connector/internal/private"
 	"neurons-connector/store"
 )
 
@@ -72,6 +73,9 @@ func (c *CSV) FileName(connectorName string) string {
 // are joined with "; ".
 func (c *CSV) write(conn Connector) error {
 	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
+		return err
+	}
+	if err := private.Inherit(c.Dir); err != nil {
 		return err
 	}
 	var columns []string
@@ -137,7 +141,10 @@ func (c *CSV) write(conn Connector) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return private.Inherit(path)
 }
 
 // safeCell neutralises a cell that a spreadsheet would evaluate as a

@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"neurons-connector/connector"
+	"neurons-connector/internal/private"
 )
 
 // migrations[i] moves a database from schema version i to i+1. Steps are
@@ -103,6 +104,9 @@ func (d *DB) backup(path string) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = private.Inherit(path)
 	}
 	return err
 }

@@ -57,6 +57,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"neurons-connector/internal/private"
 	"neurons-connector/secret"
 )
 
@@ -140,6 +141,14 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w; the account running neurons-connector must be able to read and "+
 			"write it (owner and mode 0600), on a disk that is writable and not full", path, err)
+	}
+	if opts.Create {
+		// Root creating the file beside a service that runs as its own
+		// account hands it over; for anyone else this does nothing.
+		if err := private.Inherit(path); err != nil {
+			_ = b.Close()
+			return nil, err
+		}
 	}
 	d := &DB{bolt: b, path: path, key: opts.Key}
 	if err := d.migrate(); err != nil {

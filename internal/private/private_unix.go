@@ -5,6 +5,7 @@ package private
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"os/user"
 	"strconv"
 	"sync"
@@ -111,3 +112,28 @@ func name(uid int) string {
 	}
 	return "uid " + strconv.Itoa(uid)
 }
+
+// Inherit gives a file root just created to the owner of its folder, when
+// that is another account: an admin who runs a command as root beside the
+// service (which runs as its own account) must not leave it a database,
+// key or drop it cannot open. For anyone but root it does nothing.
+func Inherit(path string) error {
+	if euid() != 0 {
+		return nil
+	}
+	info, err := os.Stat(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid == 0 {
+		return nil
+	}
+	if err := os.Lchown(path, int(st.Uid), int(st.Gid)); err != nil {
+		return fmt.Errorf("give %s to the owner of its folder (uid %d): %w", path, st.Uid, err)
+	}
+	return nil
+}
+
+// ServiceUID is the uid of the service's account, -1 if there is none.
+func ServiceUID() int { return serviceUID() }

@@ -68,3 +68,26 @@ func TestCheckRefusesWhatOthersControl(t *testing.T) {
 		t.Errorf("a folder of another account: %v", err)
 	}
 }
+
+// A file root creates in a folder of the service's account goes to that
+// account; anyone else's files stay theirs.
+func TestInheritGivesRootsFilesToTheFolderOwner(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "store.db")
+	if err := os.WriteFile(f, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := os.Geteuid()
+	if want == 0 {
+		want = 4242
+		if err := os.Chown(dir, want, want); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Inherit(f); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Owner(f); err != nil || got != want {
+		t.Errorf("owner %d, want %d (%v)", got, want, err)
+	}
+}
