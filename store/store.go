@@ -143,9 +143,10 @@ func Open(path string, opts Options) (*DB, error) {
 			"write it (owner and mode 0600), on a disk that is writable and not full", path, err)
 	}
 	if opts.Create {
-		// Root creating the file beside a service that runs as its own
-		// account hands it over; for anyone else this does nothing.
-		if err := private.Inherit(path); err != nil {
+		// Its own access rules (Windows: SYSTEM, Administrators, the
+		// service; Unix: 0600), and root creating the file beside a service
+		// that runs as its own account hands it over.
+		if err := errors.Join(private.Restrict(path, false), private.Inherit(path)); err != nil {
 			_ = b.Close()
 			return nil, err
 		}

@@ -35,16 +35,6 @@ const (
 	Input
 )
 
-func (k Kind) String() string {
-	switch k {
-	case Dir:
-		return "folder"
-	case Secret:
-		return "file"
-	}
-	return "file"
-}
-
 // refuse is a violation: the admin's setup, so exit 2 and nothing changed.
 func refuse(format string, args ...any) error {
 	return fault.Mark(fmt.Errorf(format, args...), fault.ErrBadInput)
