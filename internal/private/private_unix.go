@@ -5,8 +5,8 @@ package private
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
