@@ -47,6 +47,7 @@ race:
 
 windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./...
+	GOOS=windows GOARCH=amd64 $(GO) vet ./...   # compiles the Windows-only tests too
 	@echo "windows build: ok"
 
 # The README's figures: Go benchmarks (mapping, Okta and OneLogin listing, the engine on
