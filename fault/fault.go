@@ -42,14 +42,3 @@ type marked struct{ err, class error }
 
 func (m *marked) Error() string   { return m.err.Error() }
 func (m *marked) Unwrap() []error { return []error{m.err, m.class} }
-
-// Of returns the class of err, the first of ErrBadInput, ErrConfig,
-// ErrTooLarge, ErrRejected and ErrTransient that it is in, or nil.
-func Of(err error) error {
-	for _, c := range []error{ErrBadInput, ErrConfig, ErrTooLarge, ErrRejected, ErrTransient} {
-		if errors.Is(err, c) {
-			return c
-		}
-	}
-	return nil
-}

@@ -21,10 +21,7 @@ func TestMarkKeepsTheCauseAndAddsTheClass(t *testing.T) {
 	if Mark(nil, ErrConfig) != nil {
 		t.Error("nil became an error")
 	}
-	if got := Of(fmt.Errorf("run: %w", Mark(errors.New("401"), ErrConfig))); got != ErrConfig { //nolint:errorlint // Of returns the sentinel itself
-		t.Errorf("Of = %v", got)
-	}
-	if got := Of(errors.New("bug")); got != nil {
-		t.Errorf("Of(unclassified) = %v", got)
+	if wrapped := fmt.Errorf("run: %w", Mark(errors.New("401"), ErrConfig)); !errors.Is(wrapped, ErrConfig) || errors.Is(wrapped, ErrTransient) {
+		t.Errorf("the class did not survive wrapping: %v", wrapped)
 	}
 }

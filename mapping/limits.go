@@ -64,8 +64,8 @@ func tooLarge(name string) error {
 		name, MaxTableSize>>20)
 }
 
-// errTooManyRows is reported once, at the first row past MaxRows.
-var errTooManyRows = fmt.Errorf("the table has more than %d rows; a mapping table needs one row per target", MaxRows)
+// tooManyRows is reported once, before the other problems.
+var tooManyRows = fmt.Sprintf("the table has more than %d rows; a mapping table needs one row per target", MaxRows)
 
 // short quotes at most shownCell characters of s, for messages.
 func short(s string) string {

@@ -95,7 +95,7 @@ func Parse(cat *Catalog, spec *connector.Spec, file string, data []byte) (*Table
 		return msgs
 	}, &Row{})
 	if rows > MaxRows {
-		problems = append(Problems{{File: file, Msg: errTooManyRows.Error()}}, problems...)
+		problems = append(Problems{{File: file, Msg: tooManyRows}}, problems...)
 	}
 	if len(problems) > 0 {
 		return nil, problems

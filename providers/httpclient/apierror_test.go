@@ -19,8 +19,10 @@ func TestAPIErrorClassAndMessage(t *testing.T) {
 		401: fault.ErrConfig, 403: fault.ErrConfig, 400: nil, 404: nil} {
 		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {"7"}}}
 		e := NewAPIError("acme", "GET", "/users", resp, []byte(strings.Repeat("x", 3*MaxErrorBody)), now)
-		if got := fault.Of(e); got != class { //nolint:errorlint // Of returns the sentinel itself
-			t.Errorf("HTTP %d: class %v, want %v", status, got, class)
+		for _, c := range []error{fault.ErrTransient, fault.ErrConfig} {
+			if errors.Is(e, c) != (c == class) { //nolint:errorlint // comparing the sentinels themselves
+				t.Errorf("HTTP %d: in %v is %v, want class %v", status, c, errors.Is(e, c), class)
+			}
 		}
 		if len(e.Body) != MaxErrorBody || e.RetryAfter != 7*time.Second {
 			t.Errorf("HTTP %d: kept %d bytes, retry after %v", status, len(e.Body), e.RetryAfter)

@@ -1,8 +1,9 @@
-// Package httpclient holds the HTTP plumbing the provider clients share:
-// the hardened http.Client (TLS always verified, no credentials carried to
-// another host), the classification of transport errors into sentences an
-// admin can act on, the rate-limit pacer, and backoff with jitter. The
-// providers keep their own wire formats; this package knows none.
+// Package httpclient holds the HTTP plumbing the provider clients share
+// (their http.Client itself is internal/egress's): sending with the
+// counters, the classification of transport errors into sentences an admin
+// can act on, APIError, the rate-limit pacer, backoff with jitter and the
+// streamed decoders. The providers keep their own wire formats; this
+// package knows none.
 package httpclient
 
 import (
@@ -22,10 +23,6 @@ import (
 	"neurons-connector/internal/egress"
 	"neurons-connector/internal/retryafter"
 )
-
-// New returns the http.Client of a provider: egress.Client, whose
-// redirect policy keeps the token on the org's scheme and host.
-func New(rootCAs *x509.CertPool) *http.Client { return egress.Client(rootCAs) }
 
 // NetError is a failure to reach a provider at all, with a sentence for an
 // admin.

@@ -26,6 +26,7 @@ import (
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/fault"
+	"neurons-connector/internal/egress"
 	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
@@ -135,7 +136,7 @@ func New(opts Options) (*Client, error) {
 		log:      opts.Logger,
 		opts:     opts,
 		share:    float64(opts.RateShare) / 100,
-		http:     httpclient.New(opts.RootCAs),
+		http:     egress.Client(opts.RootCAs),
 		pacers:   map[string]*httpclient.Pacer{},
 		inFlight: make(chan struct{}, maxInFlight),
 		single:   make(chan struct{}, 1),

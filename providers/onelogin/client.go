@@ -27,6 +27,7 @@ import (
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/fault"
+	"neurons-connector/internal/egress"
 	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
@@ -123,7 +124,7 @@ func New(opts Options) (*Client, error) {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "neurons-connector"
 	}
-	c := &Client{base: base, http: httpclient.New(opts.RootCAs), opts: opts, clock: opts.Clock, log: opts.Logger,
+	c := &Client{base: base, http: egress.Client(opts.RootCAs), opts: opts, clock: opts.Clock, log: opts.Logger,
 		pacer: httpclient.NewPacer(opts.Clock, float64(opts.RateShare)/100, time.Hour), found: map[string]engine.User{}, warned: map[string]bool{}}
 	// Until an answer's headers say otherwise, assume the documented
 	// hourly budget, counted from now: the client's own calls then never
