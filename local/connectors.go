@@ -236,11 +236,14 @@ func connectorView(tx *store.Tx, sp *connector.Spec, c connector.Config) api.Con
 		RateShare: c.RateShare, FullEvery: c.FullEvery.String(), MaxDeletes: c.MaxDeletes.String(),
 		Created: c.Created, Updated: c.Updated,
 	}
-	state := "not set"
-	if tx.HasSecret(c.ID, sp.Secret.Store) {
-		state = "set"
+	v.Secrets = map[string]string{}
+	if sp.Secret.Key != "" { // a kind this version does not know has no secret to name
+		state := "not set"
+		if tx.HasSecret(c.ID, sp.Secret.Store) {
+			state = "set"
+		}
+		v.Secrets[sp.Secret.Key] = state
 	}
-	v.Secrets = map[string]string{sp.Secret.Key: state}
 	for _, o := range sp.Options {
 		if o.Get != nil {
 			v.Options = append(v.Options, api.Setting{Flag: o.Flag, Label: o.Label, Value: o.Get(c)})
