@@ -3,6 +3,7 @@ package oktatest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -44,7 +45,9 @@ func (s *Server) SetStatus(id, status string) error {
 	if !valid {
 		return fmt.Errorf("unknown status %q", status)
 	}
-	return s.mutate(id, func(u *user) error {
+	var from string
+	err := s.mutate(id, func(u *user) error {
+		from = u.status
 		u.status = status
 		u.statusChanged = s.now().Truncate(time.Second)
 		if status == "ACTIVE" && u.activated.IsZero() {
@@ -52,16 +55,52 @@ func (s *Server) SetStatus(id, status string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.emitUser(id, lifecycleEvent(from, status))
+	}
+	return err
+}
+
+// lifecycleEvent is the System Log event of a status change.
+func lifecycleEvent(from, to string) string {
+	switch {
+	case to == "DEPROVISIONED":
+		return "user.lifecycle.deactivate"
+	case to == "SUSPENDED":
+		return "user.lifecycle.suspend"
+	case from == "SUSPENDED" && to == "ACTIVE":
+		return "user.lifecycle.unsuspend"
+	case from == "DEPROVISIONED":
+		return "user.lifecycle.reactivate"
+	case to == "LOCKED_OUT":
+		return "user.account.lock"
+	case to == "ACTIVE":
+		return "user.lifecycle.activate"
+	}
+	return "user.account.update_password"
+}
+
+// emitUser records an event whose target is user id.
+func (s *Server) emitUser(id, eventType string) {
+	if i, ok := s.t.indexOf("00u", id); ok {
+		if u := s.t.get(i); u != nil {
+			s.emit(eventType, eventType, s.userTarget(u))
+		}
+	}
 }
 
 // EditProfile changes profile attributes; a nil value sets null.
 func (s *Server) EditProfile(id string, attrs map[string]any) error {
-	return s.mutate(id, func(u *user) error {
+	err := s.mutate(id, func(u *user) error {
 		for k, v := range attrs {
 			u.profile[k] = v
 		}
 		return nil
 	})
+	if err == nil {
+		s.emitUser(id, "user.account.update_profile")
+	}
+	return err
 }
 
 // Deactivate sets DEPROVISIONED.
@@ -79,11 +118,13 @@ func (s *Server) Delete(id string) error {
 	if u.status != "DEPROVISIONED" {
 		return s.Deactivate(id)
 	}
+	s.emit("user.lifecycle.delete.initiated", "Delete Okta user", s.userTarget(u))
 	gone := u.clone()
 	gone.deleted = true
 	s.t.mu.Lock()
 	s.t.changed[i] = gone
 	s.t.mu.Unlock()
+	s.emit("user.lifecycle.delete.completed", "Delete Okta user completed", s.userTarget(u))
 	return nil
 }
 
@@ -103,20 +144,109 @@ func (s *Server) AddUser(profile map[string]any, status string) string {
 	}
 	s.t.changed[i] = u
 	s.t.mu.Unlock()
+	s.emit("user.lifecycle.create", "Create Okta user", s.userTarget(u))
 	return u.id
 }
 
 // Assign gives user id the app with index j directly. Like Okta (as far as
 // anything documents), an assignment does not change the user's
 // lastUpdated: only a full pass sees it.
+// The System Log records application.user_membership.add.
 func (s *Server) Assign(id string, j int) error {
 	if j < 0 || j >= s.t.nApps {
 		return fmt.Errorf("no app %d", j)
 	}
-	return s.change(id, false, func(u *user) error {
+	var after *user
+	err := s.change(id, false, func(u *user) error {
+		u.unassigned = slices.DeleteFunc(u.unassigned, func(a int) bool { return a == j })
 		u.apps = append(u.apps, j)
+		after = u
 		return nil
 	})
+	if err == nil {
+		s.emit("application.user_membership.add", "Add user to application membership", s.appTargets(after, j)...)
+	}
+	return err
+}
+
+// Unassign takes app j away from user id, however it was assigned; like
+// Assign it leaves lastUpdated alone, and the System Log records
+// application.user_membership.remove.
+func (s *Server) Unassign(id string, j int) error {
+	if j <= 0 || j >= s.t.nApps {
+		return fmt.Errorf("app %d cannot be taken away (app 0 comes with the Everyone group)", j)
+	}
+	var after *user
+	err := s.change(id, false, func(u *user) error {
+		u.apps = slices.DeleteFunc(u.apps, func(a int) bool { return a == j })
+		u.unassigned = append(u.unassigned, j)
+		after = u
+		return nil
+	})
+	if err == nil {
+		s.emit("application.user_membership.remove", "Remove user from application membership", s.appTargets(after, j)...)
+	}
+	return err
+}
+
+// AddDevice links a new device to user id (at most two added devices per
+// user) and returns its ID; the log records device.user.add with the
+// device and the user as targets. lastUpdated does not change.
+func (s *Server) AddDevice(id string) (string, error) {
+	var after *user
+	var k int
+	err := s.change(id, false, func(u *user) error {
+		if u.devAdded >= 2 {
+			return fmt.Errorf("user %s has two added devices already", id)
+		}
+		k = 2 + u.devAdded
+		u.devAdded++
+		after = u
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	s.emit("device.user.add", "Add user to device", s.deviceTarget(after, k), s.userTarget(after))
+	return s.t.deviceID(after.idx, k), nil
+}
+
+// RemoveDevice unlinks device deviceID from its user (device.user.remove).
+func (s *Server) RemoveDevice(deviceID string) error {
+	pos, ok := s.t.indexOf("guo", deviceID)
+	if !ok {
+		return fmt.Errorf("no device %s", deviceID)
+	}
+	i, k := pos/4, pos%4
+	var after *user
+	err := s.change(s.t.userID(i), false, func(u *user) error {
+		if !s.t.hasDevice(u, k) {
+			return fmt.Errorf("user %s has no device %s", u.id, deviceID)
+		}
+		u.devGone[k] = true
+		after = u
+		return nil
+	})
+	if err == nil {
+		s.emit("device.user.remove", "Remove user from device", s.deviceTarget(after, k), s.userTarget(after))
+	}
+	return err
+}
+
+// DeviceIDs lists user id's devices.
+func (s *Server) DeviceIDs(id string) []string {
+	i, ok := s.t.indexOf("00u", id)
+	u := s.t.get(i)
+	if !ok || u == nil {
+		return nil
+	}
+	var out []string
+	for k := range 4 {
+		if s.t.hasDevice(u, k) {
+			out = append(out, s.t.deviceID(i, k))
+		}
+	}
+	return out
 }
 
 // UserID returns the ID of generated user i.

@@ -34,6 +34,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.getApp(w, r, parts[1])
 	case p == "/api/v1/devices" && get:
 		s.listDevices(w, r)
+	case p == "/api/v1/logs" && get:
+		s.listLogs(w, r)
 	case p == "/api/v1/org" && get:
 		s.org(w, r)
 	default:

@@ -53,6 +53,12 @@ type Options struct {
 	// CombinedLinks sends self and next in one comma-joined Link header, a
 	// breakage some proxies introduce.
 	CombinedLinks bool
+	// LogLag is how long after publication an event shows in the System
+	// Log (Okta's log is near real time, not immediate).
+	LogLag time.Duration
+	// NoLogs answers the System Log with 403, as for a token whose admin
+	// may not read it (SetNoLogs changes it later).
+	NoLogs bool
 }
 
 // Server is a simulated Okta org. It is an http.Handler; Start and
@@ -65,6 +71,8 @@ type Server struct {
 	inFlight atomic.Int64
 	nonce    atomic.Int64 // fresh values for endless next links
 	noAdmin  atomic.Bool  // Options.NoAdmin, or SetNoAdmin since
+	noLogs   atomic.Bool  // Options.NoLogs, or SetNoLogs since
+	log      syslog
 
 	mu       sync.Mutex
 	windows  map[string]*window // per bucket
@@ -127,8 +135,12 @@ func New(opts Options) *Server {
 		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
 	}
 	s.noAdmin.Store(opts.NoAdmin)
+	s.noLogs.Store(opts.NoLogs)
 	return s
 }
+
+// SetNoLogs makes the System Log answer 403 from now on, or serve again.
+func (s *Server) SetNoLogs(v bool) { s.noLogs.Store(v) }
 
 // SetNoAdmin takes the token's admin role away (true) or gives it back:
 // from then on Okta answers 403 everywhere and an empty users listing.

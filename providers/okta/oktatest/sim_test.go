@@ -296,4 +296,24 @@ func TestResponsesMatchTheVendorSpec(t *testing.T) {
 	for _, d := range userDevices {
 		check("UserDevice", map[string]any(d))
 	}
+	id := s.IDs("ACTIVE")[1]
+	if err := s.Assign(id, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddDevice(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deactivate(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	_, events := ok(t, ts, "/api/v1/logs?since=2026-01-01T00:00:00.000Z")
+	if len(events) != 5 {
+		t.Errorf("%d events", len(events))
+	}
+	for _, e := range events {
+		check("LogEvent", map[string]any(e))
+	}
 }

@@ -8,6 +8,7 @@ package oktatest
 
 import (
 	"neurons-connector/internal/splitmix"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,9 @@ type user struct {
 	profile                              map[string]any // nil until prof builds it
 	deleted                              bool
 	apps                                 []int   // extra direct assignments
+	unassigned                           []int   // apps taken away (drawn or direct)
+	devGone                              [4]bool // devices removed from the user
+	devAdded                             int     // devices added: slots 2 and 3
 	t                                    *tenant // for prof
 }
 
@@ -313,6 +317,7 @@ func (u *user) clone() *user {
 		c.profile[k] = v
 	}
 	c.apps = append([]int(nil), u.apps...)
+	c.unassigned = append([]int(nil), u.unassigned...)
 	return &c
 }
 
@@ -323,6 +328,9 @@ func (t *tenant) assigned(u *user, j int) (ok, group bool) {
 	}
 	if j == 0 {
 		return true, true // everyone, through the "Everyone" group
+	}
+	if slices.Contains(u.unassigned, j) {
+		return false, false
 	}
 	for _, a := range u.apps {
 		if a == j {
@@ -356,6 +364,27 @@ func (t *tenant) mayHaveApp(i, j int) bool {
 func (t *tenant) deviceCount(i int) int {
 	r := splitmix.Rand{S: t.seed ^ uint64(i)*0xd6e8feb86659fd93}
 	return r.N(3)
+}
+
+// hasDevice reports whether user u has device slot k (0-3): slots 0 and 1
+// are generated, 2 and 3 are for devices added later.
+func (t *tenant) hasDevice(u *user, k int) bool {
+	if u.devGone[k] {
+		return false
+	}
+	if k < 2 {
+		return k < t.deviceCount(u.idx)
+	}
+	return k-2 < u.devAdded
+}
+
+// mayHaveAddedDevices is a cheap first test for listings: false means user
+// i has no device in slots 2 and 3.
+func (t *tenant) mayHaveAddedDevices(i int) bool {
+	t.mu.RLock()
+	u, changed := t.changed[i]
+	t.mu.RUnlock()
+	return changed && u.devAdded > 0
 }
 
 func (t *tenant) device(i, k int) (platform, osVersion, model string) {
