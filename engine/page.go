@@ -46,6 +46,13 @@ func (p *pass) page(ctx context.Context, users []User) error {
 					return err
 				}
 			}
+			for _, u := range users {
+				if u.State != nil && !u.Deleted {
+					if err := tx.PutUserState(p.c.ID, u.ID, u.State); err != nil {
+						return err
+					}
+				}
+			}
 			return b.enqueue(tx)
 		})
 	}
@@ -105,6 +112,14 @@ func (p *pass) progress() {
 }
 
 func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
+	if u.Deleted {
+		old, known, err := p.getSnap(tx, u.ID)
+		if err == nil && known {
+			// A delete, decided when the pass ends (the deletion guard).
+			p.pendingDel[u.ID] = pendingDelete{reason: sink.ReasonDeletedAtSource, delivered: old.Delivered()}
+		}
+		return err
+	}
 	p.fetched++
 	if p.mode == Full {
 		p.seen = append(p.seen, idHash(u.ID))

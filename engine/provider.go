@@ -30,6 +30,10 @@ type FetchRequest struct {
 	// returns every changed user, whatever its status, so that a user who
 	// left the selection is seen.
 	Statuses []string
+	// State reads what the provider kept of each user in earlier passes
+	// (User.State); nil when the engine keeps nothing (a dry run still
+	// reads it).
+	State UserStates
 	// MaxPages bounds every listing of the pass: a provider whose next
 	// links never end fails the pass after this many pages of one listing
 	// instead of reading forever. The engine derives it from the last
@@ -42,11 +46,35 @@ type User struct {
 	ID     string         // the provider's immutable ID, the sink's sourceId
 	Status string         // canonical status name
 	Raw    map[string]any // the record mapping tables read
+	// Deleted says the user is gone at the source, confirmed by the
+	// provider (an incremental pass that learnt of a deletion): a user the
+	// connector delivered is deleted with reason deleted-at-source. Only
+	// ID is read.
+	Deleted bool
+	// State is what the provider wants to remember of the user until the
+	// next pass (Okta: its apps and devices), stored with the page; nil
+	// keeps what is stored.
+	State []byte
 	// Partial marks a user an incremental pass read again only because of
 	// its overlap: unchanged since the last complete pass, and without what
 	// the provider adds to the user object (apps, devices). The engine skips
 	// it if it knows the user, and otherwise asks the Completer for the rest.
 	Partial bool
+}
+
+// UserStates reads the state providers keep per user (User.State).
+type UserStates interface {
+	// States returns the stored state of each of ids that has one.
+	States(ids []string) (map[string][]byte, error)
+	// Each calls fn with every user's state; state is valid only during
+	// the call.
+	Each(fn func(id string, state []byte) error) error
+}
+
+// FullRunChecker is implemented by providers whose cursor can go stale
+// (Okta's System Log keeps 90 days): a non-empty reason makes the run full.
+type FullRunChecker interface {
+	FullRunNeeded(cursor []byte, now time.Time) string
 }
 
 // Completer is implemented by providers that return Partial users.

@@ -183,6 +183,11 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		run.Warnings = append(run.Warnings, "the mapping table did not load, so the last good one was used: "+terr.Error())
 	}
 	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full || o.ConfirmDeletes, run.Start)
+	if frc, ok := prov.(FullRunChecker); ok && mode == Incremental {
+		if why := frc.FullRunNeeded(cur.Value, run.Start); why != "" {
+			mode, reason = Full, why
+		}
+	}
 	if o.ConfirmDeletes {
 		reason = "deletes confirmed (--confirm-deletes)"
 		run.Confirmed = true
@@ -209,7 +214,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	}
 	defer p.spill.close()
 
-	req := FetchRequest{Mode: mode, Statuses: c.Statuses}
+	req := FetchRequest{Mode: mode, Statuses: c.Statuses, State: userStates{db: e.DB, connID: c.ID}}
 	if state.FullPages > 0 {
 		// Ten times the last full pass, and then some: a tenant does not
 		// grow tenfold between two full runs, an endless listing does.
@@ -287,7 +292,33 @@ func (p *pass) delSnap(tx *store.Tx, id string) error {
 		p.removed[id] = true
 		return nil
 	}
+	if err := tx.DeleteUserState(p.c.ID, id); err != nil {
+		return err
+	}
 	return tx.DeleteSnapshot(p.c.ID, id)
+}
+
+// userStates is UserStates on the store.
+type userStates struct {
+	db     *store.DB
+	connID string
+}
+
+func (s userStates) States(ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	err := s.db.View(func(tx *store.Tx) error {
+		for _, id := range ids {
+			if v, ok := tx.UserState(s.connID, id); ok {
+				out[id] = v
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s userStates) Each(fn func(id string, state []byte) error) error {
+	return s.db.View(func(tx *store.Tx) error { return tx.ForEachUserState(s.connID, fn) })
 }
 
 // writeOverlay writes the buffered snapshot changes and forgets them.

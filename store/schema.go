@@ -5,7 +5,7 @@ package store
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step (see migrations) and refuses newer ones.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bucketMeta       = []byte("meta")
@@ -19,6 +19,7 @@ var (
 	bucketState      = []byte("state")
 	bucketSinkState  = []byte("sinkstate")
 	bucketHeld       = []byte("held")
+	bucketProvState  = []byte("provstate")
 
 	keySchemaVersion = []byte("schema_version")
 	keyKeyCheck      = []byte("key_check")
@@ -28,12 +29,13 @@ var (
 // migration and expected by every accessor.
 var topBuckets = [][]byte{
 	bucketMeta, bucketConnectors, bucketNames, bucketSecrets,
-	bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState, bucketHeld,
+	bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState, bucketHeld, bucketProvState,
 }
 
 // perConnector are the buckets that hold one nested bucket (or value) per
 // connector ID; removing a connector clears its entry in each.
-var perConnector = [][]byte{bucketSecrets, bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState, bucketHeld}
+var perConnector = [][]byte{bucketSecrets, bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState,
+	bucketHeld, bucketProvState}
 
 // keyCheckPlain is sealed into meta/key_check with the first secret, so a
 // wrong key is recognised before any real secret is touched.

@@ -3,7 +3,7 @@
 // the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
 // the package; callers work through Tx, one transaction per logical step.
 //
-// Layout (schema version 4; names in schema.go):
+// Layout (schema version 5; names in schema.go):
 //
 //	meta/
 //	    schema_version       uint32, big endian
@@ -35,13 +35,17 @@
 //	held/
 //	    <connector id>/      deletes the deletion guard holds back
 //	        <source id>      the delete's reason
+//	provstate/
+//	    <connector id>/      what the provider keeps of each user between runs
+//	        <source id>      opaque to the store (Okta: the user's apps and devices)
 //
 // Schema version 1 (the first development builds) had no names index, kept
 // secrets flat under secrets/"<id>/<name>", had no snapshots, outbox or runs
 // buckets, and stored configurations without rate share, full-run interval
 // and schedule anchor. migrate1to2 converts it. Version 2 lacked the state
 // and sinkstate buckets (migrate2to3); version 3 the held bucket and the
-// connectors' deletion guard (migrate3to4).
+// connectors' deletion guard (migrate3to4); version 4 the provstate bucket
+// (migrate4to5).
 package store
 
 import (

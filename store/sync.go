@@ -356,3 +356,45 @@ func (t *Tx) ForEachHeld(connID string, fn func(sourceID, reason string) error) 
 	}
 	return b.ForEach(func(k, v []byte) error { return fn(string(k), string(v)) })
 }
+
+// PutUserState keeps what the provider remembers of one user between runs.
+func (t *Tx) PutUserState(connID, sourceID string, state []byte) error {
+	b, err := t.nested(bucketProvState, connID, true)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(sourceID), state)
+}
+
+// DeleteUserState forgets a user's provider state.
+func (t *Tx) DeleteUserState(connID, sourceID string) error {
+	b, _ := t.nested(bucketProvState, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.Delete([]byte(sourceID))
+}
+
+// UserState returns a copy of a user's provider state; ok is false when
+// there is none.
+func (t *Tx) UserState(connID, sourceID string) (state []byte, ok bool) {
+	b, _ := t.nested(bucketProvState, connID, false)
+	if b == nil {
+		return nil, false
+	}
+	v := b.Get([]byte(sourceID))
+	if v == nil {
+		return nil, false
+	}
+	return append([]byte(nil), v...), true
+}
+
+// ForEachUserState calls fn with each user's provider state, in ID order;
+// state is valid only during the call.
+func (t *Tx) ForEachUserState(connID string, fn func(sourceID string, state []byte) error) error {
+	b, _ := t.nested(bucketProvState, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
+}
