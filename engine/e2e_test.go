@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,23 +273,33 @@ func TestIncrementalDeliversExactlyTheChanges(t *testing.T) {
 	e.assertSinkIsTruth()
 }
 
-func TestHardDeleteIsDeliveredByTheNextFullRun(t *testing.T) {
+// A user deactivated and deleted between two runs is in no listing: the
+// System Log's user.lifecycle.delete.completed makes the next incremental
+// run deliver the delete (deleted-at-source, after a 404 confirms it).
+// Without access to the log, the next full run does.
+func TestHardDeleteIsDeliveredByTheNextRun(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 200, "ACTIVE")
-	e.mustRun(engine.Options{})
-	victim := e.sim.IDs("ACTIVE")[3]
-	e.clock.Advance(time.Hour)
-	_ = e.sim.Delete(victim) // deactivates
-	_ = e.sim.Delete(victim) // removes, no tombstone
-	e.mustRun(engine.Options{})
-	if _, ok := e.fake.Users(e.conn.ID)[victim]; !ok {
-		t.Fatal("an incremental run cannot see a hard delete, yet the user left the sink")
+	for _, noLogs := range []bool{false, true} {
+		e := newEnv(t, 200, "ACTIVE")
+		e.mustRun(engine.Options{})
+		e.sim.SetNoLogs(noLogs)
+		victim := e.sim.IDs("ACTIVE")[3]
+		e.clock.Advance(time.Hour)
+		_ = e.sim.Delete(victim) // deactivates
+		_ = e.sim.Delete(victim) // removes, no tombstone
+		r := e.mustRun(engine.Options{})
+		_, still := e.fake.Users(e.conn.ID)[victim]
+		if noLogs {
+			if !still || len(r.Warnings) == 0 || !strings.Contains(strings.Join(r.Warnings, " "), "System Log") {
+				t.Fatalf("without the log: still %v, warnings %q", still, r.Warnings)
+			}
+			r = e.mustRun(engine.Options{Full: true})
+		}
+		if r.Deleted != 1 || e.fake.DeleteReason(e.conn.ID, victim) != sink.ReasonDeletedAtSource {
+			t.Fatalf("no logs %v: run %s deleted %d, reason %q", noLogs, r.Mode, r.Deleted, e.fake.DeleteReason(e.conn.ID, victim))
+		}
+		e.assertSinkIsTruth()
 	}
-	r := e.mustRun(engine.Options{Full: true})
-	if r.Deleted != 1 || e.fake.DeleteReason(e.conn.ID, victim) != sink.ReasonDeletedAtSource {
-		t.Fatalf("full run deleted %d, reason %q", r.Deleted, e.fake.DeleteReason(e.conn.ID, victim))
-	}
-	e.assertSinkIsTruth()
 }
 
 func TestNarrowingAndWideningStatuses(t *testing.T) {

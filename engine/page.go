@@ -76,6 +76,7 @@ func (p *pass) page(ctx context.Context, users []User) error {
 // (known and unchanged, or never delivered and still not selected).
 func (p *pass) complete(ctx context.Context, users []User) error {
 	var need []User
+	var at []int // need[k] is users[at[k]]
 	err := p.e.DB.View(func(tx *store.Tx) error {
 		for i := range users {
 			if !users[i].Partial {
@@ -89,6 +90,7 @@ func (p *pass) complete(ctx context.Context, users []User) error {
 			} else if !known {
 				users[i].Partial = false
 				need = append(need, users[i])
+				at = append(at, i)
 			}
 		}
 		return nil
@@ -100,7 +102,13 @@ func (p *pass) complete(ctx context.Context, users []User) error {
 	if !ok {
 		return fmt.Errorf("the provider returned partial users but cannot complete them")
 	}
-	return c.Complete(ctx, need) // fills the users' Raw maps, which users shares
+	if err := c.Complete(ctx, need); err != nil { // fills the users' Raw maps, which users shares
+		return err
+	}
+	for k, i := range at {
+		users[i].State = need[k].State
+	}
+	return nil
 }
 
 func (p *pass) progress() {

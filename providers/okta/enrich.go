@@ -230,73 +230,106 @@ func (pass *incremental) markUnavailable(api string) bool {
 	return news
 }
 
-// enrichAll enriches users side by side, four at a time (the client's cap
-// on requests in flight), each once.
-func (c *Client) enrichAll(ctx context.Context, users []engine.User, pass *incremental) error {
+// enrichAll reads the apps and devices of users side by side, four at a
+// time (the client's cap on requests in flight), each once, and gives each
+// its new state.
+func (c *Client) enrichAll(ctx context.Context, users []*engine.User, pass *incremental) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxInFlight)
-	for i := range users {
-		u := &users[i]
-		g.Go(func() error { return c.enrichOne(gctx, u.Raw, u.ID, pass) })
+	for _, u := range users {
+		g.Go(func() error {
+			s, err := c.enrichOne(gctx, u.Raw, u.ID, pass, nil, true, true)
+			if err == nil {
+				u.State = s.encode()
+			}
+			return err
+		})
 	}
 	return g.Wait()
 }
 
-// enrichOne fetches one user's apps and devices, for incremental passes,
-// where few users changed and a sweep would cost more than it saves. Apps
-// are named by the app's label, as full passes name them (a user's appLinks
-// carry link labels, and one app may have several links).
-func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, pass *incremental) error {
-	if !pass.isUnavailable("apps") {
-		var links []map[string]any
-		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(r io.Reader) (err error) {
-			links, err = httpclient.DecodeObjectsFrom(r, 0) // unpaginated: one user's links
-			return err
-		})
-		switch {
-		case unavailable(err):
-			if pass.markUnavailable("apps") {
-				c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): assigned apps are left out of this run", err))
-			}
-		case err != nil:
-			return err
-		default:
-			out, seen := make([]any, 0, len(links)), map[string]bool{}
-			for _, l := range links {
-				inst, _ := l["appInstanceId"].(string)
-				if inst == "" || seen[inst] {
-					continue
-				}
-				seen[inst] = true
-				app, err := c.app(ctx, inst, pass)
-				if err != nil {
-					return err
-				}
-				out = append(out, map[string]any{"label": app.label, "appName": app.name, "appInstanceId": app.id})
-			}
-			raw["appLinks"] = out
+// enrichOne reads what a user's record needs of its apps (apps) and devices
+// (devs), starting from the stored state base (nil: none, so both are
+// read), writes them into raw and returns the user's new state. Calls go
+// only where the state cannot answer: one for apps, one for devices. Apps
+// are named by the app's label, as full passes name them (a user's
+// appLinks carry link labels, and one app may have several links).
+func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, pass *incremental, base *userState, apps, devs bool) (*userState, error) {
+	s := &userState{}
+	if base != nil {
+		*s = *base
+	} else {
+		apps, devs = true, true
+	}
+	if apps || s.NoApps {
+		if err := c.readApps(ctx, id, s, pass); err != nil {
+			return nil, err
 		}
 	}
-	if !pass.isUnavailable("devices") {
-		var items []struct{ Device device }
-		_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(r io.Reader) (err error) {
-			items, err = httpclient.DecodeItemsFrom[struct{ Device device }](r, 0)
-			return err
-		})
-		switch {
-		case unavailable(err):
-			if pass.markUnavailable("devices") {
-				c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
-			}
-		case err != nil:
-			return err
-		default:
-			out := make([]any, 0, len(items))
-			for _, it := range items {
-				out = append(out, deviceRaw(it.Device.info()))
-			}
-			raw["devices"] = out
+	if devs || s.NoDevices {
+		if err := c.readDevices(ctx, id, s, pass); err != nil {
+			return nil, err
 		}
+	}
+	return s, c.apply(ctx, raw, s, pass)
+}
+
+// readApps reads a user's app links into s (one call).
+func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *incremental) error {
+	s.Apps, s.NoApps = nil, true
+	if pass.isUnavailable("apps") {
+		return nil
+	}
+	var links []map[string]any
+	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(r io.Reader) (err error) {
+		links, err = httpclient.DecodeObjectsFrom(r, 0) // unpaginated: one user's links
+		return err
+	})
+	switch {
+	case unavailable(err):
+		if pass.markUnavailable("apps") {
+			c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): assigned apps are left out of this run", err))
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	s.NoApps = false
+	seen := map[string]bool{}
+	for _, l := range links {
+		inst, _ := l["appInstanceId"].(string)
+		if inst != "" && !seen[inst] {
+			seen[inst] = true
+			s.Apps = append(s.Apps, inst)
+		}
+	}
+	return nil
+}
+
+// readDevices reads a user's devices into s (one call).
+func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass *incremental) error {
+	s.Devices, s.NoDevices = nil, true
+	if pass.isUnavailable("devices") {
+		return nil
+	}
+	var items []struct{ Device device }
+	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(r io.Reader) (err error) {
+		items, err = httpclient.DecodeItemsFrom[struct{ Device device }](r, 0)
+		return err
+	})
+	switch {
+	case unavailable(err):
+		if pass.markUnavailable("devices") {
+			c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	s.NoDevices = false
+	for _, it := range items {
+		d := it.Device.info()
+		s.Devices = append(s.Devices, stateDevice{d.platform, d.osVersion, d.displayName})
 	}
 	return nil
 }

@@ -23,14 +23,44 @@ type cursor struct {
 	// Watermark: every change at or after it is still to be read. It comes
 	// from Okta's data and Date headers, never the local clock.
 	Watermark time.Time `json:"watermark"`
+	// Log is the server's time of the last System Log read (or of the
+	// full pass's start): the next read starts LogOverlap before it, and
+	// skips the events of LogSeen. Zero in version 1 cursors.
+	Log     time.Time   `json:"log,omitzero"`
+	LogSeen []seenEvent `json:"logSeen,omitempty"`
+	// Apps are the labels and names of the org's apps by ID, so that
+	// incremental passes name a user's apps without a call.
+	Apps map[string][2]string `json:"apps,omitempty"`
+}
+
+// FullRunNeeded implements engine.FullRunChecker: past the System Log's
+// retention, events an incremental pass needs may be gone.
+func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
+	var cur cursor
+	if json.Unmarshal(raw, &cur) != nil {
+		return ""
+	}
+	pos := cur.Log
+	if pos.IsZero() {
+		pos = cur.Watermark
+	}
+	if !pos.IsZero() && now.Sub(pos) > logRetention {
+		return fmt.Sprintf("the last run read Okta's System Log on %s, longer ago than its 90 days' retention", pos.Format(time.DateOnly))
+	}
+	return ""
 }
 
 // Fetch implements engine.Provider. A full pass lists the users of the
 // selected statuses (DEPROVISIONED included when selected) with their apps
-// and devices; an incremental pass lists every user whose lastUpdated is at
-// or after the watermark less Overlap, whatever its status, so that a user
-// who left the selection is seen. The watermark moves only forward and only
-// when the pass completes.
+// and devices, and keeps each user's apps and devices as its state. An
+// incremental pass reads the System Log first (app assignments, device
+// links and deletions, which do not change lastUpdated), then lists every
+// user whose lastUpdated is at or after the watermark less Overlap,
+// whatever its status, so that a user who left the selection is seen. A
+// listed user's apps and devices come from its state unless the log names
+// it; users the log names that the listing did not return are read one by
+// one, and a deletion is confirmed (404) before it becomes a delete. The
+// watermark moves only forward and only when the pass completes.
 func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
 	var cur cursor
 	if len(req.Cursor) > 0 {
@@ -42,7 +72,16 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		first  string
 		enrich *enrichment
 		pass   = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}}
+		log    *logRead
 	)
+	for id, a := range cur.Apps {
+		pass.apps[id] = appInfo{id: id, label: a[0], name: a[1]}
+	}
+	c.mu.Lock()
+	c.pass = pass
+	c.mu.Unlock()
+	c.maxPages.Store(int64(req.MaxPages))
+	c.serial.Store(false) // a concurrency 429 slows one pass, not every later one
 	switch {
 	case req.Mode == engine.Full:
 		if len(req.Statuses) == 0 {
@@ -52,22 +91,29 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	case cur.Watermark.IsZero():
 		return nil, errors.New("okta: an incremental pass needs the cursor of a full pass")
 	default:
+		var err error
+		if log, err = c.readLog(ctx, cur); errors.Is(err, errNoLog) {
+			c.warn(fmt.Sprintf("%v: app assignments, devices and deletions reach Neurons with full runs only, and every changed user costs "+
+				"two calls; give the API token's admin a role that may read the System Log (Read-Only Administrator), "+
+				"or an OAuth app the okta.logs.read scope", err))
+			log = nil
+		} else if err != nil {
+			return nil, err
+		}
+		for _, g := range logGroups(log) {
+			c.warn(fmt.Sprintf("okta: an app was assigned to or taken from group %s; its members' apps reach Neurons with the next full run", g))
+		}
 		since := cur.Watermark.Add(-Overlap).UTC().Format(TimeFormat)
 		first = c.usersURL(fmt.Sprintf("lastUpdated ge %q", since))
 	}
 
-	c.mu.Lock()
-	c.pass = pass
-	c.mu.Unlock()
-	c.maxPages.Store(int64(req.MaxPages))
-	c.serial.Store(false) // a concurrency 429 slows one pass, not every later one
 	var passStart, maxSeen time.Time
+	listed := map[string]bool{}
 	handle := func(items []map[string]any, h http.Header) error {
 		if passStart.IsZero() {
 			passStart = serverTime(h)
 		}
 		users := make([]engine.User, 0, len(items))
-		var changed []engine.User
 		for _, raw := range items {
 			f, err := checkUser(raw)
 			if err != nil {
@@ -80,26 +126,28 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			switch {
 			case enrich != nil:
 				enrich.attach(raw, f.id)
-			case f.lastUpdated.Before(cur.Watermark):
+				u.State = enrich.stateOf(f.id).encode()
+			case f.lastUpdated.Before(cur.Watermark) && !log.names(f.id):
 				// Read again only because of the overlap: unchanged since the
 				// last complete pass read it, so its apps and devices are
 				// fetched only if the engine does not know the user (Complete).
 				u.Partial = true
-			default:
-				changed = append(changed, u)
 			}
+			listed[f.id] = true
 			users = append(users, u)
 		}
-		if err := c.enrichAll(ctx, changed, pass); err != nil {
-			return err
+		if enrich == nil {
+			if err := c.refresh(ctx, users, req.State, log, pass); err != nil {
+				return err
+			}
 		}
 		return page(users)
 	}
 	var err error
 	if req.Mode == engine.Full {
 		err = c.fullPass(ctx, first, &enrich, handle)
-	} else {
-		err = c.pages(ctx, first, c.opts.PageSize, handle)
+	} else if err = c.pages(ctx, first, c.opts.PageSize, handle); err == nil && log != nil {
+		err = c.logOnly(ctx, log, listed, req.State, pass, page)
 	}
 	if err != nil {
 		return nil, err
@@ -116,7 +164,22 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	if next.IsZero() {
 		return nil, errors.New("okta: the pass ended without a server time to start the next one from (no Date header)")
 	}
-	return json.Marshal(cursor{Version: 1, Watermark: next.UTC()})
+	out := cursor{Version: 2, Watermark: next.UTC(), Log: cur.Log, LogSeen: cur.LogSeen, Apps: map[string][2]string{}}
+	switch {
+	case enrich != nil:
+		out.Log, out.LogSeen = passStart.UTC(), nil // the pass read everything up to its start
+		for _, a := range enrich.apps {
+			out.Apps[a.id] = [2]string{a.label, a.name}
+		}
+	case log != nil:
+		out.Log, out.LogSeen = log.at.UTC(), log.seen
+	}
+	if enrich == nil {
+		for id, a := range pass.snapshotApps() {
+			out.Apps[id] = [2]string{a.label, a.name}
+		}
+	}
+	return json.Marshal(out)
 }
 
 // spoolAfterWaiting is how long the sweep must have waited on rate limits
@@ -207,7 +270,11 @@ func (c *Client) Complete(ctx context.Context, users []engine.User) error {
 	if pass == nil {
 		pass = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}}
 	}
-	return c.enrichAll(ctx, users, pass)
+	ptrs := make([]*engine.User, len(users))
+	for i := range users {
+		ptrs[i] = &users[i]
+	}
+	return c.enrichAll(ctx, ptrs, pass)
 }
 
 var (

@@ -1,0 +1,182 @@
+package okta
+
+import (
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/httpclient"
+)
+
+// names says whether the log names user id for its apps or devices.
+func (r *logRead) names(id string) bool { return r != nil && (r.apps[id] || r.devices[id]) }
+
+func logGroups(r *logRead) []string {
+	if r == nil {
+		return nil
+	}
+	return r.groups
+}
+
+func (pass *incremental) snapshotApps() map[string]appInfo {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	return maps.Clone(pass.apps)
+}
+
+// refresh completes the changed users of an incremental page: apps and
+// devices from each user's stored state, read again only where the System
+// Log names the user (or there is no state, or no log to trust it by).
+func (c *Client) refresh(ctx context.Context, users []engine.User, states engine.UserStates, log *logRead, pass *incremental) error {
+	var ids []string
+	for _, u := range users {
+		if !u.Partial {
+			ids = append(ids, u.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	stored := map[string][]byte{}
+	if states != nil && log != nil {
+		var err error
+		if stored, err = states.States(ids); err != nil {
+			return err
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for i := range users {
+		u := &users[i]
+		if u.Partial {
+			continue
+		}
+		base, ok := decodeState(stored[u.ID])
+		if !ok {
+			base = nil
+		}
+		g.Go(func() error {
+			s, err := c.enrichOne(gctx, u.Raw, u.ID, pass, base, log != nil && log.apps[u.ID], log != nil && log.devices[u.ID])
+			if err == nil {
+				u.State = s.encode()
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// logOnly delivers what the log names that the listing did not return:
+// users whose apps or devices changed without a profile change (read by
+// ID, then completed as listed users are) and deleted users, each
+// confirmed gone (404) before it becomes a delete.
+func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bool, states engine.UserStates,
+	pass *incremental, page func([]engine.User) error) error {
+	var read, gone []string
+	for id := range log.apps {
+		read = append(read, id)
+	}
+	for id := range log.devices {
+		if !log.apps[id] {
+			read = append(read, id)
+		}
+	}
+	for id := range log.deleted {
+		gone = append(gone, id)
+	}
+	read = slices.DeleteFunc(read, func(id string) bool { return listed[id] || log.deleted[id] })
+	gone = slices.DeleteFunc(gone, func(id string) bool { return listed[id] })
+	slices.Sort(read)
+	slices.Sort(gone)
+	found, missing, err := c.usersByID(ctx, append(read, gone...))
+	if err != nil {
+		return err
+	}
+	var users []engine.User
+	for _, key := range read {
+		raw, ok := found[key]
+		if !ok || listed[raw.id] {
+			continue // gone since (a deletion event will say so), or listed under its ID
+		}
+		users = append(users, engine.User{ID: raw.id, Status: raw.status, Raw: raw.raw})
+	}
+	// The log keyed a user by login when it named no User target: the
+	// record's ID decides, and the log's marks follow it.
+	for i := range users {
+		for key, raw := range found {
+			if raw.id == users[i].ID && key != raw.id {
+				log.apps[raw.id] = log.apps[raw.id] || log.apps[key]
+				log.devices[raw.id] = log.devices[raw.id] || log.devices[key]
+			}
+		}
+	}
+	if err := c.refresh(ctx, users, states, log, pass); err != nil {
+		return err
+	}
+	for _, id := range gone {
+		if missing[id] {
+			users = append(users, engine.User{ID: id, Deleted: true})
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	return page(users)
+}
+
+// foundUser is a user read by ID.
+type foundUser struct {
+	id, status string
+	raw        map[string]any
+}
+
+// usersByID reads users one by one (GET /users/{id}), four at a time: found
+// by the key asked for, and the keys Okta answered 404 for.
+func (c *Client) usersByID(ctx context.Context, keys []string) (map[string]foundUser, map[string]bool, error) {
+	found, missing := map[string]foundUser{}, map[string]bool{}
+	results := make([]*foundUser, len(keys))
+	gone := make([]bool, len(keys))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for i, key := range keys {
+		g.Go(func() error {
+			var raw map[string]any
+			_, err := c.get(gctx, "/api/v1/users/"+url.PathEscape(key), func(r io.Reader) error {
+				return httpclient.DecodeInto(r, &raw)
+			})
+			var ae *httpclient.APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+				gone[i] = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			f, err := checkUser(raw)
+			if err != nil {
+				return err
+			}
+			results[i] = &foundUser{id: f.id, status: f.status, raw: raw}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	for i, key := range keys {
+		switch {
+		case gone[i]:
+			missing[key] = true
+		case results[i] != nil:
+			found[key] = *results[i]
+		}
+	}
+	return found, missing, nil
+}
