@@ -47,7 +47,7 @@ func (p *pass) page(ctx context.Context, users []User) error {
 				}
 			}
 			for _, u := range users {
-				if u.State != nil && !u.Deleted {
+				if u.State != nil && !u.Deleted && p.selected[u.Status] { // kept for the users the connector delivers
 					if err := tx.PutUserState(p.c.ID, u.ID, u.State); err != nil {
 						return err
 					}

@@ -209,9 +209,10 @@ func deviceRaw(d deviceInfo) map[string]any {
 // incremental is what an incremental pass remembers between users: APIs
 // the org lacks, and the apps already looked up.
 type incremental struct {
-	mu      sync.Mutex // users are enriched four at a time
-	unavail map[string]bool
-	apps    map[string]appInfo
+	mu       sync.Mutex // users are enriched four at a time
+	unavail  map[string]bool
+	apps     map[string]appInfo
+	selected map[string]bool // the statuses the connector delivers
 }
 
 func (pass *incremental) isUnavailable(api string) bool {

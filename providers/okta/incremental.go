@@ -36,8 +36,14 @@ func (pass *incremental) snapshotApps() map[string]appInfo {
 // Log names the user (or there is no state, or no log to trust it by).
 func (c *Client) refresh(ctx context.Context, users []engine.User, states engine.UserStates, log *logRead, pass *incremental) error {
 	var ids []string
-	for _, u := range users {
-		if !u.Partial {
+	for i, u := range users {
+		switch {
+		case u.Partial:
+		case !pass.selected[u.Status]:
+			// The engine reads no more of a user outside the selection than
+			// its status: its apps and devices would cost calls for nothing.
+			users[i].Partial = false
+		default:
 			ids = append(ids, u.ID)
 		}
 	}
@@ -55,7 +61,7 @@ func (c *Client) refresh(ctx context.Context, users []engine.User, states engine
 	g.SetLimit(maxInFlight)
 	for i := range users {
 		u := &users[i]
-		if u.Partial {
+		if u.Partial || !pass.selected[u.Status] {
 			continue
 		}
 		base, ok := decodeState(stored[u.ID])

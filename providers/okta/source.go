@@ -77,6 +77,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	for id, a := range cur.Apps {
 		pass.apps[id] = appInfo{id: id, label: a[0], name: a[1]}
 	}
+	pass.selected = map[string]bool{}
+	for _, s := range req.Statuses {
+		pass.selected[s] = true
+	}
 	c.mu.Lock()
 	c.pass = pass
 	c.mu.Unlock()

@@ -1,0 +1,42 @@
+package okta
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A System Log position older than the log's 90 days' retention makes the
+// next run full: events it needs may be gone. A cursor from before the log
+// (version 1) is judged by its watermark.
+func TestStaleLogPosition(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	c := &Client{}
+	for raw, stale := range map[string]bool{
+		`{"v":2,"watermark":"2026-12-01T00:00:00Z","log":"2026-12-01T00:00:00Z"}`: false,
+		`{"v":2,"watermark":"2026-12-01T00:00:00Z","log":"2026-09-01T00:00:00Z"}`: true,
+		`{"v":1,"watermark":"2026-08-01T00:00:00Z"}`:                              true,
+		`{"v":1,"watermark":"2026-11-01T00:00:00Z"}`:                              false,
+	} {
+		why := c.FullRunNeeded([]byte(raw), now)
+		if (why != "") != stale || (stale && !strings.Contains(why, "90 days")) {
+			t.Errorf("%s: %q", raw, why)
+		}
+	}
+}
+
+// An event names its user by the User target, else by the AppUser's login;
+// group app assignments are reported, not guessed.
+func TestLogEventsNameTheirUsers(t *testing.T) {
+	r := &logRead{apps: map[string]bool{}, devices: map[string]bool{}, deleted: map[string]bool{}}
+	r.note(logEvent{EventType: "application.user_membership.add", Target: []logTarget{{ID: "0ua1", Type: "AppUser", AlternateID: "ann@x"},
+		{ID: "0oa1", Type: "AppInstance"}, {ID: "00uA", Type: "User"}}})
+	r.note(logEvent{EventType: "application.user_membership.remove", Target: []logTarget{{ID: "0ua2", Type: "AppUser", AlternateID: "bo@x"}}})
+	r.note(logEvent{EventType: "device.user.remove", Target: []logTarget{{ID: "guo1", Type: "Device"}, {ID: "00uC", Type: "User"}}})
+	r.note(logEvent{EventType: "user.lifecycle.delete.completed", Target: []logTarget{{ID: "00uD", Type: "User"}}})
+	r.note(logEvent{EventType: "group.application_assignment.add", Target: []logTarget{{ID: "00gG", Type: "UserGroup"}, {ID: "0oa2", Type: "AppInstance"}}})
+	r.note(logEvent{EventType: "device.lifecycle.delete", Target: []logTarget{{ID: "guo2", Type: "Device"}}})
+	if !r.apps["00uA"] || !r.apps["bo@x"] || !r.devices["00uC"] || !r.deleted["00uD"] || len(r.groups) != 1 || len(r.devices) != 1 {
+		t.Errorf("%+v", r)
+	}
+}
