@@ -34,7 +34,7 @@ import (
 func (t *tree) benchCmd() *cobra.Command {
 	var sizes, providers string
 	var changed, scale float64
-	var limited int
+	var limited, assignments int
 	cmd := &cobra.Command{
 		Use:   "bench [--sizes 10000,100000,1000000] [--providers okta,onelogin] [--limited 100000] [--limit-scale 12]",
 		Short: "Measure sync speed and memory on the built-in simulators",
@@ -70,6 +70,9 @@ sink run in another process. Prints two tables.`,
 				}
 				kinds = append(kinds, sp.Kind)
 			}
+			if assignments < 0 {
+				return usagef("--assignments: give a number of assignments, 0 or more (default 100)")
+			}
 			if changed <= 0 || changed > 100 {
 				return usagef("--changed: give a percentage from 0 to 100 (default 1)")
 			}
@@ -79,7 +82,7 @@ sink run in another process. Prints two tables.`,
 			fmt.Fprintf(a.stdout, "neurons-connector bench on %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 			var rows []benchRow
 			for _, n := range ns {
-				r, err := a.benchSize(cmd.Context(), n, kinds, changed)
+				r, err := a.benchSize(cmd.Context(), n, kinds, changed, assignments)
 				if err != nil {
 					return err
 				}
@@ -102,6 +105,7 @@ sink run in another process. Prints two tables.`,
 	cmd.Flags().StringVar(&sizes, "sizes", "10000,100000,1000000", "tenant sizes, comma-separated")
 	cmd.Flags().StringVar(&providers, "providers", "okta,onelogin", "providers to measure, comma-separated")
 	cmd.Flags().Float64Var(&changed, "changed", 1, "percentage of users changed before the incremental run")
+	cmd.Flags().IntVar(&assignments, "assignments", 100, "Okta app assignments made before the incremental run (besides --changed)")
 	cmd.Flags().IntVar(&limited, "limited", 100000, "users of the rate-limited Okta run (0: skip it)")
 	cmd.Flags().Float64Var(&scale, "limit-scale", 12, "the rate-limited run's limits as a multiple of an Enterprise org's")
 	return declare(cmd, needsNothing)
@@ -120,6 +124,10 @@ type benchRow struct {
 	Upserted int
 	Calls    int
 	PeakRSS  int64 // bytes; 0 where the OS does not tell
+	// Bound is the most API calls the run may make (Okta incremental runs:
+	// the pages of changed users, the log's pages, two per user the log
+	// names, five more); 0 when none is set.
+	Bound int
 }
 
 // benchServer is a running bench-serve child.
@@ -202,7 +210,7 @@ func benchRun(ctx context.Context, self string, env []string) (benchResult, api.
 
 // benchSize measures one tenant size: per provider a full run, then an
 // incremental one.
-func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, changed float64) ([]benchRow, error) {
+func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, changed float64, assignments int) ([]benchRow, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -223,9 +231,15 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 			return nil, err
 		}
 		for _, mode := range []string{"full", "incremental"} {
+			bound := 0
 			if mode == "incremental" {
 				k := max(1, int(float64(n)*changed/100))
-				if err := benchPost(ctx, bs.urls.Control+"/mutate?provider="+string(kind)+"&n="+strconv.Itoa(k)); err != nil {
+				q := "/mutate?provider=" + string(kind) + "&n=" + strconv.Itoa(k)
+				if kind == okta.Kind {
+					q += "&apps=" + strconv.Itoa(assignments)
+					bound = ceilDiv(k, 200) + ceilDiv(assignments, 1000) + 2*assignments + 5
+				}
+				if err := benchPost(ctx, bs.urls.Control+q); err != nil {
 					return nil, err
 				}
 			}
@@ -235,7 +249,7 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 				return nil, err
 			}
 			rows = append(rows, benchRow{Provider: string(kind), Users: n, Mode: r.Mode, Wall: res.wall,
-				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS})
+				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound})
 		}
 	}
 	return rows, nil
@@ -345,14 +359,18 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 func writeBenchTable(w io.Writer, rows []benchRow) error {
 	fmt.Fprintln(w, "Rate limits off:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tupserted\tAPI calls\tpeak RSS\t")
+	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tupserted\tAPI calls\tbound\tpeak RSS\t")
 	for _, r := range rows {
 		rss := "n/a"
 		if r.PeakRSS > 0 {
 			rss = fmt.Sprintf("%d MB", r.PeakRSS>>20)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fs\t%.0f\t%d\t%d\t%s\t\n", r.Provider, r.Users, r.Mode, r.Wall.Seconds(),
-			float64(r.Fetched)/r.Wall.Seconds(), r.Upserted, r.Calls, rss)
+		bound := "-"
+		if r.Bound > 0 {
+			bound = fmt.Sprintf("≤ %d", r.Bound)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fs\t%.0f\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Users, r.Mode, r.Wall.Seconds(),
+			float64(r.Fetched)/r.Wall.Seconds(), r.Upserted, r.Calls, bound, rss)
 	}
 	return tw.Flush()
 }
@@ -377,3 +395,5 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

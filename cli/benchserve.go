@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,10 @@ func (t *tree) benchServeCmd() *cobra.Command {
 			// The harness, not the connector, is what a relaxed collector
 			// should speed up: it shares the machine with the run measured.
 			debug.SetGCPercent(800)
-			oo := oktatest.Options{Users: users, Seed: 1, Token: benchToken, NoLimits: scale == 0}
+			// Spread: an org in steady use, whose users changed over a month,
+			// so an incremental run's overlap holds a few users, not a bulk
+			// import's thousands.
+			oo := oktatest.Options{Users: users, Seed: 1, Token: benchToken, NoLimits: scale == 0, Spread: 30 * 24 * time.Hour}
 			if scale > 0 {
 				oo.Limits = map[string]int{}
 				for b, l := range oktatest.DefaultLimits {
@@ -81,6 +85,13 @@ func (t *tree) benchServeCmd() *cobra.Command {
 				step := max(1, len(ids)/max(k, 1))
 				for i := 0; i < k && i*step < len(ids); i++ {
 					_ = sim.EditProfile(ids[i*step], map[string]any{"title": "Benchmarked"})
+				}
+				// App assignments, to other users than the edited ones: they
+				// change no lastUpdated, only the System Log tells.
+				a, _ := strconv.Atoi(r.URL.Query().Get("apps"))
+				astep := max(2, len(ids)/max(a, 1))
+				for i := 0; i < a && i*astep+1 < len(ids); i++ {
+					_ = sim.Assign(ids[i*astep+1], 1+i%11)
 				}
 			})
 			control.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {

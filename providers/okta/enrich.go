@@ -213,6 +213,7 @@ type incremental struct {
 	unavail  map[string]bool
 	apps     map[string]appInfo
 	selected map[string]bool // the statuses the connector delivers
+	numbers  *numbering      // for the users' states
 }
 
 func (pass *incremental) isUnavailable(api string) bool {
@@ -241,7 +242,7 @@ func (c *Client) enrichAll(ctx context.Context, users []*engine.User, pass *incr
 		g.Go(func() error {
 			s, err := c.enrichOne(gctx, u.Raw, u.ID, pass, nil, true, true)
 			if err == nil {
-				u.State = s.encode()
+				u.State = pass.numbers.encode(s)
 			}
 			return err
 		})

@@ -64,14 +64,14 @@ func (c *Client) refresh(ctx context.Context, users []engine.User, states engine
 		if u.Partial || !pass.selected[u.Status] {
 			continue
 		}
-		base, ok := decodeState(stored[u.ID])
+		base, ok := pass.numbers.decode(stored[u.ID])
 		if !ok {
 			base = nil
 		}
 		g.Go(func() error {
 			s, err := c.enrichOne(gctx, u.Raw, u.ID, pass, base, log != nil && log.apps[u.ID], log != nil && log.devices[u.ID])
 			if err == nil {
-				u.State = s.encode()
+				u.State = pass.numbers.encode(s)
 			}
 			return err
 		})

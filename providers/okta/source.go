@@ -31,6 +31,10 @@ type cursor struct {
 	// Apps are the labels and names of the org's apps by ID, so that
 	// incremental passes name a user's apps without a call.
 	Apps map[string][2]string `json:"apps,omitempty"`
+	// AppNumbers and DeviceNumbers number the apps and device profiles the
+	// users' states refer to (numbering); appended to, never renumbered.
+	AppNumbers    []string    `json:"appNumbers,omitempty"`
+	DeviceNumbers [][3]string `json:"deviceNumbers,omitempty"`
 }
 
 // FullRunNeeded implements engine.FullRunChecker: past the System Log's
@@ -77,6 +81,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	for id, a := range cur.Apps {
 		pass.apps[id] = appInfo{id: id, label: a[0], name: a[1]}
 	}
+	pass.numbers = newNumbering(cur.AppNumbers, cur.DeviceNumbers)
 	pass.selected = map[string]bool{}
 	for _, s := range req.Statuses {
 		pass.selected[s] = true
@@ -130,7 +135,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			switch {
 			case enrich != nil:
 				enrich.attach(raw, f.id)
-				u.State = enrich.stateOf(f.id).encode()
+				u.State = pass.numbers.encode(enrich.stateOf(f.id))
 			case f.lastUpdated.Before(cur.Watermark) && !log.names(f.id):
 				// Read again only because of the overlap: unchanged since the
 				// last complete pass read it, so its apps and devices are
@@ -169,6 +174,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		return nil, errors.New("okta: the pass ended without a server time to start the next one from (no Date header)")
 	}
 	out := cursor{Version: 2, Watermark: next.UTC(), Log: cur.Log, LogSeen: cur.LogSeen, Apps: map[string][2]string{}}
+	out.AppNumbers, out.DeviceNumbers = pass.numbers.tables()
 	switch {
 	case enrich != nil:
 		out.Log, out.LogSeen = passStart.UTC(), nil // the pass read everything up to its start
@@ -272,7 +278,7 @@ func (c *Client) Complete(ctx context.Context, users []engine.User) error {
 	pass := c.pass
 	c.mu.Unlock()
 	if pass == nil {
-		pass = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}}
+		pass = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}, numbers: newNumbering(nil, nil), selected: map[string]bool{}}
 	}
 	ptrs := make([]*engine.User, len(users))
 	for i := range users {

@@ -2,8 +2,10 @@ package okta
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
+	"slices"
+	"sync"
 )
 
 // userState is what the connector keeps of each Okta user between runs
@@ -13,31 +15,128 @@ import (
 // It is written by every full pass (from the sweep) and by every user an
 // incremental pass reads again.
 type userState struct {
-	Apps    []string      `json:"a,omitempty"` // app instance IDs
-	Devices []stateDevice `json:"d,omitempty"`
+	Apps    []string // app instance IDs
+	Devices []stateDevice
 	// NoApps and NoDevices: the API was unavailable when the state was
 	// written, so the state knows nothing of them.
-	NoApps    bool `json:"na,omitempty"`
-	NoDevices bool `json:"nd,omitempty"`
+	NoApps, NoDevices bool
 }
 
-type stateDevice struct {
-	Platform  string `json:"p,omitempty"`
-	OSVersion string `json:"v,omitempty"`
-	Name      string `json:"n,omitempty"`
+type stateDevice struct{ Platform, OSVersion, Name string }
+
+// numbering gives apps and device profiles small numbers, so that a
+// user's state is a few bytes (a million users' states fit in a few
+// megabytes of the database, and of memory). The numbers are kept in the
+// cursor and only ever appended to: a state written by a pass that failed
+// before its cursor was saved holds numbers the saved cursor lacks, and is
+// then read as no state (the user is read again), never as other apps.
+type numbering struct {
+	mu      sync.Mutex
+	apps    []string
+	appNo   map[string]uint64
+	devices [][3]string
+	devNo   map[[3]string]uint64
 }
 
-func (s *userState) encode() []byte {
-	b, _ := json.Marshal(s) // strings and bools only
+func newNumbering(apps []string, devices [][3]string) *numbering {
+	n := &numbering{apps: apps, devices: devices, appNo: map[string]uint64{}, devNo: map[[3]string]uint64{}}
+	for i, a := range apps {
+		n.appNo[a] = uint64(i)
+	}
+	for i, d := range devices {
+		n.devNo[d] = uint64(i)
+	}
+	return n
+}
+
+const stateVersion = 1
+
+// encode writes s as: version, flags, then the count and numbers of its
+// apps and of its device profiles, as uvarints.
+func (n *numbering) encode(s *userState) []byte {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var flags byte
+	if s.NoApps {
+		flags |= 1
+	}
+	if s.NoDevices {
+		flags |= 2
+	}
+	b := []byte{stateVersion, flags}
+	b = binary.AppendUvarint(b, uint64(len(s.Apps)))
+	for _, a := range s.Apps {
+		no, ok := n.appNo[a]
+		if !ok {
+			no = uint64(len(n.apps))
+			n.apps = append(n.apps, a)
+			n.appNo[a] = no
+		}
+		b = binary.AppendUvarint(b, no)
+	}
+	b = binary.AppendUvarint(b, uint64(len(s.Devices)))
+	for _, d := range s.Devices {
+		key := [3]string{d.Platform, d.OSVersion, d.Name}
+		no, ok := n.devNo[key]
+		if !ok {
+			no = uint64(len(n.devices))
+			n.devices = append(n.devices, key)
+			n.devNo[key] = no
+		}
+		b = binary.AppendUvarint(b, no)
+	}
 	return b
 }
 
-func decodeState(b []byte) (*userState, bool) {
-	var s userState
-	if len(b) == 0 || json.Unmarshal(b, &s) != nil {
-		return nil, false // a state this version cannot read is no state: read again
+// decode reads a state; ok is false for one this version or numbering
+// cannot read, which the caller treats as no state (read the user again).
+func (n *numbering) decode(b []byte) (*userState, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(b) < 2 || b[0] != stateVersion {
+		return nil, false
 	}
-	return &s, true
+	s := &userState{NoApps: b[1]&1 != 0, NoDevices: b[1]&2 != 0}
+	b = b[2:]
+	next := func() (uint64, bool) {
+		v, k := binary.Uvarint(b)
+		if k <= 0 {
+			return 0, false
+		}
+		b = b[k:]
+		return v, true
+	}
+	count, ok := next()
+	if !ok || count > uint64(len(n.apps)) {
+		return nil, false
+	}
+	for range count {
+		no, ok := next()
+		if !ok || no >= uint64(len(n.apps)) {
+			return nil, false
+		}
+		s.Apps = append(s.Apps, n.apps[no])
+	}
+	count, ok = next()
+	if !ok || count > uint64(len(n.devices)) {
+		return nil, false
+	}
+	for range count {
+		no, ok := next()
+		if !ok || no >= uint64(len(n.devices)) {
+			return nil, false
+		}
+		d := n.devices[no]
+		s.Devices = append(s.Devices, stateDevice{d[0], d[1], d[2]})
+	}
+	return s, len(b) == 0
+}
+
+// tables returns the numbering for the cursor.
+func (n *numbering) tables() ([]string, [][3]string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.apps), slices.Clone(n.devices)
 }
 
 // stateOf is the state of a user after a full pass's sweep.

@@ -40,3 +40,27 @@ func TestLogEventsNameTheirUsers(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// A user's state is a few bytes of numbers; numbers a saved cursor lacks
+// (written by a pass that failed before its cursor was saved) read as no
+// state, never as other apps.
+func TestUserStateNumbers(t *testing.T) {
+	n := newNumbering([]string{"0oaA"}, nil)
+	s := &userState{Apps: []string{"0oaA", "0oaB"}, Devices: []stateDevice{{"IOS", "17.4", "iPhone 15"}}}
+	b := n.encode(s)
+	if len(b) > 8 {
+		t.Errorf("%d bytes", len(b))
+	}
+	back, ok := n.decode(b)
+	if !ok || len(back.Apps) != 2 || back.Apps[1] != "0oaB" || back.Devices[0].Name != "iPhone 15" {
+		t.Fatalf("%+v %v", back, ok)
+	}
+	apps, devs := n.tables()
+	saved := newNumbering(apps[:1], devs) // the cursor before 0oaB was numbered
+	if _, ok := saved.decode(b); ok {
+		t.Error("a number the cursor lacks was read")
+	}
+	if _, ok := n.decode([]byte(`{"a":["0oaA"]}`)); ok {
+		t.Error("a state of another format was read")
+	}
+}
