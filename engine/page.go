@@ -46,13 +46,6 @@ func (p *pass) page(ctx context.Context, users []User) error {
 					return err
 				}
 			}
-			for _, u := range users {
-				if u.State != nil && !u.Deleted && p.selected[u.Status] { // kept for the users the connector delivers
-					if err := tx.PutUserState(p.c.ID, u.ID, u.State); err != nil {
-						return err
-					}
-				}
-			}
 			return b.enqueue(tx)
 		})
 	}
@@ -154,7 +147,11 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	dir.missed = false
 	p.rec = p.table.AppendTo(p.rec, u.Raw, dir)
 	contact := mapping.ContactOf(p.rec).Keep(p.contactFields) // only what managers' reports read
-	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone}
+	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone,
+		State: old.State}
+	if u.State != nil {
+		next.State = string(u.State) // a state changed alone rewrites the snapshot, and sends nothing
+	}
 	attrs, err := p.rec.MarshalJSON()
 	if err != nil {
 		return err

@@ -52,8 +52,8 @@ type User struct {
 	// ID is read.
 	Deleted bool
 	// State is what the provider wants to remember of the user until the
-	// next pass (Okta: its apps and devices), stored with the page; nil
-	// keeps what is stored.
+	// next pass (Okta: its apps and devices), kept in the user's snapshot
+	// for users of the selected statuses; nil keeps what is stored.
 	State []byte
 	// Partial marks a user an incremental pass read again only because of
 	// its overlap: unchanged since the last complete pass, and without what

@@ -292,13 +292,10 @@ func (p *pass) delSnap(tx *store.Tx, id string) error {
 		p.removed[id] = true
 		return nil
 	}
-	if err := tx.DeleteUserState(p.c.ID, id); err != nil {
-		return err
-	}
 	return tx.DeleteSnapshot(p.c.ID, id)
 }
 
-// userStates is UserStates on the store.
+// userStates is UserStates on the snapshots, where the states are kept.
 type userStates struct {
 	db     *store.DB
 	connID string
@@ -308,8 +305,12 @@ func (s userStates) States(ids []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(ids))
 	err := s.db.View(func(tx *store.Tx) error {
 		for _, id := range ids {
-			if v, ok := tx.UserState(s.connID, id); ok {
-				out[id] = v
+			snap, ok, err := tx.Snapshot(s.connID, id)
+			if err != nil {
+				return err
+			}
+			if ok && snap.State != "" {
+				out[id] = []byte(snap.State)
 			}
 		}
 		return nil
@@ -318,7 +319,14 @@ func (s userStates) States(ids []string) (map[string][]byte, error) {
 }
 
 func (s userStates) Each(fn func(id string, state []byte) error) error {
-	return s.db.View(func(tx *store.Tx) error { return tx.ForEachUserState(s.connID, fn) })
+	return s.db.View(func(tx *store.Tx) error {
+		return tx.ForEachSnapshot(s.connID, func(id string, snap store.Snapshot) error {
+			if snap.State == "" {
+				return nil
+			}
+			return fn(id, []byte(snap.State))
+		})
+	})
 }
 
 // writeOverlay writes the buffered snapshot changes and forgets them.

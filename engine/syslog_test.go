@@ -244,3 +244,23 @@ func TestLogNamesAUserOutsideTheListing(t *testing.T) {
 	}
 	e.assertSinkIsAFullRun()
 }
+
+// Two events of the same second, one before a run and one after it: the
+// second run reads the second and does not apply the first again.
+func TestSameSecondEventsAcrossTwoRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, oktatest.Options{Users: 200, NoLimits: true, Spread: 30 * 24 * time.Hour}, "ACTIVE")
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Hour)
+	ids := e.sim.IDs("ACTIVE")
+	must(t, e.sim.Assign(ids[3], 10))
+	e.mustRun(engine.Options{})
+	must(t, e.sim.Assign(ids[4], 10)) // the same second as the run's read: the clock did not move
+	from := len(e.sim.Requests())
+	e.mustRun(engine.Options{})
+	calls := e.perUserCalls(from)
+	if len(calls[ids[3]]) != 0 || len(calls[ids[4]]) == 0 {
+		t.Errorf("calls %v: the first event read twice, or the second missed", calls)
+	}
+	e.assertSinkIsAFullRun()
+}

@@ -21,7 +21,6 @@ var migrations = []func(*bolt.Tx) error{
 	migrate1to2,
 	migrate2to3,
 	migrate3to4,
-	migrate4to5,
 }
 
 // migrate brings the file to SchemaVersion. A current file is only read, so
@@ -233,14 +232,6 @@ func migrate2to3(tx *bolt.Tx) error {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
-	}
-	return nil
-}
-
-// migrate4to5 adds the providers' per-user state.
-func migrate4to5(tx *bolt.Tx) error {
-	if _, err := tx.CreateBucketIfNotExists(bucketProvState); err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucketProvState, err)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ package store
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step (see migrations) and refuses newer ones.
-const SchemaVersion = 5
+const SchemaVersion = 4
 
 var (
 	bucketMeta       = []byte("meta")
@@ -19,7 +19,6 @@ var (
 	bucketState      = []byte("state")
 	bucketSinkState  = []byte("sinkstate")
 	bucketHeld       = []byte("held")
-	bucketProvState  = []byte("provstate")
 
 	keySchemaVersion = []byte("schema_version")
 	keyKeyCheck      = []byte("key_check")
@@ -29,13 +28,12 @@ var (
 // migration and expected by every accessor.
 var topBuckets = [][]byte{
 	bucketMeta, bucketConnectors, bucketNames, bucketSecrets,
-	bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState, bucketHeld, bucketProvState,
+	bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState, bucketHeld,
 }
 
 // perConnector are the buckets that hold one nested bucket (or value) per
 // connector ID; removing a connector clears its entry in each.
-var perConnector = [][]byte{bucketSecrets, bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState,
-	bucketHeld, bucketProvState}
+var perConnector = [][]byte{bucketSecrets, bucketCursors, bucketSnapshots, bucketOutbox, bucketRuns, bucketState, bucketSinkState, bucketHeld}
 
 // keyCheckPlain is sealed into meta/key_check with the first secret, so a
 // wrong key is recognised before any real secret is touched.

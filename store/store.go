@@ -3,7 +3,7 @@
 // the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
 // the package; callers work through Tx, one transaction per logical step.
 //
-// Layout (schema version 5; names in schema.go):
+// Layout (schema version 4; names in schema.go):
 //
 //	meta/
 //	    schema_version       uint32, big endian
@@ -19,7 +19,8 @@
 //	    <connector id>       JSON Cursor: the provider's opaque position + when saved
 //	snapshots/
 //	    <connector id>/      one bucket per connector
-//	        <source id>      Snapshot: record hash, status, contact (binary)
+//	        <source id>      Snapshot: record hash, status, contact, the provider's
+//	                         state of the user (binary)
 //	outbox/
 //	    <connector id>/      one bucket per connector; its sequence numbers batches
 //	        <seq uint64 BE>  uvarint record count + a batch waiting for the sink
@@ -35,17 +36,14 @@
 //	held/
 //	    <connector id>/      deletes the deletion guard holds back
 //	        <source id>      the delete's reason
-//	provstate/
-//	    <connector id>/      what the provider keeps of each user between runs
-//	        <source id>      opaque to the store (Okta: the user's apps and devices)
-//
+
 // Schema version 1 (the first development builds) had no names index, kept
 // secrets flat under secrets/"<id>/<name>", had no snapshots, outbox or runs
 // buckets, and stored configurations without rate share, full-run interval
 // and schedule anchor. migrate1to2 converts it. Version 2 lacked the state
 // and sinkstate buckets (migrate2to3); version 3 the held bucket and the
-// connectors' deletion guard (migrate3to4); version 4 the provstate bucket
-// (migrate4to5).
+// connectors' deletion guard (migrate3to4). A snapshot entry of an older
+// build lacks the provider's state, which reads as none.
 package store
 
 import (

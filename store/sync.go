@@ -17,17 +17,25 @@ type Snapshot struct {
 	Hash               [16]byte
 	Status             string
 	Name, Email, Phone string
+	// State is what the provider keeps of the user between runs (Okta:
+	// its apps and devices), opaque to the store; kept in the snapshot, so
+	// that it costs a few bytes a user rather than an index of its own.
+	State string
 }
 
 // Delivered reports whether a record of the user has been queued.
 func (s Snapshot) Delivered() bool { return s.Hash != [16]byte{} }
 
 func (s Snapshot) encode() []byte {
-	b := make([]byte, 0, 16+4+len(s.Status)+len(s.Name)+len(s.Email)+len(s.Phone)+4)
+	b := make([]byte, 0, 16+5+len(s.Status)+len(s.Name)+len(s.Email)+len(s.Phone)+len(s.State)+4)
 	b = append(b, s.Hash[:]...)
 	for _, f := range []string{s.Status, s.Name, s.Email, s.Phone} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
+	}
+	if s.State != "" {
+		b = binary.AppendUvarint(b, uint64(len(s.State)))
+		b = append(b, s.State...)
 	}
 	return b
 }
@@ -39,8 +47,11 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 	}
 	copy(s.Hash[:], b)
 	b = b[16:]
-	fields := []*string{&s.Status, &s.Name, &s.Email, &s.Phone}
-	for _, f := range fields {
+	fields := []*string{&s.Status, &s.Name, &s.Email, &s.Phone, &s.State}
+	for i, f := range fields {
+		if i == len(fields)-1 && len(b) == 0 {
+			break // no state: an entry of an older build, or a provider that keeps none
+		}
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return s, errors.New("snapshot entry is damaged")
@@ -355,49 +366,4 @@ func (t *Tx) ForEachHeld(connID string, fn func(sourceID, reason string) error) 
 		return nil
 	}
 	return b.ForEach(func(k, v []byte) error { return fn(string(k), string(v)) })
-}
-
-// PutUserState keeps what the provider remembers of one user between runs.
-func (t *Tx) PutUserState(connID, sourceID string, state []byte) error {
-	b, err := t.nested(bucketProvState, connID, true)
-	if err != nil {
-		return err
-	}
-	// A full run writes every user in ID order: pages filled this far
-	// instead of bbolt's half make the bucket a little over half the size.
-	b.FillPercent = 0.9
-	return b.Put([]byte(sourceID), state)
-}
-
-// DeleteUserState forgets a user's provider state.
-func (t *Tx) DeleteUserState(connID, sourceID string) error {
-	b, _ := t.nested(bucketProvState, connID, false)
-	if b == nil {
-		return nil
-	}
-	return b.Delete([]byte(sourceID))
-}
-
-// UserState returns a copy of a user's provider state; ok is false when
-// there is none.
-func (t *Tx) UserState(connID, sourceID string) (state []byte, ok bool) {
-	b, _ := t.nested(bucketProvState, connID, false)
-	if b == nil {
-		return nil, false
-	}
-	v := b.Get([]byte(sourceID))
-	if v == nil {
-		return nil, false
-	}
-	return append([]byte(nil), v...), true
-}
-
-// ForEachUserState calls fn with each user's provider state, in ID order;
-// state is valid only during the call.
-func (t *Tx) ForEachUserState(connID string, fn func(sourceID string, state []byte) error) error {
-	b, _ := t.nested(bucketProvState, connID, false)
-	if b == nil {
-		return nil
-	}
-	return b.ForEach(func(k, v []byte) error { return fn(string(k), v) })
 }
