@@ -142,7 +142,9 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 				// fetched only if the engine does not know the user (Complete).
 				u.Partial = true
 			}
-			listed[f.id] = true
+			if enrich == nil {
+				listed[f.id] = true // an incremental pass's users, for the log's others
+			}
 			users = append(users, u)
 		}
 		if enrich == nil {

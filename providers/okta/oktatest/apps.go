@@ -238,9 +238,8 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 	pos := start
 	for ; pos/4 < total && n < limit; pos++ {
 		i, k := pos/4, pos%4
-		if k >= 2 && !s.t.mayHaveAddedDevices(i) {
-			pos += 3 - k // none of this user's added devices: skip them
-			continue
+		if (k < 2 && k >= s.t.deviceCount(i)) || (k >= 2 && !s.t.mayHaveAddedDevices(i)) {
+			continue // cheap tests first: most slots hold no device
 		}
 		u := s.t.get(i)
 		if u == nil || !s.t.hasDevice(u, k) {
