@@ -36,7 +36,7 @@
 //	held/
 //	    <connector id>/      deletes the deletion guard holds back
 //	        <source id>      the delete's reason
-
+//
 // Schema version 1 (the first development builds) had no names index, kept
 // secrets flat under secrets/"<id>/<name>", had no snapshots, outbox or runs
 // buckets, and stored configurations without rate share, full-run interval
