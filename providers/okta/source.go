@@ -101,12 +101,15 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		return nil, errors.New("okta: an incremental pass needs the cursor of a full pass")
 	default:
 		var err error
-		if log, err = c.readLog(ctx, cur); errors.Is(err, errNoLog) {
+		switch log, err = c.readLog(ctx, cur); {
+		case errors.Is(err, errNoLog):
 			c.warn(fmt.Sprintf("%v: app assignments, devices and deletions reach Neurons with full runs only, and every changed user costs "+
 				"two calls; give the API token's admin a role that may read the System Log (Read-Only Administrator), "+
 				"or an OAuth app the okta.logs.read scope", err))
-			log = nil
-		} else if err != nil {
+		case errors.Is(err, errLogTooLong):
+			c.warn(fmt.Sprintf("%v: this run reads every changed user's apps and devices instead, and the next full run "+
+				"catches the rest", err))
+		case err != nil:
 			return nil, err
 		}
 		for _, g := range logGroups(log) {

@@ -66,8 +66,12 @@ type seenEvent struct {
 	Published time.Time `json:"p"`
 }
 
-// errNoLog is a log this token may not read.
-var errNoLog = errors.New("the System Log is not readable")
+// errNoLog is a log this token may not read; errLogTooLong one with more
+// events to read than a full run would cost.
+var (
+	errNoLog      = errors.New("the System Log is not readable")
+	errLogTooLong = errors.New("okta's System Log is too long to read")
+)
 
 // readLog reads the events of logEventTypes published since the position
 // (less LogOverlap), skipping those already applied.
@@ -92,7 +96,9 @@ func (c *Client) readLog(ctx context.Context, cur cursor) (*logRead, error) {
 	recent := append([]seenEvent(nil), cur.LogSeen...)
 	for pages := 0; ; pages++ {
 		if pages == maxLogPages {
-			return nil, fmt.Errorf("okta: the System Log holds more than %d events since %s; run a full sync", maxLogPages*logPageSize, since.Format(time.RFC3339))
+			// Reading on would cost more than the full run that catches it
+			// all: this pass goes on as without the log.
+			return nil, fmt.Errorf("%w: more than %d such events since %s", errLogTooLong, maxLogPages*logPageSize, since.Format(time.RFC3339))
 		}
 		var page []logEvent
 		h, err := c.get(ctx, ref, func(r io.Reader) (err error) {
