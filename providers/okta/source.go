@@ -120,10 +120,12 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	}
 
 	var passStart, maxSeen time.Time
+	var beforeList time.Duration // from the pass's start to its first page (a full pass's sweep)
+	began := c.clock.Now()
 	listed := map[string]bool{}
 	handle := func(items []map[string]any, h http.Header) error {
 		if passStart.IsZero() {
-			passStart = serverTime(h)
+			passStart, beforeList = serverTime(h), c.clock.Now().Sub(began)
 		}
 		users := make([]engine.User, 0, len(items))
 		for _, raw := range items {
@@ -182,7 +184,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	out.AppNumbers, out.DeviceNumbers = pass.numbers.tables()
 	switch {
 	case enrich != nil:
-		out.Log, out.LogSeen = passStart.UTC(), nil // the pass read everything up to its start
+		// The pass read everything up to its start: the sweep's start,
+		// which may be minutes before the listing's first page under rate
+		// limits (an assignment made in between is in neither).
+		out.Log, out.LogSeen = passStart.Add(-beforeList).UTC(), nil
 		for _, a := range enrich.apps {
 			out.Apps[a.id] = [2]string{a.label, a.name}
 		}
