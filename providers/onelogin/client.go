@@ -40,7 +40,12 @@ const (
 	// the answers carry no X-RateLimit-* headers (v2 was observed to send
 	// none; onelogin-api.md §7.2).
 	DefaultHourlyLimit = 5000
-	pageSize           = 50 // the documented page size (onelogin-api.md §2.1)
+	// pageSize is what a listing asks for: OneLogin's OpenAPI document
+	// allows 100 a page, its prose says 50 (onelogin-api.md §2.1). A
+	// server that serves fewer just sends shorter pages; one that refuses
+	// 100 with a 400 gets smallPageSize, for the account from then on.
+	pageSize      = 100
+	smallPageSize = 50
 	// maxBody bounds one response: bodies are decoded as they stream in,
 	// so this guards against a body that never ends, not memory.
 	maxBody      = 256 << 20
@@ -88,6 +93,9 @@ type Client struct {
 	account string                 // account_id of the last token answer
 	// maxPages bounds each listing of the pass under way (Fetch sets it).
 	maxPages int
+	// limit is the page size asked for: pageSize, or smallPageSize once
+	// the account refused it (remembered in the cursor).
+	limit int
 }
 
 // New checks opts and returns a Client.
@@ -160,17 +168,22 @@ func newAPIError(method, path string, resp *http.Response, body []byte, now time
 // errorMessage digs the message out of any of OneLogin's error shapes
 // (onelogin-api.md §1.4); bodies that are not JSON (a proxy's page) give "".
 func errorMessage(body []byte) string {
-	var v struct {
-		Message     string `json:"message"`
-		Description string `json:"description"`
-		Status      struct {
-			Message string `json:"message"`
-		} `json:"status"`
-	}
+	// "status" is an object in some shapes and a number in others, so
+	// each field is read on its own.
+	var v map[string]json.RawMessage
 	if jsonUnmarshal(body, &v) != nil {
 		return ""
 	}
-	for _, m := range []string{v.Message, v.Description, v.Status.Message} {
+	str := func(raw json.RawMessage) string {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		return s
+	}
+	var status struct {
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(v["status"], &status)
+	for _, m := range []string{str(v["message"]), str(v["description"]), status.Message} {
 		if m != "" {
 			return truncate(m, 200)
 		}

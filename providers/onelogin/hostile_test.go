@@ -20,7 +20,7 @@ func TestSpentBudgetWaitsForItsReset(t *testing.T) {
 	t.Parallel()
 	t.Run("reset within the wait", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 10}, Options{})
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 10, MaxLimit: 50}, Options{})
 		// 50 minutes into the account's window, 3 of its 10 calls spent
 		// (a token, a page, a user); the pass needs 8 pages.
 		f.clock.Advance(50 * time.Minute)
@@ -48,7 +48,7 @@ func TestSpentBudgetWaitsForItsReset(t *testing.T) {
 	})
 	t.Run("reset beyond the wait", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 5}, Options{})
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 5, MaxLimit: 50}, Options{})
 		start := f.clock.Now()
 		_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
 		var rl *engine.RateLimitedError

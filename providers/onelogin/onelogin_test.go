@@ -129,7 +129,7 @@ func TestFullPassReadsEveryUserOnceByCursor(t *testing.T) {
 			continue
 		}
 		q, _ := url.ParseQuery(r.RawQuery)
-		if pages == 0 && (q.Get("limit") != "50" || q.Has("cursor")) || pages > 0 && (q.Has("limit") || q.Has("page") || !q.Has("cursor")) {
+		if pages == 0 && (q.Get("limit") != "100" || q.Has("cursor")) || pages > 0 && (q.Has("limit") || q.Has("page") || !q.Has("cursor")) {
 			t.Errorf("request %d: %s", pages, r.RawQuery)
 		}
 		if !strings.Contains(q.Get("fields"), "custom_attributes") || !strings.HasPrefix(r.Auth, "Bearer ") || r.Status != 200 {
@@ -137,7 +137,7 @@ func TestFullPassReadsEveryUserOnceByCursor(t *testing.T) {
 		}
 		pages++
 	}
-	if pages != 5 || f.sim.TokensIssued() != 1 {
+	if pages != (len(want)+99)/100 || f.sim.TokensIssued() != 1 {
 		t.Errorf("%d pages, %d tokens", pages, f.sim.TokensIssued())
 	}
 	var c cursor
@@ -283,7 +283,7 @@ func TestDeleteDuringThePassSkipsNobody(t *testing.T) {
 
 func TestTokenIsCachedAndRenewedOnceOn401(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, onelogintest.Options{Users: 200}, Options{})
+	f := newFixture(t, onelogintest.Options{Users: 200, MaxLimit: 50}, Options{})
 	f.sim.Inject(onelogintest.Fault{Path: "/api/2/users", Skip: 2, Revoke: true})
 	users, _, _, err := f.pass(t, engine.Full, nil, allStatuses()...)
 	if err != nil || len(users) != 200 {
@@ -331,7 +331,7 @@ func TestRateShareIsNeverExceeded(t *testing.T) {
 			t.Parallel()
 			// 200 calls an hour, half of them ours: 6,000 users are 121
 			// pages and a token, so the pass spans two windows.
-			f := newFixture(t, onelogintest.Options{Users: 6000, HourlyLimit: 200, RateHeaders: headers}, Options{HourlyLimit: 200, RateShare: 50})
+			f := newFixture(t, onelogintest.Options{Users: 6000, HourlyLimit: 200, RateHeaders: headers, MaxLimit: 50}, Options{HourlyLimit: 200, RateShare: 50})
 			users, _, _, err := f.pass(t, engine.Full, nil, allStatuses()...)
 			if err != nil || len(users) != 6000 {
 				t.Fatalf("%d users, %v", len(users), err)

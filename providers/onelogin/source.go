@@ -40,6 +40,9 @@ type cursor struct {
 	// Watermark: changes after it are still to be read. It comes from
 	// OneLogin's data and Date headers, never the local clock.
 	Watermark time.Time `json:"watermark"`
+	// PageSize is set once the account refused pageSize: the size that
+	// works, asked for directly from then on.
+	PageSize int `json:"pageSize,omitempty"`
 }
 
 // statusName maps a status code to its canonical name ("" if unknown).
@@ -68,6 +71,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		if err := json.Unmarshal(req.Cursor, &cur); err != nil {
 			return nil, fmt.Errorf("onelogin: stored cursor is unreadable (%w); run a full sync", err)
 		}
+	}
+	c.limit = pageSize
+	if cur.PageSize > 0 {
+		c.limit = cur.PageSize
 	}
 	q := url.Values{}
 	switch {
@@ -139,7 +146,11 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	if next.IsZero() {
 		return nil, errors.New("onelogin: the pass ended without a server time to start the next one from (no users and no Date header)")
 	}
-	return json.Marshal(cursor{Version: 1, Watermark: next.UTC()})
+	out := cursor{Version: 1, Watermark: next.UTC()}
+	if c.limit != pageSize {
+		out.PageSize = c.limit
+	}
+	return json.Marshal(out)
 }
 
 func later(a, b time.Time) time.Time {
@@ -167,17 +178,21 @@ func (c *Client) warnOnce(key, msg string) {
 const defaultMaxPages = 400_000
 
 // list walks GET /api/2/users: the first request with the filters, fields
-// and limit=50, each next one with the same filters and fields and
-// cursor=After-Cursor, never limit or page with it (onelogin-api.md §2.2).
-// It stops when After-Cursor is empty, and fails if a cursor repeats. It
-// returns the first page's Total-Count.
+// and limit (100, or 50 once the account refused 100: a 400 on the first
+// request with 100 is asked again with 50), each next one with the same
+// filters and fields and cursor=After-Cursor, never limit or page with it
+// (onelogin-api.md §2.2). It stops when After-Cursor is empty, and fails
+// if a cursor repeats. It returns the first page's Total-Count.
 func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[string]any, http.Header) error) (int, error) {
 	q := url.Values{}
 	for k, v := range filters {
 		q[k] = v
 	}
 	q.Set("fields", strings.Join(Fields, ","))
-	q.Set("limit", strconv.Itoa(pageSize))
+	if c.limit == 0 {
+		c.limit = pageSize // a listing outside Fetch (tests)
+	}
+	q.Set("limit", strconv.Itoa(c.limit))
 	total := -1
 	used := map[string]bool{}
 	maxPages := c.maxPages
@@ -193,11 +208,19 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 		}
 		var items []map[string]any
 		var h http.Header
-		err := c.get(ctx, "/api/2/users", q, func(body io.Reader, hh http.Header) (err error) {
-			items, err = httpclient.DecodeObjectsFrom(body, pageSize)
+		decode := func(body io.Reader, hh http.Header) (err error) {
+			items, err = httpclient.DecodeObjectsFrom(body, c.limit)
 			h = hh
 			return err
-		})
+		}
+		err := c.get(ctx, "/api/2/users", q, decode)
+		var ae *httpclient.APIError
+		if n == 0 && c.limit > smallPageSize && errors.As(err, &ae) && ae.Status == http.StatusBadRequest && refusesLimit(ae.Message) {
+			c.warnOnce("page size", fmt.Sprintf("onelogin refused %d users a page (%v); this account is read %d a page from now on", c.limit, err, smallPageSize))
+			c.limit = smallPageSize
+			q.Set("limit", strconv.Itoa(c.limit))
+			err = c.get(ctx, "/api/2/users", q, decode)
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -262,3 +285,11 @@ var (
 	_ engine.Provider   = (*Client)(nil)
 	_ engine.UserFinder = (*Client)(nil)
 )
+
+// refusesLimit says whether a 400's message is about the page size: only
+// then is the listing asked again with smallPageSize (any other 400 is a
+// clean error, as before).
+func refusesLimit(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "limit") || strings.Contains(m, "page size") || strings.Contains(m, "per page")
+}

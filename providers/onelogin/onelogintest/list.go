@@ -3,6 +3,7 @@ package onelogintest
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path"
@@ -36,6 +37,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
 				badRequest(w, "limit must be a positive integer")
+				return
+			}
+			if s.opts.RefuseLimitOver > 0 && n > s.opts.RefuseLimitOver {
+				badRequest(w, fmt.Sprintf("limit must be between 1 and %d", s.opts.RefuseLimitOver))
 				return
 			}
 			limit = min(n, s.opts.MaxLimit)

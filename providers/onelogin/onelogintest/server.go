@@ -34,7 +34,10 @@ type Options struct {
 	// RateHeaders adds X-RateLimit-* to v2 answers. OneLogin was observed
 	// to send them only on v1 (onelogin-api.md §7.2).
 	RateHeaders bool
-	MaxLimit    int // the largest page served; default 50
+	MaxLimit    int // the largest page served (larger limits are clamped); default 100
+	// RefuseLimitOver answers 400 to a limit above it, as an account that
+	// does not take 100 a page might; 0 clamps instead.
+	RefuseLimitOver int
 	// ManagerAsString sends every manager_user_id as a string.
 	ManagerAsString bool
 	// Lag is how long a change takes to reach updated_since filters.
@@ -105,7 +108,7 @@ func New(opts Options) *Server {
 		opts.HourlyLimit = 5000
 	}
 	if opts.MaxLimit == 0 {
-		opts.MaxLimit = 50
+		opts.MaxLimit = 100
 	}
 	if opts.AccountID == 0 {
 		opts.AccountID = 100_000 + int64(opts.Seed%900_000)
