@@ -52,18 +52,21 @@ windows:
 
 # The README's figures: Go benchmarks (mapping, Okta and OneLogin listing, the engine on
 # 100k users) with allocation counts, then the real binary on the built-in
-# simulators: Okta and OneLogin at 10k, 100k and 1M users with limits off, and
-# a 100k-user Okta run against Okta's rate limits ×12 (BENCH_SIZES,
-# BENCH_LIMITED, BENCH_SCALE to change). About ten minutes on 2 cores.
+# simulators: Okta and OneLogin at 10k, 100k and 1M users with limits off, a
+# 100k-user Okta run against Okta's rate limits ×12, and 2k- and 10k-user runs
+# against the real limits (BENCH_SIZES, BENCH_LIMITED, BENCH_SCALE,
+# BENCH_REAL to change). About twelve minutes on 2 cores.
 BENCH_SIZES   ?= 10000,100000,1000000
 BENCH_LIMITED ?= 100000
 BENCH_SCALE   ?= 12
+BENCH_REAL    ?= 2000,10000
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./mapping
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/okta
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/onelogin
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine
 	./$(BIN) bench --sizes $(BENCH_SIZES) --limited $(BENCH_LIMITED) --limit-scale $(BENCH_SCALE)
+	./$(BIN) bench --sizes none --limited $(BENCH_REAL) --limit-scale 1
 
 # Each fuzz target for FUZZTIME (default 1m, so about five minutes); findings
 # land in the package's testdata/fuzz, beside the seed corpus, and then run

@@ -115,15 +115,18 @@ func (downSink) Push(context.Context, string, sink.Payload) error {
 
 // schedEnv is a scheduler on a manual clock with stub providers.
 type schedEnv struct {
-	t      *testing.T
-	clock  *manualClock
-	db     *store.DB
-	sched  *engine.Scheduler
-	runs   chan string // names of connectors whose run finished
-	mu     sync.Mutex
-	provs  map[string]*stubProvider
-	cancel context.CancelFunc
-	done   chan error
+	t     *testing.T
+	clock *manualClock
+	db    *store.DB
+	sched *engine.Scheduler
+	runs  chan string // names of connectors whose run finished
+	mu    sync.Mutex
+	provs map[string]*stubProvider
+	// started and finished count the runs of the stub providers: a run
+	// whose state says done may not have told Finished yet.
+	started, finished map[string]int
+	cancel            context.CancelFunc
+	done              chan error
 }
 
 func newSchedEnv(t *testing.T, start time.Time, conns ...connector.Config) *schedEnv {
@@ -138,7 +141,8 @@ func newSchedEnv(t *testing.T, start time.Time, conns ...connector.Config) *sche
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &schedEnv{t: t, clock: newManualClock(start), db: db, runs: make(chan string, 100), provs: map[string]*stubProvider{}}
+	e := &schedEnv{t: t, clock: newManualClock(start), db: db, runs: make(chan string, 100), provs: map[string]*stubProvider{},
+		started: map[string]int{}, finished: map[string]int{}}
 	for _, c := range conns {
 		e.put(c)
 	}
@@ -152,9 +156,15 @@ func newSchedEnv(t *testing.T, start time.Time, conns ...connector.Config) *sche
 			if p := e.provs[c.Name]; p != nil {
 				return p, nil
 			}
+			e.started[c.Name]++
 			return &stubProvider{users: []engine.User{{ID: "u1", Status: "ACTIVE", Raw: map[string]any{"id": "u1", "status": "ACTIVE"}}}}, nil
 		},
-		Finished: func(c connector.Config, _ store.Run) { e.runs <- c.Name },
+		Finished: func(c connector.Config, _ store.Run) {
+			e.mu.Lock()
+			e.finished[c.Name]++
+			e.mu.Unlock()
+			e.runs <- c.Name
+		},
 	}
 	return e
 }
@@ -198,6 +208,14 @@ func (e *schedEnv) idle() {
 }
 
 func (e *schedEnv) busy() bool {
+	e.mu.Lock()
+	for name, n := range e.started {
+		if n > e.finished[name] {
+			e.mu.Unlock()
+			return true // done, but Finished has not been told yet
+		}
+	}
+	e.mu.Unlock()
 	var all []connector.Config
 	_ = e.db.View(func(tx *store.Tx) error { all, _ = tx.Connectors(); return nil })
 	for _, c := range all {

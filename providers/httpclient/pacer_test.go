@@ -1,0 +1,119 @@
+package httpclient
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+)
+
+var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+
+// A window's share goes at once, as fast as the provider answers; the
+// next request waits for the reset the provider announced, not for an even
+// pace; and no window ever sees more than the share.
+func TestPacerSpendsAWindowsShareAtOnce(t *testing.T) {
+	c := clock.NewFake(t0)
+	p := NewPacer(c, 0.5, time.Minute)
+	ctx := context.Background()
+	if _, _, err := p.Wait(ctx); err != nil { // the first request, whose answer
+		t.Fatal(err)
+	}
+	p.Update(100, 99, 40*time.Second) // says the window resets in 40 s
+	p.Done()
+	for i := range 49 {
+		waited, _, err := p.Wait(ctx)
+		if err != nil || waited != 0 {
+			t.Fatalf("request %d of the share waited %v (%v)", i, waited, err)
+		}
+		p.Done()
+	}
+	waited, windowWait, err := p.Wait(ctx)
+	if err != nil || !windowWait || waited < 40*time.Second || waited > 41*time.Second {
+		t.Fatalf("the 51st waited %v (window %v), want the 40 s to the reset", waited, windowWait)
+	}
+	p.Done()
+	// Many windows: never more than 50 in one, and each window's share
+	// goes within a second of its start.
+	anchor := t0.Add(40 * time.Second) // the provider's windows: from the reset on, a minute each
+	perWindow := map[int64]int{0: 1}   // the 51st went in window 0
+	start := anchor
+	for range 500 {
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.Done()
+		elapsed := c.Now().Sub(start)
+		w := int64(elapsed / time.Minute)
+		perWindow[w]++
+		if perWindow[w] > 50 {
+			t.Fatalf("window %d saw %d requests", w, perWindow[w])
+		}
+		if into := elapsed % time.Minute; perWindow[w] == 50 && into > 2*time.Second {
+			t.Errorf("window %d's share took %v", w, into)
+		}
+	}
+}
+
+// Requests still in flight when a window ends count in the next one: its
+// share is what is left after them.
+func TestPacerCountsInFlightRequestsInTheNextWindow(t *testing.T) {
+	c := clock.NewFake(t0)
+	p := NewPacer(c, 0.5, time.Minute)
+	ctx := context.Background()
+	if _, _, err := p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.Update(100, 99, 10*time.Second)
+	p.Done()
+	for range 19 {
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.Done()
+	}
+	for range 10 { // sent, not answered
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Advance(11 * time.Second) // the window resets with them in flight
+	n := 0
+	for {
+		waited, _, err := p.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited > 0 {
+			break
+		}
+		p.Done()
+		n++
+	}
+	if n != 40 {
+		t.Errorf("the next window let %d go besides the 10 in flight, want 40", n)
+	}
+}
+
+// Nothing goes before a reset a 429 announced, and a bucket others have
+// spent is waited out, not hit.
+func TestPacerHoldsAndLeavesOthersTheirPart(t *testing.T) {
+	c := clock.NewFake(t0)
+	p := NewPacer(c, 0.5, time.Minute)
+	if _, _, err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Update(100, 99, time.Minute)
+	p.Done()
+	p.Hold(t0.Add(7 * time.Second))
+	if waited, windowWait, _ := p.Wait(context.Background()); waited != 7*time.Second || !windowWait {
+		t.Errorf("held: waited %v", waited)
+	}
+	p.Done()
+	p.Update(100, 0, 53*time.Second) // other clients took the rest of the window
+	waited, _, _ := p.Wait(context.Background())
+	if waited < 53*time.Second {
+		t.Errorf("an empty bucket: waited %v, want the 53 s to its reset", waited)
+	}
+}
