@@ -143,7 +143,8 @@ type benchRow struct {
 	Fetched  int
 	Upserted int
 	Calls    int
-	PeakRSS  int64 // bytes; 0 where the OS does not tell
+	PeakRSS  int64         // bytes; 0 where the OS does not tell
+	CPU      time.Duration // the run process's user + system time
 	// Bound is the most API calls the run may make (Okta incremental runs:
 	// the pages of changed users, the log's pages, two per user the log
 	// names, five more); 0 when none is set.
@@ -269,7 +270,7 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 				return nil, err
 			}
 			rows = append(rows, benchRow{Provider: string(kind), Users: n, Mode: r.Mode, Wall: res.wall,
-				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound})
+				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound, CPU: res.cpu})
 		}
 	}
 	return rows, nil
@@ -366,6 +367,7 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 type benchResult struct {
 	start   time.Time
 	wall    time.Duration
+	cpu     time.Duration // user + system time of the run's process, from the OS
 	peakRSS int64
 	stdout  []byte
 }
@@ -380,6 +382,7 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 	res := benchResult{start: start, wall: time.Since(start), stdout: stdout.Bytes()}
 	if cmd.ProcessState != nil {
 		res.peakRSS = peakRSS(cmd.ProcessState)
+		res.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	if err != nil {
 		return res, fmt.Errorf("bench: %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
@@ -390,7 +393,7 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 func writeBenchTable(w io.Writer, rows []benchRow) error {
 	fmt.Fprintln(w, "Rate limits off:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tupserted\tAPI calls\tbound\tpeak RSS\t")
+	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tCPU/user\tupserted\tAPI calls\tbound\tpeak RSS\t")
 	for _, r := range rows {
 		rss := "n/a"
 		if r.PeakRSS > 0 {
@@ -400,8 +403,12 @@ func writeBenchTable(w io.Writer, rows []benchRow) error {
 		if r.Bound > 0 {
 			bound = fmt.Sprintf("≤ %d", r.Bound)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fs\t%.0f\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Users, r.Mode, r.Wall.Seconds(),
-			float64(r.Fetched)/r.Wall.Seconds(), r.Upserted, r.Calls, bound, rss)
+		cpu := "n/a"
+		if r.CPU > 0 && r.Fetched > 0 {
+			cpu = fmt.Sprintf("%.1f µs", float64(r.CPU.Microseconds())/float64(r.Fetched))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fs\t%.0f\t%s\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Users, r.Mode, r.Wall.Seconds(),
+			float64(r.Fetched)/r.Wall.Seconds(), cpu, r.Upserted, r.Calls, bound, rss)
 	}
 	return tw.Flush()
 }

@@ -17,9 +17,9 @@ func TestBenchPrintsBothTables(t *testing.T) {
 		t.Fatalf("bench: exit %d: %s", r.code, r.stderr)
 	}
 	for _, re := range []string{
-		`okta\s+300\s+full\s+[\d.]+s\s+\d+\s+300\s`,
+		`okta\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+300\s`,
 		`okta\s+300\s+incremental\s`,
-		`onelogin\s+300\s+full\s+[\d.]+s\s+\d+\s+300\s`,
+		`onelogin\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+300\s`,
 		`onelogin\s+300\s+incremental\s`,
 		`Okta's rate limits enforced \(×1000\)`,
 		`400\s+[\d.]+s\s+[\d.]+s\s+[\d.]+s\s+(yes|no)\s+\d+\s+\d+\s+0\s+\w+: \d+ calls`,
