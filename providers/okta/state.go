@@ -106,28 +106,27 @@ func (n *numbering) decode(b []byte) (*userState, bool) {
 		b = b[k:]
 		return v, true
 	}
-	count, ok := next()
-	if !ok || count > uint64(len(n.apps)) {
-		return nil, false
-	}
-	for range count {
-		no, ok := next()
-		if !ok || no >= uint64(len(n.apps)) {
-			return nil, false
+	// numbers reads a count and that many numbers below limit.
+	numbers := func(limit int, fn func(no uint64)) bool {
+		count, ok := next()
+		if !ok || count > uint64(limit) {
+			return false
 		}
-		s.Apps = append(s.Apps, n.apps[no])
-	}
-	count, ok = next()
-	if !ok || count > uint64(len(n.devices)) {
-		return nil, false
-	}
-	for range count {
-		no, ok := next()
-		if !ok || no >= uint64(len(n.devices)) {
-			return nil, false
+		for range count {
+			no, ok := next()
+			if !ok || no >= uint64(limit) {
+				return false
+			}
+			fn(no)
 		}
-		d := n.devices[no]
-		s.Devices = append(s.Devices, stateDevice{d[0], d[1], d[2]})
+		return true
+	}
+	if !numbers(len(n.apps), func(no uint64) { s.Apps = append(s.Apps, n.apps[no]) }) ||
+		!numbers(len(n.devices), func(no uint64) {
+			d := n.devices[no]
+			s.Devices = append(s.Devices, stateDevice{d[0], d[1], d[2]})
+		}) {
+		return nil, false
 	}
 	return s, len(b) == 0
 }
