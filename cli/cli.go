@@ -55,6 +55,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "neurons-connector: built without provider drivers")
 		return 1
 	}
+	env.Stderr = &lineWriter{w: env.Stderr} // a progress line ends before a log line
 	t := &tree{env: env}
 	root := t.root()
 	root.SetArgs(args)

@@ -3,7 +3,9 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -142,30 +144,87 @@ func (t *tree) summary(r api.Run) {
 type progressUI struct {
 	bar   *progressbar.ProgressBar
 	start time.Time
+	line  *lineWriter // the command's stderr, told of the bar
 }
 
 func (t *tree) progress(name string) *progressUI {
-	f, ok := t.env.Stderr.(*os.File)
+	out := t.env.Stderr
+	lw, _ := out.(*lineWriter)
+	if lw != nil {
+		out = lw.w
+	}
+	f, ok := out.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return &progressUI{}
 	}
-	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(t.env.Stderr), progressbar.OptionSetDescription(name),
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(out), progressbar.OptionSetDescription(name),
 		progressbar.OptionSpinnerType(14), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
-	return &progressUI{bar: bar, start: time.Now()}
+	if lw != nil {
+		lw.show(bar)
+	}
+	return &progressUI{bar: bar, start: time.Now(), line: lw}
 }
 
 func (u *progressUI) update(p engine.Progress) {
 	if u.bar == nil {
 		return
 	}
-	rate := float64(p.Fetched) / max(time.Since(u.start).Seconds(), 0.001)
-	u.bar.Describe(fmt.Sprintf("%d users (%d pages, %.0f/s), %d upserts, %d deletes, %d API calls, %d rate-limit waits",
-		p.Fetched, p.Pages, rate, p.Upserts, p.Deletes, p.Stats.Calls, p.Stats.RateLimitWaits))
+	u.bar.Describe(progressText(p, time.Since(u.start), time.Now()))
 	_ = u.bar.Set(p.Fetched)
+}
+
+// progressText is the progress line: users and pages once they come (API
+// calls before: the apps and devices sweep), and what the run waits for.
+func progressText(p engine.Progress, elapsed time.Duration, now time.Time) string {
+	var text string
+	if p.Pages == 0 {
+		text = fmt.Sprintf("reading (%d API calls so far)", p.Stats.Calls)
+	} else {
+		rate := float64(p.Fetched) / max(elapsed.Seconds(), 0.001)
+		text = fmt.Sprintf("%d users (%d pages, %.0f/s), %d upserts, %d deletes, %d API calls",
+			p.Fetched, p.Pages, rate, p.Upserts, p.Deletes, p.Stats.Calls)
+	}
+	if p.Stats.RateLimitWait > 0 {
+		text += fmt.Sprintf(", %s waited on rate limits", p.Stats.RateLimitWait.Round(time.Second))
+	}
+	if p.Stats.WaitingFor != "" && p.Stats.WaitingUntil.After(now) {
+		text += fmt.Sprintf("; waiting for %s until %s (%s)", p.Stats.WaitingFor,
+			p.Stats.WaitingUntil.Local().Format(time.TimeOnly), p.Stats.WaitingUntil.Sub(now).Round(time.Second))
+	}
+	return text
 }
 
 func (u *progressUI) finish() {
 	if u.bar != nil {
 		_ = u.bar.Finish()
 	}
+	if u.line != nil {
+		u.line.show(nil)
+	}
+}
+
+// lineWriter is a command's stderr: while a progress line shows, it ends
+// that line before anything else is written there (a log line, a note),
+// so nothing lands glued to it; the progress line comes back with its
+// next update.
+type lineWriter struct {
+	w   io.Writer
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+}
+
+func (l *lineWriter) show(bar *progressbar.ProgressBar) {
+	l.mu.Lock()
+	l.bar = bar
+	l.mu.Unlock()
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	bar := l.bar
+	l.mu.Unlock()
+	if bar != nil {
+		_ = bar.Clear()
+	}
+	return l.w.Write(p)
 }

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"neurons-connector/api"
@@ -110,7 +111,10 @@ func run(w http.ResponseWriter, r *http.Request, b Backend) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	fl, _ := w.(http.Flusher)
+	var mu sync.Mutex // progress comes from the run's ticker, changes from its pages
 	send := func(f frame) {
+		mu.Lock()
+		defer mu.Unlock()
 		_ = enc.Encode(f)
 		if fl != nil {
 			fl.Flush()

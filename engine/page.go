@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"neurons-connector/mapping"
 	"neurons-connector/sink"
@@ -104,12 +105,51 @@ func (p *pass) complete(ctx context.Context, users []User) error {
 	return nil
 }
 
+// progress reports the figures after a page. tick reports them again
+// between pages with the provider's latest counters and what it waits for,
+// so a pass that sweeps or waits for minutes before its first page is seen
+// to; the two never call Progress at once.
 func (p *pass) progress() {
 	if p.opts.Progress == nil {
 		return
 	}
-	p.opts.Progress(Progress{Pages: p.pages, Fetched: p.fetched, Upserts: p.upserts, Deletes: p.deletes,
-		Stats: statsOf(p.provider).Since(p.statsBefore)})
+	pr := Progress{Pages: p.pages, Fetched: p.fetched, Upserts: p.upserts, Deletes: p.deletes,
+		Stats: statsOf(p.provider).Since(p.statsBefore)}
+	p.progMu.Lock()
+	defer p.progMu.Unlock()
+	p.lastProgress = pr
+	p.opts.Progress(pr)
+}
+
+func (p *pass) tick() {
+	p.progMu.Lock()
+	defer p.progMu.Unlock()
+	pr := p.lastProgress
+	pr.Stats = statsOf(p.provider).Since(p.statsBefore)
+	p.opts.Progress(pr)
+}
+
+// ticking calls tick every interval until stop is called.
+func (p *pass) ticking(interval time.Duration) (stop func()) {
+	if p.opts.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval) // wall time: it is for a person watching
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p.tick()
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {

@@ -122,6 +122,10 @@ type Stats struct {
 	RateLimitWait  time.Duration // total time spent waiting on rate limits
 	Retries        int           // requests repeated after a transient failure
 	Warnings       []string      // what the run did without, e.g. an unavailable API
+	// WaitingFor names what a request is waiting for right now (a rate-limit
+	// bucket), and WaitingUntil until when; empty when nothing waits.
+	WaitingFor   string
+	WaitingUntil time.Time
 	// Codes counts the responses by HTTP status; 0 counts requests that got
 	// no response (network errors, timeouts).
 	Codes map[int]int
@@ -151,7 +155,8 @@ func statsOf(p Provider) Stats {
 // Since is what was counted after before.
 func (s Stats) Since(before Stats) Stats {
 	out := Stats{Calls: s.Calls - before.Calls, RateLimitWaits: s.RateLimitWaits - before.RateLimitWaits,
-		RateLimitWait: s.RateLimitWait - before.RateLimitWait, Retries: s.Retries - before.Retries}
+		RateLimitWait: s.RateLimitWait - before.RateLimitWait, Retries: s.Retries - before.Retries,
+		WaitingFor: s.WaitingFor, WaitingUntil: s.WaitingUntil}
 	if len(s.Warnings) > len(before.Warnings) {
 		out.Warnings = s.Warnings[len(before.Warnings):]
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"neurons-connector/clock"
@@ -40,7 +41,9 @@ type Options struct {
 	// Committed is called after each transaction that queued batches: the
 	// pusher's cue.
 	Committed func()
-	// Progress is called after each page.
+	// Progress is called after each page, and every second in between
+	// (never twice at once, but possibly beside Change, from another
+	// goroutine).
 	Progress func(Progress)
 	// Change is called for every change a run queues (or, dry, would queue).
 	Change func(Change)
@@ -66,15 +69,17 @@ type Change struct {
 
 // pass is one run's working state.
 type pass struct {
-	e        *Engine
-	c        connector.Config
-	table    *mapping.Table
-	mode     Mode
-	runID    string
-	dry      bool
-	opts     Options
-	provider Provider
-	selected map[string]bool
+	progMu       sync.Mutex // Progress is called by the page and by the ticker
+	lastProgress Progress
+	e            *Engine
+	c            connector.Config
+	table        *mapping.Table
+	mode         Mode
+	runID        string
+	dry          bool
+	opts         Options
+	provider     Provider
+	selected     map[string]bool
 
 	statsBefore Stats // the provider's counters when the run began
 	// contactFields are the contact fields kept in the snapshot; when they
@@ -223,7 +228,9 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	if mode == Incremental {
 		req.Cursor = cur.Value
 	}
+	stopTicking := p.ticking(time.Second)
 	next, err := prov.Fetch(ctx, req, func(users []User) error { return p.page(ctx, users) })
+	stopTicking()
 	defer func() {
 		run.Fetched, run.Upserted, run.Deleted = p.fetched, p.upserts, p.deletes
 	}()

@@ -45,6 +45,35 @@ type Pacer struct {
 	inFlight  int       // requests past Wait whose answer has not come (Done)
 	lim       *rate.Limiter
 	holdUntil time.Time // no request before this (a 429's announced reset)
+	sleeping  time.Time // until when a request waits for the window, zero if none
+}
+
+// WaitingUntil says until when a request is waiting for the bucket's
+// window (or an announced reset); zero when none waits. Progress shows it.
+func (p *Pacer) WaitingUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.holdUntil.After(p.clock.Now()) && p.holdUntil.After(p.sleeping) {
+		return p.holdUntil // a 429's reset, waited for by the request that got it
+	}
+	return p.sleeping
+}
+
+// sleepFor waits d for the window, telling WaitingUntil meanwhile.
+func (p *Pacer) sleepFor(ctx context.Context, d time.Duration) error {
+	p.mu.Lock()
+	until := p.clock.Now().Add(d)
+	if until.After(p.sleeping) {
+		p.sleeping = until
+	}
+	p.mu.Unlock()
+	err := p.clock.Sleep(ctx, d)
+	p.mu.Lock()
+	if !p.sleeping.After(p.clock.Now()) || err != nil {
+		p.sleeping = time.Time{}
+	}
+	p.mu.Unlock()
+	return err
 }
 
 // NewPacer returns a pacer for windows of the given length, spending at
@@ -75,7 +104,7 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		if now.Before(p.holdUntil) {
 			d := p.holdUntil.Sub(now)
 			p.mu.Unlock()
-			if err := p.clock.Sleep(ctx, d); err != nil {
+			if err := p.sleepFor(ctx, d); err != nil {
 				return waited, windowWait, err
 			}
 			waited, windowWait = waited+d, true
@@ -97,7 +126,7 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		if p.known && (p.remaining <= 0 || p.sent >= p.budget()) {
 			d := p.resetAt.Sub(now) + Jitter(250*time.Millisecond)
 			p.mu.Unlock()
-			if err := p.clock.Sleep(ctx, d); err != nil {
+			if err := p.sleepFor(ctx, d); err != nil {
 				return waited, windowWait, err
 			}
 			waited, windowWait = waited+d, true

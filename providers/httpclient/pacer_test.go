@@ -117,3 +117,24 @@ func TestPacerHoldsAndLeavesOthersTheirPart(t *testing.T) {
 		t.Errorf("an empty bucket: waited %v, want the 53 s to its reset", waited)
 	}
 }
+
+// While a request waits for the window (or a 429's reset), the pacer says
+// until when, for the progress line; not otherwise.
+func TestPacerSaysWhatItWaitsFor(t *testing.T) {
+	c := clock.NewFake(t0)
+	p := NewPacer(c, 0.5, time.Minute)
+	if !p.WaitingUntil().IsZero() {
+		t.Fatal("waiting before any request")
+	}
+	p.Hold(t0.Add(30 * time.Second))
+	if got := p.WaitingUntil(); !got.Equal(t0.Add(30 * time.Second)) {
+		t.Errorf("held: waiting until %v", got)
+	}
+	if _, _, err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Done()
+	if got := p.WaitingUntil(); !got.IsZero() {
+		t.Errorf("after the wait: waiting until %v", got)
+	}
+}

@@ -151,6 +151,11 @@ func (c *Client) Stats() engine.Stats {
 	s := c.stats
 	s.Warnings = append([]string(nil), s.Warnings...)
 	s.Codes = maps.Clone(s.Codes)
+	for bucket, p := range c.pacers {
+		if until := p.WaitingUntil(); until.After(s.WaitingUntil) {
+			s.WaitingFor, s.WaitingUntil = "okta's "+bucket+" rate limit", until
+		}
+	}
 	return s
 }
 

@@ -148,6 +148,11 @@ func (c *Client) Stats() engine.Stats {
 	s := c.stats
 	s.Warnings = append([]string(nil), s.Warnings...)
 	s.Codes = maps.Clone(s.Codes)
+	if c.pacer != nil {
+		if until := c.pacer.WaitingUntil(); !until.IsZero() {
+			s.WaitingFor, s.WaitingUntil = "onelogin's rate limit", until
+		}
+	}
 	return s
 }
 

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"neurons-connector/engine"
+)
+
+// A log line written while the progress line shows starts on a line of its
+// own: the progress line is cleared first.
+func TestLogLinesEndTheProgressLine(t *testing.T) {
+	var buf bytes.Buffer
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(&buf), progressbar.OptionThrottle(0))
+	bar.Describe("1200 users")
+	_ = bar.Add(1)
+	lw := &lineWriter{w: &buf}
+	lw.show(bar)
+	fmt.Fprintln(lw, `level=WARN msg="okta rate limit hit"`)
+	out := buf.String()
+	i := strings.Index(out, "level=WARN")
+	if i < 0 || !strings.HasSuffix(out[:i], "\r") {
+		t.Errorf("the log line was glued to the progress line: %q", out)
+	}
+	lw.show(nil)
+	buf.Reset()
+	fmt.Fprintln(lw, "plain")
+	if buf.String() != "plain\n" {
+		t.Errorf("without a progress line: %q", buf.String())
+	}
+}
+
+// The progress line says what a run is doing before its first page (the
+// sweep's calls) and what it waits for, until when.
+func TestProgressTextShowsTheWait(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 30, 0, time.UTC)
+	got := progressText(engine.Progress{Stats: engine.Stats{Calls: 17, RateLimitWait: 12 * time.Second,
+		WaitingFor: "okta's apps rate limit", WaitingUntil: now.Add(23 * time.Second)}}, 5*time.Second, now)
+	for _, want := range []string{"reading (17 API calls so far)", "12s waited on rate limits", "waiting for okta's apps rate limit until", "(23s)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	got = progressText(engine.Progress{Pages: 3, Fetched: 600, Stats: engine.Stats{Calls: 40}}, 2*time.Second, now)
+	if !strings.HasPrefix(got, "600 users (3 pages, 300/s)") || strings.Contains(got, "waiting") {
+		t.Errorf("%q", got)
+	}
+}
