@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,11 +16,12 @@ import (
 // A log line written while the progress line shows starts on a line of its
 // own: the progress line is cleared first.
 func TestLogLinesEndTheProgressLine(t *testing.T) {
-	var buf bytes.Buffer
-	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(&buf), progressbar.OptionThrottle(0))
+	buf := &lockedBuffer{}
+	bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(buf), progressbar.OptionThrottle(0))
+	defer func() { _ = bar.Exit() }() // its spinner renders from a goroutine of its own
 	bar.Describe("1200 users")
 	_ = bar.Add(1)
-	lw := &lineWriter{w: &buf}
+	lw := &lineWriter{w: buf}
 	lw.show(bar)
 	fmt.Fprintln(lw, `level=WARN msg="okta rate limit hit"`)
 	out := buf.String()
@@ -28,11 +30,31 @@ func TestLogLinesEndTheProgressLine(t *testing.T) {
 		t.Errorf("the log line was glued to the progress line: %q", out)
 	}
 	lw.show(nil)
-	buf.Reset()
+	plain := &lockedBuffer{}
+	lw.w = plain
 	fmt.Fprintln(lw, "plain")
-	if buf.String() != "plain\n" {
-		t.Errorf("without a progress line: %q", buf.String())
+	if plain.String() != "plain\n" {
+		t.Errorf("without a progress line: %q", plain.String())
 	}
+}
+
+// lockedBuffer is a buffer that the bar's goroutine and the test may
+// write at once, as they write a terminal.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // The progress line says what a run is doing before its first page (the

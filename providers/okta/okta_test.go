@@ -287,7 +287,14 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, oktatest.Options{Users: 1200, NoLimits: true}, Options{PageSize: 100, Timeout: 100 * time.Millisecond, MaxRetries: 4})
+			// A short timeout only where the fault is a slow answer: elsewhere a
+			// loaded machine (the race detector) could time a request out, and
+			// its retry would not meet the fault.
+			timeout := 10 * time.Second
+			if tc.fault.Delay > 0 {
+				timeout = 100 * time.Millisecond
+			}
+			f := newFixture(t, oktatest.Options{Users: 1200, NoLimits: true}, Options{PageSize: 100, Timeout: timeout, MaxRetries: 4})
 			f.sim.Inject(tc.fault)
 			got, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
 			if tc.ok {
