@@ -23,8 +23,11 @@ const (
 	// it (less a margin) can have lost events, so the run is full.
 	logRetention = 90*24*time.Hour - time.Hour
 	logPageSize  = 1000
-	maxLogPages  = 1000 // a million events between two runs: the full run is cheaper
 )
+
+// maxLogPages bounds a read: a million events between two runs cost more
+// than the full run that catches them all. (A variable for tests.)
+var maxLogPages = 1000
 
 // logEventTypes are the events that change what a user's record holds
 // besides its profile. Group membership changes the apps a group gives.

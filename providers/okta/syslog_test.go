@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
 )
 
 // A System Log position older than the log's 90 days' retention makes the
@@ -62,5 +65,42 @@ func TestUserStateNumbers(t *testing.T) {
 	}
 	if _, ok := n.decode([]byte(`{"a":["0oaA"]}`)); ok {
 		t.Error("a state of another format was read")
+	}
+}
+
+// A log with more events to read than a full run would cost is read
+// around: the pass warns, reads every changed user's apps and devices
+// itself, and completes.
+func TestALogTooLongToReadIsReadAround(t *testing.T) {
+	saved := maxLogPages
+	maxLogPages = 1
+	defer func() { maxLogPages = saved }()
+	f := newFixture(t, oktatest.Options{Users: 50, NoLimits: true}, Options{PageSize: 100})
+	_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	id := f.sim.IDs("ACTIVE")[0]
+	for range 501 { // 1,002 membership events: more than one page of the log
+		if err := f.sim.Assign(id, 3); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.sim.Unassign(id, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.sim.EditProfile(id, map[string]any{"title": "Still read"}); err != nil {
+		t.Fatal(err)
+	}
+	got, next, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err != nil || next == nil {
+		t.Fatalf("%v", err)
+	}
+	if w := strings.Join(f.client.Stats().Warnings, " "); !strings.Contains(w, "too long to read") {
+		t.Errorf("warnings %q", w)
+	}
+	if _, ok := got[id].Raw["appLinks"]; !ok {
+		t.Errorf("the changed user's apps were not read: %v", got[id].Raw)
 	}
 }
