@@ -66,9 +66,6 @@ type User struct {
 type UserStates interface {
 	// States returns the stored state of each of ids that has one.
 	States(ids []string) (map[string][]byte, error)
-	// Each calls fn with every user's state; state is valid only during
-	// the call.
-	Each(fn func(id string, state []byte) error) error
 }
 
 // FullRunChecker is implemented by providers whose cursor can go stale

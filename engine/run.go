@@ -325,17 +325,6 @@ func (s userStates) States(ids []string) (map[string][]byte, error) {
 	return out, err
 }
 
-func (s userStates) Each(fn func(id string, state []byte) error) error {
-	return s.db.View(func(tx *store.Tx) error {
-		return tx.ForEachSnapshot(s.connID, func(id string, snap store.Snapshot) error {
-			if snap.State == "" {
-				return nil
-			}
-			return fn(id, []byte(snap.State))
-		})
-	})
-}
-
 // writeOverlay writes the buffered snapshot changes and forgets them.
 func (p *pass) writeOverlay(tx *store.Tx) error {
 	for id, s := range p.overlay {

@@ -106,21 +106,21 @@ func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bo
 		return err
 	}
 	var users []engine.User
+	added := map[string]bool{}
 	for _, key := range read {
 		raw, ok := found[key]
 		if !ok || listed[raw.id] {
 			continue // gone since (a deletion event will say so), or listed under its ID
 		}
-		users = append(users, engine.User{ID: raw.id, Status: raw.status, Raw: raw.raw})
-	}
-	// The log keyed a user by login when it named no User target: the
-	// record's ID decides, and the log's marks follow it.
-	for i := range users {
-		for key, raw := range found {
-			if raw.id == users[i].ID && key != raw.id {
-				log.apps[raw.id] = log.apps[raw.id] || log.apps[key]
-				log.devices[raw.id] = log.devices[raw.id] || log.devices[key]
-			}
+		if key != raw.id {
+			// The log keyed the user by login (no User target): its marks
+			// follow the record's ID.
+			log.apps[raw.id] = log.apps[raw.id] || log.apps[key]
+			log.devices[raw.id] = log.devices[raw.id] || log.devices[key]
+		}
+		if !added[raw.id] { // named by ID and by login: read once
+			added[raw.id] = true
+			users = append(users, engine.User{ID: raw.id, Status: raw.status, Raw: raw.raw})
 		}
 	}
 	if err := c.refresh(ctx, users, states, log, pass); err != nil {
