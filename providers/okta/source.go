@@ -37,6 +37,20 @@ type cursor struct {
 	DeviceNumbers [][3]string `json:"deviceNumbers,omitempty"`
 }
 
+// newPass is a pass's memory, started from the stored cursor: the apps it
+// knows, the numbers of the users' states, and the statuses it delivers.
+func newPass(cur cursor, statuses []string) *incremental {
+	pass := &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}, selected: map[string]bool{},
+		numbers: newNumbering(cur.AppNumbers, cur.DeviceNumbers)}
+	for id, a := range cur.Apps {
+		pass.apps[id] = appInfo{id: id, label: a[0], name: a[1]}
+	}
+	for _, s := range statuses {
+		pass.selected[s] = true
+	}
+	return pass
+}
+
 // FullRunNeeded implements engine.FullRunChecker: past the System Log's
 // retention, events an incremental pass needs may be gone.
 func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
@@ -75,17 +89,9 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	var (
 		first  string
 		enrich *enrichment
-		pass   = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}}
+		pass   = newPass(cur, req.Statuses)
 		log    *logRead
 	)
-	for id, a := range cur.Apps {
-		pass.apps[id] = appInfo{id: id, label: a[0], name: a[1]}
-	}
-	pass.numbers = newNumbering(cur.AppNumbers, cur.DeviceNumbers)
-	pass.selected = map[string]bool{}
-	for _, s := range req.Statuses {
-		pass.selected[s] = true
-	}
 	c.mu.Lock()
 	c.pass = pass
 	c.mu.Unlock()
@@ -288,7 +294,7 @@ func (c *Client) Complete(ctx context.Context, users []engine.User) error {
 	pass := c.pass
 	c.mu.Unlock()
 	if pass == nil {
-		pass = &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}, numbers: newNumbering(nil, nil), selected: map[string]bool{}}
+		pass = newPass(cursor{}, nil)
 	}
 	ptrs := make([]*engine.User, len(users))
 	for i := range users {
