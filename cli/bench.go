@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -32,7 +33,7 @@ import (
 // command in another, so that a run's wall time and peak memory are its own.
 
 func (t *tree) benchCmd() *cobra.Command {
-	var sizes, providers string
+	var sizes, providers, sinks, profiles string
 	var changed, scale float64
 	var limitedList string
 	var assignments int
@@ -57,7 +58,12 @@ sink run in another process. Prints two tables.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			// bench-serve children write to stderr too, from goroutines of
 			// os/exec's.
-			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}}
+			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles}
+			if profiles != "" {
+				if err := os.MkdirAll(profiles, 0o750); err != nil {
+					return usagef("--cpu-profiles: %v", err)
+				}
+			}
 			var ns []int
 			for _, s := range strings.Split(sizes, ",") {
 				if s == "none" {
@@ -83,6 +89,14 @@ sink run in another process. Prints two tables.`,
 			if changed <= 0 || changed > 100 {
 				return usagef("--changed: give a percentage from 0 to 100 (default 1)")
 			}
+			var sinkNames []string
+			for _, f := range strings.Split(sinks, ",") {
+				f = strings.TrimSpace(f)
+				if f != "neurons" && f != "csv" {
+					return usagef("--sinks: %q is not a sink; give neurons, csv or both, comma-separated", f)
+				}
+				sinkNames = append(sinkNames, f)
+			}
 			var limited []int
 			for _, f := range strings.Split(limitedList, ",") {
 				n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -96,7 +110,7 @@ sink run in another process. Prints two tables.`,
 			fmt.Fprintf(a.stdout, "neurons-connector bench on %s/%s, %d CPUs, %s\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 			var rows []benchRow
 			for _, n := range ns {
-				r, err := a.benchSize(cmd.Context(), n, kinds, changed, assignments)
+				r, err := a.benchSize(cmd.Context(), n, kinds, sinkNames, changed, assignments)
 				if err != nil {
 					return err
 				}
@@ -125,6 +139,8 @@ sink run in another process. Prints two tables.`,
 	cmd.Flags().StringVar(&sizes, "sizes", "10000,100000,1000000", "tenant sizes, comma-separated (none: only the rate-limited runs)")
 	cmd.Flags().StringVar(&providers, "providers", "okta,onelogin", "providers to measure, comma-separated")
 	cmd.Flags().Float64Var(&changed, "changed", 1, "percentage of users changed before the incremental run")
+	cmd.Flags().StringVar(&sinks, "sinks", "neurons", "sinks the runs deliver to, comma-separated: neurons (the fake Neurons endpoint), csv (the CSV drop)")
+	cmd.Flags().StringVar(&profiles, "cpu-profiles", "", "a folder for each run's CPU profile (PROVIDER-SINK-USERS-MODE.pprof), for go tool pprof")
 	cmd.Flags().IntVar(&assignments, "assignments", 100, "Okta app assignments made before the incremental run (besides --changed)")
 	cmd.Flags().StringVar(&limitedList, "limited", "100000", "users of the rate-limited Okta runs, comma-separated (0: none)")
 	cmd.Flags().Float64Var(&scale, "limit-scale", 12, "the rate-limited run's limits as a multiple of an Enterprise org's")
@@ -133,10 +149,14 @@ sink run in another process. Prints two tables.`,
 
 // bencher runs the benchmark, writing its tables to stdout and its
 // progress to stderr.
-type bencher struct{ stdout, stderr io.Writer }
+type bencher struct {
+	stdout, stderr io.Writer
+	profiles       string // a folder for each run's CPU profile, or ""
+}
 
 type benchRow struct {
 	Provider string
+	Sink     string
 	Users    int
 	Mode     string
 	Wall     time.Duration
@@ -181,12 +201,14 @@ func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scal
 }
 
 // benchEnv is a fresh data directory and the environment of the runs.
-func benchEnv(urls benchURLs) (env []string, cleanup func(), err error) {
+// sinkName is neurons (the fake Neurons endpoint) or csv (the CSV drop in
+// the data directory).
+func benchEnv(urls benchURLs, sinkName string) (env []string, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "nc-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
-	env = append(os.Environ(), "NC_DATA_DIR="+dir, "NC_SINK=neurons", "NC_NEURONS_URL="+urls.Sink,
+	env = append(os.Environ(), "NC_DATA_DIR="+dir, "NC_SINK="+sinkName, "NC_CSV_DIR=", "NC_NEURONS_URL="+urls.Sink,
 		"NC_NEURONS_TOKEN_URL="+urls.Sink+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
 		"NC_NEURONS_CLIENT_SECRET=sink-secret", "NC_LOG_LEVEL=warn", "BENCH_TOKEN="+benchToken,
 		"BENCH_OL_SECRET="+benchOLSecret, "NC_SECRET_KEY=")
@@ -213,8 +235,13 @@ func benchAdd(ctx context.Context, self string, env []string, kind connector.Kin
 }
 
 // benchRun runs the connector once and reads its figures from status.
-func benchRun(ctx context.Context, self string, env []string) (benchResult, api.Run, error) {
-	res, err := benchExec(ctx, self, env, "run", "Bench")
+// The run's CPU profile goes to the profiles folder as name.pprof.
+func (a *bencher) benchRun(ctx context.Context, self string, env []string, name string) (benchResult, api.Run, error) {
+	runEnv := env
+	if a.profiles != "" {
+		runEnv = append(slices.Clip(env), "NC_CPU_PROFILE="+filepath.Join(a.profiles, name+".pprof"))
+	}
+	res, err := benchExec(ctx, self, runEnv, "run", "Bench")
 	if err != nil {
 		return res, api.Run{}, err
 	}
@@ -231,7 +258,7 @@ func benchRun(ctx context.Context, self string, env []string) (benchResult, api.
 
 // benchSize measures one tenant size: per provider a full run, then an
 // incremental one.
-func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, changed float64, assignments int) ([]benchRow, error) {
+func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, sinks []string, changed float64, assignments int) ([]benchRow, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -243,35 +270,49 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 	defer bs.stop()
 	var rows []benchRow
 	for _, kind := range kinds {
-		env, cleanup, err := benchEnv(bs.urls)
-		if err != nil {
-			return nil, err
-		}
-		defer cleanup()
-		if err := benchAdd(ctx, self, env, kind, bs.urls); err != nil {
-			return nil, err
-		}
-		for _, mode := range []string{"full", "incremental"} {
-			bound := 0
-			if mode == "incremental" {
-				k := max(1, int(float64(n)*changed/100))
-				q := "/mutate?provider=" + string(kind) + "&n=" + strconv.Itoa(k)
-				if kind == okta.Kind {
-					q += "&apps=" + strconv.Itoa(assignments)
-					bound = ceilDiv(k, 200) + ceilDiv(assignments, 1000) + 2*assignments + 5
-				}
-				if err := benchPost(ctx, bs.urls.Control+q); err != nil {
-					return nil, err
-				}
-			}
-			fmt.Fprintf(a.stderr, "bench: %s, %d users, %s run...\n", kind, n, mode)
-			res, r, err := benchRun(ctx, self, env)
+		for _, sinkName := range sinks {
+			r, err := a.benchPair(ctx, self, bs, n, kind, sinkName, changed, assignments)
 			if err != nil {
 				return nil, err
 			}
-			rows = append(rows, benchRow{Provider: string(kind), Users: n, Mode: r.Mode, Wall: res.wall,
-				Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound, CPU: res.cpu})
+			rows = append(rows, r...)
 		}
+	}
+	return rows, nil
+}
+
+// benchPair is a full run and then an incremental one of a fresh connector
+// of kind delivering to sinkName.
+func (a *bencher) benchPair(ctx context.Context, self string, bs *benchServer, n int, kind connector.Kind, sinkName string, changed float64, assignments int) ([]benchRow, error) {
+	env, cleanup, err := benchEnv(bs.urls, sinkName)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	if err := benchAdd(ctx, self, env, kind, bs.urls); err != nil {
+		return nil, err
+	}
+	var rows []benchRow
+	for _, mode := range []string{"full", "incremental"} {
+		bound := 0
+		if mode == "incremental" {
+			k := max(1, int(float64(n)*changed/100))
+			q := "/mutate?provider=" + string(kind) + "&n=" + strconv.Itoa(k)
+			if kind == okta.Kind {
+				q += "&apps=" + strconv.Itoa(assignments)
+				bound = ceilDiv(k, 200) + ceilDiv(assignments, 1000) + 2*assignments + 5
+			}
+			if err := benchPost(ctx, bs.urls.Control+q); err != nil {
+				return nil, err
+			}
+		}
+		fmt.Fprintf(a.stderr, "bench: %s, %d users, %s run into the %s sink...\n", kind, n, mode, sinkName)
+		res, r, err := a.benchRun(ctx, self, env, fmt.Sprintf("%s-%s-%d-%s", kind, sinkName, n, mode))
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, benchRow{Provider: string(kind), Sink: sinkName, Users: n, Mode: r.Mode, Wall: res.wall,
+			Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound, CPU: res.cpu})
 	}
 	return rows, nil
 }
@@ -319,7 +360,7 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 		return lr, err
 	}
 	defer bs.stop()
-	env, cleanup, err := benchEnv(bs.urls)
+	env, cleanup, err := benchEnv(bs.urls, "neurons")
 	if err != nil {
 		return lr, err
 	}
@@ -328,7 +369,7 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 		return lr, err
 	}
 	fmt.Fprintf(a.stderr, "bench: okta, %d users, full run against rate limits ×%g...\n", n, scale)
-	res, r, err := benchRun(ctx, self, env)
+	res, r, err := a.benchRun(ctx, self, env, fmt.Sprintf("okta-limited-%d", n))
 	if err != nil {
 		return lr, err
 	}
@@ -393,7 +434,7 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 func writeBenchTable(w io.Writer, rows []benchRow) error {
 	fmt.Fprintln(w, "Rate limits off:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "provider\tusers\trun\twall\tusers/s\tCPU/user\tupserted\tAPI calls\tbound\tpeak RSS\t")
+	fmt.Fprintln(tw, "provider\tsink\tusers\trun\twall\tusers/s\tCPU/user\tupserted\tAPI calls\tbound\tpeak RSS\t")
 	for _, r := range rows {
 		rss := "n/a"
 		if r.PeakRSS > 0 {
@@ -407,7 +448,7 @@ func writeBenchTable(w io.Writer, rows []benchRow) error {
 		if r.CPU > 0 && r.Fetched > 0 {
 			cpu = fmt.Sprintf("%.1f µs", float64(r.CPU.Microseconds())/float64(r.Fetched))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.2fs\t%.0f\t%s\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Users, r.Mode, r.Wall.Seconds(),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.2fs\t%.0f\t%s\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Sink, r.Users, r.Mode, r.Wall.Seconds(),
 			float64(r.Fetched)/r.Wall.Seconds(), cpu, r.Upserted, r.Calls, bound, rss)
 	}
 	return tw.Flush()

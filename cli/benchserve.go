@@ -2,11 +2,13 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -71,27 +73,31 @@ func (t *tree) benchServeCmd() *cobra.Command {
 			sinkSrv := fake.Start()
 			defer sinkSrv.Close()
 			control := http.NewServeMux()
+			// Each round edits to a new title, so that a second connector
+			// measured on the same tenant sees changes too.
+			var round atomic.Int64
 			control.HandleFunc("POST /mutate", func(_ http.ResponseWriter, r *http.Request) {
 				k, _ := strconv.Atoi(r.URL.Query().Get("n"))
+				title := fmt.Sprintf("Benchmarked %d", round.Add(1))
 				if r.URL.Query().Get("provider") == "onelogin" {
 					ids := ol.IDs(1)
 					step := max(1, len(ids)/max(k, 1))
 					for i := 0; i < k && i*step < len(ids); i++ {
-						ol.SetTitle(ids[i*step], "Benchmarked")
+						ol.SetTitle(ids[i*step], title)
 					}
 					return
 				}
 				ids := sim.IDs("ACTIVE")
 				step := max(1, len(ids)/max(k, 1))
 				for i := 0; i < k && i*step < len(ids); i++ {
-					_ = sim.EditProfile(ids[i*step], map[string]any{"title": "Benchmarked"})
+					_ = sim.EditProfile(ids[i*step], map[string]any{"title": title})
 				}
 				// App assignments, to other users than the edited ones: they
 				// change no lastUpdated, only the System Log tells.
 				a, _ := strconv.Atoi(r.URL.Query().Get("apps"))
 				astep := max(2, len(ids)/max(a, 1))
 				for i := 0; i < a && i*astep+1 < len(ids); i++ {
-					_ = sim.Assign(ids[i*astep+1], 1+i%11)
+					_ = sim.Assign(ids[i*astep+1], 1+(i+int(round.Load()))%11)
 				}
 			})
 			control.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {

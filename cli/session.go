@@ -98,10 +98,10 @@ func (s *session) local(env Env, log *slog.Logger) *local.Backend {
 	ua := "neurons-connector/" + env.Version
 	return local.New(local.Config{
 		DataDir: cfg.DataDir, Key: keyFunc(cfg), Server: cfg.ServerName, Tables: env.Tables, MappingsDir: cfg.MappingsDir,
-		Clock: s.clk, Local: env.Local, Log: log, Drivers: env.Drivers, UserAgent: ua,
+		Clock: s.clk, Local: env.Local, Log: log, Drivers: env.Drivers, UserAgent: ua, PlainBatches: cfg.Sink == settings.SinkCSV,
 		Sink: func(db *store.DB) (engine.Sink, error) {
 			if cfg.Sink == settings.SinkCSV {
-				return &sink.CSV{DB: db, Dir: cfg.CSVDir}, nil
+				return &sink.CSV{Dir: cfg.CSVDir, State: filepath.Join(cfg.DataDir, "csvstate"), DB: db}, nil
 			}
 			return sink.NewNeurons(sink.NeuronsOptions{URL: cfg.NeuronsURL, TokenURL: cfg.NeuronsTokenURL,
 				ClientID: cfg.NeuronsClientID, ClientSecret: cfg.NeuronsClientSecret, Scope: cfg.NeuronsScope, UserAgent: ua})

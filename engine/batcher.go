@@ -92,9 +92,11 @@ func (b *batcher) flush(final bool) error {
 		if err != nil {
 			return err
 		}
-		payload, err := sink.Pack(body)
-		if err != nil {
-			return err
+		payload := sink.Plain(body)
+		if !p.e.PlainBatches {
+			if payload, err = sink.Pack(body); err != nil {
+				return err
+			}
 		}
 		b.ready = append(b.ready, readyBatch{records: batch.Records(), payload: payload})
 	}

@@ -157,7 +157,7 @@ const (
 // Pack makes the payload of a body.
 func Pack(body []byte) (Payload, error) {
 	if len(body) <= gzipAbove {
-		return append(Payload{plainJSON}, body...), nil
+		return Plain(body), nil
 	}
 	var buf bytes.Buffer
 	buf.WriteByte(gzipJSON)
@@ -172,6 +172,11 @@ func Pack(body []byte) (Payload, error) {
 		return nil, err
 	}
 	return Payload(buf.Bytes()), nil
+}
+
+// Plain makes an uncompressed payload of a body.
+func Plain(body []byte) Payload {
+	return append(Payload{plainJSON}, body...)
 }
 
 // Gzipped returns the gzip stream, if the payload is compressed.

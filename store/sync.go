@@ -230,6 +230,11 @@ func (t *Tx) PutSyncState(connID string, s SyncState) error {
 	return t.bucket(bucketState).Put([]byte(connID), data)
 }
 
+// The sinkstate bucket is where versions before 2.4 kept the CSV drop's
+// users; the CSV sink now keeps them in files and moves these out
+// (ForEachSinkRecord, then DropSinkRecords). PutSinkRecord remains for the
+// tests of that move.
+
 // PutSinkRecord stores a record the CSV sink holds for a user.
 func (t *Tx) PutSinkRecord(connID, sourceID string, attrs []byte) error {
 	b, err := t.nested(bucketSinkState, connID, true)
@@ -246,6 +251,24 @@ func (t *Tx) DeleteSinkRecord(connID, sourceID string) error {
 		return nil
 	}
 	return b.Delete([]byte(sourceID))
+}
+
+// HasSinkRecords says whether the connector has records in sinkstate.
+func (t *Tx) HasSinkRecords(connID string) bool {
+	b, _ := t.nested(bucketSinkState, connID, false)
+	if b == nil {
+		return false
+	}
+	k, _ := b.Cursor().First()
+	return k != nil
+}
+
+// DropSinkRecords removes the connector's records from sinkstate.
+func (t *Tx) DropSinkRecords(connID string) error {
+	if b, _ := t.nested(bucketSinkState, connID, false); b == nil {
+		return nil
+	}
+	return t.bucket(bucketSinkState).DeleteBucket([]byte(connID))
 }
 
 // ForEachSinkRecord calls fn for each record of the CSV sink, in ID order.

@@ -1,0 +1,434 @@
+package sink
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	// encoding/json's API at a fraction of the CPU, for every record of a batch
+)
+
+// The journal holds the batches of the run in progress, one segment per
+// batch, until the run's final batch merges them into the state. A segment
+// is the batch's records sorted by ID and already rendered as CSV cells, so
+// that the merge is a streaming k-way merge that never holds more than one
+// record per segment:
+//
+//	segment  "NCJ1" | payload length (uint32 LE) | CRC-32C of payload (uint32 LE) | payload
+//	payload  str(batch key) | uvarint(columns) str(column)* | uvarint(records) record*
+//	record   str(ID as its cell) | op (0 upsert, 1 delete) | upsert: uvarint(cells) (uvarint(column) str(cell))*
+//	str      uvarint(length) bytes
+//
+// A segment is appended and synced before Push returns, so an acknowledged
+// batch is never lost; a crash while appending leaves a torn segment at the
+// end, which the next open cuts off (its batch was not acknowledged, so the
+// outbox sends it again). A batch whose key the journal holds is not added
+// twice.
+type journal struct {
+	path string
+	size int64 // end of the last whole segment
+	segs []segment
+	keys map[string]bool
+}
+
+type segment struct {
+	off     int64 // of the records, in the file
+	end     int64
+	cols    []string
+	records int
+}
+
+const (
+	segMagic  = "NCJ1"
+	segHeader = 12
+	opUpsert  = 0
+	opDelete  = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// openJournal reads the journal's segment index, cutting off a torn end.
+func openJournal(path string) (*journal, error) {
+	j := &journal{path: path, keys: map[string]bool{}}
+	f, err := os.Open(path) //nolint:gosec // G304: the connector's journal in the data directory
+	if errors.Is(err, os.ErrNotExist) {
+		return j, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	r := bufio.NewReaderSize(f, 1<<16)
+	var head [segHeader]byte
+	for {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			break // the end, or a torn header
+		}
+		n := binary.LittleEndian.Uint32(head[4:])
+		if string(head[:4]) != segMagic || n > 1<<30 {
+			break
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil || crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(head[8:]) {
+			break
+		}
+		seg, key, err := readSegmentHead(payload)
+		if err != nil {
+			break
+		}
+		seg.off += j.size + segHeader
+		seg.end = j.size + segHeader + int64(n)
+		j.segs = append(j.segs, seg)
+		j.keys[key] = true
+		j.size = seg.end
+	}
+	if st, err := f.Stat(); err == nil && st.Size() > j.size {
+		if err := os.Truncate(path, j.size); err != nil {
+			return nil, fmt.Errorf("cut the torn end off %s: %w", path, err)
+		}
+	}
+	return j, nil
+}
+
+// readSegmentHead reads a payload's key and columns; off is where its
+// records start, relative to the payload.
+func readSegmentHead(p []byte) (segment, string, error) {
+	r := bytes.NewReader(p)
+	key, err := readStr(r)
+	if err != nil {
+		return segment{}, "", err
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil || n > uint64(len(p)) {
+		return segment{}, "", errors.New("bad segment")
+	}
+	seg := segment{cols: make([]string, 0, n)}
+	for range n {
+		c, err := readStr(r)
+		if err != nil {
+			return segment{}, "", err
+		}
+		seg.cols = append(seg.cols, c)
+	}
+	recs, err := binary.ReadUvarint(r)
+	if err != nil || recs > uint64(len(p)) {
+		return segment{}, "", errors.New("bad segment")
+	}
+	seg.records = int(recs)
+	seg.off = int64(len(p) - r.Len())
+	return seg, key, nil
+}
+
+// entry is one record of a segment, as the merge reads it: its cells are
+// slices of the reader's buffer, valid until its next record.
+type entry struct {
+	id    []byte // as its cell in the CSV
+	op    byte
+	cells []cellAt
+}
+
+type cellAt struct {
+	col  int // index into the merge's columns
+	text []byte
+}
+
+// parseCSVBatch reads what the drop needs of a batch body; the upserts'
+// attributes stay slices of body, for eachCell.
+func parseCSVBatch(key string, body []byte) (*Batch, error) {
+	b := &Batch{Key: key}
+	s := &scanner{b: body}
+	str := func(dst *string) error {
+		v, err := s.str()
+		*dst = string(v)
+		return err
+	}
+	err := s.object(func(k []byte) error {
+		switch string(k) {
+		case "connector":
+			return s.object(func(k []byte) error {
+				switch string(k) {
+				case "id":
+					return str(&b.Connector.ID)
+				case "name":
+					return str(&b.Connector.Name)
+				}
+				return s.skip()
+			})
+		case "batch":
+			return s.object(func(k []byte) error {
+				switch {
+				case string(k) != "final":
+					return s.skip()
+				case s.literal("true"):
+					b.Info.Final = true
+				case !s.literal("false"):
+					return errSyntax
+				}
+				return nil
+			})
+		case "upserts":
+			return s.array(func() error {
+				var u Upsert
+				err := s.object(func(k []byte) error {
+					switch string(k) {
+					case "sourceId":
+						return str(&u.SourceID)
+					case "attributes":
+						start := s.i
+						err := s.skip()
+						u.Attributes = body[start:s.i]
+						return err
+					}
+					return s.skip()
+				})
+				b.Upserts = append(b.Upserts, u)
+				return err
+			})
+		case "deletes":
+			return s.array(func() error {
+				var d Delete
+				err := s.object(func(k []byte) error {
+					if string(k) == "sourceId" {
+						return str(&d.SourceID)
+					}
+					return s.skip()
+				})
+				b.Deletes = append(b.Deletes, d)
+				return err
+			})
+		}
+		return s.skip()
+	})
+	if err == nil {
+		err = s.end()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("batch %s: %w (at byte %d)", key, err, s.i)
+	}
+	return b, nil
+}
+
+// encodeSegment renders a batch's records as a segment: cells neutralised
+// (safeCell), records sorted by ID, and of an ID that occurs twice only the
+// later record kept, as applying the batch in order would.
+func encodeSegment(key string, b *Batch) ([]byte, error) {
+	type rec struct {
+		id         string
+		op         byte
+		start, end int // its cells in cells
+	}
+	type encCell struct{ col, start, end int } // the text in arena
+	colIndex := map[string]int{}
+	var cols []string
+	var arena []byte
+	var cells []encCell
+	recs := make([]rec, 0, len(b.Upserts)+len(b.Deletes))
+	for _, u := range b.Upserts {
+		r := rec{id: safeCell(u.SourceID), op: opUpsert, start: len(cells)}
+		err := eachCell(u.Attributes, func(k, text []byte) {
+			if len(text) == 0 {
+				return // an empty cell is no cell: the column need not exist for it
+			}
+			i, ok := colIndex[string(k)]
+			if !ok {
+				i = len(cols)
+				colIndex[string(k)] = i
+				cols = append(cols, string(k))
+			}
+			start := len(arena)
+			if formula(text) {
+				arena = append(arena, '\'')
+			}
+			arena = append(arena, text...)
+			cells = append(cells, encCell{col: i, start: start, end: len(arena)})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("batch %s, user %s: attributes: %w", key, u.SourceID, err)
+		}
+		r.end = len(cells)
+		recs = append(recs, r)
+	}
+	for _, d := range b.Deletes {
+		recs = append(recs, rec{id: safeCell(d.SourceID), op: opDelete})
+	}
+	// Upserts come before deletes in a batch body; the engine never puts one
+	// user in both, but if it did the delete, listed later, would win.
+	slices.SortStableFunc(recs, func(a, b rec) int { return strings.Compare(a.id, b.id) })
+	kept := recs[:0]
+	for i, r := range recs {
+		if i+1 < len(recs) && recs[i+1].id == r.id {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	out := make([]byte, segHeader, segHeader+64+len(arena)+len(cells)*2+len(kept)*32)
+	out = appendStr(out, key)
+	out = binary.AppendUvarint(out, uint64(len(cols)))
+	for _, c := range cols {
+		out = appendStr(out, c)
+	}
+	out = binary.AppendUvarint(out, uint64(len(kept)))
+	for _, r := range kept {
+		out = appendStr(out, r.id)
+		out = append(out, r.op)
+		if r.op == opDelete {
+			continue
+		}
+		out = binary.AppendUvarint(out, uint64(r.end-r.start))
+		for _, c := range cells[r.start:r.end] {
+			out = binary.AppendUvarint(out, uint64(c.col))
+			out = binary.AppendUvarint(out, uint64(c.end-c.start))
+			out = append(out, arena[c.start:c.end]...)
+		}
+	}
+	copy(out, segMagic)
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-segHeader)) //nolint:gosec // G115: a batch body is at most 5 MB
+	binary.LittleEndian.PutUint32(out[8:], crc32.Checksum(out[segHeader:], castagnoli))
+	return out, nil
+}
+
+// add appends a segment and syncs it.
+func (j *journal) add(seg []byte) error {
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600) //nolint:gosec // G304: as above
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(seg)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// Cut off what may have been written, so that the next segment
+		// does not follow a torn one; openJournal would cut it otherwise.
+		_ = os.Truncate(j.path, j.size)
+		return err
+	}
+	head, key, err := readSegmentHead(seg[segHeader:])
+	if err != nil {
+		return err
+	}
+	head.off += j.size + segHeader
+	head.end = j.size + int64(len(seg))
+	j.segs = append(j.segs, head)
+	j.keys[key] = true
+	j.size = head.end
+	return nil
+}
+
+// reset empties the journal once its segments are merged.
+func (j *journal) reset() error {
+	if err := os.Remove(j.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	j.segs, j.keys, j.size = nil, map[string]bool{}, 0
+	return nil
+}
+
+// records is how many records the journal holds.
+func (j *journal) records() int {
+	n := 0
+	for _, s := range j.segs {
+		n += s.records
+	}
+	return n
+}
+
+// segReader reads one segment's records in order.
+type segReader struct {
+	r    *bufio.Reader
+	left int
+	cols []int // the segment's column i is the merge's column cols[i]
+	idx  int   // the segment's place in the journal: later ones win
+	cur  entry
+	buf  []byte // the current record's ID and cells
+}
+
+func (s *segReader) next() (bool, error) {
+	if s.left == 0 {
+		return false, nil
+	}
+	s.left--
+	s.buf = s.buf[:0]
+	var err error
+	var id []byte
+	if s.buf, id, err = readBytes(s.r, s.buf); err != nil {
+		return false, err
+	}
+	op, err := s.r.ReadByte()
+	if err != nil {
+		return false, err
+	}
+	s.cur = entry{id: id, op: op, cells: s.cur.cells[:0]}
+	if op != opUpsert {
+		return true, nil
+	}
+	n, err := binary.ReadUvarint(s.r)
+	if err != nil || n > 1<<20 {
+		return false, errors.New("bad record")
+	}
+	for range n {
+		c, err := binary.ReadUvarint(s.r)
+		if err != nil || c >= uint64(len(s.cols)) {
+			return false, errors.New("bad record")
+		}
+		var text []byte
+		if s.buf, text, err = readBytes(s.r, s.buf); err != nil {
+			return false, err
+		}
+		s.cur.cells = append(s.cur.cells, cellAt{col: s.cols[c], text: text})
+	}
+	// When buf grew, the earlier slices kept the old array, whose bytes
+	// are still right.
+	return true, nil
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// readBytes appends a str to buf and returns buf and the str's bytes.
+func readBytes(r byteReader, buf []byte) ([]byte, []byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return buf, nil, err
+	}
+	if n > 64<<20 {
+		return buf, nil, errors.New("bad string length")
+	}
+	start := len(buf)
+	buf = slices.Grow(buf, int(n))[:start+int(n)]
+	if _, err := io.ReadFull(r, buf[start:]); err != nil {
+		return buf, nil, err
+	}
+	return buf, buf[start:], nil
+}
+
+type byteReader interface {
+	io.Reader
+	io.ByteReader
+}
+
+func readStr(r byteReader) (string, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return "", err
+	}
+	if n > 64<<20 {
+		return "", errors.New("bad string length")
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
