@@ -92,8 +92,8 @@ func (b *batcher) flush(final bool) error {
 		if err != nil {
 			return err
 		}
-		payload := sink.Plain(body)
-		if !p.e.PlainBatches {
+		payload := sink.PackLocal(body)
+		if !p.e.LocalSink {
 			if payload, err = sink.Pack(body); err != nil {
 				return err
 			}

@@ -32,10 +32,10 @@ type Engine struct {
 	// SpillDir holds the temporary files of users whose manager was mapped
 	// before it was seen (the data directory).
 	SpillDir string
-	// PlainBatches keeps batch bodies uncompressed in the outbox: for a sink
-	// that reads them in this process (the CSV drop), gzip would only cost
-	// CPU on both sides (a fifth of such a run's, measured).
-	PlainBatches bool
+	// LocalSink says that the sink reads batches in this process (the CSV
+	// drop): they are packed with S2 instead of gzip, which cost a fifth of
+	// such a run's CPU on both sides (measured with bench --cpu-profiles).
+	LocalSink bool
 }
 
 // Options adjust one run.

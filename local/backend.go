@@ -56,14 +56,13 @@ type Config struct {
 	// clients. UserAgent is what the clients send.
 	Drivers   engine.Drivers
 	UserAgent string
-	// Sink builds the configured sink on db. PlainBatches says that it
-	// reads batches in this process (the CSV drop), so they are kept in
-	// the outbox uncompressed.
-	Sink         func(db *store.DB) (engine.Sink, error)
-	PlainBatches bool
-	Clock        clock.Clock
-	Local        *time.Location
-	Log          *slog.Logger
+	// Sink builds the configured sink on db. LocalSink says that it reads
+	// batches in this process (the CSV drop), so they need no gzip.
+	Sink      func(db *store.DB) (engine.Sink, error)
+	LocalSink bool
+	Clock     clock.Clock
+	Local     *time.Location
+	Log       *slog.Logger
 	// DB and Scheduler are set by the daemon, which holds the database;
 	// otherwise each request opens the file and closes it.
 	DB        *store.DB
@@ -172,7 +171,7 @@ func (b *Backend) engine(db *store.DB) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: b.cfg.Clock, Log: b.cfg.Log, SpillDir: b.cfg.DataDir, PlainBatches: b.cfg.PlainBatches}, nil
+	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: b.cfg.Clock, Log: b.cfg.Log, SpillDir: b.cfg.DataDir, LocalSink: b.cfg.LocalSink}, nil
 }
 
 // mappingSource is the built-in tables with NC_MAPPINGS_DIR's overrides.

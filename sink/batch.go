@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip" // compress/gzip's API, two to three times faster
+	"github.com/klauspost/compress/s2"
 
 	"neurons-connector/internal/jsonstr"
 )
@@ -152,12 +153,13 @@ type Payload []byte
 const (
 	plainJSON = 'j'
 	gzipJSON  = 'z'
+	s2JSON    = 's'
 )
 
 // Pack makes the payload of a body.
 func Pack(body []byte) (Payload, error) {
 	if len(body) <= gzipAbove {
-		return Plain(body), nil
+		return plain(body), nil
 	}
 	var buf bytes.Buffer
 	buf.WriteByte(gzipJSON)
@@ -174,9 +176,20 @@ func Pack(body []byte) (Payload, error) {
 	return Payload(buf.Bytes()), nil
 }
 
-// Plain makes an uncompressed payload of a body.
-func Plain(body []byte) Payload {
+// plain makes an uncompressed payload of a body.
+func plain(body []byte) Payload {
 	return append(Payload{plainJSON}, body...)
+}
+
+// PackLocal makes the payload of a body that a sink reads in this process
+// (the CSV drop): S2, which compresses JSON to about a quarter at a tenth
+// of gzip's CPU both ways, where gzip's wire format buys nothing. It keeps
+// the outbox small should the sink fall behind.
+func PackLocal(body []byte) Payload {
+	out := make(Payload, 1+s2.MaxEncodedLen(len(body)))
+	out[0] = s2JSON
+	enc := s2.Encode(out[1:], body) // in place: out is large enough
+	return out[:1+len(enc)]
 }
 
 // Gzipped returns the gzip stream, if the payload is compressed.
@@ -194,6 +207,12 @@ func (p Payload) JSON() ([]byte, error) {
 		return nil, errors.New("empty payload")
 	case p[0] == plainJSON:
 		return p[1:], nil
+	case p[0] == s2JSON:
+		body, err := s2.Decode(nil, p[1:])
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		return body, nil
 	case p[0] == gzipJSON:
 		zr, err := gzip.NewReader(bytes.NewReader(p[1:]))
 		if err != nil {

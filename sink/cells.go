@@ -16,16 +16,21 @@ import (
 // and its value as a CSV cell; both are valid only during the call.
 func eachCell(obj []byte, fn func(key, cell []byte)) error {
 	s := scanner{b: obj}
-	if err := s.object(func(key []byte) error {
+	if err := s.cells(fn); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// cells reads an object of attributes, as eachCell.
+func (s *scanner) cells(fn func(key, cell []byte)) error {
+	return s.object(func(key []byte) error {
 		c, err := s.cell()
 		if err == nil {
 			fn(key, c)
 		}
 		return err
-	}); err != nil {
-		return err
-	}
-	return s.end()
+	})
 }
 
 type scanner struct {

@@ -44,37 +44,33 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 	if err != nil {
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
-	b, err := parseCSVBatch(key, body)
+	conn, final, seg, err := readBatch(key, body)
 	if err != nil {
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
-	if b.Connector.ID == "" || strings.ContainsAny(b.Connector.ID, `/\.:`) {
-		err := fmt.Errorf("batch %s: connector ID %q", key, b.Connector.ID)
+	if conn.ID == "" || strings.ContainsAny(conn.ID, `/\\.:`) {
+		err := fmt.Errorf("batch %s: connector ID %q", key, conn.ID)
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
 	transient := func(what string, err error) error {
 		return &Error{Class: fault.ErrTransient, Message: "CSV drop: " + what + ": " + err.Error(), err: err}
 	}
-	j, err := c.journal(b.Connector.ID)
+	j, err := c.journal(conn.ID)
 	if err != nil {
 		return transient("open the journal", err)
 	}
 	if !j.keys[key] {
-		seg, err := encodeSegment(key, b)
-		if err != nil {
-			return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
-		}
 		if err := j.add(seg); err != nil {
 			return transient("keep the batch", err)
 		}
 	}
-	if !b.Info.Final {
+	if !final {
 		return nil
 	}
-	if err := mergeState(c.statePath(b.Connector.ID), j); err != nil {
+	if err := mergeState(c.statePath(conn.ID), j); err != nil {
 		return transient("merge the run's changes", err)
 	}
-	if err := c.write(b.Connector); err != nil {
+	if err := c.write(conn); err != nil {
 		return transient("write the drop", err)
 	}
 	if err := j.reset(); err != nil {

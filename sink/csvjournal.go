@@ -138,10 +138,12 @@ type cellAt struct {
 	text []byte
 }
 
-// parseCSVBatch reads what the drop needs of a batch body; the upserts'
-// attributes stay slices of body, for eachCell.
-func parseCSVBatch(key string, body []byte) (*Batch, error) {
-	b := &Batch{Key: key}
+// readBatch reads a batch body into a segment in one pass: the
+// connector, whether the batch is its run's last, and the records as cells.
+func readBatch(key string, body []byte) (Connector, bool, []byte, error) {
+	var conn Connector
+	final := false
+	sb := newSegBuilder(key, len(body))
 	s := &scanner{b: body}
 	str := func(dst *string) error {
 		v, err := s.str()
@@ -154,9 +156,9 @@ func parseCSVBatch(key string, body []byte) (*Batch, error) {
 			return s.object(func(k []byte) error {
 				switch string(k) {
 				case "id":
-					return str(&b.Connector.ID)
+					return str(&conn.ID)
 				case "name":
-					return str(&b.Connector.Name)
+					return str(&conn.Name)
 				}
 				return s.skip()
 			})
@@ -166,40 +168,27 @@ func parseCSVBatch(key string, body []byte) (*Batch, error) {
 				case string(k) != "final":
 					return s.skip()
 				case s.literal("true"):
-					b.Info.Final = true
+					final = true
 				case !s.literal("false"):
 					return errSyntax
 				}
 				return nil
 			})
-		case "upserts":
+		case "upserts", "deletes":
+			upsert := string(k) == "upserts"
 			return s.array(func() error {
-				var u Upsert
+				var id string
+				sb.begin()
 				err := s.object(func(k []byte) error {
-					switch string(k) {
-					case "sourceId":
-						return str(&u.SourceID)
-					case "attributes":
-						start := s.i
-						err := s.skip()
-						u.Attributes = body[start:s.i]
-						return err
+					switch {
+					case string(k) == "sourceId":
+						return str(&id)
+					case string(k) == "attributes" && upsert:
+						return s.cells(sb.cell)
 					}
 					return s.skip()
 				})
-				b.Upserts = append(b.Upserts, u)
-				return err
-			})
-		case "deletes":
-			return s.array(func() error {
-				var d Delete
-				err := s.object(func(k []byte) error {
-					if string(k) == "sourceId" {
-						return str(&d.SourceID)
-					}
-					return s.skip()
-				})
-				b.Deletes = append(b.Deletes, d)
+				sb.end(id, upsert)
 				return err
 			})
 		}
@@ -209,68 +198,95 @@ func parseCSVBatch(key string, body []byte) (*Batch, error) {
 		err = s.end()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("batch %s: %w (at byte %d)", key, err, s.i)
+		return conn, false, nil, fmt.Errorf("batch %s: %w (at byte %d)", key, err, s.i)
 	}
-	return b, nil
+	return conn, final, sb.encode(), nil
 }
 
-// encodeSegment renders a batch's records as a segment: cells neutralised
-// (safeCell), records sorted by ID, and of an ID that occurs twice only the
-// later record kept, as applying the batch in order would.
-func encodeSegment(key string, b *Batch) ([]byte, error) {
-	type rec struct {
-		id         string
-		op         byte
-		start, end int // its cells in cells
+// segBuilder gathers a batch's records and encodes them as a segment:
+// cells neutralised (safeCell), records sorted by ID, and of an ID that
+// occurs twice only the later record kept, as applying the batch in order
+// would.
+type segBuilder struct {
+	key      string
+	colIndex map[string]int
+	cols     []string
+	arena    []byte    // the cells' text
+	cells    []encCell // of every record, in order
+	recs     []segRec
+	start    int   // the current record's first cell
+	guess    []int // the columns of the previous record's cells, in order: records of one table list them alike
+}
+
+type segRec struct {
+	id         string
+	op         byte
+	start, end int // its cells in cells
+}
+
+type encCell struct{ col, start, end int } // its text in arena
+
+func newSegBuilder(key string, size int) *segBuilder {
+	return &segBuilder{key: key, colIndex: map[string]int{}, arena: make([]byte, 0, size)}
+}
+
+func (sb *segBuilder) begin() { sb.start = len(sb.cells) }
+
+// cell adds an attribute of the current record.
+func (sb *segBuilder) cell(k, text []byte) {
+	if len(text) == 0 {
+		return // an empty cell is no cell: the column need not exist for it
 	}
-	type encCell struct{ col, start, end int } // the text in arena
-	colIndex := map[string]int{}
-	var cols []string
-	var arena []byte
-	var cells []encCell
-	recs := make([]rec, 0, len(b.Upserts)+len(b.Deletes))
-	for _, u := range b.Upserts {
-		r := rec{id: safeCell(u.SourceID), op: opUpsert, start: len(cells)}
-		err := eachCell(u.Attributes, func(k, text []byte) {
-			if len(text) == 0 {
-				return // an empty cell is no cell: the column need not exist for it
-			}
-			i, ok := colIndex[string(k)]
-			if !ok {
-				i = len(cols)
-				colIndex[string(k)] = i
-				cols = append(cols, string(k))
-			}
-			start := len(arena)
-			if formula(text) {
-				arena = append(arena, '\'')
-			}
-			arena = append(arena, text...)
-			cells = append(cells, encCell{col: i, start: start, end: len(arena)})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("batch %s, user %s: attributes: %w", key, u.SourceID, err)
+	n := len(sb.cells) - sb.start
+	var i int
+	if n < len(sb.guess) && sb.cols[sb.guess[n]] == string(k) {
+		i = sb.guess[n]
+	} else {
+		var ok bool
+		if i, ok = sb.colIndex[string(k)]; !ok {
+			i = len(sb.cols)
+			sb.colIndex[string(k)] = i
+			sb.cols = append(sb.cols, string(k))
 		}
-		r.end = len(cells)
-		recs = append(recs, r)
+		if n < len(sb.guess) {
+			sb.guess[n] = i
+		} else {
+			sb.guess = append(sb.guess, i)
+		}
 	}
-	for _, d := range b.Deletes {
-		recs = append(recs, rec{id: safeCell(d.SourceID), op: opDelete})
+	start := len(sb.arena)
+	if formula(text) {
+		sb.arena = append(sb.arena, '\'')
 	}
+	sb.arena = append(sb.arena, text...)
+	sb.cells = append(sb.cells, encCell{col: i, start: start, end: len(sb.arena)})
+}
+
+// end closes the current record: an upsert with the cells since begin, or
+// a delete.
+func (sb *segBuilder) end(id string, upsert bool) {
+	r := segRec{id: safeCell(id), op: opDelete}
+	if upsert {
+		r.op, r.start, r.end = opUpsert, sb.start, len(sb.cells)
+	}
+	sb.recs = append(sb.recs, r)
+}
+
+func (sb *segBuilder) encode() []byte {
 	// Upserts come before deletes in a batch body; the engine never puts one
 	// user in both, but if it did the delete, listed later, would win.
-	slices.SortStableFunc(recs, func(a, b rec) int { return strings.Compare(a.id, b.id) })
-	kept := recs[:0]
-	for i, r := range recs {
-		if i+1 < len(recs) && recs[i+1].id == r.id {
+	slices.SortStableFunc(sb.recs, func(a, b segRec) int { return strings.Compare(a.id, b.id) })
+	kept := sb.recs[:0]
+	for i, r := range sb.recs {
+		if i+1 < len(sb.recs) && sb.recs[i+1].id == r.id {
 			continue
 		}
 		kept = append(kept, r)
 	}
-	out := make([]byte, segHeader, segHeader+64+len(arena)+len(cells)*2+len(kept)*32)
-	out = appendStr(out, key)
-	out = binary.AppendUvarint(out, uint64(len(cols)))
-	for _, c := range cols {
+	out := make([]byte, segHeader, segHeader+64+len(sb.arena)+len(sb.cells)*2+len(kept)*32)
+	out = appendStr(out, sb.key)
+	out = binary.AppendUvarint(out, uint64(len(sb.cols)))
+	for _, c := range sb.cols {
 		out = appendStr(out, c)
 	}
 	out = binary.AppendUvarint(out, uint64(len(kept)))
@@ -281,16 +297,16 @@ func encodeSegment(key string, b *Batch) ([]byte, error) {
 			continue
 		}
 		out = binary.AppendUvarint(out, uint64(r.end-r.start))
-		for _, c := range cells[r.start:r.end] {
+		for _, c := range sb.cells[r.start:r.end] {
 			out = binary.AppendUvarint(out, uint64(c.col))
 			out = binary.AppendUvarint(out, uint64(c.end-c.start))
-			out = append(out, arena[c.start:c.end]...)
+			out = append(out, sb.arena[c.start:c.end]...)
 		}
 	}
 	copy(out, segMagic)
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-segHeader)) //nolint:gosec // G115: a batch body is at most 5 MB
 	binary.LittleEndian.PutUint32(out[8:], crc32.Checksum(out[segHeader:], castagnoli))
-	return out, nil
+	return out
 }
 
 // add appends a segment and syncs it.

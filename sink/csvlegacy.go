@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -33,27 +32,31 @@ func (c *CSV) moveLegacy(connID string, j *journal) error {
 	if err := os.Remove(c.statePath(connID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	var b Batch
+	var sb *segBuilder
 	n := 0
 	flush := func() error {
-		n++
-		seg, err := encodeSegment(fmt.Sprintf("moved-from-database-%d", n), &b)
-		if err == nil {
-			err = j.add(seg)
-		}
-		b.Upserts = b.Upserts[:0]
+		err := j.add(sb.encode())
+		sb = nil
 		return err
 	}
 	err := c.DB.View(func(tx *store.Tx) error {
 		return tx.ForEachSinkRecord(connID, func(id string, attrs []byte) error {
-			b.Upserts = append(b.Upserts, Upsert{SourceID: id, Attributes: bytes.Clone(attrs)})
-			if len(b.Upserts) == MaxRecords {
+			if sb == nil {
+				n++
+				sb = newSegBuilder(fmt.Sprintf("moved-from-database-%d", n), 1<<20)
+			}
+			sb.begin()
+			if err := eachCell(attrs, sb.cell); err != nil {
+				return fmt.Errorf("user %s: %w", id, err)
+			}
+			sb.end(id, true)
+			if len(sb.recs) == MaxRecords {
 				return flush()
 			}
 			return nil
 		})
 	})
-	if err == nil && len(b.Upserts) > 0 {
+	if err == nil && sb != nil {
 		err = flush()
 	}
 	if err != nil {

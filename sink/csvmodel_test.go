@@ -173,11 +173,7 @@ func mustSegment(t *testing.T, key string, p Payload) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := parseCSVBatch(key, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg, err := encodeSegment(key, b)
+	_, _, seg, err := readBatch(key, body)
 	if err != nil {
 		t.Fatal(err)
 	}
