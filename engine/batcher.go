@@ -92,11 +92,11 @@ func (b *batcher) flush(final bool) error {
 		if err != nil {
 			return err
 		}
-		payload := sink.PackLocal(body)
-		if !p.e.LocalSink {
-			if payload, err = sink.Pack(body); err != nil {
-				return err
-			}
+		var payload sink.Payload
+		if p.e.LocalSink {
+			payload = sink.PackLocal(body)
+		} else if payload, err = sink.Pack(body); err != nil {
+			return err
 		}
 		b.ready = append(b.ready, readyBatch{records: batch.Records(), payload: payload})
 	}

@@ -80,6 +80,10 @@ func TestPayloadsRoundTrip(t *testing.T) {
 			if err != nil || !bytes.Equal(got, body) {
 				t.Fatalf("%s of %d bytes: %d bytes back, %v", name, len(body), len(got), err)
 			}
+			got, err = payload.AppendJSON([]byte("prefix"))
+			if err != nil || !bytes.Equal(got, append([]byte("prefix"), body...)) {
+				t.Fatalf("%s of %d bytes, appended: %d bytes back, %v", name, len(body), len(got), err)
+			}
 			if name == "local" && len(body) == len(large) && len(payload) > len(body)/3 {
 				t.Errorf("S2 kept %d of %d bytes", len(payload), len(body))
 			}

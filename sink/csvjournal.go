@@ -35,6 +35,9 @@ type journal struct {
 	size int64 // end of the last whole segment
 	segs []segment
 	keys map[string]bool
+	// names interns the segments' column names: a large run's thousands
+	// of segments name the same few dozen columns.
+	names map[string]string
 }
 
 type segment struct {
@@ -55,7 +58,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // openJournal reads the journal's segment index, cutting off a torn end.
 func openJournal(path string) (*journal, error) {
-	j := &journal{path: path, keys: map[string]bool{}}
+	j := &journal{path: path, keys: map[string]bool{}, names: map[string]string{}}
 	f, err := os.Open(path) //nolint:gosec // G304: the connector's journal in the data directory
 	if errors.Is(err, os.ErrNotExist) {
 		return j, nil
@@ -78,7 +81,7 @@ func openJournal(path string) (*journal, error) {
 		if _, err := io.ReadFull(r, payload); err != nil || crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(head[8:]) {
 			break
 		}
-		seg, key, err := readSegmentHead(payload)
+		seg, key, err := j.readSegmentHead(payload)
 		if err != nil {
 			break
 		}
@@ -98,7 +101,7 @@ func openJournal(path string) (*journal, error) {
 
 // readSegmentHead reads a payload's key and columns; off is where its
 // records start, relative to the payload.
-func readSegmentHead(p []byte) (segment, string, error) {
+func (j *journal) readSegmentHead(p []byte) (segment, string, error) {
 	r := bytes.NewReader(p)
 	key, err := readStr(r)
 	if err != nil {
@@ -113,6 +116,11 @@ func readSegmentHead(p []byte) (segment, string, error) {
 		c, err := readStr(r)
 		if err != nil {
 			return segment{}, "", err
+		}
+		if name, ok := j.names[c]; ok {
+			c = name
+		} else {
+			j.names[c] = c
 		}
 		seg.cols = append(seg.cols, c)
 	}
@@ -140,11 +148,13 @@ type cellAt struct {
 
 // readBatch reads a batch body into a segment in one pass: the
 // connector, whether the batch is its run's last, and the records as cells.
-func readBatch(key string, body []byte) (Connector, bool, []byte, error) {
+// The segment is sb's until its next use.
+func (sb *segBuilder) readBatch(key string, body []byte) (Connector, bool, []byte, error) {
 	var conn Connector
 	final := false
-	sb := newSegBuilder(key, len(body))
-	s := &scanner{b: body}
+	sb.reset(key)
+	s := &scanner{b: body, scratch: sb.scratch}
+	defer func() { sb.scratch = s.scratch }()
 	str := func(dst *string) error {
 		v, err := s.str()
 		*dst = string(v)
@@ -214,8 +224,11 @@ type segBuilder struct {
 	arena    []byte    // the cells' text
 	cells    []encCell // of every record, in order
 	recs     []segRec
-	start    int   // the current record's first cell
-	guess    []int // the columns of the previous record's cells, in order: records of one table list them alike
+	start    int    // the current record's first cell
+	guess    []int  // the columns of the previous record's cells, in order: records of one table list them alike
+	out      []byte // the encoded segment
+	body     []byte // the batch body (CSV.Push)
+	scratch  []byte // the scanner's
 }
 
 type segRec struct {
@@ -226,8 +239,13 @@ type segRec struct {
 
 type encCell struct{ col, start, end int } // its text in arena
 
-func newSegBuilder(key string, size int) *segBuilder {
-	return &segBuilder{key: key, colIndex: map[string]int{}, arena: make([]byte, 0, size)}
+func newSegBuilder() *segBuilder { return &segBuilder{colIndex: map[string]int{}} }
+
+// reset starts a segment, keeping the buffers.
+func (sb *segBuilder) reset(key string) {
+	sb.key = key
+	clear(sb.colIndex)
+	sb.cols, sb.arena, sb.cells, sb.recs, sb.guess = sb.cols[:0], sb.arena[:0], sb.cells[:0], sb.recs[:0], sb.guess[:0]
 }
 
 func (sb *segBuilder) begin() { sb.start = len(sb.cells) }
@@ -283,7 +301,7 @@ func (sb *segBuilder) encode() []byte {
 		}
 		kept = append(kept, r)
 	}
-	out := make([]byte, segHeader, segHeader+64+len(sb.arena)+len(sb.cells)*2+len(kept)*32)
+	out := slices.Grow(sb.out[:0], segHeader+64+len(sb.arena)+len(sb.cells)*2+len(kept)*32)[:segHeader]
 	out = appendStr(out, sb.key)
 	out = binary.AppendUvarint(out, uint64(len(sb.cols)))
 	for _, c := range sb.cols {
@@ -306,6 +324,7 @@ func (sb *segBuilder) encode() []byte {
 	copy(out, segMagic)
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-segHeader)) //nolint:gosec // G115: a batch body is at most 5 MB
 	binary.LittleEndian.PutUint32(out[8:], crc32.Checksum(out[segHeader:], castagnoli))
+	sb.out = out
 	return out
 }
 
@@ -328,7 +347,7 @@ func (j *journal) add(seg []byte) error {
 		_ = os.Truncate(j.path, j.size)
 		return err
 	}
-	head, key, err := readSegmentHead(seg[segHeader:])
+	head, key, err := j.readSegmentHead(seg[segHeader:])
 	if err != nil {
 		return err
 	}
@@ -345,7 +364,7 @@ func (j *journal) reset() error {
 	if err := os.Remove(j.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	j.segs, j.keys, j.size = nil, map[string]bool{}, 0
+	j.segs, j.keys, j.names, j.size = nil, map[string]bool{}, map[string]string{}, 0
 	return nil
 }
 

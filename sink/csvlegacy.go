@@ -43,7 +43,8 @@ func (c *CSV) moveLegacy(connID string, j *journal) error {
 		return tx.ForEachSinkRecord(connID, func(id string, attrs []byte) error {
 			if sb == nil {
 				n++
-				sb = newSegBuilder(fmt.Sprintf("moved-from-database-%d", n), 1<<20)
+				sb = newSegBuilder()
+				sb.reset(fmt.Sprintf("moved-from-database-%d", n))
 			}
 			sb.begin()
 			if err := eachCell(attrs, sb.cell); err != nil {

@@ -3,7 +3,6 @@ package sink
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"errors"
 	"fmt"
 	"io"
@@ -66,21 +65,22 @@ func mergeState(path string, j *journal) error {
 		return err
 	}
 	defer func() { _ = jf.Close() }()
-	var h segHeap
-	for i, s := range j.segs {
-		sr := &segReader{r: bufio.NewReaderSize(io.NewSectionReader(jf, s.off, s.end-s.off), 8<<10), left: s.records, idx: i}
-		for _, c := range s.cols {
-			sr.cols = append(sr.cols, index[c])
+	var src io.ReaderAt = jf
+	segs := j.segs
+	for len(segs) > fanIn {
+		runs, f, err := mergeRuns(filepath.Dir(path), src, segs)
+		if f != nil {
+			defer func() { _ = f.Close(); _ = os.Remove(f.Name()) }()
 		}
-		ok, err := sr.next()
 		if err != nil {
 			return fmt.Errorf("%s: %w", j.path, err)
 		}
-		if ok {
-			h = append(h, sr)
-		}
+		src, segs = f, runs
 	}
-	heap.Init(&h)
+	m, err := newSegMerge(src, segs, index)
+	if err != nil {
+		return fmt.Errorf("%s: %w", j.path, err)
+	}
 
 	out, err := newStateWriter(path)
 	if err != nil {
@@ -102,9 +102,8 @@ func mergeState(path string, j *journal) error {
 	same := old != nil && slices.Equal(old.cols, cols)
 	cells := make([][]byte, len(cols)+1)
 	var oldCells [][]byte
-	var group []*segReader
-	for cur != nil || h.Len() > 0 {
-		if h.Len() == 0 || (cur != nil && bytes.Compare(curID, h[0].cur.id) < 0) {
+	for cur != nil || m.peek() != nil {
+		if next := m.peek(); next == nil || (cur != nil && bytes.Compare(curID, next) < 0) {
 			// A user no segment touches: as it was.
 			if same {
 				out.raw(cur)
@@ -123,18 +122,8 @@ func mergeState(path string, j *journal) error {
 			continue
 		}
 		// The segments' records of the next ID: the latest segment's wins.
-		// Their bytes stay valid until their readers move on, below.
-		group = append(group[:0], heap.Pop(&h).(*segReader))
-		id := group[0].cur.id
-		for h.Len() > 0 && bytes.Equal(h[0].cur.id, id) {
-			group = append(group, heap.Pop(&h).(*segReader))
-		}
-		win := group[0]
-		for _, sr := range group[1:] {
-			if sr.idx > win.idx {
-				win = sr
-			}
-		}
+		win := m.take()
+		id := win.id
 		if cur != nil && bytes.Equal(curID, id) {
 			oldCells = splitRow(cur, oldCells[:0])
 			for i := 1; i < len(oldCells) && i <= len(oldToNew); i++ {
@@ -146,23 +135,17 @@ func mergeState(path string, j *journal) error {
 				return err
 			}
 		}
-		if win.cur.op == opUpsert {
+		if win.op == opUpsert {
 			clear(cells)
 			cells[0] = id
-			for _, c := range win.cur.cells {
+			for _, c := range win.cells {
 				cells[1+c.col] = c.text
 				counts[c.col]++
 			}
 			out.row(cells)
 		}
-		for _, sr := range group {
-			ok, err := sr.next()
-			if err != nil {
-				return fmt.Errorf("%s: %w", j.path, err)
-			}
-			if ok {
-				heap.Push(&h, sr)
-			}
+		if err := m.advance(); err != nil {
+			return fmt.Errorf("%s: %w", j.path, err)
 		}
 	}
 	if err := out.commit(cols, counts); err != nil {

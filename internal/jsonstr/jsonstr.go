@@ -20,15 +20,21 @@ var needEscape = func() (t [256]bool) {
 // characters escaped, invalid UTF-8 replaced by U+FFFD, the rest (non-ASCII
 // letters included) verbatim.
 func Append(b []byte, s string) []byte {
-	clean := true
+	clean, ascii := true, true
 	for i := 0; i < len(s); i++ {
-		if needEscape[s[i]] {
+		c := s[i]
+		if needEscape[c] {
 			clean = false
 			break
 		}
+		if c >= utf8.RuneSelf {
+			ascii = false
+		}
 	}
 	b = append(b, '"')
-	if clean && utf8.ValidString(s) { // nearly every value: one copy
+	// Nearly every value: one copy; only a value with letters beyond ASCII
+	// is checked for valid UTF-8 (that check was a third of this function).
+	if clean && (ascii || utf8.ValidString(s)) {
 		b = append(b, s...)
 		return append(b, '"')
 	}

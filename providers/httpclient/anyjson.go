@@ -20,6 +20,7 @@ type anyDecoder struct {
 	i     int
 	depth int
 	keys  map[string]string // interned keys, kept across the objects of a page
+	sizes map[string]int    // the last size of the object under each key: the next one's likely size
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -41,7 +42,7 @@ func (d *anyDecoder) object(b []byte) (map[string]any, error) {
 		}
 		return nil, d.fail("object expected")
 	}
-	v, err := d.value()
+	v, err := d.value("")
 	if err != nil {
 		return nil, err
 	}
@@ -71,14 +72,16 @@ func (d *anyDecoder) literal(lit string) bool {
 	return false
 }
 
-func (d *anyDecoder) value() (any, error) {
+// value decodes the value under key (of its object; "" at the top and in
+// arrays).
+func (d *anyDecoder) value(key string) (any, error) {
 	d.ws()
 	if d.i >= len(d.b) {
 		return nil, d.fail("value expected")
 	}
 	switch c := d.b[d.i]; c {
 	case '{':
-		return d.obj()
+		return d.obj(key)
 	case '[':
 		return d.arr()
 	case '"':
@@ -112,12 +115,16 @@ func (d *anyDecoder) nest() error {
 	return nil
 }
 
-func (d *anyDecoder) obj() (any, error) {
+func (d *anyDecoder) obj(under string) (any, error) {
 	if err := d.nest(); err != nil {
 		return nil, err
 	}
 	d.i++ // {
-	m := make(map[string]any, 8)
+	hint := 8
+	if n, ok := d.sizes[under]; ok {
+		hint = n // a map made large enough once, instead of grown twice
+	}
+	m := make(map[string]any, hint)
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
@@ -138,7 +145,7 @@ func (d *anyDecoder) obj() (any, error) {
 			return nil, d.fail("':' expected")
 		}
 		d.i++
-		v, err := d.value()
+		v, err := d.value(k)
 		if err != nil {
 			return nil, err
 		}
@@ -151,6 +158,9 @@ func (d *anyDecoder) obj() (any, error) {
 		if d.i < len(d.b) && d.b[d.i] == '}' {
 			d.i++
 			d.depth--
+			if d.sizes != nil && d.keys != nil && len(d.sizes) < 4096 {
+				d.sizes[under] = len(m)
+			}
 			return m, nil
 		}
 		return nil, d.fail("',' or '}' expected")
@@ -170,7 +180,7 @@ func (d *anyDecoder) arr() (any, error) {
 		return a, nil
 	}
 	for {
-		v, err := d.value()
+		v, err := d.value("")
 		if err != nil {
 			return nil, err
 		}

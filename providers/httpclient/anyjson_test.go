@@ -27,7 +27,7 @@ func stdDecode(b []byte) (map[string]any, bool) {
 func checkAgainstStd(t *testing.T, in []byte) {
 	t.Helper()
 	want, ok := stdDecode(in)
-	for _, d := range []*anyDecoder{{}, {keys: map[string]string{}}} {
+	for _, d := range []*anyDecoder{{}, {keys: map[string]string{}, sizes: map[string]int{}}} {
 		got, err := d.object(in)
 		if !ok {
 			if err == nil {

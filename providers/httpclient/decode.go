@@ -19,7 +19,7 @@ func DecodeObject(body []byte) (map[string]any, error) {
 // keys allocated once per page.
 func DecodeObjectsFrom(r io.Reader, limit int) ([]map[string]any, error) {
 	out := []map[string]any{}
-	d := anyDecoder{keys: map[string]string{}}
+	d := anyDecoder{keys: map[string]string{}, sizes: map[string]int{}}
 	err := EachObject(r, limit, func(obj []byte) error {
 		m, err := d.object(obj)
 		if err != nil {
