@@ -82,11 +82,12 @@ func (p *pass) removals() ([]removal, error) {
 	if p.mode == Full {
 		slices.Sort(p.seen)
 		err := p.e.DB.View(func(tx *store.Tx) error {
-			return tx.ForEachSnapshot(p.c.ID, func(id string, s store.Snapshot) error {
+			seen := func(id []byte) bool {
+				_, found := slices.BinarySearch(p.seen, idHash(id))
+				return found
+			}
+			return tx.ForEachSnapshotUnless(p.c.ID, seen, func(id string, s store.Snapshot) error {
 				if p.dry && p.removed[id] {
-					return nil
-				}
-				if _, found := slices.BinarySearch(p.seen, idHash(id)); found {
 					return nil
 				}
 				reason := sink.ReasonDeletedAtSource

@@ -31,7 +31,7 @@ func recordHash(attrs []byte) [16]byte {
 // users it saw as these, 8 bytes each, instead of the IDs themselves. Two
 // IDs colliding would only delay one user's delete-at-source to a later
 // full run.
-func idHash(id string) uint64 {
+func idHash[T ~string | ~[]byte](id T) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(id); i++ {
 		h ^= uint64(id[i])

@@ -165,11 +165,10 @@ func Pack(body []byte) (Payload, error) {
 	}
 	var buf bytes.Buffer
 	buf.WriteByte(gzipJSON)
-	// Stateless: each Write compressed on its own, without the history
-	// window's upkeep. The body goes in one Write, so it compresses as well
-	// as level 1 (within a few per cent on batch bodies) at half the CPU,
-	// which was a tenth of a full run's (bench --cpu-profiles).
-	zw, err := gzip.NewWriterLevel(&buf, gzip.StatelessCompression)
+	// Level 1: on a real batch body (200 simulated Okta users) 15.6 % of
+	// the size at 178 MB/s; the stateless mode was 12 % faster for a 7 %
+	// larger body, Huffman only 33 % faster for four times the size.
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ import (
 type CSV struct {
 	Dir   string    // where the drops go
 	State string    // the private folder of the states and journals
-	DB    *store.DB // only to move the users versions before 2.4 kept in the database
+	DB    *store.DB // only to move out the users earlier versions kept in the database
 
 	mu       sync.Mutex
 	journals map[string]*journal // by connector ID, read once per process
@@ -74,6 +75,13 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 	}
 	if !final {
 		return nil
+	}
+	if j.records() > 100000 {
+		// The merge allocates next to nothing, while the whole snapshot
+		// is mapped at this point of a full run: give the run's garbage
+		// back to the OS first, so that the two do not add up to the
+		// peak (measured: 340 MB at 1,000,000 users without this).
+		debug.FreeOSMemory()
 	}
 	if err := mergeState(c.statePath(conn.ID), j); err != nil {
 		return transient("merge the run's changes", err)

@@ -8,7 +8,7 @@ import (
 	"neurons-connector/store"
 )
 
-// moveLegacy moves the users that versions before 2.4 kept in the
+// moveLegacy moves the users that earlier versions kept in the
 // database (one JSON record per user, store's sinkstate bucket) into the
 // journal, where the next final batch folds them into the state, and then
 // drops them from the database. Those records are the whole truth of the

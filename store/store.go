@@ -31,8 +31,8 @@
 //	    <connector id>       JSON SyncState: last full run, config and mapping hashes,
 //	                         the provider's identity, the last full pass's pages, the hold
 //	sinkstate/
-//	    <connector id>/      the CSV sink's current records
-//	        <source id>      JSON attributes
+//	    <connector id>/      the CSV sink's records as earlier versions kept them; the sink
+//	        <source id>      now keeps files and moves these out (JSON attributes)
 //	held/
 //	    <connector id>/      deletes the deletion guard holds back
 //	        <source id>      the delete's reason

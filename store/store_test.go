@@ -466,3 +466,30 @@ func TestSecondProcessGetsInUse(t *testing.T) {
 		t.Errorf("message does not name the file and the likely cause: %v", err)
 	}
 }
+
+// A scan that skips users by ID decodes only the others, in ID order.
+func TestForEachSnapshotUnless(t *testing.T) {
+	db := openTemp(t)
+	err := db.Update(func(tx *Tx) error {
+		for _, id := range []string{"u3", "u1", "u2", "u4"} {
+			if err := tx.PutSnapshot("c1", id, Snapshot{Status: "ACTIVE", Name: "N " + id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = db.View(func(tx *Tx) error {
+		return tx.ForEachSnapshotUnless("c1", func(id []byte) bool { return string(id) == "u2" || string(id) == "u3" },
+			func(id string, s Snapshot) error {
+				got = append(got, id+"="+s.Name)
+				return nil
+			})
+	})
+	if err != nil || strings.Join(got, ",") != "u1=N u1,u4=N u4" {
+		t.Fatalf("%v, %v", got, err)
+	}
+}
