@@ -22,7 +22,8 @@ import (
 //
 //	segment  "NCJ1" | payload length (uint32 LE) | CRC-32C of payload (uint32 LE) | payload
 //	payload  str(batch key) | uvarint(columns) str(column)* | uvarint(records) record*
-//	record   str(ID as its cell) | op (0 upsert, 1 delete) | upsert: uvarint(cells) (uvarint(column) str(cell))*
+//	record   uvarint(length of the rest) | str(ID as its cell) | op (0 upsert, 1 delete) |
+//	         upsert: uvarint(cells) (uvarint(column) str(cell))*
 //	str      uvarint(length) bytes
 //
 // A segment is appended and synced before Push returns, so an acknowledged
@@ -227,6 +228,7 @@ type segBuilder struct {
 	start    int    // the current record's first cell
 	guess    []int  // the columns of the previous record's cells, in order: records of one table list them alike
 	out      []byte // the encoded segment
+	rec      []byte // a record being encoded
 	body     []byte // the batch body (CSV.Push)
 	scratch  []byte // the scanner's
 }
@@ -309,17 +311,19 @@ func (sb *segBuilder) encode() []byte {
 	}
 	out = binary.AppendUvarint(out, uint64(len(kept)))
 	for _, r := range kept {
-		out = appendStr(out, r.id)
-		out = append(out, r.op)
-		if r.op == opDelete {
-			continue
+		rec := appendStr(sb.rec[:0], r.id)
+		rec = append(rec, r.op)
+		if r.op == opUpsert {
+			rec = binary.AppendUvarint(rec, uint64(r.end-r.start))
+			for _, c := range sb.cells[r.start:r.end] {
+				rec = binary.AppendUvarint(rec, uint64(c.col))
+				rec = binary.AppendUvarint(rec, uint64(c.end-c.start))
+				rec = append(rec, sb.arena[c.start:c.end]...)
+			}
 		}
-		out = binary.AppendUvarint(out, uint64(r.end-r.start))
-		for _, c := range sb.cells[r.start:r.end] {
-			out = binary.AppendUvarint(out, uint64(c.col))
-			out = binary.AppendUvarint(out, uint64(c.end-c.start))
-			out = append(out, sb.arena[c.start:c.end]...)
-		}
+		out = binary.AppendUvarint(out, uint64(len(rec)))
+		out = append(out, rec...)
+		sb.rec = rec
 	}
 	copy(out, segMagic)
 	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-segHeader)) //nolint:gosec // G115: a batch body is at most 5 MB
@@ -392,60 +396,61 @@ func (s *segReader) next() (bool, error) {
 		return false, nil
 	}
 	s.left--
-	s.buf = s.buf[:0]
-	var err error
-	var id []byte
-	if s.buf, id, err = readBytes(s.r, s.buf); err != nil {
-		return false, err
-	}
-	op, err := s.r.ReadByte()
-	if err != nil {
-		return false, err
-	}
-	s.cur = entry{id: id, op: op, cells: s.cur.cells[:0]}
-	if op != opUpsert {
-		return true, nil
-	}
 	n, err := binary.ReadUvarint(s.r)
-	if err != nil || n > 1<<20 {
-		return false, errors.New("bad record")
+	if err != nil || n > 64<<20 {
+		return false, errBadRecord
 	}
+	s.buf = slices.Grow(s.buf[:0], int(n))[:n]
+	if _, err := io.ReadFull(s.r, s.buf); err != nil {
+		return false, err
+	}
+	return true, s.parse()
+}
+
+var errBadRecord = errors.New("bad record")
+
+// parse reads the record in buf.
+func (s *segReader) parse() error {
+	id, b, ok := takeStr(s.buf)
+	if !ok || len(b) == 0 {
+		return errBadRecord
+	}
+	s.cur = entry{id: id, op: b[0], cells: s.cur.cells[:0]}
+	b = b[1:]
+	if s.cur.op != opUpsert {
+		return nil
+	}
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return errBadRecord
+	}
+	b = b[k:]
 	for range n {
-		c, err := binary.ReadUvarint(s.r)
-		if err != nil || c >= uint64(len(s.cols)) {
-			return false, errors.New("bad record")
+		c, k := binary.Uvarint(b)
+		if k <= 0 || c >= uint64(len(s.cols)) {
+			return errBadRecord
 		}
 		var text []byte
-		if s.buf, text, err = readBytes(s.r, s.buf); err != nil {
-			return false, err
+		if text, b, ok = takeStr(b[k:]); !ok {
+			return errBadRecord
 		}
 		s.cur.cells = append(s.cur.cells, cellAt{col: s.cols[c], text: text})
 	}
-	// When buf grew, the earlier slices kept the old array, whose bytes
-	// are still right.
-	return true, nil
+	return nil
+}
+
+// takeStr splits a str off the front of b.
+func takeStr(b []byte) (str, rest []byte, ok bool) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, false
+	}
+	return b[k : k+int(n)], b[k+int(n):], true
 }
 
 func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-// readBytes appends a str to buf and returns buf and the str's bytes.
-func readBytes(r byteReader, buf []byte) ([]byte, []byte, error) {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return buf, nil, err
-	}
-	if n > 64<<20 {
-		return buf, nil, errors.New("bad string length")
-	}
-	start := len(buf)
-	buf = slices.Grow(buf, int(n))[:start+int(n)]
-	if _, err := io.ReadFull(r, buf[start:]); err != nil {
-		return buf, nil, err
-	}
-	return buf, buf[start:], nil
 }
 
 type byteReader interface {

@@ -99,7 +99,7 @@ func mergeRuns(dir string, src io.ReaderAt, segs []segment) ([]segment, *os.File
 	w := bufio.NewWriterSize(f, 1<<18)
 	var runs []segment
 	var off int64
-	var buf []byte
+	var buf, rec []byte
 	for g := 0; g < len(segs); g += fanIn {
 		group := segs[g:min(g+fanIn, len(segs))]
 		index := map[string]int{}
@@ -118,7 +118,7 @@ func mergeRuns(dir string, src io.ReaderAt, segs []segment) ([]segment, *os.File
 		}
 		for m.peek() != nil {
 			e := m.take()
-			buf = appendEntry(buf[:0], e)
+			buf, rec = appendEntry(buf[:0], rec, e)
 			if _, err := w.Write(buf); err != nil {
 				return nil, f, err
 			}
@@ -137,19 +137,20 @@ func mergeRuns(dir string, src io.ReaderAt, segs []segment) ([]segment, *os.File
 	return runs, f, nil
 }
 
-// appendEntry encodes a record as segments hold it.
-func appendEntry(b []byte, e *entry) []byte {
-	b = binary.AppendUvarint(b, uint64(len(e.id)))
-	b = append(b, e.id...)
-	b = append(b, e.op)
-	if e.op == opDelete {
-		return b
+// appendEntry encodes a record as segments hold it, its length first;
+// rec is scratch space.
+func appendEntry(b, rec []byte, e *entry) ([]byte, []byte) {
+	rec = binary.AppendUvarint(rec[:0], uint64(len(e.id)))
+	rec = append(rec, e.id...)
+	rec = append(rec, e.op)
+	if e.op == opUpsert {
+		rec = binary.AppendUvarint(rec, uint64(len(e.cells)))
+		for _, c := range e.cells {
+			rec = binary.AppendUvarint(rec, uint64(c.col))
+			rec = binary.AppendUvarint(rec, uint64(len(c.text)))
+			rec = append(rec, c.text...)
+		}
 	}
-	b = binary.AppendUvarint(b, uint64(len(e.cells)))
-	for _, c := range e.cells {
-		b = binary.AppendUvarint(b, uint64(c.col))
-		b = binary.AppendUvarint(b, uint64(len(c.text)))
-		b = append(b, c.text...)
-	}
-	return b
+	b = binary.AppendUvarint(b, uint64(len(rec)))
+	return append(b, rec...), rec
 }
