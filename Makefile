@@ -54,9 +54,11 @@ windows:
 # 100k users) with allocation counts, then the real binary on the built-in
 # simulators: Okta and OneLogin at 10k, 100k and 1M users with limits off, a
 # 100k-user Okta run against Okta's rate limits ×12, and 2k- and 10k-user runs
-# against the real limits (BENCH_SIZES, BENCH_LIMITED, BENCH_SCALE,
-# BENCH_REAL to change). About twelve minutes on 2 cores.
+# against the real limits, and the CSV drop beside the Neurons sink at 100k
+# and 1M Okta users (BENCH_SIZES, BENCH_LIMITED, BENCH_SCALE, BENCH_REAL,
+# BENCH_CSV to change). About twenty minutes on 2 cores.
 BENCH_SIZES   ?= 10000,100000,1000000
+BENCH_CSV     ?= 100000,1000000
 BENCH_LIMITED ?= 100000
 BENCH_SCALE   ?= 12
 BENCH_REAL    ?= 2000,10000
@@ -65,14 +67,16 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/okta
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/onelogin
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine
+	$(GO) test -run '^$$' -bench CSVDrop -benchtime 1x ./sink
 	./$(BIN) bench --sizes $(BENCH_SIZES) --limited $(BENCH_LIMITED) --limit-scale $(BENCH_SCALE)
+	./$(BIN) bench --sizes $(BENCH_CSV) --providers okta --limited 0 --sinks neurons,csv
 	./$(BIN) bench --sizes none --limited $(BENCH_REAL) --limit-scale 1
 
 # Each fuzz target for FUZZTIME (default 1m, so about five minutes); findings
 # land in the package's testdata/fuzz, beside the seed corpus, and then run
 # with every `make test`.
 FUZZTIME ?= 1m
-FUZZ_TARGETS := ./mapping:FuzzParse ./providers/okta:FuzzNextLink ./providers/okta:FuzzDecodeUsersPage \
+FUZZ_TARGETS := ./mapping:FuzzParse ./providers/httpclient:FuzzAnyDecoder ./providers/okta:FuzzNextLink ./providers/okta:FuzzDecodeUsersPage \
 	./providers/onelogin:FuzzDecodeUsersPage ./connector:FuzzSchedule
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -325,7 +325,8 @@ func TestCSVRowsRoundTrip(t *testing.T) {
 		for _, c := range splitRow(ref.Bytes(), nil) {
 			got = append(got, string(c))
 		}
-		if !slices.Equal(got, rec) && !(len(rec) == 1 && rec[0] == "" && len(got) == 1) {
+		lone := len(rec) == 1 && rec[0] == "" && len(got) == 1 // encoding/csv writes a lone empty cell as an empty line
+		if !slices.Equal(got, rec) && !lone {
 			t.Fatalf("splitRow(%q) = %q", ref.String(), got)
 		}
 		if got := string(idOf(ref.Bytes())); got != rec[0] {
