@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"neurons-connector/internal/heappeak"
 )
 
 // BenchmarkCSVDrop delivers a first full run of n users (batches of 200
@@ -34,7 +34,7 @@ func BenchmarkCSVDrop(b *testing.B) {
 			defer debug.SetGCPercent(debug.SetGCPercent(5))
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			peak := peakHeapOf(func() {
+			peak := heappeak.Of(func() {
 				for b.Loop() {
 					c := &CSV{Dir: b.TempDir(), State: b.TempDir()}
 					for i, p := range payloads {
@@ -63,35 +63,4 @@ func benchAttributes(i int) []byte {
 		`"User.TimeZone":"America/Los_Angeles","User.Manager":"Kai Berg","User.ManagerEmail":"kai.berg@example.com",`+
 		`"User.AssignedApps":["Slack","Zoom","Box, Inc."],"User.Groups":["Everyone","Sales"],"Device.Names":["MacBook Pro %d"],`+
 		`"Device.Platforms":["MACOS"],"User.Note":"=SUM(A1)"}`, i, i, i, i, i%10000, 10000+i, i)
-}
-
-// peakHeapOf runs fn and returns the most heap allocated while it ran
-// (sampled every millisecond), less what was allocated before.
-func peakHeapOf(fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
-					peak.Store(ms.HeapAlloc - base)
-				}
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return peak.Load()
 }

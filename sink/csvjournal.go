@@ -11,6 +11,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"neurons-connector/internal/private"
 	// encoding/json's API at a fraction of the CPU, for every record of a batch
 )
 
@@ -49,10 +51,11 @@ type segment struct {
 }
 
 const (
-	segMagic  = "NCJ1"
-	segHeader = 12
-	opUpsert  = 0
-	opDelete  = 1
+	maxSegment = 64 << 20 // far above a batch's 5 MB body, far below what a damaged length could ask
+	segMagic   = "NCJ1"
+	segHeader  = 12
+	opUpsert   = 0
+	opDelete   = 1
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -68,15 +71,19 @@ func openJournal(path string) (*journal, error) {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
 	r := bufio.NewReaderSize(f, 1<<16)
 	var head [segHeader]byte
 	for {
 		if _, err := io.ReadFull(r, head[:]); err != nil {
 			break // the end, or a torn header
 		}
-		n := binary.LittleEndian.Uint32(head[4:])
-		if string(head[:4]) != segMagic || n > 1<<30 {
-			break
+		n := int64(binary.LittleEndian.Uint32(head[4:]))
+		if string(head[:4]) != segMagic || n > maxSegment || j.size+segHeader+n > st.Size() {
+			break // a torn or damaged segment: nothing after it counts
 		}
 		payload := make([]byte, n)
 		if _, err := io.ReadFull(r, payload); err != nil || crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(head[8:]) {
@@ -92,7 +99,8 @@ func openJournal(path string) (*journal, error) {
 		j.keys[key] = true
 		j.size = seg.end
 	}
-	if st, err := f.Stat(); err == nil && st.Size() > j.size {
+	_ = f.Close() // before the truncation: Windows truncates no open file of ours
+	if st.Size() > j.size {
 		if err := os.Truncate(path, j.size); err != nil {
 			return nil, fmt.Errorf("cut the torn end off %s: %w", path, err)
 		}
@@ -334,6 +342,9 @@ func (sb *segBuilder) encode() []byte {
 
 // add appends a segment and syncs it.
 func (j *journal) add(seg []byte) error {
+	if len(seg) > maxSegment {
+		return fmt.Errorf("a segment of %d MB is larger than the journal reads back", len(seg)>>20)
+	}
 	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600) //nolint:gosec // G304: as above
 	if err != nil {
 		return err
@@ -350,6 +361,13 @@ func (j *journal) add(seg []byte) error {
 		// does not follow a torn one; openJournal would cut it otherwise.
 		_ = os.Truncate(j.path, j.size)
 		return err
+	}
+	if j.size == 0 {
+		// A new journal: root running a command beside the service gives
+		// it to the folder's owner, as every file of the data directory.
+		if err := private.Inherit(j.path); err != nil {
+			return err
+		}
 	}
 	head, key, err := j.readSegmentHead(seg[segHeader:])
 	if err != nil {

@@ -51,7 +51,7 @@ func (c *CSV) moveLegacy(connID string, j *journal) error {
 				return fmt.Errorf("user %s: %w", id, err)
 			}
 			sb.end(id, true)
-			if len(sb.recs) == MaxRecords {
+			if len(sb.recs) == MaxRecords || len(sb.arena) > MaxBody {
 				return flush()
 			}
 			return nil

@@ -148,6 +148,7 @@ func mergeState(path string, j *journal) error {
 			return fmt.Errorf("%s: %w", j.path, err)
 		}
 	}
+	old.close()
 	if err := out.commit(cols, counts); err != nil {
 		return err
 	}
@@ -218,6 +219,7 @@ func dropEmptyColumns(path string) error {
 		}
 		out.row(cells)
 	}
+	old.close()
 	return out.commit(cols, counts)
 }
 

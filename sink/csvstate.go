@@ -99,9 +99,13 @@ func (s *stateFile) rows() *rowReader {
 	return &rowReader{r: bufio.NewReaderSize(io.NewSectionReader(s.f, 0, s.length), 1<<18)}
 }
 
+// close closes the file; again is harmless. Windows renames nothing over
+// an open file, so a merge closes the old state before its replacement
+// takes its place.
 func (s *stateFile) close() {
-	if s != nil {
+	if s != nil && s.f != nil {
 		_ = s.f.Close()
+		s.f = nil
 	}
 }
 

@@ -266,15 +266,6 @@ func (t *Tx) PutSinkRecord(connID, sourceID string, attrs []byte) error {
 	return b.Put([]byte(sourceID), attrs)
 }
 
-// DeleteSinkRecord removes a user from the CSV sink's records.
-func (t *Tx) DeleteSinkRecord(connID, sourceID string) error {
-	b, _ := t.nested(bucketSinkState, connID, false)
-	if b == nil {
-		return nil
-	}
-	return b.Delete([]byte(sourceID))
-}
-
 // HasSinkRecords says whether the connector has records in sinkstate.
 func (t *Tx) HasSinkRecords(connID string) bool {
 	b, _ := t.nested(bucketSinkState, connID, false)

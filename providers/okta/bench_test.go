@@ -3,11 +3,10 @@ package okta
 import (
 	"context"
 	"runtime"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"neurons-connector/engine"
+	"neurons-connector/internal/heappeak"
 	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/secret"
 )
@@ -62,7 +61,7 @@ func BenchmarkHugePage(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := engine.FetchRequest{Mode: engine.Full, Statuses: oktatest.Statuses}
-	peak := peakHeap(func() {
+	peak := heappeak.Of(func() {
 		for b.Loop() {
 			if _, err := c.Fetch(context.Background(), req, func([]engine.User) error { return nil }); err != nil {
 				b.Fatal(err)
@@ -71,37 +70,4 @@ func BenchmarkHugePage(b *testing.B) {
 	})
 	b.ReportMetric(float64(200*pad)/(1<<20), "MB/page")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-}
-
-// peakHeap runs fn and returns the most heap in use while it ran, sampled
-// every millisecond, less what was in use before.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > base && ms.HeapAlloc-base > peak.Load() {
-					peak.Store(ms.HeapAlloc - base)
-				}
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return peak.Load()
 }
