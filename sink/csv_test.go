@@ -43,15 +43,7 @@ func TestCSVDropNeutralisesFormulas(t *testing.T) {
 	if err := (&CSV{DB: db, Dir: dir, State: t.TempDir()}).Push(context.Background(), "k1", p); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, "Okta-users.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readDrop(t, filepath.Join(dir, "Okta-users.csv"))
 	col := map[string]int{}
 	for i, h := range rows[0] {
 		col[h] = i
@@ -71,4 +63,19 @@ func TestCSVDropNeutralisesFormulas(t *testing.T) {
 	if len(rows) != len(titles)+1 {
 		t.Errorf("%d rows", len(rows))
 	}
+}
+
+// readDrop reads a drop with encoding/csv.
+func readDrop(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -257,15 +257,7 @@ func TestCSVDropMovesUsersOutOfTheDatabase(t *testing.T) {
 	if err := c.Push(context.Background(), "k1", pack(t, &b)); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(filepath.Join(dir, "Okta-users.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readDrop(t, filepath.Join(dir, "Okta-users.csv"))
 	if len(rows) != 2500 || strings.Join(rows[0], ",") != "SourceID,User.Active,User.JobTitle,User.Number" {
 		t.Fatalf("%d rows, header %v", len(rows), rows[0])
 	}
