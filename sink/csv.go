@@ -117,6 +117,9 @@ func (c *CSV) journal(connID string) (*journal, error) {
 	if err := private.Inherit(c.State); err != nil {
 		return nil, err
 	}
+	// Temporary files of a merge a crash interrupted (as large as the
+	// state): nothing else of this process can be using them yet.
+	removeStale(c.State, "."+filepath.Base(c.statePath(connID))+".")
 	j, err := openJournal(filepath.Join(c.State, connID+".journal"))
 	if err != nil {
 		return nil, err
@@ -146,6 +149,7 @@ func (c *CSV) write(conn Connector) error {
 	}
 	defer st.close()
 	path := c.FileName(conn.Name)
+	removeStale(c.Dir, "."+filepath.Base(path)+".") // a copy a crash interrupted
 	tmp, err := os.CreateTemp(c.Dir, "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -174,6 +178,20 @@ func (c *CSV) write(conn Connector) error {
 		return err
 	}
 	return private.Inherit(path)
+}
+
+// removeStale removes the files of dir whose names start with prefix: the
+// temporary files this sink names so, which a crash may have left.
+func removeStale(dir, prefix string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // safeCell neutralises a cell that a spreadsheet would evaluate as a

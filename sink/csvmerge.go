@@ -68,7 +68,7 @@ func mergeState(path string, j *journal) error {
 	var src io.ReaderAt = jf
 	segs := j.segs
 	for len(segs) > fanIn {
-		runs, f, err := mergeRuns(filepath.Dir(path), src, segs)
+		runs, f, err := mergeRuns(path, src, segs)
 		if f != nil {
 			defer func() { _ = f.Close(); _ = os.Remove(f.Name()) }()
 		}

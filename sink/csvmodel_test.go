@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -276,6 +277,34 @@ func TestCSVDropMovesUsersOutOfTheDatabase(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Temporary files a crash left (a merge's runs and new state, a copy to
+// the drop) are removed by the next run, and other files are left alone.
+func TestCSVDropRemovesWhatACrashLeft(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	stale := []string{filepath.Join(state, ".c_1.csv.123"), filepath.Join(state, ".c_1.csv.runs.456"), filepath.Join(dir, ".Okta-users.csv.789")}
+	kept := []string{filepath.Join(state, ".c_2.csv.123"), filepath.Join(dir, ".Okta 2-users.csv.1"), filepath.Join(dir, "notes.txt")}
+	for _, p := range append(stale, kept...) {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := Batch{Connector: Connector{ID: "c_1", Name: "Okta"}, Info: BatchInfo{Final: true},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: json.RawMessage(`{"A":"b"}`)}}}
+	if err := (&CSV{Dir: dir, State: state}).Push(context.Background(), "k1", pack(t, &b)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s is still there", p)
+		}
+	}
+	for _, p := range kept {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
 }
 
 // A damaged state is refused with the path and the way out; the journal

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // fanIn is the most segments merged at once. A full run of a large tenant
@@ -89,10 +90,11 @@ func (m *segMerge) advance() error {
 }
 
 // mergeRuns merges segs of src in groups of fanIn into runs, written to a
-// new temporary file in dir, which the caller closes and removes. A run is
-// a segment without its header: the group's records, one per ID.
-func mergeRuns(dir string, src io.ReaderAt, segs []segment) ([]segment, *os.File, error) {
-	f, err := os.CreateTemp(dir, ".runs.*")
+// new temporary file beside the state at path, which the caller closes and
+// removes. A run is a segment without its header: the group's records, one
+// per ID.
+func mergeRuns(path string, src io.ReaderAt, segs []segment) ([]segment, *os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".runs.*")
 	if err != nil {
 		return nil, nil, err
 	}
