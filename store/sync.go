@@ -100,17 +100,7 @@ func (t *Tx) DeleteSnapshot(connID, sourceID string) error {
 // ForEachSnapshot calls fn for every user of the connector, in ID order.
 // fn must not write to the snapshot.
 func (t *Tx) ForEachSnapshot(connID string, fn func(sourceID string, s Snapshot) error) error {
-	b, _ := t.nested(bucketSnapshots, connID, false)
-	if b == nil {
-		return nil
-	}
-	return b.ForEach(func(k, v []byte) error {
-		s, err := decodeSnapshot(v)
-		if err != nil {
-			return fmt.Errorf("connector %s user %s: %w", connID, k, err)
-		}
-		return fn(string(k), s)
-	})
+	return t.ForEachSnapshotUnless(connID, func([]byte) bool { return false }, fn)
 }
 
 // ForEachSnapshotUnless is ForEachSnapshot for the users skip does not
