@@ -30,34 +30,7 @@ func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
 		iterations, _ = strconv.Atoi(v)
 	}
 	sim, simURL, fake, dir, env := faultWorld(t, 8000, 11)
-	cli := func(killAfter time.Duration, args ...string) (killed bool) {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		var timeout <-chan time.Time
-		if killAfter > 0 {
-			timeout = time.After(killAfter)
-		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("%v: %v\n%s", args, err, out.String())
-			}
-			return false
-		case <-timeout:
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			if err := <-done; err == nil {
-				return false // it had finished just before the signal
-			}
-			return true
-		}
-	}
+	cli := func(killAfter time.Duration, args ...string) bool { return runChild(t, env, killAfter, args...) }
 	cli(0, "connector", "add", "okta", "--name", "Crash", "--url", simURL, "--token-env", "CRASH_TOKEN",
 		"--user-status", "active,suspended")
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -112,6 +85,40 @@ func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
 	check()
 }
 
+// runChild runs the program (this test binary as the CLI) with env and
+// args; with killAfter set it sends SIGKILL then, unless the command ended
+// before, and says whether it was killed. A command that fails on its own
+// fails the test.
+func runChild(t *testing.T, env []string, killAfter time.Duration, args ...string) (killed bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var timeout <-chan time.Time
+	if killAfter > 0 {
+		timeout = time.After(killAfter)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out.String())
+		}
+		return false
+	case <-timeout:
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		if err := <-done; err == nil {
+			return false // it had finished just before the signal
+		}
+		return true
+	}
+}
+
 // faultWorld is an Okta simulator, the fake sink and a data directory, and
 // the environment of the program's child processes against them.
 func faultWorld(t *testing.T, users int, seed uint64) (*oktatest.Server, string, *sinktest.Server, string, []string) {
@@ -164,24 +171,7 @@ func TestCSVDropRunKilledAnywhereIsExact(t *testing.T) {
 	}
 	sim, simURL, _, dir, env := faultWorld(t, 6000, 12)
 	env = append(env, "NC_SINK=csv")
-	run := func(killAfter time.Duration, args ...string) bool {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if killAfter == 0 {
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("%v: %v\n%s", args, err, out.String())
-			}
-			return false
-		}
-		time.Sleep(killAfter)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		return cmd.Wait() != nil
-	}
+	run := func(killAfter time.Duration, args ...string) bool { return runChild(t, env, killAfter, args...) }
 	run(0, "connector", "add", "okta", "--name", "Crash", "--url", simURL, "--token-env", "CRASH_TOKEN",
 		"--user-status", "active,suspended")
 	rng := rand.New(rand.NewPCG(5, 6))
