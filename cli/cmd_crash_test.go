@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/csv"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -178,15 +177,7 @@ func TestCSVDropRunKilledAnywhereIsExact(t *testing.T) {
 	titles := map[string]string{}
 	check := func() {
 		t.Helper()
-		f, err := os.Open(filepath.Join(dir, "csv", "Crash-users.csv"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = f.Close() }()
-		rows, err := csv.NewReader(f).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rows := readCSV(t, filepath.Join(dir, "csv", "Crash-users.csv"))
 		col := slices.Index(rows[0], "User.JobTitle")
 		want := sim.IDs("ACTIVE", "SUSPENDED")
 		got := map[string]bool{}

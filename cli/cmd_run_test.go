@@ -125,15 +125,7 @@ func TestRunIntoTheCSVDrop(t *testing.T) {
 	dir := t.TempDir()
 	h.env["NC_CSV_DIR"] = dir
 	h.mustRun("run", "Sim")
-	f, err := os.Open(filepath.Join(dir, "Sim-users.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = f.Close() }()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(dir, "Sim-users.csv"))
 	if len(rows)-1 != len(sim.IDs("ACTIVE", "SUSPENDED")) || rows[0][0] != "SourceID" {
 		t.Fatalf("%d rows, header %v", len(rows), rows[0][:3])
 	}
@@ -147,4 +139,19 @@ func TestRunIntoTheCSVDrop(t *testing.T) {
 	if apps := rows[1][col["User.AssignedApps"]]; !strings.Contains(apps, "Google Workspace; ") && apps != "Google Workspace" {
 		t.Errorf("list values are joined with '; ': %q", apps)
 	}
+}
+
+// readCSV reads a CSV drop with encoding/csv.
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }

@@ -2,7 +2,6 @@ package sink
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -111,35 +110,36 @@ func openJournal(path string) (*journal, error) {
 // readSegmentHead reads a payload's key and columns; off is where its
 // records start, relative to the payload.
 func (j *journal) readSegmentHead(p []byte) (segment, string, error) {
-	r := bytes.NewReader(p)
-	key, err := readStr(r)
-	if err != nil {
-		return segment{}, "", err
+	bad := errors.New("bad segment")
+	key, rest, ok := takeStr(p)
+	if !ok {
+		return segment{}, "", bad
 	}
-	n, err := binary.ReadUvarint(r)
-	if err != nil || n > uint64(len(p)) {
-		return segment{}, "", errors.New("bad segment")
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)) {
+		return segment{}, "", bad
 	}
+	rest = rest[k:]
 	seg := segment{cols: make([]string, 0, n)}
 	for range n {
-		c, err := readStr(r)
-		if err != nil {
-			return segment{}, "", err
+		var c []byte
+		if c, rest, ok = takeStr(rest); !ok {
+			return segment{}, "", bad
 		}
-		if name, ok := j.names[c]; ok {
-			c = name
-		} else {
-			j.names[c] = c
+		name, known := j.names[string(c)]
+		if !known {
+			name = string(c)
+			j.names[name] = name
 		}
-		seg.cols = append(seg.cols, c)
+		seg.cols = append(seg.cols, name)
 	}
-	recs, err := binary.ReadUvarint(r)
-	if err != nil || recs > uint64(len(p)) {
-		return segment{}, "", errors.New("bad segment")
+	recs, k := binary.Uvarint(rest)
+	if k <= 0 || recs > uint64(len(rest)) {
+		return segment{}, "", bad
 	}
 	seg.records = int(recs)
-	seg.off = int64(len(p) - r.Len())
-	return seg, key, nil
+	seg.off = int64(len(p) - len(rest) + k)
+	return seg, string(key), nil
 }
 
 // entry is one record of a segment, as the merge reads it: its cells are
@@ -469,24 +469,4 @@ func takeStr(b []byte) (str, rest []byte, ok bool) {
 func appendStr(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
-}
-
-type byteReader interface {
-	io.Reader
-	io.ByteReader
-}
-
-func readStr(r byteReader) (string, error) {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return "", err
-	}
-	if n > 64<<20 {
-		return "", errors.New("bad string length")
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return "", err
-	}
-	return string(b), nil
 }
