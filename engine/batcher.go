@@ -18,6 +18,7 @@ type batcher struct {
 	queued  int // batches made by this batcher
 	pending int // records not yet in a batch
 	ready   []readyBatch
+	arena   []byte // where upserts' attributes are copied, a block at a time
 }
 
 type readyBatch struct {
@@ -46,12 +47,26 @@ func (b *batcher) upsert(id string, attrs json.RawMessage) error {
 	if err := b.room(n); err != nil {
 		return err
 	}
+	attrs = b.keep(attrs)
 	b.cur.Upserts = append(b.cur.Upserts, sink.Upsert{SourceID: id, Attributes: attrs})
 	b.size += n
 	b.pending++
 	b.p.upserts++
 	b.p.change(Change{SourceID: id, Attributes: attrs})
 	return nil
+}
+
+// keep copies attrs, which the caller reuses, into the arena: one
+// allocation for many users' records instead of one each. A full block is
+// left to the slices that point into it, and a new one started.
+func (b *batcher) keep(attrs []byte) []byte {
+	const block = 256 << 10
+	if len(attrs) > cap(b.arena)-len(b.arena) {
+		b.arena = make([]byte, 0, max(block, len(attrs)))
+	}
+	start := len(b.arena)
+	b.arena = append(b.arena, attrs...)
+	return b.arena[start:len(b.arena):len(b.arena)]
 }
 
 func (b *batcher) delete(id, reason string) error {

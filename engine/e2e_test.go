@@ -415,3 +415,25 @@ func TestDryRunChangesNothing(t *testing.T) {
 	db, _ = store.Open(filepath.Join(e.dir, store.FileName), store.Options{})
 	e.db, e.eng.DB = db, db
 }
+
+// Pages are committed a batch's worth at a time: with pages of 50 users, a
+// full run delivers batches of up to the contract's 1,000 records, not one
+// per page, and still every user exactly once.
+func TestPagesAreCommittedInFullBatches(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2600, "ACTIVE", "SUSPENDED", "STAGED", "PROVISIONED")
+	r := e.mustRun(engine.Options{})
+	e.assertSinkIsTruth()
+	e.assertEachAppliedOnce()
+	var sizes []int
+	for _, a := range e.fake.Accepted() {
+		if !a.Final {
+			sizes = append(sizes, a.Upserts+a.Deletes)
+		}
+	}
+	// The pages' batches, and one for the users whose manager came later.
+	most := (r.Upserted+sink.MaxRecords-1)/sink.MaxRecords + 1
+	if r.Upserted < 2*sink.MaxRecords || len(sizes) > most || slices.Max(sizes) > sink.MaxRecords {
+		t.Errorf("%d users upserted in batches of %v, want at most %d batches of at most %d", r.Upserted, sizes, most, sink.MaxRecords)
+	}
+}

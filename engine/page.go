@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"neurons-connector/mapping"
@@ -12,9 +13,9 @@ import (
 
 // page maps, compares and queues one page. The mapping and comparing
 // happen in a read transaction, the batches are encoded and compressed
-// outside any, and one short write transaction then stores the page's
-// snapshot changes and batches together: the pusher's transactions are not
-// held up while a page is mapped.
+// outside any, and the snapshot changes and batches of a few pages are then
+// stored together in one short write transaction (commit): the pusher's
+// transactions are not held up while a page is mapped.
 func (p *pass) page(ctx context.Context, users []User) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -22,7 +23,11 @@ func (p *pass) page(ctx context.Context, users []User) error {
 	if err := p.complete(ctx, users); err != nil {
 		return err
 	}
-	b := p.newBatcher()
+	if p.batcher == nil {
+		p.batcher = p.newBatcher()
+	}
+	b := p.batcher
+	records, size := b.pending, b.size
 	p.buffering = true
 	err := p.e.DB.View(func(tx *store.Tx) error {
 		dir := &directory{p: p, tx: tx}
@@ -34,9 +39,52 @@ func (p *pass) page(ctx context.Context, users []User) error {
 		return nil
 	})
 	p.buffering = false
-	if err == nil {
-		err = b.flush(false)
+	// The next page is likely to add as much as this one did.
+	p.pageRecords, p.pageSize = b.pending-records, b.size-size
+	if err == nil && p.commitDue() {
+		err = p.commit()
 	}
+	if err != nil {
+		return err
+	}
+	p.pages++
+	p.e.Log.Debug("page done", "connector", p.c.Name, "page", p.pages, "users", len(users),
+		"upserts", p.upserts, "deletes", p.deletes)
+	p.progress()
+	return nil
+}
+
+// commitEvery bounds how long finished pages wait in memory for a commit,
+// and maxOverlay how many snapshot changes (a hundred bytes or so each):
+// users whose manager comes later change their snapshot now and are sent
+// when the pass ends, so the changes can outnumber the batch's records.
+const (
+	commitEvery = time.Second
+	maxOverlay  = 5 * sink.MaxRecords
+)
+
+// commitDue reports whether the pages since the last commit are worth a
+// transaction: when another page like the last would not fit in the batch
+// (1,000 records or 5 MiB), too many snapshot changes have gathered, or a
+// second has passed. A commit per page of 200 made five
+// times the transactions (each synced to disk twice) and five times the
+// pushes, for batches of 200 records where the contract allows 1,000;
+// holding a few pages costs a crash nothing but their re-reading.
+func (p *pass) commitDue() bool {
+	b := p.batcher
+	return len(b.ready) > 0 || b.pending > 0 && (b.pending+p.pageRecords > sink.MaxRecords ||
+		b.size+p.pageSize > sink.MaxBody-bodyReserve) ||
+		len(p.overlay)+len(p.removed) >= maxOverlay || p.e.Clock.Now().Sub(p.committed) >= commitEvery
+}
+
+// commit writes what the pages since the last commit decided: their
+// snapshot changes, released holds and batches, in one transaction.
+func (p *pass) commit() error {
+	b := p.batcher
+	if b == nil {
+		return nil
+	}
+	err := b.flush(false)
 	if err == nil && !p.dry {
 		err = p.e.DB.Update(func(tx *store.Tx) error {
 			if err := p.writeOverlay(tx); err != nil {
@@ -54,14 +102,11 @@ func (p *pass) page(ctx context.Context, users []User) error {
 	if err != nil {
 		return err
 	}
-	queued := b.queued
-	p.pages++
-	p.e.Log.Debug("page done", "connector", p.c.Name, "page", p.pages, "users", len(users), "batches", queued,
-		"upserts", p.upserts, "deletes", p.deletes)
-	if queued > 0 && p.opts.Committed != nil {
+	p.committed = p.e.Clock.Now()
+	if b.queued > 0 && p.opts.Committed != nil {
 		p.opts.Committed()
 	}
-	p.progress()
+	b.queued = 0
 	return nil
 }
 
@@ -157,7 +202,9 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		old, known, err := p.getSnap(tx, u.ID)
 		if err == nil && known {
 			// A delete, decided when the pass ends (the deletion guard).
-			p.pendingDel[u.ID] = pendingDelete{reason: sink.ReasonDeletedAtSource, delivered: old.Delivered()}
+			// Cloned: the ID may be a substring of the user's whole decoded
+			// record, which the pass would otherwise keep until it ends.
+			p.pendingDel[strings.Clone(u.ID)] = pendingDelete{reason: sink.ReasonDeletedAtSource, delivered: old.Delivered()}
 		}
 		return err
 	}
@@ -177,7 +224,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 			return nil // never delivered: nothing to take back
 		}
 		// A delete, decided when the pass ends (the deletion guard).
-		p.pendingDel[u.ID] = pendingDelete{reason: sink.ReasonStatusNotSelected, delivered: old.Delivered()}
+		p.pendingDel[strings.Clone(u.ID)] = pendingDelete{reason: sink.ReasonStatusNotSelected, delivered: old.Delivered()}
 		return nil
 	}
 	delete(p.pendingDel, u.ID) // seen again in the selection after all
@@ -192,10 +239,10 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	if u.State != nil {
 		next.State = string(u.State) // a state changed alone rewrites the snapshot, and sends nothing
 	}
-	attrs, err := p.rec.MarshalJSON()
-	if err != nil {
-		return err
-	}
+	// Encoded into memory reused for every user: most users of a run are
+	// unchanged and only hashed; the batcher copies those it sends.
+	p.attrs = p.rec.AppendJSON(p.attrs[:0])
+	attrs := p.attrs
 	if dir.missed {
 		// The manager may come later in this pass: queue the user when the
 		// pass ends, with the manager's fields filled in.

@@ -115,6 +115,13 @@ type pass struct {
 	// snapshot changes collect in overlay and removed until written.
 	buffering bool
 	rec       mapping.Record
+	attrs     []byte // rec encoded
+	// batcher gathers the pages' changes until commit; committed is when
+	// commit last wrote.
+	batcher   *batcher
+	committed time.Time
+	// pageRecords and pageSize are what the last page added to the batch.
+	pageRecords, pageSize int
 
 	pages, fetched, upserts, deletes, batches, seq int
 }
@@ -233,8 +240,14 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		req.Cursor = cur.Value
 	}
 	stopTicking := p.ticking(time.Second)
+	p.committed = e.Clock.Now()
 	next, err := prov.Fetch(ctx, req, func(users []User) error { return p.page(ctx, users) })
 	stopTicking()
+	// The pages read are kept even if the pass failed after them: they are
+	// consistent, and the next run need not read them again.
+	if cerr := p.commit(); err == nil {
+		err = cerr
+	}
 	defer func() {
 		run.Fetched, run.Upserted, run.Deleted = p.fetched, p.upserts, p.deletes
 	}()

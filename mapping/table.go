@@ -161,7 +161,7 @@ func (t *Table) addRow(cat *Catalog, r Row) []string {
 		return msgs
 	}
 	t.rows = append(t.rows, r)
-	t.fixed = append(t.fixed, rule{target: r.Target, kind: kind, paths: paths, tr: tr})
+	t.fixed = append(t.fixed, rule{target: r.Target, key: jsonKey(r.Target), kind: kind, paths: paths, tr: tr})
 	return nil
 }
 

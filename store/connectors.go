@@ -100,12 +100,10 @@ func (t *Tx) DeleteConnector(id string) error {
 		return err
 	}
 	for _, top := range perConnector {
-		b := t.bucket(top)
-		key := []byte(id)
-		if b.Bucket(key) != nil {
-			err = b.DeleteBucket(key)
+		if b := t.bucket(top); b.Bucket([]byte(id)) != nil {
+			err = t.deleteNested(top, id)
 		} else {
-			err = b.Delete(key)
+			err = b.Delete([]byte(id))
 		}
 		if err != nil {
 			return fmt.Errorf("delete %s of connector %s: %w", top, id, err)

@@ -185,6 +185,10 @@ func PathIn(dataDir string) string { return filepath.Join(dataDir, FileName) }
 type Tx struct {
 	tx *bolt.Tx
 	db *DB
+	// nestedCache keeps the per-connector buckets found so far: bbolt
+	// looks a bucket up again on every call in a read transaction, which
+	// made a user's snapshot read three B+tree searches instead of one.
+	nestedCache map[string]*bolt.Bucket
 }
 
 // View runs fn in a read-only transaction.
@@ -203,15 +207,35 @@ func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
 // nested returns the per-connector bucket id under top, creating it in write
 // transactions when create is set. It returns nil if absent.
 func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
-	parent := t.bucket(top)
-	if b := parent.Bucket([]byte(id)); b != nil || !create {
+	key := string(top) + "/" + id
+	if b, ok := t.nestedCache[key]; ok {
 		return b, nil
 	}
-	b, err := parent.CreateBucket([]byte(id))
-	if err != nil {
-		return nil, fmt.Errorf("create %s/%s: %w", top, id, err)
+	parent := t.bucket(top)
+	b := parent.Bucket([]byte(id))
+	if b == nil && create {
+		var err error
+		if b, err = parent.CreateBucket([]byte(id)); err != nil {
+			return nil, fmt.Errorf("create %s/%s: %w", top, id, err)
+		}
+	}
+	if b != nil {
+		if t.nestedCache == nil {
+			t.nestedCache = map[string]*bolt.Bucket{}
+		}
+		t.nestedCache[key] = b
 	}
 	return b, nil
+}
+
+// deleteNested removes the per-connector bucket id under top, if there is one.
+func (t *Tx) deleteNested(top []byte, id string) error {
+	delete(t.nestedCache, string(top)+"/"+id)
+	parent := t.bucket(top)
+	if parent.Bucket([]byte(id)) == nil {
+		return nil
+	}
+	return parent.DeleteBucket([]byte(id))
 }
 
 func u64(n uint64) []byte {

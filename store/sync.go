@@ -268,10 +268,7 @@ func (t *Tx) HasSinkRecords(connID string) bool {
 
 // DropSinkRecords removes the connector's records from sinkstate.
 func (t *Tx) DropSinkRecords(connID string) error {
-	if b, _ := t.nested(bucketSinkState, connID, false); b == nil {
-		return nil
-	}
-	return t.bucket(bucketSinkState).DeleteBucket([]byte(connID))
+	return t.deleteNested(bucketSinkState, connID)
 }
 
 // ForEachSinkRecord calls fn for each record of the CSV sink, in ID order.
@@ -364,10 +361,7 @@ func (t *Tx) HeldReason(connID, sourceID string) (string, bool) {
 
 // ClearHeld forgets every held delete of the connector.
 func (t *Tx) ClearHeld(connID string) error {
-	if t.bucket(bucketHeld).Bucket([]byte(connID)) == nil {
-		return nil
-	}
-	return t.bucket(bucketHeld).DeleteBucket([]byte(connID))
+	return t.deleteNested(bucketHeld, connID)
 }
 
 // HeldCount is how many deletes of the connector are held. It counts the

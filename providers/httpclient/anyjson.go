@@ -17,10 +17,21 @@ import (
 // fuzz targets hold it to that).
 type anyDecoder struct {
 	b     []byte
+	src   string // b as a string, when shapes is set: values are its substrings
 	i     int
 	depth int
-	keys  map[string]string // interned keys, kept across the objects of a page
-	sizes map[string]int    // the last size of the object under each key: the next one's likely size
+	// keys and shapes are kept across the objects of a page (when set):
+	keys   map[string]string // interned keys
+	shapes map[string]*shape // the last object under each key: the next one's likely shape
+}
+
+// shape is what the last object under a key looked like. The objects of a
+// listing have the same keys in the same order, so comparing a key's bytes
+// with the one at its position last time finds the interned key without
+// hashing it, and the map is made large enough at once.
+type shape struct {
+	size int
+	keys []string
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -35,6 +46,13 @@ func (d *anyDecoder) fail(what string) error {
 // object decodes b, which must hold one JSON object and nothing else.
 func (d *anyDecoder) object(b []byte) (map[string]any, error) {
 	d.b, d.i, d.depth = b, 0, 0
+	if d.shapes != nil {
+		// One string for the whole object, of which every value is a
+		// substring: one allocation per object instead of one per value.
+		// A value kept for long keeps the object's bytes: callers clone
+		// what they retain beyond the page (IDs of pending deletes).
+		d.src = string(b)
+	}
 	d.ws()
 	if d.i >= len(d.b) || d.b[d.i] != '{' {
 		if d.literal("null") {
@@ -85,7 +103,7 @@ func (d *anyDecoder) value(key string) (any, error) {
 	case '[':
 		return d.arr()
 	case '"':
-		s, err := d.str(false)
+		s, err := d.strValue()
 		return s, err
 	case 't':
 		if d.literal("true") {
@@ -121,8 +139,12 @@ func (d *anyDecoder) obj(under string) (any, error) {
 	}
 	d.i++ // {
 	hint := 8
-	if n, ok := d.sizes[under]; ok {
-		hint = n // a map made large enough once, instead of grown twice
+	sh := d.shapes[under] // nil when there are no shapes
+	if sh != nil {
+		hint = sh.size // a map made large enough once, instead of grown twice
+	} else if d.shapes != nil && len(d.shapes) < 4096 {
+		sh = &shape{}
+		d.shapes[under] = sh
 	}
 	m := make(map[string]any, hint)
 	d.ws()
@@ -136,7 +158,7 @@ func (d *anyDecoder) obj(under string) (any, error) {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
 			return nil, d.fail("key expected")
 		}
-		k, err := d.str(true)
+		k, err := d.key(sh, len(m))
 		if err != nil {
 			return nil, err
 		}
@@ -158,8 +180,8 @@ func (d *anyDecoder) obj(under string) (any, error) {
 		if d.i < len(d.b) && d.b[d.i] == '}' {
 			d.i++
 			d.depth--
-			if d.sizes != nil && d.keys != nil && len(d.sizes) < 4096 {
-				d.sizes[under] = len(m)
+			if sh != nil {
+				sh.size = len(m)
 			}
 			return m, nil
 		}
@@ -199,35 +221,80 @@ func (d *anyDecoder) arr() (any, error) {
 	}
 }
 
-// str decodes the string at d.i. Most strings hold no escape and are valid
-// UTF-8: one copy (none for a key seen before). The rest go through
-// encoding/json, which decodes escapes and turns invalid bytes into U+FFFD.
-func (d *anyDecoder) str(key bool) (string, error) {
+// key decodes the object key at d.i, the object's n-th, interned: the key
+// at the same position in the last object of this shape, or the page's.
+func (d *anyDecoder) key(sh *shape, n int) (string, error) {
+	raw, ok := d.plain()
+	if !ok {
+		return d.str()
+	}
+	if sh != nil && n < len(sh.keys) && sh.keys[n] == string(raw) { // compared, not converted
+		return sh.keys[n], nil
+	}
+	var k string
+	if d.keys != nil {
+		k, ok = d.keys[string(raw)]
+		if !ok {
+			k = string(raw)
+			if len(d.keys) < 4096 {
+				d.keys[k] = k
+			}
+		}
+	} else {
+		k = string(raw)
+	}
+	if sh != nil && n <= len(sh.keys) && n < 1024 {
+		sh.keys = append(sh.keys[:n], k)
+	}
+	return k, nil
+}
+
+// plain returns the bytes of the string at d.i and moves past it when it
+// holds no escape, no control character and valid UTF-8: nearly every
+// string, which is then used as it is.
+func (d *anyDecoder) plain() ([]byte, bool) {
 	start := d.i + 1
 	j := start
+	var high byte
 	for ; j < len(d.b); j++ {
 		c := d.b[j]
 		if c == '"' || c == '\\' || c < 0x20 {
 			break
 		}
+		high |= c
 	}
-	if j < len(d.b) && d.b[j] == '"' && utf8.Valid(d.b[start:j]) {
-		d.i = j + 1
-		raw := d.b[start:j]
-		if key && d.keys != nil {
-			if k, ok := d.keys[string(raw)]; ok {
-				return k, nil
-			}
-			k := string(raw)
-			if len(d.keys) < 4096 {
-				d.keys[k] = k
-			}
-			return k, nil
-		}
-		return string(raw), nil
+	if j >= len(d.b) || d.b[j] != '"' || high >= utf8.RuneSelf && !utf8.Valid(d.b[start:j]) {
+		return nil, false
 	}
-	// The slow way: find the closing quote, then let encoding/json decode.
-	for j = start; j < len(d.b) && d.b[j] != '"'; j++ {
+	d.i = j + 1
+	return d.b[start:j], true
+}
+
+// text returns the string of b[from:to], a substring of the object's when
+// there is one.
+func (d *anyDecoder) text(from, to int) string {
+	if d.src != "" {
+		return d.src[from:to]
+	}
+	return string(d.b[from:to])
+}
+
+// value decodes a string value at d.i.
+func (d *anyDecoder) strValue() (string, error) {
+	start := d.i + 1
+	if raw, ok := d.plain(); ok {
+		return d.text(start, start+len(raw)), nil
+	}
+	return d.str()
+}
+
+// str decodes the string at d.i the slow way, for strings with escapes or
+// invalid UTF-8: find the closing quote, then let encoding/json decode
+// (escapes decoded, invalid bytes turned into U+FFFD).
+func (d *anyDecoder) str() (string, error) {
+	start := d.i + 1
+	j := start
+	for ; j < len(d.b) && d.b[j] != '"'; j++ {
 		if d.b[j] == '\\' {
 			j++
 		}
@@ -277,5 +344,5 @@ func (d *anyDecoder) number() (any, error) {
 			return nil, d.fail("bad number")
 		}
 	}
-	return json.Number(d.b[start:d.i]), nil
+	return json.Number(d.text(start, d.i)), nil
 }

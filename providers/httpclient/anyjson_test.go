@@ -27,7 +27,7 @@ func stdDecode(b []byte) (map[string]any, bool) {
 func checkAgainstStd(t *testing.T, in []byte) {
 	t.Helper()
 	want, ok := stdDecode(in)
-	for _, d := range []*anyDecoder{{}, {keys: map[string]string{}, sizes: map[string]int{}}} {
+	for _, d := range []*anyDecoder{{}, {keys: map[string]string{}, shapes: map[string]*shape{}}} {
 		got, err := d.object(in)
 		if !ok {
 			if err == nil {
@@ -63,6 +63,31 @@ func TestAnyDecoderAgreesWithEncodingJSON(t *testing.T) {
 	deep := strings.Repeat(`{"a":[`, 6000) + strings.Repeat(`]}`, 6000)
 	if _, err := (&anyDecoder{}).object([]byte(deep)); err == nil {
 		t.Fatal("12,000 levels of nesting decoded")
+	}
+}
+
+// One decoder reads a page's objects in turn, each predicting the next's
+// keys from the last of its shape: objects whose keys come in another
+// order, fewer, more, repeated or nested differently still decode exactly.
+func TestAnyDecoderAcrossObjectsOfAPage(t *testing.T) {
+	d := &anyDecoder{keys: map[string]string{}, shapes: map[string]*shape{}}
+	for _, in := range []string{
+		`{"id":"1","status":"A","profile":{"a":"x","b":"y"}}`,
+		`{"id":"2","status":"B","profile":{"a":"x","b":"y"}}`,
+		`{"status":"C","id":"3","profile":{"b":"y","a":"x"}}`,
+		`{"id":"4","profile":{"a":"x"}}`,
+		`{"id":"5","status":"E","profile":{"a":"x","b":"y","c":{"a":"nested"}},"extra":[{"a":1},{"b":2}]}`,
+		`{"id":"6","id":"dup","profile":{"a":"\u00e9","a":"again"}}`,
+		`{"profile":"not an object","id":7}`,
+		`{"id":"8","status":"A","profile":{"a":"x","b":"y"}}`,
+		`{"id":"9","status":"A","profile":{"a":"x","b":"y"`, // cut short
+		`{"id":"10","status":"A","profile":{"a":"x","b":"y"}}`,
+	} {
+		want, ok := stdDecode([]byte(in))
+		got, err := d.object([]byte(in))
+		if ok != (err == nil) || ok && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %#v (%v)\nwant %#v", in, got, err, want)
+		}
 	}
 }
 

@@ -1,7 +1,11 @@
 package httpclient
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"sync"
 
 	json "github.com/goccy/go-json"
 )
@@ -19,7 +23,7 @@ func DecodeObject(body []byte) (map[string]any, error) {
 // keys allocated once per page.
 func DecodeObjectsFrom(r io.Reader, limit int) ([]map[string]any, error) {
 	out := []map[string]any{}
-	d := anyDecoder{keys: map[string]string{}, sizes: map[string]int{}}
+	d := anyDecoder{keys: map[string]string{}, shapes: map[string]*shape{}}
 	err := EachObject(r, limit, func(obj []byte) error {
 		m, err := d.object(obj)
 		if err != nil {
@@ -31,9 +35,63 @@ func DecodeObjectsFrom(r io.Reader, limit int) ([]map[string]any, error) {
 	return out, err
 }
 
-// DecodeItemsFrom decodes a page streamed from r into values of type T
-// (for pages of which only a few fields are read), at most limit of them.
+// DecodeItemsFrom decodes a page from r into values of type T (for pages
+// of which only a few fields are read), at most limit of them. A page of up
+// to wholePage bytes is decoded in one call, which skips what T leaves out
+// twice as fast as decoding it object by object (an Okta sweep's pages are
+// a few hundred kilobytes); a larger one is streamed, one object held at a
+// time.
 func DecodeItemsFrom[T any](r io.Reader, limit int) ([]T, error) {
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer pageBufs.Put(buf)
+	buf.Reset()
+	n, err := io.CopyN(buf, r, wholePage+1)
+	switch {
+	case err != nil && !errors.Is(err, io.EOF):
+		return nil, err
+	case n <= wholePage:
+		return decodeHeld[T](buf.Bytes(), limit)
+	}
+	return decodeStreamed[T](io.MultiReader(bytes.NewReader(buf.Bytes()), r), limit)
+}
+
+// wholePage is the largest page DecodeItemsFrom decodes in one call.
+const wholePage = 8 << 20
+
+// pageBufs holds the buffers pages are read into.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeHeld decodes a page held in memory, as strict as decodeStreamed:
+// an array of objects (not null, nor null items), at most limit of them.
+func decodeHeld[T any](page []byte, limit int) ([]T, error) {
+	body := bytes.TrimLeft(page, " \t\r\n")
+	if len(body) == 0 || body[0] != '[' {
+		if len(body) == 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("expected '[', found %q", body[0])
+	}
+	var items []*T // pointers, so that a null item is seen
+	if err := json.Unmarshal(body, &items); err != nil {
+		return nil, err
+	}
+	if limit > 0 && len(items) > limit {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManyItems, limit)
+	}
+	if len(items) == 0 {
+		return nil, nil // as streamed
+	}
+	out := make([]T, len(items))
+	for i, it := range items {
+		if it == nil {
+			return nil, fmt.Errorf("item %d is not an object (null)", i+1)
+		}
+		out[i] = *it
+	}
+	return out, nil
+}
+
+func decodeStreamed[T any](r io.Reader, limit int) ([]T, error) {
 	var out []T
 	err := EachObject(r, limit, func(obj []byte) error {
 		var v T
