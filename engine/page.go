@@ -54,19 +54,25 @@ func (p *pass) page(ctx context.Context, users []User) error {
 	return nil
 }
 
-// commitEvery bounds how long finished pages wait in memory for a commit,
-// and maxOverlay how many snapshot changes (a hundred bytes or so each):
-// users whose manager comes later change their snapshot now and are sent
-// when the pass ends, so the changes can outnumber the batch's records.
+// commitEvery bounds how long finished pages wait in memory for a commit.
+// maxOverlay bounds the snapshot changes one transaction writes, and
+// maxRewrites those of users already in the snapshot: a first run's new
+// users come in the listing's order and fill few database pages, but
+// changed users are spread over the whole snapshot, each touching a page
+// of its own that bbolt holds in memory until the commit (1,000 of them
+// per transaction put 60 MB on the peak of a 1,000,000-user tenant's
+// incremental run).
 const (
 	commitEvery = time.Second
-	maxOverlay  = 5 * sink.MaxRecords
+	maxOverlay  = sink.MaxRecords
+	maxRewrites = 200
 )
 
 // commitDue reports whether the pages since the last commit are worth a
 // transaction: when another page like the last would not fit in the batch
-// (1,000 records or 5 MiB), too many snapshot changes have gathered, or a
-// second has passed. A commit per page of 200 made five
+// (1,000 records or 5 MiB), as many snapshot changes have gathered (users
+// whose manager comes later change their snapshot now and are sent when
+// the pass ends), or a second has passed. A commit per page of 200 made five
 // times the transactions (each synced to disk twice) and five times the
 // pushes, for batches of 200 records where the contract allows 1,000;
 // holding a few pages costs a crash nothing but their re-reading.
@@ -74,7 +80,8 @@ func (p *pass) commitDue() bool {
 	b := p.batcher
 	return len(b.ready) > 0 || b.pending > 0 && (b.pending+p.pageRecords > sink.MaxRecords ||
 		b.size+p.pageSize > sink.MaxBody-bodyReserve) ||
-		len(p.overlay)+len(p.removed) >= maxOverlay || p.e.Clock.Now().Sub(p.committed) >= commitEvery
+		len(p.overlay)+len(p.removed) >= maxOverlay || p.rewrites >= maxRewrites ||
+		p.e.Clock.Now().Sub(p.committed) >= commitEvery
 }
 
 // commit writes what the pages since the last commit decided: their
@@ -102,7 +109,7 @@ func (p *pass) commit() error {
 	if err != nil {
 		return err
 	}
-	p.committed = p.e.Clock.Now()
+	p.committed, p.rewrites = p.e.Clock.Now(), 0
 	if b.queued > 0 && p.opts.Committed != nil {
 		p.opts.Committed()
 	}
@@ -250,6 +257,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 			if err := p.spill.add(spilled{ID: u.ID, Status: u.Status, Known: known, OldHash: old.Hash, Attrs: attrs, Refs: refs}); err != nil {
 				return err
 			}
+			p.rewrote(known)
 			return p.putSnap(tx, u.ID, next) // contact and status now, hash when queued
 		}
 	}
@@ -262,5 +270,14 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 			return err
 		}
 	}
+	p.rewrote(known)
 	return p.putSnap(tx, u.ID, next)
+}
+
+// rewrote counts a snapshot change of a user the snapshot knew (see
+// maxRewrites).
+func (p *pass) rewrote(known bool) {
+	if known {
+		p.rewrites++
+	}
 }

@@ -105,7 +105,7 @@ type pass struct {
 	// one the earlier runs read.
 	identity, lastIdentity string
 	// anyHeld: deletes were held before this run; users seen selected
-	// release theirs (release, written with the page).
+	// release theirs (release, written with the next commit).
 	anyHeld bool
 	release []string
 	spill   *spill
@@ -120,15 +120,17 @@ type pass struct {
 	// commit last wrote.
 	batcher   *batcher
 	committed time.Time
-	// pageRecords and pageSize are what the last page added to the batch.
-	pageRecords, pageSize int
+	// pageRecords and pageSize are what the last page added to the batch;
+	// rewrites counts the changes to known users' snapshots since the last
+	// commit.
+	pageRecords, pageSize, rewrites int
 
 	pages, fetched, upserts, deletes, batches, seq int
 }
 
 // Run syncs one connector: one pass over the provider's users, mapped,
-// compared with the snapshot, and the changes queued in the outbox, each
-// page in one transaction with its snapshot updates. The provider's cursor
+// compared with the snapshot, and the changes queued in the outbox, a few
+// pages (a batch's worth) in one transaction with their snapshot updates. The provider's cursor
 // and the sync state are written with the pass's last transaction, after
 // every change it found is in the outbox. The returned record is also kept
 // in the run history (except for dry runs).
@@ -312,6 +314,7 @@ func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
 
 func (p *pass) delSnap(tx *store.Tx, id string) error {
 	if p.dry || p.buffering {
+		p.rewrites++
 		delete(p.overlay, id)
 		p.removed[id] = true
 		return nil

@@ -279,7 +279,7 @@ func (d *anyDecoder) text(from, to int) string {
 	return string(d.b[from:to])
 }
 
-// value decodes a string value at d.i.
+// strValue decodes a string value at d.i.
 func (d *anyDecoder) strValue() (string, error) {
 	start := d.i + 1
 	if raw, ok := d.plain(); ok {
