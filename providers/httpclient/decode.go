@@ -55,8 +55,11 @@ func DecodeItemsFrom[T any](r io.Reader, limit int) ([]T, error) {
 	return decodeStreamed[T](io.MultiReader(bytes.NewReader(buf.Bytes()), r), limit)
 }
 
-// wholePage is the largest page DecodeItemsFrom decodes in one call.
-const wholePage = 8 << 20
+// wholePage is the largest page DecodeItemsFrom decodes in one call. Sweep
+// pages are a few hundred kilobytes; System Log pages of 1,000 events can be
+// several megabytes, and holding one whole (twice: goccy copies its input)
+// put tens of megabytes on an incremental run's peak, so they stream.
+const wholePage = 1 << 20
 
 // pageBufs holds the buffers pages are read into.
 var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
