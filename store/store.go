@@ -188,7 +188,16 @@ type Tx struct {
 	// nestedCache keeps the per-connector buckets found so far: bbolt
 	// looks a bucket up again on every call in a read transaction, which
 	// made a user's snapshot read three B+tree searches instead of one.
-	nestedCache map[string]*bolt.Bucket
+	nestedCache map[nestedKey]*bolt.Bucket
+}
+
+// nestedKey names a per-connector bucket: its top-level bucket and its ID.
+// The top-level bucket is told by its name's address (the names are the
+// package's bucket variables): a key made of the name's text cost an
+// allocation on every snapshot read.
+type nestedKey struct {
+	top *byte
+	id  string
 }
 
 // View runs fn in a read-only transaction.
@@ -207,7 +216,7 @@ func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
 // nested returns the per-connector bucket id under top, creating it in write
 // transactions when create is set. It returns nil if absent.
 func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
-	key := string(top) + "/" + id
+	key := nestedKey{&top[0], id}
 	if b, ok := t.nestedCache[key]; ok {
 		return b, nil
 	}
@@ -221,7 +230,7 @@ func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
 	}
 	if b != nil {
 		if t.nestedCache == nil {
-			t.nestedCache = map[string]*bolt.Bucket{}
+			t.nestedCache = map[nestedKey]*bolt.Bucket{}
 		}
 		t.nestedCache[key] = b
 	}
@@ -230,7 +239,7 @@ func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
 
 // deleteNested removes the per-connector bucket id under top, if there is one.
 func (t *Tx) deleteNested(top []byte, id string) error {
-	delete(t.nestedCache, string(top)+"/"+id)
+	delete(t.nestedCache, nestedKey{&top[0], id})
 	parent := t.bucket(top)
 	if parent.Bucket([]byte(id)) == nil {
 		return nil
