@@ -21,6 +21,7 @@ var migrations = []func(*bolt.Tx) error{
 	migrate1to2,
 	migrate2to3,
 	migrate3to4,
+	migrate4to5,
 }
 
 // migrate brings the file to SchemaVersion. A current file is only read, so
@@ -255,6 +256,22 @@ func migrate3to4(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// migrate4to5 counts each connector's snapshots into the sequence of its
+// bucket, which PutSnapshot and DeleteSnapshot keep from then on: counting
+// them with bbolt's Stats walked every page of the bucket, so each run and
+// each status read the whole snapshot (216 MB at 1,000,000 users, held in
+// the process's resident memory for the rest of the run).
+func migrate4to5(tx *bolt.Tx) error {
+	snaps := tx.Bucket(bucketSnapshots)
+	return snaps.ForEachBucket(func(id []byte) error {
+		b := snaps.Bucket(id)
+		if err := b.SetSequence(uint64(b.Stats().KeyN)); err != nil {
+			return fmt.Errorf("count snapshots of %s: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // storedConfigs decodes every configuration of the connectors bucket, for

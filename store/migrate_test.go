@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -169,4 +170,52 @@ func copyFile(t *testing.T, from, to string) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Schema version 4 did not count snapshots; the migration counts what each
+// connector has, and the count goes on from there.
+func TestMigrateFromSchemaV4CountsSnapshots(t *testing.T) {
+	db := openTemp(t)
+	path := db.Path()
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		snaps := tx.Bucket(bucketSnapshots)
+		for conn, n := range map[string]int{"c1": 3, "c2": 1500} { // c2: more than a page
+			b, err := snaps.CreateBucket([]byte(conn))
+			if err != nil {
+				return err
+			}
+			for i := range n {
+				if err := b.Put(fmt.Appendf(nil, "u%05d", i), Snapshot{Status: "ACTIVE"}.encode()); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := snaps.CreateBucket([]byte("c3")); err != nil {
+			return err
+		}
+		return writeVersion(tx, 4)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if _, err := os.Stat(path + ".schema-v4.bak"); err != nil {
+		t.Errorf("no backup taken before migrating: %v", err)
+	}
+	if err := db.Update(func(tx *Tx) error { return tx.PutSnapshot("c1", "u99999", Snapshot{}) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *Tx) error {
+		for conn, want := range map[string]int{"c1": 4, "c2": 1500, "c3": 0} {
+			if got := tx.SnapshotSize(conn); got != want {
+				t.Errorf("%s: %d snapshots counted, want %d", conn, got, want)
+			}
+		}
+		return nil
+	})
 }

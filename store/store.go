@@ -3,7 +3,7 @@
 // the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
 // the package; callers work through Tx, one transaction per logical step.
 //
-// Layout (schema version 4; names in schema.go):
+// Layout (schema version 5; names in schema.go):
 //
 //	meta/
 //	    schema_version       uint32, big endian
@@ -18,7 +18,7 @@
 //	cursors/
 //	    <connector id>       JSON Cursor: the provider's opaque position + when saved
 //	snapshots/
-//	    <connector id>/      one bucket per connector
+//	    <connector id>/      one bucket per connector; its sequence is its number of users
 //	        <source id>      Snapshot: record hash, status, contact, the provider's
 //	                         state of the user (binary)
 //	outbox/
@@ -42,7 +42,8 @@
 // buckets, and stored configurations without rate share, full-run interval
 // and schedule anchor. migrate1to2 converts it. Version 2 lacked the state
 // and sinkstate buckets (migrate2to3); version 3 the held bucket and the
-// connectors' deletion guard (migrate3to4). A snapshot entry of an older
+// connectors' deletion guard (migrate3to4); version 4 did not count a
+// connector's snapshots in the sequence of its bucket (migrate4to5). A snapshot entry of an older
 // build lacks the provider's state, which reads as none.
 package store
 

@@ -493,3 +493,49 @@ func TestForEachSnapshotUnless(t *testing.T) {
 		t.Fatalf("%v, %v", got, err)
 	}
 }
+
+// The number of users a connector has delivered is kept as they come and
+// go, not counted from the snapshot's pages (which read the whole bucket).
+func TestSnapshotSizeIsKeptThroughPutsAndDeletes(t *testing.T) {
+	db := openTemp(t)
+	steps := []struct {
+		do   func(tx *Tx) error
+		want int
+	}{
+		{func(tx *Tx) error { return tx.PutSnapshot("c1", "u1", Snapshot{Status: "ACTIVE"}) }, 1},
+		{func(tx *Tx) error { return tx.PutSnapshot("c1", "u2", Snapshot{Status: "ACTIVE"}) }, 2},
+		{func(tx *Tx) error { return tx.PutSnapshot("c1", "u1", Snapshot{Status: "SUSPENDED"}) }, 2}, // a rewrite
+		{func(tx *Tx) error { return tx.DeleteSnapshot("c1", "u9") }, 2},                             // not there
+		{func(tx *Tx) error { return tx.DeleteSnapshot("c1", "u1") }, 1},
+		{func(tx *Tx) error { return tx.DeleteSnapshot("c1", "u1") }, 1}, // twice
+		{func(tx *Tx) error { return tx.PutSnapshot("c2", "u1", Snapshot{Status: "ACTIVE"}) }, 1},
+	}
+	for i, s := range steps {
+		if err := db.Update(s.do); err != nil {
+			t.Fatal(err)
+		}
+		_ = db.View(func(tx *Tx) error {
+			if got := tx.SnapshotSize("c1"); got != s.want {
+				t.Errorf("step %d: SnapshotSize = %d, want %d", i, got, s.want)
+			}
+			return nil
+		})
+	}
+	// A rolled-back transaction leaves the count as it was.
+	_ = db.Update(func(tx *Tx) error {
+		_ = tx.PutSnapshot("c1", "u7", Snapshot{})
+		return errors.New("rolled back")
+	})
+	_ = db.View(func(tx *Tx) error {
+		if got := tx.SnapshotSize("c1"); got != 1 {
+			t.Errorf("after a rollback: %d", got)
+		}
+		if got := tx.SnapshotSize("c2"); got != 1 {
+			t.Errorf("another connector: %d", got)
+		}
+		if got := tx.SnapshotSize("c3"); got != 0 {
+			t.Errorf("a connector with no snapshot: %d", got)
+		}
+		return nil
+	})
+}

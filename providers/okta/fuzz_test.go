@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"neurons-connector/providers/okta/oktatest"
 )
@@ -75,4 +76,25 @@ func FuzzDecodeUsersPage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A listed user's ID is kept past its page (in the sets of a pass), so it
+// must not share memory with the decoded record: a substring would keep the
+// whole record alive with it.
+func TestCheckedIDDoesNotHoldTheRecord(t *testing.T) {
+	items, err := decodeArray([]byte(`[{"id":"00u1abcdefghijklmnop","status":"ACTIVE","lastUpdated":"2026-01-02T03:04:05.000Z","profile":{"login":"a@example.com"}}]`))
+	if err != nil || len(items) != 1 {
+		t.Fatal(items, err)
+	}
+	f, err := checkUser(items[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded := items[0]["id"].(string)
+	if f.id != decoded {
+		t.Fatalf("id %q, want %q", f.id, decoded)
+	}
+	if unsafe.StringData(f.id) == unsafe.StringData(decoded) {
+		t.Error("the checked ID is the decoded string itself, a part of the record's memory")
+	}
 }

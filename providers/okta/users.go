@@ -215,7 +215,11 @@ func checkUser(u map[string]any) (userFields, error) {
 	if _, ok := u["profile"].(map[string]any); !ok {
 		return userFields{}, fmt.Errorf("okta: user %s has no profile", id)
 	}
-	return userFields{id: id, status: status, lastUpdated: lu}, nil
+	// The ID outlives the page in sets of the pass (the users an
+	// incremental pass listed, the deletes it holds back), and as decoded
+	// it is a substring of the user's whole record: a set of them kept
+	// every record they came from (20 MB live at 10,000 changed users).
+	return userFields{id: strings.Clone(id), status: status, lastUpdated: lu}, nil
 }
 
 // serverTime is the Date of a response, or the zero time.
