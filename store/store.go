@@ -48,6 +48,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -190,6 +191,29 @@ type Tx struct {
 	// looks a bucket up again on every call in a read transaction, which
 	// made a user's snapshot read three B+tree searches instead of one.
 	nestedCache map[nestedKey]*bolt.Bucket
+	// seekers keeps a cursor per bucket for lookup: bbolt's Get makes a
+	// new cursor, and grows a new search stack, on every call.
+	seekers map[*bolt.Bucket]*bolt.Cursor
+}
+
+// lookup is b.Get through the transaction's cursor for b, which keeps its
+// search stack from one lookup to the next.
+func (t *Tx) lookup(b *bolt.Bucket, key []byte) []byte {
+	c := t.seekers[b]
+	if c == nil {
+		if t.seekers == nil {
+			t.seekers = map[*bolt.Bucket]*bolt.Cursor{}
+		}
+		c = b.Cursor()
+		t.seekers[b] = c
+	}
+	// Seek searches from the root every time, so a write since the last
+	// lookup cannot leave it on a stale position.
+	k, v := c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // nestedKey names a per-connector bucket: its top-level bucket and its ID.
@@ -240,7 +264,10 @@ func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
 
 // deleteNested removes the per-connector bucket id under top, if there is one.
 func (t *Tx) deleteNested(top []byte, id string) error {
-	delete(t.nestedCache, nestedKey{&top[0], id})
+	if b, ok := t.nestedCache[nestedKey{&top[0], id}]; ok {
+		delete(t.seekers, b)
+		delete(t.nestedCache, nestedKey{&top[0], id})
+	}
 	parent := t.bucket(top)
 	if parent.Bucket([]byte(id)) == nil {
 		return nil

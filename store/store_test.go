@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -538,4 +539,41 @@ func TestSnapshotSizeIsKeptThroughPutsAndDeletes(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Reads and writes of snapshots mixed in one transaction see each other
+// (reads go through a cursor kept for the transaction).
+func TestSnapshotReadsFollowWritesInOneTransaction(t *testing.T) {
+	db := openTemp(t)
+	err := db.Update(func(tx *Tx) error {
+		for i := range 300 { // several pages, so writes split nodes under the cursor
+			if err := tx.PutSnapshot("c1", fmt.Sprintf("u%04d", i), Snapshot{Status: "ACTIVE", Name: strings.Repeat("n", 40)}); err != nil {
+				return err
+			}
+			if _, ok, _ := tx.Snapshot("c1", fmt.Sprintf("u%04d", i)); !ok {
+				t.Fatalf("u%04d not read back after its write", i)
+			}
+			if _, ok, _ := tx.Snapshot("c1", fmt.Sprintf("u%04d", i+1)); ok {
+				t.Fatalf("u%04d read before its write", i+1)
+			}
+		}
+		for i := 0; i < 300; i += 2 {
+			if err := tx.DeleteSnapshot("c1", fmt.Sprintf("u%04d", i)); err != nil {
+				return err
+			}
+		}
+		for i := range 300 {
+			s, ok, err := tx.Snapshot("c1", fmt.Sprintf("u%04d", i))
+			if err != nil || ok != (i%2 == 1) || ok && s.Status != "ACTIVE" {
+				t.Errorf("u%04d: %+v %v %v", i, s, ok, err)
+			}
+		}
+		if n := tx.SnapshotSize("c1"); n != 150 {
+			t.Errorf("SnapshotSize = %d, want 150", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

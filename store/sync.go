@@ -68,7 +68,7 @@ func (t *Tx) Snapshot(connID, sourceID string) (Snapshot, bool, error) {
 	if b == nil {
 		return Snapshot{}, false, nil
 	}
-	v := b.Get([]byte(sourceID))
+	v := t.lookup(b, []byte(sourceID))
 	if v == nil {
 		return Snapshot{}, false, nil
 	}
@@ -86,7 +86,7 @@ func (t *Tx) PutSnapshot(connID, sourceID string, s Snapshot) error {
 		return err
 	}
 	key := []byte(sourceID)
-	if b.Get(key) == nil { // a new user: one more in the count
+	if t.lookup(b, key) == nil { // a new user: one more in the count
 		if err := b.SetSequence(b.Sequence() + 1); err != nil {
 			return err
 		}
@@ -101,7 +101,7 @@ func (t *Tx) DeleteSnapshot(connID, sourceID string) error {
 		return nil
 	}
 	key := []byte(sourceID)
-	if b.Get(key) == nil {
+	if t.lookup(b, key) == nil {
 		return nil
 	}
 	if err := b.SetSequence(b.Sequence() - 1); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // anyDecoder decodes JSON into the values encoding/json gives an any with
@@ -23,6 +24,11 @@ type anyDecoder struct {
 	// keys and shapes are kept across the objects of a page (when set):
 	keys   map[string]string // interned keys
 	shapes map[string]*shape // the last object under each key: the next one's likely shape
+	// slab holds the headers of the object's boxed strings; slabSize is how
+	// many the last object had, the next slab's size.
+	slab     []string
+	slabSize int
+	boxed    int // strings boxed in this object so far
 }
 
 // shape is what the last object under a key looked like. The objects of a
@@ -52,6 +58,7 @@ func (d *anyDecoder) object(b []byte) (map[string]any, error) {
 		// A value kept for long keeps the object's bytes: callers clone
 		// what they retain beyond the page (IDs of pending deletes).
 		d.src = string(b)
+		d.slab, d.slabSize, d.boxed = nil, d.boxed, 0
 	}
 	d.ws()
 	if d.i >= len(d.b) || d.b[d.i] != '{' {
@@ -104,7 +111,10 @@ func (d *anyDecoder) value(key string) (any, error) {
 		return d.arr()
 	case '"':
 		s, err := d.strValue()
-		return s, err
+		if err != nil || d.src == "" {
+			return s, err
+		}
+		return d.box(s, stringType), nil
 	case 't':
 		if d.literal("true") {
 			return true, nil
@@ -344,5 +354,36 @@ func (d *anyDecoder) number() (any, error) {
 			return nil, d.fail("bad number")
 		}
 	}
+	if d.src != "" {
+		return d.box(d.text(start, d.i), numberType), nil
+	}
 	return json.Number(d.text(start, d.i)), nil
+}
+
+// eface is the layout of an any: its dynamic type and a pointer to the value.
+type eface struct{ typ, data unsafe.Pointer }
+
+// The dynamic types box gives its values.
+var (
+	stringType = typeOf("")
+	numberType = typeOf(json.Number(""))
+)
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// box makes an any of a string (typ: stringType or numberType) whose header
+// lives in the object's slab instead of an allocation of its own: a string
+// put in an interface costs an allocation, and a user has dozens. The slab
+// is never written again where a value points, so the values stay immutable
+// as Go's interfaces require; a value kept keeps its slab (a few hundred
+// bytes) and the object's text, which its string is a part of anyway.
+func (d *anyDecoder) box(s string, typ unsafe.Pointer) any {
+	if len(d.slab) == cap(d.slab) {
+		d.slab = make([]string, 0, max(d.slabSize, 16))
+	}
+	d.slab = append(d.slab, s)
+	d.boxed++
+	var v any
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ: typ, data: unsafe.Pointer(&d.slab[len(d.slab)-1])}
+	return v
 }

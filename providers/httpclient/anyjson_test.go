@@ -3,7 +3,9 @@ package httpclient
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -87,6 +89,36 @@ func TestAnyDecoderAcrossObjectsOfAPage(t *testing.T) {
 		got, err := d.object([]byte(in))
 		if ok != (err == nil) || ok && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s:\n got %#v (%v)\nwant %#v", in, got, err, want)
+		}
+	}
+}
+
+// Strings and numbers are boxed with their headers in a slab per object:
+// values kept after their page, through collections, are still what the
+// page said, whatever the number of values per object (slabs overflow).
+func TestBoxedValuesOutliveTheirPage(t *testing.T) {
+	d := &anyDecoder{keys: map[string]string{}, shapes: map[string]*shape{}}
+	var ins []string
+	var kept []map[string]any
+	for i := range 50 {
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"id":"u%d","n":%d.5`, i, i)
+		for j := range i { // 0 to 49 more values: slabs sized by the last object, and overflowing
+			fmt.Fprintf(&b, `,"k%d":"v%d-%d","m%d":[%d,"x%d"]`, j, i, j, j, j, j)
+		}
+		b.WriteString("}")
+		got, err := d.object([]byte(b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins, kept = append(ins, b.String()), append(kept, got)
+	}
+	runtime.GC()
+	runtime.GC()
+	for i, in := range ins {
+		want, _ := stdDecode([]byte(in))
+		if !reflect.DeepEqual(kept[i], want) {
+			t.Fatalf("object %d after collections:\n got %#v\nwant %#v", i, kept[i], want)
 		}
 	}
 }
