@@ -145,8 +145,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			u := engine.User{ID: f.id, Status: f.status, Raw: raw}
 			switch {
 			case enrich != nil:
-				enrich.attach(raw, f.id)
-				u.State = pass.numbers.encode(enrich.stateOf(f.id))
+				u.State = enrich.join(raw, f.id, pass.numbers)
 			case f.lastUpdated.Before(cur.Watermark) && !log.names(f.id):
 				// Read again only because of the overlap: unchanged since the
 				// last complete pass read it, so its apps and devices are

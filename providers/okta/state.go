@@ -63,29 +63,63 @@ func (n *numbering) encode(s *userState) []byte {
 	if s.NoDevices {
 		flags |= 2
 	}
-	b := []byte{stateVersion, flags}
-	b = binary.AppendUvarint(b, uint64(len(s.Apps)))
-	for _, a := range s.Apps {
-		no, ok := n.appNo[a]
-		if !ok {
-			no = uint64(len(n.apps))
-			n.apps = append(n.apps, a)
-			n.appNo[a] = no
-		}
+	apps := make([]uint64, len(s.Apps))
+	for i, a := range s.Apps {
+		apps[i] = n.appLocked(a)
+	}
+	devs := make([]uint64, len(s.Devices))
+	for i, d := range s.Devices {
+		devs[i] = n.deviceLocked([3]string{d.Platform, d.OSVersion, d.Name})
+	}
+	return appendState(nil, flags, apps, devs)
+}
+
+// appendState appends a state in encode's form, from its numbers.
+func appendState(b []byte, flags byte, apps, devs []uint64) []byte {
+	b = append(b, stateVersion, flags)
+	b = binary.AppendUvarint(b, uint64(len(apps)))
+	for _, no := range apps {
 		b = binary.AppendUvarint(b, no)
 	}
-	b = binary.AppendUvarint(b, uint64(len(s.Devices)))
-	for _, d := range s.Devices {
-		key := [3]string{d.Platform, d.OSVersion, d.Name}
-		no, ok := n.devNo[key]
-		if !ok {
-			no = uint64(len(n.devices))
-			n.devices = append(n.devices, key)
-			n.devNo[key] = no
-		}
+	b = binary.AppendUvarint(b, uint64(len(devs)))
+	for _, no := range devs {
 		b = binary.AppendUvarint(b, no)
 	}
 	return b
+}
+
+// app returns an app instance's number, giving it the next one if new.
+func (n *numbering) app(id string) uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.appLocked(id)
+}
+
+func (n *numbering) appLocked(id string) uint64 {
+	no, ok := n.appNo[id]
+	if !ok {
+		no = uint64(len(n.apps))
+		n.apps = append(n.apps, id)
+		n.appNo[id] = no
+	}
+	return no
+}
+
+// device returns a device profile's number, giving it the next one if new.
+func (n *numbering) device(key [3]string) uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.deviceLocked(key)
+}
+
+func (n *numbering) deviceLocked(key [3]string) uint64 {
+	no, ok := n.devNo[key]
+	if !ok {
+		no = uint64(len(n.devices))
+		n.devices = append(n.devices, key)
+		n.devNo[key] = no
+	}
+	return no
 }
 
 // decode reads a state; ok is false for one this version or numbering
@@ -136,25 +170,6 @@ func (n *numbering) tables() ([]string, [][3]string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return slices.Clone(n.apps), slices.Clone(n.devices)
-}
-
-// stateOf is the state of a user after a full pass's sweep.
-func (e *enrichment) stateOf(id string) *userState {
-	s := &userState{NoApps: e.noApps, NoDevices: e.noDevs}
-	i, ok := e.listsOf(id, false)
-	if !ok {
-		return s
-	}
-	if !e.noApps {
-		e.each(i, false, func(v uint32) { s.Apps = append(s.Apps, e.apps[v].id) })
-	}
-	if !e.noDevs {
-		e.each(i, true, func(v uint32) {
-			d := e.combos[v]
-			s.Devices = append(s.Devices, stateDevice{d.platform, d.osVersion, d.displayName})
-		})
-	}
-	return s
 }
 
 // apply writes the state's apps and devices into a user's record, in the

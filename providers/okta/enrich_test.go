@@ -1,0 +1,67 @@
+package okta
+
+import (
+	"reflect"
+	"testing"
+)
+
+// join gives each user the appLinks and devices the sweeps found, and a
+// state that reads back as the same apps and devices under the pass's
+// numbering, which may already number some of them differently from the
+// sweep's order.
+func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
+	const a, b, c = "00uaaaaaaaaaaaaaaaaa", "00ubbbbbbbbbbbbbbbbb", "00ushort" // c: not 20 bytes
+	for _, compact := range []bool{false, true} {
+		e := newEnrichment()
+		e.apps = []appInfo{{id: "0oa1", label: "Slack", name: "slack"}, {id: "0oa2", label: "Zoom", name: "zoom"}}
+		mac := e.combo(deviceInfo{"MACOS", "14.1", "Mac-1"})
+		win := e.combo(deviceInfo{"WINDOWS", "11", "PC-9"})
+		e.addApp(a, 1)
+		e.addApp(a, 0)
+		e.addDevice(a, win)
+		e.addDevice(c, mac)
+		e.addDevice(c, win)
+		if compact {
+			e.compact()
+		}
+		n := newNumbering([]string{"0oa9", "0oa2"}, [][3]string{{"WINDOWS", "11", "PC-9"}})
+		want := map[string]*userState{
+			a: {Apps: []string{"0oa2", "0oa1"}, Devices: []stateDevice{{"WINDOWS", "11", "PC-9"}}},
+			b: {},
+			c: {Devices: []stateDevice{{"MACOS", "14.1", "Mac-1"}, {"WINDOWS", "11", "PC-9"}}},
+		}
+		links := map[string][]any{
+			a: {map[string]any{"label": "Zoom", "appName": "zoom", "appInstanceId": "0oa2"}, map[string]any{"label": "Slack", "appName": "slack", "appInstanceId": "0oa1"}},
+			b: {}, c: {},
+		}
+		for _, id := range []string{a, b, c, a} { // a twice: numbers and shared maps reused
+			raw := map[string]any{"id": id}
+			got, ok := n.decode(e.join(raw, id, n))
+			if !ok || !reflect.DeepEqual(got.Apps, want[id].Apps) || !reflect.DeepEqual(got.Devices, want[id].Devices) || got.NoApps || got.NoDevices {
+				t.Errorf("compact %v, %s: state %+v (%v), want %+v", compact, id, got, ok, want[id])
+			}
+			if !reflect.DeepEqual(raw["appLinks"], links[id]) {
+				t.Errorf("compact %v, %s: appLinks %v", compact, id, raw["appLinks"])
+			}
+			var devs []any
+			for _, d := range want[id].Devices {
+				devs = append(devs, map[string]any{"profile": map[string]any{"platform": d.Platform, "osVersion": d.OSVersion, "displayName": d.Name}})
+			}
+			if got := raw["devices"].([]any); len(got) != len(devs) || len(devs) > 0 && !reflect.DeepEqual(got, devs) {
+				t.Errorf("compact %v, %s: devices %v, want %v", compact, id, got, devs)
+			}
+		}
+		if apps, devs := n.tables(); !reflect.DeepEqual(apps, []string{"0oa9", "0oa2", "0oa1"}) || len(devs) != 2 {
+			t.Errorf("numbering after the joins: %v %v", apps, devs)
+		}
+	}
+	// An API the org lacks: its list is left out and the state says so.
+	e := newEnrichment()
+	e.noApps, e.noDevs = true, true
+	n := newNumbering(nil, nil)
+	raw := map[string]any{}
+	got, ok := n.decode(e.join(raw, a, n))
+	if !ok || !got.NoApps || !got.NoDevices || raw["appLinks"] != nil || raw["devices"] != nil {
+		t.Errorf("without the APIs: %+v %v %v", got, ok, raw)
+	}
+}
