@@ -48,6 +48,7 @@ func fieldOf(v any, kind Kind) (Field, bool) {
 	case nil:
 		return f, false
 	case []any:
+		f.List = make([]string, 0, len(x))
 		for _, e := range x {
 			if s, ok := scalar(e); ok {
 				f.List = append(f.List, s)

@@ -159,26 +159,26 @@ func (e *enrichment) compact() {
 	e.lists, e.slab = nil, nil
 }
 
-// each calls fn with each value of user i's apps (dev false) or devices.
-func (e *enrichment) each(i uint32, dev bool, fn func(v uint32)) {
+// values appends user i's apps (dev false) or devices to buf.
+func (e *enrichment) values(i uint32, dev bool, buf []uint32) []uint32 {
 	if e.lists == nil && e.appOff != nil {
 		off, vals := e.appOff, e.appVals
 		if dev {
 			off, vals = e.devOff, e.devVals
 		}
 		for _, v := range vals[off[i]:off[i+1]] {
-			fn(uint32(v))
+			buf = append(buf, uint32(v))
 		}
-		return
+		return buf
 	}
-	l := e.lists[i]
-	head := l.appHead
+	head := e.lists[i].appHead
 	if dev {
-		head = l.devHead
+		head = e.lists[i].devHead
 	}
 	for n := head; n >= 0; n = e.slab[n].next {
-		fn(e.slab[n].val)
+		buf = append(buf, e.slab[n].val)
 	}
+	return buf
 }
 
 // join adds a user's apps and devices to its record, in the shapes of
@@ -189,45 +189,50 @@ func (e *enrichment) each(i uint32, dev bool, fn func(v uint32)) {
 // state were made apart, each with its own lookups.
 func (e *enrichment) join(raw map[string]any, id string, n *numbering) []byte {
 	i, ok := e.listsOf(id, false)
-	var buf [2][16]uint64
-	apps, devs := buf[0][:0], buf[1][:0]
+	var nums [2][16]uint64
+	var vals [32]uint32
+	apps, devs := nums[0][:0], nums[1][:0]
 	var flags byte
 	if e.noApps {
 		flags |= 1
 	} else {
-		links := []any{}
+		var mine []uint32
 		if ok {
-			e.each(i, false, func(v uint32) {
-				a := &e.apps[v]
-				if a.raw == nil {
-					a.raw = map[string]any{"label": a.label, "appName": a.name, "appInstanceId": a.id}
-					a.no = n.app(a.id)
-				}
-				links = append(links, a.raw)
-				apps = append(apps, a.no)
-			})
+			mine = e.values(i, false, vals[:0])
+		}
+		links := make([]any, len(mine))
+		for k, v := range mine {
+			a := &e.apps[v]
+			if a.raw == nil {
+				a.raw = map[string]any{"label": a.label, "appName": a.name, "appInstanceId": a.id}
+				a.no = n.app(a.id)
+			}
+			links[k] = a.raw
+			apps = append(apps, a.no)
 		}
 		raw["appLinks"] = links
 	}
 	if e.noDevs {
 		flags |= 2
 	} else {
-		list := []any{}
+		var mine []uint32
 		if ok {
-			e.each(i, true, func(v uint32) {
-				if int(v) >= len(e.comboRaw) {
-					grow := len(e.combos) - len(e.comboRaw)
-					e.comboRaw = append(e.comboRaw, make([]map[string]any, grow)...)
-					e.comboNo = append(e.comboNo, make([]uint64, grow)...)
-				}
-				if e.comboRaw[v] == nil {
-					d := e.combos[v]
-					e.comboRaw[v] = deviceRaw(d)
-					e.comboNo[v] = n.device([3]string{d.platform, d.osVersion, d.displayName})
-				}
-				list = append(list, e.comboRaw[v])
-				devs = append(devs, e.comboNo[v])
-			})
+			mine = e.values(i, true, vals[:0])
+		}
+		list := make([]any, len(mine))
+		for k, v := range mine {
+			if int(v) >= len(e.comboRaw) {
+				grow := len(e.combos) - len(e.comboRaw)
+				e.comboRaw = append(e.comboRaw, make([]map[string]any, grow)...)
+				e.comboNo = append(e.comboNo, make([]uint64, grow)...)
+			}
+			if e.comboRaw[v] == nil {
+				d := e.combos[v]
+				e.comboRaw[v] = deviceRaw(d)
+				e.comboNo[v] = n.device([3]string{d.platform, d.osVersion, d.displayName})
+			}
+			list[k] = e.comboRaw[v]
+			devs = append(devs, e.comboNo[v])
 		}
 		raw["devices"] = list
 	}
