@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"neurons-connector/clock"
@@ -435,5 +436,36 @@ func TestPagesAreCommittedInFullBatches(t *testing.T) {
 	most := (r.Upserted+sink.MaxRecords-1)/sink.MaxRecords + 1
 	if r.Upserted < 2*sink.MaxRecords || len(sizes) > most || slices.Max(sizes) > sink.MaxRecords {
 		t.Errorf("%d users upserted in batches of %v, want at most %d batches of at most %d", r.Upserted, sizes, most, sink.MaxRecords)
+	}
+}
+
+// The provider decodes only the fields the mapping reads: a table that
+// reads fields the built-in one does not (links, realm) still gets them.
+func TestFieldsOnlyAnOverrideReadsAreDelivered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 40, "ACTIVE")
+	builtin, err := os.ReadFile("../mappings/okta.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	override := string(builtin) + "Application.Okta.SelfLink,_links.self.href,,\nApplication.Okta.Realm,realmId,,\n"
+	src, err := mapping.NewSource(connector.Specs{okta.Spec, onelogin.Spec}, os.DirFS("../mappings"),
+		fstest.MapFS{"okta.csv": {Data: []byte(override)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eng.Tables = mapping.NewKeeper(src)
+	e.mustRun(engine.Options{})
+	users := e.fake.Users(e.conn.ID)
+	if len(users) == 0 || len(users) != len(e.truth()) {
+		t.Fatalf("%d users delivered, want %d", len(users), len(e.truth()))
+	}
+	for id, rec := range users {
+		if got, want := rec.Attributes["Application.Okta.SelfLink"], e.conn.URL+"/api/v1/users/"+id; got != want {
+			t.Fatalf("user %s: SelfLink %v, want %s", id, got, want)
+		}
+		if rec.Attributes["Application.Okta.Realm"] == nil || rec.Attributes["User.FirstName"] == nil {
+			t.Fatalf("user %s: %v", id, rec.Attributes)
+		}
 	}
 }

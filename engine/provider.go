@@ -39,6 +39,10 @@ type FetchRequest struct {
 	// instead of reading forever. The engine derives it from the last
 	// complete full pass; 0 leaves the provider's own cap.
 	MaxPages int
+	// Fields are the top-level fields of a user the mapping table reads
+	// (mapping.Table.Fields). A provider may leave the others out of
+	// User.Raw, keeping those it reads itself; nil asks for every field.
+	Fields []string
 }
 
 // User is one user as a provider returns it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -348,5 +349,31 @@ func TestManagerFields(t *testing.T) {
 	c := mapping.Contact{Name: "N", Email: "E", Phone: "P"}
 	if got := c.Keep([]string{"email"}); got != (mapping.Contact{Email: "E"}) {
 		t.Errorf("Keep = %+v", got)
+	}
+}
+
+// Fields lists the first fields of the table's sources, its wildcard's too,
+// once each: what a provider must decode of a user.
+func TestFieldsAreWhatTheTableReads(t *testing.T) {
+	parse := func(csv string) *mapping.Table {
+		t.Helper()
+		table, err := mapping.Parse(builtinSource(t).Catalog, okta.Spec, "t.csv", []byte(csv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return table
+	}
+	table := parse("target,source,transform,notes\n" +
+		"User.FirstName,profile.firstName,,\n" +
+		"User.FullName,profile.firstName|profile.lastName,join( ),\n" +
+		"Application.Okta.Link,_links.self.href,,\n" +
+		"User.Created,created,timestamp,\n" +
+		"Application.Okta.Profile.*,profile.*,,\n")
+	if got := table.Fields(); !slices.Equal(got, []string{"profile", "_links", "created"}) {
+		t.Errorf("Fields = %v", got)
+	}
+	noWild := parse("target,source,transform,notes\nUser.PhoneNumbers,credentials.emails,list,\n")
+	if got := noWild.Fields(); !slices.Equal(got, []string{"credentials"}) {
+		t.Errorf("Fields = %v", got)
 	}
 }

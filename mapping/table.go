@@ -48,6 +48,17 @@ type Table struct {
 	plan   atomic.Pointer[plan]
 }
 
+// Fields returns the top-level fields of a user the table reads (those
+// of its rows' sources, its wildcard's included), for providers that can
+// leave the others undecoded.
+func (t *Table) Fields() []string {
+	out := append([]string(nil), t.roots...)
+	if t.wild != nil && !contains(out, t.wild.path[0]) {
+		out = append(out, t.wild.path[0])
+	}
+	return out
+}
+
 // Rows returns the table's rows in file order.
 func (t *Table) Rows() []Row { return append([]Row(nil), t.rows...) }
 

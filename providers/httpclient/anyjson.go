@@ -29,6 +29,9 @@ type anyDecoder struct {
 	slab     []string
 	slabSize int
 	boxed    int // strings boxed in this object so far
+	// keep, when set, names the top-level fields to decode; the values of
+	// the others are skipped.
+	keep map[string]bool
 }
 
 // shape is what the last object under a key looked like. The objects of a
@@ -157,6 +160,7 @@ func (d *anyDecoder) obj(under string) (any, error) {
 		d.shapes[under] = sh
 	}
 	m := make(map[string]any, hint)
+	n := 0 // keys read so far: the next one's position
 	d.ws()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
@@ -168,7 +172,8 @@ func (d *anyDecoder) obj(under string) (any, error) {
 		if d.i >= len(d.b) || d.b[d.i] != '"' {
 			return nil, d.fail("key expected")
 		}
-		k, err := d.key(sh, len(m))
+		k, err := d.key(sh, n)
+		n++
 		if err != nil {
 			return nil, err
 		}
@@ -177,11 +182,17 @@ func (d *anyDecoder) obj(under string) (any, error) {
 			return nil, d.fail("':' expected")
 		}
 		d.i++
-		v, err := d.value(k)
-		if err != nil {
-			return nil, err
+		if d.keep != nil && d.depth == 1 && !d.keep[k] {
+			if err := d.skip(); err != nil {
+				return nil, err
+			}
+		} else {
+			v, err := d.value(k)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
 		}
-		m[k] = v
 		d.ws()
 		if d.i < len(d.b) && d.b[d.i] == ',' {
 			d.i++
@@ -322,8 +333,107 @@ func (d *anyDecoder) str() (string, error) {
 	return s, nil
 }
 
+// skip moves past the value at d.i, checked as value checks it, built
+// into nothing.
+func (d *anyDecoder) skip() error {
+	d.ws()
+	if d.i >= len(d.b) {
+		return d.fail("value expected")
+	}
+	switch c := d.b[d.i]; c {
+	case '{', '[':
+		return d.skipContainer(c)
+	case '"':
+		if _, ok := d.plain(); ok {
+			return nil
+		}
+		_, err := d.str()
+		return err
+	case 't':
+		if d.literal("true") {
+			return nil
+		}
+	case 'f':
+		if d.literal("false") {
+			return nil
+		}
+	case 'n':
+		if d.literal("null") {
+			return nil
+		}
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			_, err := d.scanNumber()
+			return err
+		}
+	}
+	return d.fail("value expected")
+}
+
+// skipContainer moves past the object or array at d.i.
+func (d *anyDecoder) skipContainer(open byte) error {
+	if err := d.nest(); err != nil {
+		return err
+	}
+	end := byte('}')
+	if open == '[' {
+		end = ']'
+	}
+	d.i++
+	d.ws()
+	if d.i < len(d.b) && d.b[d.i] == end {
+		d.i++
+		d.depth--
+		return nil
+	}
+	for {
+		if open == '{' {
+			d.ws()
+			if d.i >= len(d.b) || d.b[d.i] != '"' {
+				return d.fail("key expected")
+			}
+			if _, ok := d.plain(); !ok {
+				if _, err := d.str(); err != nil {
+					return err
+				}
+			}
+			d.ws()
+			if d.i >= len(d.b) || d.b[d.i] != ':' {
+				return d.fail("':' expected")
+			}
+			d.i++
+		}
+		if err := d.skip(); err != nil {
+			return err
+		}
+		d.ws()
+		if d.i < len(d.b) && d.b[d.i] == ',' {
+			d.i++
+			continue
+		}
+		if d.i < len(d.b) && d.b[d.i] == end {
+			d.i++
+			d.depth--
+			return nil
+		}
+		return d.fail("',' or '" + string(end) + "' expected")
+	}
+}
+
 // number reads a number as encoding/json's grammar has it, as its text.
 func (d *anyDecoder) number() (any, error) {
+	start, err := d.scanNumber()
+	if err != nil {
+		return nil, err
+	}
+	if d.src != "" {
+		return d.box(d.text(start, d.i), numberType), nil
+	}
+	return json.Number(d.text(start, d.i)), nil
+}
+
+// scanNumber moves past the number at d.i and returns where it started.
+func (d *anyDecoder) scanNumber() (int, error) {
 	start := d.i
 	digits := func() int {
 		n := 0
@@ -339,12 +449,12 @@ func (d *anyDecoder) number() (any, error) {
 	if d.i < len(d.b) && d.b[d.i] == '0' {
 		d.i++
 	} else if digits() == 0 {
-		return nil, d.fail("bad number")
+		return 0, d.fail("bad number")
 	}
 	if d.i < len(d.b) && d.b[d.i] == '.' {
 		d.i++
 		if digits() == 0 {
-			return nil, d.fail("bad number")
+			return 0, d.fail("bad number")
 		}
 	}
 	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
@@ -353,13 +463,10 @@ func (d *anyDecoder) number() (any, error) {
 			d.i++
 		}
 		if digits() == 0 {
-			return nil, d.fail("bad number")
+			return 0, d.fail("bad number")
 		}
 	}
-	if d.src != "" {
-		return d.box(d.text(start, d.i), numberType), nil
-	}
-	return json.Number(d.text(start, d.i)), nil
+	return start, nil
 }
 
 // eface is the layout of an any: its dynamic type and a pointer to the value.

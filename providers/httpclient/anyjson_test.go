@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
 	"strings"
@@ -29,7 +30,17 @@ func stdDecode(b []byte) (map[string]any, bool) {
 func checkAgainstStd(t *testing.T, in []byte) {
 	t.Helper()
 	want, ok := stdDecode(in)
-	for _, d := range []*anyDecoder{{}, {keys: map[string]string{}, shapes: map[string]*shape{}}} {
+	// The third decoder keeps some top-level fields: it must refuse what
+	// encoding/json refuses, however deep in a skipped value, and give the
+	// kept fields as encoding/json does.
+	keep := map[string]bool{"a": true, "id": true, "profile": true, "n": true, "l": true}
+	for i, d := range []*anyDecoder{{}, {keys: map[string]string{}, shapes: map[string]*shape{}},
+		{keys: map[string]string{}, shapes: map[string]*shape{}, keep: keep}} {
+		want := want
+		if i == 2 && ok {
+			want = maps.Clone(want)
+			maps.DeleteFunc(want, func(k string, _ any) bool { return !keep[k] })
+		}
 		got, err := d.object(in)
 		if !ok {
 			if err == nil {
@@ -59,12 +70,22 @@ func TestAnyDecoderAgreesWithEncodingJSON(t *testing.T) {
 		`{"a":"x}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{} {}`, `{}x`, `[]`, `null`, `"s"`, `1`, ``, `{`,
 		"\ufeff{}", `{"a":"\ud800"}`, `{"emoji":"😀","ü":"ß"}`,
 		strings.Repeat(`{"a":`, 20) + `1` + strings.Repeat(`}`, 20),
+		// Fields the third decoder skips: the same grammar deep inside them.
+		`{"id":"1","credentials":{"password":{},"provider":{"type":"OKTA"}},"_links":{"self":{"href":"x"}}}`,
+		`{"x":{"y":[1,2,]}}`, `{"x":"\u12"}`, `{"x":[01]}`, `{"x":[1 2]}`, `{"x":{"y" 1}}`, `{"x":{"y":tru}}`,
+		"{\"x\":[\"a\x01b\"]}", `{"x":{"y":1,}}`, `{"x":{,}}`, `{"x":[-]}`, `{"x":{"\q":1}}`, `{"x":[1]]}`,
+		`{"x":{"y":{"z":[true,false,null,-1.5e3,"\u00e9",{}]}},"id":"2"}`, `{"x":[[[[]]]],"a":1}`,
+		strings.Repeat(`{"x":`, 20) + `1` + strings.Repeat(`}`, 20),
 	} {
 		checkAgainstStd(t, []byte(in))
 	}
 	deep := strings.Repeat(`{"a":[`, 6000) + strings.Repeat(`]}`, 6000)
 	if _, err := (&anyDecoder{}).object([]byte(deep)); err == nil {
 		t.Fatal("12,000 levels of nesting decoded")
+	}
+	skipped := `{"x":` + strings.Repeat(`{"a":[`, 6000) + strings.Repeat(`]}`, 6000) + `}`
+	if _, err := (&anyDecoder{keep: map[string]bool{"id": true}}).object([]byte(skipped)); err == nil {
+		t.Fatal("12,000 levels of nesting skipped")
 	}
 }
 

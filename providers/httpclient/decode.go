@@ -22,8 +22,16 @@ func DecodeObject(body []byte) (map[string]any, error) {
 // held at a time, at most limit of them), numbers kept exact, the objects'
 // keys allocated once per page.
 func DecodeObjectsFrom(r io.Reader, limit int) ([]map[string]any, error) {
+	return DecodeObjectsKeeping(r, limit, nil)
+}
+
+// DecodeObjectsKeeping is DecodeObjectsFrom for callers that read only some
+// of each object's top-level fields: the values of the others are checked
+// as strictly, and left out of the maps instead of built (an Okta user's
+// credentials and links were five of its eight maps). A nil keep keeps all.
+func DecodeObjectsKeeping(r io.Reader, limit int, keep map[string]bool) ([]map[string]any, error) {
 	out := []map[string]any{}
-	d := anyDecoder{keys: map[string]string{}, shapes: map[string]*shape{}}
+	d := anyDecoder{keys: map[string]string{}, shapes: map[string]*shape{}, keep: keep}
 	err := EachObject(r, limit, func(obj []byte) error {
 		m, err := d.object(obj)
 		if err != nil {

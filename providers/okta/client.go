@@ -89,7 +89,10 @@ type Client struct {
 	single   chan struct{}
 	// maxPages bounds each listing of the pass under way (Fetch sets it).
 	maxPages atomic.Int64
-	pass     *incremental // the incremental pass under way, for Complete
+	// keep names the top-level fields of a listed user the pass under way
+	// decodes (Fetch sets it): the mapping's and the client's own. nil: all.
+	keep atomic.Pointer[map[string]bool]
+	pass *incremental // the incremental pass under way, for Complete
 }
 
 // maxInFlight is the cap on concurrent requests per client.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -705,5 +706,53 @@ func TestFullPassSpoolsOnlyWhenRateLimited(t *testing.T) {
 	}
 	if firstUsers < lastSweep {
 		t.Errorf("the listing began (#%d) before the unthrottled sweep ended (#%d)", firstUsers, lastSweep)
+	}
+}
+
+// A pass decodes of each listed user only the fields the engine asks for
+// and those the client reads itself; without a list it keeps every field.
+// Full and incremental passes alike, the kept fields as the API sent them.
+func TestPassDecodesOnlyTheFieldsAsked(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 120, NoLimits: true}, Options{PageSize: 50})
+	all, _, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil || len(all) == 0 {
+		t.Fatal(len(all), err)
+	}
+	for _, u := range all {
+		if u.Raw["_links"] == nil || u.Raw["realmId"] == nil {
+			t.Fatalf("no field list, yet %s lacks _links or realmId: %v", u.ID, u.Raw)
+		}
+	}
+	for _, mode := range []engine.Mode{engine.Full, engine.Incremental} {
+		var cursor []byte
+		if mode == engine.Incremental {
+			cursor = initialCursor()
+		}
+		got := map[string]engine.User{}
+		_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: mode, Cursor: cursor, Statuses: []string{"ACTIVE"}, Fields: []string{"type", "created"}},
+			func(users []engine.User) error {
+				for _, u := range users {
+					got[u.ID] = u
+				}
+				return nil
+			})
+		if err != nil || len(got) < len(all) {
+			t.Fatalf("%s: %d users (want %d), %v", mode, len(got), len(all), err)
+		}
+		for id, u := range got {
+			if _, selected := all[id]; !selected {
+				continue // an incremental pass's other statuses
+			}
+			want := map[string]any{}
+			for _, k := range []string{"id", "status", "lastUpdated", "profile", "type", "created", "appLinks", "devices"} {
+				if v, ok := all[id].Raw[k]; ok {
+					want[k] = v
+				}
+			}
+			if !reflect.DeepEqual(u.Raw, want) {
+				t.Fatalf("%s: user %s decoded as\n%v\nwant\n%v", mode, id, u.Raw, want)
+			}
+		}
 	}
 }

@@ -96,6 +96,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	c.pass = pass
 	c.mu.Unlock()
 	c.maxPages.Store(int64(req.MaxPages))
+	c.keep.Store(keepOf(req.Fields))
 	c.serial.Store(false) // a concurrency 429 slows one pass, not every later one
 	switch {
 	case req.Mode == engine.Full:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,8 +38,29 @@ const defaultMaxPages = 50_000
 // earlier page, it is a loop and an error: the pass cannot be trusted to be
 // complete. limit is the page size asked for.
 func (c *Client) pages(ctx context.Context, first string, limit int, fn func(items []map[string]any, h http.Header) error) error {
-	decode := func(r io.Reader) ([]map[string]any, error) { return httpclient.DecodeObjectsFrom(r, limit) }
+	var keep map[string]bool
+	if k := c.keep.Load(); k != nil {
+		keep = *k
+	}
+	decode := func(r io.Reader) ([]map[string]any, error) { return httpclient.DecodeObjectsKeeping(r, limit, keep) }
 	return walk(ctx, c, first, limit, decode, fn)
+}
+
+// ownFields are the fields of a listed user the client reads itself
+// (checkUser); appLinks and devices it adds.
+var ownFields = []string{"id", "status", "lastUpdated", "profile"}
+
+// keepOf is the set of fields a pass decodes of each listed user: those the
+// mapping reads and the client's own; nil (all) when the engine gives none.
+func keepOf(fields []string) *map[string]bool {
+	if fields == nil {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, f := range slices.Concat(ownFields, fields) {
+		keep[f] = true
+	}
+	return &keep
 }
 
 // pagesOf is pages decoding into a struct type: the sweeps read two or
