@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip" // compress/gzip's API, two to three times faster
 	"github.com/klauspost/compress/s2"
 
 	"neurons-connector/internal/jsonstr"
+	"neurons-connector/internal/spare"
 )
 
 // SchemaVersion is the contract version this package speaks.
@@ -191,7 +191,7 @@ func plain(body []byte) Payload {
 // of gzip's CPU both ways, where gzip's wire format buys nothing. It keeps
 // the outbox small should the sink fall behind.
 func PackLocal(body []byte) Payload {
-	scratch := s2Scratch.Get().(*[]byte)
+	scratch := s2Scratch.Get()
 	defer s2Scratch.Put(scratch)
 	if n := s2.MaxEncodedLen(len(body)); cap(*scratch) < n {
 		*scratch = make([]byte, n)
@@ -202,7 +202,7 @@ func PackLocal(body []byte) Payload {
 
 // s2Scratch holds the buffers S2 encodes into (it needs room for the worst
 // case, several times what JSON compresses to).
-var s2Scratch = sync.Pool{New: func() any { return new([]byte) }}
+var s2Scratch = spare.List[*[]byte]{New: func() *[]byte { return new([]byte) }, Max: 4}
 
 // Gzipped returns the gzip stream, if the payload is compressed.
 func (p Payload) Gzipped() ([]byte, bool) {

@@ -14,6 +14,7 @@ import (
 
 	"neurons-connector/fault"
 	"neurons-connector/internal/private"
+	"neurons-connector/internal/spare"
 	"neurons-connector/store"
 )
 
@@ -39,14 +40,17 @@ type CSV struct {
 	journals map[string]*journal // by connector ID, read once per process
 }
 
-var builders = sync.Pool{New: func() any { return newSegBuilder() }}
+// builders are segment builders between pushes, with their buffers (a
+// batch's body, cells and text, a few megabytes): one per push running at
+// the same time, which is one per connector delivering.
+var builders = spare.List[*segBuilder]{New: newSegBuilder, Max: 4}
 
 // Push implements Sink.
 func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 	// The builder's buffers serve batch after batch: a run's pushes leave
 	// next to no garbage, which would otherwise sit beside the engine's up
 	// to the process's soft memory limit.
-	sb := builders.Get().(*segBuilder)
+	sb := builders.Get()
 	defer builders.Put(sb)
 	var err error
 	sb.body, err = p.AppendJSON(sb.body[:0])

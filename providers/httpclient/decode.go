@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"neurons-connector/internal/spare"
 
 	json "github.com/goccy/go-json"
 )
@@ -50,7 +50,7 @@ func DecodeObjectsKeeping(r io.Reader, limit int, keep map[string]bool) ([]map[s
 // a few hundred kilobytes); a larger one is streamed, one object held at a
 // time.
 func DecodeItemsFrom[T any](r io.Reader, limit int) ([]T, error) {
-	buf := pageBufs.Get().(*bytes.Buffer)
+	buf := pageBufs.Get()
 	defer pageBufs.Put(buf)
 	buf.Reset()
 	n, err := io.CopyN(buf, r, wholePage+1)
@@ -70,7 +70,7 @@ func DecodeItemsFrom[T any](r io.Reader, limit int) ([]T, error) {
 const wholePage = 1 << 20
 
 // pageBufs holds the buffers pages are read into.
-var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var pageBufs = spare.List[*bytes.Buffer]{New: func() *bytes.Buffer { return new(bytes.Buffer) }, Max: 4}
 
 // decodeHeld decodes a page held in memory, as strict as decodeStreamed:
 // an array of objects (not null, nor null items), at most limit of them.
