@@ -478,7 +478,9 @@ var (
 	numberType = typeOf(json.Number(""))
 )
 
-func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+func typeOf(v any) unsafe.Pointer {
+	return (*eface)(unsafe.Pointer(&v)).typ //nolint:gosec // G103: reads an any's type word, the layout eface mirrors
+}
 
 // box makes an any of a string (typ: stringType or numberType) whose header
 // lives in the object's slab instead of an allocation of its own: a string
@@ -493,6 +495,8 @@ func (d *anyDecoder) box(s string, typ unsafe.Pointer) any {
 	d.slab = append(d.slab, s)
 	d.boxed++
 	var v any
-	*(*eface)(unsafe.Pointer(&v)) = eface{typ: typ, data: unsafe.Pointer(&d.slab[len(d.slab)-1])}
+	// An any whose value is the slab's element: the element is never
+	// written again, and the pointer keeps the slab alive for the collector.
+	*(*eface)(unsafe.Pointer(&v)) = eface{typ: typ, data: unsafe.Pointer(&d.slab[len(d.slab)-1])} //nolint:gosec // G103: see above; TestBoxedValuesOutliveTheirPage
 	return v
 }
