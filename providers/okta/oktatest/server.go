@@ -59,6 +59,12 @@ type Options struct {
 	// NoLogs answers the System Log with 403, as for a token whose admin
 	// may not read it (SetNoLogs changes it later).
 	NoLogs bool
+	// OAuthApps are the org's API Services apps: with any, the org
+	// authorization server's token endpoint (TokenPath) issues access
+	// tokens, which the API takes as Bearer or DPoP tokens with the scopes
+	// granted. TokenTTL is their life (Okta: an hour).
+	OAuthApps []OAuthApp
+	TokenTTL  time.Duration
 }
 
 // Server is a simulated Okta org. It is an http.Handler; Start and
@@ -82,6 +88,8 @@ type Server struct {
 	requests []Request
 	maxShare map[string]int // the most one token sent in any window, per bucket
 	orgID    string
+
+	auth authServer
 }
 
 type window struct {
@@ -99,7 +107,7 @@ type Request struct {
 	Status     int
 	RetryFor   string
 	RetryCount string
-	Auth       string // "SSWS", "Bearer" or "none": the scheme, never the token
+	Auth       string // "SSWS", "Bearer", "DPoP" or "none": the scheme, never the token
 }
 
 // New builds a simulator.
@@ -134,6 +142,7 @@ func New(opts Options) *Server {
 		opts: opts, clock: opts.Clock, t: t, orgID: opts.OrgID,
 		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
 	}
+	s.auth.init()
 	s.noAdmin.Store(opts.NoAdmin)
 	s.noLogs.Store(opts.NoLogs)
 	return s
@@ -283,12 +292,22 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.wellKnown(w, r) // public: the spec gives it no security
 		return
 	}
+	if r.URL.Path == TokenPath && len(s.opts.OAuthApps) > 0 {
+		s.token(w, r)
+		return
+	}
 	auth := r.Header.Get("Authorization")
 	scheme, token, _ := strings.Cut(auth, " ")
-	if scheme == "SSWS" || scheme == "Bearer" {
+	if scheme == "SSWS" || scheme == "Bearer" || scheme == "DPoP" {
 		rec.Auth = scheme
 	}
-	if (scheme != "SSWS" && scheme != "Bearer") || token != s.opts.Token {
+	switch {
+	case (scheme == "SSWS" || scheme == "Bearer") && token == s.opts.Token:
+	case (scheme == "Bearer" || scheme == "DPoP") && len(s.opts.OAuthApps) > 0:
+		if !s.authorize(w, r, scheme, token) {
+			return
+		}
+	default:
 		writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
 		return
 	}
