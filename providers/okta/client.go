@@ -49,7 +49,8 @@ const mediaType = "application/json; okta-response=omitCredentials,omitCredentia
 // Options configure a Client.
 type Options struct {
 	BaseURL string       // https://acme.okta.com; http only for loopback hosts
-	Token   secret.Value // the SSWS API token
+	Token   secret.Value // the SSWS API token; or
+	OAuth   *OAuth       // an OAuth 2.0 service app (private_key_jwt, DPoP when the app requires it)
 	// RateShare is the percentage (1-100) of each rate-limit bucket this
 	// client may use; 0 means the default 50 (Okta's per-token share).
 	RateShare  int
@@ -72,7 +73,7 @@ type Options struct {
 // Client talks to one Okta org.
 type Client struct {
 	base   *url.URL
-	token  secret.Value
+	auth   authorizer // the API token's header, or an OAuth app's tokens and proofs
 	http   *http.Client
 	clock  clock.Clock
 	log    *slog.Logger
@@ -105,7 +106,12 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("okta URL: %w", err)
 	}
 	base, _ := url.Parse(raw)
-	if !opts.Token.IsSet() {
+	switch {
+	case opts.OAuth != nil && opts.Token.IsSet():
+		return nil, errors.New("okta: both an API token and an OAuth app; give one")
+	case opts.OAuth != nil && (opts.OAuth.ClientID == "" || opts.OAuth.Key == nil):
+		return nil, errors.New("okta: an OAuth app needs its client ID and private key")
+	case opts.OAuth == nil && !opts.Token.IsSet():
 		return nil, errors.New("okta: no API token")
 	}
 	if opts.RateShare == 0 {
@@ -134,7 +140,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c := &Client{
 		base:     base,
-		token:    opts.Token,
+		auth:     apiToken{opts.Token},
 		clock:    opts.Clock,
 		log:      opts.Logger,
 		opts:     opts,
@@ -143,6 +149,17 @@ func New(opts Options) (*Client, error) {
 		pacers:   map[string]*httpclient.Pacer{},
 		inFlight: make(chan struct{}, maxInFlight),
 		single:   make(chan struct{}, 1),
+	}
+	if o := opts.OAuth; o != nil {
+		cfg := *o
+		if len(cfg.Scopes) == 0 {
+			cfg.Scopes = DefaultScopes
+		}
+		if _, err := algorithm(cfg.Key); err != nil {
+			return nil, err
+		}
+		// The org authorization server: custom ones cannot mint okta.* scopes.
+		c.auth = &oauthApp{cfg: cfg, tokenURL: base.JoinPath("/oauth2/v1/token").String(), http: c.http, clock: opts.Clock, ua: opts.UserAgent}
 	}
 	return c, nil
 }

@@ -23,27 +23,30 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	decode func(io.Reader) error) (http.Header, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", mediaType)
-	req.Header.Set("User-Agent", c.opts.UserAgent)
-	req.Header.Set("Authorization", "SSWS "+string(c.token.Reveal()))
-	if attempt > 0 && retryFor != "" {
-		req.Header.Set("X-Okta-Retry-For", retryFor)
-		req.Header.Set("X-Okta-Retry-Count", strconv.Itoa(attempt))
-	}
 	release, err := c.acquire(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer release()
-	c.count(func(s *engine.Stats) { s.Calls++ })
-	resp, err := httpclient.Do(c.http, req, func(code int) { c.count(func(s *engine.Stats) { s.CountCode(code) }) })
-	if err != nil {
-		return nil, 0, err
+	var resp *http.Response
+	// A second send only after a 401 the credentials can answer: a DPoP
+	// nonce the server asks for, or an access token to renew.
+	for send := 0; ; send++ {
+		req, err := c.request(ctx, u, attempt, retryFor)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.count(func(s *engine.Stats) { s.Calls++ })
+		resp, err = httpclient.Do(c.http, req, func(code int) { c.count(func(s *engine.Stats) { s.CountCode(code) }) })
+		if err != nil {
+			return nil, 0, err
+		}
+		c.auth.saw(resp.Header)
+		if resp.StatusCode != http.StatusUnauthorized || send > 0 || !c.auth.retry(resp.Header, req.Header.Get("Authorization")) {
+			break
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, httpclient.MaxErrorBody))
+		_ = resp.Body.Close()
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode/100 != 2 {
@@ -67,6 +70,30 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 		return resp.Header, resp.StatusCode, fault.Mark(fmt.Errorf("okta: GET %s: malformed response: %w", u.Path, err), fault.ErrTransient)
 	}
 	return resp.Header, resp.StatusCode, nil
+}
+
+// request makes a GET of u with the client's headers and credentials.
+func (c *Client) request(ctx context.Context, u *url.URL, attempt int, retryFor string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", mediaType)
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	auth, proof, err := c.auth.header(ctx, http.MethodGet, u)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", auth)
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
+	}
+	if attempt > 0 && retryFor != "" {
+		req.Header.Set("X-Okta-Retry-For", retryFor)
+		req.Header.Set("X-Okta-Retry-Count", strconv.Itoa(attempt))
+	}
+	return req, nil
 }
 
 // acquire takes a slot among the requests in flight: one of maxInFlight,

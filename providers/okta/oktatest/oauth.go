@@ -66,6 +66,7 @@ type authServer struct {
 	tokens map[string]*accessToken
 	seen   map[string]time.Time // assertion and proof jti, until they expire
 	nonce  string
+	issued int
 }
 
 func (a *authServer) init() {
@@ -149,6 +150,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	value := randomString()
 	s.auth.mu.Lock()
 	s.auth.tokens[value] = tok
+	s.auth.issued++
 	s.auth.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, map[string]any{"token_type": tokenType, "expires_in": int(s.tokenTTL() / time.Second),
@@ -363,4 +365,20 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, scheme, value
 		return false
 	}
 	return true
+}
+
+// RevokeTokens forgets every access token issued, as revoking them in the
+// Admin Console (or deactivating the app for a moment) does: the next API
+// call with one is a 401.
+func (s *Server) RevokeTokens() {
+	s.auth.mu.Lock()
+	clear(s.auth.tokens)
+	s.auth.mu.Unlock()
+}
+
+// TokensIssued counts the access tokens the token endpoint has issued.
+func (s *Server) TokensIssued() int {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	return s.auth.issued
 }

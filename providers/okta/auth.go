@@ -1,0 +1,316 @@
+package okta
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"neurons-connector/clock"
+	"neurons-connector/fault"
+	"neurons-connector/secret"
+)
+
+// OAuth describes an OAuth 2.0 API Services app (okta-api.md §1.2): the
+// client authenticates with a private_key_jwt assertion and asks the org
+// authorization server for an access token with the scopes the run needs.
+// DPoP is used when the app requires it, which the token endpoint says.
+type OAuth struct {
+	ClientID string
+	Key      crypto.Signer // the app's private key (RSA or EC), whose public key is registered with the app
+	KeyID    string        // the key's kid as registered; empty when the app has one key
+	Scopes   []string      // DefaultScopes if empty
+}
+
+// DefaultScopes are the read scopes a full run uses.
+var DefaultScopes = []string{"okta.users.read", "okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.orgs.read"}
+
+// ParsePrivateKey reads a PEM private key: RSA (PKCS#1 or PKCS#8) or EC
+// (SEC 1 or PKCS#8). Its errors never quote the key.
+func ParsePrivateKey(data []byte) (crypto.Signer, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("not a PEM file; give the private key as PEM (-----BEGIN PRIVATE KEY-----)")
+	}
+	if strings.Contains(block.Type, "PUBLIC") || strings.Contains(block.Type, "CERTIFICATE") {
+		return nil, fmt.Errorf("the PEM holds a %s; give the private key, not the public key registered with the app", strings.ToLower(block.Type))
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		switch k := k.(type) {
+		case *rsa.PrivateKey:
+			return k, nil
+		case *ecdsa.PrivateKey:
+			return k, nil
+		}
+		return nil, errors.New("the private key is neither RSA nor EC; Okta service apps take RSA or EC keys")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("the %s block is not a readable RSA or EC private key (PKCS#1, PKCS#8 or SEC 1)", strings.ToLower(block.Type))
+}
+
+// authorizer gives requests their credentials.
+type authorizer interface {
+	// header returns the Authorization value for a request, and its DPoP
+	// proof ("" when none is needed).
+	header(ctx context.Context, method string, u *url.URL) (auth, proof string, err error)
+	// retry reads a 401 to a request sent with Authorization auth and
+	// reports whether it is worth sending once more (a DPoP nonce asked
+	// for, or an access token to renew).
+	retry(h http.Header, auth string) bool
+	// saw reads a response's headers (a DPoP nonce the server moved to).
+	saw(h http.Header)
+}
+
+// apiToken is an SSWS API token.
+type apiToken struct{ token secret.Value }
+
+func (a apiToken) header(context.Context, string, *url.URL) (string, string, error) {
+	return "SSWS " + string(a.token.Reveal()), "", nil
+}
+func (apiToken) retry(http.Header, string) bool { return false }
+func (apiToken) saw(http.Header)        {}
+
+// renewBefore is how long before its expiry an access token is renewed.
+const renewBefore = 2 * time.Minute
+
+// oauthApp gets and renews access tokens for an OAuth service app.
+type oauthApp struct {
+	cfg      OAuth
+	tokenURL string
+	http     *http.Client
+	clock    clock.Clock
+	ua       string
+
+	mu      sync.Mutex
+	token   string
+	typ     string // "Bearer" or "DPoP"
+	expires time.Time
+	dpop    *ecdsa.PrivateKey // the proofs' key, made when the app turns out to require DPoP
+	nonce   string            // the server's current DPoP nonce
+}
+
+func (o *oauthApp) header(ctx context.Context, method string, u *url.URL) (string, string, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.token == "" || !o.clock.Now().Add(renewBefore).Before(o.expires) {
+		if err := o.fetch(ctx); err != nil {
+			return "", "", err
+		}
+	}
+	if o.typ != "DPoP" {
+		return "Bearer " + o.token, "", nil
+	}
+	proof, err := o.proof(method, htu(u), o.token)
+	return "DPoP " + o.token, proof, err
+}
+
+func (o *oauthApp) retry(h http.Header, auth string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if strings.Contains(h.Get("WWW-Authenticate"), "use_dpop_nonce") && h.Get("DPoP-Nonce") != "" {
+		o.nonce = h.Get("DPoP-Nonce")
+		return true
+	}
+	_, used, _ := strings.Cut(auth, " ")
+	if o.token == used {
+		o.token = "" // revoked or expired early: renewed by the next header
+	}
+	return true // and if another request renewed it already, sent with that one
+}
+
+func (o *oauthApp) saw(h http.Header) {
+	if n := h.Get("DPoP-Nonce"); n != "" {
+		o.mu.Lock()
+		o.nonce = n
+		o.mu.Unlock()
+	}
+}
+
+// htu is a request URL as a DPoP proof names it: without query and fragment.
+func htu(u *url.URL) string {
+	v := *u
+	v.RawQuery, v.Fragment, v.RawFragment = "", "", ""
+	return v.String()
+}
+
+// tokenAnswer is the token endpoint's answer, success or OAuth error.
+type tokenAnswer struct {
+	TokenType   string `json:"token_type"`
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int    `json:"expires_in"`
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// fetch gets an access token (o.mu held): a try with DPoP once the app
+// asked for it, again with the server's nonce when told one.
+func (o *oauthApp) fetch(ctx context.Context) error {
+	for range 3 {
+		a, h, err := o.post(ctx)
+		if err != nil {
+			return err
+		}
+		if n := h.Get("DPoP-Nonce"); n != "" {
+			o.nonce = n
+		}
+		switch {
+		case a.AccessToken != "":
+			if a.TokenType != "Bearer" && a.TokenType != "DPoP" {
+				return fault.Mark(fmt.Errorf("okta: the token endpoint issued a token of type %q", a.TokenType), fault.ErrTransient)
+			}
+			o.token, o.typ = a.AccessToken, a.TokenType
+			o.expires = o.clock.Now().Add(time.Duration(max(a.ExpiresIn, 60)) * time.Second)
+			return nil
+		case a.Error == "invalid_dpop_proof" && o.dpop == nil:
+			// The app requires DPoP: a key pair of this client's own.
+			if o.dpop, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+				return err
+			}
+		case a.Error == "use_dpop_nonce" && o.dpop != nil && h.Get("DPoP-Nonce") != "":
+		default:
+			return tokenError(o.cfg, a)
+		}
+	}
+	return fault.Mark(errors.New("okta: the token endpoint kept asking for another DPoP proof"), fault.ErrTransient)
+}
+
+// post sends one token request.
+func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
+	assertion, err := o.assertion()
+	if err != nil {
+		return tokenAnswer{}, nil, err
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Join(o.cfg.Scopes, " ")},
+		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {assertion}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return tokenAnswer{}, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", o.ua)
+	if o.dpop != nil {
+		proof, err := o.proof(http.MethodPost, o.tokenURL, "")
+		if err != nil {
+			return tokenAnswer{}, nil, err
+		}
+		req.Header.Set("DPoP", proof)
+	}
+	resp, err := o.http.Do(req)
+	if err != nil {
+		return tokenAnswer{}, nil, fault.Mark(fmt.Errorf("okta: token endpoint: %w", err), fault.ErrTransient)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var a tokenAnswer
+	if err := json.Unmarshal(body, &a); err != nil || (a.AccessToken == "" && a.Error == "") {
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s", resp.Status), fault.ErrTransient)
+		}
+		return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s without an OAuth answer; check the Okta URL", resp.Status), fault.ErrConfig)
+	}
+	return a, resp.Header, nil
+}
+
+// tokenError says what a token endpoint error means and what to do.
+func tokenError(cfg OAuth, a tokenAnswer) error {
+	var msg string
+	switch a.Error {
+	case "invalid_client":
+		msg = fmt.Sprintf("Okta refused the app %s (%s); check the client ID, and that the public key of the private key given is registered with the app (kid %q)",
+			cfg.ClientID, a.Description, cfg.KeyID)
+	case "invalid_scope":
+		msg = fmt.Sprintf("Okta refused the scopes asked (%s); grant them to the app in the Admin Console (Applications > the app > Okta API Scopes)", a.Description)
+	case "unauthorized_client":
+		msg = fmt.Sprintf("Okta refused the app %s the client credentials grant (%s); the app must be an API Services app", cfg.ClientID, a.Description)
+	default:
+		msg = fmt.Sprintf("Okta's token endpoint answered %s (%s)", a.Error, a.Description)
+	}
+	return fault.Mark(errors.New("okta: "+msg), fault.ErrConfig)
+}
+
+// assertion signs a client assertion: iss = sub = the client ID, aud the
+// token endpoint, five minutes of life, a unique jti.
+func (o *oauthApp) assertion() (string, error) {
+	alg, err := algorithm(o.cfg.Key)
+	if err != nil {
+		return "", err
+	}
+	opts := (&jose.SignerOptions{}).WithType("JWT")
+	if o.cfg.KeyID != "" {
+		opts = opts.WithHeader("kid", o.cfg.KeyID)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: o.cfg.Key}, opts)
+	if err != nil {
+		return "", fmt.Errorf("okta: sign the client assertion: %w", err)
+	}
+	now := o.clock.Now()
+	return jwt.Signed(signer).Claims(jwt.Claims{Issuer: o.cfg.ClientID, Subject: o.cfg.ClientID, Audience: jwt.Audience{o.tokenURL},
+		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute)), ID: randomID()}).Serialize()
+}
+
+// proof signs a DPoP proof for method and url; token, when set, is the
+// access token the request carries (its hash goes in ath).
+func (o *oauthApp) proof(method, url, token string) (string, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: o.dpop},
+		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+	if err != nil {
+		return "", fmt.Errorf("okta: sign a DPoP proof: %w", err)
+	}
+	claims := map[string]any{"htm": method, "htu": url, "iat": o.clock.Now().Unix(), "jti": randomID()}
+	if token != "" {
+		sum := sha256.Sum256([]byte(token))
+		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	if o.nonce != "" {
+		claims["nonce"] = o.nonce
+	}
+	return jwt.Signed(signer).Claims(claims).Serialize()
+}
+
+// algorithm is the signing algorithm for the app's key.
+func algorithm(k crypto.Signer) (jose.SignatureAlgorithm, error) {
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return jose.RS256, nil
+	case *ecdsa.PrivateKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return jose.ES256, nil
+		case elliptic.P384():
+			return jose.ES384, nil
+		case elliptic.P521():
+			return jose.ES512, nil
+		}
+	}
+	return "", errors.New("okta: the app's key must be RSA or EC (P-256, P-384, P-521)")
+}
+
+func randomID() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

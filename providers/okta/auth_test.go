@@ -1,0 +1,188 @@
+package okta
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"neurons-connector/clock"
+	"neurons-connector/engine"
+	"neurons-connector/fault"
+	"neurons-connector/providers/okta/oktatest"
+)
+
+// oauthFixture is a simulated org with one API Services app, and a client
+// that authenticates as it.
+type oauthFixture struct {
+	sim    *oktatest.Server
+	clock  *clock.Fake
+	client *Client
+	key    *rsa.PrivateKey
+}
+
+func newOAuthFixture(t *testing.T, app oktatest.OAuthApp, key crypto.Signer, kid string) *oauthFixture {
+	t.Helper()
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.ClientID = "0oaconnector"
+	app.Keys = []jose.JSONWebKey{{Key: &rk.PublicKey, KeyID: "k1", Algorithm: string(jose.RS256), Use: "sig"}}
+	if key == nil {
+		key, kid = rk, "k1"
+	}
+	fc := clock.NewFake(t0)
+	sim := oktatest.New(oktatest.Options{Users: 60, NoLimits: true, Clock: fc, OAuthApps: []oktatest.OAuthApp{app}, TokenTTL: 10 * time.Minute})
+	srv := sim.Start()
+	t.Cleanup(srv.Close)
+	c, err := New(Options{BaseURL: srv.URL, Clock: fc, PageSize: 25, Logger: slog.New(slog.DiscardHandler),
+		OAuth: &OAuth{ClientID: app.ClientID, Key: key, KeyID: kid}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &oauthFixture{sim: sim, clock: fc, client: c, key: rk}
+}
+
+func (f *oauthFixture) pass(t *testing.T) (int, error) {
+	t.Helper()
+	n := 0
+	_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}}, func(users []engine.User) error {
+		n += len(users)
+		return nil
+	})
+	return n, err
+}
+
+func schemes(sim *oktatest.Server) map[string]int {
+	out := map[string]int{}
+	for _, r := range sim.Requests() {
+		out[r.Auth]++
+	}
+	return out
+}
+
+func TestOAuthAppRunsAFullPass(t *testing.T) {
+	for _, dpop := range []bool{false, true} {
+		f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: DefaultScopes, DPoP: dpop}, nil, "")
+		n, err := f.pass(t)
+		if err != nil || n == 0 {
+			t.Fatalf("dpop %v: %d users, %v", dpop, n, err)
+		}
+		want := "Bearer"
+		if dpop {
+			want = "DPoP"
+		}
+		got := schemes(f.sim)
+		if got[want] == 0 || got["SSWS"] > 0 || got[map[bool]string{true: "Bearer", false: "DPoP"}[dpop]] > 0 {
+			t.Errorf("dpop %v: requests by scheme %v", dpop, got)
+		}
+		if f.sim.TokensIssued() != 1 {
+			t.Errorf("dpop %v: %d tokens issued for one pass; the token is cached", dpop, f.sim.TokensIssued())
+		}
+	}
+}
+
+// A token that is about to expire is renewed before use; one revoked
+// mid-run is renewed once on the 401; a DPoP nonce the server moves to is
+// taken from its challenge.
+func TestOAuthTokensAreRenewed(t *testing.T) {
+	f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: DefaultScopes, DPoP: true}, nil, "")
+	if _, err := f.pass(t); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(9 * time.Minute) // a minute of life left: renewed before use
+	if _, err := f.pass(t); err != nil || f.sim.TokensIssued() != 2 {
+		t.Fatalf("near expiry: %v, %d tokens", err, f.sim.TokensIssued())
+	}
+	f.sim.RevokeTokens()
+	if _, err := f.pass(t); err != nil || f.sim.TokensIssued() != 3 {
+		t.Fatalf("revoked: %v, %d tokens", err, f.sim.TokensIssued())
+	}
+	f.sim.RotateDPoPNonce()
+	if _, err := f.pass(t); err != nil || f.sim.TokensIssued() != 3 {
+		t.Fatalf("a new nonce: %v, %d tokens (a nonce needs no new token)", err, f.sim.TokensIssued())
+	}
+}
+
+// The app's mistakes are configuration errors that say what to fix, and
+// never quote the key.
+func TestOAuthMistakesSayWhatToFix(t *testing.T) {
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for _, c := range []struct {
+		name string
+		app  oktatest.OAuthApp
+		key  crypto.Signer
+		kid  string
+		want string
+	}{
+		{"another key", oktatest.OAuthApp{Scopes: DefaultScopes}, other, "k1", "public key of the private key given is registered"},
+		{"an unknown kid", oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "k9", `kid "k9"`},
+		{"a scope not granted", oktatest.OAuthApp{Scopes: []string{"okta.users.read"}}, nil, "", "grant them to the app"},
+	} {
+		key, kid := c.key, c.kid
+		f := newOAuthFixture(t, c.app, nil, "")
+		if key == nil {
+			key = f.key
+		}
+		if kid == "" {
+			kid = "k1"
+		}
+		f.client.auth.(*oauthApp).cfg.Key, f.client.auth.(*oauthApp).cfg.KeyID = key, kid
+		_, err := f.pass(t)
+		if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want a configuration error saying %q", c.name, err, c.want)
+			continue
+		}
+		if strings.Contains(err.Error(), "PRIVATE") || strings.Contains(err.Error(), "eyJ") {
+			t.Errorf("%s: the error quotes a key or token: %v", c.name, err)
+		}
+	}
+}
+
+func TestParsePrivateKey(t *testing.T) {
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pkcs8 := func(k any) []byte { b, _ := x509.MarshalPKCS8PrivateKey(k); return b }
+	sec1, _ := x509.MarshalECPrivateKey(ek)
+	pub, _ := x509.MarshalPKIXPublicKey(&rk.PublicKey)
+	enc := func(typ string, b []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}) }
+	for name, data := range map[string][]byte{
+		"RSA PKCS#1": enc("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rk)),
+		"RSA PKCS#8": enc("PRIVATE KEY", pkcs8(rk)),
+		"EC SEC 1":   enc("EC PRIVATE KEY", sec1),
+		"EC PKCS#8":  enc("PRIVATE KEY", pkcs8(ek)),
+	} {
+		if _, err := ParsePrivateKey(data); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	secretBytes := x509.MarshalPKCS1PrivateKey(rk)[10:40]
+	for name, c := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"not PEM":        {[]byte("hello"), "not a PEM file"},
+		"the public key": {enc("PUBLIC KEY", pub), "not the public key"},
+		"damaged":        {enc("PRIVATE KEY", secretBytes), "not a readable"},
+	} {
+		_, err := ParsePrivateKey(c.data)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+		if err != nil && bytes.Contains([]byte(err.Error()), secretBytes) {
+			t.Errorf("%s: the error quotes the key", name)
+		}
+	}
+}
