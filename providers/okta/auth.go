@@ -17,6 +17,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -91,7 +93,7 @@ func (a apiToken) header(context.Context, string, *url.URL) (string, string, err
 	return "SSWS " + string(a.token.Reveal()), "", nil
 }
 func (apiToken) retry(http.Header, string) bool { return false }
-func (apiToken) saw(http.Header)        {}
+func (apiToken) saw(http.Header)                {}
 
 // renewBefore is how long before its expiry an access token is renewed.
 const renewBefore = 2 * time.Minute
@@ -103,6 +105,7 @@ type oauthApp struct {
 	http     *http.Client
 	clock    clock.Clock
 	ua       string
+	warn     func(string)
 
 	mu      sync.Mutex
 	token   string
@@ -168,7 +171,7 @@ type tokenAnswer struct {
 // fetch gets an access token (o.mu held): a try with DPoP once the app
 // asked for it, again with the server's nonce when told one.
 func (o *oauthApp) fetch(ctx context.Context) error {
-	for range 3 {
+	for range 4 {
 		a, h, err := o.post(ctx)
 		if err != nil {
 			return err
@@ -190,6 +193,7 @@ func (o *oauthApp) fetch(ctx context.Context) error {
 				return err
 			}
 		case a.Error == "use_dpop_nonce" && o.dpop != nil && h.Get("DPoP-Nonce") != "":
+		case a.Error == "invalid_scope" && o.dropOptional(a.Description):
 		default:
 			return tokenError(o.cfg, a)
 		}
@@ -233,6 +237,50 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 		return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s without an OAuth answer; check the Okta URL", resp.Status), fault.ErrConfig)
 	}
 	return a, resp.Header, nil
+}
+
+// optionalScopes are the scopes of the parts a run can do without, and
+// what is left out without each: Okta then answers their APIs 403, which
+// the run takes as those APIs missing (sweep.go, syslog.go).
+var optionalScopes = map[string]string{
+	"okta.apps.read":    "assigned apps are left out",
+	"okta.devices.read": "device type and OS are left out",
+	"okta.logs.read":    "incremental runs cannot see app assignments, devices and deletions in the System Log",
+	"okta.orgs.read":    "runs cannot tell which org they read, so a changed URL is not caught",
+}
+
+var scopeName = regexp.MustCompile(`okta\.[a-z]+\.[a-z]+`)
+
+// dropOptional takes the scopes an invalid_scope answer refused out of
+// those asked, when each of them is optional, and warns of what the run
+// leaves out; it reports whether to ask again. The scopes are read from the
+// answer's description; when it names none, every optional scope is dropped.
+func (o *oauthApp) dropOptional(description string) bool {
+	refused := scopeName.FindAllString(description, -1)
+	if len(refused) == 0 {
+		for _, s := range o.cfg.Scopes {
+			if optionalScopes[s] != "" {
+				refused = append(refused, s)
+			}
+		}
+	}
+	kept := slices.DeleteFunc(slices.Clone(o.cfg.Scopes), func(s string) bool { return slices.Contains(refused, s) })
+	if len(kept) == len(o.cfg.Scopes) || len(kept) == 0 {
+		return false
+	}
+	for _, s := range refused {
+		if optionalScopes[s] == "" {
+			return false // a scope the run cannot do without
+		}
+	}
+	for _, s := range refused {
+		if slices.Contains(o.cfg.Scopes, s) && o.warn != nil {
+			o.warn(fmt.Sprintf("okta: the app %s is not granted %s: %s; grant it in the Admin Console (Applications > the app > Okta API Scopes)",
+				o.cfg.ClientID, s, optionalScopes[s]))
+		}
+	}
+	o.cfg.Scopes = kept
+	return true
 }
 
 // tokenError says what a token endpoint error means and what to do.

@@ -129,7 +129,7 @@ func TestOAuthMistakesSayWhatToFix(t *testing.T) {
 	}{
 		{"another key", oktatest.OAuthApp{Scopes: DefaultScopes}, other, "k1", "public key of the private key given is registered"},
 		{"an unknown kid", oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "k9", `kid "k9"`},
-		{"a scope not granted", oktatest.OAuthApp{Scopes: []string{"okta.users.read"}}, nil, "", "grant them to the app"},
+		{"okta.users.read not granted", oktatest.OAuthApp{Scopes: []string{"okta.apps.read", "okta.orgs.read"}}, nil, "", "grant them to the app"},
 	} {
 		key, kid := c.key, c.kid
 		f := newOAuthFixture(t, c.app, nil, "")
@@ -184,5 +184,34 @@ func TestParsePrivateKey(t *testing.T) {
 		if err != nil && bytes.Contains([]byte(err.Error()), secretBytes) {
 			t.Errorf("%s: the error quotes the key", name)
 		}
+	}
+}
+
+// An app not granted the scopes of optional parts still runs: the token is
+// asked again without them, and the run leaves those parts out with a
+// warning that names the scope and where to grant it.
+func TestOAuthOptionalScopesMissing(t *testing.T) {
+	f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: []string{"okta.users.read", "okta.orgs.read"}}, nil, "")
+	var users []engine.User
+	_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}}, func(page []engine.User) error {
+		users = append(users, page...)
+		return nil
+	})
+	if err != nil || len(users) == 0 {
+		t.Fatalf("%d users, %v", len(users), err)
+	}
+	for _, u := range users {
+		if _, ok := u.Raw["appLinks"]; ok {
+			t.Fatalf("user %s has appLinks without okta.apps.read", u.ID)
+		}
+	}
+	warnings := strings.Join(f.client.Stats().Warnings, "\n")
+	for _, scope := range []string{"okta.apps.read", "okta.devices.read", "okta.logs.read"} {
+		if !strings.Contains(warnings, "not granted "+scope) {
+			t.Errorf("no warning for %s:\n%s", scope, warnings)
+		}
+	}
+	if strings.Contains(warnings, "not granted okta.orgs.read") || f.sim.TokensIssued() != 1 {
+		t.Errorf("warnings %s; %d tokens", warnings, f.sim.TokensIssued())
 	}
 }

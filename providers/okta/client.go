@@ -18,6 +18,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,7 +160,9 @@ func New(opts Options) (*Client, error) {
 			return nil, err
 		}
 		// The org authorization server: custom ones cannot mint okta.* scopes.
-		c.auth = &oauthApp{cfg: cfg, tokenURL: base.JoinPath("/oauth2/v1/token").String(), http: c.http, clock: opts.Clock, ua: opts.UserAgent}
+		cfg.Scopes = slices.Clone(cfg.Scopes)
+		c.auth = &oauthApp{cfg: cfg, tokenURL: base.JoinPath("/oauth2/v1/token").String(), http: c.http, clock: opts.Clock,
+			ua: opts.UserAgent, warn: c.warn}
 	}
 	return c, nil
 }
