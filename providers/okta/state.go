@@ -95,15 +95,7 @@ func (n *numbering) app(id string) uint64 {
 	return n.appLocked(id)
 }
 
-func (n *numbering) appLocked(id string) uint64 {
-	no, ok := n.appNo[id]
-	if !ok {
-		no = uint64(len(n.apps))
-		n.apps = append(n.apps, id)
-		n.appNo[id] = no
-	}
-	return no
-}
+func (n *numbering) appLocked(id string) uint64 { return numberOf(&n.apps, n.appNo, id) }
 
 // device returns a device profile's number, giving it the next one if new.
 func (n *numbering) device(key [3]string) uint64 {
@@ -112,12 +104,15 @@ func (n *numbering) device(key [3]string) uint64 {
 	return n.deviceLocked(key)
 }
 
-func (n *numbering) deviceLocked(key [3]string) uint64 {
-	no, ok := n.devNo[key]
+func (n *numbering) deviceLocked(key [3]string) uint64 { return numberOf(&n.devices, n.devNo, key) }
+
+// numberOf returns k's number in list, appending k if it has none.
+func numberOf[K comparable](list *[]K, index map[K]uint64, k K) uint64 {
+	no, ok := index[k]
 	if !ok {
-		no = uint64(len(n.devices))
-		n.devices = append(n.devices, key)
-		n.devNo[key] = no
+		no = uint64(len(*list))
+		*list = append(*list, k)
+		index[k] = no
 	}
 	return no
 }
