@@ -106,6 +106,7 @@ type oauthApp struct {
 	clock    clock.Clock
 	ua       string
 	warn     func(string)
+	sent     func() // counts a token request among the run's calls
 
 	mu      sync.Mutex
 	token   string
@@ -222,6 +223,9 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 			return tokenAnswer{}, nil, err
 		}
 		req.Header.Set("DPoP", proof)
+	}
+	if o.sent != nil {
+		o.sent()
 	}
 	resp, err := o.http.Do(req)
 	if err != nil {

@@ -91,6 +91,9 @@ func TestOAuthAppRunsAFullPass(t *testing.T) {
 		if f.sim.TokensIssued() != 1 {
 			t.Errorf("dpop %v: %d tokens issued for one pass; the token is cached", dpop, f.sim.TokensIssued())
 		}
+		if calls := f.client.Stats().Calls; calls != len(f.sim.Requests()) {
+			t.Errorf("dpop %v: the run counted %d calls, the org answered %d (token requests included)", dpop, calls, len(f.sim.Requests()))
+		}
 	}
 }
 
