@@ -218,3 +218,22 @@ func TestOAuthOptionalScopesMissing(t *testing.T) {
 		t.Errorf("warnings %s; %d tokens", warnings, f.sim.TokensIssued())
 	}
 }
+
+// The token endpoint failing for a while (a 503, a 502, a reset
+// connection) is a transient failure: the request is tried again and the
+// pass completes.
+func TestOAuthTokenEndpointOutage(t *testing.T) {
+	for name, fault := range map[string]oktatest.Fault{
+		"503 twice":  {Path: oktatest.TokenPath, Times: 2, Status: 503},
+		"502":        {Path: oktatest.TokenPath, Status: 502},
+		"connection": {Path: oktatest.TokenPath, Reset: true},
+	} {
+		f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "")
+		f.client.opts.MaxRetries = 4
+		f.sim.Inject(fault)
+		n, err := f.pass(t)
+		if err != nil || n == 0 || f.sim.PendingFaults() != 0 {
+			t.Errorf("%s: %d users, %v (faults left %d)", name, n, err, f.sim.PendingFaults())
+		}
+	}
+}

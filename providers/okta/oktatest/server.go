@@ -293,6 +293,9 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Path == TokenPath && len(s.opts.OAuthApps) > 0 {
+		if f := s.takeFault(r.URL.Path); f != nil && f.apply(w, r, s) {
+			return // the token endpoint fails as any endpoint can
+		}
 		s.token(w, r)
 		return
 	}
