@@ -243,6 +243,16 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 	return a, resp.Header, nil
 }
 
+// narrow leaves out of the scopes to ask for those of the APIs the pass
+// will not call (skipUnread): a run asks for no more than it uses.
+func (o *oauthApp) narrow(pass *incremental) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cfg.Scopes = slices.DeleteFunc(o.cfg.Scopes, func(s string) bool {
+		return s == "okta.apps.read" && pass.isUnavailable("apps") || s == "okta.devices.read" && pass.isUnavailable("devices")
+	})
+}
+
 // optionalScopes are the scopes of the parts a run can do without, and
 // what is left out without each: Okta then answers their APIs 403, which
 // the run takes as those APIs missing (sweep.go, syslog.go).

@@ -261,6 +261,25 @@ func (pass *incremental) isUnavailable(api string) bool {
 	return pass.unavail[api]
 }
 
+// skipUnread marks the apps and devices APIs unavailable to the pass,
+// silently, when the mapping reads no appLinks or devices (fields, nil for
+// all): neither the sweeps nor an incremental pass's reads then call them,
+// and the users' states say they know nothing of them, so that the full
+// run a mapping change brings reads them again.
+func (pass *incremental) skipUnread(fields []string) {
+	if fields == nil {
+		return
+	}
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	if !slices.Contains(fields, "appLinks") {
+		pass.unavail["apps"] = true
+	}
+	if !slices.Contains(fields, "devices") {
+		pass.unavail["devices"] = true
+	}
+}
+
 // markUnavailable records that the org lacks an API; it reports whether
 // this was news (so the warning is given once).
 func (pass *incremental) markUnavailable(api string) bool {

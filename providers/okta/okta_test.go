@@ -730,7 +730,7 @@ func TestPassDecodesOnlyTheFieldsAsked(t *testing.T) {
 			cursor = initialCursor()
 		}
 		got := map[string]engine.User{}
-		_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: mode, Cursor: cursor, Statuses: []string{"ACTIVE"}, Fields: []string{"type", "created"}},
+		_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: mode, Cursor: cursor, Statuses: []string{"ACTIVE"}, Fields: []string{"type", "created", "appLinks", "devices"}},
 			func(users []engine.User) error {
 				for _, u := range users {
 					got[u.ID] = u
@@ -754,5 +754,58 @@ func TestPassDecodesOnlyTheFieldsAsked(t *testing.T) {
 				t.Fatalf("%s: user %s decoded as\n%v\nwant\n%v", mode, id, u.Raw, want)
 			}
 		}
+	}
+}
+
+// A mapping that reads no apps or devices costs no call to their APIs, in
+// full and incremental passes alike, and no warning: the users carry
+// neither, and their states say they know nothing of them (the full run
+// that a mapping change brings reads them again).
+func TestUnreadAppsAndDevicesAreNotCalled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 150, NoLimits: true}, Options{PageSize: 50})
+	fields := []string{"profile", "status"}
+	fetch := func(mode engine.Mode, cursor []byte) ([]engine.User, []byte) {
+		t.Helper()
+		var got []engine.User
+		cur, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: mode, Cursor: cursor, Statuses: []string{"ACTIVE"}, Fields: fields},
+			func(users []engine.User) error {
+				got = append(got, users...)
+				return nil
+			})
+		if err != nil || len(got) == 0 {
+			t.Fatalf("%s: %d users, %v", mode, len(got), err)
+		}
+		return got, cur
+	}
+	full, cur := fetch(engine.Full, nil)
+	ids := f.sim.IDs("ACTIVE")
+	if err := f.sim.Assign(ids[0], 3); err != nil { // an app assignment the System Log tells
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if err := f.sim.EditProfile(ids[1], map[string]any{"title": "Changed"}); err != nil {
+		t.Fatal(err)
+	}
+	inc, _ := fetch(engine.Incremental, cur)
+	for _, r := range f.sim.Requests() {
+		if strings.HasPrefix(r.URL, "/api/v1/apps") || strings.HasPrefix(r.URL, "/api/v1/devices") ||
+			strings.Contains(r.URL, "/appLinks") || strings.Contains(r.URL, "/devices") {
+			t.Errorf("%s was called, though the mapping reads no apps or devices", r.URL)
+		}
+	}
+	for _, u := range append(full, inc...) {
+		if _, ok := u.Raw["appLinks"]; ok {
+			t.Fatalf("user %s carries appLinks", u.ID)
+		}
+		if _, ok := u.Raw["devices"]; ok {
+			t.Fatalf("user %s carries devices", u.ID)
+		}
+	}
+	if s, ok := newNumbering(nil, nil).decode(full[0].State); !ok || !s.NoApps || !s.NoDevices {
+		t.Errorf("state %+v (%v): it must say it knows no apps or devices", s, ok)
+	}
+	if w := f.client.Stats().Warnings; len(w) > 0 {
+		t.Errorf("warnings: %v", w)
 	}
 }

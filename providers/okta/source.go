@@ -92,6 +92,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		pass   = newPass(cur, req.Statuses)
 		log    *logRead
 	)
+	pass.skipUnread(req.Fields)
+	if o, ok := c.auth.(*oauthApp); ok {
+		o.narrow(pass)
+	}
 	c.mu.Lock()
 	c.pass = pass
 	c.mu.Unlock()
@@ -167,7 +171,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	}
 	var err error
 	if req.Mode == engine.Full {
-		err = c.fullPass(ctx, first, &enrich, handle)
+		err = c.fullPass(ctx, first, pass, &enrich, handle)
 	} else if err = c.pages(ctx, first, c.opts.PageSize, handle); err == nil && log != nil {
 		err = c.logOnly(ctx, log, listed, req.State, pass, page)
 	}
@@ -216,7 +220,7 @@ const spoolAfterWaiting = time.Second
 // held up by rate limits, the user listing beside it. Pages that arrive before the sweep has finished wait in a spool;
 // once it has, its result is stored in *enrich (which handle reads) and
 // the spooled pages go to handle first, then the rest as they come.
-func (c *Client) fullPass(ctx context.Context, first string, enrich **enrichment, handle func([]map[string]any, http.Header) error) error {
+func (c *Client) fullPass(ctx context.Context, first string, pass *incremental, enrich **enrichment, handle func([]map[string]any, http.Header) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -224,7 +228,7 @@ func (c *Client) fullPass(ctx context.Context, first string, enrich **enrichment
 	var sweepErr error
 	go func() {
 		defer close(done)
-		swept, sweepErr = c.sweep(ctx)
+		swept, sweepErr = c.sweep(ctx, pass)
 	}()
 	// Without rate limits to wait for, the sweep is quick, and spooling
 	// would cost more (encoding and decoding every page twice) than it

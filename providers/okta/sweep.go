@@ -22,7 +22,7 @@ func unavailable(err error) bool {
 
 // sweep gathers apps and devices for a full pass, the two sweeps side by
 // side (they use separate rate-limit buckets).
-func (c *Client) sweep(ctx context.Context) (*enrichment, error) {
+func (c *Client) sweep(ctx context.Context, pass *incremental) (*enrichment, error) {
 	e := newEnrichment()
 	g, gctx := errgroup.WithContext(ctx)
 	// An API the org or token lacks leaves its attributes out, with a
@@ -38,10 +38,15 @@ func (c *Client) sweep(ctx context.Context) (*enrichment, error) {
 			return err
 		}
 	}
-	g.Go(optional("apps", c.sweepApps, &e.noApps,
-		"assigned apps are left out of this run; grant the token's admin read access to apps"))
-	g.Go(optional("devices", c.sweepDevices, &e.noDevs,
-		"device type and OS are left out of this run; the devices API exists only in Identity Engine orgs"))
+	// What the mapping does not read is not swept (skipUnread).
+	if e.noApps = pass.isUnavailable("apps"); !e.noApps {
+		g.Go(optional("apps", c.sweepApps, &e.noApps,
+			"assigned apps are left out of this run; grant the token's admin read access to apps"))
+	}
+	if e.noDevs = pass.isUnavailable("devices"); !e.noDevs {
+		g.Go(optional("devices", c.sweepDevices, &e.noDevs,
+			"device type and OS are left out of this run; the devices API exists only in Identity Engine orgs"))
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
