@@ -86,11 +86,16 @@ func (c *Client) refresh(ctx context.Context, users []engine.User, states engine
 func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bool, states engine.UserStates,
 	pass *incremental, page func([]engine.User) error) error {
 	var read, gone []string
+	// Users the log names for their apps or devices, unless the pass reads
+	// none of those (skipUnread): their records have not changed for it.
+	noApps, noDevices := pass.isUnavailable("apps"), pass.isUnavailable("devices")
 	for id := range log.apps {
-		read = append(read, id)
+		if !noApps {
+			read = append(read, id)
+		}
 	}
 	for id := range log.devices {
-		if !log.apps[id] {
+		if !noDevices && (noApps || !log.apps[id]) {
 			read = append(read, id)
 		}
 	}

@@ -763,7 +763,7 @@ func TestPassDecodesOnlyTheFieldsAsked(t *testing.T) {
 // that a mapping change brings reads them again).
 func TestUnreadAppsAndDevicesAreNotCalled(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, oktatest.Options{Users: 150, NoLimits: true}, Options{PageSize: 50})
+	f := newFixture(t, oktatest.Options{Users: 150, NoLimits: true, Spread: 30 * 24 * time.Hour}, Options{PageSize: 50})
 	fields := []string{"profile", "status"}
 	fetch := func(mode engine.Mode, cursor []byte) ([]engine.User, []byte) {
 		t.Helper()
@@ -792,6 +792,9 @@ func TestUnreadAppsAndDevicesAreNotCalled(t *testing.T) {
 		if strings.HasPrefix(r.URL, "/api/v1/apps") || strings.HasPrefix(r.URL, "/api/v1/devices") ||
 			strings.Contains(r.URL, "/appLinks") || strings.Contains(r.URL, "/devices") {
 			t.Errorf("%s was called, though the mapping reads no apps or devices", r.URL)
+		}
+		if strings.HasPrefix(r.URL, "/api/v1/users/"+ids[0]) {
+			t.Errorf("%s: the user the log names only for an app assignment was read", r.URL)
 		}
 	}
 	for _, u := range append(full, inc...) {
