@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"neurons-connector/internal/spare"
 
 	json "github.com/goccy/go-json"
+
+	"neurons-connector/internal/spare"
 )
 
 // DecodeObject decodes one JSON object, keeping numbers exact
