@@ -45,19 +45,26 @@ type Changes = connector.Changes
 type AddRequest struct {
 	Kind    connector.Kind `json:"kind"`
 	Changes Changes        `json:"changes"`
-	// Secret is the API token or client secret, read by the client from
+	// Secret is the secret of the way the connector signs in (an API
+	// token, a client secret, a private key), read by the client from
 	// where the admin said; never empty on add.
 	Secret []byte `json:"secret"`
+	// SecretFlag is the stem of the flags that gave Secret ("token",
+	// "private-key"), so that a token is never sealed as a private key.
+	SecretFlag string `json:"secretFlag,omitempty"`
 }
 
-// EditRequest changes the named connector; a nil Secret keeps the sealed one.
+// EditRequest changes the named connector; a nil Secret keeps the sealed
+// one. A switch to another way of signing in needs that way's secret.
 type EditRequest struct {
 	Name    string  `json:"name"`
 	Changes Changes `json:"changes"`
 	Secret  []byte  `json:"secret,omitempty"`
-	// SecretKind is the kind whose secret option gave Secret, so that an
-	// Okta token is not sealed into a OneLogin connector.
+	// SecretKind and SecretFlag name the kind and the flags that gave
+	// Secret, so that an Okta token is not sealed into a OneLogin
+	// connector, nor a token as an OAuth app's key.
 	SecretKind connector.Kind `json:"secretKind,omitempty"`
+	SecretFlag string         `json:"secretFlag,omitempty"`
 }
 
 // RemoveRequest removes the named connector; Purge first delivers a delete

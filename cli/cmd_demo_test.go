@@ -23,7 +23,7 @@ func TestDemo(t *testing.T) {
 		"OK: Okta org", "OK: OneLogin account",
 		"full run (first run) ok",
 		"incremental run (changes since the last run) ok",
-		"full run (asked for (--full)) ok",
+		"full run (asked for with --full) ok",
 		"reason deleted-at-source",
 		"NEXT RUN", "Okta demo", "OneLogin demo",
 		// The deletion guard: the token without an admin role lists no
@@ -31,6 +31,9 @@ func TestDemo(t *testing.T) {
 		`run held 215 deletes of "Okta demo": the full run listed no users while the connector has delivered 215`,
 		`neurons-connector run "Okta demo" --confirm-deletes`,
 		"lacks an admin role",
+		// The same connector as an OAuth service app, with DPoP.
+		`accepted the OAuth app 0oademoNeuronsConnector and can read users`,
+		"full run (configuration changed) ok in",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)

@@ -3,7 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -19,8 +24,11 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"neurons-connector/api"
 	"neurons-connector/control"
+	"neurons-connector/providers/okta"
 	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/providers/onelogin/onelogintest"
 	"neurons-connector/sink/sinktest"
@@ -53,12 +61,16 @@ type daemonEnv struct {
 	ol     *onelogintest.Server
 	oktaU  string
 	olU    string
+	appKey []byte // the PEM key of the Okta org's OAuth app, in $OKTA_APP_KEY
 }
 
 func newDaemonEnv(t *testing.T) *daemonEnv {
 	t.Helper()
 	e := &daemonEnv{t: t, dir: filepath.Join(t.TempDir(), "data")}
-	e.okta = oktatest.New(oktatest.Options{Users: 150, Seed: 7, Token: "Okta-Daemon-Token-41", NoLimits: true})
+	app, appKey := daemonApp(t)
+	e.appKey = appKey
+	e.okta = oktatest.New(oktatest.Options{Users: 150, Seed: 7, Token: "Okta-Daemon-Token-41", NoLimits: true,
+		OAuthApps: []oktatest.OAuthApp{app}})
 	oktaSrv := e.okta.Start()
 	t.Cleanup(oktaSrv.Close)
 	e.ol = onelogintest.New(onelogintest.Options{Users: 120, Seed: 8, ClientID: "ol-daemon", ClientSecret: "OL-Daemon-Secret-42", HourlyLimit: -1})
@@ -77,8 +89,25 @@ func newDaemonEnv(t *testing.T) *daemonEnv {
 	e.env = append(os.Environ(), "NC_TEST_AS_CLI=1", "NC_DATA_DIR="+e.dir, "NC_LISTEN="+e.listen,
 		"NC_NEURONS_URL="+sinkSrv.URL, "NC_NEURONS_TOKEN_URL="+sinkSrv.URL+sinktest.TokenPath,
 		"NC_NEURONS_CLIENT_ID=sink-client", "NC_NEURONS_CLIENT_SECRET=Sink-Daemon-Secret-43",
-		"OKTA_TOKEN=Okta-Daemon-Token-41", "OL_SECRET=OL-Daemon-Secret-42", "TZ=UTC")
+		"OKTA_TOKEN=Okta-Daemon-Token-41", "OL_SECRET=OL-Daemon-Secret-42", "TZ=UTC", "OKTA_APP_KEY="+string(appKey))
 	return e
+}
+
+// daemonApp is an OAuth service app with an EC key (quick to make; RSA
+// keys are tested elsewhere), requiring DPoP, granted every scope.
+func daemonApp(t *testing.T) (oktatest.OAuthApp, []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return oktatest.OAuthApp{ClientID: "0oaDaemonApp", DPoP: true, Scopes: okta.DefaultScopes,
+			Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "ec-1", Algorithm: string(jose.ES256), Use: "sig"}}},
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
 }
 
 // cli runs one command of the real program in a child process.

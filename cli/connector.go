@@ -32,14 +32,24 @@ func (t *tree) connectorCmd() *cobra.Command {
 }
 
 // addExample is a complete add command line for sp, built from the
-// examples its options give.
+// examples its options give; one per way of signing in.
 func addExample(sp *connector.Spec) string {
-	line := fmt.Sprintf("  neurons-connector connector add %s --name %q", sp.Kind, sp.Title+" prod")
-	for _, o := range sp.Options {
-		line += fmt.Sprintf(" --%s %s", o.Flag, o.Example)
+	var lines []string
+	for _, a := range sp.Auth {
+		line := fmt.Sprintf("  neurons-connector connector add %s --name %q", sp.Kind, sp.Title+" prod")
+		for _, o := range sp.Options {
+			line += fmt.Sprintf(" --%s %s", o.Flag, o.Example)
+		}
+		if a.Name != "" && a.Name != sp.Auth[0].Name {
+			line += " \\\n      --auth " + a.Name
+			for _, o := range a.Options {
+				line += fmt.Sprintf(" --%s %s", o.Flag, o.Example)
+			}
+		}
+		lines = append(lines, line+fmt.Sprintf(" \\\n      --%s /etc/neurons-connector/%s-%s --user-status %s --repeats hourly",
+			a.Secret.Flags()[1], sp.Kind, a.Secret.Flag, sp.DefaultStatus))
 	}
-	return line + fmt.Sprintf(" \\\n      --%s /etc/neurons-connector/%s.secret --user-status %s --repeats hourly",
-		sp.Secret.Flags()[1], sp.Kind, sp.DefaultStatus)
+	return strings.Join(lines, "\n")
 }
 
 func (t *tree) addCmd(sp *connector.Spec) *cobra.Command {
@@ -61,14 +71,15 @@ not needed afterwards. Options left out take the defaults shown.`,
 			if missing := ch.Required(sp); missing != "" {
 				return usagef("%s", missing)
 			}
-			sec, haveSecret, err := t.readSecret(fs, &o, sp)
+			sec, auth, err := t.readSecret(fs, &o, sp)
 			if err != nil {
 				return err
 			}
-			if !haveSecret {
-				return needSecret(sp)
+			if auth == nil {
+				return needSecret(sp, o.auth)
 			}
-			c, err := t.s.backend.Add(cmd.Context(), api.AddRequest{Kind: sp.Kind, Changes: ch, Secret: sec.Reveal()})
+			c, err := t.s.backend.Add(cmd.Context(), api.AddRequest{Kind: sp.Kind, Changes: ch, Secret: sec.Reveal(),
+				SecretFlag: auth.Secret.Flag})
 			if err != nil {
 				return err
 			}
@@ -86,10 +97,14 @@ func (t *tree) editCmd(specs connector.Specs) *cobra.Command {
 		Use:   "edit NAME [options]",
 		Short: "Change a connector's options; only the options given change",
 		Long: `Change a connector's options. Only the options given change; the others keep
-their values. A new secret replaces the sealed one. Changing the period, start
-time or time zone re-anchors weekly and monthly schedules on today's date.`,
+their values. A new secret replaces the sealed one. Switching --auth needs the
+secret of the new way (and forgets the old one, sealed or not). Changing the
+period, start time or time zone re-anchors weekly and monthly schedules on
+today's date.`,
 		Example: `  neurons-connector connector edit "Okta prod" --user-status active,locked_out --start-time 03:30
-  neurons-connector connector edit "Okta prod" --token-stdin < new-token.txt`,
+  neurons-connector connector edit "Okta prod" --token-stdin < new-token.txt
+  neurons-connector connector edit "Okta prod" --auth oauth --client-id 0oa1b2c3d4e5F6g7H8i9 --private-key-file app.pem
+  neurons-connector connector edit "Okta prod" --auth token --token-file okta.token`,
 		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			fs := cmd.Flags()
@@ -105,8 +120,11 @@ time or time zone re-anchors weekly and monthly schedules on today's date.`,
 			// the connector's kind says which flags are its own; the
 			// backend checks the kind again.
 			for _, sp := range specs {
-				flags := sp.Secret.Flags()
-				g := given(fs, flags[:]...)
+				var g []string
+				for _, a := range sp.Auth {
+					flags := a.Secret.Flags()
+					g = append(g, given(fs, flags[:]...)...)
+				}
 				if len(g) == 0 {
 					continue
 				}
@@ -117,11 +135,11 @@ time or time zone re-anchors weekly and monthly schedules on today's date.`,
 				if c.Type != string(sp.Kind) {
 					return usagef("--%s gives the secret of %s connectors; %q is of type %s", g[0], sp.Kind, c.Name, c.Type)
 				}
-				v, _, err := t.readSecret(fs, &o, sp)
+				v, auth, err := t.readSecret(fs, &o, sp)
 				if err != nil {
 					return err
 				}
-				req.Secret, req.SecretKind = v.Reveal(), sp.Kind
+				req.Secret, req.SecretKind, req.SecretFlag = v.Reveal(), sp.Kind, auth.Secret.Flag
 				break
 			}
 			c, err := t.s.backend.Edit(cmd.Context(), req)

@@ -2,19 +2,26 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
+	"neurons-connector/providers/okta"
 	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/providers/onelogin/onelogintest"
 	"neurons-connector/sink/sinktest"
@@ -43,8 +50,9 @@ temporary data directory; both run (full), some users change at the simulators
 (status changes, edits, a deletion, a new user), both run again (incremental, then
 OneLogin once more in full, which is how deletions at the source are found); the
 Okta token then loses its admin role, so Okta lists no users, and the deletion
-guard holds the run's deletes; then what reached the sink and the status table
-are shown. The data directory is
+guard holds the run's deletes; the Okta connector then switches from its token to
+an OAuth service app (private_key_jwt, DPoP); then what reached the sink and the
+status table are shown. The data directory is
 removed at the end unless --keep. Your own settings and data are not touched.`,
 		Example: `  neurons-connector demo
   neurons-connector demo --users 5000 --keep`,
@@ -71,6 +79,7 @@ type demoEnv struct {
 	fake *sinktest.Server
 	env  map[string]string
 	w    io.Writer
+	dir  string
 }
 
 func (t *tree) demo(ctx context.Context, users int, keep bool) error {
@@ -81,9 +90,13 @@ func (t *tree) demo(ctx context.Context, users int, keep bool) error {
 	if !keep {
 		defer func() { _ = os.RemoveAll(dir) }()
 	}
-	d := &demoEnv{t: t, ctx: ctx, w: t.env.Stdout}
+	d := &demoEnv{t: t, ctx: ctx, w: t.env.Stdout, dir: dir}
+	app, err := d.newApp()
+	if err != nil {
+		return err
+	}
 	d.okta = oktatest.New(oktatest.Options{Users: users, Seed: 2026, Token: demoOktaToken, NoLimits: true,
-		Spread: 90 * 24 * time.Hour})
+		Spread: 90 * 24 * time.Hour, OAuthApps: []oktatest.OAuthApp{app}})
 	oktaSrv := d.okta.Start()
 	defer oktaSrv.Close()
 	d.ol = onelogintest.New(onelogintest.Options{Users: users, Seed: 2026, ClientID: "demo-client", ClientSecret: demoOLSecret, HourlyLimit: -1})
@@ -137,11 +150,14 @@ func (t *tree) demo(ctx context.Context, users int, keep bool) error {
 	if err := d.guard(); err != nil {
 		return err
 	}
-	d.section("6. What reached Neurons")
+	if err := d.oauth(); err != nil {
+		return err
+	}
+	d.section("7. What reached Neurons")
 	if err := d.report(); err != nil {
 		return err
 	}
-	d.section("7. Status")
+	d.section("8. Status")
 	if err := d.cmds([]string{"status"}); err != nil {
 		return err
 	}
@@ -171,6 +187,40 @@ func (d *demoEnv) guard() error {
 	fmt.Fprintln(d.w, "\nThe role is given back; the next full run sees everyone, and nothing stays held:")
 	d.okta.SetNoAdmin(false)
 	return d.cmds([]string{"run", "Okta demo", "--full"}, []string{"status", "Okta demo"})
+}
+
+// The demo's OAuth service app (okta-api.md §1.2).
+const demoClientID = "0oademoNeuronsConnector"
+
+// newApp makes the demo's API Services app: a fresh RSA key, its private
+// half in a file of the demo's directory (as an admin keeps it), its public
+// half registered with the simulated org. The app requires DPoP.
+func (d *demoEnv) newApp() (oktatest.OAuthApp, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return oktatest.OAuthApp{}, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return oktatest.OAuthApp{}, err
+	}
+	path := filepath.Join(d.dir, "okta-app.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return oktatest.OAuthApp{}, err
+	}
+	return oktatest.OAuthApp{ClientID: demoClientID, DPoP: true, Scopes: okta.DefaultScopes,
+		Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "demo-key", Algorithm: string(jose.RS256), Use: "sig"}}}, nil
+}
+
+// oauth switches the Okta connector from its token to the OAuth service
+// app, and runs it.
+func (d *demoEnv) oauth() error {
+	d.section("6. Okta again, signing in as an OAuth 2.0 service app (private_key_jwt, DPoP) instead of a token")
+	return d.cmds(
+		[]string{"connector", "edit", "Okta demo", "--auth", "oauth", "--client-id", demoClientID,
+			"--private-key-file", filepath.Join(d.dir, "okta-app.pem")},
+		[]string{"connector", "test", "Okta demo"},
+		[]string{"run", "Okta demo"})
 }
 
 // cmds runs command lines of the real command tree in the demo's world,

@@ -209,7 +209,7 @@ func TestEditChangesOnlyWhatIsGiven(t *testing.T) {
 	}
 	defer func() { _ = db.Close() }()
 	err = db.View(func(tx *store.Tx) error {
-		v, err := tx.Secret(before.ID, okta.Spec.Secret.Store)
+		v, err := tx.Secret(before.ID, okta.Spec.Auth[0].Secret.Store)
 		if err == nil && string(v.Reveal()) != "00Rotated-Token-1234" {
 			t.Errorf("token after edit = %q", v.Reveal())
 		}

@@ -16,7 +16,7 @@ import (
 // applies them, so that every message names its flag and says how to fix
 // it.
 type options struct {
-	name, server                           string
+	name, server, auth                     string
 	statuses, repeats, startTime, timeZone string
 	rateShare, fullEvery, maxDeletes       string
 	active, inactive                       bool
@@ -41,23 +41,25 @@ func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
 	}
 	str(&o.name, "name", "connector name: unique, 1-100 printable characters")
 	str(&o.server, "server", `connector server name; a daemon runs only its own NC_SERVER_NAME's connectors (default "Cloud")`)
+	var auths []string
+	for _, sp := range specs {
+		if len(sp.Auth) > 1 {
+			auths = append(auths, authUsage(sp, len(specs) > 1))
+		}
+	}
+	if len(auths) > 0 {
+		str(&o.auth, "auth", "how the connector signs in: "+strings.Join(auths, "; "))
+	}
 	for _, sp := range specs {
 		for _, opt := range sp.Options {
-			if fs.Lookup(opt.Flag) == nil {
-				o.kind[opt.Flag] = new(string)
-				str(o.kind[opt.Flag], opt.Flag, opt.Usage)
+			o.bindOption(fs, opt, str)
+		}
+		for _, a := range sp.Auth {
+			for _, opt := range a.Options {
+				o.bindOption(fs, opt, str)
 			}
+			o.bindSecret(fs, a.Secret, str)
 		}
-		sec := sp.Secret
-		if fs.Lookup(sec.Flags()[0]) != nil {
-			continue
-		}
-		src := &secretSource{}
-		o.secrets[sec.Flag] = src
-		str(&src.env, sec.Flags()[0], "read the "+sec.What+" from environment variable `VAR`")
-		str(&src.file, sec.Flags()[1], "read the "+sec.What+" from `FILE`")
-		fs.BoolVar(&src.stdin, sec.Flags()[2], false, "read the "+sec.What+" from standard input (no echo on a terminal)")
-		o.flags = append(o.flags, sec.Flags()[2])
 	}
 	status := "comma-separated user statuses to sync, any case"
 	if len(specs) == 1 {
@@ -81,6 +83,41 @@ func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
 	str(&o.maxDeletes, "max-deletes", "the deletion guard, `N|P%|none`: the most users one run may delete, as a number (500), "+
 		"a percentage of the users the connector has delivered (10%), or none; a run that would delete more holds its "+
 		"deletes until an admin runs: run NAME --confirm-deletes (default 10%)")
+}
+
+// authUsage lists a kind's ways of signing in for --auth's help.
+func authUsage(sp *connector.Spec, withKind bool) string {
+	var each []string
+	for _, a := range sp.Auth {
+		each = append(each, a.Name+" ("+a.Summary+")")
+	}
+	out := strings.Join(each, " or ")
+	if withKind {
+		out = sp.Title + ": " + out
+	}
+	return out
+}
+
+// bindOption binds a kind's or a way's option; a flag two kinds share is
+// bound once.
+func (o *options) bindOption(fs *pflag.FlagSet, opt connector.Option, str func(*string, string, string)) {
+	if fs.Lookup(opt.Flag) == nil {
+		o.kind[opt.Flag] = new(string)
+		str(o.kind[opt.Flag], opt.Flag, opt.Usage)
+	}
+}
+
+// bindSecret binds the three flags that hand over a secret.
+func (o *options) bindSecret(fs *pflag.FlagSet, sec connector.Secret, str func(*string, string, string)) {
+	if fs.Lookup(sec.Flags()[0]) != nil {
+		return
+	}
+	src := &secretSource{}
+	o.secrets[sec.Flag] = src
+	str(&src.env, sec.Flags()[0], "read the "+sec.What+" from environment variable `VAR`")
+	str(&src.file, sec.Flags()[1], "read the "+sec.What+" from `FILE`")
+	fs.BoolVar(&src.stdin, sec.Flags()[2], false, "read the "+sec.What+" from standard input (no echo on a terminal)")
+	o.flags = append(o.flags, sec.Flags()[2])
 }
 
 func statusList(sp *connector.Spec) string {
@@ -115,6 +152,7 @@ func (o *options) changes(fs *pflag.FlagSet) (connector.Changes, error) {
 	}
 	str("name", o.name, &ch.Name)
 	str("server", o.server, &ch.Server)
+	str("auth", o.auth, &ch.Auth)
 	for flag, v := range o.kind {
 		if fs.Changed(flag) {
 			if ch.Options == nil {
@@ -143,38 +181,51 @@ func (o *options) changes(fs *pflag.FlagSet) (connector.Changes, error) {
 	return ch, nil
 }
 
-// readSecret reads the secret given by one of sp's secret flags, before
-// the database is opened, so a bad source changes nothing. ok is false when
-// none was given.
-func (t *tree) readSecret(fs *pflag.FlagSet, o *options, sp *connector.Spec) (v secret.Value, ok bool, err error) {
-	names := sp.Secret.Flags()
-	g := given(fs, names[:]...)
+// readSecret reads the secret given by the flags of one of sp's ways of
+// signing in, before the database is opened, so a bad source changes
+// nothing. a is nil when none was given, else the way whose secret it is.
+func (t *tree) readSecret(fs *pflag.FlagSet, o *options, sp *connector.Spec) (v secret.Value, a *connector.Auth, err error) {
+	var g []string
+	for i := range sp.Auth {
+		names := sp.Auth[i].Secret.Flags()
+		if mine := given(fs, names[:]...); len(mine) > 0 {
+			g, a = append(g, mine...), &sp.Auth[i]
+		}
+	}
 	switch len(g) {
 	case 0:
-		return v, false, nil
+		return v, nil, nil
 	case 1:
 	default:
-		return v, false, usagef("--%s and --%s both give the secret; give only one", g[0], g[1])
+		return v, nil, usagef("--%s and --%s both give a secret; give only one", g[0], g[1])
 	}
-	src := o.secrets[sp.Secret.Flag]
+	names := a.Secret.Flags()
+	src := o.secrets[a.Secret.Flag]
 	switch g[0] {
 	case names[0]:
-		v, err = secret.FromEnv(t.s.lookup, src.env)
+		v, err = a.Secret.Form().FromEnv(t.s.lookup, src.env)
 	case names[1]:
-		v, err = secret.FromFile(src.file)
+		v, err = a.Secret.Form().FromFile(src.file)
 	default:
-		v, err = t.readStdin(sp.Secret.What)
+		v, err = t.readStdin(a.Secret)
 	}
 	if err != nil {
-		return v, false, usagef("--%s: %v", g[0], err)
+		return v, nil, usagef("--%s: %v", g[0], err)
 	}
-	return v, true, nil
+	return v, a, nil
 }
 
-// needSecret reports a new connector's missing secret.
-func needSecret(sp *connector.Spec) error {
-	n := sp.Secret.Flags()
-	return usagef("the %s is required: give --%s VAR, --%s FILE or --%s (never as a plain value)", sp.Secret.What, n[0], n[1], n[2])
+// needSecret reports a new connector's missing secret: that of the way
+// --auth chose, else of the default way.
+func needSecret(sp *connector.Spec, auth string) error {
+	a := &sp.Auth[0]
+	if auth != "" {
+		if b, err := sp.ParseAuth(auth); err == nil {
+			a = b
+		}
+	}
+	n := a.Secret.Flags()
+	return usagef("the %s is required: give --%s VAR, --%s FILE or --%s (never as a plain value)", a.Secret.What, n[0], n[1], n[2])
 }
 
 // describeChanges names the options an edit was given.
@@ -182,16 +233,30 @@ func (o *options) describeChanges(fs *pflag.FlagSet) string {
 	return "--" + strings.Join(given(fs, o.flags...), ", --")
 }
 
-// readStdin reads a secret from standard input, without echo on a terminal.
-func (t *tree) readStdin(prompt string) (secret.Value, error) {
-	if fd, ok := t.env.StdinTerminal(); ok {
-		fmt.Fprint(t.env.Stderr, prompt+": ")
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(t.env.Stderr)
-		if err != nil {
-			return secret.Value{}, fmt.Errorf("read %s: %w", prompt, err)
-		}
-		return secret.FromReader(strings.NewReader(string(b)))
+// readStdin reads a secret from standard input, without echo on a
+// terminal: one line, or for a PEM key the lines up to its END line.
+func (t *tree) readStdin(sec connector.Secret) (secret.Value, error) {
+	fd, ok := t.env.StdinTerminal()
+	if !ok {
+		return sec.Form().FromReader(t.env.Stdin)
 	}
-	return secret.FromReader(t.env.Stdin)
+	prompt := sec.What
+	if sec.Text {
+		prompt += " (paste it; input ends at its -----END line)"
+	}
+	fmt.Fprint(t.env.Stderr, prompt+": ")
+	var text []byte
+	for range 500 { // a PEM RSA key of 16,384 bits has fewer lines
+		line, err := term.ReadPassword(fd)
+		if err != nil {
+			fmt.Fprintln(t.env.Stderr)
+			return secret.Value{}, fmt.Errorf("read the %s: %w", sec.What, err)
+		}
+		text = append(append(text, line...), '\n')
+		if !sec.Text || strings.HasPrefix(strings.TrimSpace(string(line)), "-----END ") {
+			break
+		}
+	}
+	fmt.Fprintln(t.env.Stderr)
+	return sec.Form().FromReader(strings.NewReader(string(text)))
 }

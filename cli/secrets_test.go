@@ -24,7 +24,10 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	e := newDaemonEnv(t)
 	wrong := "Okta-Wrong-Token-5150"
 	e.env = append(e.env, "WRONG_TOKEN="+wrong)
-	secrets := []string{"Okta-Daemon-Token-41", "OL-Daemon-Secret-42", "Sink-Daemon-Secret-43", wrong}
+	// The app's key, by each line of its body.
+	keyLines := strings.Split(strings.TrimSpace(string(e.appKey)), "\n")
+	secrets := append([]string{"Okta-Daemon-Token-41", "OL-Daemon-Secret-42", "Sink-Daemon-Secret-43", wrong},
+		keyLines[1:len(keyLines)-1]...)
 	var outputs []string
 	keep := func(r result) result { outputs = append(outputs, r.stdout, r.stderr); return r }
 
@@ -33,6 +36,10 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	keep(e.cliIn("OL-Daemon-Secret-42", "connector", "add", "onelogin", "--name", "OL", "--domain", e.olU,
 		"--client-id", "ol-daemon", "--client-secret-stdin", "--inactive"))
 	keep(e.mustCLI("connector", "add", "okta", "--name", "Okta wrong", "--url", e.oktaU, "--token-env", "WRONG_TOKEN", "--inactive"))
+	keep(e.mustCLI("connector", "add", "okta", "--name", "Okta app", "--url", e.oktaU, "--auth", "oauth", "--client-id", "0oaDaemonApp",
+		"--private-key-env", "OKTA_APP_KEY", "--inactive"))
+	keep(e.mustCLI("run", "Okta app"))
+	keep(e.mustCLI("connector", "test", "Okta app"))
 	keep(e.mustCLI("run", "Okta"))
 	keep(e.mustCLI("run", "OL"))
 	if r := keep(e.cli("run", "Okta wrong")); r.code != 1 {
@@ -58,7 +65,8 @@ func TestSecretsAppearNowhere(t *testing.T) {
 	}
 	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"status", "Okta wrong"}, {"status", "OL", "--json"},
 		{"connector", "list", "--json"}, {"connector", "show", "Okta"}, {"connector", "show", "OL", "--json"},
-		{"mapping", "export", "OL"}, {"connector", "edit", "Okta", "--token-env", "NO_SUCH"}} {
+		{"mapping", "export", "OL"}, {"connector", "edit", "Okta", "--token-env", "NO_SUCH"},
+		{"connector", "show", "Okta app", "--json"}, {"connector", "edit", "Okta app", "--private-key-env", "OKTA_TOKEN"}} {
 		keep(e.cli(args...))
 	}
 	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://"+e.listen+"/metrics", nil)

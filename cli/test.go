@@ -17,12 +17,14 @@ func (t *tree) testCmd() *cobra.Command {
 		Use:   "test NAME",
 		Short: "Make one cheap authenticated call and say what is wrong, if anything",
 		Long: `Check that a connector can reach its provider and that its credentials work,
-with the cheapest authenticated calls (Okta: GET /api/v1/org and one user;
-OneLogin: a token, then one user from /api/2/users).
-A failure is explained as what to do: a wrong or expired token, a missing admin
-role (Okta then lists no users instead of failing: the check reads one of the users
-the connector delivered to tell), an unknown host, an untrusted TLS certificate, no
-network, or a tenant other than the one the connector's runs read.`,
+with the cheapest authenticated calls (Okta: GET /api/v1/org and one user, after an
+OAuth app's token; OneLogin: a token, then one user from /api/2/users).
+A failure is explained as what to do: a wrong or expired token, an OAuth app's
+client ID or key that Okta refuses, a missing admin role (Okta then lists no users
+instead of failing: the check reads one of the users the connector delivered to
+tell), an unknown host, an untrusted TLS certificate, no network, or a tenant other
+than the one the connector's runs read. An OAuth app's optional scopes that are not
+granted are listed a line each, with what runs leave out without them.`,
 		Example: `  neurons-connector connector test "Okta prod"
   neurons-connector connector test OneLogin`,
 		Args: needArgs(1, "the connector's NAME"),

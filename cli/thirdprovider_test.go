@@ -24,7 +24,7 @@ var acmeSpec = &connector.Spec{
 		Set: func(c *connector.Config, v string) (err error) { c.URL, err = connector.ParseBaseURL(v); return err },
 		Get: func(c connector.Config) string { return c.URL },
 	}},
-	Secret:        connector.Secret{Flag: "api-key", What: "Acme API key", Label: "API key", Key: "apiKey", Store: "api_key"},
+	Auth:          []connector.Auth{{Secret: connector.Secret{Flag: "api-key", What: "Acme API key", Label: "API key", Key: "apiKey", Store: "api_key"}}},
 	Statuses:      []connector.Status{{Name: "on", Code: -1}, {Name: "off", Code: -1}},
 	DefaultStatus: "on",
 	Record: connector.Record{App: "Application.Acme.", Article: "an Acme", Example: "mail",

@@ -39,8 +39,12 @@ func writeDetails(w io.Writer, rows [][2]string) error {
 // secretLabel is how show labels a secret: as the kind's spec says, else
 // by its key.
 func secretLabel(specs connector.Specs, kind, key string) string {
-	if sp, ok := specs.Find(connector.Kind(kind)); ok && sp.Secret.Key == key && sp.Secret.Label != "" {
-		return sp.Secret.Label
+	if sp, ok := specs.Find(connector.Kind(kind)); ok {
+		for _, a := range sp.Auth {
+			if a.Secret.Key == key && a.Secret.Label != "" {
+				return a.Secret.Label
+			}
+		}
 	}
 	return key
 }

@@ -17,7 +17,10 @@ import (
 type Changes struct {
 	Name   *string `json:"name,omitempty"`
 	Server *string `json:"server,omitempty"`
-	// Options are the kind's own options (Spec.Options), by flag.
+	// Auth chooses the way the connector signs in (Spec.Auth), by name.
+	Auth *string `json:"auth,omitempty"`
+	// Options are the kind's own options (Spec.Options) and those of its
+	// ways of signing in (Auth.Options), by flag.
 	Options    map[string]string `json:"options,omitempty"`
 	Statuses   *string           `json:"userStatus,omitempty"`
 	Repeats    *string           `json:"repeats,omitempty"`
@@ -47,6 +50,9 @@ func (ch Changes) Given() []string {
 	}
 	if ch.Server != nil {
 		out = append(out, "server")
+	}
+	if ch.Auth != nil {
+		out = append(out, "auth")
 	}
 	out = append(out, slices.Sorted(maps.Keys(ch.Options))...)
 	for _, f := range []struct {
@@ -89,7 +95,7 @@ func (ch Changes) apply(spec *Spec, c *Config) error {
 	// An option of another kind: an edit must not store a OneLogin domain
 	// as an Okta URL.
 	for _, flag := range slices.Sorted(maps.Keys(ch.Options)) {
-		if spec.Option(flag) == nil {
+		if _, o := spec.authOption(flag); spec.Option(flag) == nil && o == nil {
 			return optionErr("--%s is not an option of %s connectors; %q takes %s", flag, spec.Kind, c.Name, spec.flagList())
 		}
 	}
@@ -105,12 +111,11 @@ func (ch Changes) apply(spec *Spec, c *Config) error {
 		}
 		c.Server = *ch.Server
 	}
-	for _, o := range spec.Options {
-		if v, ok := ch.Options[o.Flag]; ok {
-			if err := o.Set(c, v); err != nil {
-				return optionErr("--%s: %v", o.Flag, err)
-			}
-		}
+	if err := setOptions(spec.Options, ch.Options, c); err != nil {
+		return err
+	}
+	if err := ch.applyAuth(spec, c); err != nil {
+		return err
 	}
 	if ch.Statuses != nil {
 		st, err := spec.ParseStatuses(*ch.Statuses)
@@ -123,6 +128,59 @@ func (ch Changes) apply(spec *Spec, c *Config) error {
 		return err
 	}
 	return ch.applyLimits(c)
+}
+
+// setOptions sets on c those of opts that given names.
+func setOptions(opts []Option, given map[string]string, c *Config) error {
+	for _, o := range opts {
+		if v, ok := given[o.Flag]; ok {
+			if err := o.Set(c, v); err != nil {
+				return optionErr("--%s: %v", o.Flag, err)
+			}
+		}
+	}
+	return nil
+}
+
+// applyAuth switches the way c signs in when --auth is given, forgetting
+// the options of the way it leaves, and sets the options of the way it
+// signs in now. An option of another way is refused rather than stored
+// unused, and the way's needed options must be set when it is done.
+func (ch Changes) applyAuth(spec *Spec, c *Config) error {
+	was := spec.AuthOf(*c)
+	now := was
+	if ch.Auth != nil {
+		a, err := spec.ParseAuth(*ch.Auth)
+		if err != nil {
+			return optionErr("--auth: %v", err)
+		}
+		now = a
+		if was != nil && was != now && was.Clear != nil {
+			was.Clear(c)
+		}
+		c.Auth = now.Name
+		if now == &spec.Auth[0] {
+			c.Auth = "" // the default, as older versions wrote it
+		}
+	}
+	if now == nil {
+		return optionErr("connector %q signs in as %q, which this version does not know; give --auth %s", c.Name, c.Auth, spec.AuthNames())
+	}
+	for _, flag := range slices.Sorted(maps.Keys(ch.Options)) {
+		if a, _ := spec.authOption(flag); a != nil && a != now {
+			return optionErr("--%s is an option of %s, and %q would sign in with %s; to switch, add %s",
+				flag, a.authFlag(), c.Name, now.authFlag(), a.authFlag())
+		}
+	}
+	if err := setOptions(now.Options, ch.Options, c); err != nil {
+		return err
+	}
+	for _, o := range now.Options {
+		if !o.Optional && o.Get != nil && o.Get(*c) == "" {
+			return optionErr("%s needs --%s; e.g. --%s %s", now.authFlag(), o.Flag, o.Flag, o.Example)
+		}
+	}
+	return nil
 }
 
 func (ch Changes) applySchedule(c *Config) error {
@@ -187,7 +245,7 @@ func (ch Changes) Required(spec *Spec) string {
 		return fmt.Sprintf(`--name is required; e.g. --name "%s prod"`, spec.Title)
 	}
 	for _, o := range spec.Options {
-		if _, ok := ch.Options[o.Flag]; !ok {
+		if _, ok := ch.Options[o.Flag]; !ok && !o.Optional {
 			return fmt.Sprintf("--%s is required; e.g. --%s %s", o.Flag, o.Flag, o.Example)
 		}
 	}

@@ -28,13 +28,18 @@ const (
 // Config is one connector's configuration. Secrets are not part of it: the
 // store keeps them sealed beside it.
 type Config struct {
-	ID       string   `json:"id"`
-	Name     string   `json:"name"`
-	Kind     Kind     `json:"type"`
-	Server   string   `json:"server"`
-	URL      string   `json:"url"`                // normalised base URL, scheme://host[:port]
-	ClientID string   `json:"clientId,omitempty"` // OneLogin only; not a secret
-	Statuses []string `json:"userStatuses"`       // canonical names, see Statuses
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Kind     Kind   `json:"type"`
+	Server   string `json:"server"`
+	URL      string `json:"url"`                // normalised base URL, scheme://host[:port]
+	ClientID string `json:"clientId,omitempty"` // OneLogin's API client, or an Okta OAuth app; not a secret
+	// Auth names the way the connector signs in (Spec.Auth); "" is the
+	// kind's default, which keeps configurations of older versions as
+	// they were.
+	Auth     string   `json:"auth,omitempty"`
+	KeyID    string   `json:"keyId,omitempty"` // the kid of an Okta OAuth app's key, when it has several
+	Statuses []string `json:"userStatuses"`    // canonical names, see Statuses
 	Schedule Schedule `json:"schedule"`
 	Active   bool     `json:"active"`
 	// RateShare is the percentage of the provider's rate limit this connector

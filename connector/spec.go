@@ -6,8 +6,8 @@ import (
 )
 
 // Spec is what a provider package tells the rest of the program about its
-// kind of connector: the options an admin gives, the secret, the user
-// statuses, and the shape of its user record for the mapping tables. It is
+// kind of connector: the options an admin gives, the ways it signs in and
+// their secrets, the user statuses, and the shape of its user record for the mapping tables. It is
 // data only; engine.Driver pairs it with the constructor of the client.
 // Adding a provider means writing its Spec, not editing this package.
 type Spec struct {
@@ -15,8 +15,10 @@ type Spec struct {
 	Title string // the kind as people write it: "OneLogin"
 	// Options are the kind's own options beyond the common ones, in the
 	// order help lists them. A new connector needs every one of them.
-	Options  []Option
-	Secret   Secret
+	Options []Option
+	// Auth are the ways the kind signs in to its provider, the default
+	// first; at least one.
+	Auth     []Auth
 	Statuses []Status // in the order help lists them
 	// DefaultStatus is the status selected when the admin names none.
 	DefaultStatus string
@@ -29,28 +31,13 @@ type Option struct {
 	Label   string // how show labels it: "URL"
 	Usage   string // the flag's help
 	Example string // a valid value, for messages: "https://acme.okta.com"
+	// Optional options may stay unset; the others are needed.
+	Optional bool
 	// Set checks v and stores it in c. Its error says what is wrong and
 	// how to fix it; the caller prefixes the flag.
 	Set func(c *Config, v string) error
 	// Get reads the option back from c, for show.
 	Get func(c Config) string
-}
-
-// Secret describes a kind's one secret. Its flags are --<Flag>-env VAR,
-// --<Flag>-file FILE and --<Flag>-stdin.
-type Secret struct {
-	Flag  string // "token"
-	What  string // in sentences: "Okta API token"
-	Label string // how show labels it: "API token"
-	Key   string // its key in show --json's "secrets": "token"
-	// Store is its name in the store. Databases hold secrets under it, so
-	// it never changes.
-	Store string
-}
-
-// Flags returns the three flags that hand over the secret: env, file, stdin.
-func (s Secret) Flags() [3]string {
-	return [3]string{s.Flag + "-env", s.Flag + "-file", s.Flag + "-stdin"}
 }
 
 // Record is the provider's user record as the mapping tables see it.
@@ -85,6 +72,11 @@ func (s *Spec) flagList() string {
 	var names []string
 	for _, o := range s.Options {
 		names = append(names, "--"+o.Flag)
+	}
+	for _, a := range s.Auth {
+		for _, o := range a.Options {
+			names = append(names, "--"+o.Flag+" (with "+a.authFlag()+")")
+		}
 	}
 	return strings.Join(names, ", ")
 }

@@ -17,7 +17,7 @@ var (
 		Options: []Option{{Flag: "url", Label: "URL", Example: "https://alpha.example.com",
 			Set: func(c *Config, v string) (err error) { c.URL, err = ParseBaseURL(v); return err },
 			Get: func(c Config) string { return c.URL }}},
-		Secret:        Secret{Flag: "token", What: "Alpha token", Label: "Token", Key: "token", Store: "token"},
+		Auth:          []Auth{{Secret: Secret{Flag: "token", What: "Alpha token", Label: "Token", Key: "token", Store: "token"}}},
 		Statuses:      []Status{{"ACTIVE", -1}, {"LOCKED_OUT", -1}, {"SUSPENDED", -1}},
 		DefaultStatus: "ACTIVE",
 	}
@@ -35,7 +35,7 @@ var (
 					return nil
 				}},
 		},
-		Secret:        Secret{Flag: "client-secret", What: "Beta client secret", Key: "clientSecret", Store: "client_secret"},
+		Auth:          []Auth{{Secret: Secret{Flag: "client-secret", What: "Beta client secret", Key: "clientSecret", Store: "client_secret"}}},
 		Statuses:      []Status{{"unactivated", 0}, {"active", 1}, {"password-pending", 7}},
 		DefaultStatus: "active",
 	}
@@ -81,7 +81,7 @@ func TestSpecsFindKinds(t *testing.T) {
 	if _, err := testSpecs.Parse("gamma"); err == nil || err.Error() != `unknown connector type "gamma"; valid: alpha, beta` {
 		t.Errorf("Parse(gamma) = %v", err)
 	}
-	if got := codeKind.Secret.Flags(); got != [3]string{"client-secret-env", "client-secret-file", "client-secret-stdin"} {
+	if got := codeKind.Auth[0].Secret.Flags(); got != [3]string{"client-secret-env", "client-secret-file", "client-secret-stdin"} {
 		t.Errorf("secret flags %v", got)
 	}
 	if c := New(codeKind, time.Now()); c.Kind != "beta" || !reflect.DeepEqual(c.Statuses, []string{"active"}) {

@@ -264,7 +264,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 func decideMode(c connector.Config, st store.SyncState, hasCursor bool, mappingHash string, forced bool, now time.Time) (Mode, string) {
 	switch {
 	case forced:
-		return Full, "asked for (--full)"
+		return Full, "asked for with --full"
 	case !hasCursor:
 		return Full, "first run"
 	case st.ConfigHash != ConfigHash(c):

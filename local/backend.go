@@ -151,11 +151,11 @@ func (b *Backend) openConnector(name string, withSecret bool) (*store.DB, connec
 		if c, err = findConnector(tx, name); err != nil || !withSecret {
 			return err
 		}
-		sp, err := b.spec(c)
+		name, err := b.secretName(c)
 		if err != nil {
 			return err
 		}
-		sec, err = tx.Secret(c.ID, sp.Secret.Store)
+		sec, err = tx.Secret(c.ID, name)
 		return err
 	})
 	if err != nil {
@@ -207,6 +207,20 @@ func (b *Backend) spec(c connector.Config) (*connector.Spec, error) {
 	return d.Spec, nil
 }
 
+// secretName is the store's name of the secret c signs in with.
+func (b *Backend) secretName(c connector.Config) (string, error) {
+	sp, err := b.spec(c)
+	if err != nil {
+		return "", err
+	}
+	a := sp.AuthOf(c)
+	if a == nil {
+		return "", fmt.Errorf("connector %q signs in as %q, which this version does not know; upgrade, or choose with: "+
+			"neurons-connector connector edit %q --auth %s", c.Name, c.Auth, c.Name, sp.AuthNames())
+	}
+	return a.Secret.Store, nil
+}
+
 // openProvider builds c's client with its secret sec.
 func (b *Backend) openProvider(c connector.Config, sec secret.Value) (engine.Provider, error) {
 	d, ok := b.cfg.Drivers.Find(c.Kind)
@@ -247,14 +261,14 @@ func (b *Backend) Sink(db *store.DB) (engine.Sink, error) { return b.cfg.Sink(db
 
 // Provider builds a connector's client with its secret from db.
 func (b *Backend) Provider(db *store.DB, c connector.Config) (engine.Provider, error) {
-	sp, err := b.spec(c)
+	name, err := b.secretName(c)
 	if err != nil {
 		return nil, err
 	}
 	var v secret.Value
 	err = db.View(func(tx *store.Tx) error {
 		var err error
-		v, err = tx.Secret(c.ID, sp.Secret.Store)
+		v, err = tx.Secret(c.ID, name)
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"neurons-connector/api"
 	"neurons-connector/connector"
@@ -27,13 +28,17 @@ func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, err
 		return api.Connector{}, api.MarkBadInput(err)
 	}
 	c.Schedule.Reanchor(now, b.cfg.Local)
-	sec, err := secret.FromBytes(req.Secret)
+	auth, err := givenSecret(sp, c, req.SecretFlag)
 	if err != nil {
-		return api.Connector{}, api.BadInput("the %s: %v", sp.Secret.What, err)
+		return api.Connector{}, err
+	}
+	sec, err := readSecret(auth, req.Secret)
+	if err != nil {
+		return api.Connector{}, err
 	}
 	var view api.Connector
 	err = b.update(true, func(tx *store.Tx) (err error) {
-		view, err = put(tx, sp, c, &sec)
+		view, err = put(tx, sp, c, &sec, nil)
 		return err
 	})
 	if err == nil {
@@ -42,13 +47,49 @@ func (b *Backend) Add(_ context.Context, req api.AddRequest) (api.Connector, err
 	return view, err
 }
 
-// put writes c, of sp's kind, and, when sec is set, its secret, in tx.
-func put(tx *store.Tx, sp *connector.Spec, c connector.Config, sec *secret.Value) (api.Connector, error) {
+// givenSecret is the way of signing in whose secret the flags named by
+// flag gave ("": c's own), when c signs in that way.
+func givenSecret(sp *connector.Spec, c connector.Config, flag string) (*connector.Auth, error) {
+	now := sp.AuthOf(c)
+	if flag == "" || now == nil || now.Secret.Flag == flag {
+		return now, nil
+	}
+	a, ok := sp.SecretByFlag(flag)
+	if !ok {
+		return nil, api.BadInput("%s connectors take no secret by the flags --%s-*; %q takes its %s", sp.Kind, flag, c.Name, secretFlags(now))
+	}
+	return nil, api.BadInput("the %s given is the secret of --auth %s, but %q signs in with --auth %s: add --auth %s to switch, "+
+		"or give its %s", a.Secret.What, a.Name, c.Name, now.Name, a.Name, secretFlags(now))
+}
+
+// readSecret checks a secret given for a's way of signing in.
+func readSecret(a *connector.Auth, raw []byte) (secret.Value, error) {
+	v, err := a.Secret.Form().FromBytes(raw)
+	if err != nil {
+		return v, api.BadInput("the %s: %v", a.Secret.What, err)
+	}
+	if a.Secret.Check != nil {
+		if err := a.Secret.Check(v.Reveal()); err != nil {
+			return v, api.BadInput("the %s: %v", a.Secret.What, err)
+		}
+	}
+	return v, nil
+}
+
+// put writes c, of sp's kind, and, when sec is set, the secret of the way
+// it signs in, in tx. left, when set, is the way it signed in before an
+// edit switched: its secret is deleted, not kept unused.
+func put(tx *store.Tx, sp *connector.Spec, c connector.Config, sec *secret.Value, left *connector.Auth) (api.Connector, error) {
 	if err := tx.PutConnector(c); err != nil {
 		return api.Connector{}, nameError(err)
 	}
 	if sec != nil {
-		if err := tx.PutSecret(c.ID, sp.Secret.Store, *sec); err != nil {
+		if err := tx.PutSecret(c.ID, sp.AuthOf(c).Secret.Store, *sec); err != nil {
+			return api.Connector{}, err
+		}
+	}
+	if left != nil {
+		if err := tx.DeleteSecret(c.ID, left.Secret.Store); err != nil {
 			return api.Connector{}, err
 		}
 	}
@@ -60,18 +101,6 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 	if len(req.Changes.Given()) == 0 && req.Secret == nil {
 		return api.Connector{}, api.BadInput("nothing to change: give at least one option")
 	}
-	var sec *secret.Value
-	if req.Secret != nil {
-		sp, err := b.cfg.Drivers.Specs().Parse(string(req.SecretKind))
-		if err != nil {
-			return api.Connector{}, api.BadInput("the secret's connector type: %v", err)
-		}
-		v, err := secret.FromBytes(req.Secret)
-		if err != nil {
-			return api.Connector{}, api.BadInput("the %s: %v", sp.Secret.What, err)
-		}
-		sec = &v
-	}
 	var view api.Connector
 	err := b.update(false, func(tx *store.Tx) error {
 		c, err := findConnector(tx, req.Name)
@@ -82,23 +111,51 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		if err != nil {
 			return err
 		}
-		if sec != nil && req.SecretKind != c.Kind {
-			flags := sp.Secret.Flags()
-			return api.BadInput("%q is of type %s, whose secret is its %s: give it with --%s, --%s or --%s",
-				c.Name, c.Kind, sp.Secret.What, flags[0], flags[1], flags[2])
+		if req.Secret != nil && req.SecretKind != c.Kind {
+			return api.BadInput("%q is of type %s, whose secret is its %s", c.Name, c.Kind, secretFlags(sp.AuthOf(c)))
 		}
+		was := sp.AuthOf(c)
 		now := b.cfg.Clock.Now()
 		if err := req.Changes.Apply(sp, &c, now, b.cfg.Local); err != nil {
 			return api.MarkBadInput(err)
 		}
+		auth := sp.AuthOf(c)
+		var sec *secret.Value
+		if req.Secret != nil {
+			if _, err := givenSecret(sp, c, req.SecretFlag); err != nil {
+				return err
+			}
+			v, err := readSecret(auth, req.Secret)
+			if err != nil {
+				return err
+			}
+			sec = &v
+		}
+		var left *connector.Auth
+		if was != auth {
+			if sec == nil {
+				return api.BadInput("%q would sign in with --auth %s, which needs the %s: give it with %s",
+					c.Name, auth.Name, auth.Secret.What, secretFlags(auth))
+			}
+			left = was
+		}
 		c.Updated = now.UTC()
-		view, err = put(tx, sp, c, sec)
+		view, err = put(tx, sp, c, sec, left)
 		return err
 	})
 	if err == nil {
 		b.changed()
 	}
 	return view, err
+}
+
+// secretFlags names the flags that give a's secret.
+func secretFlags(a *connector.Auth) string {
+	if a == nil {
+		return "secret"
+	}
+	f := a.Secret.Flags()
+	return fmt.Sprintf("%s: --%s VAR, --%s FILE or --%s", a.Secret.What, f[0], f[1], f[2])
 }
 
 // Remove removes a connector with everything stored for it, after
@@ -237,14 +294,20 @@ func connectorView(tx *store.Tx, sp *connector.Spec, c connector.Config) api.Con
 		Created: c.Created, Updated: c.Updated,
 	}
 	v.Secrets = map[string]string{}
-	if sp.Secret.Key != "" { // a kind this version does not know has no secret to name
+	auth := sp.AuthOf(c) // nil for a kind or a way this version does not know: no secret to name
+	if auth != nil && auth.Secret.Key != "" {
 		state := "not set"
-		if tx.HasSecret(c.ID, sp.Secret.Store) {
+		if tx.HasSecret(c.ID, auth.Secret.Store) {
 			state = "set"
 		}
-		v.Secrets[sp.Secret.Key] = state
+		v.Secrets[auth.Secret.Key] = state
 	}
-	for _, o := range sp.Options {
+	opts := sp.Options
+	if len(sp.Auth) > 1 && auth != nil {
+		v.Options = append(v.Options, api.Setting{Flag: "auth", Label: "Sign-in", Value: auth.Name})
+		opts = append(slices.Clone(opts), auth.Options...)
+	}
+	for _, o := range opts {
 		if o.Get != nil {
 			v.Options = append(v.Options, api.Setting{Flag: o.Flag, Label: o.Label, Value: o.Get(c)})
 		}

@@ -17,8 +17,36 @@ const maxInput = 64 << 10
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// Form is what a secret looks like, which decides what input is refused as
+// something other than the secret.
+type Form int
+
+const (
+	// Word is one word of printable characters: an API token, a client
+	// secret. Inner white space means the source holds something else.
+	Word Form = iota
+	// Text is lines of printable text: a PEM private key. Line breaks and
+	// tabs are part of it; other control characters are not.
+	Text
+)
+
 // FromEnv reads the secret held by the environment variable name.
 func FromEnv(lookup func(string) (string, bool), name string) (Value, error) {
+	return Word.FromEnv(lookup, name)
+}
+
+// FromFile reads the secret stored in the file at path.
+func FromFile(path string) (Value, error) { return Word.FromFile(path) }
+
+// FromReader reads the secret from r (standard input).
+func FromReader(r io.Reader) (Value, error) { return Word.FromReader(r) }
+
+// FromBytes checks a secret that arrived as bytes (the daemon's requests)
+// with the rules of the other sources.
+func FromBytes(b []byte) (Value, error) { return Word.FromBytes(b) }
+
+// FromEnv reads a secret of form f held by the environment variable name.
+func (f Form) FromEnv(lookup func(string) (string, bool), name string) (Value, error) {
 	if !envName.MatchString(name) {
 		return Value{}, fmt.Errorf("%q is not an environment variable name; give the variable's name, not its value", name)
 	}
@@ -26,27 +54,29 @@ func FromEnv(lookup func(string) (string, bool), name string) (Value, error) {
 	if !ok {
 		return Value{}, fmt.Errorf("environment variable %s is not set; export it before running the command", name)
 	}
-	return clean([]byte(s), "environment variable "+name)
+	return f.clean([]byte(s), "environment variable "+name)
 }
 
-// FromFile reads the secret stored in the file at path.
-func FromFile(path string) (Value, error) {
-	f, err := os.Open(path)
+// FromFile reads a secret of form f stored in the file at path.
+func (f Form) FromFile(path string) (Value, error) {
+	file, err := os.Open(path)
 	if err != nil {
 		return Value{}, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
 	}
-	defer func() { _ = f.Close() }()
-	return fromReader(f, "file "+path)
+	defer func() { _ = file.Close() }()
+	return f.fromReader(file, "file "+path)
 }
 
-// FromReader reads the secret from r (standard input).
-func FromReader(r io.Reader) (Value, error) { return fromReader(r, "standard input") }
+// FromReader reads a secret of form f from r (standard input).
+func (f Form) FromReader(r io.Reader) (Value, error) { return f.fromReader(r, "standard input") }
 
-// FromBytes checks a secret that arrived as bytes (the daemon's requests)
-// with the rules of the other sources.
-func FromBytes(b []byte) (Value, error) { return clean(append([]byte(nil), b...), "the secret") }
+// FromBytes checks a secret of form f that arrived as bytes (the daemon's
+// requests) with the rules of the other sources.
+func (f Form) FromBytes(b []byte) (Value, error) {
+	return f.clean(append([]byte(nil), b...), "the secret")
+}
 
-func fromReader(r io.Reader, what string) (Value, error) {
+func (f Form) fromReader(r io.Reader, what string) (Value, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxInput+1))
 	if err != nil {
 		return Value{}, fmt.Errorf("read %s: %w", what, err)
@@ -54,18 +84,25 @@ func fromReader(r io.Reader, what string) (Value, error) {
 	if len(b) > maxInput {
 		return Value{}, fmt.Errorf("%s holds more than %d KiB; it must hold only the secret", what, maxInput>>10)
 	}
-	return clean(b, what)
+	return f.clean(b, what)
 }
 
 // clean trims surrounding white space (a trailing newline from echo or an
-// editor) and rejects inner white space or control characters, which mean the
+// editor) and rejects inner white space or control characters (for Text,
+// control characters other than line breaks and tabs), which mean the
 // source holds something other than a single secret.
-func clean(b []byte, what string) (Value, error) {
+func (f Form) clean(b []byte, what string) (Value, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return Value{}, fmt.Errorf("%s is empty; it must hold the secret", what)
 	}
 	for _, r := range string(b) {
+		if f == Text && (r == '\n' || r == '\r' || r == '\t' || r == ' ') {
+			continue
+		}
+		if f == Text && unicode.IsControl(r) {
+			return Value{}, fmt.Errorf("%s holds control characters; it must hold only the secret, as text", what)
+		}
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return Value{}, fmt.Errorf("%s holds white space or control characters inside the secret; it must hold only the secret", what)
 		}

@@ -169,3 +169,22 @@ func TestKeyFile(t *testing.T) {
 		t.Fatalf("garbage key: %v", err)
 	}
 }
+
+// A PEM key is lines of text: its line breaks are kept, a control
+// character is refused, and a one-word secret still refuses inner lines.
+func TestTextFormKeepsLines(t *testing.T) {
+	pemText := "-----BEGIN PRIVATE KEY-----\r\nMIIB\nAbC=\n-----END PRIVATE KEY-----\n"
+	v, err := Text.FromBytes([]byte(pemText))
+	if err != nil || string(v.Reveal()) != strings.TrimSpace(pemText) {
+		t.Fatalf("Text.FromBytes = %q, %v", v.Reveal(), err)
+	}
+	if _, err := Text.FromReader(strings.NewReader("-----BEGIN\x00 KEY-----")); err == nil || !strings.Contains(err.Error(), "control characters") {
+		t.Errorf("a NUL in a PEM: %v", err)
+	}
+	if _, err := Word.FromBytes([]byte(pemText)); err == nil {
+		t.Error("a one-word secret took several lines")
+	}
+	if _, err := Text.FromEnv(func(string) (string, bool) { return " \n ", true }, "KEY"); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("an empty PEM: %v", err)
+	}
+}

@@ -101,3 +101,16 @@ func (t *Tx) HasSecret(id, name string) bool {
 	b, _ := t.nested(bucketSecrets, id, false)
 	return b != nil && b.Get([]byte(name)) != nil
 }
+
+// DeleteSecret forgets the connector's secret name, if it has one: the
+// secret of a way of signing in the connector no longer uses.
+func (t *Tx) DeleteSecret(id, name string) error {
+	b, _ := t.nested(bucketSecrets, id, false)
+	if b == nil {
+		return nil
+	}
+	if err := b.Delete([]byte(name)); err != nil {
+		return fmt.Errorf("delete secret: %w", err)
+	}
+	return nil
+}

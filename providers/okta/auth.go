@@ -105,8 +105,8 @@ type oauthApp struct {
 	http     *http.Client
 	clock    clock.Clock
 	ua       string
-	warn     func(string)
 	sent     func() // counts a token request among the run's calls
+	name     string // the connector's, for the commands messages give
 
 	mu      sync.Mutex
 	token   string
@@ -114,21 +114,44 @@ type oauthApp struct {
 	expires time.Time
 	dpop    *ecdsa.PrivateKey // the proofs' key, made when the app turns out to require DPoP
 	nonce   string            // the server's current DPoP nonce
+	refused []string          // optional scopes the app is not granted, left out of the requests
 }
 
 func (o *oauthApp) header(ctx context.Context, method string, u *url.URL) (string, string, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.token == "" || !o.clock.Now().Add(renewBefore).Before(o.expires) {
-		if err := o.fetch(ctx); err != nil {
-			return "", "", err
-		}
+	if err := o.fresh(ctx); err != nil {
+		return "", "", err
 	}
 	if o.typ != "DPoP" {
 		return "Bearer " + o.token, "", nil
 	}
 	proof, err := o.proof(method, htu(u), o.token)
 	return "DPoP " + o.token, proof, err
+}
+
+// fresh gets a token when there is none or it is about to expire (o.mu
+// held).
+func (o *oauthApp) fresh(ctx context.Context) error {
+	if o.token == "" || !o.clock.Now().Add(renewBefore).Before(o.expires) {
+		return o.fetch(ctx)
+	}
+	return nil
+}
+
+// ensure gets a token now, for a check that wants the token endpoint's
+// verdict before any API call.
+func (o *oauthApp) ensure(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fresh(ctx)
+}
+
+// lacking are the optional scopes the app turned out not to be granted.
+func (o *oauthApp) lacking() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.refused)
 }
 
 func (o *oauthApp) retry(h http.Header, auth string) bool {
@@ -196,7 +219,7 @@ func (o *oauthApp) fetch(ctx context.Context) error {
 		case a.Error == "use_dpop_nonce" && o.dpop != nil && h.Get("DPoP-Nonce") != "":
 		case a.Error == "invalid_scope" && o.dropOptional(a.Description):
 		default:
-			return tokenError(o.cfg, a)
+			return tokenError(o.cfg, a, o.name)
 		}
 	}
 	return fault.Mark(errors.New("okta: the token endpoint kept asking for another DPoP proof"), fault.ErrTransient)
@@ -260,14 +283,14 @@ var optionalScopes = map[string]string{
 	"okta.apps.read":    "assigned apps are left out",
 	"okta.devices.read": "device type and OS are left out",
 	"okta.logs.read":    "incremental runs cannot see app assignments, devices and deletions in the System Log",
-	"okta.orgs.read":    "runs cannot tell which org they read, so a changed URL is not caught",
+	"okta.orgs.read":    "runs read the org's id from its public /.well-known/okta-organization instead, and connector test cannot name the org",
 }
 
 var scopeName = regexp.MustCompile(`okta\.[a-z]+\.[a-z]+`)
 
 // dropOptional takes the scopes an invalid_scope answer refused out of
-// those asked, when each of them is optional, and warns of what the run
-// leaves out; it reports whether to ask again. The scopes are read from the
+// those asked, when each of them is optional, and keeps them for the pass
+// and the check to tell (lacking); it reports whether to ask again. The scopes are read from the
 // answer's description; when it names none, every optional scope is dropped.
 func (o *oauthApp) dropOptional(description string) bool {
 	refused := scopeName.FindAllString(description, -1)
@@ -288,24 +311,65 @@ func (o *oauthApp) dropOptional(description string) bool {
 		}
 	}
 	for _, s := range refused {
-		if slices.Contains(o.cfg.Scopes, s) && o.warn != nil {
-			o.warn(fmt.Sprintf("okta: the app %s is not granted %s: %s; grant it in the Admin Console (Applications > the app > Okta API Scopes)",
-				o.cfg.ClientID, s, optionalScopes[s]))
+		if slices.Contains(o.cfg.Scopes, s) {
+			o.refused = append(o.refused, s)
 		}
 	}
 	o.cfg.Scopes = kept
 	return true
 }
 
+// scopeAPIs are the parts of a pass each optional scope opens; the org's
+// identity (okta.orgs.read) falls back to the public well-known document.
+var scopeAPIs = map[string]string{"okta.apps.read": "apps", "okta.devices.read": "devices", "okta.logs.read": "logs"}
+
+// withoutRefused gets the app's token before the pass reads anything, and
+// marks unavailable to the pass each part whose scope the app is not
+// granted, with a warning each that says where to grant it: the pass then
+// makes no call bound to be refused, and says why once. The token endpoint
+// failing for a while is retried as any request is.
+func (c *Client) withoutRefused(ctx context.Context, o *oauthApp, pass *incremental) error {
+	for failures := 0; ; failures++ {
+		err := o.ensure(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fault.ErrTransient) || failures >= c.opts.MaxRetries {
+			return err
+		}
+		c.log.Warn("okta token request failed, retrying", "attempt", failures+1, "error", err)
+		if err := c.clock.Sleep(ctx, backoff(failures)); err != nil {
+			return err
+		}
+	}
+	for _, s := range o.lacking() {
+		if api := scopeAPIs[s]; api != "" {
+			pass.markUnavailable(api)
+		}
+		c.warn(fmt.Sprintf("okta: the app %s is not granted %s: %s; grant it in the Admin Console (%s)",
+			o.cfg.ClientID, s, optionalScopes[s], scopesPlace))
+	}
+	return nil
+}
+
+// scopesPlace is where the Admin Console grants an app its scopes.
+const scopesPlace = "Applications > Applications > the app > Okta API Scopes"
+
 // tokenError says what a token endpoint error means and what to do.
-func tokenError(cfg OAuth, a tokenAnswer) error {
+func tokenError(cfg OAuth, a tokenAnswer, name string) error {
 	var msg string
 	switch a.Error {
 	case "invalid_client":
-		msg = fmt.Sprintf("Okta refused the app %s (%s); check the client ID, and that the public key of the private key given is registered with the app (kid %q)",
-			cfg.ClientID, a.Description, cfg.KeyID)
+		kid := ", and, when the app has several keys, give the key's KID with --key-id"
+		if cfg.KeyID != "" {
+			kid = fmt.Sprintf(" under the KID %q (--key-id)", cfg.KeyID)
+		}
+		msg = fmt.Sprintf("Okta refused the app %s (%s): check the client ID, and that the public key of the private key given "+
+			"is registered with the app (Applications > Applications > the app > General > Public Keys)%s; "+
+			"fix with: neurons-connector connector edit %q --client-id ID --private-key-file FILE",
+			cfg.ClientID, a.Description, kid, name)
 	case "invalid_scope":
-		msg = fmt.Sprintf("Okta refused the scopes asked (%s); grant them to the app in the Admin Console (Applications > the app > Okta API Scopes)", a.Description)
+		msg = fmt.Sprintf("Okta refused the scopes asked (%s); grant them to the app in the Admin Console (%s)", a.Description, scopesPlace)
 	case "unauthorized_client":
 		msg = fmt.Sprintf("Okta refused the app %s the client credentials grant (%s); the app must be an API Services app", cfg.ClientID, a.Description)
 	default:

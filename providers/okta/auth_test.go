@@ -202,7 +202,7 @@ func TestParsePrivateKey(t *testing.T) {
 func TestOAuthOptionalScopesMissing(t *testing.T) {
 	f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: []string{"okta.users.read", "okta.orgs.read"}}, nil, "")
 	var users []engine.User
-	_, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}}, func(page []engine.User) error {
+	cur, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}}, func(page []engine.User) error {
 		users = append(users, page...)
 		return nil
 	})
@@ -214,14 +214,38 @@ func TestOAuthOptionalScopesMissing(t *testing.T) {
 			t.Fatalf("user %s has appLinks without okta.apps.read", u.ID)
 		}
 	}
-	warnings := strings.Join(f.client.Stats().Warnings, "\n")
+	// An incremental pass: the System Log is not asked either.
+	if err := f.sim.EditProfile(f.sim.IDs("ACTIVE")[0], map[string]any{"title": "Changed"}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	if _, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Incremental, Cursor: cur, Statuses: []string{"ACTIVE"}},
+		func([]engine.User) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	warnings := f.client.Stats().Warnings
 	for _, scope := range []string{"okta.apps.read", "okta.devices.read", "okta.logs.read"} {
-		if !strings.Contains(warnings, "not granted "+scope) {
-			t.Errorf("no warning for %s:\n%s", scope, warnings)
+		n := 0
+		for _, w := range warnings {
+			if strings.Contains(w, "not granted "+scope) {
+				n++
+			}
+		}
+		if n != 2 { // once per pass
+			t.Errorf("%d warnings for %s in two passes:\n%s", n, scope, strings.Join(warnings, "\n"))
 		}
 	}
-	if strings.Contains(warnings, "not granted okta.orgs.read") || f.sim.TokensIssued() != 1 {
-		t.Errorf("warnings %s; %d tokens", warnings, f.sim.TokensIssued())
+	joined := strings.Join(warnings, "\n")
+	if strings.Contains(joined, "not granted okta.orgs.read") || strings.Contains(joined, "unavailable") || strings.Contains(joined, "System Log is not readable") ||
+		f.sim.TokensIssued() != 1 {
+		t.Errorf("warnings %s; %d tokens", joined, f.sim.TokensIssued())
+	}
+	// No call bound to be refused was made.
+	for _, r := range f.sim.Requests() {
+		if strings.HasPrefix(r.URL, "/api/v1/apps") || strings.HasPrefix(r.URL, "/api/v1/devices") || strings.HasPrefix(r.URL, "/api/v1/logs") ||
+			strings.Contains(r.URL, "/appLinks") || r.Status == 403 {
+			t.Errorf("the passes called %s (%d) without its scope", r.URL, r.Status)
+		}
 	}
 }
 

@@ -1,8 +1,12 @@
 package okta
 
 import (
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // join gives each user the appLinks and devices the sweeps found, and a
@@ -63,5 +67,42 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 	got, ok := n.decode(e.join(raw, a, n))
 	if !ok || !got.NoApps || !got.NoDevices || raw["appLinks"] != nil || raw["devices"] != nil {
 		t.Errorf("without the APIs: %+v %v %v", got, ok, raw)
+	}
+}
+
+// Credentials that read users' app links but not apps (a custom admin
+// role; an OAuth app without okta.apps.read) leave apps out of an
+// incremental run with one warning instead of failing it.
+func TestRefusedAppLookupLeavesAppsOut(t *testing.T) {
+	f := newFixture(t, oktatest.Options{Users: 60, NoLimits: true}, Options{})
+	f.sim.Inject(oktatest.Fault{Path: "/api/v1/apps", Status: 403, Times: 1000})
+	_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := f.sim.IDs("ACTIVE")[:5]
+	for _, id := range ids {
+		if err := f.sim.EditProfile(id, map[string]any{"title": "Changed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(time.Minute)
+	got, _, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err != nil {
+		t.Fatalf("incremental pass: %v", err)
+	}
+	for _, id := range ids {
+		if u, ok := got[id]; !ok || u.Raw["appLinks"] != nil {
+			t.Errorf("user %s: listed %v, appLinks %v", id, ok, u.Raw["appLinks"])
+		}
+	}
+	n := 0
+	for _, w := range f.client.Stats().Warnings {
+		if strings.Contains(w, "okta apps API unavailable") && strings.Contains(w, "/api/v1/apps/") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d warnings of the refused app lookup: %q", n, f.client.Stats().Warnings)
 	}
 }

@@ -24,8 +24,40 @@ var Spec = &connector.Spec{
 		},
 		Get: func(c connector.Config) string { return c.URL },
 	}},
-	Secret: connector.Secret{Flag: "token", What: "Okta API token", Label: "API token", Key: "token",
-		Store: "token"},
+	Auth: []connector.Auth{{
+		Name: "token", Summary: "an API token, sent as SSWS (the default)",
+		Secret: connector.Secret{Flag: "token", What: "Okta API token", Label: "API token", Key: "token",
+			Store: "token"},
+	}, {
+		Name: "oauth", Summary: "an OAuth 2.0 API Services app signing in with its private key (private_key_jwt, DPoP when the app requires it)",
+		Options: []connector.Option{{
+			Flag: "client-id", Label: "Client ID", Example: "0oa1b2c3d4e5F6g7H8i9",
+			Usage: "with --auth oauth: the API Services app's client ID (Admin Console: Applications > Applications > the app > General)",
+			Set: func(c *connector.Config, v string) error {
+				id, err := checkToken(v, "the app's client ID as the Admin Console shows it")
+				c.ClientID = id
+				return err
+			},
+			Get: func(c connector.Config) string { return c.ClientID },
+		}, {
+			Flag: "key-id", Label: "Key ID", Example: "nc-2026", Optional: true,
+			Usage: "with --auth oauth: the kid of the app's public key, needed when the app has several keys (\"\" to clear)",
+			Set: func(c *connector.Config, v string) error {
+				if strings.TrimSpace(v) == "" {
+					c.KeyID = ""
+					return nil
+				}
+				id, err := checkToken(v, "the KID the Admin Console shows beside the app's public key")
+				c.KeyID = id
+				return err
+			},
+			Get: func(c connector.Config) string { return c.KeyID },
+		}},
+		Secret: connector.Secret{Flag: "private-key", What: "OAuth app's private key", Label: "Private key",
+			Key: "privateKey", Store: "private_key", Text: true,
+			Check: func(v []byte) error { _, err := ParsePrivateKey(v); return err }},
+		Clear: func(c *connector.Config) { c.ClientID, c.KeyID = "", "" },
+	}},
 	Statuses: []connector.Status{
 		{Name: "STAGED", Code: -1}, {Name: "PROVISIONED", Code: -1}, {Name: "ACTIVE", Code: -1},
 		{Name: "RECOVERY", Code: -1}, {Name: "PASSWORD_EXPIRED", Code: -1}, {Name: "LOCKED_OUT", Code: -1},
@@ -57,9 +89,32 @@ var (
 )
 
 func open(r engine.OpenRequest) (engine.Provider, error) {
-	return New(Options{BaseURL: r.Config.URL, Token: r.Secret, RateShare: r.Config.RateShare, Logger: r.Log,
+	opts := Options{BaseURL: r.Config.URL, RateShare: r.Config.RateShare, Logger: r.Log,
 		UserAgent: r.UserAgent, Name: r.Config.Name,
-		SpoolDir: r.DataDir}) // private (0700), unlike a shared temporary folder
+		SpoolDir: r.DataDir} // private (0700), unlike a shared temporary folder
+	switch r.Config.Auth {
+	case "", "token":
+		opts.Token = r.Secret
+	case "oauth":
+		key, err := ParsePrivateKey(r.Secret.Reveal())
+		if err != nil {
+			return nil, fmt.Errorf("okta: the sealed private key: %w", err)
+		}
+		opts.OAuth = &OAuth{ClientID: r.Config.ClientID, Key: key, KeyID: r.Config.KeyID}
+	default:
+		return nil, fmt.Errorf("okta: connector %q signs in as %q, which this version does not know", r.Config.Name, r.Config.Auth)
+	}
+	return New(opts)
+}
+
+// checkToken checks an identifier an admin copies from the Admin Console:
+// one word of printable characters.
+func checkToken(v, what string) (string, error) {
+	id := strings.TrimSpace(v)
+	if id == "" || len(id) > 200 || strings.IndexFunc(id, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return "", fmt.Errorf("%q is not an identifier; give %s (one word, no spaces)", v, what)
+	}
+	return id, nil
 }
 
 // checkOrgURL adds Okta's own rule to connector.ParseBaseURL: the admin

@@ -45,7 +45,8 @@ func TestSpecURLOption(t *testing.T) {
 		}
 	}
 	err := connector.Changes{Options: map[string]string{"domain": "acme.onelogin.com"}}.Apply(Spec, &c, time.Now(), time.UTC)
-	if err == nil || err.Error() != `--domain is not an option of okta connectors; "Okta prod" takes --url` {
+	if err == nil || err.Error() != `--domain is not an option of okta connectors; "Okta prod" takes --url, `+
+		`--client-id (with --auth oauth), --key-id (with --auth oauth)` {
 		t.Errorf("--domain on an Okta connector: %v", err)
 	}
 }

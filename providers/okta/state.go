@@ -3,9 +3,13 @@ package okta
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
+
+	"neurons-connector/providers/httpclient"
 )
 
 // userState is what the connector keeps of each Okta user between runs
@@ -175,12 +179,29 @@ func (c *Client) apply(ctx context.Context, raw map[string]any, s *userState, pa
 		links := make([]any, 0, len(s.Apps))
 		for _, id := range s.Apps {
 			app, err := c.app(ctx, id, pass)
+			var ae *httpclient.APIError
+			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+				continue // deleted since the user's links were read
+			}
+			if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+				// The credentials read users' links but not apps (a custom
+				// admin role; an OAuth app without okta.apps.read): the run
+				// goes on without apps, as when the sweep is refused.
+				if pass.markUnavailable("apps") {
+					c.warn(fmt.Sprintf("okta apps API unavailable (%v): assigned apps are left out of this run; "+
+						"grant read access to apps (the okta.apps.read scope for an OAuth app)", err))
+				}
+				s.Apps, s.NoApps = nil, true
+				break
+			}
 			if err != nil {
 				return fmt.Errorf("app %s of the user: %w", id, err)
 			}
 			links = append(links, map[string]any{"label": app.label, "appName": app.name, "appInstanceId": app.id})
 		}
-		raw["appLinks"] = links
+		if !s.NoApps {
+			raw["appLinks"] = links
+		}
 	}
 	if !s.NoDevices {
 		devs := make([]any, 0, len(s.Devices))

@@ -35,8 +35,9 @@ var Spec = &connector.Spec{
 		},
 		Get: func(c connector.Config) string { return c.ClientID },
 	}},
-	Secret: connector.Secret{Flag: "client-secret", What: "OneLogin client secret", Label: "Client secret",
-		Key: "clientSecret", Store: "client_secret"},
+	Auth: []connector.Auth{{Summary: "an API client ID and secret",
+		Secret: connector.Secret{Flag: "client-secret", What: "OneLogin client secret", Label: "Client secret",
+			Key: "clientSecret", Store: "client_secret"}}},
 	// OneLogin documents no code 6; the gap is deliberate.
 	Statuses: []connector.Status{
 		{Name: "unactivated", Code: 0}, {Name: "active", Code: 1}, {Name: "suspended", Code: 2},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,12 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		writeError(w, f.Status, "E0000047", "API call exceeded rate limit due to too many requests.")
 	case f.Status >= 500:
 		writeError(w, f.Status, "E0000009", "Internal Server Error")
+	case f.Status == http.StatusUnauthorized:
+		writeError(w, f.Status, "E0000011", "Invalid token provided")
+	case f.Status == http.StatusForbidden:
+		writeError(w, f.Status, "E0000006", "You do not have permission to perform the requested action")
+	case f.Status == http.StatusNotFound:
+		writeError(w, f.Status, "E0000007", "Not found: Resource not found: "+path.Base(r.URL.Path))
 	case f.Status != 0:
 		writeError(w, f.Status, "E0000001", "Api validation failed")
 	case f.Delay > 0:
