@@ -40,6 +40,12 @@ type appKeys struct {
 
 func newOAuthOrg(t *testing.T, dpop bool, scopes ...string) *appKeys {
 	t.Helper()
+	return newOAuthOrgLimited(t, nil, dpop, scopes...)
+}
+
+// newOAuthOrgLimited is newOAuthOrg with rate limits (nil: none).
+func newOAuthOrgLimited(t *testing.T, limits map[string]int, dpop bool, scopes ...string) *appKeys {
+	t.Helper()
 	rk, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +57,7 @@ func newOAuthOrg(t *testing.T, dpop bool, scopes ...string) *appKeys {
 	k := &appKeys{rsa: rk, ec: ek, kid: "key-2026"}
 	k.app = OAuthApp{ClientID: "0oaservice123", Scopes: scopes, DPoP: dpop,
 		Keys: []jose.JSONWebKey{{Key: &rk.PublicKey, KeyID: k.kid, Algorithm: string(jose.RS256), Use: "sig"}}}
-	k.sim, k.ts, k.clk = start(t, Options{Users: 20, NoLimits: true, OAuthApps: []OAuthApp{k.app}, TokenTTL: 10 * time.Minute})
+	k.sim, k.ts, k.clk = start(t, Options{Users: 20, NoLimits: limits == nil, Limits: limits, OAuthApps: []OAuthApp{k.app}, TokenTTL: 10 * time.Minute})
 	return k
 }
 
@@ -274,5 +280,37 @@ func TestDPoPNoncesAndBinding(t *testing.T) {
 	k.ec, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if r := k.api(t, "/api/v1/users", "DPoP", tok, k.proof(t, http.MethodGet, usersURL, tok, r.Header.Get("DPoP-Nonce"))); r.StatusCode != 401 {
 		t.Errorf("another key: %d", r.StatusCode)
+	}
+}
+
+// An OAuth app has its own share of the org's rate limit, as an API token
+// has (issue 18 point 6; assumption: the same default share): with a
+// 50 % share, the token's half of a window spent, the app still gets its
+// half, and only then is the org's limit spent for both.
+func TestEachTokenAndAppHasItsOwnShare(t *testing.T) {
+	k := newOAuthOrgLimited(t, map[string]int{"users": 10, "user": 1000, "apps": 100, "devices": 100, "logs": 50, "other": 600},
+		false, "okta.users.read")
+	_, out := k.tokenCall(t, k.assertion(t, k.rsa, k.kid, nil), "okta.users.read", "")
+	tok, _ := out["access_token"].(string)
+	statuses := func(n int, scheme, value string) (codes []int, remaining string) {
+		for range n {
+			resp := k.api(t, "/api/v1/users?limit=1", scheme, value, "")
+			codes = append(codes, resp.StatusCode)
+			remaining = resp.Header.Get("X-Rate-Limit-Remaining")
+		}
+		return codes, remaining
+	}
+	if codes, rem := statuses(6, "SSWS", token); fmt.Sprint(codes) != "[200 200 200 200 200 429]" || rem != "0" {
+		t.Errorf("the API token: %v, remaining %s; want its 5 of 10, then 429", codes, rem)
+	}
+	if codes, _ := statuses(6, "Bearer", tok); fmt.Sprint(codes) != "[200 200 200 200 200 429]" {
+		t.Errorf("the app after the token's share was spent: %v; want its own 5", codes)
+	}
+	if got := k.sim.MaxTokenShare()["users"]; got != 5 {
+		t.Errorf("MaxTokenShare = %d, want 5 (per token or app, not their sum)", got)
+	}
+	k.clk.Advance(time.Minute)
+	if codes, _ := statuses(1, "Bearer", tok); codes[0] != 200 {
+		t.Errorf("the app in the next window: %v", codes)
 	}
 }

@@ -39,8 +39,9 @@ type Options struct {
 	// rate limiting off (headers still report a large limit).
 	Limits   map[string]int
 	NoLimits bool
-	// TokenShare is the share of a bucket one token may use (Okta's default
-	// is 0.5); 0 means 0.5.
+	// TokenShare is the share of a bucket one API token, or one OAuth app,
+	// may use (Okta's default is 0.5); 0 means 0.5. Each has its own share
+	// of the org's limit.
 	TokenShare  float64
 	Concurrency int  // requests in flight before a 429; default 75
 	Classic     bool // a Classic Engine org: no devices API
@@ -86,7 +87,7 @@ type Server struct {
 	statuses map[int]int        // answers by status
 	faults   []*Fault
 	requests []Request
-	maxShare map[string]int // the most one token sent in any window, per bucket
+	maxShare map[string]int // the most one token or app sent in any window, per bucket
 	orgID    string
 
 	auth authServer
@@ -94,8 +95,8 @@ type Server struct {
 
 type window struct {
 	start time.Time
-	count int // org-wide
-	token int // for the simulator's token
+	count int            // org-wide
+	by    map[string]int // per API token or OAuth app (principal)
 }
 
 // Request records what a client sent, for assertions.
@@ -194,8 +195,8 @@ func (s *Server) Statuses() map[int]int {
 	return out
 }
 
-// MaxTokenShare returns, per bucket, the most requests the token sent in
-// one rate-limit window.
+// MaxTokenShare returns, per bucket, the most requests one API token or
+// OAuth app sent in one rate-limit window.
 func (s *Server) MaxTokenShare() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -285,7 +286,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	// Every request counts against its bucket, rejected ones included, so
 	// every answer carries the rate headers.
-	if !s.rateLimit(w, bucket) {
+	if !s.rateLimit(w, bucket, s.principal(r)) {
 		return
 	}
 	if r.URL.Path == "/.well-known/okta-organization" && r.Method == http.MethodGet {
@@ -331,31 +332,32 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 }
 
 // rateLimit counts the request in its bucket's window and sets the rate
-// headers; over the org's limit or the token's share it answers 429.
-func (s *Server) rateLimit(w http.ResponseWriter, bucket string) bool {
+// headers; over the org's limit or the share of the token or app it comes
+// from (who; "" counts org-wide only) it answers 429.
+func (s *Server) rateLimit(w http.ResponseWriter, bucket, who string) bool {
 	now := s.now()
 	start := now.Truncate(time.Minute)
 	limit := s.Limit(bucket)
-	tokenCap := max(1, int(float64(limit)*s.opts.TokenShare))
-	if s.opts.NoLimits {
-		tokenCap = limit
+	shareCap := max(1, int(float64(limit)*s.opts.TokenShare))
+	if s.opts.NoLimits || who == "" {
+		shareCap = limit
 	}
 	s.mu.Lock()
 	s.calls[bucket]++
 	win := s.windows[bucket]
 	if win == nil || !win.start.Equal(start) {
-		win = &window{start: start}
+		win = &window{start: start, by: map[string]int{}}
 		s.windows[bucket] = win
 	}
-	over := win.count >= limit || win.token >= tokenCap
+	over := win.count >= limit || win.by[who] >= shareCap
 	if !over {
 		win.count++
-		win.token++
-		if win.token > s.maxShare[bucket] {
-			s.maxShare[bucket] = win.token
+		win.by[who]++
+		if who != "" && win.by[who] > s.maxShare[bucket] {
+			s.maxShare[bucket] = win.by[who]
 		}
 	}
-	remaining := min(limit-win.count, tokenCap-win.token)
+	remaining := min(limit-win.count, shareCap-win.by[who])
 	s.mu.Unlock()
 	h := w.Header()
 	h.Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
@@ -366,6 +368,25 @@ func (s *Server) rateLimit(w http.ResponseWriter, bucket string) bool {
 		return false
 	}
 	return true
+}
+
+// principal is whose share of the rate limit a request counts in: its API
+// token's, or that of the OAuth app its access token was issued to. A
+// request that names neither (the token endpoint, a public document, an
+// unknown token) counts org-wide only.
+func (s *Server) principal(r *http.Request) string {
+	scheme, value, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch scheme {
+	case "SSWS":
+		return "token:" + value
+	case "Bearer", "DPoP":
+		s.auth.mu.Lock()
+		defer s.auth.mu.Unlock()
+		if tok := s.auth.tokens[value]; tok != nil {
+			return "app:" + tok.clientID
+		}
+	}
+	return ""
 }
 
 func requestID() string {
