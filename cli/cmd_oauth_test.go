@@ -48,14 +48,8 @@ func newOAuthOrg(t *testing.T) *oauthOrg {
 		}})
 	srv := sim.Start()
 	t.Cleanup(srv.Close)
-	fake := sinktest.New(sinktest.Options{ClientSecret: "Sink-Secret-OAuth"})
-	sinkSrv := fake.Start()
-	t.Cleanup(sinkSrv.Close)
 	h := newHarness(t)
-	h.env["NC_NEURONS_URL"] = sinkSrv.URL
-	h.env["NC_NEURONS_TOKEN_URL"] = sinkSrv.URL + sinktest.TokenPath
-	h.env["NC_NEURONS_CLIENT_ID"] = "sink-client"
-	h.env["NC_NEURONS_CLIENT_SECRET"] = "Sink-Secret-OAuth"
+	fake := h.withFakeSink("Sink-Secret-OAuth")
 	h.env["SIM_TOKEN"] = "00Token-For-OAuth-Test"
 	keyFile := filepath.Join(t.TempDir(), "app.pem")
 	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {

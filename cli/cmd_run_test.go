@@ -20,17 +20,25 @@ func withSim(t *testing.T, users int) (*harness, *oktatest.Server, *sinktest.Ser
 	sim := oktatest.New(oktatest.Options{Users: users, Seed: 5, Token: "00Sim-Token-Run", NoLimits: true})
 	simSrv := sim.Start()
 	t.Cleanup(simSrv.Close)
-	fake := sinktest.New(sinktest.Options{ClientSecret: "Sink-Secret-Run"})
-	sinkSrv := fake.Start()
-	t.Cleanup(sinkSrv.Close)
 	h := newHarness(t)
+	fake := h.withFakeSink("Sink-Secret-Run")
 	h.env["SIM_TOKEN"] = "00Sim-Token-Run"
-	h.env["NC_NEURONS_URL"] = sinkSrv.URL
-	h.env["NC_NEURONS_TOKEN_URL"] = sinkSrv.URL + sinktest.TokenPath
-	h.env["NC_NEURONS_CLIENT_ID"] = "sink-client"
-	h.env["NC_NEURONS_CLIENT_SECRET"] = "Sink-Secret-Run"
 	h.mustRun("connector", "add", "okta", "--name", "Sim", "--url", simSrv.URL, "--token-env", "SIM_TOKEN", "--user-status", "active,suspended")
 	return h, sim, fake
+}
+
+// withFakeSink starts a fake Neurons sink that takes the client secret
+// given, and points the harness's settings at it.
+func (h *harness) withFakeSink(clientSecret string) *sinktest.Server {
+	h.t.Helper()
+	fake := sinktest.New(sinktest.Options{ClientSecret: clientSecret})
+	srv := fake.Start()
+	h.t.Cleanup(srv.Close)
+	h.env["NC_NEURONS_URL"] = srv.URL
+	h.env["NC_NEURONS_TOKEN_URL"] = srv.URL + sinktest.TokenPath
+	h.env["NC_NEURONS_CLIENT_ID"] = "sink-client"
+	h.env["NC_NEURONS_CLIENT_SECRET"] = clientSecret
+	return fake
 }
 
 func connID(t *testing.T, h *harness) string {
