@@ -18,7 +18,13 @@ type batcher struct {
 	queued  int // batches made by this batcher
 	pending int // records not yet in a batch
 	ready   []readyBatch
-	arena   []byte // where upserts' attributes are copied, a block at a time
+	// ups gathers the current batch's upserts already encoded, and body
+	// its whole body when it is packed: both reused batch after batch,
+	// since the payload is a compressed copy. A dry run keeps the
+	// upserts' attributes instead (arena), for its changes.
+	ups   sink.Upserts
+	body  []byte
+	arena []byte // where a dry run's attributes are copied, a block at a time
 }
 
 type readyBatch struct {
@@ -47,8 +53,12 @@ func (b *batcher) upsert(id string, attrs json.RawMessage) error {
 	if err := b.room(n); err != nil {
 		return err
 	}
-	attrs = b.keep(attrs)
-	b.cur.Upserts = append(b.cur.Upserts, sink.Upsert{SourceID: id, Attributes: attrs})
+	if b.p.dry || b.p.opts.Change != nil {
+		attrs = b.keep(attrs) // the changes outlive the caller's buffer
+	}
+	if !b.p.dry {
+		b.ups.Add(id, attrs)
+	}
 	b.size += n
 	b.pending++
 	b.p.upserts++
@@ -56,9 +66,10 @@ func (b *batcher) upsert(id string, attrs json.RawMessage) error {
 	return nil
 }
 
-// keep copies attrs, which the caller reuses, into the arena: one
-// allocation for many users' records instead of one each. A full block is
-// left to the slices that point into it, and a new one started.
+// keep copies attrs, which the caller reuses, into the arena, for changes
+// that outlive the call: one allocation for many users' records instead of
+// one each. A full block is left to the slices that point into it, and a
+// new one started.
 func (b *batcher) keep(attrs []byte) []byte {
 	const block = 256 << 10
 	if len(attrs) > cap(b.arena)-len(b.arena) {
@@ -103,21 +114,23 @@ func (b *batcher) flush(final bool) error {
 	batch.Connector = connectorOf(p.c)
 	batch.Info = sink.BatchInfo{RunID: p.runID, Sequence: p.seq, Mode: string(p.mode), Final: final}
 	if !p.dry {
-		body, err := batch.Body()
+		body, err := batch.AppendBody(b.body[:0], &b.ups)
 		if err != nil {
 			return err
 		}
+		b.body = body
 		var payload sink.Payload
 		if p.e.LocalSink {
 			payload = sink.PackLocal(body)
 		} else if payload, err = sink.Pack(body); err != nil {
 			return err
 		}
-		b.ready = append(b.ready, readyBatch{records: batch.Records(), payload: payload})
+		b.ready = append(b.ready, readyBatch{records: b.ups.Len() + len(batch.Deletes), payload: payload})
 	}
 	p.batches++
 	b.queued++
 	b.cur, b.size, b.pending = sink.Batch{}, 0, 0
+	b.ups.Reset()
 	return nil
 }
 

@@ -84,6 +84,16 @@ func (b *Batch) Records() int { return len(b.Upserts) + len(b.Deletes) }
 // encoder, are copied in as they are (encoding/json would re-validate and
 // re-compact every byte of them, most of a push's CPU).
 func (b *Batch) Body() ([]byte, error) {
+	var ups Upserts
+	for _, u := range b.Upserts {
+		ups.Add(u.SourceID, u.Attributes)
+	}
+	return b.AppendBody(nil, &ups)
+}
+
+// AppendBody appends to dst the batch's body with ups as its upserts (the
+// batch's own Upserts are left out).
+func (b *Batch) AppendBody(dst []byte, ups *Upserts) ([]byte, error) {
 	head, err := json.Marshal(struct {
 		SchemaVersion int       `json:"schemaVersion"`
 		Connector     Connector `json:"connector"`
@@ -93,24 +103,6 @@ func (b *Batch) Body() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := len(head) + 32
-	for _, u := range b.Upserts {
-		size += len(u.SourceID) + len(u.Attributes) + 32
-	}
-	out := make([]byte, 0, size+len(b.Deletes)*64)
-	out = append(out, head[:len(head)-1]...)
-	out = append(out, `,"upserts":[`...)
-	for i, u := range b.Upserts {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, `{"sourceId":`...)
-		out = jsonstr.Append(out, u.SourceID)
-		out = append(out, `,"attributes":`...)
-		out = append(out, u.Attributes...)
-		out = append(out, '}')
-	}
-	out = append(out, `],"deletes":`...)
 	dels := b.Deletes
 	if dels == nil {
 		dels = []Delete{}
@@ -119,9 +111,41 @@ func (b *Batch) Body() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, d...)
-	return append(out, '}'), nil
+	dst = slices.Grow(dst, len(head)+len(ups.json)+len(d)+32)
+	dst = append(dst, head[:len(head)-1]...)
+	dst = append(dst, `,"upserts":[`...)
+	dst = append(dst, ups.json...)
+	dst = append(dst, `],"deletes":`...)
+	dst = append(dst, d...)
+	return append(dst, '}'), nil
 }
+
+// Upserts are a batch's upserts encoded as they are gathered: each record
+// is written once, into memory the engine reuses batch after batch, rather
+// than kept as a copy and copied again into the body.
+type Upserts struct {
+	json []byte // the records, comma-separated, without the brackets
+	n    int
+}
+
+// Add appends one upsert.
+func (u *Upserts) Add(sourceID string, attrs []byte) {
+	if u.n > 0 {
+		u.json = append(u.json, ',')
+	}
+	u.json = append(u.json, `{"sourceId":`...)
+	u.json = jsonstr.Append(u.json, sourceID)
+	u.json = append(u.json, `,"attributes":`...)
+	u.json = append(u.json, attrs...)
+	u.json = append(u.json, '}')
+	u.n++
+}
+
+// Len is the number of upserts.
+func (u *Upserts) Len() int { return u.n }
+
+// Reset empties u, keeping its memory.
+func (u *Upserts) Reset() { u.json, u.n = u.json[:0], 0 }
 
 // Split halves a batch that the sink found too large. The halves keep the
 // sequence number and take keys derived from the batch's key, so a retry
@@ -164,14 +188,15 @@ func Pack(body []byte) (Payload, error) {
 		return plain(body), nil
 	}
 	var buf bytes.Buffer
+	buf.Grow(len(body)/4 + 64)
 	buf.WriteByte(gzipJSON)
 	// Level 1: on a real batch body (200 simulated Okta users) 15.6 % of
 	// the size at 178 MB/s; the stateless mode was 12 % faster for a 7 %
-	// larger body, Huffman only 33 % faster for four times the size.
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
+	// larger body, Huffman only 33 % faster for four times the size. The
+	// writer is reused: a new one allocates its tables (some 600 KB) anew.
+	zw := gzipWriters.Get()
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	if _, err := zw.Write(body); err != nil {
 		return nil, err
 	}
@@ -180,6 +205,12 @@ func Pack(body []byte) (Payload, error) {
 	}
 	return Payload(buf.Bytes()), nil
 }
+
+// gzipWriters are spare level-1 writers, one per batch being packed.
+var gzipWriters = spare.List[*gzip.Writer]{Max: 4, New: func() *gzip.Writer {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error
+	return zw
+}}
 
 // plain makes an uncompressed payload of a body.
 func plain(body []byte) Payload {
