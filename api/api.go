@@ -87,6 +87,7 @@ type RunRequest struct {
 	Full           bool   `json:"full,omitempty"`
 	DryRun         bool   `json:"dryRun,omitempty"`
 	ConfirmDeletes bool   `json:"confirmDeletes,omitempty"`
+	Resend         bool   `json:"resend,omitempty"`
 }
 
 // Event is something a run says while it goes: a note before it starts,
@@ -183,6 +184,7 @@ type Run struct {
 	Deleted        int       `json:"deleted"`
 	Held           int       `json:"held,omitempty"`
 	Confirmed      bool      `json:"confirmed,omitempty"`
+	Resend         bool      `json:"resend,omitempty"` // every selected user sent again (run --resend)
 	APICalls       int       `json:"apiCalls"`
 	RateLimitWaits int       `json:"rateLimitWaits"`
 	RateLimitWait  string    `json:"rateLimitWait"`

@@ -82,6 +82,28 @@ func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
 	fake.Outage(false)
 	cli(0, "run", "Crash")
 	check()
+
+	// Resends killed anywhere, then a plain run: it completes the resend
+	// (every selected user applied at least once more, nothing else), and
+	// the run after it sends nothing.
+	before := fake.Users(clIDOf(t, dir))
+	phase("resends", 500*time.Millisecond, "run", "Crash", "--resend")
+	cli(0, "run", "Crash")
+	after := fake.Users(clIDOf(t, dir))
+	if len(after) != len(before) {
+		t.Fatalf("after the resends the sink holds %d users, before %d", len(after), len(before))
+	}
+	for id, rec := range after {
+		if rec.Upserts < before[id].Upserts+1 {
+			t.Fatalf("user %s applied %d times, %d before the resend: left out", id, rec.Upserts, before[id].Upserts)
+		}
+	}
+	cli(0, "run", "Crash")
+	for id, rec := range fake.Users(clIDOf(t, dir)) {
+		if rec.Upserts != after[id].Upserts {
+			t.Fatalf("user %s sent again by the run after the completed resend", id)
+		}
+	}
 }
 
 // runChild runs the program (this test binary as the CLI) with env and

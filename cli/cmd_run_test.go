@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,31 @@ func (h *harness) withFakeSink(clientSecret string) *sinktest.Server {
 	h.env["NC_NEURONS_CLIENT_ID"] = "sink-client"
 	h.env["NC_NEURONS_CLIENT_SECRET"] = clientSecret
 	return fake
+}
+
+// run --resend sends every selected user again and says so, in its
+// summary and in status.
+func TestRunResend(t *testing.T) {
+	h, sim, fake := withSim(t, 120)
+	h.mustRun("run", "Sim")
+	want := len(sim.IDs("ACTIVE", "SUSPENDED"))
+	r := h.mustRun("run", "Sim", "--resend")
+	if !strings.Contains(r.stderr, "full run (resend of every selected user) ok") ||
+		!strings.Contains(r.stderr, fmt.Sprintf("%d upserted, 0 deleted", want)) {
+		t.Errorf("summary: %q", r.stderr)
+	}
+	for id, u := range fake.Users(connID(t, h)) {
+		if u.Upserts != 2 {
+			t.Fatalf("user %s applied %d times", id, u.Upserts)
+		}
+	}
+	if r := h.mustRun("status", "Sim"); !strings.Contains(r.stdout, "(a resend: every selected user sent again)") {
+		t.Errorf("status:\n%s", r.stdout)
+	}
+	var st api.Status
+	if err := json.Unmarshal([]byte(h.mustRun("status", "Sim", "--json").stdout), &st); err != nil || st.LastRun == nil || !st.LastRun.Resend {
+		t.Errorf("status --json: %+v, %v", st.LastRun, err)
+	}
 }
 
 func connID(t *testing.T, h *harness) string {

@@ -233,6 +233,11 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 	}
 
 	checkMetrics(t, e)
+	// A resend through the daemon: the worker gets the flag.
+	if r := e.cli("run", "Okta A", "--resend"); r.code != 0 || !strings.Contains(r.stderr, "full run (resend of every selected user) ok") ||
+		strings.Contains(r.stderr, " 0 upserted") {
+		t.Errorf("resend through the daemon: exit %d: %s", r.code, r.stderr)
+	}
 
 	e.stop(serve, exited)
 	if _, err := os.Stat(filepath.Join(e.dir, control.SocketFile)); !os.IsNotExist(err) {

@@ -17,9 +17,9 @@ import (
 )
 
 func (t *tree) runCmd() *cobra.Command {
-	var full, dry, confirm bool
+	var full, dry, confirm, resend bool
 	cmd := &cobra.Command{
-		Use:   "run NAME [--full] [--dry-run] [--confirm-deletes]",
+		Use:   "run NAME [--full] [--dry-run] [--confirm-deletes] [--resend]",
 		Short: "Sync a connector now, in the foreground",
 		Long: `Sync a connector now: read its users from the provider, map them, and push the
 changes to the sink (NC_SINK). In a terminal, progress shows on stderr; a summary
@@ -36,13 +36,21 @@ out of the outbox, status shows them, and the run exits 1 saying why.
 --confirm-deletes runs in full and lets that run's deletes through once; a user
 seen in the selection again since is not deleted.
 
+--resend runs in full and sends every selected user again, changed or not: for the
+day Neurons restores from a backup, or when you suspect it drifted from the
+provider. It goes through the outbox and the deletion guard like any run, its
+batches carry new idempotency keys (the content is sent again on purpose), and
+status marks it. A resend that stops halfway (a crash, a failure) is taken up by
+the next run, which resends too.
+
 Exit codes: 0 all changes delivered; 1 the run failed, its deletes were held, or
 changes still wait in the outbox (kept, and delivered by the next run or the
 service); 2 bad usage.`,
 		Example: `  neurons-connector run "Okta prod"
   neurons-connector run "Okta prod" --full
   neurons-connector run "Okta prod" --dry-run | head
-  neurons-connector run "Okta prod" --confirm-deletes   # after checking why deletes were held`,
+  neurons-connector run "Okta prod" --confirm-deletes   # after checking why deletes were held
+  neurons-connector run "Okta prod" --resend            # after Neurons restored from a backup`,
 		Args: needArgs(1, "the connector's NAME"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			if confirm && dry {
@@ -50,7 +58,7 @@ service); 2 bad usage.`,
 			}
 			var ui *progressUI
 			enc := json.NewEncoder(t.env.Stdout)
-			res, err := t.s.backend.Run(cmd.Context(), api.RunRequest{Name: args[0], Full: full, DryRun: dry, ConfirmDeletes: confirm},
+			res, err := t.s.backend.Run(cmd.Context(), api.RunRequest{Name: args[0], Full: full, DryRun: dry, ConfirmDeletes: confirm, Resend: resend},
 				func(e api.Event) {
 					switch {
 					case e.Note != "":
@@ -75,6 +83,7 @@ service); 2 bad usage.`,
 	}
 	cmd.Flags().BoolVar(&full, "full", false, "read every user, not only those changed since the last run")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "print the changes it would push (JSON lines on stdout) and change nothing")
+	cmd.Flags().BoolVar(&resend, "resend", false, "run in full and send every selected user again, changed or not (after Neurons restored from a backup)")
 	cmd.Flags().BoolVar(&confirm, "confirm-deletes", false, "run in full and let this run's deletes through the deletion guard (--max-deletes, an empty listing, another tenant)")
 	return declare(cmd, needsBackend)
 }

@@ -145,5 +145,8 @@ func usersLine(r *api.Run) string {
 	if r.Confirmed {
 		line += " (deletes confirmed)"
 	}
+	if r.Resend {
+		line += " (a resend: every selected user sent again)"
+	}
 	return line
 }

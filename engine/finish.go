@@ -120,6 +120,7 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 // nextState is the sync state a completed pass leaves.
 func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, started time.Time) store.SyncState {
 	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
+	state.Resend = "" // every selected user is queued by now
 	state.ContactFields = strings.Join(p.contactFields, ",")
 	if p.mode == Full {
 		state.LastFull = started
@@ -227,7 +228,7 @@ func (p *pass) fixManagers(ctx context.Context) error {
 					continue // deleted, or left the selection, later in the pass: nothing to queue
 				}
 				cur.Hash = recordHash(attrs)
-				if !e.Known || e.OldHash != cur.Hash {
+				if !e.Known || e.OldHash != cur.Hash || p.resend {
 					if err := b.upsert(e.ID, attrs); err != nil {
 						return err
 					}

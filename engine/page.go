@@ -262,10 +262,10 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		}
 	}
 	next.Hash = recordHash(attrs)
-	if known && old == next {
+	if known && old == next && !p.resend {
 		return nil // unchanged: costs nothing downstream
 	}
-	if !known || old.Hash != next.Hash {
+	if !known || old.Hash != next.Hash || p.resend {
 		if err := b.upsert(u.ID, attrs); err != nil {
 			return err
 		}

@@ -54,6 +54,9 @@ type Options struct {
 	// ConfirmDeletes lets the run's deletes through the deletion guard
 	// (run --confirm-deletes); the run is full.
 	ConfirmDeletes bool
+	// Resend upserts every selected user, changed or not (run --resend):
+	// for the day Neurons restores from a backup. The run is full.
+	Resend bool
 }
 
 // Progress is a run's figures so far.
@@ -81,6 +84,7 @@ type pass struct {
 	mode         Mode
 	runID        string
 	dry          bool
+	resend       bool // upsert every selected user, changed or not (Options.Resend)
 	opts         Options
 	provider     Provider
 	selected     map[string]bool
@@ -200,20 +204,43 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	if terr != nil {
 		run.Warnings = append(run.Warnings, "the mapping table did not load, so the last good one was used: "+terr.Error())
 	}
-	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full || o.ConfirmDeletes, run.Start)
+	resend := o.Resend || state.Resend != ""
+	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full || o.ConfirmDeletes || resend, run.Start)
 	if frc, ok := prov.(FullRunChecker); ok && mode == Incremental {
 		if why := frc.FullRunNeeded(cur.Value, run.Start); why != "" {
 			mode, reason = Full, why
 		}
 	}
+	switch {
+	case o.Resend:
+		reason = "resend of every selected user"
+	case resend:
+		reason = fmt.Sprintf("resend begun by run %s, not completed", state.Resend)
+	}
 	if o.ConfirmDeletes {
 		reason = "deletes confirmed (--confirm-deletes)"
 		run.Confirmed = true
 	}
+	run.Resend = resend
+	if resend && !o.DryRun && state.Resend == "" {
+		// Said before the first page: a run that stops halfway leaves the
+		// next one to resend too (nextState clears it).
+		state.Resend = run.ID
+		if err := e.DB.Update(func(tx *store.Tx) error {
+			st, err := tx.SyncState(c.ID)
+			if err != nil {
+				return err
+			}
+			st.Resend = run.ID
+			return tx.PutSyncState(c.ID, st)
+		}); err != nil {
+			return err
+		}
+	}
 	run.Mode, run.ModeReason = string(mode), reason
 	e.Log.Info("run started", "connector", c.Name, "run", run.ID, "mode", mode, "because", reason)
 
-	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov,
+	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov, resend: resend,
 		selected: map[string]bool{}, statsBefore: statsOf(prov), contactFields: table.ManagerFields(),
 		pendingDel: map[string]pendingDelete{}, delivered: delivered, lastIdentity: state.Identity, anyHeld: state.Hold != nil}
 	if id, ok := prov.(Identifier); ok {

@@ -70,6 +70,7 @@ type request struct {
 type RunFlags struct {
 	Full           bool // read every user (run --full)
 	ConfirmDeletes bool // let the deletes through the guard once (run --confirm-deletes)
+	Resend         bool // upsert every selected user (run --resend)
 }
 
 type outcome struct {

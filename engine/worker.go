@@ -102,7 +102,7 @@ func (s *Scheduler) runOnce(ctx context.Context, w *worker, c connector.Config, 
 	if err != nil {
 		return run, err
 	}
-	return s.Engine.Run(ctx, c, prov, Options{Full: r.flags.Full, ConfirmDeletes: r.flags.ConfirmDeletes, Committed: w.pusher.Kick, Progress: func(p Progress) {
+	return s.Engine.Run(ctx, c, prov, Options{Full: r.flags.Full, ConfirmDeletes: r.flags.ConfirmDeletes, Resend: r.flags.Resend, Committed: w.pusher.Kick, Progress: func(p Progress) {
 		s.mu.Lock()
 		w.state.Progress = p
 		s.mu.Unlock()

@@ -40,7 +40,7 @@ func (b *Backend) Run(ctx context.Context, req api.RunRequest, events func(api.E
 		// The daemon's worker for the connector runs it, after any run it
 		// is busy with, and its pusher delivers.
 		var pusher *engine.Pusher
-		run, pusher, runErr = b.cfg.Scheduler.RunNow(ctx, c.ID, engine.RunFlags{Full: req.Full, ConfirmDeletes: req.ConfirmDeletes}, progress)
+		run, pusher, runErr = b.cfg.Scheduler.RunNow(ctx, c.ID, engine.RunFlags{Full: req.Full, ConfirmDeletes: req.ConfirmDeletes, Resend: req.Resend}, progress)
 		if pusher != nil {
 			drainErr = pusher.Drain(ctx, Patience)
 		}
@@ -53,7 +53,7 @@ func (b *Backend) Run(ctx context.Context, req api.RunRequest, events func(api.E
 		if err != nil {
 			return api.RunResult{}, err
 		}
-		o := engine.Options{Full: req.Full, DryRun: req.DryRun, ConfirmDeletes: req.ConfirmDeletes, Progress: progress}
+		o := engine.Options{Full: req.Full, DryRun: req.DryRun, ConfirmDeletes: req.ConfirmDeletes, Resend: req.Resend, Progress: progress}
 		if req.DryRun {
 			o.Change = func(ch engine.Change) { events(api.Event{Change: dryChange(ch)}) }
 			run, runErr = eng.Run(ctx, c, prov, o)
@@ -145,6 +145,6 @@ func dryChange(ch engine.Change) *api.Change {
 func runView(r store.Run) api.Run {
 	return api.Run{ID: r.ID, Mode: r.Mode, ModeReason: r.ModeReason, Start: r.Start, End: r.End,
 		Result: r.Result, Error: r.Error, Warnings: r.Warnings,
-		Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, Held: r.Held, Confirmed: r.Confirmed, APICalls: r.APICalls,
+		Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, Held: r.Held, Confirmed: r.Confirmed, Resend: r.Resend, APICalls: r.APICalls,
 		RateLimitWaits: r.RateLimitWaits, RateLimitWait: r.RateLimitWait.Round(time.Millisecond).String()}
 }

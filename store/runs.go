@@ -30,6 +30,10 @@ type Run struct {
 	// (run --confirm-deletes).
 	Held      int  `json:"held,omitempty"`
 	Confirmed bool `json:"confirmed,omitempty"`
+	// Resend marks a run that sent every selected user whatever the
+	// snapshot said (run --resend, or the run after one that did not
+	// complete).
+	Resend bool `json:"resend,omitempty"`
 
 	APICalls       int           `json:"apiCalls"`
 	RateLimitWaits int           `json:"rateLimitWaits"`

@@ -222,6 +222,10 @@ type SyncState struct {
 	// Hold describes the deletes the guard holds (held/<connector id>);
 	// nil when none are held.
 	Hold *Hold `json:"hold,omitempty"`
+	// Resend is the run that began a resend (run --resend) and has not
+	// completed it: the next run resends too, so that a crash or a failure
+	// does not leave some users unsent.
+	Resend string `json:"resend,omitempty"`
 }
 
 // Hold is why and since when a connector's deletes are held.
