@@ -32,6 +32,7 @@ type Backend interface {
 	Run(ctx context.Context, req RunRequest, events func(Event)) (RunResult, error)
 	Status(ctx context.Context, name string) ([]Status, error)
 	Export(ctx context.Context, target string) (Table, error)
+	Preview(ctx context.Context, req PreviewRequest) (Preview, error)
 	Close() error
 }
 
@@ -65,6 +66,43 @@ type EditRequest struct {
 	// connector, nor a token as an OAuth app's key.
 	SecretKind connector.Kind `json:"secretKind,omitempty"`
 	SecretFlag string         `json:"secretFlag,omitempty"`
+}
+
+// PreviewRequest applies an edited mapping table (CSV, read by the client
+// from File) to Users users of the named connector, read live from its
+// provider, beside the table in force. It changes nothing.
+type PreviewRequest struct {
+	Name  string `json:"name"`
+	File  string `json:"file"`
+	CSV   []byte `json:"csv"`
+	Users int    `json:"users"`
+}
+
+// Preview is what an edited table would change: the targets that differ,
+// user by user; users it would not change are only counted.
+type Preview struct {
+	Connector string        `json:"connector"`
+	File      string        `json:"file"`    // the edited table
+	InForce   string        `json:"inForce"` // the table in force
+	Read      int           `json:"usersRead"`
+	Statuses  []string      `json:"statuses"` // the statuses the users were taken from
+	Changed   []PreviewUser `json:"changed"`
+}
+
+// PreviewUser is one user an edited table would change.
+type PreviewUser struct {
+	SourceID string         `json:"sourceId"`
+	Label    string         `json:"label,omitempty"` // its login or e-mail, as the table in force maps it
+	Status   string         `json:"status"`
+	Changes  []TargetChange `json:"changes"`
+}
+
+// TargetChange is one target's value under the table in force (Before) and
+// the edited one (After): a JSON string or array, null when absent.
+type TargetChange struct {
+	Target string          `json:"target"`
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
 }
 
 // RemoveRequest removes the named connector; Purge first delivers a delete

@@ -446,6 +446,14 @@ func TestCommandsGoThroughARunningDaemon(t *testing.T) {
 	if delivered == 0 {
 		t.Fatal("nothing delivered")
 	}
+	// A preview through the daemon (it holds the database the directory
+	// of managers is read from).
+	b, _ := os.ReadFile(out)
+	edited := writeTable(t, strings.Replace(string(b), "User.JobTitle,profile.title,,", "User.JobTitle,profile.department,,", 1))
+	if r := e.mustCLI("mapping", "preview", edited, "Okta", "--users", "5"); !strings.Contains(r.stdout, "User.JobTitle:") ||
+		!strings.Contains(r.stdout, "5 users read") {
+		t.Errorf("preview through the daemon:\n%s%s", r.stdout, r.stderr)
+	}
 	if r := e.mustCLI("connector", "remove", "Okta", "--purge"); !strings.Contains(r.stdout, "Removed") {
 		t.Errorf("remove: %q %q", r.stdout, r.stderr)
 	}

@@ -16,7 +16,8 @@ import (
 )
 
 func (t *tree) mappingCmd() *cobra.Command {
-	return group("mapping", "Export and check the CSV mapping tables", t.mappingExportCmd(), t.mappingCheckCmd())
+	return group("mapping", "Export, check and preview the CSV mapping tables", t.mappingExportCmd(), t.mappingCheckCmd(),
+		t.mappingPreviewCmd())
 }
 
 func (t *tree) mappingExportCmd() *cobra.Command {
@@ -68,13 +69,9 @@ connector's NAME.csv), else from its content.`,
 		Args: needArgs(1, "the FILE to check"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			file := args[0]
-			abs, err := filepath.Abs(file)
+			data, err := readTableFile(file)
 			if err != nil {
-				return usagef("cannot read %s: %v", file, err)
-			}
-			data, err := mapping.ReadTable(os.DirFS(filepath.Dir(abs)), filepath.Base(abs))
-			if err != nil {
-				return usagef("cannot read %s: %v", file, unwrapPath(err))
+				return err
 			}
 			cat, err := mapping.LoadCatalog(t.env.Tables, mapping.CatalogFile)
 			if err != nil {
@@ -101,6 +98,20 @@ connector's NAME.csv), else from its content.`,
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "the table's connector type: "+t.env.Drivers.Specs().Names())
 	return declare(cmd, needsHint)
+}
+
+// readTableFile reads a mapping table an admin names, with the limits of
+// mapping.ReadTable; its error is bad input.
+func readTableFile(file string) ([]byte, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, usagef("cannot read %s: %v", file, err)
+	}
+	data, err := mapping.ReadTable(os.DirFS(filepath.Dir(abs)), filepath.Base(abs))
+	if err != nil {
+		return nil, usagef("cannot read %s: %v", file, unwrapPath(err))
+	}
+	return data, nil
 }
 
 // checkKind decides which provider a table is for: --type, the file name,

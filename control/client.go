@@ -102,6 +102,11 @@ func (c *Client) Export(ctx context.Context, target string) (out api.Table, err 
 	return out, c.post(ctx, "/v1/mapping/export", exportRequest{target}, &out)
 }
 
+// Preview applies an edited table to a few users, in the daemon.
+func (c *Client) Preview(ctx context.Context, req api.PreviewRequest) (out api.Preview, err error) {
+	return out, c.post(ctx, "/v1/mapping/preview", req, &out)
+}
+
 // Run runs a connector on the daemon's worker, passing its events on as
 // they come.
 func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Event)) (api.RunResult, error) {

@@ -92,6 +92,10 @@ func (f *fakeBackend) Status(context.Context, string) ([]api.Status, error) {
 	f.note("status")
 	return nil, nil
 }
+func (f *fakeBackend) Preview(context.Context, api.PreviewRequest) (api.Preview, error) {
+	f.note("preview")
+	return api.Preview{}, nil
+}
 func (f *fakeBackend) Export(context.Context, string) (api.Table, error) {
 	f.note("export")
 	return api.Table{CSV: []byte("target,source\n")}, nil

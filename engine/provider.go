@@ -91,6 +91,20 @@ type UserFinder interface {
 	FindUser(ctx context.Context, id string) (u User, found bool, err error)
 }
 
+// Sampler is implemented by providers that can read a few users now, as a
+// full pass would return them, for mapping preview.
+type Sampler interface {
+	Sample(ctx context.Context, req SampleRequest) ([]User, error)
+}
+
+// SampleRequest asks for up to N users spread across Statuses; Fields are
+// what the mapping reads, as in FetchRequest.
+type SampleRequest struct {
+	Statuses []string
+	N        int
+	Fields   []string
+}
+
 // Identifier is implemented by providers that can name the tenant they
 // read (an Okta org id, a OneLogin account), so that a run against another
 // tenant than the last one holds its deletes instead of wiping the first

@@ -1,0 +1,79 @@
+package okta
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/httpclient"
+)
+
+var _ engine.Sampler = (*Client)(nil)
+
+// Sample reads up to req.N users now, as a full pass would return them
+// (with their apps and devices when the mapping reads them), spread across
+// req.Statuses: a listing of one page per status, then one call per user
+// for its app links and one for its devices (and one listing of the org's
+// apps, for their labels). For mapping preview; the calls are paced like a
+// run's.
+func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine.User, error) {
+	if len(req.Statuses) == 0 || req.N <= 0 {
+		return nil, nil
+	}
+	pass := newPass(cursor{}, req.Statuses)
+	pass.skipUnread(req.Fields)
+	if o, ok := c.auth.(*oauthApp); ok {
+		o.narrow(pass)
+		if err := c.withoutRefused(ctx, o, pass); err != nil {
+			return nil, err
+		}
+	}
+	if !pass.isUnavailable("apps") {
+		// The org's apps in one listing, rather than a lookup per app the
+		// users' links name.
+		q := url.Values{"limit": {"200"}, "filter": {`status eq "ACTIVE"`}}
+		err := pagesOf(ctx, c, "/api/v1/apps?"+q.Encode(), 200, func(items []struct{ ID, Label, Name string }) error {
+			for _, a := range items {
+				pass.apps[a.ID] = appInfo{id: a.ID, label: a.Label, name: a.Name}
+			}
+			return nil
+		})
+		if err != nil && !unavailable(err) {
+			return nil, err
+		}
+	}
+	var keep map[string]bool
+	if k := keepOf(req.Fields); k != nil {
+		keep = *k
+	}
+	per := (req.N + len(req.Statuses) - 1) / len(req.Statuses)
+	var users []engine.User
+	for _, status := range req.Statuses {
+		if len(users) == req.N {
+			break
+		}
+		q := url.Values{"limit": {strconv.Itoa(min(per, req.N-len(users), 200))}, "filter": {fmt.Sprintf("status eq %q", status)}}
+		var items []map[string]any
+		_, err := c.get(ctx, "/api/v1/users?"+q.Encode(), func(r io.Reader) (err error) {
+			items, err = httpclient.DecodeObjectsKeeping(r, 200, keep)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("okta: list %s users: %w", status, err)
+		}
+		for _, raw := range items {
+			f, err := checkUser(raw)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := c.enrichOne(ctx, raw, f.id, pass, nil, true, true); err != nil {
+				return nil, err
+			}
+			users = append(users, engine.User{ID: f.id, Status: f.status, Raw: raw})
+		}
+	}
+	return users, nil
+}
