@@ -89,9 +89,9 @@ func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
 func authUsage(sp *connector.Spec, withKind bool) string {
 	var each []string
 	for _, a := range sp.Auth {
-		each = append(each, a.Name+" ("+a.Summary+")")
+		each = append(each, a.Name+", "+a.Summary)
 	}
-	out := strings.Join(each, " or ")
+	out := strings.Join(each, "; ")
 	if withKind {
 		out = sp.Title + ": " + out
 	}
@@ -99,11 +99,16 @@ func authUsage(sp *connector.Spec, withKind bool) string {
 }
 
 // bindOption binds a kind's or a way's option; a flag two kinds share is
-// bound once.
+// bound once, its help saying what it is for each.
 func (o *options) bindOption(fs *pflag.FlagSet, opt connector.Option, str func(*string, string, string)) {
-	if fs.Lookup(opt.Flag) == nil {
+	f := fs.Lookup(opt.Flag)
+	if f == nil {
 		o.kind[opt.Flag] = new(string)
 		str(o.kind[opt.Flag], opt.Flag, opt.Usage)
+		return
+	}
+	if !strings.Contains(f.Usage, opt.Usage) {
+		f.Usage += "; " + opt.Usage
 	}
 }
 

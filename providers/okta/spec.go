@@ -25,11 +25,11 @@ var Spec = &connector.Spec{
 		Get: func(c connector.Config) string { return c.URL },
 	}},
 	Auth: []connector.Auth{{
-		Name: "token", Summary: "an API token, sent as SSWS (the default)",
+		Name: "token", Summary: "an API token (the default)",
 		Secret: connector.Secret{Flag: "token", What: "Okta API token", Label: "API token", Key: "token",
 			Store: "token"},
 	}, {
-		Name: "oauth", Summary: "an OAuth 2.0 API Services app signing in with its private key (private_key_jwt, DPoP when the app requires it)",
+		Name: "oauth", Summary: "an OAuth 2.0 API Services app and its private key (private_key_jwt, with DPoP when the app requires it)",
 		Options: []connector.Option{{
 			Flag: "client-id", Label: "Client ID", Example: "0oa1b2c3d4e5F6g7H8i9",
 			Usage: "with --auth oauth: the API Services app's client ID (Admin Console: Applications > Applications > the app > General)",
