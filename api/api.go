@@ -33,6 +33,7 @@ type Backend interface {
 	Status(ctx context.Context, name string) ([]Status, error)
 	Export(ctx context.Context, target string) (Table, error)
 	Preview(ctx context.Context, req PreviewRequest) (Preview, error)
+	Explain(ctx context.Context, req ExplainRequest) (Explanation, error)
 	Close() error
 }
 
@@ -103,6 +104,51 @@ type TargetChange struct {
 	Target string          `json:"target"`
 	Before json.RawMessage `json:"before"`
 	After  json.RawMessage `json:"after"`
+}
+
+// ExplainRequest asks how one user of the named connector maps: User is
+// its source ID, login or e-mail.
+type ExplainRequest struct {
+	Name string `json:"name"`
+	User string `json:"user"`
+}
+
+// Explanation is one user read from the provider now, mapped row by row,
+// beside what the connector keeps and queues of it.
+type Explanation struct {
+	Connector string          `json:"connector"`
+	SourceID  string          `json:"sourceId"`
+	Status    string          `json:"status"`
+	Record    json.RawMessage `json:"record"` // the provider's record, as read (with what the connector adds: Okta's appLinks, devices)
+	Table     string          `json:"table"`  // the table in force
+	Targets   []Explained     `json:"targets"`
+	// Selected says whether the user's status is one the connector
+	// delivers; Delete, when not, is the delete a run would send.
+	Selected bool   `json:"selected"`
+	Delete   string `json:"delete,omitempty"`
+	// Delivered: "never" (not in the snapshot), "unchanged" (the mapped
+	// record's hash is the snapshot's) or "changed".
+	Delivered string `json:"delivered"`
+	// Outbox are the changes for this user waiting for the sink.
+	Outbox []Queued `json:"outbox"`
+}
+
+// Explained is one target: its value and the row that made it
+// (FILE:LINE), or why it is left out.
+type Explained struct {
+	Target    string          `json:"target"`
+	Value     json.RawMessage `json:"value,omitempty"`
+	Row       string          `json:"row"`
+	Source    string          `json:"source"`
+	Transform string          `json:"transform,omitempty"`
+	Why       string          `json:"why,omitempty"`
+}
+
+// Queued is a change for one user in an outbox batch.
+type Queued struct {
+	Batch  uint64 `json:"batch"`  // the outbox's sequence number
+	Change string `json:"change"` // "upsert" or "delete"
+	Reason string `json:"reason,omitempty"`
 }
 
 // RemoveRequest removes the named connector; Purge first delivers a delete

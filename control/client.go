@@ -102,6 +102,11 @@ func (c *Client) Export(ctx context.Context, target string) (out api.Table, err 
 	return out, c.post(ctx, "/v1/mapping/export", exportRequest{target}, &out)
 }
 
+// Explain explains one user, in the daemon.
+func (c *Client) Explain(ctx context.Context, req api.ExplainRequest) (out api.Explanation, err error) {
+	return out, c.post(ctx, "/v1/explain", req, &out)
+}
+
 // Preview applies an edited table to a few users, in the daemon.
 func (c *Client) Preview(ctx context.Context, req api.PreviewRequest) (out api.Preview, err error) {
 	return out, c.post(ctx, "/v1/mapping/preview", req, &out)

@@ -92,6 +92,10 @@ func (f *fakeBackend) Status(context.Context, string) ([]api.Status, error) {
 	f.note("status")
 	return nil, nil
 }
+func (f *fakeBackend) Explain(context.Context, api.ExplainRequest) (api.Explanation, error) {
+	f.note("explain")
+	return api.Explanation{}, nil
+}
 func (f *fakeBackend) Preview(context.Context, api.PreviewRequest) (api.Preview, error) {
 	f.note("preview")
 	return api.Preview{}, nil

@@ -69,6 +69,7 @@ func Handler(b Backend) http.Handler {
 	mux.HandleFunc("POST /v1/connectors/show", call(func(ctx context.Context, r nameRequest) (api.Connector, error) { return b.Show(ctx, r.Name) }))
 	mux.HandleFunc("POST /v1/connectors/test", call(func(ctx context.Context, r nameRequest) (string, error) { return b.Test(ctx, r.Name) }))
 	mux.HandleFunc("POST /v1/status", call(func(ctx context.Context, r nameRequest) ([]api.Status, error) { return b.Status(ctx, r.Name) }))
+	mux.HandleFunc("POST /v1/explain", call(func(ctx context.Context, r api.ExplainRequest) (api.Explanation, error) { return b.Explain(ctx, r) }))
 	mux.HandleFunc("POST /v1/mapping/preview", call(func(ctx context.Context, r api.PreviewRequest) (api.Preview, error) { return b.Preview(ctx, r) }))
 	mux.HandleFunc("POST /v1/mapping/export", call(func(ctx context.Context, r exportRequest) (api.Table, error) { return b.Export(ctx, r.Target) }))
 	mux.HandleFunc("POST /v1/run", func(w http.ResponseWriter, r *http.Request) { run(w, r, b) })

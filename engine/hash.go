@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"neurons-connector/connector"
+	"neurons-connector/mapping"
 )
 
 // ConfigHash covers the options that change which users are fetched and
@@ -18,6 +19,10 @@ func ConfigHash(c connector.Config) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// RecordHash is the hash the snapshot keeps of a mapped record: what tells
+// a run whether the user changed since it was last queued.
+func RecordHash(rec mapping.Record) [16]byte { return recordHash(rec.AppendJSON(nil)) }
 
 // recordHash identifies a mapped record's content.
 func recordHash(attrs []byte) [16]byte {

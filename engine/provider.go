@@ -105,6 +105,13 @@ type SampleRequest struct {
 	Fields   []string
 }
 
+// UserReader is implemented by providers that can read one user now, by
+// its ID, login or e-mail, as a full pass would return it (explain).
+// fields are what the mapping reads, as in FetchRequest.
+type UserReader interface {
+	ReadUser(ctx context.Context, key string, fields []string) (u User, found bool, err error)
+}
+
 // Identifier is implemented by providers that can name the tenant they
 // read (an Okta org id, a OneLogin account), so that a run against another
 // tenant than the last one holds its deletes instead of wiping the first

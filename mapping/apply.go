@@ -107,6 +107,8 @@ type rule struct {
 	kind   Kind
 	paths  []path
 	tr     transform
+	row    Row // as written, and its line in the table's file, for explain
+	line   int
 }
 
 // path is a source path split into its first field, an index into
@@ -120,6 +122,8 @@ type path struct {
 type wildRule struct {
 	prefix string   // "Application.Okta.Profile."
 	path   []string // "profile"
+	row    Row
+	line   int
 }
 
 // Apply maps one raw user (decoded JSON: maps, slices, strings, float64 or

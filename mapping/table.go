@@ -96,7 +96,7 @@ func Parse(cat *Catalog, spec *connector.Spec, file string, data []byte) (*Table
 		if rows++; rows > MaxRows {
 			return nil // reported first, below
 		}
-		msgs := t.addRow(cat, r)
+		msgs := t.addRow(cat, r, line)
 		key := strings.TrimSpace(r.Target)
 		if prev, dup := firstLine[key]; dup && key != "" {
 			msgs = append(msgs, fmt.Sprintf("duplicate target %s (first on line %d); keep one row per target", key, prev))
@@ -126,7 +126,7 @@ func Parse(cat *Catalog, spec *connector.Spec, file string, data []byte) (*Table
 }
 
 // addRow checks one row and compiles it; it returns the row's problems.
-func (t *Table) addRow(cat *Catalog, r Row) []string {
+func (t *Table) addRow(cat *Catalog, r Row, line int) []string {
 	r.Target, r.Source, r.Transform = strings.TrimSpace(r.Target), strings.TrimSpace(r.Source), strings.TrimSpace(r.Transform)
 	var msgs []string
 	for _, cell := range []string{r.Target, r.Source, r.Transform} {
@@ -144,7 +144,7 @@ func (t *Table) addRow(cat *Catalog, r Row) []string {
 		return msgs
 	}
 	if strings.Contains(r.Target, "*") || strings.Contains(r.Source, "*") {
-		return t.addWildcard(r)
+		return t.addWildcard(r, line)
 	}
 	kind, msg := t.targetKind(cat, r.Target)
 	if msg != "" {
@@ -172,7 +172,8 @@ func (t *Table) addRow(cat *Catalog, r Row) []string {
 		return msgs
 	}
 	t.rows = append(t.rows, r)
-	t.fixed = append(t.fixed, rule{target: r.Target, key: jsonKey(r.Target), kind: kind, paths: paths, tr: tr})
+	t.fixed = append(t.fixed, rule{target: r.Target, key: jsonKey(r.Target), kind: kind, paths: paths, tr: tr,
+		row: r, line: line})
 	return nil
 }
 
@@ -224,7 +225,7 @@ func (t *Table) checkPath(p string) string {
 func (t *Table) example() string { return t.facts.Example }
 
 // addWildcard checks and compiles a row such as profile.* → Application.Okta.Profile.*.
-func (t *Table) addWildcard(r Row) []string {
+func (t *Table) addWildcard(r Row, line int) []string {
 	prefix, okT := strings.CutSuffix(r.Target, ".*")
 	src, okS := strings.CutSuffix(r.Source, ".*")
 	switch {
@@ -241,6 +242,6 @@ func (t *Table) addWildcard(r Row) []string {
 		return []string{fmt.Sprintf("a second wildcard row; the table already maps %s.* (one wildcard row per table)", strings.Join(t.wild.path, "."))}
 	}
 	t.rows = append(t.rows, r)
-	t.wild = &wildRule{prefix: prefix + ".", path: strings.Split(src, ".")}
+	t.wild = &wildRule{prefix: prefix + ".", path: strings.Split(src, "."), row: r, line: line}
 	return nil
 }

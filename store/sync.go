@@ -180,6 +180,22 @@ func (t *Tx) PeekOutbox(connID string) (OutboxEntry, bool, error) {
 	return OutboxEntry{Seq: binary.BigEndian.Uint64(k), Records: int(n), Batch: clone(v[w:])}, true, nil
 }
 
+// ForEachOutbox calls fn for each batch waiting in the connector's outbox,
+// oldest first; the entry's Batch is valid only during the call.
+func (t *Tx) ForEachOutbox(connID string, fn func(e OutboxEntry) error) error {
+	b, _ := t.nested(bucketOutbox, connID, false)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		n, w := binary.Uvarint(v)
+		if w <= 0 {
+			return fmt.Errorf("connector %s outbox entry %d is damaged", connID, binary.BigEndian.Uint64(k))
+		}
+		return fn(OutboxEntry{Seq: binary.BigEndian.Uint64(k), Records: int(n), Batch: v[w:]})
+	})
+}
+
 // RemoveOutbox deletes a delivered batch.
 func (t *Tx) RemoveOutbox(connID string, seq uint64) error {
 	b, _ := t.nested(bucketOutbox, connID, false)

@@ -2,10 +2,13 @@ package okta
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"neurons-connector/engine"
 	"neurons-connector/providers/httpclient"
@@ -76,4 +79,61 @@ func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine
 		}
 	}
 	return users, nil
+}
+
+var _ engine.UserReader = (*Client)(nil)
+
+// ReadUser reads one user by its ID or login (GET /api/v1/users/{key},
+// which takes either), else by e-mail (search on profile.email), with its
+// apps and devices when the mapping reads them. An e-mail two users share
+// is an error that asks for the ID or login.
+func (c *Client) ReadUser(ctx context.Context, key string, fields []string) (engine.User, bool, error) {
+	pass := newPass(cursor{}, nil)
+	pass.skipUnread(fields)
+	if o, ok := c.auth.(*oauthApp); ok {
+		o.narrow(pass)
+		if err := c.withoutRefused(ctx, o, pass); err != nil {
+			return engine.User{}, false, err
+		}
+	}
+	var raw map[string]any
+	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(key), func(r io.Reader) (err error) {
+		b, err := io.ReadAll(r)
+		if err == nil {
+			raw, err = httpclient.DecodeObject(b)
+		}
+		return err
+	})
+	var ae *httpclient.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && strings.Contains(key, "@") {
+		var items []map[string]any
+		q := url.Values{"search": {fmt.Sprintf("profile.email eq %q", key)}, "limit": {"2"}}
+		_, err = c.get(ctx, "/api/v1/users?"+q.Encode(), func(r io.Reader) (err error) {
+			items, err = httpclient.DecodeObjectsFrom(r, 2)
+			return err
+		})
+		switch {
+		case err != nil:
+		case len(items) > 1:
+			return engine.User{}, false, fmt.Errorf("okta: more than one user has the e-mail %s; give the user's ID or login", key)
+		case len(items) == 1:
+			raw = items[0]
+		}
+	} else if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return engine.User{}, false, nil
+	}
+	if err != nil {
+		return engine.User{}, false, err
+	}
+	if raw == nil {
+		return engine.User{}, false, nil
+	}
+	f, err := checkUser(raw)
+	if err != nil {
+		return engine.User{}, false, err
+	}
+	if _, err := c.enrichOne(ctx, raw, f.id, pass, nil, true, true); err != nil {
+		return engine.User{}, false, err
+	}
+	return engine.User{ID: f.id, Status: f.status, Raw: raw}, true, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"neurons-connector/engine"
 	"neurons-connector/fault"
@@ -70,4 +72,44 @@ func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine
 		}
 	}
 	return out, nil
+}
+
+var _ engine.UserReader = (*Client)(nil)
+
+// ReadUser reads one user by its numeric ID, else by e-mail, else by
+// username (GET /api/2/users/{id}, or the listing filtered by email or
+// username). fields are unused: OneLogin listings ask for every field.
+func (c *Client) ReadUser(ctx context.Context, key string, _ []string) (engine.User, bool, error) {
+	if _, err := strconv.ParseInt(key, 10, 64); err == nil {
+		return c.FindUser(ctx, key)
+	}
+	if strings.ContainsAny(key, "*?[") {
+		return engine.User{}, false, nil // the listing's filters take patterns: a key is matched exactly
+	}
+	for _, by := range []string{"email", "username"} {
+		var found []engine.User
+		_, err := c.list(ctx, url.Values{by: {key}}, func(items []map[string]any, _ http.Header) error {
+			for _, raw := range items {
+				f, err := checkUser(raw)
+				if err != nil {
+					return fmt.Errorf("onelogin: malformed user list: %w (%w)", err, fault.ErrTransient)
+				}
+				if v, _ := raw[by].(string); strings.EqualFold(v, key) {
+					found = append(found, engine.User{ID: f.id, Status: statusName(f.status), Raw: raw})
+				}
+			}
+			return errEnough // one page says it
+		})
+		if err != nil && !errors.Is(err, errEnough) {
+			return engine.User{}, false, err
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], true, nil
+		}
+		return engine.User{}, false, fmt.Errorf("onelogin: more than one user has the %s %s; give the user's ID", by, key)
+	}
+	return engine.User{}, false, nil
 }
