@@ -454,6 +454,10 @@ func TestCommandsGoThroughARunningDaemon(t *testing.T) {
 		!strings.Contains(r.stdout, "5 users read") {
 		t.Errorf("preview through the daemon:\n%s%s", r.stdout, r.stderr)
 	}
+	someone := e.okta.IDs("ACTIVE")[0]
+	if r := e.mustCLI("explain", "Okta", someone); !strings.Contains(r.stdout, "User "+someone) || !strings.Contains(r.stdout, "Last queued: the same record") {
+		t.Errorf("explain through the daemon:\n%s%s", r.stdout, r.stderr)
+	}
 	if r := e.mustCLI("connector", "remove", "Okta", "--purge"); !strings.Contains(r.stdout, "Removed") {
 		t.Errorf("remove: %q %q", r.stdout, r.stderr)
 	}
