@@ -131,6 +131,16 @@ type Explanation struct {
 	Delivered string `json:"delivered"`
 	// Outbox are the changes for this user waiting for the sink.
 	Outbox []Queued `json:"outbox"`
+	// LastQueued is the run that last queued an upsert of the user, if the
+	// connector knows (entries from before this version do not).
+	LastQueued *QueuedBy `json:"lastQueued,omitempty"`
+}
+
+// QueuedBy names the run that queued a user's record: its start, and its
+// ID while the run history still holds it.
+type QueuedBy struct {
+	Run string    `json:"run,omitempty"`
+	At  time.Time `json:"at"`
 }
 
 // Explained is one target: its value and the row that made it

@@ -29,6 +29,7 @@ var updateGolden = flag.Bool("update", false, "rewrite testdata/explain golden f
 func golden(t *testing.T, name, out string) {
 	t.Helper()
 	out = regexp.MustCompile(`http://127\.0\.0\.1:\d+`).ReplaceAllString(out, "http://sim")
+	out = regexp.MustCompile(`r_[0-9A-Z]{26}`).ReplaceAllString(out, "r_RUN") // run IDs end in random letters
 	path := filepath.Join("..", "testdata", "explain", name)
 	if *updateGolden {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -63,10 +64,17 @@ func TestExplainOktaUser(t *testing.T) {
 	h.env["SIM_TOKEN"] = "00Sim-Token-Explain"
 	h.mustRun("connector", "add", "okta", "--name", "Okta", "--url", srv.URL, "--token-env", "SIM_TOKEN", "--user-status", "active")
 	h.mustRun("run", "Okta")
+	var st api.Status
+	if err := json.Unmarshal([]byte(h.mustRun("status", "Okta", "--json").stdout), &st); err != nil || st.LastRun == nil {
+		t.Fatal(err)
+	}
 	active := sim.IDs("ACTIVE")
 	id := active[0]
 	r := h.mustRun("explain", "Okta", id)
 	golden(t, "okta-selected.txt", r.stdout)
+	if !strings.Contains(r.stdout, "Last sent by run "+st.LastRun.ID+", started 2026-11-23T10:00:00Z: delivered since") {
+		t.Errorf("explain does not name the run that delivered the user (%s):\n%s", st.LastRun.ID, r.stdout)
+	}
 	for _, want := range []string{"User.AssignedApps", "User.DeviceTypes", "appLinks", "okta.csv (built in):", "Last queued: the same record"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("explain lacks %q", want)

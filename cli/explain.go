@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -93,8 +94,25 @@ func writeExplanation(w io.Writer, x api.Explanation) error {
 	case "unchanged":
 		fmt.Fprintln(w, "Last queued: the same record (its hash matches the connector's snapshot); a run sends nothing for it.")
 	default:
-		fmt.Fprintln(w, "Last queued: a different record; the next run sends this one. (The connector keeps a hash of what it "+
-			"queued, not the values, so it cannot say which targets changed, nor when it was delivered.)")
+		next := " the next run sends this one."
+		if !x.Selected {
+			next = " its status is no longer selected (above)."
+		}
+		fmt.Fprintln(w, "Last queued: a different record;"+next+" (The connector keeps a hash of what it "+
+			"queued, not the values, so it cannot say which targets changed.)")
+	}
+	if q := x.LastQueued; q != nil {
+		by := "a run no longer in the connector's history"
+		if q.Run != "" {
+			by = "run " + q.Run
+		}
+		state := "delivered since (nothing of it waits in the outbox)"
+		for _, o := range x.Outbox {
+			if o.Change == "upsert" {
+				state = "waiting in the outbox"
+			}
+		}
+		fmt.Fprintf(w, "Last sent by %s, started %s: %s.\n", by, q.At.Format(time.RFC3339), state)
 	}
 	if len(x.Outbox) == 0 {
 		_, err := fmt.Fprintln(w, "Outbox: nothing for this user waits for the sink.")

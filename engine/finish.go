@@ -232,6 +232,7 @@ func (p *pass) fixManagers(ctx context.Context) error {
 					if err := b.upsert(e.ID, attrs); err != nil {
 						return err
 					}
+					cur.Queued = p.started
 				}
 				if err := p.putSnap(tx, e.ID, cur); err != nil {
 					return err

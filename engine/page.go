@@ -242,7 +242,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	p.rec = p.table.AppendTo(p.rec, u.Raw, dir)
 	contact := mapping.ContactOf(p.rec).Keep(p.contactFields) // only what managers' reports read
 	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone,
-		State: old.State}
+		State: old.State, Queued: old.Queued}
 	if u.State != nil {
 		next.State = string(u.State) // a state changed alone rewrites the snapshot, and sends nothing
 	}
@@ -269,6 +269,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		if err := b.upsert(u.ID, attrs); err != nil {
 			return err
 		}
+		next.Queued = p.started
 	}
 	p.rewrote(known)
 	return p.putSnap(tx, u.ID, next)

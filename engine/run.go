@@ -84,7 +84,8 @@ type pass struct {
 	mode         Mode
 	runID        string
 	dry          bool
-	resend       bool // upsert every selected user, changed or not (Options.Resend)
+	resend       bool  // upsert every selected user, changed or not (Options.Resend)
+	started      int64 // the run's start, Unix seconds: when the snapshot says a user was last queued
 	opts         Options
 	provider     Provider
 	selected     map[string]bool
@@ -240,7 +241,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	run.Mode, run.ModeReason = string(mode), reason
 	e.Log.Info("run started", "connector", c.Name, "run", run.ID, "mode", mode, "because", reason)
 
-	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov, resend: resend,
+	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov, resend: resend, started: run.Start.Unix(),
 		selected: map[string]bool{}, statsBefore: statsOf(prov), contactFields: table.ManagerFields(),
 		pendingDel: map[string]pendingDelete{}, delivered: delivered, lastIdentity: state.Identity, anyHeld: state.Hold != nil}
 	if id, ok := prov.(Identifier); ok {

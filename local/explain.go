@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"neurons-connector/api"
 	"neurons-connector/engine"
@@ -76,8 +77,23 @@ func (b *Backend) Explain(ctx context.Context, req api.ExplainRequest) (api.Expl
 		if !out.Selected && known && snap.Delivered() {
 			out.Delete = sink.ReasonStatusNotSelected
 		}
-		out.Outbox, err = queuedFor(tx, c.ID, u.ID)
-		return err
+		if out.Outbox, err = queuedFor(tx, c.ID, u.ID); err != nil {
+			return err
+		}
+		if known && snap.Queued > 0 {
+			out.LastQueued = &api.QueuedBy{At: time.Unix(snap.Queued, 0).UTC()}
+			runs, err := tx.Runs(c.ID, 1000) // newest first, the whole history
+			if err != nil {
+				return err
+			}
+			for _, r := range runs {
+				if r.Start.Unix() == snap.Queued {
+					out.LastQueued.Run = r.ID
+					break
+				}
+			}
+		}
+		return nil
 	})
 	return out, err
 }

@@ -577,3 +577,28 @@ func TestSnapshotReadsFollowWritesInOneTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A snapshot entry keeps when the user was last queued, after its state
+// (present or not); entries of earlier builds, without it, read as 0, and
+// a damaged tail is refused.
+func TestSnapshotKeepsWhenQueued(t *testing.T) {
+	for _, s := range []Snapshot{
+		{Hash: [16]byte{1}, Status: "ACTIVE", Name: "Ada", Queued: 1795000000},
+		{Hash: [16]byte{2}, Status: "ACTIVE", State: "\x01\x02", Queued: 1795000001},
+		{Hash: [16]byte{3}, Status: "SUSPENDED", State: "\x01"},
+		{Status: "ACTIVE"},
+	} {
+		got, err := decodeSnapshot(s.encode())
+		if err != nil || got != s {
+			t.Errorf("%+v read back as %+v, %v", s, got, err)
+		}
+	}
+	old := Snapshot{Hash: [16]byte{4}, Status: "ACTIVE", State: "x"}.encode() // as before: no Queued
+	if got, err := decodeSnapshot(old); err != nil || got.Queued != 0 || got.State != "x" {
+		t.Errorf("an older entry: %+v, %v", got, err)
+	}
+	damaged := append(Snapshot{Hash: [16]byte{5}, Status: "ACTIVE", State: "x"}.encode(), 0x80)
+	if _, err := decodeSnapshot(damaged); err == nil {
+		t.Error("a damaged tail was read")
+	}
+}
