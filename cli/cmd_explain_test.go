@@ -192,8 +192,28 @@ func TestExplainOneLoginUserWithManager(t *testing.T) {
 	}
 	r := h.mustRun("explain", "OL", managed.SourceID)
 	golden(t, "onelogin-manager.txt", r.stdout)
-	var email string
-	_ = json.Unmarshal(managed.Record, &struct{ Email *string }{&email})
+	// The manager suspended, so out of the selection and of the snapshot:
+	// explain reads the manager from OneLogin, as a run does.
+	var rec struct {
+		Email   string `json:"email"`
+		Manager any    `json:"manager_user_id"` // the simulator sends it as a string, OneLogin as a number
+	}
+	_ = json.Unmarshal(managed.Record, &rec)
+	managerID, _ := strconv.ParseInt(fmt.Sprint(rec.Manager), 10, 64)
+	if !sim.SetStatus(managerID, 2) {
+		t.Fatalf("no manager %d", rec.Manager)
+	}
+	h.mustRun("run", "OL", "--full")
+	var after api.Explanation
+	if err := json.Unmarshal([]byte(h.mustRun("explain", "OL", managed.SourceID, "--json").stdout), &after); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range after.Targets {
+		if e.Target == "User.ManagerEmail" && len(e.Value) == 0 {
+			t.Errorf("a manager outside the selection: User.ManagerEmail left empty (%s)", e.Why)
+		}
+	}
+	email := rec.Email
 	var byEmail api.Explanation
 	if err := json.Unmarshal([]byte(h.mustRun("explain", "OL", email, "--json").stdout), &byEmail); err != nil || byEmail.SourceID != managed.SourceID {
 		t.Errorf("explain by e-mail %q: %v, %q", email, err, byEmail.SourceID)

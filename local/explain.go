@@ -58,7 +58,7 @@ func (b *Backend) Explain(ctx context.Context, req api.ExplainRequest) (api.Expl
 		out.Selected = out.Selected || s == u.Status
 	}
 	err = db.View(func(tx *store.Tx) error {
-		dir := snapshotDirectory{tx: tx, connID: c.ID}
+		dir := &liveDirectory{snap: snapshotDirectory{tx: tx, connID: c.ID}, ctx: ctx, prov: prov, table: table}
 		for _, s := range table.Explain(u.Raw, dir) {
 			out.Targets = append(out.Targets, explained(table.File, s))
 		}
@@ -96,6 +96,31 @@ func (b *Backend) Explain(ctx context.Context, req api.ExplainRequest) (api.Expl
 		return nil
 	})
 	return out, err
+}
+
+// liveDirectory finds managers as a run does: in what the snapshot keeps,
+// else (a manager outside the selected statuses) by reading them from the
+// provider, when it can read one user by ID.
+type liveDirectory struct {
+	snap  snapshotDirectory
+	ctx   context.Context //nolint:containedctx // one explain's lookups, within its call
+	prov  engine.Provider
+	table *mapping.Table
+}
+
+func (d *liveDirectory) Contact(id string) (mapping.Contact, bool) {
+	if c, ok := d.snap.Contact(id); ok {
+		return c, true
+	}
+	finder, ok := d.prov.(engine.UserFinder)
+	if !ok {
+		return mapping.Contact{}, false
+	}
+	u, found, err := finder.FindUser(d.ctx, id)
+	if err != nil || !found {
+		return mapping.Contact{}, false
+	}
+	return mapping.ContactOf(d.table.Apply(u.Raw, nil)), true
 }
 
 // explained is a mapping step as the API shows it.

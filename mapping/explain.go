@@ -37,7 +37,7 @@ func (t *Table) Explain(user map[string]any, dir Directory) []Step {
 			f := rec[0]
 			s.Field = &f
 		} else {
-			s.Why = r.whyEmpty(user)
+			s.Why = r.whyEmpty(user, roots, dir)
 		}
 		steps = append(steps, s)
 	}
@@ -65,7 +65,7 @@ func (t *Table) Explain(user map[string]any, dir Directory) []Step {
 
 // whyEmpty says why the rule made nothing of user: the first source that
 // is missing, null or empty, or else its transform.
-func (r *rule) whyEmpty(user map[string]any) string {
+func (r *rule) whyEmpty(user map[string]any, roots []any, dir Directory) string {
 	sources := strings.Split(r.row.Source, "|")
 	var whys []string
 	for _, s := range sources {
@@ -80,7 +80,13 @@ func (r *rule) whyEmpty(user map[string]any) string {
 	}
 	switch r.tr.name {
 	case "manager":
-		return fmt.Sprintf("the manager %s is not a user the connector knows (outside the selected statuses, or not read yet)", r.row.Source)
+		id, _ := scalar(r.paths[0].value(roots))
+		if dir != nil {
+			if _, ok := dir.Contact(id); ok {
+				return fmt.Sprintf("the manager %s has no %s", id, r.tr.arg)
+			}
+		}
+		return fmt.Sprintf("the manager %s is not a user the connector knows (deleted, or not read yet)", id)
 	default:
 		return fmt.Sprintf("the %s transform gave nothing for the value of %s", r.row.Transform, r.row.Source)
 	}
