@@ -20,8 +20,8 @@ func (t *tree) explainCmd() *cobra.Command {
 		Use:   "explain NAME USER [--json]",
 		Short: "Show how one user is read, mapped and delivered, row by row",
 		Long: `Read one user of connector NAME from its provider now (USER: its source ID, login
-or e-mail; Okta: with its app links and devices; OneLogin: managers from what the
-connector knows) and show, in order: the record as the provider sent it; every
+or e-mail; Okta: with its app links and devices; OneLogin: with its manager, from
+what the connector knows or else read from OneLogin) and show, in order: the record as the provider sent it; every
 target the mapping table in force fills, with its value and the row that made it
 (FILE:LINE); the targets left empty and why (source missing, null or empty, or a
 transform that gave nothing); whether the user's status is selected (if not, the
