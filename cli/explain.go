@@ -38,9 +38,7 @@ run's; nothing is changed, and it works while the service runs.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(t.env.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(x)
+				return writeJSON(t.env.Stdout, x)
 			}
 			return writeExplanation(t.env.Stdout, x)
 		}),

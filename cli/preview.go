@@ -53,9 +53,7 @@ The calls are paced like a run's; it works while the service runs.`, local.Defau
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(t.env.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(p)
+				return writeJSON(t.env.Stdout, p)
 			}
 			return writePreview(t.env.Stdout, p)
 		}),

@@ -14,7 +14,27 @@ import (
 	"neurons-connector/providers/httpclient"
 )
 
-var _ engine.Sampler = (*Client)(nil)
+// Reading users now, outside a pass: a few for mapping preview (Sample),
+// one for explain (ReadUser).
+
+var (
+	_ engine.Sampler    = (*Client)(nil)
+	_ engine.UserReader = (*Client)(nil)
+)
+
+// readingPass is the memory of a read outside a pass: what the mapping
+// does not read is left out, and so is what an OAuth app may not read.
+func (c *Client) readingPass(ctx context.Context, statuses, fields []string) (*incremental, error) {
+	pass := newPass(cursor{}, statuses)
+	pass.skipUnread(fields)
+	if o, ok := c.auth.(*oauthApp); ok {
+		o.narrow(pass)
+		if err := c.withoutRefused(ctx, o, pass); err != nil {
+			return nil, err
+		}
+	}
+	return pass, nil
+}
 
 // Sample reads up to req.N users now, as a full pass would return them
 // (with their apps and devices when the mapping reads them), spread across
@@ -26,13 +46,9 @@ func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine
 	if len(req.Statuses) == 0 || req.N <= 0 {
 		return nil, nil
 	}
-	pass := newPass(cursor{}, req.Statuses)
-	pass.skipUnread(req.Fields)
-	if o, ok := c.auth.(*oauthApp); ok {
-		o.narrow(pass)
-		if err := c.withoutRefused(ctx, o, pass); err != nil {
-			return nil, err
-		}
+	pass, err := c.readingPass(ctx, req.Statuses, req.Fields)
+	if err != nil {
+		return nil, err
 	}
 	if !pass.isUnavailable("apps") {
 		// The org's apps in one listing, rather than a lookup per app the
@@ -81,23 +97,17 @@ func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine
 	return users, nil
 }
 
-var _ engine.UserReader = (*Client)(nil)
-
 // ReadUser reads one user by its ID or login (GET /api/v1/users/{key},
 // which takes either), else by e-mail (search on profile.email), with its
 // apps and devices when the mapping reads them. An e-mail two users share
 // is an error that asks for the ID or login.
 func (c *Client) ReadUser(ctx context.Context, key string, fields []string) (engine.User, bool, error) {
-	pass := newPass(cursor{}, nil)
-	pass.skipUnread(fields)
-	if o, ok := c.auth.(*oauthApp); ok {
-		o.narrow(pass)
-		if err := c.withoutRefused(ctx, o, pass); err != nil {
-			return engine.User{}, false, err
-		}
+	pass, err := c.readingPass(ctx, nil, fields)
+	if err != nil {
+		return engine.User{}, false, err
 	}
 	var raw map[string]any
-	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(key), func(r io.Reader) (err error) {
+	_, err = c.get(ctx, "/api/v1/users/"+url.PathEscape(key), func(r io.Reader) (err error) {
 		b, err := io.ReadAll(r)
 		if err == nil {
 			raw, err = httpclient.DecodeObject(b)
