@@ -116,6 +116,16 @@ func TestExplainOktaUser(t *testing.T) {
 		t.Errorf("a changed user with a batch waiting:\n%s", r.stdout)
 	}
 
+	// An e-mail two users share (and no one's login) names nobody: exit
+	// 2, asking for the ID or login.
+	if err := sim.EditProfile(active[4], map[string]any{"email": "shared@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	sim.AddUser(map[string]any{"firstName": "Twin", "lastName": "Of", "login": "twin@example.com", "email": "shared@example.com"}, "ACTIVE")
+	if r := h.run("explain", "Okta", "shared@example.com"); r.code != 2 || !strings.Contains(r.stderr, "more than one user has the e-mail") {
+		t.Errorf("a shared e-mail: exit %d, %q", r.code, r.stderr)
+	}
+
 	r = h.run("explain", "Okta", "nobody@example.com")
 	if r.code != 2 || !strings.Contains(r.stderr, `no user "nobody@example.com" at the provider`) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
 		t.Errorf("unknown user: exit %d, %q", r.code, r.stderr)

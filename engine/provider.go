@@ -107,7 +107,8 @@ type SampleRequest struct {
 
 // UserReader is implemented by providers that can read one user now, by
 // its ID, login or e-mail, as a full pass would return it (explain).
-// fields are what the mapping reads, as in FetchRequest.
+// fields are what the mapping reads, as in FetchRequest. A key several
+// users answer to is an error of class fault.ErrBadInput.
 type UserReader interface {
 	ReadUser(ctx context.Context, key string, fields []string) (u User, found bool, err error)
 }

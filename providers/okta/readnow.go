@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/providers/httpclient"
 )
 
@@ -125,7 +126,7 @@ func (c *Client) ReadUser(ctx context.Context, key string, fields []string) (eng
 		switch {
 		case err != nil:
 		case len(items) > 1:
-			return engine.User{}, false, fmt.Errorf("okta: more than one user has the e-mail %s; give the user's ID or login", key)
+			return engine.User{}, false, fault.Mark(fmt.Errorf("okta: more than one user has the e-mail %s; give the user's ID or login", key), fault.ErrBadInput)
 		case len(items) == 1:
 			raw = items[0]
 		}

@@ -109,7 +109,7 @@ func (c *Client) ReadUser(ctx context.Context, key string, _ []string) (engine.U
 		case 1:
 			return found[0], true, nil
 		}
-		return engine.User{}, false, fmt.Errorf("onelogin: more than one user has the %s %s; give the user's ID", by, key)
+		return engine.User{}, false, fault.Mark(fmt.Errorf("onelogin: more than one user has the %s %s; give the user's ID", by, key), fault.ErrBadInput)
 	}
 	return engine.User{}, false, nil
 }
