@@ -26,8 +26,9 @@ target the mapping table in force fills, with its value and the row that made it
 (FILE:LINE); the targets left empty and why (source missing, null or empty, or a
 transform that gave nothing); whether the user's status is selected (if not, the
 delete a run would send); whether the record differs from what the connector last
-queued; and what of it waits in the outbox. A handful of API calls, paced like a
-run's; nothing is changed, and it works while the service runs.`,
+queued; when and by which run it was last sent; and what of it waits in the outbox.
+A handful of API calls, paced like a run's; nothing is changed, and it works while
+the service runs. A user nobody or several users answer to is exit 2.`,
 		Example: `  neurons-connector explain "Okta prod" ada.lovelace@example.com
   neurons-connector explain "Okta prod" 00u1a2b3c4d5E6f7G8h9 --json
   neurons-connector explain OneLogin 30000012`,
