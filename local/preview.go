@@ -67,7 +67,9 @@ func (b *Backend) Preview(ctx context.Context, req api.PreviewRequest) (api.Prev
 		return api.Preview{}, fmt.Errorf("connector %q: its provider cannot read users for a preview", c.Name)
 	}
 	// What either table reads, so that the users carry every field both map.
-	fields := slices.Sorted(maps.Keys(setOf(append(inForce.Fields(), edited.Fields()...))))
+	fields := slices.Concat(inForce.Fields(), edited.Fields())
+	slices.Sort(fields)
+	fields = slices.Compact(fields)
 	users, err := sampler.Sample(ctx, engine.SampleRequest{Statuses: c.Statuses, N: req.Users, Fields: fields})
 	if err != nil {
 		return api.Preview{}, fmt.Errorf("connector %q: %w", c.Name, err)
@@ -85,14 +87,6 @@ func (b *Backend) Preview(ctx context.Context, req api.PreviewRequest) (api.Prev
 		return nil
 	})
 	return out, err
-}
-
-func setOf(names []string) map[string]bool {
-	out := map[string]bool{}
-	for _, n := range names {
-		out[n] = true
-	}
-	return out
 }
 
 // snapshotDirectory finds managers in what the connector's snapshot keeps.
