@@ -43,8 +43,10 @@ func (e *NetError) Unwrap() []error { return []error{e.Err, e.class} }
 
 // Do sends req; counted hears the status of the answer (0 when none came,
 // for the clients' per-code counters), and a transport failure comes back
-// classified (Classify).
+// classified (Classify). It asks for a gzipped answer and hands back the
+// body inflated (inflate.go).
 func Do(hc *http.Client, req *http.Request, counted func(code int)) (*http.Response, error) {
+	askGzip(req)
 	resp, err := hc.Do(req) //nolint:gosec // G704: the URL is on the connector's configured host; New's client refuses redirects elsewhere
 	code := 0
 	if err == nil {
@@ -54,6 +56,7 @@ func Do(hc *http.Client, req *http.Request, counted func(code int)) (*http.Respo
 	if err != nil {
 		return nil, Classify(req.URL.Host, err)
 	}
+	inflated(resp)
 	return resp, nil
 }
 

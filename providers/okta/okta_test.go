@@ -279,6 +279,8 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 		{"429 burst", oktatest.Fault{Path: "/api/v1/users", Times: 2, Status: 429}, true, nil},
 		{"truncated body", oktatest.Fault{Path: "/api/v1/users", Skip: 1, Truncate: true}, true, nil},
 		{"invalid JSON", oktatest.Fault{Path: "/api/v1/users", InvalidJSON: true}, true, nil},
+		{"gzip stream cut", oktatest.Fault{Path: "/api/v1/users", Skip: 1, BadGzip: true}, true, nil},
+		{"gzip streams cut", oktatest.Fault{Path: "/api/v1/users", Times: 50, BadGzip: true}, false, fault.ErrTransient},
 		{"connection reset", oktatest.Fault{Path: "/api/v1/users", Reset: true}, true, nil},
 		{"timeout", oktatest.Fault{Path: "/api/v1/users", Delay: 300 * time.Millisecond}, true, nil},
 		{"5xx storm", oktatest.Fault{Path: "/api/v1/users", Times: 50, Status: 500}, false, fault.ErrTransient},
@@ -325,6 +327,29 @@ func TestFaultsEndInARetryOrACleanError(t *testing.T) {
 				t.Error("the token leaked into an error or a log line")
 			}
 		})
+	}
+}
+
+// TestPagesArriveCompressed: Okta gzips its answers for a client that asks,
+// and the client asks, so a full pass's pages cross the wire compressed.
+func TestPagesArriveCompressed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+	got, _, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil || len(got) != len(f.sim.IDs("ACTIVE")) {
+		t.Fatalf("got %d users, err %v", len(got), err)
+	}
+	pages := 0
+	for _, r := range f.sim.Requests() {
+		if strings.HasPrefix(r.URL, "/api/v1/users") {
+			pages++
+			if !r.Gzip {
+				t.Errorf("%s was answered uncompressed", r.URL)
+			}
+		}
+	}
+	if pages == 0 {
+		t.Fatal("no users page was read")
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Fault is a misbehaviour injected into matching requests, in the order
@@ -29,8 +31,11 @@ type Fault struct {
 	Delay       time.Duration // wait this long (real time) before answering normally
 	Truncate    bool          // send only half of the real body, then close
 	InvalidJSON bool          // a 200 whose body is not JSON
-	Reset       bool          // close the connection without answering
-	LoopNext    bool          // the page's next link points back to the page itself
+	// BadGzip: a 200 that says Content-Encoding: gzip, complete as HTTP,
+	// whose gzip stream stops half-way (a proxy that cut it).
+	BadGzip  bool
+	Reset    bool // close the connection without answering
+	LoopNext bool // the page's next link points back to the page itself
 	// EndlessNext: every users page carries a next link never seen before
 	// (the same position, a fresh query), so the listing never ends.
 	EndlessNext bool
@@ -129,6 +134,7 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		_, _ = w.Write([]byte(`[{"id":"00u1","status":"ACTIVE","profile":{"login":`))
 		_, _ = w.Write([]byte(`<html>upstream error</html>`))
 	case f.Truncate:
+		uncompressed(w)
 		rec := httptest.NewRecorder()
 		s.route(rec, r)
 		body := rec.Body.Bytes()
@@ -140,6 +146,22 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		_, _ = w.Write(bytes.Clone(body[:len(body)/2]))
 		// The handler returns short of Content-Length: the server closes
 		// the connection and the client reads an unexpected EOF.
+	case f.BadGzip:
+		uncompressed(w)
+		rec := httptest.NewRecorder()
+		s.route(rec, r)
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		_, _ = zw.Write(rec.Body.Bytes())
+		_ = zw.Close()
+		half := z.Bytes()[:z.Len()/2]
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Length", strconv.Itoa(len(half)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(half)
 	case f.Reset:
 		if hj, ok := w.ResponseWriter.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -147,6 +169,9 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 			}
 		}
 	case f.LoopNext, f.EndlessNext, f.NoNext, f.Pad > 0:
+		if f.Pad > 0 {
+			uncompressed(w) // huge on the wire, as the fault means
+		}
 		*r = *r.WithContext(context.WithValue(r.Context(), listKey{}, f))
 		return false
 	}

@@ -66,6 +66,9 @@ type Options struct {
 	// granted. TokenTTL is their life (Okta: an hour).
 	OAuthApps []OAuthApp
 	TokenTTL  time.Duration
+	// NoCompression answers in plain JSON even to a client that accepts
+	// gzip (Okta compresses: see compress.go).
+	NoCompression bool
 }
 
 // Server is a simulated Okta org. It is an http.Handler; Start and
@@ -109,6 +112,7 @@ type Request struct {
 	RetryFor   string
 	RetryCount string
 	Auth       string // "SSWS", "Bearer", "DPoP" or "none": the scheme, never the token
+	Gzip       bool   // the client accepted gzip, and the answer was compressed (unless a fault wrote its own bytes)
 }
 
 // New builds a simulator.
@@ -256,12 +260,19 @@ func (w *statusWriter) WriteHeader(code int) {
 // ServeHTTP implements http.Handler: headers every Okta response carries,
 // the concurrency limit, authentication, rate limits, faults, then the API.
 func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	var gz *gzipWriter
+	if !s.opts.NoCompression && acceptsGzip(r) {
+		gz = &gzipWriter{ResponseWriter: rw}
+		defer gz.close()
+		rw = gz
+	}
 	w := &statusWriter{ResponseWriter: rw, status: 200}
 	bucket := bucketOf(r.URL.Path)
 	rec := Request{Time: s.now(), Method: r.Method, URL: r.URL.String(), Bucket: bucket,
 		RetryFor: r.Header.Get("X-Okta-Retry-For"), RetryCount: r.Header.Get("X-Okta-Retry-Count"), Auth: "none"}
 	defer func() {
 		rec.Status = w.status
+		rec.Gzip = gz != nil && gz.zw != nil
 		s.mu.Lock()
 		s.requests = append(s.requests, rec)
 		s.statuses[w.status]++
