@@ -12,6 +12,7 @@ import sys
 
 # (part, functions that put a sample in it), first match wins.
 PARTS = [
+    ("inflating answers", ["flate.(*decompressor)", "gzip.(*Reader)"]),
     ("gzip of batch bodies", ["sink.Pack"]),
     ("the mapping", ["mapping.(*Table).AppendTo"]),
     ("records as JSON and their hash", ["recordHash", "AppendJSON", "MarshalJSON"]),
