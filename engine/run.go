@@ -334,7 +334,7 @@ func (p *pass) getSnap(tx *store.Tx, id string) (store.Snapshot, bool, error) {
 // dry, in the transaction otherwise.
 func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
 	if p.dry || p.buffering {
-		if _, ok := p.overlay[id]; !ok {
+		if _, ok := p.overlay[id]; !ok && !p.dry { // a dry run never writes it
 			p.order = append(p.order, id)
 		}
 		p.overlay[id] = s

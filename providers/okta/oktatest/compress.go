@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -52,7 +53,8 @@ func (g *gzipWriter) WriteHeader(code int) {
 			h.Del("Content-Length")
 			h.Set("Content-Encoding", "gzip")
 			h.Add("Vary", "Accept-Encoding")
-			g.zw, _ = gzip.NewWriterLevel(g.ResponseWriter, gzip.BestSpeed) // a valid level
+			g.zw = gzipWriters.Get().(*gzip.Writer)
+			g.zw.Reset(g.ResponseWriter)
 		}
 	}
 	g.ResponseWriter.WriteHeader(code)
@@ -80,8 +82,17 @@ func (g *gzipWriter) Write(b []byte) (int, error) {
 func (g *gzipWriter) close() {
 	if g.zw != nil {
 		_ = g.zw.Close()
+		gzipWriters.Put(g.zw)
 	}
 }
+
+// gzipWriters are kept between answers: a new writer allocates its tables,
+// and a benchmark's simulator answers thousands of pages beside the
+// connector on the same cores.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level
+	return zw
+}}
 
 // Hijack lets the Reset fault close the connection.
 func (g *gzipWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
