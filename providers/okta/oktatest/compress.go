@@ -12,8 +12,8 @@ import (
 )
 
 // Okta compresses its API's answers with gzip for a client that accepts it
-// (GET /api/v1/users was seen gzipped as early as 2015, and Okta's own SDKs
-// ask for it), so a real client inflates every page it reads: the
+// (GET /api/v1/users was seen gzipped as early as 2015, and Okta's Java SDK
+// asks for it), so a real client inflates every page it reads: the
 // simulator does the same unless Options.NoCompression says otherwise.
 
 // acceptsGzip reports whether a request's Accept-Encoding takes gzip
