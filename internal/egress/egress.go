@@ -14,6 +14,10 @@ import (
 	"strings"
 )
 
+// MaxIdlePerHost is how many idle connections to one host are kept: more
+// than any client of this project has requests in flight.
+const MaxIdlePerHost = 8
+
 // MaxRedirects is how many redirects one request may follow.
 const MaxRedirects = 3
 
@@ -25,6 +29,11 @@ var ErrRedirect = errors.New("redirect refused")
 func Client(rootCAs *x509.CertPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs}
+	// Go keeps two idle connections per host by default; a provider client
+	// runs up to four requests at once, so every answer beyond the second
+	// closed its connection and a later request paid a new TCP and TLS
+	// handshake (110 of them in a 100,000-user Okta run).
+	tr.MaxIdleConnsPerHost = MaxIdlePerHost
 	return &http.Client{Transport: tr, CheckRedirect: CheckRedirect}
 }
 

@@ -278,20 +278,38 @@ func (d *anyDecoder) key(sh *shape, n int) (string, error) {
 func (d *anyDecoder) plain() ([]byte, bool) {
 	start := d.i + 1
 	j := start
-	var high byte
-	for ; j < len(d.b); j++ {
-		c := d.b[j]
-		if c == '"' || c == '\\' || c < 0x20 {
-			break
+	b := d.b
+	high := false
+	for {
+		for j < len(b) && strClass[b[j]] == 0 {
+			j++
 		}
-		high |= c
+		if j < len(b) && strClass[b[j]] == 2 {
+			high = true
+			j++
+			continue
+		}
+		break
 	}
-	if j >= len(d.b) || d.b[j] != '"' || high >= utf8.RuneSelf && !utf8.Valid(d.b[start:j]) {
+	if j >= len(b) || b[j] != '"' || high && !utf8.Valid(b[start:j]) {
 		return nil, false
 	}
 	d.i = j + 1
-	return d.b[start:j], true
+	return b[start:j], true
 }
+
+// strClass sorts a string's bytes for plain: 0 as it is, 1 ends the fast
+// path (quote, backslash, control character), 2 beyond ASCII.
+var strClass = func() (t [256]byte) {
+	for c := range 0x20 {
+		t[c] = 1
+	}
+	t['"'], t['\\'] = 1, 1
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 2
+	}
+	return t
+}()
 
 // text returns the string of b[from:to], a substring of the object's when
 // there is one.
