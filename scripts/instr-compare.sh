@@ -12,6 +12,7 @@
 # SHA-256 runs as AVX2 code and weighs some four times what it does natively.
 #   USERS=20000 scripts/instr-compare.sh 2 /tmp/old/neurons-connector bin/neurons-connector
 # USERS (default 20000) sets the tenant's size; a run takes about a minute.
+# SINK=csv runs into the CSV drop instead of the Neurons stand-in.
 set -euo pipefail
 rounds=$1
 shift
@@ -26,7 +27,7 @@ while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
 url() { sed -E "s/.*\"$1\":\"([^\"]*)\".*/\1/" "$work/urls.json"; }
 okta=$(url Okta)
 sink=$(url Sink)
-export NC_SINK=neurons NC_NEURONS_URL=$sink NC_NEURONS_TOKEN_URL=$sink/connect/token \
+export NC_SINK=${SINK:-neurons} NC_NEURONS_URL=$sink NC_NEURONS_TOKEN_URL=$sink/connect/token \
 	NC_NEURONS_CLIENT_ID=sink-client NC_NEURONS_CLIENT_SECRET=sink-secret NC_LOG_LEVEL=warn \
 	BENCH_TOKEN=bench-okta-token NC_SECRET_KEY=
 for _ in $(seq "$rounds"); do
