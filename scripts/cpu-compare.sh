@@ -6,30 +6,16 @@
 # prints it; alternating is what makes two builds comparable on a machine
 # whose speed drifts from one minute to the next (README, Performance).
 #   scripts/cpu-compare.sh 5 /tmp/old/neurons-connector bin/neurons-connector
-# USERS (default 100000) sets the tenant's size.
+# USERS (default 100000) sets the tenant's size; SINK=csv runs into the CSV
+# drop instead of the Neurons stand-in.
 set -euo pipefail
 rounds=$1
 shift
 users=${USERS:-100000}
-work=$(mktemp -d)
-trap 'exec 9>&-; wait; rm -rf "$work"' EXIT
-mkfifo "$work/in"
-"$1" bench-serve --users "$users" --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
-exec 9>"$work/in"
-while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
-url() { sed -E "s/.*\"$1\":\"([^\"]*)\".*/\1/" "$work/urls.json"; }
-okta=$(url Okta)
-sink=$(url Sink)
-export NC_SINK=neurons NC_NEURONS_URL=$sink NC_NEURONS_TOKEN_URL=$sink/connect/token \
-	NC_NEURONS_CLIENT_ID=sink-client NC_NEURONS_CLIENT_SECRET=sink-secret NC_LOG_LEVEL=warn \
-	BENCH_TOKEN=bench-okta-token NC_SECRET_KEY=
-for _ in $(seq "$rounds"); do
-	for bin in "$@"; do
-		data=$(mktemp -d -p "$work")
-		NC_DATA_DIR=$data "$bin" connector add okta --name Bench --url "$okta" --token-env BENCH_TOKEN \
-			--user-status STAGED,PROVISIONED,ACTIVE,RECOVERY,PASSWORD_EXPIRED,LOCKED_OUT,SUSPENDED,DEPROVISIONED >/dev/null
-		NC_DATA_DIR=$data /usr/bin/time -o "$data.time" -f "%U %S" "$bin" run Bench >/dev/null 2>&1
-		awk -v bin="$bin" -v n="$users" '{printf "%-50s %6.1f µs per user\n", bin, ($1+$2)*1e6/n}' "$data.time"
-		rm -rf "$data" "$data.time"
-	done
-done
+. "$(dirname "$0")/bench-lib.sh"
+measure() {
+	NC_DATA_DIR=$1 /usr/bin/time -o "$1.time" -f "%U %S" "$2" run Bench >/dev/null 2>&1
+	awk -v bin="$2" -v n="$users" '{printf "%-50s %6.1f µs per user\n", bin, ($1+$2)*1e6/n}' "$1.time"
+	rm -f "$1.time"
+}
+compare_runs measure "$rounds" "$users" "$@"

@@ -18,27 +18,12 @@ rounds=$1
 shift
 users=${USERS:-20000}
 command -v valgrind >/dev/null || { echo "instr-compare.sh: valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
-work=$(mktemp -d)
-trap 'exec 9>&-; wait; rm -rf "$work"' EXIT
-mkfifo "$work/in"
-"$1" bench-serve --users "$users" --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
-exec 9>"$work/in"
-while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
-url() { sed -E "s/.*\"$1\":\"([^\"]*)\".*/\1/" "$work/urls.json"; }
-okta=$(url Okta)
-sink=$(url Sink)
-export NC_SINK=${SINK:-neurons} NC_NEURONS_URL=$sink NC_NEURONS_TOKEN_URL=$sink/connect/token \
-	NC_NEURONS_CLIENT_ID=sink-client NC_NEURONS_CLIENT_SECRET=sink-secret NC_LOG_LEVEL=warn \
-	BENCH_TOKEN=bench-okta-token NC_SECRET_KEY=
-for _ in $(seq "$rounds"); do
-	for bin in "$@"; do
-		data=$(mktemp -d -p "$work")
-		NC_DATA_DIR=$data "$bin" connector add okta --name Bench --url "$okta" --token-env BENCH_TOKEN \
-			--user-status STAGED,PROVISIONED,ACTIVE,RECOVERY,PASSWORD_EXPIRED,LOCKED_OUT,SUSPENDED,DEPROVISIONED >/dev/null
-		NC_DATA_DIR=$data GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=cachegrind --cache-sim=no \
-			--cachegrind-out-file=/dev/null "$bin" run Bench >/dev/null 2>"$data.log"
-		sed -nE 's/.*I +refs: +([0-9,]+).*/\1/p' "$data.log" | tr -d , |
-			awk -v bin="$bin" -v n="$users" '{printf "%-50s %8.0f instructions per user\n", bin, $1/n}'
-		rm -rf "$data" "$data.log"
-	done
-done
+. "$(dirname "$0")/bench-lib.sh"
+measure() {
+	NC_DATA_DIR=$1 GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=cachegrind --cache-sim=no \
+		--cachegrind-out-file=/dev/null "$2" run Bench >/dev/null 2>"$1.log"
+	sed -nE 's/.*I +refs: +([0-9,]+).*/\1/p' "$1.log" | tr -d , |
+		awk -v bin="$2" -v n="$users" '{printf "%-50s %8.0f instructions per user\n", bin, $1/n}'
+	rm -f "$1.log"
+}
+compare_runs measure "$rounds" "$users" "$@"

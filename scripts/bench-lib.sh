@@ -1,0 +1,45 @@
+# bench-lib.sh, sourced by cpu-compare.sh and instr-compare.sh.
+#   compare_runs MEASURE ROUNDS USERS BIN...
+# starts one simulator process (bench-serve of the first BIN, Okta limits
+# off) for USERS users, points the connector's settings at it and at its
+# fake Neurons sink (NC_SINK from SINK, default neurons), and then, ROUNDS
+# times, for each BIN in turn: adds the benchmark's Okta connector (every
+# status selected) to a fresh data directory and calls MEASURE DATA_DIR
+# BIN, which runs `run Bench` its way and prints one line.
+compare_runs() {
+	local measure=$1 rounds=$2 users=$3
+	shift 3
+	local work
+	work=$(mktemp -d)
+	# Closing the pipe stops the simulator.
+	trap 'exec 9>&-; wait; rm -rf "'"$work"'"' EXIT
+	start_simulator "$1" "$users" "$work"
+	for _ in $(seq "$rounds"); do
+		for bin in "$@"; do
+			local data
+			data=$(mktemp -d -p "$work")
+			add_connector "$data" "$bin"
+			"$measure" "$data" "$bin"
+			rm -rf "$data"
+		done
+	done
+}
+
+start_simulator() {
+	local bin=$1 users=$2 work=$3
+	mkfifo "$work/in"
+	"$bin" bench-serve --users "$users" --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
+	exec 9>"$work/in"
+	while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
+	okta=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/urls.json")
+	local sink
+	sink=$(sed -E 's/.*"Sink":"([^"]*)".*/\1/' "$work/urls.json")
+	export NC_SINK=${SINK:-neurons} NC_NEURONS_URL=$sink NC_NEURONS_TOKEN_URL=$sink/connect/token \
+		NC_NEURONS_CLIENT_ID=sink-client NC_NEURONS_CLIENT_SECRET=sink-secret NC_LOG_LEVEL=warn \
+		BENCH_TOKEN=bench-okta-token NC_SECRET_KEY=
+}
+
+add_connector() {
+	NC_DATA_DIR=$1 "$2" connector add okta --name Bench --url "$okta" --token-env BENCH_TOKEN \
+		--user-status STAGED,PROVISIONED,ACTIVE,RECOVERY,PASSWORD_EXPIRED,LOCKED_OUT,SUSPENDED,DEPROVISIONED >/dev/null
+}
