@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -600,5 +601,69 @@ func TestSnapshotKeepsWhenQueued(t *testing.T) {
 	damaged := append(Snapshot{Hash: [16]byte{5}, Status: "ACTIVE", State: "x"}.encode(), 0x80)
 	if _, err := decodeSnapshot(damaged); err == nil {
 		t.Error("a damaged tail was read")
+	}
+}
+
+// A first full pass adds a tenant's users in the order the provider lists
+// them, a batch's worth per transaction: in ID order (Okta and OneLogin in
+// practice) the pages must end up nearly full, not half empty (bbolt's
+// split default), since the end-of-run scan maps all of them into the
+// process; in any other order, no worse than bbolt's default (splitting
+// at 90 % left them 44 % used); and when every entry grows afterwards
+// (a mapping that adds a contact field), full pages split but stay more
+// than half used.
+func TestSnapshotPagesFillUp(t *testing.T) {
+	const users, perTx = 20_000, 1_000
+	for _, tc := range []struct {
+		name  string
+		order []int
+		grow  int // bytes every entry gains in a second pass
+		least float64
+	}{
+		{"in ID order", nil, 0, 0.8},
+		{"in random order", rand.New(rand.NewPCG(1, 2)).Perm(users), 0, 0.6},
+		{"in ID order, then grown", nil, 40, 0.55},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openTemp(t)
+			write := func(extra int) {
+				for start := 0; start < users; start += perTx {
+					err := db.Update(func(tx *Tx) error {
+						for n := start; n < start+perTx; n++ {
+							i := n
+							if tc.order != nil {
+								i = tc.order[n]
+							}
+							sum := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+							s := Snapshot{Hash: [16]byte(sum[:16]), Status: "ACTIVE", Name: fmt.Sprintf("User Number %d", i),
+								Email: fmt.Sprintf("user.number.%d@example.com", i), State: "\x01\x02\x03" + strings.Repeat("x", extra)}
+							if err := tx.PutSnapshot("c1", fmt.Sprintf("00u%017d", i), s); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			write(0)
+			if tc.grow > 0 {
+				write(tc.grow)
+			}
+			_ = db.View(func(tx *Tx) error {
+				b, _ := tx.nested(bucketSnapshots, "c1", false)
+				st := b.Stats()
+				if st.KeyN != users {
+					t.Fatalf("%d keys, want %d", st.KeyN, users)
+				}
+				if used := float64(st.LeafInuse) / float64(st.LeafAlloc); used < tc.least {
+					t.Errorf("leaf pages %.0f%% used (%d of %d bytes in %d pages); want at least %.0f%%",
+						100*used, st.LeafInuse, st.LeafAlloc, st.LeafPageN, 100*tc.least)
+				}
+				return nil
+			})
+		})
 	}
 }

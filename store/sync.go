@@ -100,13 +100,11 @@ func (t *Tx) PutSnapshot(connID, sourceID string, s Snapshot) error {
 	if err != nil {
 		return err
 	}
-	key := []byte(sourceID)
-	if t.lookup(b, key) == nil { // a new user: one more in the count
-		if err := b.SetSequence(b.Sequence() + 1); err != nil {
-			return err
-		}
+	added, err := t.put(b, []byte(sourceID), s.encode())
+	if err != nil || !added {
+		return err
 	}
-	return b.Put(key, s.encode())
+	return b.SetSequence(b.Sequence() + 1) // a new user: one more in the count
 }
 
 // DeleteSnapshot forgets a user.
@@ -386,7 +384,8 @@ func (t *Tx) HoldDelete(connID, sourceID, reason string) error {
 	if err != nil {
 		return err
 	}
-	return b.Put([]byte(sourceID), []byte(reason))
+	_, err = t.put(b, []byte(sourceID), []byte(reason)) // held in whatever order the pass found them
+	return err
 }
 
 // ReleaseHeld forgets a user's held delete, if any (delivered, or the user
