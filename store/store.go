@@ -203,11 +203,11 @@ func (t *Tx) lookup(b *bolt.Bucket, key []byte) []byte {
 	return v
 }
 
-// put is b.Put for keys that may come in any order (users' IDs): it keeps
-// b's pages filling up to fillPercent while the transaction appends past
-// b's last key, and goes back to bbolt's default for the rest of the
-// transaction once a key lands between others. It reports whether key is
-// new to b.
+// put is b.Put for keys that may come in any order (users' IDs): while
+// the transaction only appends past b's last key, its pages fill up to
+// fillPercent; once a key lands between others, the whole transaction's
+// pages split as bbolt splits them by default (it splits at commit). It
+// reports whether key is new to b.
 func (t *Tx) put(b *bolt.Bucket, key, value []byte) (bool, error) {
 	old, past := t.seek(b, key)
 	if old == nil && !past {
@@ -261,14 +261,14 @@ func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }
 // when a write appends past its last key and splits them. bbolt's default,
 // half, suits keys that arrive in any order, but most arrive in ascending
 // order here (batches and runs are numbered in sequence, and a first full
-// pass adds users in the order the provider lists them, by ID in practice),
-// and then every split left a page half empty behind it for good: a
-// 1,000,000-user snapshot took 227 MB of pages for 109 MB of entries, all
-// of it mapped into the process by the end-of-run scan. A tenth is left
-// free so that an entry that grows a little (a longer e-mail, a new app)
-// rarely splits its page. A transaction that inserts before a bucket's
-// last key goes back to the default (put): with keys in random order,
-// pages split at 90 % ended 44 % used, at half 70 %.
+// pass adds users in listing order, ascending by ID where a provider keeps
+// that order), and then every split left a page half empty behind it for
+// good: a 1,000,000-user snapshot took 227 MB of pages for 109 MB of
+// entries, all of it mapped into the process by the end-of-run scan. A
+// tenth is left free so that an entry that grows a little (a longer
+// e-mail, a new app) rarely splits its page. A transaction that inserts
+// before a bucket's last key goes back to the default (put): with keys in
+// random order, pages split at 90 % ended 44 % used, at half 70 %.
 const fillPercent = 0.9
 
 // nested returns the per-connector bucket id under top, creating it in write
