@@ -194,30 +194,14 @@ type Tx struct {
 	// seekers keeps a cursor per bucket for lookup: bbolt's Get makes a
 	// new cursor, and grows a new search stack, on every call.
 	seekers map[*bolt.Bucket]*bolt.Cursor
+	// tails keeps the last key of each bucket put writes to, as the
+	// transaction found it.
+	tails map[*bolt.Bucket][]byte
 }
 
 // lookup is b.Get through the transaction's cursor for b, which keeps its
 // search stack from one lookup to the next.
 func (t *Tx) lookup(b *bolt.Bucket, key []byte) []byte {
-	v, _ := t.seek(b, key)
-	return v
-}
-
-// put is b.Put for keys that may come in any order (users' IDs): while
-// the transaction only appends past b's last key, its pages fill up to
-// fillPercent; once a key lands between others, the whole transaction's
-// pages split as bbolt splits them by default (it splits at commit). It
-// reports whether key is new to b.
-func (t *Tx) put(b *bolt.Bucket, key, value []byte) (bool, error) {
-	old, past := t.seek(b, key)
-	if old == nil && !past {
-		b.FillPercent = bolt.DefaultFillPercent
-	}
-	return old == nil, b.Put(key, value)
-}
-
-// seek is lookup that also tells whether key is beyond every key of b.
-func (t *Tx) seek(b *bolt.Bucket, key []byte) (v []byte, past bool) {
 	c := t.seekers[b]
 	if c == nil {
 		if t.seekers == nil {
@@ -230,9 +214,33 @@ func (t *Tx) seek(b *bolt.Bucket, key []byte) (v []byte, past bool) {
 	// lookup cannot leave it on a stale position.
 	k, v := c.Seek(key)
 	if !bytes.Equal(k, key) {
-		return nil, k == nil
+		return nil
 	}
-	return v, false
+	return v
+}
+
+// put is b.Put for keys that may come in any order (users' IDs). bbolt
+// splits pages when the transaction commits, so what decides how full they
+// stay is where the transaction's new keys land, not the order it adds
+// them in: all past b's last key as the transaction found it, and pages
+// fill up to fillPercent; one between existing keys, and the whole
+// transaction's pages split as bbolt splits them by default. It reports
+// whether key is new to b.
+func (t *Tx) put(b *bolt.Bucket, key, value []byte) (bool, error) {
+	tail, ok := t.tails[b]
+	if !ok {
+		last, _ := b.Cursor().Last()
+		tail = bytes.Clone(last) // nil for an empty bucket
+		if t.tails == nil {
+			t.tails = map[*bolt.Bucket][]byte{}
+		}
+		t.tails[b] = tail
+	}
+	isNew := t.lookup(b, key) == nil
+	if isNew && tail != nil && bytes.Compare(key, tail) < 0 {
+		b.FillPercent = bolt.DefaultFillPercent
+	}
+	return isNew, b.Put(key, value)
 }
 
 // nestedKey names a per-connector bucket: its top-level bucket and its ID.
@@ -300,6 +308,7 @@ func (t *Tx) nested(top []byte, id string, create bool) (*bolt.Bucket, error) {
 func (t *Tx) deleteNested(top []byte, id string) error {
 	if b, ok := t.nestedCache[nestedKey{&top[0], id}]; ok {
 		delete(t.seekers, b)
+		delete(t.tails, b)
 		delete(t.nestedCache, nestedKey{&top[0], id})
 	}
 	parent := t.bucket(top)
