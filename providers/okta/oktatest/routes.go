@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"neurons-connector/internal/simpad"
+	"neurons-connector/internal/splitmix"
 )
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +119,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 0, 1024*limit)
 	b = append(b, '[')
 	n, total, last := 0, s.t.total(), ""
+	var spans [][2]int // each user's bytes in b, for Unordered
 	i := start
 	for ; i < total && n < limit; i++ {
 		u := s.t.get(i)
@@ -133,11 +135,16 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		if n > 0 {
 			b = append(b, ',')
 		}
+		from := len(b)
 		b = s.appendUser(b, u, base, false, omit)
+		spans = append(spans, [2]int{from, len(b)})
 		n++
 		last = u.id
 	}
 	b = append(b, ']')
+	if s.opts.Unordered {
+		b = shuffled(b, spans, uint64(start))
+	}
 	var next url.Values
 	switch {
 	case noNext(r):
@@ -245,4 +252,23 @@ func (s *Server) deactivate(w http.ResponseWriter, id string) {
 		return
 	}
 	writeJSON(w, map[string]any{})
+}
+
+// shuffled is the page b with its users, at spans, in an order drawn from
+// seed (the page's position, so the same page comes the same way again).
+func shuffled(b []byte, spans [][2]int, seed uint64) []byte {
+	r := splitmix.Rand{S: seed}
+	for i := len(spans) - 1; i > 0; i-- { // Fisher-Yates
+		j := r.N(i + 1)
+		spans[i], spans[j] = spans[j], spans[i]
+	}
+	out := make([]byte, 0, len(b))
+	out = append(out, '[')
+	for k, sp := range spans {
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, b[sp[0]:sp[1]]...)
+	}
+	return append(out, ']')
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,5 +316,43 @@ func TestResponsesMatchTheVendorSpec(t *testing.T) {
 	}
 	for _, e := range events {
 		check("LogEvent", map[string]any(e))
+	}
+}
+
+// Unordered serves each page's users, the same ones, out of ID order, and
+// pages on from the same cursor as an ordered listing.
+func TestUnorderedShufflesWithinPages(t *testing.T) {
+	ids := func(users []map[string]any) []string {
+		var out []string
+		for _, u := range users {
+			out = append(out, u["id"].(string))
+		}
+		return out
+	}
+	_, ordered, _ := start(t, Options{Users: 450, NoLimits: true})
+	_, unordered, _ := start(t, Options{Users: 450, NoLimits: true, Unordered: true})
+	hOrd, pOrd := ok(t, ordered, "/api/v1/users?limit=200")
+	hUn, pUn := ok(t, unordered, "/api/v1/users?limit=200")
+	want, got := ids(pOrd), ids(pUn)
+	if !sort.StringsAreSorted(want) {
+		t.Fatal("the ordered listing is not by ID")
+	}
+	if sort.StringsAreSorted(got) {
+		t.Fatal("the unordered page came in ID order")
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatal("the unordered page holds other users")
+	}
+	strip := func(h http.Header) string { // the host differs, the cursor must not
+		for _, l := range h.Values("Link") {
+			if strings.Contains(l, `rel="next"`) {
+				return l[strings.Index(l, "after="):]
+			}
+		}
+		return ""
+	}
+	if a, b := strip(hOrd), strip(hUn); a == "" || a != b {
+		t.Fatalf("next cursors %q and %q", a, b)
 	}
 }
