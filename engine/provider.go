@@ -211,3 +211,9 @@ func (e *RateLimitedError) Unwrap() []error { return []error{e.Err, fault.ErrTra
 // a provider announced (429s with a reset or Retry-After) before its pass
 // gives up: announced waits are waits, not failures, but a run must end.
 const MaxRateLimitWait = 15 * time.Minute
+
+// MaxRateLimitDelay bounds how far ahead the scheduler retries a run a rate
+// limit ended: an hour, the longest window of any provider supported
+// (OneLogin's). A later Until is a broken answer, and taking it at its
+// word would park the connector until the date it names.
+const MaxRateLimitDelay = time.Hour

@@ -27,7 +27,10 @@ type Sink interface {
 }
 
 // Backoff bounds of the pusher after transient failures without a
-// Retry-After (neurons-ingestion.md §3): 1 s doubling to 5 minutes.
+// Retry-After (neurons-ingestion.md §3): 1 s doubling to 5 minutes. The cap
+// bounds a Retry-After too: a maintenance page or a broken gateway may ask
+// for a day, and changes should reach the sink within minutes of its
+// return; one more answer costs little.
 const (
 	pushBackoffBase = time.Second
 	pushBackoffCap  = 5 * time.Minute
@@ -117,7 +120,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 		}
 		var wait time.Duration
 		if se := (*sink.Error)(nil); errors.As(err, &se) {
-			wait = se.RetryAfter
+			wait = min(se.RetryAfter, pushBackoffCap)
 		}
 		if wait <= 0 {
 			wait = pushBackoff(attempt)

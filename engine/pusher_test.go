@@ -216,3 +216,32 @@ func TestPartialUsersAreSkippedOrCompleted(t *testing.T) {
 		t.Error("a known partial user was processed")
 	}
 }
+
+// A maintenance page (or a broken gateway) that asks for a day, or for
+// longer than any clock: the contract's backoff caps at 5 minutes, so the
+// changes go within minutes of the sink's return, not a day after.
+func TestPusherCapsALongRetryAfter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 80, "ACTIVE")
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Hour)
+	for _, id := range e.sim.IDs("ACTIVE")[:3] {
+		_ = e.sim.EditProfile(id, map[string]any{"title": "x"})
+	}
+	e.fake.FailNext(1, 503, "86400")
+	e.fake.FailNext(1, 503, "99999999999999")
+	ctx := context.Background()
+	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, e.log)
+	stop := p.Start(ctx)
+	defer func() { _ = stop() }()
+	if _, err := e.eng.Run(ctx, e.conn, e.prov, engine.Options{Committed: p.Kick}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Drain(ctx, 2*time.Hour); err != nil { // the fake clock jumps by each wait
+		t.Fatalf("drain: %v", err)
+	}
+	if s := e.clock.Slept(); s < 10*time.Minute || s > 11*time.Minute {
+		t.Errorf("slept %v; two Retry-Afters past the 5-minute cap should cost 10 minutes", s)
+	}
+	e.assertSinkIsTruth()
+}

@@ -426,15 +426,20 @@ func TestSchedulerStopsPromptlyAndKeepsTheBacklog(t *testing.T) {
 func TestSchedulerRetriesWhenTheRateLimitResets(t *testing.T) {
 	limited := conn("limited", connector.Daily, "01:05", day0)
 	held := conn("held", connector.Daily, "01:07", day0)
-	e := newSchedEnv(t, day0, limited, held)
+	// A provider's broken answer named a reset a century ahead: the retry
+	// comes within the hour of the run's end all the same (the clock is at
+	// most at 01:10 then).
+	absurd := conn("absurd", connector.Daily, "01:05", day0)
+	e := newSchedEnv(t, day0, limited, held, absurd)
 	until := day0.Add(5*time.Minute + 40*time.Minute)
 	e.provs["limited"] = &stubProvider{fail: &engine.RateLimitedError{Until: until, Err: errors.New("onelogin: 429 until later")}}
+	e.provs["absurd"] = &stubProvider{fail: &engine.RateLimitedError{Until: day0.AddDate(100, 0, 0), Err: errors.New("onelogin: 429 until 2126")}}
 	e.provs["held"] = &stubProvider{fail: &engine.HeldError{Count: 9, Why: "they exceed --max-deletes 10%"}}
 	e.start()
 	// The stubs' runs finish in real time, maybe after the tick that
 	// started them was read: collect until both have come.
 	got := strings.Join(e.until(day0.Add(10*time.Minute)), ",")
-	for _, name := range []string{"held", "limited"} {
+	for _, name := range []string{"held", "limited", "absurd"} {
 		if !strings.Contains(got, name) {
 			got += "," + e.await(name)
 		}
@@ -445,6 +450,9 @@ func TestSchedulerRetriesWhenTheRateLimitResets(t *testing.T) {
 	st, _ := e.sched.State(limited.ID)
 	if st.Failures != 1 || st.RetryAt.Before(until) || st.RetryAt.After(until.Add(30*time.Second)) {
 		t.Fatalf("rate-limited connector: %d failures, retry at %s, the budget resets at %s", st.Failures, st.RetryAt, until)
+	}
+	if st, _ := e.sched.State(absurd.ID); st.Failures != 1 || st.RetryAt.After(day0.Add(10*time.Minute+engine.MaxRateLimitDelay+time.Minute)) {
+		t.Fatalf("a rate limit announced to reset in 2126 parks the connector until %s", st.RetryAt)
 	}
 	if st, _ := e.sched.State(held.ID); st.Failures != 0 || !st.RetryAt.IsZero() || !st.NextRun.Equal(day0.Add(24*time.Hour+7*time.Minute)) {
 		t.Fatalf("held connector: %+v", st)

@@ -71,7 +71,11 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 			// The provider said when its budget comes back: try then, not
 			// earlier (another 429) nor at the next slot (a day lost); and
 			// never sooner than the backoff, should that time have passed.
-			at := limited.Until.Add(time.Duration(rand.Int64N(int64(30 * time.Second))))
+			until := limited.Until
+			if most := s.Engine.Clock.Now().Add(MaxRateLimitDelay); until.After(most) {
+				until = most
+			}
+			at := until.Add(time.Duration(rand.Int64N(int64(30 * time.Second))))
 			w.state.RetryAt = later(at, w.state.RetryAt)
 		}
 		s.Engine.Log.Warn("connector failing; retrying later", "connector", c.Name, "failures", w.state.Failures,

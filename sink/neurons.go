@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -26,8 +27,19 @@ import (
 // gzipAbove is the body size from which the client compresses.
 const gzipAbove = 8 << 10
 
-// tokenMargin renews the access token this long before it expires.
+// tokenMargin renews the access token this long before it expires (or at
+// half its life, for a shorter one).
 const tokenMargin = 60 * time.Second
+
+// Token lives the client assumes: an answer without expires_in (RFC 6749
+// only recommends it), or with zero, a negative or an unreadable number,
+// gets an hour, the contract's example (a 401 renews it sooner if need
+// be); and no announced life counts beyond a day, so that a number past
+// any clock neither overflows nor keeps a token for good.
+const (
+	defaultTokenLife = time.Hour
+	maxTokenLife     = 24 * time.Hour
+)
 
 // NeuronsOptions configure the ingestion client.
 type NeuronsOptions struct {
@@ -51,7 +63,7 @@ type Neurons struct {
 
 	mu      sync.Mutex
 	token   string
-	expires time.Time
+	renewAt time.Time // when the token in hand is renewed before its use
 }
 
 // NewNeurons returns the ingestion client.
@@ -167,7 +179,7 @@ func transportClass(err error) error {
 func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !renew && n.token != "" && n.opts.Clock.Now().Before(n.expires.Add(-tokenMargin)) {
+	if !renew && n.token != "" && n.opts.Clock.Now().Before(n.renewAt) {
 		return n.token, nil
 	}
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {n.opts.ClientID},
@@ -200,15 +212,26 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), Class: fault.ErrConfig}
 	}
 	var tok struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
+		AccessToken string          `json:"access_token"`
+		ExpiresIn   json.RawMessage `json:"expires_in"`
 	}
 	if err := json.Unmarshal(data, &tok); err != nil || tok.AccessToken == "" {
 		return "", &Error{Message: "the token endpoint's answer has no access_token", Class: fault.ErrTransient}
 	}
 	n.token = tok.AccessToken
-	n.expires = n.opts.Clock.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	life := tokenLife(tok.ExpiresIn)
+	n.renewAt = n.opts.Clock.Now().Add(life - min(tokenMargin, life/2))
 	return n.token, nil
+}
+
+// tokenLife reads a token answer's expires_in, a number of seconds (some
+// servers send it as a string); a number too large for a float is +Inf.
+func tokenLife(raw json.RawMessage) time.Duration {
+	secs, _ := strconv.ParseFloat(strings.Trim(string(raw), `"`), 64)
+	if !(secs > 0) { // absent, unreadable, zero, negative or NaN
+		return defaultTokenLife
+	}
+	return time.Duration(min(secs, maxTokenLife.Seconds()) * float64(time.Second))
 }
 
 // message extracts a short message from an error body of any shape.

@@ -1,6 +1,7 @@
 package retryafter
 
 import (
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -20,6 +21,10 @@ func TestParse(t *testing.T) {
 		{"soon", 0, false},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		// Counts past any clock: the longest wait, never a wrapped one.
+		{"99999999999", math.MaxInt64, true},
+		{"99999999999999999999999", math.MaxInt64, true},
+		{"-99999999999999999999999", 0, false},
 	} {
 		h := http.Header{}
 		if tc.v != "" {

@@ -113,5 +113,14 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	return -1
 }
 
+// Span shows a wait a server announced: to the second, and in days beyond
+// a week, since a broken answer's may be centuries long.
+func Span(d time.Duration) string {
+	if d > 7*24*time.Hour {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.Round(time.Second).String()
+}
+
 // Jitter is a random duration from 0 to max.
 func Jitter(upTo time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(upTo) + 1)) }

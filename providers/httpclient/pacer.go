@@ -19,6 +19,10 @@ const minPause = time.Millisecond
 // calls are spread evenly until the reset.
 const lowWater = 0.10
 
+// resetSlack is how far beyond a window an announced reset may lie and
+// still be taken as said: resets come in whole seconds, rounded up.
+const resetSlack = time.Second
+
 // Pacer keeps one rate-limit bucket's requests within a share of it, from
 // what the provider's headers say (limit, remaining, and when the window
 // resets). It paces to the window, not to the clock: a window's share may
@@ -164,25 +168,45 @@ func (p *Pacer) Hold(t time.Time) {
 
 // Update takes in what a response said: the window's limit, what remains of
 // it, and how long until it resets (from the provider's own clock, so skew
-// does not matter).
-func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) {
+// does not matter). It reports false for a reset further ahead than one
+// window, which a provider with windows of a fixed length cannot mean (a
+// broken answer, or a proxy or a clock in between): the pacer then keeps
+// counting in the window it knows, or assumes one from now, so that such
+// an answer costs a window's wait at most instead of holding every request
+// until the date it names.
+func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) (plausible bool) {
 	if limit <= 0 {
-		return
+		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock.Now()
+	plausible = resetIn <= p.window+resetSlack
+	keep := false // an implausible reset: the window the pacer counts in stays
+	if !plausible {
+		keep = p.known && p.resetAt.After(now)
+		if keep {
+			resetIn = p.resetAt.Sub(now)
+		} else {
+			resetIn = p.window
+		}
+	}
 	resetAt := now.Add(resetIn)
 	if p.known && !p.assumed && p.resetAt.Sub(resetAt) > p.window/2 {
 		// The answer to a request sent in the window that has just ended:
 		// taking it in would move the window back and forget what was
 		// sent in the new one.
-		return
+		return true
 	}
 	if !p.known || resetAt.Sub(p.resetAt) > p.window/2 {
 		p.sent = max(1, p.inFlight) // the requests in flight opened the window
 	}
-	p.known, p.limit, p.remaining, p.resetAt, p.assumed = true, limit, remaining, resetAt, false
+	p.known, p.limit, p.remaining, p.resetAt = true, limit, remaining, resetAt
+	if !keep {
+		// A window of the pacer's own making (one assumed from now) gives
+		// way to the first one headers announce.
+		p.assumed = !plausible
+	}
 	// Pace at the share of the limit over the window; when little is left,
 	// spread what is left until the reset. (Nothing left at all is handled
 	// by Wait, which sleeps until the reset.)
@@ -197,6 +221,7 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) {
 		p.lim.SetLimitAt(now, perSec)
 		p.lim.SetBurstAt(now, burst)
 	}
+	return plausible
 }
 
 // Assume starts the pacer on an assumed budget of limit calls per window,

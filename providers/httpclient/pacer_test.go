@@ -138,3 +138,64 @@ func TestPacerSaysWhatItWaitsFor(t *testing.T) {
 		t.Errorf("after the wait: waiting until %v", got)
 	}
 }
+
+// A reset announced further ahead than a window (a broken answer, or a
+// proxy or a clock in between) is reported, and costs a window at most:
+// the pacer keeps the window it counts in, or assumes one from now, which
+// the first sane answer then replaces.
+func TestPacerTakesAnAbsurdResetAsAWindow(t *testing.T) {
+	ctx := context.Background()
+	year := 365 * 24 * time.Hour
+	t.Run("the first answer", func(t *testing.T) {
+		c := clock.NewFake(t0)
+		p := NewPacer(c, 0.5, time.Minute)
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p.Update(100, 0, year) {
+			t.Error("a reset a year ahead of a one-minute window was taken as plausible")
+		}
+		p.Done()
+		waited, windowWait, err := p.Wait(ctx)
+		if err != nil || !windowWait || waited < time.Minute || waited > time.Minute+time.Second {
+			t.Fatalf("waited %v (window %v, %v), want one window", waited, windowWait, err)
+		}
+		p.Done()
+		// A sane answer replaces the assumed window at once, even one that
+		// ends sooner than the assumed one would have.
+		if !p.Update(100, 49, 10*time.Second) {
+			t.Error("a reset 10 s ahead was taken as absurd")
+		}
+		if until := c.Now().Add(10 * time.Second); !p.resetAt.Equal(until) {
+			t.Errorf("the window ends at %v, want %v, as announced", p.resetAt, until)
+		}
+	})
+	t.Run("within a known window", func(t *testing.T) {
+		c := clock.NewFake(t0)
+		p := NewPacer(c, 0.5, time.Minute)
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.Update(100, 90, 20*time.Second)
+		p.Done()
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p.Update(100, 0, 200*year) {
+			t.Error("a reset two hundred years ahead was taken as plausible")
+		}
+		p.Done()
+		waited, windowWait, err := p.Wait(ctx)
+		if err != nil || !windowWait || waited < 20*time.Second || waited > 21*time.Second {
+			t.Fatalf("waited %v (window %v, %v), want the 20 s left of the known window", waited, windowWait, err)
+		}
+		p.Done()
+	})
+	t.Run("up to a second beyond a window", func(t *testing.T) {
+		c := clock.NewFake(t0)
+		p := NewPacer(c, 0.5, time.Minute)
+		if !p.Update(100, 50, time.Minute+time.Second) {
+			t.Error("a reset a whole second past a window (resets are whole seconds) was taken as absurd")
+		}
+	})
+}

@@ -95,6 +95,9 @@ type Client struct {
 	// decodes (Fetch sets it): the mapping's and the client's own. nil: all.
 	keep atomic.Pointer[map[string]bool]
 	pass *incremental // the incremental pass under way, for Complete
+	// warnedReset: a reset beyond Okta's windows was announced and warned
+	// of (once per client: a broken proxy would say it on every answer).
+	warnedReset atomic.Bool
 }
 
 // maxInFlight is the cap on concurrent requests per client.
@@ -277,7 +280,7 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			if h.Get("X-Rate-Limit-Limit") == "0" {
 				c.oneAtATime(apiErr.RequestID)
 			}
-			announced, ok := c.wait429(h)
+			announced, ok := c.wait429(u.Path, h)
 			if !ok {
 				// No reset to go by: a failed attempt, backed off.
 				failures++

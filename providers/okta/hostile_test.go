@@ -186,3 +186,42 @@ func TestA429StormKeepsTheShare(t *testing.T) {
 		t.Fatal("no 429: the test proves nothing")
 	}
 }
+
+// Okta's windows are a minute (okta-api.md §7.1). An answer whose headers
+// say the window is spent until a year from now (a broken org, or a proxy
+// or a clock in between) costs a pass at most a window's wait, and says
+// so, instead of holding it for the year; the answers after it, sane
+// again, pace it as before, and no 429 is provoked.
+func TestAnAbsurdResetCostsAWindowAtMost(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fault oktatest.Fault
+	}{
+		{"on a page", oktatest.Fault{Path: "/api/v1/users", Skip: 1, ResetIn: 365 * 24 * time.Hour}},
+		{"on a 429", oktatest.Fault{Path: "/api/v1/users", Skip: 1, Status: 429, ResetIn: 100 * 365 * 24 * time.Hour}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, oktatest.Options{Users: 1500}, Options{PageSize: 200})
+			f.sim.Inject(tc.fault)
+			start := f.clock.Now()
+			got, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+			if err != nil || cur == nil || len(got) != len(f.sim.IDs("ACTIVE")) {
+				t.Fatalf("%d users, cursor %s, %v", len(got), cur, err)
+			}
+			took := f.clock.Now().Sub(start)
+			t.Logf("took %v", took)
+			if took > 3*time.Minute {
+				t.Errorf("the pass took %v on the simulated clock; an absurd reset should cost a window or two", took)
+			}
+			s := f.client.Stats()
+			if n := f.sim.Statuses()[429]; n > 1 || (n == 1) != (tc.fault.Status == 429) {
+				t.Errorf("%d 429s", n)
+			}
+			if !strings.Contains(strings.Join(s.Warnings, "\n"), "ahead") {
+				t.Errorf("no warning about the reset: %q", s.Warnings)
+			}
+		})
+	}
+}

@@ -54,11 +54,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 		if resp.StatusCode != http.StatusTooManyRequests {
 			// A 429's reset may be another client's storm: Hold takes it
 			// in without moving the window the pacer counts in.
-			update(c.pacer(u.Path), resp.Header)
+			c.update(u.Path, resp.Header)
 		}
 		return resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp, body, c.clock.Now())
 	}
-	update(c.pacer(u.Path), resp.Header)
+	c.update(u.Path, resp.Header)
 	if early != nil {
 		early(resp.Header)
 	}
@@ -148,13 +148,17 @@ func (r *countingReader) Read(p []byte) (int, error) {
 // jitter so parallel clients do not wake together; or Retry-After, which a
 // proxy in front of Okta may send. ok is false when the answer says
 // neither.
-func (c *Client) wait429(h http.Header) (time.Duration, bool) {
+func (c *Client) wait429(path string, h http.Header) (time.Duration, bool) {
 	d := untilReset(h)
 	if d < 0 {
-		if ra := httpclient.RetryAfter(h, c.clock.Now()); ra >= 0 {
-			return ra + httpclient.Jitter(time.Second), true
+		d = httpclient.RetryAfter(h, c.clock.Now())
+		if d < 0 {
+			return 0, false
 		}
-		return 0, false
+	}
+	if d > maxAnnouncedWait {
+		c.absurdReset(path, d)
+		d = maxAnnouncedWait
 	}
 	return max(d, time.Second) + time.Second + httpclient.Jitter(time.Second), true
 }

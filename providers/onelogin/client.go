@@ -28,6 +28,7 @@ import (
 	"neurons-connector/engine"
 	"neurons-connector/fault"
 	"neurons-connector/internal/egress"
+	"neurons-connector/internal/retryafter"
 	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
@@ -133,7 +134,7 @@ func New(opts Options) (*Client, error) {
 		opts.UserAgent = "neurons-connector"
 	}
 	c := &Client{base: base, http: egress.Client(opts.RootCAs), opts: opts, clock: opts.Clock, log: opts.Logger,
-		pacer: httpclient.NewPacer(opts.Clock, float64(opts.RateShare)/100, time.Hour), found: map[string]engine.User{}, warned: map[string]bool{}}
+		pacer: httpclient.NewPacer(opts.Clock, float64(opts.RateShare)/100, window), found: map[string]engine.User{}, warned: map[string]bool{}}
 	// Until an answer's headers say otherwise, assume the documented
 	// hourly budget, counted from now: the client's own calls then never
 	// exceed its share.
@@ -294,7 +295,7 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 func (c *Client) wait429(ctx context.Context, ae *httpclient.APIError, throttles int) (wait time.Duration, until time.Time, ok bool) {
 	now := c.clock.Now()
 	if ae.RetryAfter >= 0 {
-		wait = ae.RetryAfter + httpclient.Jitter(time.Second)
+		wait = c.withinWindow(ae.RetryAfter, "a 429's Retry-After") + httpclient.Jitter(time.Second)
 		return wait, now.Add(wait), true
 	}
 	b, err := c.budget(ctx)
@@ -307,8 +308,24 @@ func (c *Client) wait429(ctx context.Context, ae *httpclient.APIError, throttles
 		return wait, now.Add(wait), true
 	}
 	c.pacer.Update(b.Limit, 0, b.Reset)
-	wait = b.Reset + httpclient.Jitter(2*time.Second)
+	wait = c.withinWindow(b.Reset, "GET /auth/rate_limit's reset") + httpclient.Jitter(2*time.Second)
 	return wait, now.Add(wait), true
+}
+
+// window is the length of OneLogin's rate-limit window: an hour
+// (onelogin-api.md §5.4).
+const window = time.Hour
+
+// withinWindow caps a wait OneLogin announced at its window: a longer one
+// is a broken answer (or a proxy's), which must not park the connector
+// until the date it names. The pass's warnings say so, once.
+func (c *Client) withinWindow(d time.Duration, what string) time.Duration {
+	if d <= window {
+		return d
+	}
+	c.warnOnce("absurd wait", fmt.Sprintf("onelogin asked to wait %s (%s), but its rate-limit window is an hour: "+
+		"waiting an hour at most (is a proxy in front of OneLogin wrong?)", httpclient.Span(d), what))
+	return window
 }
 
 // rateBudget is what GET /auth/rate_limit reports.
@@ -341,7 +358,7 @@ func (c *Client) budget(ctx context.Context) (rateBudget, error) {
 	if err1 != nil || err2 != nil || err3 != nil || reset < 0 {
 		return rateBudget{}, fmt.Errorf("onelogin: /auth/rate_limit answered without numbers: %+v", v.Data)
 	}
-	return rateBudget{Limit: int(limit), Remaining: int(remaining), Reset: time.Duration(reset) * time.Second}, nil
+	return rateBudget{Limit: int(limit), Remaining: int(remaining), Reset: retryafter.Seconds(reset)}, nil
 }
 
 // once sends one request with the access token (or, for the token call
@@ -404,5 +421,7 @@ func (c *Client) updatePacer(h http.Header) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return
 	}
-	c.pacer.Update(limit, remaining, time.Duration(reset)*time.Second)
+	if d := retryafter.Seconds(int64(reset)); !c.pacer.Update(limit, remaining, d) {
+		c.withinWindow(d, "X-RateLimit-Reset") // to warn: the pacer took it as a window
+	}
 }

@@ -139,3 +139,38 @@ func TestHugePagesDecodeWhole(t *testing.T) {
 		}
 	}
 }
+
+// OneLogin's window is an hour (onelogin-api.md §5.4). A 429 that asks to
+// wait longer (a Retry-After past any clock, or a rate-limit countdown of
+// a thousand hours) ends the pass as a spent budget does, to be run again
+// within the hour, and the pass's warnings say so: it never parks the
+// connector until the date the answer names.
+func TestAnAbsurdWaitEndsThePassForAnHourAtMost(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		faults []onelogintest.Fault
+	}{
+		{"Retry-After", []onelogintest.Fault{{Path: "/api/2/users", Status: 429, RawRetryAfter: "99999999999"}}},
+		{"Retry-After in a year", []onelogintest.Fault{{Path: "/api/2/users", Status: 429, RetryAfter: 365 * 24 * time.Hour}}},
+		{"rate-limit countdown", []onelogintest.Fault{{Path: "/api/2/users", Status: 429}, {Path: "/auth/rate_limit", ResetIn: 1000 * time.Hour}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, onelogintest.Options{Users: 300, HourlyLimit: -1}, Options{})
+			f.sim.Inject(tc.faults...)
+			start := f.clock.Now()
+			_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+			var rl *engine.RateLimitedError
+			if !errors.As(err, &rl) || cur != nil {
+				t.Fatalf("err %v, cursor %s", err, cur)
+			}
+			if rl.Until.Before(start.Add(15*time.Minute)) || rl.Until.After(start.Add(time.Hour+5*time.Second)) {
+				t.Errorf("until %v, %v after the start; want within the hour", rl.Until, rl.Until.Sub(start))
+			}
+			if !strings.Contains(strings.Join(f.client.Stats().Warnings, "\n"), "window is an hour") {
+				t.Errorf("warnings %q", f.client.Stats().Warnings)
+			}
+		})
+	}
+}

@@ -32,7 +32,15 @@ const (
 type Options struct {
 	ClientID, ClientSecret string
 	TokenTTL               time.Duration // default 1 h
-	Clock                  clock.Clock
+	// ExpiresIn, when not zero, is the expires_in the token answer
+	// announces instead of TokenTTL's seconds (the tokens still live
+	// TokenTTL): a number no clock reaches, or a negative one, from a
+	// broken endpoint; RawExpiresIn, the same written as given (JSON).
+	// OmitExpiresIn leaves it out, as RFC 6749 allows.
+	ExpiresIn     int64
+	RawExpiresIn  string
+	OmitExpiresIn bool
+	Clock         clock.Clock
 	// MaxBody answers 413 to larger (uncompressed) bodies; default 5 MiB.
 	MaxBody int
 	// CountOnly keeps counts, not records: benchmarks of a million users.
@@ -227,7 +235,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	s.tokens[tok] = s.clock.Now().Add(s.opts.TokenTTL)
 	s.tokenReq++
 	s.mu.Unlock()
-	reply(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int(s.opts.TokenTTL.Seconds())})
+	answer := map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int64(s.opts.TokenTTL.Seconds())}
+	switch {
+	case s.opts.OmitExpiresIn:
+		delete(answer, "expires_in")
+	case s.opts.RawExpiresIn != "": // by hand: an encoder may refuse what a broken server sends
+		w.WriteHeader(http.StatusOK)
+		_, _ = fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":%s}`, tok, s.opts.RawExpiresIn)
+		return
+	case s.opts.ExpiresIn != 0:
+		answer["expires_in"] = s.opts.ExpiresIn
+	}
+	reply(w, http.StatusOK, answer)
 }
 
 // ingest checks, in the contract's order, and answers with a status.

@@ -25,8 +25,12 @@ type Fault struct {
 	Every int
 	// What it does (the first set field wins):
 	Status int // answer with this status; 429 gets Okta's body
-	// ResetIn, with Status 429, announces the reset this far ahead instead
-	// of at the end of the bucket's window.
+	// ResetIn announces the bucket's reset this far ahead instead of at
+	// the end of its minute: with Status 429, on Okta's 429; alone, on an
+	// answer otherwise served normally, whose headers also say nothing of
+	// the window remains. Okta's windows are a minute (okta-api.md §7.1),
+	// so a reset further ahead is what a broken org, or a proxy with a
+	// wrong clock in front of one, may send.
 	ResetIn     time.Duration
 	Delay       time.Duration // wait this long (real time) before answering normally
 	Truncate    bool          // send only half of the real body, then close
@@ -121,6 +125,11 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		writeError(w, f.Status, "E0000007", "Not found: Resource not found: "+path.Base(r.URL.Path))
 	case f.Status != 0:
 		writeError(w, f.Status, "E0000001", "Api validation failed")
+	case f.ResetIn > 0:
+		w.Header().Set("X-Rate-Limit-Remaining", "0")
+		at := s.now().Add(f.ResetIn + time.Second - 1).Truncate(time.Second)
+		w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(at.Unix(), 10))
+		return false
 	case f.Delay > 0:
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()

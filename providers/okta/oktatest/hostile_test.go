@@ -168,3 +168,26 @@ func TestListingFaults(t *testing.T) {
 		}
 	})
 }
+
+// ResetIn without a status serves the page as usual, with headers that say
+// the window is spent until far ahead: what a broken org or a proxy with a
+// wrong clock sends.
+func TestAbsurdResetOnANormalAnswer(t *testing.T) {
+	t.Parallel()
+	s, ts, fc := start(t, Options{Users: 10, NoLimits: true})
+	s.Inject(Fault{Path: "/api/v1/users", ResetIn: 24 * 365 * time.Hour})
+	for i, wantReset := range []time.Time{fc.Now().Add(24 * 365 * time.Hour), fc.Now().Truncate(time.Minute).Add(time.Minute)} {
+		resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=2", "SSWS "+token)
+		var users []map[string]any
+		if err := json.Unmarshal(body, &users); err != nil || resp.StatusCode != 200 || len(users) != 2 {
+			t.Fatalf("answer %d: %d, %d users, %v", i, resp.StatusCode, len(users), err)
+		}
+		reset, _ := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+		if reset != wantReset.Unix() {
+			t.Errorf("answer %d: reset %d, want %d", i, reset, wantReset.Unix())
+		}
+		if remaining := resp.Header.Get("X-Rate-Limit-Remaining"); (i == 0) != (remaining == "0") {
+			t.Errorf("answer %d: remaining %s", i, remaining)
+		}
+	}
+}

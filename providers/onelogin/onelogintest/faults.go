@@ -21,8 +21,16 @@ type Fault struct {
 	// most requests through); 0 or 1 spoils each one.
 	Every int
 	// What it does (the first set field wins):
-	Status      int           // this status; 429 is the load balancer's HTML page, 401 OneLogin's v2 body
-	RetryAfter  time.Duration // with Status 429: a JSON 429 with this Retry-After instead of the HTML page
+	Status     int           // this status; 429 is the load balancer's HTML page, 401 OneLogin's v2 body
+	RetryAfter time.Duration // with Status 429: a JSON 429 with this Retry-After instead of the HTML page
+	// RawRetryAfter, with Status 429: the same, with the header written
+	// as given (a proxy's own value, such as a count of seconds no clock
+	// reaches).
+	RawRetryAfter string
+	// ResetIn: GET /auth/rate_limit says the budget is spent and resets
+	// this far ahead. OneLogin's window is an hour (onelogin-api.md §5.4);
+	// a countdown beyond it is a broken answer.
+	ResetIn     time.Duration
 	Delay       time.Duration // wait this long (real time) before answering normally
 	InvalidJSON bool          // a 200 whose body is not JSON
 	Truncate    bool          // only half of the real body, then the connection closes
@@ -89,8 +97,12 @@ func (s *Server) takeFault(path string) *Fault {
 // apply carries the fault out; it reports whether it answered.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
-	case f.Status == http.StatusTooManyRequests && f.RetryAfter > 0:
-		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Seconds())))
+	case f.Status == http.StatusTooManyRequests && (f.RetryAfter > 0 || f.RawRetryAfter != ""):
+		v := f.RawRetryAfter
+		if v == "" {
+			v = strconv.Itoa(int(f.RetryAfter.Seconds()))
+		}
+		w.Header().Set("Retry-After", v)
 		writeJSON(w, f.Status, map[string]any{"message": "Too Many Requests", "name": "TooManyRequestsError", "statusCode": 429})
 	case f.Status == http.StatusTooManyRequests:
 		throttled(w)
@@ -98,6 +110,8 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		writeJSON(w, f.Status, map[string]any{"message": "Unauthorized", "name": "UnauthorizedError", "statusCode": 401})
 	case f.Status != 0:
 		writeJSON(w, f.Status, map[string]any{"message": http.StatusText(f.Status), "name": "Error", "statusCode": f.Status})
+	case f.ResetIn > 0:
+		s.writeRateLimit(w, s.opts.HourlyLimit, 0, int64((f.ResetIn+time.Second-1)/time.Second))
 	case f.Delay > 0:
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func tokenAnswer(t *testing.T, url string) map[string]any {
@@ -124,4 +125,25 @@ func TestListingFaults(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A 429's Retry-After can be written as given, and GET /auth/rate_limit
+// can announce a countdown beyond OneLogin's hour: broken answers a client
+// must survive.
+func TestAbsurdWaitsOnDemand(t *testing.T) {
+	t.Parallel()
+	s, ts := start(t, Options{Users: 3, HourlyLimit: -1})
+	_, tok := token(t, ts, 0)
+	s.Inject(Fault{Path: "/api/2/users", Status: 429, RawRetryAfter: "99999999999"})
+	if resp, _ := get(t, ts, "/api/2/users?limit=1", "Bearer "+tok); resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "99999999999" {
+		t.Errorf("429: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	s.Inject(Fault{Path: "/auth/rate_limit", ResetIn: 1000 * time.Hour})
+	_, body := get(t, ts, "/auth/rate_limit", "Bearer "+tok)
+	var v struct {
+		Data map[string]int `json:"data"`
+	}
+	if err := json.Unmarshal(body, &v); err != nil || v.Data["X-RateLimit-Remaining"] != 0 || v.Data["X-RateLimit-Reset"] != 3_600_000 {
+		t.Errorf("rate_limit %s: %v", body, err)
+	}
 }

@@ -278,8 +278,16 @@ func (s *Server) rateLimit(w http.ResponseWriter) {
 	if limit < 0 { // no throttle: a budget nobody spends
 		limit, used = 5000, 0
 	}
+	s.writeRateLimit(w, limit, max(0, limit-used), int64(reset))
+}
+
+// writeRateLimit answers GET /auth/rate_limit.
+func (s *Server) writeRateLimit(w http.ResponseWriter, limit, remaining int, reset int64) {
+	if limit < 0 {
+		limit = 5000
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": map[string]any{"error": false, "code": 200, "type": "success", "message": "Success"},
-		"data": map[string]any{"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": max(0, limit-used), "X-RateLimit-Reset": reset}})
+		"data": map[string]any{"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": remaining, "X-RateLimit-Reset": reset}})
 }
 
 func (s *Server) getUser(w http.ResponseWriter, id int64) {

@@ -1,0 +1,103 @@
+package sink_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"neurons-connector/clock"
+	"neurons-connector/secret"
+	"neurons-connector/sink"
+	"neurons-connector/sink/sinktest"
+)
+
+// tokenEnv is a Neurons client on the fake sink and a fake clock.
+type tokenEnv struct {
+	fake  *sinktest.Server
+	clock *clock.Fake
+	n     *sink.Neurons
+}
+
+func newTokenEnv(t *testing.T, o sinktest.Options) *tokenEnv {
+	t.Helper()
+	c := clock.NewFake(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	o.ClientID, o.ClientSecret, o.Clock = "sink-client", "Sink-Secret-5", c
+	fake := sinktest.New(o)
+	srv := fake.Start()
+	t.Cleanup(srv.Close)
+	n, err := sink.NewNeurons(sink.NeuronsOptions{URL: srv.URL, TokenURL: srv.URL + sinktest.TokenPath, ClientID: "sink-client",
+		ClientSecret: secret.New([]byte("Sink-Secret-5")), Clock: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tokenEnv{fake: fake, clock: c, n: n}
+}
+
+// push sends batch seq (from 1) of a run, one user.
+func (e *tokenEnv) push(t *testing.T, seq int) {
+	t.Helper()
+	b := &sink.Batch{Key: "c_1:" + strconv.Itoa(seq), Connector: sink.Connector{ID: "c_1", Name: "Okta", Type: "okta", Server: "Cloud"},
+		Info:    sink.BatchInfo{RunID: "r_1", Sequence: seq, Mode: "full"},
+		Upserts: []sink.Upsert{{SourceID: "00u1", Attributes: json.RawMessage(`{"User.Email":"a@example.com"}`)}}}
+	body, err := b.Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sink.Pack(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.n.Push(context.Background(), b.Key, p); err != nil {
+		t.Fatalf("push %d: %v", seq, err)
+	}
+}
+
+// A token answer without expires_in (RFC 6749 only recommends it), with
+// zero, a negative number or one past any clock still gives a token that is
+// kept for push after push, renewed after a 401 like any other: never one
+// token request per batch.
+func TestTokenKeptWhateverLifeItAnnounces(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		o    sinktest.Options
+	}{
+		{"absent", sinktest.Options{OmitExpiresIn: true}},
+		{"negative", sinktest.Options{ExpiresIn: -5}},
+		{"past any clock", sinktest.Options{ExpiresIn: 1 << 62}},
+		{"past any float", sinktest.Options{RawExpiresIn: "1e400"}},
+		{"a string", sinktest.Options{RawExpiresIn: `"3600"`}},
+		{"half a minute, under the renewal margin", sinktest.Options{ExpiresIn: 30}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTokenEnv(t, tc.o)
+			for seq := 1; seq <= 5; seq++ {
+				e.push(t, seq)
+				e.clock.Advance(time.Second)
+			}
+			if got := e.fake.TokenRequests(); got != 1 {
+				t.Errorf("%d token requests for 5 pushes within 5 s", got)
+			}
+		})
+	}
+}
+
+// A token is renewed before it runs out: pushes a minute apart across five
+// lives of a two-minute token never meet a 401.
+func TestTokenRenewedBeforeItExpires(t *testing.T) {
+	t.Parallel()
+	e := newTokenEnv(t, sinktest.Options{TokenTTL: 2 * time.Minute})
+	for seq := 1; seq <= 10; seq++ {
+		e.push(t, seq)
+		e.clock.Advance(time.Minute)
+	}
+	if got := e.fake.Answers()[401]; got != 0 {
+		t.Errorf("%d answers of 401: the token was used past its life", got)
+	}
+	if got := e.fake.TokenRequests(); got < 5 || got > 10 {
+		t.Errorf("%d token requests over 10 minutes of a 2-minute token", got)
+	}
+}
