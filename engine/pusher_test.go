@@ -121,6 +121,16 @@ func TestPusherFollowsTheResponseTable(t *testing.T) {
 			}
 		}},
 		{"400: stop with the sink's message", func(e *env) { e.fake.FailNext(1, 400, "") }, false, nil},
+		// Answers that say success without the contract's words: a wrong
+		// NC_NEURONS_URL (a web application that answers every path with
+		// its start page), a proxy's page, an impostor. The batch is not
+		// delivered, so it must stay.
+		{"200 with a web page", func(e *env) {
+			e.fake.AnswerNext(1, 200, "text/html", "<!doctype html><title>Ivanti Neurons</title><div id=app></div>")
+		}, false, nil},
+		{"202 with JSON that is not an acceptance", func(e *env) { e.fake.AnswerNext(1, 202, "application/json", `{"status":"queued"}`) }, false, nil},
+		{"200 with an empty body", func(e *env) { e.fake.AnswerNext(1, 200, "application/json", " ") }, false, nil},
+		{"409 from something else", func(e *env) { e.fake.AnswerNext(1, 409, "text/html", "<h1>409 Conflict</h1>") }, false, nil},
 		{"403: a configuration error", func(e *env) { e.fake.FailNext(1, 403, "") }, false, nil},
 		{"401 twice: a configuration error", func(e *env) { e.fake.FailNext(2, 401, "") }, false, nil},
 	}

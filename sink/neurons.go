@@ -111,28 +111,37 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 		}
 		switch {
 		case status == http.StatusOK || status == http.StatusAccepted || status == http.StatusConflict:
+			// Delivered only when the answer says so in the contract's
+			// words: a wrong NC_NEURONS_URL (a web application whose
+			// every path answers 200), a proxy's page or an impostor says
+			// 200 too, and taking it at its word would drop the batch.
+			if !acknowledges(status, resp) {
+				return &Error{Status: status, Class: fault.ErrConfig, Message: fmt.Sprintf("the answer is not the ingestion endpoint's "+
+					"(%s, %s), so the batch was not delivered; check that NC_NEURONS_URL names the Neurons ingestion endpoint, "+
+					"not a web page or a proxy", contentType(h), n.said(resp, token))}
+			}
 			return nil // 409: this key was accepted before; delivered
 		case status == http.StatusUnauthorized && attempt == 0:
 			continue
 		case status == http.StatusUnauthorized:
 			return &Error{Status: status, Message: "the sink refused a fresh access token; check NC_NEURONS_CLIENT_ID, the secret and the App Registration", Class: fault.ErrConfig}
 		case status == http.StatusForbidden:
-			return &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + message(resp), Class: fault.ErrConfig}
+			return &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + n.said(resp, token), Class: fault.ErrConfig}
 		case status == http.StatusRequestEntityTooLarge:
 			return &Error{Class: fault.ErrTooLarge, Status: status, Message: "batch too large"}
 		case status == http.StatusBadRequest:
-			e := &Error{Class: fault.ErrRejected, Status: status, Message: "the sink rejected the batch: " + message(resp)}
+			e := &Error{Class: fault.ErrRejected, Status: status, Message: "the sink rejected the batch: " + n.said(resp, token)}
 			var shape struct{ Details []any }
 			if json.Unmarshal(resp, &shape) == nil {
 				for _, d := range shape.Details {
-					e.Details = append(e.Details, fmt.Sprint(d))
+					e.Details = append(e.Details, n.scrub(fmt.Sprint(d), token))
 				}
 			}
 			return e
 		case status == http.StatusTooManyRequests || status >= 500:
-			return &Error{Status: status, Message: message(resp), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: fault.ErrTransient}
+			return &Error{Status: status, Message: n.said(resp, token), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: fault.ErrTransient}
 		default:
-			return &Error{Class: fault.ErrRejected, Status: status, Message: message(resp)}
+			return &Error{Class: fault.ErrRejected, Status: status, Message: n.said(resp, token)}
 		}
 	}
 }
@@ -204,12 +213,12 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
-		return "", &Error{Status: resp.StatusCode, Message: "the token endpoint refused the client credentials (" + message(data) +
+		return "", &Error{Status: resp.StatusCode, Message: "the token endpoint refused the client credentials (" + n.said(data, n.token) +
 			"); check NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET", Class: fault.ErrConfig}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), RetryAfter: retryAfter(resp.Header, n.opts.Clock.Now()), Class: fault.ErrTransient}
+		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + n.said(data, n.token), RetryAfter: retryAfter(resp.Header, n.opts.Clock.Now()), Class: fault.ErrTransient}
 	default:
-		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + message(data), Class: fault.ErrConfig}
+		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + n.said(data, n.token), Class: fault.ErrConfig}
 	}
 	var tok struct {
 		AccessToken string          `json:"access_token"`
@@ -232,6 +241,70 @@ func tokenLife(raw json.RawMessage) time.Duration {
 		return defaultTokenLife
 	}
 	return time.Duration(min(secs, maxTokenLife.Seconds()) * float64(time.Second))
+}
+
+// acknowledges reports whether a 200, 202 or 409 answer is the contract's
+// (neurons-ingestion.md §3): {"accepted": N} for the first two,
+// {"error": "duplicate"} for 409.
+func acknowledges(status int, body []byte) bool {
+	var v struct {
+		Accepted *json.Number `json:"accepted"`
+		Error    string       `json:"error"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if dec.Decode(&v) != nil {
+		return false
+	}
+	if status == http.StatusConflict {
+		return v.Error == "duplicate"
+	}
+	if v.Accepted == nil {
+		return false
+	}
+	n, err := v.Accepted.Int64()
+	return err == nil && n >= 0
+}
+
+// contentType names an answer's media type for a message.
+func contentType(h http.Header) string {
+	if ct := h.Get("Content-Type"); ct != "" {
+		return ct
+	}
+	return "no Content-Type"
+}
+
+// said is the short message of an answer's body (message), with the
+// client secret and the access token taken out (scrub).
+func (n *Neurons) said(body []byte, token string) string {
+	return n.scrub(message([]byte(n.scrub(string(body), token))), token)
+}
+
+// scrub replaces the client secret and the access token in text that came
+// from the network, as sent, form-encoded or JSON-escaped: an endpoint
+// that quotes the request back (a debugging proxy, an error page repeating
+// what it refused) must not put them in an error, a log or status. It runs
+// before message shortens the text, which could cut a secret in two.
+func (n *Neurons) scrub(text, token string) string {
+	for _, v := range []string{string(n.opts.ClientSecret.Reveal()), token} {
+		if v == "" {
+			continue
+		}
+		for _, form := range []string{v, url.QueryEscape(v), strings.ReplaceAll(url.QueryEscape(v), "+", "%20"), jsonEscaped(v, true), jsonEscaped(v, false)} {
+			text = strings.ReplaceAll(text, form, "[redacted]")
+		}
+	}
+	return text
+}
+
+// jsonEscaped is v as it appears inside a JSON string, with <, > and &
+// escaped as Go's encoder does by default, or left as they are.
+func jsonEscaped(v string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	_ = enc.Encode(v)
+	return strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:]
 }
 
 // message extracts a short message from an error body of any shape.

@@ -3,7 +3,11 @@ package sink_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,12 +27,15 @@ type tokenEnv struct {
 func newTokenEnv(t *testing.T, o sinktest.Options) *tokenEnv {
 	t.Helper()
 	c := clock.NewFake(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
-	o.ClientID, o.ClientSecret, o.Clock = "sink-client", "Sink-Secret-5", c
+	if o.ClientSecret == "" {
+		o.ClientSecret = "Sink-Secret-5"
+	}
+	o.ClientID, o.Clock = "sink-client", c
 	fake := sinktest.New(o)
 	srv := fake.Start()
 	t.Cleanup(srv.Close)
 	n, err := sink.NewNeurons(sink.NeuronsOptions{URL: srv.URL, TokenURL: srv.URL + sinktest.TokenPath, ClientID: "sink-client",
-		ClientSecret: secret.New([]byte("Sink-Secret-5")), Clock: c})
+		ClientSecret: secret.New([]byte(o.ClientSecret)), Clock: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,20 +45,25 @@ func newTokenEnv(t *testing.T, o sinktest.Options) *tokenEnv {
 // push sends batch seq (from 1) of a run, one user.
 func (e *tokenEnv) push(t *testing.T, seq int) {
 	t.Helper()
+	if err := e.tryPush(seq); err != nil {
+		t.Fatalf("push %d: %v", seq, err)
+	}
+}
+
+// tryPush is push returning the error.
+func (e *tokenEnv) tryPush(seq int) error {
 	b := &sink.Batch{Key: "c_1:" + strconv.Itoa(seq), Connector: sink.Connector{ID: "c_1", Name: "Okta", Type: "okta", Server: "Cloud"},
 		Info:    sink.BatchInfo{RunID: "r_1", Sequence: seq, Mode: "full"},
 		Upserts: []sink.Upsert{{SourceID: "00u1", Attributes: json.RawMessage(`{"User.Email":"a@example.com"}`)}}}
 	body, err := b.Body()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	p, err := sink.Pack(body)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := e.n.Push(context.Background(), b.Key, p); err != nil {
-		t.Fatalf("push %d: %v", seq, err)
-	}
+	return e.n.Push(context.Background(), b.Key, p)
 }
 
 // A token answer without expires_in (RFC 6749 only recommends it), with
@@ -99,5 +111,55 @@ func TestTokenRenewedBeforeItExpires(t *testing.T) {
 	}
 	if got := e.fake.TokenRequests(); got < 5 || got > 10 {
 		t.Errorf("%d token requests over 10 minutes of a 2-minute token", got)
+	}
+}
+
+// An endpoint that quotes the request back in its error (a debugging
+// proxy, an error page repeating what it refused) never gets the client
+// secret or the access token into the error the connector reports, logs
+// and shows in status: not as sent, form-encoded or JSON-escaped.
+func TestErrorsNeverQuoteTheSecrets(t *testing.T) {
+	t.Parallel()
+	const clientSecret = `Sink+Secret/"q&=5 é<x>`
+	tokenRE := regexp.MustCompile(`eyJ[0-9a-f]{32}`)
+	for _, tc := range []struct {
+		path   string
+		status int
+		shows  string // what the quoted request shows once scrubbed
+	}{
+		{sinktest.TokenPath, 400, "client_secret=[redacted]"},
+		{sinktest.TokenPath, 401, "client_secret=[redacted]"},
+		{sinktest.TokenPath, 503, "client_secret=[redacted]"},
+		{sinktest.TokenPath, 418, "client_secret=[redacted]"},
+		{sinktest.IngestPath, 400, "Bearer [redacted]"},
+		{sinktest.IngestPath, 403, "Bearer [redacted]"},
+		{sinktest.IngestPath, 502, "Bearer [redacted]"},
+		{sinktest.IngestPath, 418, "Bearer [redacted]"},
+		{sinktest.IngestPath, 200, "Bearer [redacted]"},
+	} {
+		t.Run(fmt.Sprintf("%s %d", tc.path, tc.status), func(t *testing.T) {
+			t.Parallel()
+			e := newTokenEnv(t, sinktest.Options{ClientSecret: clientSecret})
+			if tc.path == sinktest.IngestPath {
+				e.push(t, 1) // a token in hand
+			}
+			e.fake.EchoNext(tc.path, 1, tc.status)
+			err := e.tryPush(2)
+			if err == nil {
+				t.Fatal("an echoed request was taken as delivered")
+			}
+			msg := err.Error()
+			for _, form := range []string{clientSecret, url.QueryEscape(clientSecret), `Sink+Secret/\"q`} {
+				if strings.Contains(msg, form) {
+					t.Errorf("the client secret (as %q) is in the error: %s", form, msg)
+				}
+			}
+			if tokenRE.MatchString(msg) {
+				t.Errorf("the access token is in the error: %s", msg)
+			}
+			if !strings.Contains(msg, tc.shows) {
+				t.Errorf("the error does not show the quoted request %q: %s", tc.shows, msg)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -84,6 +85,7 @@ type Server struct {
 	failures []failure
 	outage   bool
 	rejectID string
+	echo     []echo
 	tokenReq int
 	requests map[int]int // answers by status
 }
@@ -92,6 +94,15 @@ type failure struct {
 	status     int
 	retryAfter string
 	times      int
+	// raw, when set, is the whole answer (with its Content-Type): not
+	// the contract's JSON.
+	raw, contentType string
+}
+
+// echo is an EchoNext order.
+type echo struct {
+	path          string
+	status, times int
 }
 
 // New builds a fake sink.
@@ -132,6 +143,52 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 	s.mu.Lock()
 	s.failures = append(s.failures, failure{status: status, retryAfter: retryAfter, times: n})
 	s.mu.Unlock()
+}
+
+// AnswerNext answers the next n ingest requests with status, content type
+// and body as given, and keeps nothing of them: what a wrong
+// NC_NEURONS_URL (a web application whose every path answers 200 with its
+// start page), a proxy's page or an impostor sends.
+func (s *Server) AnswerNext(n, status int, contentType, body string) {
+	s.mu.Lock()
+	s.failures = append(s.failures, failure{status: status, times: n, raw: body, contentType: contentType})
+	s.mu.Unlock()
+}
+
+// EchoNext answers the next n requests to path (TokenPath or IngestPath)
+// with status and a body that quotes the request, its headers and the
+// start of its body, JSON-escaped as an error page would: what a debugging
+// proxy, or an error page that repeats what it refused, sends back.
+func (s *Server) EchoNext(path string, n, status int) {
+	s.mu.Lock()
+	s.echo = append(s.echo, echo{path: path, status: status, times: n})
+	s.mu.Unlock()
+}
+
+// echoing takes one EchoNext order for path, if any.
+func (s *Server) echoing(path string) (int, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.echo {
+		if e := &s.echo[i]; e.path == path {
+			if e.times--; e.times <= 0 {
+				s.echo = append(s.echo[:i], s.echo[i+1:]...)
+			}
+			return e.status, true
+		}
+	}
+	return 0, false
+}
+
+// quote answers status with the request quoted back.
+func quote(w http.ResponseWriter, r *http.Request, status int) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<10))
+	var sent strings.Builder
+	for k, v := range r.Header {
+		fmt.Fprintf(&sent, "%s: %s\n", k, strings.Join(v, ", "))
+	}
+	reply(w, status, map[string]any{"error": "invalid_request",
+		"error_description": "refused: " + sent.String() + "\n" + string(body)})
 }
 
 // Reject answers 400 to every batch that holds the source ID.
@@ -201,6 +258,13 @@ func (s *Server) Answers() map[int]int {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	if status, ok := s.echoing(r.URL.Path); ok {
+		quote(w, r, status)
+		s.mu.Lock()
+		s.requests[status]++
+		s.mu.Unlock()
+		return
+	}
 	switch {
 	case r.URL.Path == TokenPath && r.Method == http.MethodPost:
 		s.token(w, r)
@@ -272,6 +336,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	if outage {
 		reply(w, http.StatusServiceUnavailable, map[string]any{"error": "unavailable"})
 		return http.StatusServiceUnavailable
+	}
+	if fail != nil && fail.raw != "" {
+		w.Header().Set("Content-Type", fail.contentType)
+		w.WriteHeader(fail.status)
+		_, _ = io.WriteString(w, fail.raw)
+		return fail.status
 	}
 	if fail != nil {
 		if fail.retryAfter != "" {
