@@ -225,3 +225,33 @@ func TestAnAbsurdResetCostsAWindowAtMost(t *testing.T) {
 		})
 	}
 }
+
+// A 429 without its Date or its X-Rate-Limit-Reset says nothing of when to
+// come back. Okta's Go SDK gives up on it at once (okta-api.md §7.4); here
+// it is a failed attempt, backed off and tried again, so a few of them
+// only slow the pass, and only a run of them past MaxRetries fails it.
+func TestA429WithoutDateOrResetIsRetried(t *testing.T) {
+	t.Parallel()
+	t.Run("a few", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+		f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 2, Status: 429, NoDate: true},
+			oktatest.Fault{Path: "/api/v1/users", Times: 2, Status: 429, NoReset: true})
+		got, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+		if err != nil || cur == nil || len(got) != len(f.sim.IDs("ACTIVE")) {
+			t.Fatalf("%d users, cursor %s, %v", len(got), cur, err)
+		}
+		if s := f.client.Stats(); s.Retries != 4 {
+			t.Errorf("%d retries, want 4", s.Retries)
+		}
+	})
+	t.Run("more than MaxRetries", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, oktatest.Options{Users: 300, NoLimits: true}, Options{PageSize: 100})
+		f.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Times: 1 << 20, Status: 429, NoDate: true})
+		_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+		if err == nil || cur != nil || !strings.Contains(err.Error(), "gave up after") || !errors.Is(err, fault.ErrTransient) {
+			t.Fatalf("cursor %s, %v", cur, err)
+		}
+	})
+}

@@ -99,7 +99,7 @@ func TestEveryUserExactlyOnce(t *testing.T) {
 		for _, size := range []int{7, 200} {
 			for _, unordered := range []bool{false, true} {
 				t.Run(fmt.Sprintf("users=%d/page=%d/unordered=%t", n, size, unordered), func(t *testing.T) {
-					f := newFixture(t, oktatest.Options{Users: n, Seed: uint64(n), NoLimits: true, Unordered: unordered}, Options{PageSize: size})
+					f := newFixture(t, oktatest.Options{Users: n, Seed: uint64(n), NoLimits: true, Ordered: !unordered}, Options{PageSize: size})
 					statuses := []string{"ACTIVE", "SUSPENDED", "DEPROVISIONED"}
 					got, cur, err := f.pass(t, engine.Full, nil, statuses...)
 					if err != nil {

@@ -31,10 +31,14 @@ type Fault struct {
 	// the window remains. Okta's windows are a minute (okta-api.md §7.1),
 	// so a reset further ahead is what a broken org, or a proxy with a
 	// wrong clock in front of one, may send.
-	ResetIn     time.Duration
-	Delay       time.Duration // wait this long (real time) before answering normally
-	Truncate    bool          // send only half of the real body, then close
-	InvalidJSON bool          // a 200 whose body is not JSON
+	ResetIn time.Duration
+	// NoDate and NoReset, with Status 429, leave out the answer's Date or
+	// its X-Rate-Limit-Reset: the cases that make Okta's Go SDK give up
+	// at once (okta-api.md §7.4, §9 item 23).
+	NoDate, NoReset bool
+	Delay           time.Duration // wait this long (real time) before answering normally
+	Truncate        bool          // send only half of the real body, then close
+	InvalidJSON     bool          // a 200 whose body is not JSON
 	// BadGzip: a 200 that says Content-Encoding: gzip, complete as HTTP,
 	// whose gzip stream stops half-way (a proxy that cut it).
 	BadGzip  bool
@@ -113,6 +117,12 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		if f.ResetIn > 0 {
 			at := s.now().Add(f.ResetIn + time.Second - 1).Truncate(time.Second)
 			w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(at.Unix(), 10))
+		}
+		if f.NoDate {
+			w.Header()["Date"] = nil // nil, not deleted: net/http adds a Date to a header without one
+		}
+		if f.NoReset {
+			w.Header().Del("X-Rate-Limit-Reset")
 		}
 		writeError(w, f.Status, "E0000047", "API call exceeded rate limit due to too many requests.")
 	case f.Status >= 500:

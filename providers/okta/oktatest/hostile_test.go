@@ -191,3 +191,25 @@ func TestAbsurdResetOnANormalAnswer(t *testing.T) {
 		}
 	}
 }
+
+// A 429 can come without its Date or its X-Rate-Limit-Reset (okta-api.md
+// §9 item 23), the rest of it as usual.
+func TestA429WithoutDateOrReset(t *testing.T) {
+	t.Parallel()
+	s, ts, _ := start(t, Options{Users: 10, NoLimits: true})
+	s.Inject(Fault{Path: "/api/v1/users", Status: 429, NoDate: true}, Fault{Path: "/api/v1/users", Status: 429, NoReset: true})
+	for i, missing := range []string{"Date", "X-Rate-Limit-Reset"} {
+		resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=2", "SSWS "+token)
+		if resp.StatusCode != 429 || !strings.Contains(string(body), "E0000047") {
+			t.Fatalf("answer %d: %d %s", i, resp.StatusCode, body)
+		}
+		if _, ok := resp.Header[missing]; ok {
+			t.Errorf("answer %d carries %s: %v", i, missing, resp.Header)
+		}
+		for _, h := range []string{"Date", "X-Rate-Limit-Reset", "X-Rate-Limit-Limit", "X-Rate-Limit-Remaining"} {
+			if _, ok := resp.Header[h]; !ok && h != missing {
+				t.Errorf("answer %d lacks %s", i, h)
+			}
+		}
+	}
+}

@@ -119,7 +119,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 0, 1024*limit)
 	b = append(b, '[')
 	n, total, last := 0, s.t.total(), ""
-	var spans [][2]int // each user's bytes in b, for Unordered
+	var spans [][2]int // each user's bytes in b, to shuffle
 	i := start
 	for ; i < total && n < limit; i++ {
 		u := s.t.get(i)
@@ -142,7 +142,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		last = u.id
 	}
 	b = append(b, ']')
-	if s.opts.Unordered {
+	if !s.opts.Ordered {
 		b = shuffled(b, spans, uint64(start))
 	}
 	var next url.Values

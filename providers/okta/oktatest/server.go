@@ -69,10 +69,11 @@ type Options struct {
 	// NoCompression answers in plain JSON even to a client that accepts
 	// gzip (Okta compresses: see compress.go).
 	NoCompression bool
-	// Unordered shuffles the users of each listing page: Okta guarantees
-	// no order for the default listing or a filter (okta-api.md §2.4); by
-	// default the simulator lists by ID.
-	Unordered bool
+	// Ordered lists each page's users by ID. By default each page's users
+	// come shuffled (the same users, the same cursor): Okta guarantees no
+	// order for the default listing or a filter (okta-api.md §2.4, §9
+	// item 11), so no client may count on one.
+	Ordered bool
 }
 
 // Server is a simulated Okta org. It is an http.Handler; Start and

@@ -319,9 +319,9 @@ func TestResponsesMatchTheVendorSpec(t *testing.T) {
 	}
 }
 
-// Unordered serves each page's users, the same ones, out of ID order, and
-// pages on from the same cursor as an ordered listing.
-func TestUnorderedShufflesWithinPages(t *testing.T) {
+// By default each page's users come out of ID order, the same ones, and
+// page on from the same cursor as an Ordered listing's.
+func TestPagesAreShuffledUnlessOrdered(t *testing.T) {
 	ids := func(users []map[string]any) []string {
 		var out []string
 		for _, u := range users {
@@ -329,8 +329,8 @@ func TestUnorderedShufflesWithinPages(t *testing.T) {
 		}
 		return out
 	}
-	_, ordered, _ := start(t, Options{Users: 450, NoLimits: true})
-	_, unordered, _ := start(t, Options{Users: 450, NoLimits: true, Unordered: true})
+	_, ordered, _ := start(t, Options{Users: 450, NoLimits: true, Ordered: true})
+	_, unordered, _ := start(t, Options{Users: 450, NoLimits: true})
 	hOrd, pOrd := ok(t, ordered, "/api/v1/users?limit=200")
 	hUn, pUn := ok(t, unordered, "/api/v1/users?limit=200")
 	want, got := ids(pOrd), ids(pUn)
