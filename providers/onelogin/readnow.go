@@ -35,7 +35,7 @@ func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine
 		selected[s] = true
 	}
 	pages, found := 0, 0
-	_, err := c.list(ctx, url.Values{}, func(items []map[string]any, _ http.Header) error {
+	_, _, err := c.list(ctx, url.Values{}, func(items []map[string]any, _ http.Header) error {
 		pages++
 		for _, raw := range items {
 			f, err := checkUser(raw)
@@ -88,7 +88,7 @@ func (c *Client) ReadUser(ctx context.Context, key string, _ []string) (engine.U
 	}
 	for _, by := range []string{"email", "username"} {
 		var found []engine.User
-		_, err := c.list(ctx, url.Values{by: {key}}, func(items []map[string]any, _ http.Header) error {
+		_, _, err := c.list(ctx, url.Values{by: {key}}, func(items []map[string]any, _ http.Header) error {
 			for _, raw := range items {
 				f, err := checkUser(raw)
 				if err != nil {

@@ -91,6 +91,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	c.maxPages = req.MaxPages
 	seen := map[string]struct{}{}
 	var passStart, maxSeen time.Time
+	created := 0 // users read that were created after the pass began
 	emit := func(items []map[string]any, h http.Header) error {
 		if passStart.IsZero() {
 			passStart, _ = http.ParseTime(h.Get("Date"))
@@ -106,6 +107,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			}
 			seen[f.id] = struct{}{}
 			maxSeen = later(maxSeen, f.updated)
+			// A second's grace: created_at and Date may round apart.
+			if !passStart.IsZero() && !f.created.Before(passStart.Add(-time.Second)) {
+				created++
+			}
 			name := statusName(f.status)
 			if name == "" {
 				c.warnOnce("status "+strconv.Itoa(f.status), fmt.Sprintf("onelogin: user %s has unknown status code %d; treated as not selected", f.id, f.status))
@@ -117,17 +122,25 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		}
 		return page(users)
 	}
-	total, err := c.list(ctx, q, emit)
+	total, final, err := c.list(ctx, q, emit)
 	if err != nil {
 		return nil, err
 	}
-	if full && len(seen) < total {
-		// A delete during the pass shifted a page by one row, so one user
-		// may have been skipped (onelogin-api.md §2.2 rule 5). Walk again,
-		// emitting only users not seen; a pass that still falls short is
-		// not trusted for deletes.
-		c.log.Info("onelogin: fewer users read than Total-Count announced; listing again for skipped users", "read", len(seen), "total", total)
-		total, err = c.list(ctx, q, emit)
+	// Users deleted while the pass ran: the count it began with, plus the
+	// users created meanwhile (new ids come last, so the pass read them),
+	// less the count it ended with.
+	if deleted := total + created - final; full && (len(seen) < total || deleted > 0) {
+		// A delete during the pass shifts the pages after it by one row,
+		// so the user at the next page's start is skipped (onelogin-api.md
+		// §2.2 rule 5), and a full pass that misses a user deletes it from
+		// Neurons. Counting read users against Total-Count is not enough:
+		// a user created meanwhile (an admin offboards one person and
+		// onboards another) makes the numbers meet. Walk again, emitting
+		// only users not seen; a pass that still falls short is not
+		// trusted for deletes.
+		c.log.Info("onelogin: users were deleted during the pass; listing again for skipped users", "read", len(seen),
+			"total", total, "deleted", deleted)
+		total, _, err = c.list(ctx, q, emit)
 		if err != nil {
 			return nil, err
 		}
@@ -182,8 +195,9 @@ const defaultMaxPages = 400_000
 // request with 100 is asked again with 50), each next one with the same
 // filters and fields and cursor=After-Cursor, never limit or page with it
 // (onelogin-api.md §2.2). It stops when After-Cursor is empty, and fails
-// if a cursor repeats. It returns the first page's Total-Count.
-func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[string]any, http.Header) error) (int, error) {
+// if a cursor repeats. It returns the first page's Total-Count and the last
+// page's (-1 when absent).
+func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[string]any, http.Header) error) (first, last int, err error) {
 	q := url.Values{}
 	for k, v := range filters {
 		q[k] = v
@@ -193,7 +207,7 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 		c.limit = pageSize // a listing outside Fetch (tests)
 	}
 	q.Set("limit", strconv.Itoa(c.limit))
-	total := -1
+	first, last = -1, -1
 	used := map[string]bool{}
 	maxPages := c.maxPages
 	if maxPages <= 0 {
@@ -203,7 +217,7 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 		if n >= maxPages {
 			// Each cursor new, yet no end: a broken or hostile server. The
 			// pass fails, so nothing is deleted and no cursor moves.
-			return 0, fmt.Errorf("onelogin: the user listing went on past %d pages (the bound set by the last complete full "+
+			return 0, 0, fmt.Errorf("onelogin: the user listing went on past %d pages (the bound set by the last complete full "+
 				"pass); its After-Cursor never ends, so the pass stops and nothing is deleted (%w)", maxPages, fault.ErrTransient)
 		}
 		var items []map[string]any
@@ -222,20 +236,23 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 			err = c.get(ctx, "/api/2/users", q, decode)
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		if total < 0 {
-			total, _ = strconv.Atoi(h.Get("Total-Count"))
+		if count, err := strconv.Atoi(h.Get("Total-Count")); err == nil {
+			if first < 0 {
+				first = count
+			}
+			last = count
 		}
 		if err := fn(items, h); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		next := h.Get("After-Cursor")
 		if next == "" {
-			return total, nil
+			return first, last, nil
 		}
 		if used[next] || next == h.Get("Cursor") {
-			return 0, fmt.Errorf("onelogin: pagination stalled: After-Cursor repeats a page already read (%w)", fault.ErrTransient)
+			return 0, 0, fmt.Errorf("onelogin: pagination stalled: After-Cursor repeats a page already read (%w)", fault.ErrTransient)
 		}
 		used[next] = true
 		q.Del("limit")

@@ -37,6 +37,7 @@ type facts struct {
 	id      string
 	status  int
 	updated time.Time
+	created time.Time // zero if absent or unreadable: only counted, never trusted
 }
 
 // checkUser validates and normalises one user in place: id and
@@ -67,6 +68,9 @@ func checkUser(raw map[string]any) (facts, error) {
 			return facts{}, fmt.Errorf("user %s: updated_at %q is not a timestamp", id, s)
 		}
 		f.updated = t
+	}
+	if s, ok := raw["created_at"].(string); ok {
+		f.created, _ = time.Parse(time.RFC3339Nano, s)
 	}
 	return f, nil
 }
