@@ -267,9 +267,10 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		// grow tenfold between two full runs, an endless listing does.
 		req.MaxPages = 10*state.FullPages + 100
 	}
-	if mode == Incremental {
-		req.Cursor = cur.Value
-	}
+	// A full pass gets the cursor too: a provider may keep some of it
+	// (Okta reads its users' stored states with it; OneLogin, the page
+	// size the account accepts).
+	req.Cursor = cur.Value
 	stopTicking := p.ticking(time.Second)
 	p.committed = e.Clock.Now()
 	next, err := prov.Fetch(ctx, req, func(users []User) error { return p.page(ctx, users) })

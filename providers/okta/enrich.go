@@ -2,6 +2,7 @@ package okta
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -187,15 +188,29 @@ func (e *enrichment) values(i uint32, dev bool, buf []uint32) []uint32 {
 // the user up once, and each app and device profile is numbered once per
 // pass: the join was a tenth of a full run's CPU when the record and the
 // state were made apart, each with its own lookups.
-func (e *enrichment) join(raw map[string]any, id string, n *numbering) []byte {
+func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev *userState) []byte {
+	n := pass.numbers
 	i, ok := e.listsOf(id, false)
 	var nums [2][16]uint64
 	var vals [32]uint32
 	apps, devs := nums[0][:0], nums[1][:0]
 	var flags byte
-	if e.noApps {
+	switch {
+	case e.noApps && prev != nil && !prev.NoApps && pass.keeps("apps"):
+		// Refused: the apps last read, in their order, named as the
+		// cursor's table names them (an app it cannot name stays in the
+		// state only).
+		links := make([]any, 0, len(prev.Apps))
+		for _, id := range prev.Apps {
+			apps = append(apps, n.app(id))
+			if a, ok := pass.known(id); ok {
+				links = append(links, map[string]any{"label": a.label, "appName": a.name, "appInstanceId": id})
+			}
+		}
+		raw["appLinks"] = links
+	case e.noApps:
 		flags |= 1
-	} else {
+	default:
 		var mine []uint32
 		if ok {
 			mine = e.values(i, false, vals[:0])
@@ -212,9 +227,17 @@ func (e *enrichment) join(raw map[string]any, id string, n *numbering) []byte {
 		}
 		raw["appLinks"] = links
 	}
-	if e.noDevs {
+	switch {
+	case e.noDevs && prev != nil && !prev.NoDevices && pass.keeps("devices"):
+		list := make([]any, 0, len(prev.Devices))
+		for _, d := range prev.Devices {
+			list = append(list, deviceRaw(deviceInfo{d.Platform, d.OSVersion, d.Name}))
+			devs = append(devs, n.device([3]string{d.Platform, d.OSVersion, d.Name}))
+		}
+		raw["devices"] = list
+	case e.noDevs:
 		flags |= 2
-	} else {
+	default:
 		var mine []uint32
 		if ok {
 			mine = e.values(i, true, vals[:0])
@@ -250,9 +273,56 @@ func deviceRaw(d deviceInfo) map[string]any {
 type incremental struct {
 	mu       sync.Mutex // users are enriched four at a time
 	unavail  map[string]bool
+	skipped  map[string]bool // unavailable only because the mapping reads none of it (skipUnread)
 	apps     map[string]appInfo
 	selected map[string]bool // the statuses the connector delivers
 	numbers  *numbering      // for the users' states
+	// last is the numbering of the users' stored states: the last
+	// pass's, which a full pass replaces with a fresh one (numbers is),
+	// so that apps and devices gone from the org leave the cursor.
+	last *numbering
+}
+
+// stored is the numbering the users' stored states were written with.
+func (pass *incremental) stored() *numbering {
+	if pass.last != nil {
+		return pass.last
+	}
+	return pass.numbers
+}
+
+// known is the app id as the pass knows it (from the cursor, the sweep or a
+// lookup).
+func (pass *incremental) known(id string) (appInfo, bool) {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	a, ok := pass.apps[id]
+	return a, ok
+}
+
+// joinPage joins each user of a full pass's page to its apps and devices.
+// An API refused leaves the sweep without its lists: each user then keeps
+// what its stored state says (pass.keeps).
+func (c *Client) joinPage(e *enrichment, users []engine.User, states engine.UserStates, pass *incremental) error {
+	var prev map[string][]byte
+	if states != nil && (e.noApps && pass.keeps("apps") || e.noDevs && pass.keeps("devices")) {
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		var err error
+		if prev, err = states.States(ids); err != nil {
+			return err
+		}
+	}
+	for i := range users {
+		var old *userState
+		if b, ok := prev[users[i].ID]; ok {
+			old, _ = pass.stored().decode(b) // unreadable: as if none
+		}
+		users[i].State = e.join(users[i].Raw, users[i].ID, pass, old)
+	}
+	return nil
 }
 
 func (pass *incremental) isUnavailable(api string) bool {
@@ -273,11 +343,23 @@ func (pass *incremental) skipUnread(fields []string) {
 	pass.mu.Lock()
 	defer pass.mu.Unlock()
 	if !slices.Contains(fields, "appLinks") {
-		pass.unavail["apps"] = true
+		pass.unavail["apps"], pass.skipped["apps"] = true, true
 	}
 	if !slices.Contains(fields, "devices") {
-		pass.unavail["devices"] = true
+		pass.unavail["devices"], pass.skipped["devices"] = true, true
 	}
+}
+
+// keeps reports whether users keep what they last had of an API: it is
+// refused (a custom admin role edited, an OAuth scope not granted, a
+// Classic org's devices), not merely unread. A permission lost for a day
+// must not wipe every user's apps in Neurons and bring them back the day
+// after: the last values read stand, with a warning, until it answers
+// again.
+func (pass *incremental) keeps(api string) bool {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	return pass.unavail[api] && !pass.skipped[api]
 }
 
 // markUnavailable records that the org lacks an API; it reports whether
@@ -315,7 +397,7 @@ func (c *Client) enrichAll(ctx context.Context, users []*engine.User, pass *incr
 // are named by the app's label, as full passes name them (a user's
 // appLinks carry link labels, and one app may have several links).
 func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, pass *incremental, base *userState, apps, devs bool) (*userState, error) {
-	s := &userState{}
+	s := &userState{NoApps: true, NoDevices: true} // nothing known until read
 	if base != nil {
 		*s = *base
 	} else {
@@ -334,10 +416,14 @@ func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, p
 	return s, c.apply(ctx, raw, s, pass)
 }
 
-// readApps reads a user's app links into s (one call).
+// readApps reads a user's app links into s (one call). While the API is
+// refused, s keeps the apps it had (pass.keeps); when the mapping reads
+// none, s knows nothing of them.
 func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *incremental) error {
-	s.Apps, s.NoApps = nil, true
 	if pass.isUnavailable("apps") {
+		if !pass.keeps("apps") {
+			s.Apps, s.NoApps = nil, true
+		}
 		return nil
 	}
 	var links []map[string]any
@@ -348,28 +434,33 @@ func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *in
 	switch {
 	case unavailable(err):
 		if pass.markUnavailable("apps") {
-			c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): assigned apps are left out of this run", err))
+			c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): %s", err, appsKept))
 		}
 		return nil
 	case err != nil:
 		return err
 	}
-	s.NoApps = false
+	var apps []string
 	seen := map[string]bool{}
 	for _, l := range links {
 		inst, _ := l["appInstanceId"].(string)
 		if inst != "" && !seen[inst] {
 			seen[inst] = true
-			s.Apps = append(s.Apps, inst)
+			apps = append(apps, inst)
 		}
 	}
+	s.Apps, s.NoApps = apps, false
 	return nil
 }
 
 // readDevices reads a user's devices into s (one call).
+// readDevices reads a user's devices into s (one call); while the API is
+// refused, s keeps the devices it had, as readApps keeps apps.
 func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass *incremental) error {
-	s.Devices, s.NoDevices = nil, true
 	if pass.isUnavailable("devices") {
+		if !pass.keeps("devices") {
+			s.Devices, s.NoDevices = nil, true
+		}
 		return nil
 	}
 	var items []struct{ Device device }
@@ -380,27 +471,43 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	switch {
 	case unavailable(err):
 		if pass.markUnavailable("devices") {
-			c.warn(fmt.Sprintf("okta devices API unavailable (%v): device type and OS are left out of this run; the devices API exists only in Identity Engine orgs", err))
+			c.warn(fmt.Sprintf("okta devices API unavailable (%v): %s", err, devicesKept))
 		}
 		return nil
 	case err != nil:
 		return err
 	}
-	s.NoDevices = false
+	devices := make([]stateDevice, 0, len(items))
 	for _, it := range items {
 		d := it.Device.info()
-		s.Devices = append(s.Devices, stateDevice{d.platform, d.osVersion, d.displayName})
+		devices = append(devices, stateDevice{d.platform, d.osVersion, d.displayName})
 	}
+	s.Devices, s.NoDevices = devices, false
 	return nil
 }
+
+// What a run says when an API is refused: users keep what was last read.
+const (
+	appsKept = "each user's assigned apps are kept as last read, not updated, until the token may read apps again " +
+		"(grant its admin read access to apps, or the okta.apps.read scope to an OAuth app)"
+	devicesKept = "each user's devices are kept as last read, not updated, until the token may read devices again " +
+		"(the devices API exists only in Identity Engine orgs)"
+)
+
+// errAppsRefused: an app the pass cannot name, the apps API being refused.
+var errAppsRefused = errors.New("the apps API is refused")
 
 // app looks an app up once per pass.
 func (c *Client) app(ctx context.Context, id string, pass *incremental) (appInfo, error) {
 	pass.mu.Lock()
 	known, ok := pass.apps[id]
+	refused := pass.unavail["apps"]
 	pass.mu.Unlock()
 	if ok {
 		return known, nil
+	}
+	if refused {
+		return appInfo{}, errAppsRefused
 	}
 	var a struct{ ID, Label, Name string }
 	_, err := c.get(ctx, "/api/v1/apps/"+url.PathEscape(id), func(r io.Reader) error { return httpclient.DecodeInto(r, &a) })

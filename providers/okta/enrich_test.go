@@ -29,6 +29,8 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 			e.compact()
 		}
 		n := newNumbering([]string{"0oa9", "0oa2"}, [][3]string{{"WINDOWS", "11", "PC-9"}})
+		pass := newPass(cursor{}, nil)
+		pass.numbers = n
 		want := map[string]*userState{
 			a: {Apps: []string{"0oa2", "0oa1"}, Devices: []stateDevice{{"WINDOWS", "11", "PC-9"}}},
 			b: {},
@@ -40,7 +42,7 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 		}
 		for _, id := range []string{a, b, c, a} { // a twice: numbers and shared maps reused
 			raw := map[string]any{"id": id}
-			got, ok := n.decode(e.join(raw, id, n))
+			got, ok := n.decode(e.join(raw, id, pass, nil))
 			if !ok || !reflect.DeepEqual(got.Apps, want[id].Apps) || !reflect.DeepEqual(got.Devices, want[id].Devices) || got.NoApps || got.NoDevices {
 				t.Errorf("compact %v, %s: state %+v (%v), want %+v", compact, id, got, ok, want[id])
 			}
@@ -59,20 +61,45 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 			t.Errorf("numbering after the joins: %v %v", apps, devs)
 		}
 	}
-	// An API the org lacks: its list is left out and the state says so.
+	// An API the org lacks, for a user it never read: its list is left
+	// out and the state says so.
 	e := newEnrichment()
 	e.noApps, e.noDevs = true, true
-	n := newNumbering(nil, nil)
+	pass := newPass(cursor{Apps: map[string][2]string{"0oa1": {"Slack", "slack"}}}, nil)
+	pass.markUnavailable("apps")
+	pass.markUnavailable("devices")
+	n := pass.numbers
 	raw := map[string]any{}
-	got, ok := n.decode(e.join(raw, a, n))
+	got, ok := n.decode(e.join(raw, a, pass, nil))
 	if !ok || !got.NoApps || !got.NoDevices || raw["appLinks"] != nil || raw["devices"] != nil {
 		t.Errorf("without the APIs: %+v %v %v", got, ok, raw)
+	}
+	// For a user it read before, what it read stands, in its order; an app
+	// the pass cannot name stays in the state only.
+	prev := &userState{Apps: []string{"0oa7", "0oa1"}, Devices: []stateDevice{{"IOS", "17", "Phone"}}}
+	raw = map[string]any{}
+	got, ok = n.decode(e.join(raw, a, pass, prev))
+	if !ok || got.NoApps || got.NoDevices || !reflect.DeepEqual(got.Apps, prev.Apps) || !reflect.DeepEqual(got.Devices, prev.Devices) {
+		t.Errorf("kept state %+v (%v), want %+v", got, ok, prev)
+	}
+	if want := []any{map[string]any{"label": "Slack", "appName": "slack", "appInstanceId": "0oa1"}}; !reflect.DeepEqual(raw["appLinks"], want) {
+		t.Errorf("kept appLinks %v", raw["appLinks"])
+	}
+	if devs, _ := raw["devices"].([]any); len(devs) != 1 {
+		t.Errorf("kept devices %v", raw["devices"])
+	}
+	// Unread by the mapping (skipUnread) is not refused: nothing is kept.
+	unread := newPass(cursor{}, nil)
+	unread.skipUnread([]string{"profile"})
+	raw = map[string]any{}
+	if got, ok := unread.numbers.decode(e.join(raw, a, unread, prev)); !ok || !got.NoApps || !got.NoDevices || raw["appLinks"] != nil {
+		t.Errorf("unread APIs kept %+v %v", got, raw)
 	}
 }
 
 // Credentials that read users' app links but not apps (a custom admin
-// role; an OAuth app without okta.apps.read) leave apps out of an
-// incremental run with one warning instead of failing it.
+// role; an OAuth app without okta.apps.read) leave the apps the pass cannot
+// name out of an incremental run, with one warning, instead of failing it.
 func TestRefusedAppLookupLeavesAppsOut(t *testing.T) {
 	f := newFixture(t, oktatest.Options{Users: 60, NoLimits: true}, Options{})
 	f.sim.Inject(oktatest.Fault{Path: "/api/v1/apps", Status: 403, Times: 1000})
@@ -92,7 +119,7 @@ func TestRefusedAppLookupLeavesAppsOut(t *testing.T) {
 		t.Fatalf("incremental pass: %v", err)
 	}
 	for _, id := range ids {
-		if u, ok := got[id]; !ok || u.Raw["appLinks"] != nil {
+		if u, ok := got[id]; !ok || len(asList(u.Raw["appLinks"])) != 0 {
 			t.Errorf("user %s: listed %v, appLinks %v", id, ok, u.Raw["appLinks"])
 		}
 	}
@@ -106,3 +133,5 @@ func TestRefusedAppLookupLeavesAppsOut(t *testing.T) {
 		t.Errorf("%d warnings of the refused app lookup: %q", n, f.client.Stats().Warnings)
 	}
 }
+
+func asList(v any) []any { l, _ := v.([]any); return l }

@@ -40,7 +40,7 @@ type cursor struct {
 // newPass is a pass's memory, started from the stored cursor: the apps it
 // knows, the numbers of the users' states, and the statuses it delivers.
 func newPass(cur cursor, statuses []string) *incremental {
-	pass := &incremental{unavail: map[string]bool{}, apps: map[string]appInfo{}, selected: map[string]bool{},
+	pass := &incremental{unavail: map[string]bool{}, skipped: map[string]bool{}, apps: map[string]appInfo{}, selected: map[string]bool{},
 		numbers: newNumbering(cur.AppNumbers, cur.DeviceNumbers)}
 	for id, a := range cur.Apps {
 		pass.apps[id] = appInfo{id: id, label: a[0], name: a[1]}
@@ -82,9 +82,17 @@ func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
 	var cur cursor
 	if len(req.Cursor) > 0 {
-		if err := json.Unmarshal(req.Cursor, &cur); err != nil {
+		if err := json.Unmarshal(req.Cursor, &cur); err != nil && req.Mode != engine.Full {
 			return nil, fmt.Errorf("okta: stored cursor is unreadable (%w); run a full sync", err)
 		}
+	}
+	var last *numbering
+	if req.Mode == engine.Full {
+		// A full pass starts afresh, keeping of the last cursor only what
+		// reads the users' stored states (their numbering) and names their
+		// apps, for users who keep what they had of an API now refused.
+		last = newNumbering(cur.AppNumbers, cur.DeviceNumbers)
+		cur = cursor{Apps: cur.Apps}
 	}
 	var (
 		first  string
@@ -92,6 +100,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		pass   = newPass(cur, req.Statuses)
 		log    *logRead
 	)
+	pass.last = last
 	pass.skipUnread(req.Fields)
 	if o, ok := c.auth.(*oauthApp); ok {
 		o.narrow(pass)
@@ -157,8 +166,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			}
 			u := engine.User{ID: f.id, Status: f.status, Raw: raw}
 			switch {
-			case enrich != nil:
-				u.State = enrich.join(raw, f.id, pass.numbers)
+			case enrich != nil: // joined below, a page at a time
 			case f.lastUpdated.Before(cur.Watermark) && !log.names(f.id):
 				// Read again only because of the overlap: unchanged since the
 				// last complete pass read it, so its apps and devices are
@@ -174,6 +182,8 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			if err := c.refresh(ctx, users, req.State, log, pass); err != nil {
 				return err
 			}
+		} else if err := c.joinPage(enrich, users, req.State, pass); err != nil {
+			return err
 		}
 		return page(users)
 	}
@@ -212,7 +222,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	case log != nil:
 		out.Log, out.LogSeen = log.at.UTC(), log.seen
 	}
-	if enrich == nil {
+	if enrich == nil || enrich.noApps { // the names the pass knew, kept for users who keep their apps
 		for id, a := range pass.snapshotApps() {
 			out.Apps[id] = [2]string{a.label, a.name}
 		}

@@ -183,25 +183,25 @@ func (c *Client) apply(ctx context.Context, raw map[string]any, s *userState, pa
 			if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 				continue // deleted since the user's links were read
 			}
+			if errors.Is(err, errAppsRefused) {
+				continue // unnamed; the state keeps it for when apps answer again
+			}
 			if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
 				// The credentials read users' links but not apps (a custom
-				// admin role; an OAuth app without okta.apps.read): the run
-				// goes on without apps, as when the sweep is refused.
+				// admin role; an OAuth app without okta.apps.read): an app
+				// the pass cannot name is left out of the record, and kept
+				// in the state.
 				if pass.markUnavailable("apps") {
-					c.warn(fmt.Sprintf("okta apps API unavailable (%v): assigned apps are left out of this run; "+
-						"grant read access to apps (the okta.apps.read scope for an OAuth app)", err))
+					c.warn(fmt.Sprintf("okta apps API unavailable (%v): %s", err, appsKept))
 				}
-				s.Apps, s.NoApps = nil, true
-				break
+				continue
 			}
 			if err != nil {
 				return fmt.Errorf("app %s of the user: %w", id, err)
 			}
 			links = append(links, map[string]any{"label": app.label, "appName": app.name, "appInstanceId": app.id})
 		}
-		if !s.NoApps {
-			raw["appLinks"] = links
-		}
+		raw["appLinks"] = links
 	}
 	if !s.NoDevices {
 		devs := make([]any, 0, len(s.Devices))

@@ -32,6 +32,7 @@ func (c *Client) sweep(ctx context.Context, pass *incremental) (*enrichment, err
 			err := sweep(gctx, e)
 			if unavailable(err) {
 				*missing = true
+				pass.markUnavailable(api) // users keep what they had of it (pass.keeps)
 				c.warn(fmt.Sprintf("okta %s API unavailable (%v): %s", api, err, consequence))
 				return nil
 			}
@@ -40,12 +41,10 @@ func (c *Client) sweep(ctx context.Context, pass *incremental) (*enrichment, err
 	}
 	// What the mapping does not read is not swept (skipUnread).
 	if e.noApps = pass.isUnavailable("apps"); !e.noApps {
-		g.Go(optional("apps", c.sweepApps, &e.noApps,
-			"assigned apps are left out of this run; grant the token's admin read access to apps"))
+		g.Go(optional("apps", c.sweepApps, &e.noApps, appsKept))
 	}
 	if e.noDevs = pass.isUnavailable("devices"); !e.noDevs {
-		g.Go(optional("devices", c.sweepDevices, &e.noDevs,
-			"device type and OS are left out of this run; the devices API exists only in Identity Engine orgs"))
+		g.Go(optional("devices", c.sweepDevices, &e.noDevs, devicesKept))
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
