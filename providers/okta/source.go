@@ -91,7 +91,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		// A full pass starts afresh, keeping of the last cursor only what
 		// reads the users' stored states (their numbering) and names their
 		// apps, for users who keep what they had of an API now refused.
-		last = newNumbering(cur.AppNumbers, cur.DeviceNumbers)
+		last = &numbering{apps: cur.AppNumbers, devices: cur.DeviceNumbers} // decodes only: no lookup maps
 		cur = cursor{Apps: cur.Apps}
 	}
 	var (
