@@ -106,6 +106,7 @@ type oauthApp struct {
 	clock    clock.Clock
 	ua       string
 	sent     func() // counts a token request among the run's calls
+	warn     func(string)
 	name     string // the connector's, for the commands messages give
 
 	mu      sync.Mutex
@@ -115,6 +116,52 @@ type oauthApp struct {
 	dpop    *ecdsa.PrivateKey // the proofs' key, made when the app turns out to require DPoP
 	nonce   string            // the server's current DPoP nonce
 	refused []string          // optional scopes the app is not granted, left out of the requests
+	// offset is Okta's clock less this computer's, from the Date of its
+	// answers, when they differ by more than clockSlack: assertions and
+	// proofs are dated by Okta's clock (see learnClock).
+	offset time.Duration
+	warned bool // of the offset, once
+}
+
+// clockSlack is how far this computer's clock may be from Okta's before
+// assertions and proofs are dated by Okta's: Date has whole seconds, and an
+// answer takes time to come; Okta allows some skew itself.
+const clockSlack = 30 * time.Second
+
+// now is the time by Okta's clock (o.mu held).
+func (o *oauthApp) now() time.Time { return o.clock.Now().Add(o.offset) }
+
+// learnClock reads Okta's clock from an answer's Date (o.mu held) and
+// reports whether the offset moved. A computer whose clock is off (a VM
+// resumed, a server without NTP) dates its client assertions and DPoP
+// proofs wrongly, and Okta refuses them as it would a wrong key ("The
+// client_assertion token is expired."); the answer's Date, over TLS from the
+// org itself, says by how much, and the client signs again by it and says
+// once that the clock is off.
+func (o *oauthApp) learnClock(h http.Header) bool {
+	date, err := http.ParseTime(h.Get("Date"))
+	if err != nil {
+		return false
+	}
+	d := date.Sub(o.clock.Now())
+	if d.Abs() <= clockSlack {
+		d = 0
+	}
+	if (d - o.offset).Abs() <= clockSlack {
+		return false
+	}
+	o.offset = d
+	if d != 0 && !o.warned && o.warn != nil {
+		o.warned = true
+		way := "behind"
+		if d < 0 {
+			way = "ahead of"
+		}
+		o.warn(fmt.Sprintf("okta: this computer's clock is %s %s Okta's (by the Date of its answers); the OAuth app's assertions "+
+			"and proofs are dated by Okta's clock instead, but set this computer's clock right (NTP): other services will refuse it too",
+			d.Abs().Round(time.Second), way))
+	}
+	return true
 }
 
 func (o *oauthApp) header(ctx context.Context, method string, u *url.URL) (string, string, error) {
@@ -169,11 +216,12 @@ func (o *oauthApp) retry(h http.Header, auth string) bool {
 }
 
 func (o *oauthApp) saw(h http.Header) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if n := h.Get("DPoP-Nonce"); n != "" {
-		o.mu.Lock()
 		o.nonce = n
-		o.mu.Unlock()
 	}
+	o.learnClock(h)
 }
 
 // htu is a request URL as a DPoP proof names it: without query and fragment.
@@ -203,6 +251,7 @@ func (o *oauthApp) fetch(ctx context.Context) error {
 		if n := h.Get("DPoP-Nonce"); n != "" {
 			o.nonce = n
 		}
+		moved := o.learnClock(h)
 		switch {
 		case a.AccessToken != "":
 			if a.TokenType != "Bearer" && a.TokenType != "DPoP" {
@@ -218,6 +267,8 @@ func (o *oauthApp) fetch(ctx context.Context) error {
 			}
 		case a.Error == "use_dpop_nonce" && o.dpop != nil && h.Get("DPoP-Nonce") != "":
 		case a.Error == "invalid_scope" && o.dropOptional(a.Description):
+		case moved && (a.Error == "invalid_client" || a.Error == "invalid_dpop_proof"):
+			// Dated by a clock that is off: again, by Okta's.
 		default:
 			return tokenError(o.cfg, a, o.name)
 		}
@@ -393,7 +444,7 @@ func (o *oauthApp) assertion() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("okta: sign the client assertion: %w", err)
 	}
-	now := o.clock.Now()
+	now := o.now()
 	return jwt.Signed(signer).Claims(jwt.Claims{Issuer: o.cfg.ClientID, Subject: o.cfg.ClientID, Audience: jwt.Audience{o.tokenURL},
 		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute)), ID: randomID()}).Serialize()
 }
@@ -406,7 +457,7 @@ func (o *oauthApp) proof(method, url, token string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("okta: sign a DPoP proof: %w", err)
 	}
-	claims := map[string]any{"htm": method, "htu": url, "iat": o.clock.Now().Unix(), "jti": randomID()}
+	claims := map[string]any{"htm": method, "htu": url, "iat": o.now().Unix(), "jti": randomID()}
 	if token != "" {
 		sum := sha256.Sum256([]byte(token))
 		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])

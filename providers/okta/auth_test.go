@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -323,5 +324,54 @@ func TestOAuthAppIsPacedToItsShare(t *testing.T) {
 	}
 	if n := sim.Statuses()[429]; n != 0 {
 		t.Errorf("%d 429s", n)
+	}
+}
+
+// A computer whose clock is off (a VM resumed, a server without NTP) dates
+// its client assertions and DPoP proofs wrongly, and Okta refuses them
+// ("The client_assertion token is expired.") as it would a wrong key. The
+// client reads Okta's clock from the token endpoint's Date, signs again by
+// it, and says that this computer's clock is off; with the clock right, it
+// says nothing.
+func TestOAuthSurvivesASkewedClock(t *testing.T) {
+	for _, tc := range []struct {
+		skew time.Duration
+		dpop bool
+	}{
+		{-10 * time.Minute, false}, // assertions expired on arrival
+		{2 * time.Hour, false},     // assertions that expire too far ahead
+		{-10 * time.Minute, true},  // DPoP proofs out of the server's window too
+		{8 * time.Minute, true},
+		{0, true},
+	} {
+		t.Run(fmt.Sprintf("skew %v dpop %v", tc.skew, tc.dpop), func(t *testing.T) {
+			rk, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := oktatest.OAuthApp{ClientID: "0oaskewed", Scopes: DefaultScopes, DPoP: tc.dpop,
+				Keys: []jose.JSONWebKey{{Key: &rk.PublicKey, KeyID: "k1", Algorithm: string(jose.RS256), Use: "sig"}}}
+			server := clock.NewFake(t0)
+			sim := oktatest.New(oktatest.Options{Users: 60, NoLimits: true, Clock: server, OAuthApps: []oktatest.OAuthApp{app}})
+			srv := sim.Start()
+			t.Cleanup(srv.Close)
+			c, err := New(Options{BaseURL: srv.URL, Clock: clock.NewFake(t0.Add(tc.skew)), PageSize: 25, Logger: slog.New(slog.DiscardHandler),
+				OAuth: &OAuth{ClientID: app.ClientID, Key: rk, KeyID: "k1"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			_, err = c.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}}, func(users []engine.User) error {
+				n += len(users)
+				return nil
+			})
+			if err != nil || n == 0 {
+				t.Fatalf("%d users, %v", n, err)
+			}
+			warned := strings.Contains(strings.Join(c.Stats().Warnings, "\n"), "clock")
+			if warned != (tc.skew != 0) {
+				t.Errorf("skew %v: warnings %q", tc.skew, c.Stats().Warnings)
+			}
+		})
 	}
 }

@@ -165,7 +165,7 @@ func New(opts Options) (*Client, error) {
 		// The org authorization server: custom ones cannot mint okta.* scopes.
 		cfg.Scopes = slices.Clone(cfg.Scopes)
 		c.auth = &oauthApp{cfg: cfg, tokenURL: base.JoinPath("/oauth2/v1/token").String(), http: c.http, clock: opts.Clock,
-			ua: opts.UserAgent, name: c.name(), sent: func() { c.count(func(s *engine.Stats) { s.Calls++ }) }}
+			ua: opts.UserAgent, name: c.name(), sent: func() { c.count(func(s *engine.Stats) { s.Calls++ }) }, warn: c.warn}
 	}
 	return c, nil
 }
