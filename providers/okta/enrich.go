@@ -453,7 +453,6 @@ func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *in
 	return nil
 }
 
-// readDevices reads a user's devices into s (one call).
 // readDevices reads a user's devices into s (one call); while the API is
 // refused, s keeps the devices it had, as readApps keeps apps.
 func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass *incremental) error {

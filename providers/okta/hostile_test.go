@@ -255,3 +255,19 @@ func TestA429WithoutDateOrResetIsRetried(t *testing.T) {
 		}
 	})
 }
+
+// Full passes get the last cursor too (engine.FetchRequest); one that does
+// not read (a database written by a future version, a damaged value) is
+// not needed by a full pass, which starts afresh, while an incremental
+// pass says to run a full one.
+func TestAFullPassNeedsNoReadableCursor(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 50, NoLimits: true}, Options{})
+	got, cur, err := f.pass(t, engine.Full, []byte(`{"v":2,"appNumbers":"not a list"`), "ACTIVE")
+	if err != nil || cur == nil || len(got) != len(f.sim.IDs("ACTIVE")) {
+		t.Fatalf("%d users, cursor %s, %v", len(got), cur, err)
+	}
+	if _, _, err := f.pass(t, engine.Incremental, []byte(`{"v":2,`), "ACTIVE"); err == nil || !strings.Contains(err.Error(), "run a full sync") {
+		t.Fatalf("incremental pass on an unreadable cursor: %v", err)
+	}
+}

@@ -82,8 +82,11 @@ func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
 	var cur cursor
 	if len(req.Cursor) > 0 {
-		if err := json.Unmarshal(req.Cursor, &cur); err != nil && req.Mode != engine.Full {
-			return nil, fmt.Errorf("okta: stored cursor is unreadable (%w); run a full sync", err)
+		if err := json.Unmarshal(req.Cursor, &cur); err != nil {
+			if req.Mode != engine.Full {
+				return nil, fmt.Errorf("okta: stored cursor is unreadable (%w); run a full sync", err)
+			}
+			cur = cursor{} // a full pass needs none, and a half-read one could misread the users' states
 		}
 	}
 	var last *numbering

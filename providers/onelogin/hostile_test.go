@@ -174,3 +174,17 @@ func TestAnAbsurdWaitEndsThePassForAnHourAtMost(t *testing.T) {
 		})
 	}
 }
+
+// Full passes get the last cursor too; one that does not read is not
+// needed by a full pass, while an incremental pass says to run a full one.
+func TestAFullPassNeedsNoReadableCursor(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 120, HourlyLimit: -1}, Options{})
+	users, _, cur, err := f.pass(t, engine.Full, []byte(`{"v":1,"pageSize":"fifty"}`), allStatuses()...)
+	if err != nil || cur == nil || len(users) != 120 {
+		t.Fatalf("%d users, cursor %s, %v", len(users), cur, err)
+	}
+	if _, _, _, err := f.pass(t, engine.Incremental, []byte(`{`), allStatuses()...); err == nil || !strings.Contains(err.Error(), "run a full sync") {
+		t.Fatalf("incremental pass on an unreadable cursor: %v", err)
+	}
+}

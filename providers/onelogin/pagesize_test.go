@@ -53,6 +53,16 @@ func TestPageSizeHundredFallsBackToFifty(t *testing.T) {
 			t.Errorf("the next pass asked for %s", q.Get("limit"))
 		}
 	}
+	// A full pass gets the cursor too, and does not ask for 100 again.
+	before = len(f.sim.Requests())
+	if _, _, _, err := f.pass(t, engine.Full, cur, "active"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.sim.Requests()[before:] {
+		if q, _ := url.ParseQuery(r.RawQuery); r.Path == "/api/2/users" && q.Has("limit") && q.Get("limit") != "50" {
+			t.Errorf("the next full pass asked for %s", q.Get("limit"))
+		}
+	}
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

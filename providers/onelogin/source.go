@@ -68,8 +68,11 @@ func statusName(code int) string {
 func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
 	var cur cursor
 	if len(req.Cursor) > 0 {
-		if err := json.Unmarshal(req.Cursor, &cur); err != nil && req.Mode != engine.Full { // a full pass needs none
-			return nil, fmt.Errorf("onelogin: stored cursor is unreadable (%w); run a full sync", err)
+		if err := json.Unmarshal(req.Cursor, &cur); err != nil {
+			if req.Mode != engine.Full {
+				return nil, fmt.Errorf("onelogin: stored cursor is unreadable (%w); run a full sync", err)
+			}
+			cur = cursor{} // a full pass needs none
 		}
 	}
 	c.limit = pageSize
