@@ -164,7 +164,10 @@ func enqueueFor(t *testing.T, h *harness, name, sourceID string) {
 		t.Fatal(err)
 	}
 	defer func() { _ = db.Close() }()
-	if err := db.Update(func(tx *store.Tx) error { _, err := tx.Enqueue(id, b.Records(), payload); return err }); err != nil {
+	if err := db.Update(func(tx *store.Tx) error {
+		_, err := tx.Enqueue(id, id+":r_explain:1", b.Records(), payload)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"neurons-connector/connector"
 	"neurons-connector/sink"
@@ -28,8 +29,18 @@ type batcher struct {
 }
 
 type readyBatch struct {
+	key     string // its Idempotency-Key (batchKey)
 	records int
 	payload sink.Payload
+}
+
+// batchKey names a batch for good: the connector, the run (a ULID, new at
+// every run even of a database restored from a backup) and the batch's
+// sequence in the run. A key made from the outbox's sequence alone would
+// repeat after a restore, and the sink would take new changes for a batch
+// it already holds.
+func batchKey(connID, runID string, seq int) string {
+	return connID + ":" + runID + ":" + strconv.Itoa(seq)
 }
 
 // bodyReserve leaves room in a batch body for its envelope.
@@ -40,7 +51,7 @@ func (p *pass) newBatcher() *batcher { return &batcher{p: p} }
 // enqueue writes the batches made so far to the outbox.
 func (b *batcher) enqueue(tx *store.Tx) error {
 	for _, r := range b.ready {
-		if _, err := tx.Enqueue(b.p.c.ID, r.records, r.payload); err != nil {
+		if _, err := tx.Enqueue(b.p.c.ID, r.key, r.records, r.payload); err != nil {
 			return err
 		}
 	}
@@ -125,7 +136,7 @@ func (b *batcher) flush(final bool) error {
 		} else if payload, err = sink.Pack(body); err != nil {
 			return err
 		}
-		b.ready = append(b.ready, readyBatch{records: b.ups.Len() + len(batch.Deletes), payload: payload})
+		b.ready = append(b.ready, readyBatch{key: batchKey(p.c.ID, p.runID, p.seq), records: b.ups.Len() + len(batch.Deletes), payload: payload})
 	}
 	p.batches++
 	b.queued++

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"time"
 
@@ -100,7 +99,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		key := p.ConnID + ":" + strconv.FormatUint(entry.Seq, 10)
+		key := entry.Key
 		err = p.push(ctx, key, sink.Payload(entry.Batch))
 		if ctx.Err() != nil {
 			return nil

@@ -22,6 +22,7 @@ var migrations = []func(*bolt.Tx) error{
 	migrate2to3,
 	migrate3to4,
 	migrate4to5,
+	migrate5to6,
 }
 
 // migrate brings the file to SchemaVersion. A current file is only read, so
@@ -269,6 +270,37 @@ func migrate4to5(tx *bolt.Tx) error {
 		b := snaps.Bucket(id)
 		if err := b.SetSequence(uint64(b.Stats().KeyN)); err != nil {
 			return fmt.Errorf("count snapshots of %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// migrate5to6 stores each waiting batch's Idempotency-Key with it: the
+// key batches were sent under so far, <connector id>:<outbox sequence>, so
+// that a batch sent before the upgrade and not yet acknowledged goes again
+// under the same key. Later batches name themselves by their run.
+func migrate5to6(tx *bolt.Tx) error {
+	outbox := tx.Bucket(bucketOutbox)
+	return outbox.ForEachBucket(func(id []byte) error {
+		b := outbox.Bucket(id)
+		type entry struct{ k, v []byte }
+		var all []entry
+		err := b.ForEach(func(k, v []byte) error {
+			n, w := binary.Uvarint(v)
+			if w <= 0 {
+				return fmt.Errorf("connector %s outbox entry %d is damaged", id, binary.BigEndian.Uint64(k))
+			}
+			key := fmt.Sprintf("%s:%d", id, binary.BigEndian.Uint64(k))
+			all = append(all, entry{bytes.Clone(k), outboxValue(int(n), key, v[w:])})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range all { // rewritten after the walk: a cursor must not see its bucket change
+			if err := b.Put(e.k, e.v); err != nil {
+				return fmt.Errorf("rewrite outbox entry of %s: %w", id, err)
+			}
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +219,78 @@ func TestMigrateFromSchemaV4CountsSnapshots(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Schema version 5 named a batch by its outbox sequence when it was sent;
+// the migration keeps that name for the batches waiting, so that one sent
+// before the upgrade and not yet acknowledged goes again under the same
+// key, while batches queued afterwards carry the key they were given.
+func TestMigrateFromSchemaV5KeepsWaitingBatchesKeys(t *testing.T) {
+	db := openTemp(t)
+	path := db.Path()
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		outbox := tx.Bucket(bucketOutbox)
+		b, err := outbox.CreateBucket([]byte("c1"))
+		if err != nil {
+			return err
+		}
+		for seq := uint64(1); seq <= 3; seq++ {
+			if _, err := b.NextSequence(); err != nil {
+				return err
+			}
+			if seq == 1 {
+				continue // delivered and removed
+			}
+			v := binary.AppendUvarint(nil, seq*10) // records, then the batch: schema 5's entry
+			if err := b.Put(u64(seq), append(v, fmt.Sprintf("batch %d", seq)...)); err != nil {
+				return err
+			}
+		}
+		if _, err := outbox.CreateBucket([]byte("c2")); err != nil { // an empty outbox
+			return err
+		}
+		return writeVersion(tx, 5)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if err := db.Update(func(tx *Tx) error {
+		_, err := tx.Enqueue("c1", "c1:r_01NEW:1", 7, []byte("batch new"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	_ = db.View(func(tx *Tx) error {
+		return tx.ForEachOutbox("c1", func(e OutboxEntry) error {
+			got = append(got, fmt.Sprintf("%d %s %d %s", e.Seq, e.Key, e.Records, e.Batch))
+			return nil
+		})
+	})
+	want := []string{"2 c1:2 20 batch 2", "3 c1:3 30 batch 3", "4 c1:r_01NEW:1 7 batch new"}
+	if !slices.Equal(got, want) {
+		t.Errorf("outbox after the migration %q, want %q", got, want)
+	}
+	if records := 0; db.View(func(tx *Tx) error { records = tx.OutboxRecords("c1"); return nil }) != nil || records != 57 {
+		t.Errorf("records waiting %d, want 57", records)
+	}
+}
+
+// An outbox entry whose key runs past its end is damaged, not a batch.
+func TestDamagedOutboxEntry(t *testing.T) {
+	v := outboxValue(3, "c1:r_1:1", []byte("batch"))
+	for _, bad := range [][]byte{v[:1], binary.AppendUvarint(binary.AppendUvarint(nil, 3), 99), {0x80}} {
+		if _, err := outboxEntry("c1", u64(7), bad); err == nil || !strings.Contains(err.Error(), "outbox entry 7 is damaged") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if e, err := outboxEntry("c1", u64(7), v); err != nil || e.Key != "c1:r_1:1" || string(e.Batch) != "batch" || e.Records != 3 {
+		t.Errorf("%+v %v", e, err)
+	}
 }

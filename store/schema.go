@@ -5,7 +5,7 @@ package store
 
 // SchemaVersion is the layout this build writes. Open migrates older files
 // step by step (see migrations) and refuses newer ones.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 var (
 	bucketMeta       = []byte("meta")

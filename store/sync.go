@@ -153,14 +153,18 @@ func (t *Tx) ForEachSnapshotUnless(connID string, skip func(id []byte) bool, fn 
 
 // OutboxEntry is a batch waiting for the sink.
 type OutboxEntry struct {
-	Seq     uint64 // the connector's outbox sequence: the batch's durable name
+	Seq     uint64 // the connector's outbox sequence: the batch's place in line
+	Key     string // the batch's Idempotency-Key, named when it was queued
 	Records int    // upserts + deletes
 	Batch   []byte
 }
 
-// Enqueue appends a batch of records to the connector's outbox and returns
-// its sequence number.
-func (t *Tx) Enqueue(connID string, records int, batch []byte) (uint64, error) {
+// Enqueue appends a batch of records to the connector's outbox under its
+// Idempotency-Key and returns its sequence number. The key is kept with
+// the batch rather than made from the sequence: a database restored from
+// a backup counts its sequence again from there, and a key made from it
+// would name a batch the sink accepted before (schema version 6).
+func (t *Tx) Enqueue(connID, key string, records int, batch []byte) (uint64, error) {
 	b, err := t.nested(bucketOutbox, connID, true)
 	if err != nil {
 		return 0, err
@@ -169,11 +173,33 @@ func (t *Tx) Enqueue(connID string, records int, batch []byte) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v := binary.AppendUvarint(make([]byte, 0, len(batch)+4), uint64(records))
-	if err := b.Put(u64(seq), append(v, batch...)); err != nil {
+	if err := b.Put(u64(seq), outboxValue(records, key, batch)); err != nil {
 		return 0, fmt.Errorf("write outbox: %w", err)
 	}
 	return seq, nil
+}
+
+// outboxValue is an outbox entry as stored: the record count and the
+// key's length as uvarints, the key, then the batch.
+func outboxValue(records int, key string, batch []byte) []byte {
+	v := binary.AppendUvarint(make([]byte, 0, len(batch)+len(key)+8), uint64(records))
+	v = binary.AppendUvarint(v, uint64(len(key)))
+	v = append(v, key...)
+	return append(v, batch...)
+}
+
+// outboxEntry decodes a stored entry; its Batch aliases v.
+func outboxEntry(connID string, k, v []byte) (OutboxEntry, error) {
+	seq := binary.BigEndian.Uint64(k)
+	n, w := binary.Uvarint(v)
+	if w > 0 {
+		l, w2 := binary.Uvarint(v[w:])
+		if w2 > 0 && l <= uint64(len(v)-w-w2) {
+			at := w + w2
+			return OutboxEntry{Seq: seq, Records: int(n), Key: string(v[at : at+int(l)]), Batch: v[at+int(l):]}, nil
+		}
+	}
+	return OutboxEntry{}, fmt.Errorf("connector %s outbox entry %d is damaged", connID, seq)
 }
 
 // PeekOutbox returns the oldest batch of the connector, if any.
@@ -186,11 +212,12 @@ func (t *Tx) PeekOutbox(connID string) (OutboxEntry, bool, error) {
 	if k == nil {
 		return OutboxEntry{}, false, nil
 	}
-	n, w := binary.Uvarint(v)
-	if w <= 0 {
-		return OutboxEntry{}, false, fmt.Errorf("connector %s outbox entry %d is damaged", connID, binary.BigEndian.Uint64(k))
+	e, err := outboxEntry(connID, k, v)
+	if err != nil {
+		return OutboxEntry{}, false, err
 	}
-	return OutboxEntry{Seq: binary.BigEndian.Uint64(k), Records: int(n), Batch: clone(v[w:])}, true, nil
+	e.Batch = clone(e.Batch)
+	return e, true, nil
 }
 
 // ForEachOutbox calls fn for each batch waiting in the connector's outbox,
@@ -201,11 +228,11 @@ func (t *Tx) ForEachOutbox(connID string, fn func(e OutboxEntry) error) error {
 		return nil
 	}
 	return b.ForEach(func(k, v []byte) error {
-		n, w := binary.Uvarint(v)
-		if w <= 0 {
-			return fmt.Errorf("connector %s outbox entry %d is damaged", connID, binary.BigEndian.Uint64(k))
+		e, err := outboxEntry(connID, k, v)
+		if err != nil {
+			return err
 		}
-		return fn(OutboxEntry{Seq: binary.BigEndian.Uint64(k), Records: int(n), Batch: v[w:]})
+		return fn(e)
 	})
 }
 
