@@ -43,6 +43,10 @@ type FetchRequest struct {
 	// (mapping.Table.Fields). A provider may leave the others out of
 	// User.Raw, keeping those it reads itself; nil asks for every field.
 	Fields []string
+	// Sources are the full source paths the mapping table reads
+	// (mapping.Table.Sources, "devices.profile.platform"), for what a
+	// provider can leave out below a top-level field; nil asks for all.
+	Sources []string
 }
 
 // User is one user as a provider returns it.

@@ -261,7 +261,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	}
 	defer p.spill.close()
 
-	req := FetchRequest{Mode: mode, Statuses: c.Statuses, State: userStates{db: e.DB, connID: c.ID}, Fields: table.Fields()}
+	req := FetchRequest{Mode: mode, Statuses: c.Statuses, State: userStates{db: e.DB, connID: c.ID}, Fields: table.Fields(), Sources: table.Sources()}
 	if state.FullPages > 0 {
 		// Ten times the last full pass, and then some: a tenant does not
 		// grow tenfold between two full runs, an endless listing does.

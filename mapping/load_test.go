@@ -376,4 +376,9 @@ func TestFieldsAreWhatTheTableReads(t *testing.T) {
 	if got := noWild.Fields(); !slices.Equal(got, []string{"credentials"}) {
 		t.Errorf("Fields = %v", got)
 	}
+	// Sources: every path, once, a wildcard's as written.
+	want := []string{"profile.firstName", "profile.lastName", "_links.self.href", "created", "profile.*"}
+	if got := table.Sources(); !slices.Equal(got, want) {
+		t.Errorf("Sources = %v, want %v", got, want)
+	}
 }

@@ -59,6 +59,21 @@ func (t *Table) Fields() []string {
 	return out
 }
 
+// Sources returns every source path the table reads, as written
+// ("devices.profile.platform"; a wildcard's as "profile.*"), for providers
+// that can leave out what no row reads below a top-level field.
+func (t *Table) Sources() []string {
+	var out []string
+	for _, r := range t.rows {
+		for _, p := range strings.Split(r.Source, "|") {
+			if p = strings.TrimSpace(p); p != "" && !contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // Rows returns the table's rows in file order.
 func (t *Table) Rows() []Row { return append([]Row(nil), t.rows...) }
 

@@ -42,6 +42,7 @@ type enrichment struct {
 	appVals, devVals []uint16
 	noApps           bool // the apps API was unavailable: leave appLinks out
 	noDevs           bool // the devices API was unavailable (Classic Engine): leave devices out
+	noDeviceNames    bool // the mapping reads no display name: devices are kept without (readsDeviceNames)
 	strs             map[string]string
 }
 
@@ -277,6 +278,9 @@ type incremental struct {
 	apps     map[string]appInfo
 	selected map[string]bool // the statuses the connector delivers
 	numbers  *numbering      // for the users' states
+	// noDeviceNames: the mapping reads no device's display name, so
+	// devices are kept without it (readsDeviceNames).
+	noDeviceNames bool
 	// last is the numbering of the users' stored states: the last
 	// pass's, which a full pass replaces with a fresh one (numbers is),
 	// so that apps and devices gone from the org leave the cursor.
@@ -478,7 +482,7 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	}
 	devices := make([]stateDevice, 0, len(items))
 	for _, it := range items {
-		d := it.Device.info()
+		d := it.Device.info(!pass.noDeviceNames)
 		devices = append(devices, stateDevice{d.platform, d.osVersion, d.displayName})
 	}
 	s.Devices, s.NoDevices = devices, false

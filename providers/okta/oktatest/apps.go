@@ -150,6 +150,18 @@ func (s *Server) appLinks(w http.ResponseWriter, r *http.Request, key string) {
 	writeJSON(w, out)
 }
 
+// deviceName is a device's display name: a Windows computer's name, which
+// is its own (DESKTOP-1A2B3C4), or the model the phone or Mac reports
+// ("Pixel", as okta-api.md's sample has it). Real orgs hold as many names
+// as Windows computers, so a client that keys anything on the name holds
+// as much.
+func deviceName(platform, model string, n int) string {
+	if platform != "WINDOWS" {
+		return model
+	}
+	return "DESKTOP-" + strings.ToUpper(pad(n, 7))
+}
+
 // appendDevice writes a device as /api/v1/devices lists it; expand
 // ("user" or "userSummary") embeds its user.
 func (s *Server) appendDevice(b []byte, i, k int, u *user, base, expand string) []byte {
@@ -162,7 +174,7 @@ func (s *Server) appendDevice(b []byte, i, k int, u *user, base, expand string) 
 	b = append(b, `,"lastUpdated":`...)
 	b = appendTime(b, u.created)
 	b = append(b, `,"profile":{"displayName":`...)
-	b = appendString(b, model)
+	b = appendString(b, deviceName(platform, model, i*4+k))
 	b = append(b, `,"platform":`...)
 	b = appendString(b, platform)
 	b = append(b, `,"manufacturer":`...)
