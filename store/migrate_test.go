@@ -176,9 +176,7 @@ func copyFile(t *testing.T, from, to string) {
 // Schema version 4 did not count snapshots; the migration counts what each
 // connector has, and the count goes on from there.
 func TestMigrateFromSchemaV4CountsSnapshots(t *testing.T) {
-	db := openTemp(t)
-	path := db.Path()
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	db := migrated(t, 4, func(tx *bolt.Tx) error {
 		snaps := tx.Bucket(bucketSnapshots)
 		for conn, n := range map[string]int{"c1": 3, "c2": 1500} { // c2: more than a page
 			b, err := snaps.CreateBucket([]byte(conn))
@@ -191,21 +189,10 @@ func TestMigrateFromSchemaV4CountsSnapshots(t *testing.T) {
 				}
 			}
 		}
-		if _, err := snaps.CreateBucket([]byte("c3")); err != nil {
-			return err
-		}
-		return writeVersion(tx, 4)
+		_, err := snaps.CreateBucket([]byte("c3"))
+		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	if _, err := os.Stat(path + ".schema-v4.bak"); err != nil {
+	if _, err := os.Stat(db.Path() + ".schema-v4.bak"); err != nil {
 		t.Errorf("no backup taken before migrating: %v", err)
 	}
 	if err := db.Update(func(tx *Tx) error { return tx.PutSnapshot("c1", "u99999", Snapshot{}) }); err != nil {
@@ -226,9 +213,7 @@ func TestMigrateFromSchemaV4CountsSnapshots(t *testing.T) {
 // before the upgrade and not yet acknowledged goes again under the same
 // key, while batches queued afterwards carry the key they were given.
 func TestMigrateFromSchemaV5KeepsWaitingBatchesKeys(t *testing.T) {
-	db := openTemp(t)
-	path := db.Path()
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	db := migrated(t, 5, func(tx *bolt.Tx) error {
 		outbox := tx.Bucket(bucketOutbox)
 		b, err := outbox.CreateBucket([]byte("c1"))
 		if err != nil {
@@ -246,20 +231,9 @@ func TestMigrateFromSchemaV5KeepsWaitingBatchesKeys(t *testing.T) {
 				return err
 			}
 		}
-		if _, err := outbox.CreateBucket([]byte("c2")); err != nil { // an empty outbox
-			return err
-		}
-		return writeVersion(tx, 5)
+		_, err = outbox.CreateBucket([]byte("c2")) // an empty outbox
+		return err
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
 	if err := db.Update(func(tx *Tx) error {
 		_, err := tx.Enqueue("c1", "c1:r_01NEW:1", 7, []byte("batch new"))
 		return err
@@ -293,4 +267,29 @@ func TestDamagedOutboxEntry(t *testing.T) {
 	if e, err := outboxEntry("c1", u64(7), v); err != nil || e.Key != "c1:r_1:1" || string(e.Batch) != "batch" || e.Records != 3 {
 		t.Errorf("%+v %v", e, err)
 	}
+}
+
+// migrated lays out a database of an earlier schema version (build writes
+// what that version held into the current layout's buckets), then opens it
+// as Open does: migrated to SchemaVersion.
+func migrated(t *testing.T, version uint32, build func(*bolt.Tx) error) *DB {
+	t.Helper()
+	db := openTemp(t)
+	path := db.Path()
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if err := build(tx); err != nil {
+			return err
+		}
+		return writeVersion(tx, version)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
