@@ -2,9 +2,12 @@ package okta
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
+	"neurons-connector/clock"
 	"neurons-connector/engine"
 	"neurons-connector/internal/heappeak"
 	"neurons-connector/providers/okta/oktatest"
@@ -70,4 +73,42 @@ func BenchmarkHugePage(b *testing.B) {
 	})
 	b.ReportMetric(float64(200*pad)/(1<<20), "MB/page")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkFullRunUnderRealLimits runs a full pass of a 2,000-user org
+// under an Enterprise org's real limits (apps 100 a minute, the token's
+// share half of it) and reports how long it takes on the org's clock, for
+// an org with the simulator's default 12 apps and for one with 300, as
+// enterprises have: the apps sweep makes a call per app (and per 500 of its
+// users), so many apps cost minutes whatever the org's size. Client and
+// simulator share a clock running 30 times faster than real time, so a
+// pass of minutes takes seconds; each request's own few milliseconds are
+// stretched as much, which overstates the figure a little.
+func BenchmarkFullRunUnderRealLimits(b *testing.B) {
+	for _, apps := range []int{12, 300} {
+		b.Run(fmt.Sprintf("apps=%d", apps), func(b *testing.B) {
+			clk := clock.NewScaled(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC), 30)
+			sim := oktatest.New(oktatest.Options{Users: 2000, Apps: apps, Token: "bench-token", Clock: clk})
+			srv := sim.Start()
+			defer srv.Close()
+			var took time.Duration
+			for b.Loop() {
+				c, err := New(Options{BaseURL: srv.URL, Token: secret.New([]byte("bench-token")), Clock: clk})
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := clk.Now()
+				if _, err := c.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}},
+					func([]engine.User) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				took += clk.Now().Sub(start)
+			}
+			if n := sim.Statuses()[429]; n != 0 {
+				b.Fatalf("%d answers of 429", n)
+			}
+			b.ReportMetric(took.Seconds()/float64(b.N), "org-s/pass")
+			b.ReportMetric(float64(sim.Calls()["apps"])/float64(b.N), "apps-calls/pass")
+		})
+	}
 }

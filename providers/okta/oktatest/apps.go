@@ -8,7 +8,7 @@ import (
 )
 
 func (s *Server) appJSON(j int, base string) map[string]any {
-	label := appLabels[j]
+	label := appLabel(j)
 	id := s.t.appID(j)
 	created := s.t.base.Add(-time.Duration(400+j) * 24 * time.Hour)
 	return map[string]any{
@@ -134,14 +134,14 @@ func (s *Server) appLinks(w http.ResponseWriter, r *http.Request, key string) {
 		if has, _ := s.t.assigned(u, j); !has {
 			continue
 		}
-		labels := []string{appLabels[j]}
+		labels := []string{appLabel(j)}
 		if j == 0 {
 			labels = []string{"Google Mail", "Google Drive"}
 		}
 		for _, label := range labels {
 			out = append(out, map[string]any{
-				"id": u.id, "label": label, "linkUrl": baseURL(r) + "/home/" + appName(appLabels[j]) + "/" + s.t.appID(j),
-				"logoUrl": baseURL(r) + "/img/logos/" + appName(appLabels[j]) + ".png", "appName": appName(appLabels[j]),
+				"id": u.id, "label": label, "linkUrl": baseURL(r) + "/home/" + appName(appLabel(j)) + "/" + s.t.appID(j),
+				"logoUrl": baseURL(r) + "/img/logos/" + appName(appLabel(j)) + ".png", "appName": appName(appLabel(j)),
 				"appInstanceId": s.t.appID(j), "appAssignmentId": "0ua" + s.t.tag + pad(u.idx*16+j, 10),
 				"credentialsSetup": false, "hidden": false, "sortOrder": len(out),
 			})

@@ -19,6 +19,10 @@ import (
 // typeID is the one user type the tenant has.
 const typeID = "oty1162QAr8hJjTaq0g4"
 
+// MaxApps bounds Options.Apps: app IDs and per-user lists assume fewer
+// than this many.
+const MaxApps = 1000
+
 // DefaultLimits are per-minute bucket limits of an Enterprise org
 // (okta-api.md §7.3).
 var DefaultLimits = map[string]int{"users": 600, "user": 1000, "apps": 100, "devices": 100, "logs": 50, "other": 600}
@@ -27,7 +31,10 @@ var DefaultLimits = map[string]int{"users": 600, "user": 1000, "apps": 100, "dev
 type Options struct {
 	Users int    // generated users; default 100
 	Seed  uint64 // the same seed gives the same tenant
-	Apps  int    // default 12 (at most the built-in labels, 16)
+	// Apps is how many active apps the org has: default 12, at most
+	// MaxApps. Beyond the 16 well-known labels they are numbered copies
+	// ("Slack 2"), each assigned to one user in fifty.
+	Apps  int
 	Token string // the API token it accepts; default "sim-token"
 	Clock clock.Clock
 	// Spread is how far before generation the users' lastUpdated values
@@ -128,7 +135,7 @@ func New(opts Options) *Server {
 	if opts.Apps == 0 {
 		opts.Apps = 12
 	}
-	opts.Apps = min(opts.Apps, len(appLabels))
+	opts.Apps = min(opts.Apps, MaxApps)
 	if opts.Token == "" {
 		opts.Token = "sim-token"
 	}

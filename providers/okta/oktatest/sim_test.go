@@ -356,3 +356,35 @@ func TestPagesAreShuffledUnlessOrdered(t *testing.T) {
 		t.Fatalf("next cursors %q and %q", a, b)
 	}
 }
+
+// An org can have hundreds of apps, as enterprises do: listed 200 a page,
+// the well-known sixteen first, then numbered copies ("Slack 2") that
+// each belong to a small team (one user in fifty).
+func TestManyApps(t *testing.T) {
+	t.Parallel()
+	_, ts, _ := start(t, Options{Users: 1000, Apps: 300, NoLimits: true})
+	h, first := ok(t, ts, "/api/v1/apps?limit=200")
+	next := ""
+	for _, l := range h.Values("Link") {
+		if strings.Contains(l, `rel="next"`) {
+			next = l[strings.Index(l, "/api/v1/apps"):strings.Index(l, ">")]
+		}
+	}
+	if len(first) != 200 || next == "" {
+		t.Fatalf("first page: %d apps, next %q", len(first), next)
+	}
+	_, second := ok(t, ts, next)
+	apps := append(first, second...)
+	labels := map[string]bool{}
+	for _, a := range apps {
+		labels[a["label"].(string)] = true
+	}
+	if len(apps) != 300 || len(labels) != 300 || !labels["Slack"] || !labels["Slack 2"] {
+		t.Fatalf("%d apps, %d labels", len(apps), len(labels))
+	}
+	_, small := ok(t, ts, "/api/v1/apps/"+apps[250]["id"].(string)+"/users?limit=500")
+	_, big := ok(t, ts, "/api/v1/apps/"+apps[3]["id"].(string)+"/users?limit=500")
+	if len(small) < 5 || len(small) > 40 || len(big) < 150 || len(big) > 250 {
+		t.Errorf("a team app has %d users of 1000, a well-known one %d", len(small), len(big))
+	}
+}

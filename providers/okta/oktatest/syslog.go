@@ -75,7 +75,7 @@ func (s *Server) userTarget(u *user) logTarget {
 func (s *Server) appTargets(u *user, j int) []logTarget {
 	return []logTarget{
 		{ID: "0ua" + s.t.tag + pad(u.idx*16+j, 10), Type: "AppUser", AlternateID: u.login(), DisplayName: fmt.Sprint(u.prof()["firstName"])},
-		{ID: s.t.appID(j), Type: "AppInstance", AlternateID: appLabels[j], DisplayName: appLabels[j]},
+		{ID: s.t.appID(j), Type: "AppInstance", AlternateID: appLabel(j), DisplayName: appLabel(j)},
 		s.userTarget(u),
 	}
 }

@@ -341,11 +341,26 @@ func (t *tenant) assigned(u *user, j int) (ok, group bool) {
 }
 
 // drawnApp is the generated part of the assignments: a fifth of the users
-// have each app. It needs only the index, so listings skip the other four
-// fifths without generating them.
+// have each of the well-known apps, and one in fifty each of the others
+// (an enterprise's hundreds of apps belong mostly to small teams). It
+// needs only the index, so listings skip the others without generating
+// them.
 func (t *tenant) drawnApp(i, j int) bool {
 	r := splitmix.Rand{S: t.seed ^ uint64(i)*0x9e3779b97f4a7c15 ^ uint64(j)*0xd1b54a32d192ed03}
+	if j >= len(appLabels) {
+		return r.N(50) == 0
+	}
 	return r.N(5) == 0
+}
+
+// appLabel is app j's label: the well-known ones first, then numbered
+// copies of them ("Slack 2"), as an org with hundreds of apps has several
+// of one product.
+func appLabel(j int) string {
+	if j < len(appLabels) {
+		return appLabels[j]
+	}
+	return appLabels[j%len(appLabels)] + " " + strconv.Itoa(j/len(appLabels)+1)
 }
 
 // mayHaveApp is a cheap first test for listings: false means user i
