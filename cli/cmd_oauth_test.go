@@ -253,7 +253,8 @@ func TestConnectorTestExplainsOAuthMistakes(t *testing.T) {
 	h.mustRun("connector", "add", "okta", "--name", "Few", "--url", o.url, "--auth", "oauth", "--client-id", "0oaFewScopes",
 		"--private-key-file", o.keyFile, "--key-id", "nc-1")
 	r = h.mustRun("connector", "test", "Few")
-	if !strings.Contains(r.stdout, "can read users\nwarning: the OAuth app 0oaFewScopes is not granted okta.devices.read, so device type and OS are left out; "+
+	if !strings.Contains(r.stdout, "can read users\nwarning: the OAuth app 0oaFewScopes is not granted okta.devices.read, so device type and OS are not read "+
+		"(each user keeps the devices last read, if any); "+
 		"grant it in the Admin Console (Applications > Applications > the app > Okta API Scopes)") {
 		t.Errorf("a scope not granted: %q", r.stdout)
 	}

@@ -331,8 +331,8 @@ func (o *oauthApp) narrow(pass *incremental) {
 // what is left out without each: Okta then answers their APIs 403, which
 // the run takes as those APIs missing (sweep.go, syslog.go).
 var optionalScopes = map[string]string{
-	"okta.apps.read":    "assigned apps are left out",
-	"okta.devices.read": "device type and OS are left out",
+	"okta.apps.read":    "assigned apps are not read (each user keeps the apps last read, if any)",
+	"okta.devices.read": "device type and OS are not read (each user keeps the devices last read, if any)",
 	"okta.logs.read":    "incremental runs cannot see app assignments, devices and deletions in the System Log",
 	"okta.orgs.read":    "runs read the org's id from its public /.well-known/okta-organization instead, and connector test cannot name the org",
 }
