@@ -2,12 +2,13 @@ package okta
 
 import (
 	"encoding/json"
-	"neurons-connector/engine"
-	"neurons-connector/providers/okta/oktatest"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
 )
 
 // join gives each user the appLinks and devices the sweeps found, and a

@@ -3,10 +3,11 @@ package okta
 import (
 	"fmt"
 	"net/http"
-	"neurons-connector/providers/httpclient"
 	"strconv"
 	"strings"
 	"time"
+
+	"neurons-connector/providers/httpclient"
 )
 
 // window is the length of Okta's rate-limit windows.

@@ -318,14 +318,20 @@ const window = time.Hour
 
 // withinWindow caps a wait OneLogin announced at its window: a longer one
 // is a broken answer (or a proxy's), which must not park the connector
-// until the date it names. The pass's warnings say so, once.
+// until the date it names.
 func (c *Client) withinWindow(d time.Duration, what string) time.Duration {
 	if d <= window {
 		return d
 	}
+	c.absurdWait(d, what)
+	return window
+}
+
+// absurdWait says, once a pass, that OneLogin announced a wait beyond its
+// window.
+func (c *Client) absurdWait(d time.Duration, what string) {
 	c.warnOnce("absurd wait", fmt.Sprintf("onelogin asked to wait %s (%s), but its rate-limit window is an hour: "+
 		"waiting an hour at most (is a proxy in front of OneLogin wrong?)", httpclient.Span(d), what))
-	return window
 }
 
 // rateBudget is what GET /auth/rate_limit reports.
@@ -422,6 +428,6 @@ func (c *Client) updatePacer(h http.Header) {
 		return
 	}
 	if d := retryafter.Seconds(int64(reset)); !c.pacer.Update(limit, remaining, d) {
-		c.withinWindow(d, "X-RateLimit-Reset") // to warn: the pacer took it as a window
+		c.absurdWait(d, "X-RateLimit-Reset") // the pacer took it as a window
 	}
 }

@@ -7,12 +7,13 @@
 package oktatest
 
 import (
-	"neurons-connector/internal/splitmix"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"neurons-connector/internal/splitmix"
 )
 
 // Statuses are Okta's user statuses.
