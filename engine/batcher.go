@@ -48,8 +48,21 @@ const bodyReserve = 4 << 10
 
 func (p *pass) newBatcher() *batcher { return &batcher{p: p} }
 
-// enqueue writes the batches made so far to the outbox.
+// enqueue writes the batches made so far to the outbox. The run's first
+// batch marks the run open in the sync state (SyncState.Open) until its
+// final batch closes it, in the same transaction each time.
 func (b *batcher) enqueue(tx *store.Tx) error {
+	if len(b.ready) > 0 && !b.p.opened {
+		st, err := tx.SyncState(b.p.c.ID)
+		if err != nil {
+			return err
+		}
+		st.Open = b.p.runID
+		if err := tx.PutSyncState(b.p.c.ID, st); err != nil {
+			return err
+		}
+		b.p.opened = true
+	}
 	for _, r := range b.ready {
 		if _, err := tx.Enqueue(b.p.c.ID, r.key, r.records, r.payload); err != nil {
 			return err

@@ -84,7 +84,10 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 				}
 				return b.enqueue(tx)
 			}
-			if p.batches > 0 || b.pending > 0 {
+			// A final batch ends a run that queued anything, and one
+			// that an earlier run left open: the sink may be waiting
+			// for it to publish that run's batches (the CSV drop).
+			if p.batches > 0 || b.pending > 0 || state.Open != "" {
 				if err := b.flush(true); err != nil {
 					return err
 				}
@@ -121,6 +124,7 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, started time.Time) store.SyncState {
 	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
 	state.Resend = "" // every selected user is queued by now
+	state.Open = ""   // the final batch is queued with this state
 	state.ContactFields = strings.Join(p.contactFields, ",")
 	if p.mode == Full {
 		state.LastFull = started

@@ -85,6 +85,7 @@ type pass struct {
 	runID        string
 	dry          bool
 	resend       bool  // upsert every selected user, changed or not (Options.Resend)
+	opened       bool  // the run has queued a batch and marked itself open (batcher.enqueue)
 	started      int64 // the run's start, Unix seconds: when the snapshot says a user was last queued
 	opts         Options
 	provider     Provider

@@ -282,6 +282,12 @@ type SyncState struct {
 	// completed it: the next run resends too, so that a crash or a failure
 	// does not leave some users unsent.
 	Resend string `json:"resend,omitempty"`
+	// Open is a run that queued batches and stopped (killed, cancelled,
+	// failed) before its final batch. A sink may hold such batches back
+	// until a final one (the CSV drop publishes at the end of a run), so
+	// the next complete run sends a final batch even if it found nothing
+	// to change.
+	Open string `json:"open,omitempty"`
 }
 
 // Hold is why and since when a connector's deletes are held.
