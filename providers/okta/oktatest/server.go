@@ -259,14 +259,37 @@ func bucketOf(path string) string {
 }
 
 // statusWriter remembers the status for the request log.
+// statusWriter keeps the status written and records the request (record)
+// once, as the status is written.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	record  func(status int)
+	written bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
-	w.ResponseWriter.WriteHeader(code)
+	w.ResponseWriter.WriteHeader(code) // first: the gzip writer decides here
+	if !w.written {
+		w.written = true
+		w.record(code)
+	}
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// done records a request whose handler wrote no status.
+func (w *statusWriter) done() {
+	if !w.written {
+		w.written = true
+		w.record(w.status)
+	}
 }
 
 // ServeHTTP implements http.Handler: headers every Okta response carries,
@@ -282,14 +305,19 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	bucket := bucketOf(r.URL.Path)
 	rec := Request{Time: s.now(), Method: r.Method, URL: r.URL.String(), Bucket: bucket,
 		RetryFor: r.Header.Get("X-Okta-Retry-For"), RetryCount: r.Header.Get("X-Okta-Retry-Count"), Auth: "none"}
-	defer func() {
-		rec.Status = w.status
+	// The request is recorded when its status is written, before the
+	// client can read any of the answer: a client that stops reading at
+	// the end of the JSON returns before the handler does, and a test
+	// counting requests then must find this one.
+	w.record = func(status int) {
+		rec.Status = status
 		rec.Gzip = gz != nil && gz.zw != nil
 		s.mu.Lock()
 		s.requests = append(s.requests, rec)
-		s.statuses[w.status]++
+		s.statuses[status]++
 		s.mu.Unlock()
-	}()
+	}
+	defer w.done() // an answer never written (a dropped connection) is recorded too
 	h := w.Header()
 	h.Set("Date", s.now().Format(http.TimeFormat))
 	h.Set("X-Okta-Request-Id", requestID())

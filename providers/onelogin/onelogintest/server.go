@@ -165,12 +165,17 @@ func (s *Server) index(id int64) (int, bool) {
 // ServeHTTP routes a request, after the account-wide checks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	defer func() {
+	// The request is recorded when its status is written, before the
+	// client can read any of the answer: a client that stops reading at
+	// the end of the JSON returns before the handler does, and a test
+	// counting requests then must find this one.
+	sw.record = func(status int) {
 		s.mu.Lock()
-		s.statuses[sw.status]++
-		s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), sw.status})
+		s.statuses[status]++
+		s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), status})
 		s.mu.Unlock()
-	}()
+	}
+	defer sw.done() // an answer never written (a dropped connection) is recorded too
 	w = sw
 	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat)) // the simulated clock, not the host's
 	if s.opts.CreatorDeleted {
@@ -397,9 +402,34 @@ func badRequest(w http.ResponseWriter, desc string) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{"status": 400, "error": "BadRequestError", "description": desc})
 }
 
+// statusWriter keeps the status written and records the request (record)
+// once, as the status is written.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	record  func(status int)
+	written bool
 }
 
-func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.written {
+		w.written, w.status = true, code
+		w.record(code)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// done records a request whose handler wrote no status.
+func (w *statusWriter) done() {
+	if !w.written {
+		w.written = true
+		w.record(w.status)
+	}
+}
