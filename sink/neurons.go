@@ -280,31 +280,10 @@ func (n *Neurons) said(body []byte, token string) string {
 	return n.scrub(message([]byte(n.scrub(string(body), token))), token)
 }
 
-// scrub replaces the client secret and the access token in text that came
-// from the network, as sent, form-encoded or JSON-escaped: an endpoint
-// that quotes the request back (a debugging proxy, an error page repeating
-// what it refused) must not put them in an error, a log or status. It runs
-// before message shortens the text, which could cut a secret in two.
+// scrub takes the client secret and the access token out of text that
+// came from the network (redact.Secrets).
 func (n *Neurons) scrub(text, token string) string {
-	for _, v := range []string{string(n.opts.ClientSecret.Reveal()), token} {
-		if v == "" {
-			continue
-		}
-		for _, form := range []string{v, url.QueryEscape(v), strings.ReplaceAll(url.QueryEscape(v), "+", "%20"), jsonEscaped(v, true), jsonEscaped(v, false)} {
-			text = strings.ReplaceAll(text, form, "[redacted]")
-		}
-	}
-	return text
-}
-
-// jsonEscaped is v as it appears inside a JSON string, with <, > and &
-// escaped as Go's encoder does by default, or left as they are.
-func jsonEscaped(v string, html bool) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(html)
-	_ = enc.Encode(v)
-	return strings.TrimSuffix(strings.TrimSuffix(b.String(), "\n"), `"`)[1:]
+	return redact.Secrets(text, string(n.opts.ClientSecret.Reveal()), token)
 }
 
 // message extracts a short message from an error body of any shape.

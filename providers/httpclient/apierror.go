@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"neurons-connector/fault"
+	"neurons-connector/internal/redact"
 )
 
 // MaxErrorBody is how much of an error response an APIError keeps.
@@ -25,18 +26,32 @@ type APIError struct {
 	// RetryAfter is the wait a Retry-After header announced; negative
 	// when there was none.
 	RetryAfter time.Duration
-	Body       []byte // the start of the body, at most MaxErrorBody
+	Body       []byte // the start of the body, at most MaxErrorBody, without the request's credentials
+	// secrets are the credentials the request carried, which nothing
+	// quoted from the answer may repeat (Redact).
+	secrets []string
 }
 
 // NewAPIError types an answer; the provider fills in Code, Message and
-// RequestID from its own error shape.
+// RequestID from its own error shape, through Redact.
 func NewAPIError(provider, method, path string, resp *http.Response, body []byte, now time.Time) *APIError {
-	if len(body) > MaxErrorBody {
-		body = body[:MaxErrorBody]
+	e := &APIError{Provider: provider, Method: method, Path: path, Status: resp.StatusCode, RetryAfter: RetryAfter(resp.Header, now)}
+	if resp.Request != nil {
+		e.secrets = redact.Credentials(resp.Request.Header.Get("Authorization"))
 	}
-	return &APIError{Provider: provider, Method: method, Path: path, Status: resp.StatusCode,
-		RetryAfter: RetryAfter(resp.Header, now), Body: append([]byte(nil), body...)}
+	// Scrubbed before it is cut, which could leave half a secret.
+	e.Body = []byte(e.Redact(string(body)))
+	if len(e.Body) > MaxErrorBody {
+		e.Body = e.Body[:MaxErrorBody]
+	}
+	return e
 }
+
+// Redact takes the request's credentials out of text from the answer: a
+// server that quotes the request back (an error page, a debugging proxy,
+// an impostor at a mistyped URL) must not put the API token or client
+// secret into an error, a log or status.
+func (e *APIError) Redact(text string) string { return redact.Secrets(text, e.secrets...) }
 
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("%s: %s %s: HTTP %d", e.Provider, e.Method, e.Path, e.Status)

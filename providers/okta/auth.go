@@ -28,6 +28,7 @@ import (
 
 	"neurons-connector/clock"
 	"neurons-connector/fault"
+	"neurons-connector/internal/redact"
 	"neurons-connector/secret"
 )
 
@@ -314,6 +315,9 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 		}
 		return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s without an OAuth answer; check the Okta URL", resp.Status), fault.ErrConfig)
 	}
+	// Its words go into errors: not the signed assertion (a credential
+	// for minutes) of a request quoted back.
+	a.Error, a.Description = redact.Secrets(a.Error, assertion), redact.Secrets(a.Description, assertion)
 	return a, resp.Header, nil
 }
 

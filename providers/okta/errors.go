@@ -13,13 +13,13 @@ import (
 // X-Okta-Request-Id its support asks for.
 func newAPIError(method, path string, resp *http.Response, body []byte, now time.Time) *httpclient.APIError {
 	e := httpclient.NewAPIError("okta", method, path, resp, body, now)
-	e.RequestID = resp.Header.Get("X-Okta-Request-Id")
+	e.RequestID = e.Redact(resp.Header.Get("X-Okta-Request-Id"))
 	var shape struct {
 		Code    string `json:"errorCode"`
 		Summary string `json:"errorSummary"`
 	}
 	if json.Unmarshal(body, &shape) == nil {
-		e.Code, e.Message = shape.Code, shape.Summary
+		e.Code, e.Message = e.Redact(shape.Code), e.Redact(shape.Summary)
 	}
 	return e
 }

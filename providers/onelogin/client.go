@@ -167,7 +167,7 @@ func (c *Client) count(f func(*engine.Stats)) {
 // whichever error shape it used.
 func newAPIError(method, path string, resp *http.Response, body []byte, now time.Time) *httpclient.APIError {
 	e := httpclient.NewAPIError("onelogin", method, path, resp, body, now)
-	e.Message = errorMessage(body)
+	e.Message = truncate(e.Redact(errorMessage(body)), 200) // scrubbed before it is cut
 	return e
 }
 
@@ -191,7 +191,7 @@ func errorMessage(body []byte) string {
 	_ = json.Unmarshal(v["status"], &status)
 	for _, m := range []string{str(v["message"]), str(v["description"]), status.Message} {
 		if m != "" {
-			return truncate(m, 200)
+			return m
 		}
 	}
 	return ""

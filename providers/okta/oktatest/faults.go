@@ -3,6 +3,7 @@ package oktatest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path"
@@ -36,9 +37,15 @@ type Fault struct {
 	// its X-Rate-Limit-Reset: the cases that make Okta's Go SDK give up
 	// at once (okta-api.md §7.4, §9 item 23).
 	NoDate, NoReset bool
-	Delay           time.Duration // wait this long (real time) before answering normally
-	Truncate        bool          // send only half of the real body, then close
-	InvalidJSON     bool          // a 200 whose body is not JSON
+	// Echo, with Status, quotes the request back in the answer: its
+	// Authorization header in errorSummary, errorCode and
+	// X-Okta-Request-Id; on the token endpoint, the form (its signed
+	// assertion) in error_description. What an error page or a debugging
+	// proxy in front of the org, or an impostor at a mistyped URL, does.
+	Echo        bool
+	Delay       time.Duration // wait this long (real time) before answering normally
+	Truncate    bool          // send only half of the real body, then close
+	InvalidJSON bool          // a 200 whose body is not JSON
 	// BadGzip: a 200 that says Content-Encoding: gzip, complete as HTTP,
 	// whose gzip stream stops half-way (a proxy that cut it).
 	BadGzip  bool
@@ -112,6 +119,8 @@ func (s *Server) takeFault(path string) *Fault {
 // apply carries the fault out; it reports whether it answered the request.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
+	case f.Echo && f.Status != 0:
+		echo(w, r, f.Status)
 	case f.Status == http.StatusTooManyRequests:
 		w.Header().Set("X-Rate-Limit-Remaining", "0")
 		if f.ResetIn > 0 {
@@ -210,4 +219,20 @@ func padding(r *http.Request) int {
 		return f.Pad
 	}
 	return 0
+}
+
+// echo answers status quoting the request's credentials back (Fault.Echo).
+func echo(w *statusWriter, r *http.Request, status int) {
+	auth := r.Header.Get("Authorization")
+	if r.URL.Path == TokenPath {
+		_ = r.ParseForm()
+		w.WriteHeader(status)
+		data, _ := json.Marshal(map[string]string{"error": "invalid_client",
+			"error_description": "refused " + r.PostForm.Encode()})
+		_, _ = w.Write(data)
+		return
+	}
+	w.Header().Set("X-Okta-Request-Id", auth)
+	_, cred, _ := strings.Cut(auth, " ")
+	writeError(w, status, cred, "Authorization: "+auth+" refused for "+r.Method+" "+r.URL.String())
 }

@@ -45,6 +45,11 @@ type Fault struct {
 	// Pad adds a field of this many bytes to every user of a users page,
 	// written piecewise: a huge page on the wire.
 	Pad int
+	// Echo, with Status, quotes the request's Authorization header back in
+	// the error's message (Basic client ID and secret on the token
+	// endpoint, the access token elsewhere): what an error page or a
+	// debugging proxy, or an impostor at a mistyped URL, does.
+	Echo bool
 
 	seen int // matching requests, for Every
 }
@@ -97,6 +102,9 @@ func (s *Server) takeFault(path string) *Fault {
 // apply carries the fault out; it reports whether it answered.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
+	case f.Echo && f.Status != 0:
+		writeJSON(w, f.Status, map[string]any{"message": "Authorization: " + r.Header.Get("Authorization") +
+			" refused for " + r.Method + " " + r.URL.String(), "name": "Error", "statusCode": f.Status})
 	case f.Status == http.StatusTooManyRequests && (f.RetryAfter > 0 || f.RawRetryAfter != ""):
 		v := f.RawRetryAfter
 		if v == "" {
