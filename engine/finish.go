@@ -32,6 +32,9 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 	if err != nil {
 		return err
 	}
+	if dels, err = p.confirmAbsent(ctx, dels); err != nil {
+		return err
+	}
 	n := 0
 	for _, d := range dels {
 		if d.delivered {

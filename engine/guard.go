@@ -57,6 +57,9 @@ func (p *pass) guard(n int) (why, hint string) {
 		return fmt.Sprintf("the provider answered as %s, but the connector's earlier runs read %s", p.identity, p.lastIdentity),
 			fmt.Sprintf("if the connector should now read the new tenant, run: neurons-connector run %q --confirm-deletes; "+
 				"otherwise fix its URL (neurons-connector connector edit %q)", name, name)
+	case p.unconfirmed() != "":
+		return p.unconfirmed(), fmt.Sprintf("run it again later (neurons-connector run %q --full): the deletes go once the provider "+
+			"lists everyone; or %s", name, confirm)
 	case p.mode == Full && p.fetched == 0 && p.delivered > 0:
 		return fmt.Sprintf("the full run listed no users while the connector has delivered %d (Okta answers an empty list to "+
 				"a token whose owner lost the admin role)", p.delivered),

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -230,17 +231,26 @@ func TestAnotherOrgHoldsDeletes(t *testing.T) {
 	e.assertSinkIsTruth()
 }
 
-// An org that answers half a list (the listing ends early) is a mass
-// delete, held.
+// An org that answers half a list (the listing ends early): the absent
+// users asked about (engine.ConfirmLimit of them) still exist and are
+// kept, and the others, which may be gaps too, are held.
 func TestHalfAListIsHeld(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 400, "ACTIVE")
 	e.mustRun(engine.Options{})
 	e.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Skip: 2, NoNext: true}) // three pages of 50, then no next link
 	e.clock.Advance(time.Hour)
-	r := e.runHeld(engine.Options{Full: true}, len(e.truth())-150, "exceed --max-deletes 10%")
-	if r.Fetched != 150 {
-		t.Fatalf("fetched %d", r.Fetched)
+	absent := len(e.truth()) - 150
+	r := e.runHeld(engine.Options{Full: true}, absent-engine.ConfirmLimit,
+		fmt.Sprintf("the listing left out %d of the %d absent users checked", engine.ConfirmLimit, engine.ConfirmLimit))
+	if r.Fetched != 150 || !strings.Contains(strings.Join(r.Warnings, "\n"), "left out 100 users that still exist") {
+		t.Fatalf("fetched %d, warnings %q", r.Fetched, r.Warnings)
+	}
+	e.assertSinkIsTruth()
+	// The next full run lists everyone: nothing to delete, nothing held.
+	e.clock.Advance(time.Hour)
+	if r := e.mustRun(engine.Options{Full: true}); r.Deleted != 0 || len(e.heldIDs()) != 0 || e.state().Hold != nil {
+		t.Fatalf("after the listing came back: %+v, %d held", r, len(e.heldIDs()))
 	}
 	e.assertSinkIsTruth()
 }

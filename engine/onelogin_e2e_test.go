@@ -122,6 +122,15 @@ func TestOneLoginEndToEnd(t *testing.T) {
 	if e.fake.DeleteReason(e.conn.ID, strconv.FormatInt(victim, 10)) != sink.ReasonDeletedAtSource {
 		t.Error("the hard delete was not delivered")
 	}
+	asked := 0 // the absent user confirmed gone (engine.Confirmer) before the delete
+	for _, q := range sim.Requests() {
+		if q.Path == "/api/2/users/"+strconv.FormatInt(victim, 10) {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("the deleted user was asked for %d times, want once", asked)
+	}
 	if got, want := e.held(), oneLoginTruth(sim, 1); !slices.Equal(got, want) {
 		t.Fatalf("the sink holds %d users, the account has %d active", len(got), len(want))
 	}

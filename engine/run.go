@@ -133,6 +133,9 @@ type pass struct {
 	pageRecords, pageSize, rewrites int
 
 	pages, fetched, upserts, deletes, batches, seq int
+
+	confirm  confirmed // what asking about the absent users found (confirmAbsent)
+	warnings []string  // the engine's own, for the run's record
 }
 
 // Run syncs one connector: one pass over the provider's users, mapped,
@@ -283,6 +286,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	}
 	defer func() {
 		run.Fetched, run.Upserted, run.Deleted = p.fetched, p.upserts, p.deletes
+		run.Warnings = append(run.Warnings, p.warnings...)
 	}()
 	if err != nil {
 		return err

@@ -1,7 +1,8 @@
-// Package redact makes what a user typed safe to quote in a message or a
-// log line: a URL loses its password and its query values, which is where
-// credentials hide (https://user:pw@host, ?client_secret=...), even when
-// the URL is too malformed to parse.
+// Package redact makes text safe to quote in a message or a log line: a
+// URL a user typed loses its password and its query values, which is
+// where credentials hide (https://user:pw@host, ?client_secret=...), even
+// when the URL is too malformed to parse; text from the network loses the
+// secrets the request that drew it carried (Secrets).
 package redact
 
 import (

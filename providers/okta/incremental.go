@@ -191,3 +191,18 @@ func (c *Client) usersByID(ctx context.Context, keys []string) (map[string]found
 	}
 	return found, missing, nil
 }
+
+// Confirm implements engine.Confirmer: the status of each user of ids that
+// GET /api/v1/users/{id} still finds (deactivated users included); a 404
+// leaves the user out, gone.
+func (c *Client) Confirm(ctx context.Context, ids []string) (map[string]string, error) {
+	found, _, err := c.usersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(found))
+	for id, u := range found {
+		out[id] = u.status
+	}
+	return out, nil
+}

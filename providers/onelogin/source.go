@@ -264,6 +264,22 @@ func (c *Client) list(ctx context.Context, filters url.Values, fn func([]map[str
 	}
 }
 
+// Confirm implements engine.Confirmer: the status of each user of ids that
+// GET /api/2/users/{id} still finds; a 404 leaves the user out, gone.
+func (c *Client) Confirm(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, id := range ids {
+		u, found, err := c.FindUser(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out[id] = u.Status
+		}
+	}
+	return out, nil
+}
+
 // FindUser reads one user by id (GET /api/2/users/{id}, the full object),
 // for the engine's managers outside the selected statuses. Answers are
 // cached for the client's life, one run.
