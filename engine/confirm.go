@@ -38,7 +38,8 @@ type confirmed struct {
 // did not list (dels, reason deleted-at-source): those gone stay deletes;
 // those in another status become status-not-selected; those in a
 // selected status are dropped from dels and kept as they are, since the
-// listing left them out. It returns the deletes left.
+// listing left them out, unless the run's deletes were confirmed
+// (--confirm-deletes). It returns the deletes left.
 func (p *pass) confirmAbsent(ctx context.Context, dels []removal) ([]removal, error) {
 	c, ok := p.provider.(Confirmer)
 	if !ok || p.mode != Full || p.fetched == 0 {
@@ -83,6 +84,9 @@ func (p *pass) confirmAbsent(ctx context.Context, dels []removal) ([]removal, er
 		st, exists := status[dels[i].id]
 		switch {
 		case !exists:
+		case p.selected[st] && p.opts.ConfirmDeletes:
+			// The admin let this run's deletes through: every user it
+			// did not list goes (a role narrowed on purpose, say).
 		case p.selected[st]:
 			keep[i] = false
 			if p.confirm.leftOut++; p.confirm.first == "" {
