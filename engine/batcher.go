@@ -2,9 +2,12 @@ package engine
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"neurons-connector/connector"
+	"neurons-connector/mapping"
 	"neurons-connector/sink"
 	"neurons-connector/store"
 )
@@ -45,6 +48,28 @@ func batchKey(connID, runID string, seq int) string {
 
 // bodyReserve leaves room in a batch body for its envelope.
 const bodyReserve = 4 << 10
+
+// maxAttrs is the most bytes a user's attributes may take: as much as a
+// batch of that user alone can hold within the contract's body limit
+// (upsert counts the same).
+func maxAttrs(id string) int { return sink.MaxBody - bodyReserve - len(id) - 32 }
+
+// namedOversized is how many users with records too large for a batch a
+// run names in its warnings; the others it counts.
+const namedOversized = 5
+
+// fit leaves out the largest attributes of a user's record (size bytes of
+// JSON) until it fits a batch (mapping.Record.Fit), and warns. Without
+// it, the batch of that one user would be refused (413) and could not be
+// split, and the connector's delivery would stop behind it for good.
+func (p *pass) fit(id string, rec mapping.Record, size int) mapping.Record {
+	rec, dropped := rec.Fit(maxAttrs(id))
+	if p.oversized++; p.oversized <= namedOversized {
+		p.warnings = append(p.warnings, fmt.Sprintf("user %s: the mapped record is %d KiB, more than a batch may hold (%d MiB), so it was "+
+			"sent without its largest attributes: %s", id, size>>10, sink.MaxBody>>20, strings.Join(dropped, ", ")))
+	}
+	return rec
+}
 
 func (p *pass) newBatcher() *batcher { return &batcher{p: p} }
 

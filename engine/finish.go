@@ -227,6 +227,10 @@ func (p *pass) fixManagers(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
+				if len(attrs) > maxAttrs(e.ID) { // a manager's fields made it too large
+					rec = p.fit(e.ID, rec, len(attrs))
+					attrs = rec.AppendJSON(nil)
+				}
 				cur, ok, err := p.getSnap(tx, e.ID)
 				if err != nil {
 					return err

@@ -249,6 +249,10 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	// Encoded into memory reused for every user: most users of a run are
 	// unchanged and only hashed; the batcher copies those it sends.
 	p.attrs = p.rec.AppendJSON(p.attrs[:0])
+	if len(p.attrs) > maxAttrs(u.ID) {
+		p.rec = p.fit(u.ID, p.rec, len(p.attrs))
+		p.attrs = p.rec.AppendJSON(p.attrs[:0])
+	}
 	attrs := p.attrs
 	if dir.missed {
 		// The manager may come later in this pass: queue the user when the

@@ -134,8 +134,9 @@ type pass struct {
 
 	pages, fetched, upserts, deletes, batches, seq int
 
-	confirm  confirmed // what asking about the absent users found (confirmAbsent)
-	warnings []string  // the engine's own, for the run's record
+	confirm   confirmed // what asking about the absent users found (confirmAbsent)
+	oversized int       // users whose records were cut to fit a batch (fit)
+	warnings  []string  // the engine's own, for the run's record
 }
 
 // Run syncs one connector: one pass over the provider's users, mapped,
@@ -287,6 +288,9 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	defer func() {
 		run.Fetched, run.Upserted, run.Deleted = p.fetched, p.upserts, p.deletes
 		run.Warnings = append(run.Warnings, p.warnings...)
+		if more := p.oversized - namedOversized; more > 0 {
+			run.Warnings = append(run.Warnings, fmt.Sprintf("and %d more users' records were cut the same way", more))
+		}
 	}()
 	if err != nil {
 		return err
