@@ -3,13 +3,13 @@ package mapping
 import "slices"
 
 // Fit returns the record without its largest attributes, as few as it
-// takes for its JSON (AppendJSON) to be at most max bytes, and the names
+// takes for its JSON (AppendJSON) to be at most limit bytes, and the names
 // of those it left out. The ingestion contract bounds a batch, so a record
 // that cannot fit in one alone would stop its connector's delivery for
 // good; an attribute that large is not something Neurons can use anyway.
-func (r Record) Fit(max int) (Record, []string) {
+func (r Record) Fit(limit int) (Record, []string) {
 	size := len(r.AppendJSON(nil))
-	if size <= max {
+	if size <= limit {
 		return r, nil
 	}
 	// Each field's share of the JSON: its key, its value, a comma.
@@ -27,7 +27,7 @@ func (r Record) Fit(max int) (Record, []string) {
 	drop := make([]bool, len(r))
 	var names []string
 	for _, i := range order {
-		if size <= max {
+		if size <= limit {
 			break
 		}
 		drop[i], size = true, size-cost[i]
