@@ -44,7 +44,7 @@ type OAuth struct {
 }
 
 // DefaultScopes are the read scopes a full run uses.
-var DefaultScopes = []string{"okta.users.read", "okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.orgs.read"}
+var DefaultScopes = []string{"okta.users.read", "okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.groups.read", "okta.orgs.read"}
 
 // ParsePrivateKey reads a PEM private key: RSA (PKCS#1 or PKCS#8) or EC
 // (SEC 1 or PKCS#8). Its errors never quote the key.
@@ -327,7 +327,7 @@ func (o *oauthApp) narrow(pass *incremental) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.cfg.Scopes = slices.DeleteFunc(o.cfg.Scopes, func(s string) bool {
-		return s == "okta.apps.read" && pass.isUnavailable("apps") || s == "okta.devices.read" && pass.isUnavailable("devices")
+		return (s == "okta.apps.read" || s == "okta.groups.read") && pass.isUnavailable("apps") || s == "okta.devices.read" && pass.isUnavailable("devices")
 	})
 }
 
@@ -338,6 +338,7 @@ var optionalScopes = map[string]string{
 	"okta.apps.read":    "assigned apps are not read (each user keeps the apps last read, if any)",
 	"okta.devices.read": "device type and OS are not read (each user keeps the devices last read, if any)",
 	"okta.logs.read":    "incremental runs cannot see app assignments, devices and deletions in the System Log",
+	"okta.groups.read":  "apps assigned to or taken from a group reach its members with full runs only",
 	"okta.orgs.read":    "runs read the org's id from its public /.well-known/okta-organization instead, and connector test cannot name the org",
 }
 
@@ -376,7 +377,7 @@ func (o *oauthApp) dropOptional(description string) bool {
 
 // scopeAPIs are the parts of a pass each optional scope opens; the org's
 // identity (okta.orgs.read) falls back to the public well-known document.
-var scopeAPIs = map[string]string{"okta.apps.read": "apps", "okta.devices.read": "devices", "okta.logs.read": "logs"}
+var scopeAPIs = map[string]string{"okta.apps.read": "apps", "okta.devices.read": "devices", "okta.logs.read": "logs", "okta.groups.read": "groups"}
 
 // withoutRefused gets the app's token before the pass reads anything, and
 // marks unavailable to the pass each part whose scope the app is not

@@ -18,13 +18,6 @@ import (
 // names says whether the log names user id for its apps or devices.
 func (r *logRead) names(id string) bool { return r != nil && (r.apps[id] || r.devices[id]) }
 
-func logGroups(r *logRead) []string {
-	if r == nil {
-		return nil
-	}
-	return r.groups
-}
-
 func (pass *incremental) snapshotApps() map[string]appInfo {
 	pass.mu.Lock()
 	defer pass.mu.Unlock()
@@ -102,7 +95,8 @@ func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bo
 	for id := range log.deleted {
 		gone = append(gone, id)
 	}
-	read = slices.DeleteFunc(read, func(id string) bool { return listed[id] || log.deleted[id] })
+	// Groups' members came with their records (groupMembers): no read by ID.
+	read = slices.DeleteFunc(read, func(id string) bool { _, member := log.members[id]; return listed[id] || log.deleted[id] || member })
 	gone = slices.DeleteFunc(gone, func(id string) bool { return listed[id] })
 	slices.Sort(read)
 	slices.Sort(gone)
@@ -126,6 +120,12 @@ func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bo
 		if !added[raw.id] { // named by ID and by login: read once
 			added[raw.id] = true
 			users = append(users, engine.User{ID: raw.id, Status: raw.status, Raw: raw.raw})
+		}
+	}
+	for id, m := range log.members {
+		if !listed[id] && !added[id] && !log.deleted[id] {
+			added[id] = true
+			users = append(users, engine.User{ID: m.id, Status: m.status, Raw: m.raw})
 		}
 	}
 	if err := c.refresh(ctx, users, states, log, pass); err != nil {

@@ -144,8 +144,8 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		case err != nil:
 			return nil, err
 		}
-		for _, g := range logGroups(log) {
-			c.warn(fmt.Sprintf("okta: an app was assigned to or taken from group %s; its members' apps reach Neurons with the next full run", g))
+		if err := c.groupMembers(ctx, log, pass); err != nil {
+			return nil, err
 		}
 		since := cur.Watermark.Add(-Overlap).UTC().Format(TimeFormat)
 		first = c.usersURL(fmt.Sprintf("lastUpdated ge %q", since))

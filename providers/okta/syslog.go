@@ -55,11 +55,12 @@ type logEvent struct {
 
 // logRead is what one read of the log found.
 type logRead struct {
-	apps, devices, deleted map[string]bool // user IDs (or logins, when no User target)
-	groups                 []string        // groups whose apps changed
-	events                 int             // new events read
-	at                     time.Time       // the server's time of the first answer
-	seen                   []seenEvent     // events published at or after at less LogOverlap
+	apps, devices, deleted map[string]bool      // user IDs (or logins, when no User target)
+	groups                 []string             // groups whose apps changed
+	members                map[string]foundUser // those groups' members, listed (groupMembers)
+	events                 int                  // new events read
+	at                     time.Time            // the server's time of the first answer
+	seen                   []seenEvent          // events published at or after at less LogOverlap
 }
 
 // seenEvent is an event applied already, kept while the next read's
@@ -95,7 +96,7 @@ func (c *Client) readLog(ctx context.Context, cur cursor) (*logRead, error) {
 	q := url.Values{"since": {since.UTC().Format(TimeFormat)}, "filter": {strings.Join(filters, " or ")},
 		"limit": {fmt.Sprint(logPageSize)}, "sortOrder": {"ASCENDING"}}
 	ref := "/api/v1/logs?" + q.Encode()
-	out := &logRead{apps: map[string]bool{}, devices: map[string]bool{}, deleted: map[string]bool{}}
+	out := &logRead{apps: map[string]bool{}, devices: map[string]bool{}, deleted: map[string]bool{}, members: map[string]foundUser{}}
 	recent := append([]seenEvent(nil), cur.LogSeen...)
 	for pages := 0; ; pages++ {
 		if pages == maxLogPages {

@@ -255,6 +255,9 @@ func (s *Server) UserID(i int) string { return s.t.userID(i) }
 // AppID returns the ID of app j.
 func (s *Server) AppID(j int) string { return s.t.appID(j) }
 
+// AppLabel is the label of app j, as app links and the apps listing give it.
+func (s *Server) AppLabel(j int) string { return appLabel(j) }
+
 // User returns user id's status and a copy of its profile, and whether it
 // exists (deleted users do not).
 func (s *Server) User(id string) (status string, profile map[string]any, ok bool) {

@@ -329,6 +329,8 @@ func scopeFor(method, path string) string {
 		return "okta.devices.read"
 	case strings.HasPrefix(path, "/api/v1/logs"):
 		return "okta.logs.read"
+	case strings.HasPrefix(path, "/api/v1/groups"):
+		return "okta.groups.read"
 	case strings.HasPrefix(path, "/api/v1/org"):
 		return "okta.orgs.read"
 	}

@@ -33,6 +33,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.appUsers(w, r, parts[1])
 	case len(parts) == 2 && parts[0] == "apps" && get:
 		s.getApp(w, r, parts[1])
+	case len(parts) == 3 && parts[0] == "groups" && parts[2] == "users" && get:
+		s.groupUsers(w, r, parts[1])
 	case p == "/api/v1/devices" && get:
 		s.listDevices(w, r)
 	case p == "/api/v1/logs" && get:

@@ -258,7 +258,6 @@ func bucketOf(path string) string {
 	return "other"
 }
 
-// statusWriter remembers the status for the request log.
 // statusWriter keeps the status written and records the request (record)
 // once, as the status is written.
 type statusWriter struct {

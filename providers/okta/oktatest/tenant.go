@@ -70,6 +70,7 @@ type tenant struct {
 	mu      sync.RWMutex
 	changed map[int]*user // mutated, deleted or added users
 	added   int           // users added after generation: indices n, n+1, ...
+	groups  []*group      // made by tests (AddGroup)
 }
 
 func newTenant(seed uint64, n, apps int, base time.Time, spread time.Duration) *tenant {
@@ -338,6 +339,9 @@ func (t *tenant) assigned(u *user, j int) (ok, group bool) {
 			return true, false
 		}
 	}
+	if t.groupHas(u.idx, j) {
+		return true, true
+	}
 	return t.drawnApp(u.idx, j), false
 }
 
@@ -367,7 +371,7 @@ func appLabel(j int) string {
 // mayHaveApp is a cheap first test for listings: false means user i
 // certainly does not have app j.
 func (t *tenant) mayHaveApp(i, j int) bool {
-	if j == 0 || t.drawnApp(i, j) {
+	if j == 0 || t.drawnApp(i, j) || t.groupHas(i, j) {
 		return true
 	}
 	t.mu.RLock()
