@@ -225,7 +225,7 @@ func TestOAuthOptionalScopesMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	warnings := f.client.Stats().Warnings
-	for _, scope := range []string{"okta.apps.read", "okta.devices.read", "okta.logs.read"} {
+	for _, scope := range []string{"okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.groups.read"} {
 		n := 0
 		for _, w := range warnings {
 			if strings.Contains(w, "not granted "+scope) {
@@ -244,6 +244,7 @@ func TestOAuthOptionalScopesMissing(t *testing.T) {
 	// No call bound to be refused was made.
 	for _, r := range f.sim.Requests() {
 		if strings.HasPrefix(r.URL, "/api/v1/apps") || strings.HasPrefix(r.URL, "/api/v1/devices") || strings.HasPrefix(r.URL, "/api/v1/logs") ||
+			strings.HasPrefix(r.URL, "/api/v1/groups") ||
 			strings.Contains(r.URL, "/appLinks") || r.Status == 403 {
 			t.Errorf("the passes called %s (%d) without its scope", r.URL, r.Status)
 		}

@@ -122,8 +122,8 @@ func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bo
 			users = append(users, engine.User{ID: raw.id, Status: raw.status, Raw: raw.raw})
 		}
 	}
-	for id, m := range log.members {
-		if !listed[id] && !added[id] && !log.deleted[id] {
+	for _, id := range slices.Sorted(maps.Keys(log.members)) {
+		if m := log.members[id]; !listed[id] && !added[id] && !log.deleted[id] {
 			added[id] = true
 			users = append(users, engine.User{ID: m.id, Status: m.status, Raw: m.raw})
 		}
