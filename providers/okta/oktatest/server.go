@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
+	"neurons-connector/internal/simrec"
 )
 
 // typeID is the one user type the tenant has.
@@ -258,38 +259,9 @@ func bucketOf(path string) string {
 	return "other"
 }
 
-// statusWriter keeps the status written and records the request (record)
-// once, as the status is written.
-type statusWriter struct {
-	http.ResponseWriter
-	status  int
-	record  func(status int)
-	written bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
-	w.ResponseWriter.WriteHeader(code) // first: the gzip writer decides here
-	if !w.written {
-		w.written = true
-		w.record(code)
-	}
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// done records a request whose handler wrote no status.
-func (w *statusWriter) done() {
-	if !w.written {
-		w.written = true
-		w.record(w.status)
-	}
-}
+// statusWriter keeps the status written and records the request when it
+// is written (simrec).
+type statusWriter = simrec.Writer
 
 // ServeHTTP implements http.Handler: headers every Okta response carries,
 // the concurrency limit, authentication, rate limits, faults, then the API.
@@ -300,15 +272,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		defer gz.close()
 		rw = gz
 	}
-	w := &statusWriter{ResponseWriter: rw, status: 200}
+	w := &statusWriter{ResponseWriter: rw, Status: 200}
 	bucket := bucketOf(r.URL.Path)
 	rec := Request{Time: s.now(), Method: r.Method, URL: r.URL.String(), Bucket: bucket,
 		RetryFor: r.Header.Get("X-Okta-Retry-For"), RetryCount: r.Header.Get("X-Okta-Retry-Count"), Auth: "none"}
-	// The request is recorded when its status is written, before the
-	// client can read any of the answer: a client that stops reading at
-	// the end of the JSON returns before the handler does, and a test
-	// counting requests then must find this one.
-	w.record = func(status int) {
+	w.Record = func(status int) { // before the client can read the answer (simrec)
 		rec.Status = status
 		rec.Gzip = gz != nil && gz.zw != nil
 		s.mu.Lock()
@@ -316,7 +284,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.statuses[status]++
 		s.mu.Unlock()
 	}
-	defer w.done() // an answer never written (a dropped connection) is recorded too
+	defer w.Done() // an answer never written (a dropped connection) is recorded too
 	h := w.Header()
 	h.Set("Date", s.now().Format(http.TimeFormat))
 	h.Set("X-Okta-Request-Id", requestID())

@@ -191,7 +191,7 @@ func (w *pageWriter) WriteHeader(code int) {
 }
 
 func (w *pageWriter) Write(b []byte) (int, error) {
-	if w.f.Pad > 0 && w.status == http.StatusOK && len(b) > 0 && b[0] == '[' {
+	if w.f.Pad > 0 && w.Status == http.StatusOK && len(b) > 0 && b[0] == '[' {
 		w.Header().Set("Content-Length", simpad.ContentLength(b, w.f.Pad))
 		w.WriteHeader(http.StatusOK)
 		return len(b), simpad.Write(w.statusWriter, b, w.f.Pad)
@@ -211,7 +211,7 @@ func (w *stallWriter) WriteHeader(code int) {
 }
 
 func (w *stallWriter) Write(b []byte) (int, error) {
-	if w.status == 0 || w.Header().Get("After-Cursor") != w.Header().Get("Cursor") {
+	if w.Status == 0 || w.Header().Get("After-Cursor") != w.Header().Get("Cursor") {
 		w.WriteHeader(http.StatusOK)
 	}
 	return w.statusWriter.Write(b)

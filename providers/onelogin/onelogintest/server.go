@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
+	"neurons-connector/internal/simrec"
 )
 
 // Options configure a simulated OneLogin account.
@@ -164,18 +165,14 @@ func (s *Server) index(id int64) (int, bool) {
 
 // ServeHTTP routes a request, after the account-wide checks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-	// The request is recorded when its status is written, before the
-	// client can read any of the answer: a client that stops reading at
-	// the end of the JSON returns before the handler does, and a test
-	// counting requests then must find this one.
-	sw.record = func(status int) {
+	sw := &statusWriter{ResponseWriter: w, Status: http.StatusOK}
+	sw.Record = func(status int) { // before the client can read the answer (simrec)
 		s.mu.Lock()
 		s.statuses[status]++
 		s.requests = append(s.requests, Request{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), status})
 		s.mu.Unlock()
 	}
-	defer sw.done() // an answer never written (a dropped connection) is recorded too
+	defer sw.Done() // an answer never written (a dropped connection) is recorded too
 	w = sw
 	w.Header().Set("Date", s.clock.Now().UTC().Format(http.TimeFormat)) // the simulated clock, not the host's
 	if s.opts.CreatorDeleted {
@@ -402,34 +399,6 @@ func badRequest(w http.ResponseWriter, desc string) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{"status": 400, "error": "BadRequestError", "description": desc})
 }
 
-// statusWriter keeps the status written and records the request (record)
-// once, as the status is written.
-type statusWriter struct {
-	http.ResponseWriter
-	status  int
-	record  func(status int)
-	written bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.written {
-		w.written, w.status = true, code
-		w.record(code)
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// done records a request whose handler wrote no status.
-func (w *statusWriter) done() {
-	if !w.written {
-		w.written = true
-		w.record(w.status)
-	}
-}
+// statusWriter keeps the status written and records the request when it
+// is written (simrec).
+type statusWriter = simrec.Writer
