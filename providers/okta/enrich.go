@@ -32,18 +32,27 @@ type enrichment struct {
 	comboRaw []map[string]any
 	comboNo  []uint64 // combos[i]'s number in the pass's numbering, with comboRaw
 	comboOf  map[deviceInfo]uint32
-	users    map[userKey]uint32 // into lists
-	other    map[string]uint32  // IDs that are not 20 bytes long
-	lists    []userLists        // while sweeping
-	slab     []link
+	// named are the devices when the mapping reads their names: a
+	// Windows computer's name is its own, so devices are kept one by one,
+	// each with its (platform, OS) combo, and users' device lists point
+	// here instead of at combos. The names are in names, one slab: no
+	// pointer per device for the collector to follow (a million of them
+	// kept it collecting all run long under the soft memory limit).
+	named []namedDevice
+	names []byte
+	users map[userKey]uint32 // into lists
+	other map[string]uint32  // IDs that are not 20 bytes long
+	lists []userLists        // while sweeping
+	slab  []link
 	// After the sweeps, compact turns the lists into two packed arrays
 	// (compressed sparse rows): user i's apps are appVals[appOff[i]:appOff[i+1]].
-	appOff, devOff   []uint32
-	appVals, devVals []uint16
-	noApps           bool // the apps API was unavailable: leave appLinks out
-	noDevs           bool // the devices API was unavailable (Classic Engine): leave devices out
-	noDeviceNames    bool // the mapping reads no display name: devices are kept without (readsDeviceNames)
-	strs             map[string]string
+	appOff, devOff []uint32
+	appVals        []uint16
+	devVals        []uint32 // into combos, or into named
+	noApps         bool     // the apps API was unavailable: leave appLinks out
+	noDevs         bool     // the devices API was unavailable (Classic Engine): leave devices out
+	noDeviceNames  bool     // the mapping reads no display name: devices are kept without (readsDeviceNames)
+	strs           map[string]string
 }
 
 // userKey is an Okta user ID (20 characters) as a map key without a pointer.
@@ -66,6 +75,12 @@ type appInfo struct {
 // deviceInfo is what the connector keeps of a device: its profile's
 // platform, OS version and name, which is all the mapping reads.
 type deviceInfo struct{ platform, osVersion, displayName string }
+
+// namedDevice is one device whose name the mapping reads.
+type namedDevice struct {
+	combo   uint32 // its (platform, OS) in combos
+	off, to uint32 // its name in enrichment.names
+}
 
 func newEnrichment() *enrichment {
 	return &enrichment{comboOf: map[deviceInfo]uint32{}, users: map[userKey]uint32{}, other: map[string]uint32{}, strs: map[string]string{}}
@@ -125,8 +140,26 @@ func (e *enrichment) addDevice(userID string, combo uint32) {
 	e.add(&l.devHead, &l.devTail, combo)
 }
 
+// device is what users' lists hold for a device the sweep read: its
+// (platform, OS) combo, or, when the mapping reads names, the device itself
+// (named), whose name is its own.
+func (e *enrichment) device(d deviceInfo) uint32 {
+	v := e.combo(d)
+	if e.noDeviceNames {
+		return v
+	}
+	// Copied into the slab: the decoder's strings share the page's
+	// buffer, and one name kept would keep the whole page (1,038 MB at
+	// 1,000,000 users).
+	off := len(e.names)
+	e.names = append(e.names, d.displayName...)
+	e.named = append(e.named, namedDevice{combo: v, off: uint32(off), to: uint32(len(e.names))}) //nolint:gosec // G115: names of 4 GB are not read
+	return uint32(len(e.named) - 1)                                                              //nolint:gosec // G115: fewer devices than 2^32
+}
+
+// combo numbers a device's (platform, OS) profile within the sweep.
 func (e *enrichment) combo(d deviceInfo) uint32 {
-	d = deviceInfo{e.intern(d.platform), e.intern(d.osVersion), e.intern(d.displayName)}
+	d = deviceInfo{e.intern(d.platform), e.intern(d.osVersion), ""}
 	if i, ok := e.comboOf[d]; ok {
 		return i
 	}
@@ -136,39 +169,40 @@ func (e *enrichment) combo(d deviceInfo) uint32 {
 	return i
 }
 
-// compact packs the sweeps' lists into arrays a quarter of their size and
-// frees the lists: the long listing that follows runs with that much less
-// memory held. Indices above 65535 (that many apps or distinct device
-// profiles) would not fit; the lists are then kept as they are.
+// compact packs the sweeps' lists into arrays a quarter of their size
+// (apps) or half (devices) and frees the lists: the long listing that
+// follows runs with that much less memory held. App indices above 65535
+// (that many apps) would not fit; the lists are then kept as they are.
 func (e *enrichment) compact() {
-	if len(e.apps) > 1<<16 || len(e.combos) > 1<<16 {
+	if len(e.apps) > 1<<16 {
 		return
 	}
-	pack := func(head func(l userLists) int32) ([]uint32, []uint16) {
-		off := make([]uint32, len(e.lists)+1)
-		var vals []uint16
-		for i, l := range e.lists {
-			off[i] = uint32(len(vals))
-			for n := head(l); n >= 0; n = e.slab[n].next {
-				vals = append(vals, uint16(e.slab[n].val))
-			}
-		}
-		off[len(e.lists)] = uint32(len(vals))
-		return off, slices.Clip(vals)
-	}
-	e.appOff, e.appVals = pack(func(l userLists) int32 { return l.appHead })
-	e.devOff, e.devVals = pack(func(l userLists) int32 { return l.devHead })
+	e.appOff, e.appVals = pack(e, func(l userLists) int32 { return l.appHead }, func(v uint32) uint16 { return uint16(v) }) //nolint:gosec // G115: below 1<<16, checked above
+	e.devOff, e.devVals = pack(e, func(l userLists) int32 { return l.devHead }, func(v uint32) uint32 { return v })
 	e.lists, e.slab = nil, nil
+}
+
+// pack turns one kind of the sweep's lists into offsets and values.
+func pack[V uint16 | uint32](e *enrichment, head func(l userLists) int32, conv func(uint32) V) ([]uint32, []V) {
+	off := make([]uint32, len(e.lists)+1)
+	var vals []V
+	for i, l := range e.lists {
+		off[i] = uint32(len(vals)) //nolint:gosec // G115: fewer values than a slice holds
+		for n := head(l); n >= 0; n = e.slab[n].next {
+			vals = append(vals, conv(e.slab[n].val))
+		}
+	}
+	off[len(e.lists)] = uint32(len(vals)) //nolint:gosec // G115: as above
+	return off, slices.Clip(vals)
 }
 
 // values appends user i's apps (dev false) or devices to buf.
 func (e *enrichment) values(i uint32, dev bool, buf []uint32) []uint32 {
 	if e.lists == nil && e.appOff != nil {
-		off, vals := e.appOff, e.appVals
 		if dev {
-			off, vals = e.devOff, e.devVals
+			return append(buf, e.devVals[e.devOff[i]:e.devOff[i+1]]...)
 		}
-		for _, v := range vals[off[i]:off[i+1]] {
+		for _, v := range e.appVals[e.appOff[i]:e.appOff[i+1]] {
 			buf = append(buf, uint32(v))
 		}
 		return buf
@@ -195,6 +229,7 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 	var nums [2][16]uint64
 	var vals [32]uint32
 	apps, devs := nums[0][:0], nums[1][:0]
+	var names []string // the devices' names, when the mapping reads them
 	var flags byte
 	switch {
 	case e.noApps && prev != nil && !prev.NoApps && pass.keeps("apps"):
@@ -233,7 +268,8 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 		list := make([]any, 0, len(prev.Devices))
 		for _, d := range prev.Devices {
 			list = append(list, deviceRaw(deviceInfo{d.Platform, d.OSVersion, d.Name}))
-			devs = append(devs, n.device([3]string{d.Platform, d.OSVersion, d.Name}))
+			devs = append(devs, n.device(d.Platform, d.OSVersion))
+			names = append(names, d.Name)
 		}
 		raw["devices"] = list
 	case e.noDevs:
@@ -245,6 +281,12 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 		}
 		list := make([]any, len(mine))
 		for k, v := range mine {
+			name, named := "", !e.noDeviceNames
+			if named {
+				// A device of its own: its map is made for this user.
+				nd := e.named[v]
+				name, v = string(e.names[nd.off:nd.to]), nd.combo
+			}
 			if int(v) >= len(e.comboRaw) {
 				grow := len(e.combos) - len(e.comboRaw)
 				e.comboRaw = append(e.comboRaw, make([]map[string]any, grow)...)
@@ -253,14 +295,24 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 			if e.comboRaw[v] == nil {
 				d := e.combos[v]
 				e.comboRaw[v] = deviceRaw(d)
-				e.comboNo[v] = n.device([3]string{d.platform, d.osVersion, d.displayName})
+				e.comboNo[v] = n.device(d.platform, d.osVersion)
 			}
-			list[k] = e.comboRaw[v]
+			if named {
+				d := e.combos[v]
+				list[k] = deviceRaw(deviceInfo{d.platform, d.osVersion, name})
+				names = append(names, name)
+			} else {
+				list[k] = e.comboRaw[v]
+			}
 			devs = append(devs, e.comboNo[v])
 		}
 		raw["devices"] = list
 	}
-	return appendState(make([]byte, 0, 4+len(apps)+len(devs)), flags, apps, devs)
+	size := 4 + len(apps) + 2*len(devs)
+	for _, name := range names {
+		size += len(name)
+	}
+	return appendState(make([]byte, 0, size), flags, apps, devs, names)
 }
 
 // deviceRaw is a device as the mapping reads it: its profile.

@@ -53,10 +53,20 @@ func newNumbering(apps []string, devices [][3]string) *numbering {
 	return n
 }
 
-const stateVersion = 1
+// stateVersion is the form encode writes. Version 1 numbered each device
+// by its (platform, OS, name) profile; version 2 numbers the (platform,
+// OS) profile and keeps the name in the state itself, since a computer's
+// name is its own: numbered, a table reading names made the cursor and
+// the pass's tables as large as the org's devices (1,408 MB at 1,000,000
+// users). Version 1 states are still read.
+const (
+	stateVersion   = 2
+	stateVersionV1 = 1
+)
 
 // encode writes s as: version, flags, then the count and numbers of its
-// apps and of its device profiles, as uvarints.
+// apps, and the count of its devices, each as the number of its (platform,
+// OS) profile and its name, as uvarints and strings (appendState).
 func (n *numbering) encode(s *userState) []byte {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -72,22 +82,30 @@ func (n *numbering) encode(s *userState) []byte {
 		apps[i] = n.appLocked(a)
 	}
 	devs := make([]uint64, len(s.Devices))
+	names := make([]string, len(s.Devices))
 	for i, d := range s.Devices {
-		devs[i] = n.deviceLocked([3]string{d.Platform, d.OSVersion, d.Name})
+		devs[i], names[i] = n.deviceLocked(d.Platform, d.OSVersion), d.Name
 	}
-	return appendState(nil, flags, apps, devs)
+	return appendState(nil, flags, apps, devs, names)
 }
 
-// appendState appends a state in encode's form, from its numbers.
-func appendState(b []byte, flags byte, apps, devs []uint64) []byte {
+// appendState appends a state in encode's form, from its numbers; names
+// are the devices' names, in order (nil: none).
+func appendState(b []byte, flags byte, apps, devs []uint64, names []string) []byte {
 	b = append(b, stateVersion, flags)
 	b = binary.AppendUvarint(b, uint64(len(apps)))
 	for _, no := range apps {
 		b = binary.AppendUvarint(b, no)
 	}
 	b = binary.AppendUvarint(b, uint64(len(devs)))
-	for _, no := range devs {
+	for i, no := range devs {
 		b = binary.AppendUvarint(b, no)
+		name := ""
+		if names != nil {
+			name = names[i]
+		}
+		b = binary.AppendUvarint(b, uint64(len(name)))
+		b = append(b, name...)
 	}
 	return b
 }
@@ -101,14 +119,17 @@ func (n *numbering) app(id string) uint64 {
 
 func (n *numbering) appLocked(id string) uint64 { return numberOf(&n.apps, n.appNo, id) }
 
-// device returns a device profile's number, giving it the next one if new.
-func (n *numbering) device(key [3]string) uint64 {
+// device returns the number of a device's (platform, OS) profile, giving
+// it the next one if new.
+func (n *numbering) device(platform, osVersion string) uint64 {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.deviceLocked(key)
+	return n.deviceLocked(platform, osVersion)
 }
 
-func (n *numbering) deviceLocked(key [3]string) uint64 { return numberOf(&n.devices, n.devNo, key) }
+func (n *numbering) deviceLocked(platform, osVersion string) uint64 {
+	return numberOf(&n.devices, n.devNo, [3]string{platform, osVersion, ""})
+}
 
 // numberOf returns k's number in list, appending k if it has none.
 func numberOf[K comparable](list *[]K, index map[K]uint64, k K) uint64 {
@@ -126,9 +147,10 @@ func numberOf[K comparable](list *[]K, index map[K]uint64, k K) uint64 {
 func (n *numbering) decode(b []byte) (*userState, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if len(b) < 2 || b[0] != stateVersion {
+	if len(b) < 2 || b[0] != stateVersion && b[0] != stateVersionV1 {
 		return nil, false
 	}
+	named := b[0] == stateVersion
 	s := &userState{NoApps: b[1]&1 != 0, NoDevices: b[1]&2 != 0}
 	b = b[2:]
 	next := func() (uint64, bool) {
@@ -142,7 +164,7 @@ func (n *numbering) decode(b []byte) (*userState, bool) {
 	// numbers reads a count and that many numbers below limit.
 	numbers := func(limit int, fn func(no uint64)) bool {
 		count, ok := next()
-		if !ok || count > uint64(limit) {
+		if !ok || count > uint64(len(b)) { // each takes a byte at least: a damaged count asks no more
 			return false
 		}
 		for range count {
@@ -154,11 +176,26 @@ func (n *numbering) decode(b []byte) (*userState, bool) {
 		}
 		return true
 	}
+	// name reads a device's name after its number (version 2).
+	bad := false
+	name := func() string {
+		l, ok := next()
+		if !ok || l > uint64(len(b)) {
+			bad = true
+			return ""
+		}
+		v := string(b[:l])
+		b = b[l:]
+		return v
+	}
 	if !numbers(len(n.apps), func(no uint64) { s.Apps = append(s.Apps, n.apps[no]) }) ||
 		!numbers(len(n.devices), func(no uint64) {
-			d := n.devices[no]
-			s.Devices = append(s.Devices, stateDevice{d[0], d[1], d[2]})
-		}) {
+			d := stateDevice{n.devices[no][0], n.devices[no][1], n.devices[no][2]} // version 1: the name in the table
+			if named {
+				d.Name = name()
+			}
+			s.Devices = append(s.Devices, d)
+		}) || bad {
 		return nil, false
 	}
 	return s, len(b) == 0

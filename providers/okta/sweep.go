@@ -111,10 +111,10 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, d := range items {
-			combo := e.combo(d.info(!e.noDeviceNames))
+			v := e.device(d.info(!e.noDeviceNames))
 			for _, u := range d.Embedded.Users {
 				if u.User.ID != "" {
-					e.addDevice(u.User.ID, combo)
+					e.addDevice(u.User.ID, v)
 				}
 			}
 		}
@@ -131,12 +131,11 @@ func (d device) info(names bool) deviceInfo {
 }
 
 // readsDeviceNames reports whether a mapping table that reads sources
-// (nil: everything) reads the devices' display names. Devices are kept as
-// (platform, OS, name) profiles, numbered once per pass and in the
-// cursor: phones and Macs share a few, but a Windows computer's name is its
-// own, so with names an org holds as many profiles as computers (a
-// 100,000-user run took 2.9 times the CPU and 2.5 times the memory). A
-// table that does not read them gets none.
+// (nil: everything) reads the devices' display names. A Windows
+// computer's name is its own: with names, the sweep keeps each device
+// (enrichment.named) and each user's state its devices' names, where
+// without it keeps a handful of (platform, OS) profiles shared by all.
+// A table that does not read them gets none.
 func readsDeviceNames(sources []string) bool {
 	if sources == nil {
 		return true

@@ -51,7 +51,7 @@ func TestUserStateNumbers(t *testing.T) {
 	n := newNumbering([]string{"0oaA"}, nil)
 	s := &userState{Apps: []string{"0oaA", "0oaB"}, Devices: []stateDevice{{"IOS", "17.4", "iPhone 15"}}}
 	b := n.encode(s)
-	if len(b) > 8 {
+	if len(b) > 8+len("iPhone 15") { // a few bytes, and the name of each device
 		t.Errorf("%d bytes", len(b))
 	}
 	back, ok := n.decode(b)
@@ -65,6 +65,17 @@ func TestUserStateNumbers(t *testing.T) {
 	}
 	if _, ok := n.decode([]byte(`{"a":["0oaA"]}`)); ok {
 		t.Error("a state of another format was read")
+	}
+	for cut := 1; cut < len(b); cut++ {
+		if _, ok := n.decode(b[:cut]); ok {
+			t.Errorf("a state cut to %d bytes was read", cut)
+		}
+	}
+	// Version 1 (before names were kept in the state) numbered each
+	// device with its name; such a state still reads.
+	v1 := newNumbering([]string{"0oaA"}, [][3]string{{"WINDOWS", "11", "DESKTOP-1"}})
+	if back, ok := v1.decode([]byte{1, 0, 1, 0, 1, 0}); !ok || back.Devices[0] != (stateDevice{"WINDOWS", "11", "DESKTOP-1"}) || back.Apps[0] != "0oaA" {
+		t.Errorf("a version 1 state: %+v %v", back, ok)
 	}
 }
 
