@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -90,6 +91,7 @@ func (e *enrichment) intern(s string) string {
 	if v, ok := e.strs[s]; ok {
 		return v
 	}
+	s = strings.Clone(s) // not the page it was decoded from, which it would keep alive
 	e.strs[s] = s
 	return s
 }
@@ -111,7 +113,7 @@ func (e *enrichment) listsOf(id string, create bool) (uint32, bool) {
 	if len(id) == len(userKey{}) {
 		e.users[userKey([]byte(id))] = i
 	} else {
-		e.other[id] = i
+		e.other[strings.Clone(id)] = i // not the page it was decoded from
 	}
 	return i, true
 }
