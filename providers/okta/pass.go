@@ -1,0 +1,248 @@
+package okta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/httpclient"
+)
+
+// incremental is what an incremental pass remembers between users: APIs
+// the org lacks, and the apps already looked up.
+type incremental struct {
+	mu       sync.Mutex // users are enriched four at a time
+	unavail  map[string]bool
+	skipped  map[string]bool // unavailable only because the mapping reads none of it (skipUnread)
+	apps     map[string]appInfo
+	selected map[string]bool // the statuses the connector delivers
+	numbers  *numbering      // for the users' states
+	// noDeviceNames: the mapping reads no device's display name, so
+	// devices are kept without it (readsDeviceNames).
+	noDeviceNames bool
+	// last is the numbering of the users' stored states: the last
+	// pass's, which a full pass replaces with a fresh one (numbers is),
+	// so that apps and devices gone from the org leave the cursor.
+	last *numbering
+}
+
+// stored is the numbering the users' stored states were written with.
+func (pass *incremental) stored() *numbering {
+	if pass.last != nil {
+		return pass.last
+	}
+	return pass.numbers
+}
+
+// known is the app id as the pass knows it (from the cursor, the sweep or a
+// lookup).
+func (pass *incremental) known(id string) (appInfo, bool) {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	a, ok := pass.apps[id]
+	return a, ok
+}
+
+func (pass *incremental) isUnavailable(api string) bool {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	return pass.unavail[api]
+}
+
+// skipUnread marks the apps and devices APIs unavailable to the pass,
+// silently, when the mapping reads no appLinks or devices (fields, nil for
+// all): neither the sweeps nor an incremental pass's reads then call them,
+// and the users' states say they know nothing of them, so that the full
+// run a mapping change brings reads them again.
+func (pass *incremental) skipUnread(fields []string) {
+	if fields == nil {
+		return
+	}
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	if !slices.Contains(fields, "appLinks") {
+		pass.unavail["apps"], pass.skipped["apps"] = true, true
+	}
+	if !slices.Contains(fields, "devices") {
+		pass.unavail["devices"], pass.skipped["devices"] = true, true
+	}
+}
+
+// keeps reports whether users keep what they last had of an API: it is
+// refused (a custom admin role edited, an OAuth scope not granted, a
+// Classic org's devices), not merely unread. A permission lost for a day
+// must not wipe every user's apps in Neurons and bring them back the day
+// after: the last values read stand, with a warning, until it answers
+// again.
+func (pass *incremental) keeps(api string) bool {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	return pass.unavail[api] && !pass.skipped[api]
+}
+
+// markUnavailable records that the org lacks an API; it reports whether
+// this was news (so the warning is given once).
+func (pass *incremental) markUnavailable(api string) bool {
+	pass.mu.Lock()
+	defer pass.mu.Unlock()
+	news := !pass.unavail[api]
+	pass.unavail[api] = true
+	return news
+}
+
+// enrichAll reads the apps and devices of users side by side, four at a
+// time (the client's cap on requests in flight), each once, and gives each
+// its new state.
+func (c *Client) enrichAll(ctx context.Context, users []*engine.User, pass *incremental) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for _, u := range users {
+		g.Go(func() error {
+			s, err := c.enrichOne(gctx, u.Raw, u.ID, pass, nil, true, true)
+			if err == nil {
+				u.State = pass.numbers.encode(s)
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// enrichOne reads what a user's record needs of its apps (apps) and devices
+// (devs), starting from the stored state base (nil: none, so both are
+// read), writes them into raw and returns the user's new state. Calls go
+// only where the state cannot answer: one for apps, one for devices. Apps
+// are named by the app's label, as full passes name them (a user's
+// appLinks carry link labels, and one app may have several links).
+func (c *Client) enrichOne(ctx context.Context, raw map[string]any, id string, pass *incremental, base *userState, apps, devs bool) (*userState, error) {
+	s := &userState{NoApps: true, NoDevices: true} // nothing known until read
+	if base != nil {
+		*s = *base
+	} else {
+		apps, devs = true, true
+	}
+	if apps || s.NoApps {
+		if err := c.readApps(ctx, id, s, pass); err != nil {
+			return nil, err
+		}
+	}
+	if devs || s.NoDevices {
+		if err := c.readDevices(ctx, id, s, pass); err != nil {
+			return nil, err
+		}
+	}
+	return s, c.apply(ctx, raw, s, pass)
+}
+
+// readApps reads a user's app links into s (one call). While the API is
+// refused, s keeps the apps it had (pass.keeps); when the mapping reads
+// none, s knows nothing of them.
+func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *incremental) error {
+	if pass.isUnavailable("apps") {
+		if !pass.keeps("apps") {
+			s.Apps, s.NoApps = nil, true
+		}
+		return nil
+	}
+	var links []map[string]any
+	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(r io.Reader) (err error) {
+		links, err = httpclient.DecodeObjectsFrom(r, 0) // unpaginated: one user's links
+		return err
+	})
+	switch {
+	case unavailable(err):
+		if pass.markUnavailable("apps") {
+			c.warn(fmt.Sprintf("okta appLinks API unavailable (%v): %s", err, appsKept))
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	var apps []string
+	seen := map[string]bool{}
+	for _, l := range links {
+		inst, _ := l["appInstanceId"].(string)
+		if inst != "" && !seen[inst] {
+			seen[inst] = true
+			apps = append(apps, inst)
+		}
+	}
+	s.Apps, s.NoApps = apps, false
+	return nil
+}
+
+// readDevices reads a user's devices into s (one call); while the API is
+// refused, s keeps the devices it had, as readApps keeps apps.
+func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass *incremental) error {
+	if pass.isUnavailable("devices") {
+		if !pass.keeps("devices") {
+			s.Devices, s.NoDevices = nil, true
+		}
+		return nil
+	}
+	var items []struct{ Device device }
+	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(r io.Reader) (err error) {
+		items, err = httpclient.DecodeItemsFrom[struct{ Device device }](r, 0)
+		return err
+	})
+	switch {
+	case unavailable(err):
+		if pass.markUnavailable("devices") {
+			c.warn(fmt.Sprintf("okta devices API unavailable (%v): %s", err, devicesKept))
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	devices := make([]stateDevice, 0, len(items))
+	for _, it := range items {
+		d := it.Device.info(!pass.noDeviceNames)
+		devices = append(devices, stateDevice{d.platform, d.osVersion, d.displayName})
+	}
+	s.Devices, s.NoDevices = devices, false
+	return nil
+}
+
+// What a run says when an API is refused: users keep what was last read.
+const (
+	appsKept = "each user's assigned apps are kept as last read, not updated, until the token may read apps again " +
+		"(grant its admin read access to apps, or the okta.apps.read scope to an OAuth app)"
+	devicesKept = "each user's devices are kept as last read, not updated, until the token may read devices again " +
+		"(the devices API exists only in Identity Engine orgs)"
+)
+
+// errAppsRefused: an app the pass cannot name, the apps API being refused.
+var errAppsRefused = errors.New("the apps API is refused")
+
+// app looks an app up once per pass.
+func (c *Client) app(ctx context.Context, id string, pass *incremental) (appInfo, error) {
+	pass.mu.Lock()
+	known, ok := pass.apps[id]
+	refused := pass.unavail["apps"]
+	pass.mu.Unlock()
+	if ok {
+		return known, nil
+	}
+	if refused {
+		return appInfo{}, errAppsRefused
+	}
+	var a struct{ ID, Label, Name string }
+	_, err := c.get(ctx, "/api/v1/apps/"+url.PathEscape(id), func(r io.Reader) error { return httpclient.DecodeInto(r, &a) })
+	if err != nil {
+		return appInfo{}, fmt.Errorf("look up app %s: %w", id, err)
+	}
+	info := appInfo{id: id, label: a.Label, name: a.Name}
+	pass.mu.Lock()
+	pass.apps[id] = info
+	pass.mu.Unlock()
+	return info, nil
+}
+
+var _ engine.StatsReporter = (*Client)(nil)
