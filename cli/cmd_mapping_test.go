@@ -39,6 +39,17 @@ func TestMappingExportAndCheck(t *testing.T) {
 			t.Errorf("problem line without FILE:LINE: %q", l)
 		}
 	}
+	// A row that reads what the connector never fills: OK, exit 0, and a
+	// warning on stderr with its line, which a run records too.
+	serials := filepath.Join(t.TempDir(), "serials.csv")
+	if err := os.WriteFile(serials, append(exported, []byte("Application.Okta.Serials,devices.profile.serialNumber,list,\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = h.run("mapping", "check", serials)
+	if r.code != 0 || !strings.Contains(r.stdout, "OK, 40 rows (type okta)") ||
+		!strings.Contains(r.stderr, "serials.csv:41: warning: source devices.profile.serialNumber stays empty") {
+		t.Errorf("check with a row that stays empty: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	// The export of a OneLogin table checks as OneLogin by its content.
 	ol := filepath.Join(t.TempDir(), "mine.csv")
 	h.mustRun("mapping", "export", "onelogin", "-o", ol)

@@ -92,6 +92,9 @@ connector's NAME.csv), else from its content.`,
 			if err != nil {
 				return err
 			}
+			for _, w := range table.Warnings() {
+				fmt.Fprintln(t.env.Stderr, w)
+			}
 			_, err = fmt.Fprintf(t.env.Stdout, "%s: OK, %d rows (type %s)\n", file, len(table.Rows()), kind)
 			return err
 		}),

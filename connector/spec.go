@@ -52,6 +52,11 @@ type Record struct {
 	// Open are the fields whose members are free-form (custom attributes),
 	// the only ones a wildcard row may expand.
 	Open []string
+	// Filled are the fields the connector builds itself rather than reads
+	// from the user (Okta's appLinks, devices), each with the only paths
+	// below it that it fills: a source below one of them that is not one
+	// of those stays empty, and a table that reads one gets a warning.
+	Filled map[string][]string
 	// StatusLabels name the provider's status codes for people;
 	// StateLabels its state codes, nil when its users have no state.
 	StatusLabels map[string]string

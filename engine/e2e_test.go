@@ -448,14 +448,18 @@ func TestFieldsOnlyAnOverrideReadsAreDelivered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	override := string(builtin) + "Application.Okta.SelfLink,_links.self.href,,\nApplication.Okta.Realm,realmId,,\n"
+	override := string(builtin) + "Application.Okta.SelfLink,_links.self.href,,\nApplication.Okta.Realm,realmId,,\n" +
+		"Application.Okta.Serials,devices.profile.serialNumber,list,\n" // what the connector never fills: a warning
 	src, err := mapping.NewSource(connector.Specs{okta.Spec, onelogin.Spec}, os.DirFS("../mappings"),
 		fstest.MapFS{"okta.csv": {Data: []byte(override)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.eng.Tables = mapping.NewKeeper(src)
-	e.mustRun(engine.Options{})
+	r := e.mustRun(engine.Options{})
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "source devices.profile.serialNumber stays empty") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
 	users := e.fake.Users(e.conn.ID)
 	if len(users) == 0 || len(users) != len(e.truth()) {
 		t.Fatalf("%d users delivered, want %d", len(users), len(e.truth()))

@@ -382,3 +382,39 @@ func TestFieldsAreWhatTheTableReads(t *testing.T) {
 		t.Errorf("Sources = %v, want %v", got, want)
 	}
 }
+
+// A row reading below a field the connector builds itself (Okta's
+// devices and appLinks) loads, but one below what it fills stays empty for
+// every user: the table says so, with the line, instead of staying silent.
+func TestRowsThatStayEmptyAreWarnedAbout(t *testing.T) {
+	table := "target,source,transform,notes\n" +
+		"Application.Okta.Serials,devices.profile.serialNumber,list,\n" +
+		"User.DeviceTypes,devices.profile.platform,list,\n" +
+		"Application.Okta.Devices,devices.profile,list,\n" +
+		"Application.Okta.AppUrls,appLinks.linkUrl,list,\n" +
+		"User.AssignedApps,appLinks.label,list,\n" +
+		"User.Email,profile.email,,\n"
+	tb, err := mapping.Parse(builtinSource(t).Catalog, okta.Spec, "t.csv", []byte(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := tb.Warnings()
+	if len(w) != 2 || !strings.HasPrefix(w[0], "t.csv:2: warning: source devices.profile.serialNumber stays empty") ||
+		!strings.Contains(w[0], "devices.profile.platform, devices.profile.osVersion, devices.profile.displayName only") ||
+		!strings.HasPrefix(w[1], "t.csv:5: warning: source appLinks.linkUrl stays empty") {
+		t.Errorf("warnings %q", w)
+	}
+	builtin, err := mapping.Parse(builtinSource(t).Catalog, okta.Spec, "okta.csv", mustRead(t, "../mappings/okta.csv"))
+	if err != nil || len(builtin.Warnings()) != 0 {
+		t.Errorf("the built-in table: %v, warnings %q", err, builtin.Warnings())
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

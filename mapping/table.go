@@ -46,6 +46,18 @@ type Table struct {
 
 	planMu sync.Mutex
 	plan   atomic.Pointer[plan]
+
+	warnings []Problem // rows that load but read what the connector never fills (unfilled)
+}
+
+// Warnings are the table's rows that load but will stay empty, each as
+// FILE:LINE: message.
+func (t *Table) Warnings() []string {
+	out := make([]string, len(t.warnings))
+	for i, w := range t.warnings {
+		out[i] = w.String()
+	}
+	return out
 }
 
 // Fields returns the top-level fields of a user the table reads (those
@@ -171,6 +183,8 @@ func (t *Table) addRow(cat *Catalog, r Row, line int) []string {
 		s = strings.TrimSpace(s)
 		if m := t.checkPath(s); m != "" {
 			msgs = append(msgs, m)
+		} else if w := t.unfilled(s); w != "" {
+			t.warnings = append(t.warnings, Problem{File: t.File, Line: line, Msg: w})
 		}
 		segs := strings.Split(s, ".")
 		paths[i] = path{root: t.root(segs[0]), rest: segs[1:]}
@@ -238,6 +252,29 @@ func (t *Table) checkPath(p string) string {
 }
 
 func (t *Table) example() string { return t.facts.Example }
+
+// unfilled says why a source below a field the connector builds itself
+// (connector.Record.Filled) stays empty, or "": a row reading
+// devices.profile.serialNumber loads, and would otherwise be silently
+// empty for every user.
+func (t *Table) unfilled(p string) string {
+	top, rest, below := strings.Cut(p, ".")
+	subs, filled := t.facts.Filled[top]
+	if !filled || !below {
+		return ""
+	}
+	for _, sub := range subs {
+		if rest == sub || strings.HasPrefix(sub, rest+".") || strings.HasPrefix(rest, sub+".") {
+			return ""
+		}
+	}
+	full := make([]string, len(subs))
+	for i, sub := range subs {
+		full[i] = top + "." + sub
+	}
+	return fmt.Sprintf("warning: source %s stays empty: the connector fills %s with %s only; map one of those, or remove the row",
+		p, top, strings.Join(full, ", "))
+}
 
 // addWildcard checks and compiles a row such as profile.* → Application.Okta.Profile.*.
 func (t *Table) addWildcard(r Row, line int) []string {

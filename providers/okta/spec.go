@@ -70,6 +70,12 @@ var Spec = &connector.Spec{
 			"passwordChanged", "realmId", "type", "profile", "credentials", "transitioningToStatus",
 			"_links", "_embedded", "appLinks", "devices"},
 		Open: []string{"profile"},
+		// What the sweeps and the per-user reads keep of each app link
+		// and device (enrich.go): nothing else of them is read.
+		Filled: map[string][]string{
+			"appLinks": {"label", "appName", "appInstanceId"},
+			"devices":  {"profile.platform", "profile.osVersion", "profile.displayName"},
+		},
 		// The labels of the Okta admin console.
 		StatusLabels: map[string]string{
 			"STAGED": "Staged", "PROVISIONED": "Pending user action", "ACTIVE": "Active",
