@@ -42,7 +42,7 @@ func TestMappingExportAndCheck(t *testing.T) {
 	// A row that reads what the connector never fills: OK, exit 0, and a
 	// warning on stderr with its line, which a run records too.
 	serials := filepath.Join(t.TempDir(), "serials.csv")
-	if err := os.WriteFile(serials, append(exported, []byte("Application.Okta.Serials,devices.profile.serialNumber,list,\n")...), 0o644); err != nil {
+	if err := os.WriteFile(serials, append(exported, []byte("Application.Okta.Serials,devices.profile.serialNumber,list,\n")...), 0o600); err != nil { //nolint:gosec // G703: the test's own temporary folder
 		t.Fatal(err)
 	}
 	r = h.run("mapping", "check", serials)
