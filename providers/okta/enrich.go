@@ -130,10 +130,11 @@ func (e *enrichment) addApp(userID string, app uint32) {
 	e.add(&l.appHead, &l.appTail, app)
 }
 
-func (e *enrichment) addDevice(userID string, combo uint32) {
+// addDevice adds a device to a user's list: what device returned for it.
+func (e *enrichment) addDevice(userID string, v uint32) {
 	i, _ := e.listsOf(userID, true)
 	l := &e.lists[i]
-	e.add(&l.devHead, &l.devTail, combo)
+	e.add(&l.devHead, &l.devTail, v)
 }
 
 // device is what users' lists hold for a device the sweep read: its
