@@ -41,13 +41,13 @@ func TestMappingExportAndCheck(t *testing.T) {
 	}
 	// A row that reads what the connector never fills: OK, exit 0, and a
 	// warning on stderr with its line, which a run records too.
-	serials := filepath.Join(t.TempDir(), "serials.csv")
-	if err := os.WriteFile(serials, append(exported, []byte("Application.Okta.Serials,devices.profile.serialNumber,list,\n")...), 0o600); err != nil { //nolint:gosec // G703: the test's own temporary folder
+	serials := filepath.Join(t.TempDir(), "imeis.csv")
+	if err := os.WriteFile(serials, append(exported, []byte("Application.Okta.IMEIs,devices.profile.imei,list,\n")...), 0o600); err != nil { //nolint:gosec // G703: the test's own temporary folder
 		t.Fatal(err)
 	}
 	r = h.run("mapping", "check", serials)
 	if r.code != 0 || !strings.Contains(r.stdout, "OK, 40 rows (type okta)") ||
-		!strings.Contains(r.stderr, "serials.csv:41: warning: source devices.profile.serialNumber stays empty") {
+		!strings.Contains(r.stderr, "imeis.csv:41: warning: source devices.profile.imei stays empty") {
 		t.Errorf("check with a row that stays empty: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	// The export of a OneLogin table checks as OneLogin by its content.

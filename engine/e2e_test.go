@@ -449,7 +449,8 @@ func TestFieldsOnlyAnOverrideReadsAreDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	override := string(builtin) + "Application.Okta.SelfLink,_links.self.href,,\nApplication.Okta.Realm,realmId,,\n" +
-		"Application.Okta.Serials,devices.profile.serialNumber,list,\n" // what the connector never fills: a warning
+		"Application.Okta.Serials,devices.profile.serialNumber,list,\n" + // read only when a table reads it
+		"Application.Okta.IMEIs,devices.profile.imei,list,\n" // what the connector never fills: a warning
 	src, err := mapping.NewSource(connector.Specs{okta.Spec, onelogin.Spec}, os.DirFS("../mappings"),
 		fstest.MapFS{"okta.csv": {Data: []byte(override)}})
 	if err != nil {
@@ -457,8 +458,17 @@ func TestFieldsOnlyAnOverrideReadsAreDelivered(t *testing.T) {
 	}
 	e.eng.Tables = mapping.NewKeeper(src)
 	r := e.mustRun(engine.Options{})
-	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "source devices.profile.serialNumber stays empty") {
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "source devices.profile.imei stays empty") || strings.Contains(w, "serialNumber stays") {
 		t.Errorf("warnings %q", r.Warnings)
+	}
+	serials := 0
+	for _, rec := range e.fake.Users(e.conn.ID) {
+		if rec.Attributes["Application.Okta.Serials"] != nil {
+			serials++
+		}
+	}
+	if serials == 0 {
+		t.Error("no user's devices came with their serial numbers")
 	}
 	users := e.fake.Users(e.conn.ID)
 	if len(users) == 0 || len(users) != len(e.truth()) {

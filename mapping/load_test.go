@@ -388,7 +388,7 @@ func TestFieldsAreWhatTheTableReads(t *testing.T) {
 // every user: the table says so, with the line, instead of staying silent.
 func TestRowsThatStayEmptyAreWarnedAbout(t *testing.T) {
 	table := "target,source,transform,notes\n" +
-		"Application.Okta.Serials,devices.profile.serialNumber,list,\n" +
+		"Application.Okta.IMEIs,devices.profile.imei,list,\n" +
 		"User.DeviceTypes,devices.profile.platform,list,\n" +
 		"Application.Okta.Devices,devices.profile,list,\n" +
 		"Application.Okta.AppUrls,appLinks.linkUrl,list,\n" +
@@ -399,8 +399,8 @@ func TestRowsThatStayEmptyAreWarnedAbout(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := tb.Warnings()
-	if len(w) != 2 || !strings.HasPrefix(w[0], "t.csv:2: warning: source devices.profile.serialNumber stays empty") ||
-		!strings.Contains(w[0], "devices.profile.platform, devices.profile.osVersion, devices.profile.displayName only") ||
+	if len(w) != 2 || !strings.HasPrefix(w[0], "t.csv:2: warning: source devices.profile.imei stays empty") ||
+		!strings.Contains(w[0], "devices.profile.platform, devices.profile.osVersion, devices.profile.displayName, devices.profile.manufacturer, devices.profile.model, devices.profile.serialNumber only") ||
 		!strings.HasPrefix(w[1], "t.csv:5: warning: source appLinks.linkUrl stays empty") {
 		t.Errorf("warnings %q", w)
 	}

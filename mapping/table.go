@@ -255,8 +255,8 @@ func (t *Table) example() string { return t.facts.Example }
 
 // unfilled says why a source below a field the connector builds itself
 // (connector.Record.Filled) stays empty, or "": a row reading
-// devices.profile.serialNumber loads, and would otherwise be silently
-// empty for every user.
+// devices.profile.imei loads, and would otherwise be silently empty for
+// every user.
 func (t *Table) unfilled(p string) string {
 	top, rest, below := strings.Cut(p, ".")
 	subs, filled := t.facts.Filled[top]

@@ -69,7 +69,17 @@ type appInfo struct {
 
 // deviceInfo is what the connector keeps of a device: its profile's
 // platform, OS version and name, which is all the mapping reads.
-type deviceInfo struct{ platform, osVersion, displayName string }
+type deviceInfo struct{ platform, osVersion, displayName, manufacturer, model, serial string }
+
+// state is the device as a user's state keeps it.
+func (d deviceInfo) state() stateDevice {
+	return stateDevice{Platform: d.platform, OSVersion: d.osVersion, Name: d.displayName, Manufacturer: d.manufacturer, Model: d.model, Serial: d.serial}
+}
+
+// info is a state's device as the sweep and the mapping see it.
+func (d stateDevice) info() deviceInfo {
+	return deviceInfo{platform: d.Platform, osVersion: d.OSVersion, displayName: d.Name, manufacturer: d.Manufacturer, model: d.Model, serial: d.Serial}
+}
 
 // namedDevice is one device whose name the mapping reads.
 type namedDevice struct {
@@ -149,14 +159,14 @@ func (e *enrichment) device(d deviceInfo) uint32 {
 	// buffer, and one name kept would keep the whole page (1,038 MB at
 	// 1,000,000 users).
 	off := len(e.names)
-	e.names = append(e.names, d.displayName...)
+	e.names = append(e.names, d.state().details()...)
 	e.named = append(e.named, namedDevice{combo: v, off: uint32(off), to: uint32(len(e.names))}) //nolint:gosec // G115: names of 4 GB are not read
 	return uint32(len(e.named) - 1)                                                              //nolint:gosec // G115: fewer devices than 2^32
 }
 
 // combo numbers a device's (platform, OS) profile within the sweep.
 func (e *enrichment) combo(d deviceInfo) uint32 {
-	d = deviceInfo{e.intern(d.platform), e.intern(d.osVersion), ""}
+	d = deviceInfo{platform: e.intern(d.platform), osVersion: e.intern(d.osVersion)}
 	if i, ok := e.comboOf[d]; ok {
 		return i
 	}
@@ -264,9 +274,9 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 	case e.noDevs && prev != nil && !prev.NoDevices && pass.keeps("devices"):
 		list := make([]any, 0, len(prev.Devices))
 		for _, d := range prev.Devices {
-			list = append(list, deviceRaw(deviceInfo{d.Platform, d.OSVersion, d.Name}))
+			list = append(list, deviceRaw(d.info()))
 			devs = append(devs, n.device(d.Platform, d.OSVersion))
-			names = append(names, d.Name)
+			names = append(names, d.details())
 		}
 		raw["devices"] = list
 	case e.noDevs:
@@ -278,11 +288,11 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 		}
 		list := make([]any, len(mine))
 		for k, v := range mine {
-			name, named := "", !e.noDeviceNames
+			details, named := "", !e.noDeviceNames
 			if named {
 				// A device of its own: its map is made for this user.
 				nd := e.named[v]
-				name, v = string(e.names[nd.off:nd.to]), nd.combo
+				details, v = string(e.names[nd.off:nd.to]), nd.combo
 			}
 			if int(v) >= len(e.comboRaw) {
 				grow := len(e.combos) - len(e.comboRaw)
@@ -295,9 +305,10 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 				e.comboNo[v] = n.device(d.platform, d.osVersion)
 			}
 			if named {
-				d := e.combos[v]
-				list[k] = deviceRaw(deviceInfo{d.platform, d.osVersion, name})
-				names = append(names, name)
+				c := e.combos[v]
+				d := stateDevice{Platform: c.platform, OSVersion: c.osVersion}.withDetails(details)
+				list[k] = deviceRaw(d.info())
+				names = append(names, details)
 			} else {
 				list[k] = e.comboRaw[v]
 			}
@@ -314,8 +325,13 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 
 // deviceRaw is a device as the mapping reads it: its profile.
 func deviceRaw(d deviceInfo) map[string]any {
-	return map[string]any{"profile": map[string]any{
-		"platform": d.platform, "osVersion": d.osVersion, "displayName": d.displayName}}
+	profile := map[string]any{"platform": d.platform, "osVersion": d.osVersion, "displayName": d.displayName}
+	for k, v := range map[string]string{"manufacturer": d.manufacturer, "model": d.model, "serialNumber": d.serial} {
+		if v != "" {
+			profile[k] = v
+		}
+	}
+	return map[string]any{"profile": profile}
 }
 
 // joinPage joins each user of a full pass's page to its apps and devices.

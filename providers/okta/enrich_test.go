@@ -21,8 +21,8 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 	for _, compact := range []bool{false, true} {
 		e := newEnrichment()
 		e.apps = []appInfo{{id: "0oa1", label: "Slack", name: "slack"}, {id: "0oa2", label: "Zoom", name: "zoom"}}
-		mac := e.device(deviceInfo{"MACOS", "14.1", "Mac-1"}) // a mapping that reads names: devices one by one
-		win := e.device(deviceInfo{"WINDOWS", "11", "PC-9"})
+		mac := e.device(deviceInfo{platform: "MACOS", osVersion: "14.1", displayName: "Mac-1"}) // a mapping that reads names: devices one by one
+		win := e.device(deviceInfo{platform: "WINDOWS", osVersion: "11", displayName: "PC-9", manufacturer: "Lenovo", serial: "PF0A1B2C"})
 		e.addApp(a, 1)
 		e.addApp(a, 0)
 		e.addDevice(a, win)
@@ -35,9 +35,10 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 		pass := newPass(cursor{}, nil)
 		pass.numbers = n
 		want := map[string]*userState{
-			a: {Apps: []string{"0oa2", "0oa1"}, Devices: []stateDevice{{"WINDOWS", "11", "PC-9"}}},
+			a: {Apps: []string{"0oa2", "0oa1"}, Devices: []stateDevice{{Platform: "WINDOWS", OSVersion: "11", Name: "PC-9", Manufacturer: "Lenovo", Serial: "PF0A1B2C"}}},
 			b: {},
-			c: {Devices: []stateDevice{{"MACOS", "14.1", "Mac-1"}, {"WINDOWS", "11", "PC-9"}}},
+			c: {Devices: []stateDevice{{Platform: "MACOS", OSVersion: "14.1", Name: "Mac-1"},
+				{Platform: "WINDOWS", OSVersion: "11", Name: "PC-9", Manufacturer: "Lenovo", Serial: "PF0A1B2C"}}},
 		}
 		links := map[string][]any{
 			a: {map[string]any{"label": "Zoom", "appName": "zoom", "appInstanceId": "0oa2"}, map[string]any{"label": "Slack", "appName": "slack", "appInstanceId": "0oa1"}},
@@ -54,7 +55,11 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 			}
 			var devs []any
 			for _, d := range want[id].Devices {
-				devs = append(devs, map[string]any{"profile": map[string]any{"platform": d.Platform, "osVersion": d.OSVersion, "displayName": d.Name}})
+				profile := map[string]any{"platform": d.Platform, "osVersion": d.OSVersion, "displayName": d.Name}
+				if d.Serial != "" { // the details a device has, and only those
+					profile["manufacturer"], profile["serialNumber"] = d.Manufacturer, d.Serial
+				}
+				devs = append(devs, map[string]any{"profile": profile})
 			}
 			if got := raw["devices"].([]any); len(got) != len(devs) || len(devs) > 0 && !reflect.DeepEqual(got, devs) {
 				t.Errorf("compact %v, %s: devices %v, want %v", compact, id, got, devs)
@@ -83,7 +88,7 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 	}
 	// For a user it read before, what it read stands, in its order; an app
 	// the pass cannot name stays in the state only.
-	prev := &userState{Apps: []string{"0oa7", "0oa1"}, Devices: []stateDevice{{"IOS", "17", "Phone"}}}
+	prev := &userState{Apps: []string{"0oa7", "0oa1"}, Devices: []stateDevice{{Platform: "IOS", OSVersion: "17", Name: "Phone"}}}
 	raw = map[string]any{}
 	got, ok = n.decode(e.join(raw, a, pass, prev))
 	if !ok || got.NoApps || got.NoDevices || !reflect.DeepEqual(got.Apps, prev.Apps) || !reflect.DeepEqual(got.Devices, prev.Devices) {
@@ -143,42 +148,47 @@ func TestRefusedAppLookupLeavesAppsOut(t *testing.T) {
 
 func asList(v any) []any { l, _ := v.([]any); return l }
 
-// Devices are kept as (platform, OS, name) profiles, numbered in the cursor.
-// A Windows computer's name is its own, so a table that does not read the
-// names gets none: an org then holds a few profiles instead of one per
-// computer, and the cursor stays small.
-func TestDeviceNamesOnlyWhenTheTableReadsThem(t *testing.T) {
+// Devices are numbered by (platform, OS) in the cursor; their details (a
+// Windows computer's name, any device's serial number, manufacturer and
+// model) are their own, so they are read and kept, in each user's state,
+// only when the table reads one of them: the cursor stays small either way.
+func TestDeviceDetailsOnlyWhenTheTableReadsThem(t *testing.T) {
 	for _, tc := range []struct {
 		sources []string
-		names   bool
+		details bool
 	}{
 		{nil, true},
 		{[]string{"profile.firstName", "devices.profile.platform", "devices.profile.osVersion"}, false},
 		{[]string{"devices.profile.displayName"}, true},
+		{[]string{"devices.profile.serialNumber"}, true},
+		{[]string{"devices.profile.model"}, true},
 		{[]string{"devices.profile.*"}, true},
 		{[]string{"devices"}, true},
 		{[]string{"devicesX.profile.displayName", "devices.profile.displayNameX"}, false},
 	} {
-		if got := readsDeviceNames(tc.sources); got != tc.names {
+		if got := readsDeviceNames(tc.sources); got != tc.details {
 			t.Errorf("readsDeviceNames(%q) = %v", tc.sources, got)
 		}
 	}
-	for _, names := range []bool{false, true} {
+	for _, extra := range []string{"", "devices.profile.displayName", "devices.profile.serialNumber"} {
 		f := newFixture(t, oktatest.Options{Users: 400, NoLimits: true}, Options{})
 		sources := []string{"devices.profile.platform", "devices.profile.osVersion"}
-		if names {
-			sources = append(sources, "devices.profile.displayName")
+		if extra != "" {
+			sources = append(sources, extra)
 		}
-		named, namedStates := 0, 0
+		detailed, detailedStates := 0, 0
 		raw, err := f.client.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE"}, Sources: sources},
 			func(users []engine.User) error {
 				for _, u := range users {
-					if s, ok := f.client.pass.numbers.decode(u.State); ok && slices.ContainsFunc(s.Devices, func(d stateDevice) bool { return d.Name != "" }) {
-						namedStates++
+					if s, ok := f.client.pass.numbers.decode(u.State); ok && slices.ContainsFunc(s.Devices, func(d stateDevice) bool {
+						return d.Name != "" && d.Serial != "" && d.Model != "" && d.Manufacturer != ""
+					}) {
+						detailedStates++
 					}
 					for _, d := range asList(u.Raw["devices"]) {
-						if p, _ := d.(map[string]any)["profile"].(map[string]any); p["displayName"] != nil && p["displayName"] != "" {
-							named++
+						p, _ := d.(map[string]any)["profile"].(map[string]any)
+						if p["displayName"] != "" && p["serialNumber"] != nil && p["model"] != nil && p["manufacturer"] != nil {
+							detailed++
 						}
 					}
 				}
@@ -192,10 +202,9 @@ func TestDeviceNamesOnlyWhenTheTableReadsThem(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Either way at most 8 (platform, OS) profiles are numbered (4
-		// platforms, 2 OS versions each): names, a Windows computer's its
-		// own, live in each user's state, not in the cursor.
-		if len(cur.DeviceNumbers) > 8 || names != (named > 0) || names != (namedStates > 0) {
-			t.Errorf("names read %v: %d named devices, %d states with names, %d profiles numbered", names, named, namedStates, len(cur.DeviceNumbers))
+		// platforms, 2 OS versions each).
+		if want := extra != ""; len(cur.DeviceNumbers) > 8 || want != (detailed > 0) || want != (detailedStates > 0) {
+			t.Errorf("reading %q: %d devices with details, %d states with them, %d profiles numbered", extra, detailed, detailedStates, len(cur.DeviceNumbers))
 		}
 	}
 }

@@ -203,8 +203,7 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	}
 	devices := make([]stateDevice, 0, len(items))
 	for _, it := range items {
-		d := it.Device.info(!pass.noDeviceNames)
-		devices = append(devices, stateDevice{d.platform, d.osVersion, d.displayName})
+		devices = append(devices, it.Device.info(!pass.noDeviceNames).state())
 	}
 	s.Devices, s.NoDevices = devices, false
 	return nil

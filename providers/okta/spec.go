@@ -74,7 +74,8 @@ var Spec = &connector.Spec{
 		// and device (enrich.go): nothing else of them is read.
 		Filled: map[string][]string{
 			"appLinks": {"label", "appName", "appInstanceId"},
-			"devices":  {"profile.platform", "profile.osVersion", "profile.displayName"},
+			"devices": {"profile.platform", "profile.osVersion", "profile.displayName", "profile.manufacturer", "profile.model",
+				"profile.serialNumber"},
 		},
 		// The labels of the Okta admin console.
 		StatusLabels: map[string]string{

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 
 	"neurons-connector/providers/httpclient"
@@ -26,7 +27,32 @@ type userState struct {
 	NoApps, NoDevices bool
 }
 
-type stateDevice struct{ Platform, OSVersion, Name string }
+// stateDevice is a device as a user's state keeps it: its (platform, OS)
+// profile, and its details when the mapping reads them (deviceDetails).
+type stateDevice struct{ Platform, OSVersion, Name, Manufacturer, Model, Serial string }
+
+// detailSep separates a device's details in a state and in the sweep's
+// slab: a control character no name, model or serial number holds.
+const detailSep = "\x1f"
+
+// details joins a device's details (name, manufacturer, model, serial
+// number) for a state; "" when it has none.
+func (d stateDevice) details() string {
+	if d.Manufacturer == "" && d.Model == "" && d.Serial == "" {
+		return clean(d.Name)
+	}
+	return strings.Join([]string{clean(d.Name), clean(d.Manufacturer), clean(d.Model), clean(d.Serial)}, detailSep)
+}
+
+// withDetails sets the details details() joined.
+func (d stateDevice) withDetails(s string) stateDevice {
+	parts := strings.SplitN(s, detailSep, 4)
+	parts = append(parts, "", "", "")
+	d.Name, d.Manufacturer, d.Model, d.Serial = parts[0], parts[1], parts[2], parts[3]
+	return d
+}
+
+func clean(s string) string { return strings.ReplaceAll(s, detailSep, " ") }
 
 // numbering gives apps and device profiles small numbers, so that a
 // user's state is a few bytes (a million users' states fit in a few
@@ -84,7 +110,7 @@ func (n *numbering) encode(s *userState) []byte {
 	devs := make([]uint64, len(s.Devices))
 	names := make([]string, len(s.Devices))
 	for i, d := range s.Devices {
-		devs[i], names[i] = n.deviceLocked(d.Platform, d.OSVersion), d.Name
+		devs[i], names[i] = n.deviceLocked(d.Platform, d.OSVersion), d.details()
 	}
 	return appendState(nil, flags, apps, devs, names)
 }
@@ -190,9 +216,9 @@ func (n *numbering) decode(b []byte) (*userState, bool) {
 	}
 	if !numbers(len(n.apps), func(no uint64) { s.Apps = append(s.Apps, n.apps[no]) }) ||
 		!numbers(len(n.devices), func(no uint64) {
-			d := stateDevice{n.devices[no][0], n.devices[no][1], n.devices[no][2]} // version 1: the name in the table
+			d := stateDevice{Platform: n.devices[no][0], OSVersion: n.devices[no][1], Name: n.devices[no][2]} // version 1: the name in the table
 			if named {
-				d.Name = name()
+				d = d.withDetails(name())
 			}
 			s.Devices = append(s.Devices, d)
 		}) || bad {
@@ -243,7 +269,7 @@ func (c *Client) apply(ctx context.Context, raw map[string]any, s *userState, pa
 	if !s.NoDevices {
 		devs := make([]any, 0, len(s.Devices))
 		for _, d := range s.Devices {
-			devs = append(devs, deviceRaw(deviceInfo{d.Platform, d.OSVersion, d.Name}))
+			devs = append(devs, deviceRaw(d.info()))
 		}
 		raw["devices"] = devs
 	}

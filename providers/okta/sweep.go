@@ -98,7 +98,7 @@ func (c *Client) sweepApps(ctx context.Context, e *enrichment) error {
 // connector reads.
 type device struct {
 	Profile struct {
-		Platform, OSVersion, DisplayName string
+		Platform, OSVersion, DisplayName, Manufacturer, Model, SerialNumber string
 	}
 	Embedded struct {
 		Users []struct{ User struct{ ID string } }
@@ -122,29 +122,34 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 	})
 }
 
-func (d device) info(names bool) deviceInfo {
+// info is the device as the connector keeps it: with its details (name,
+// manufacturer, model, serial number) only when the mapping reads them.
+func (d device) info(details bool) deviceInfo {
 	i := deviceInfo{platform: d.Profile.Platform, osVersion: d.Profile.OSVersion}
-	if names {
-		i.displayName = d.Profile.DisplayName
+	if details {
+		p := d.Profile
+		i.displayName, i.manufacturer, i.model, i.serial = p.DisplayName, p.Manufacturer, p.Model, p.SerialNumber
 	}
 	return i
 }
 
 // readsDeviceNames reports whether a mapping table that reads sources
-// (nil: everything) reads the devices' display names. A Windows
-// computer's name is its own: with names, the sweep keeps each device
-// (enrichment.named) and each user's state its devices' names, where
-// without it keeps a handful of (platform, OS) profiles shared by all.
-// A table that does not read them gets none.
+// (nil: everything) reads a device's details: its display name,
+// manufacturer, model or serial number. A Windows computer's name and any
+// device's serial number are its own: with details, the sweep keeps each
+// device (enrichment.named) and each user's state its devices' details,
+// where without it keeps a handful of (platform, OS) profiles shared by
+// all. A table that does not read them gets none.
 func readsDeviceNames(sources []string) bool {
 	if sources == nil {
 		return true
 	}
-	const path = "devices.profile.displayName"
-	for _, s := range sources {
-		s = strings.TrimSuffix(s, ".*")
-		if s == path || strings.HasPrefix(path, s+".") || strings.HasPrefix(s, path+".") {
-			return true
+	for _, path := range []string{"devices.profile.displayName", "devices.profile.manufacturer", "devices.profile.model", "devices.profile.serialNumber"} {
+		for _, s := range sources {
+			s = strings.TrimSuffix(s, ".*")
+			if s == path || strings.HasPrefix(path, s+".") || strings.HasPrefix(s, path+".") {
+				return true
+			}
 		}
 	}
 	return false

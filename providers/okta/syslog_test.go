@@ -49,13 +49,14 @@ func TestLogEventsNameTheirUsers(t *testing.T) {
 // state, never as other apps.
 func TestUserStateNumbers(t *testing.T) {
 	n := newNumbering([]string{"0oaA"}, nil)
-	s := &userState{Apps: []string{"0oaA", "0oaB"}, Devices: []stateDevice{{"IOS", "17.4", "iPhone 15"}}}
+	s := &userState{Apps: []string{"0oaA", "0oaB"}, Devices: []stateDevice{{Platform: "IOS", OSVersion: "17.4", Name: "iPhone 15"},
+		{Platform: "MACOS", OSVersion: "15.1", Name: "Ada's Mac", Manufacturer: "Apple", Model: "MacBook Pro", Serial: "C02XK1ABCD12"}}}
 	b := n.encode(s)
-	if len(b) > 8+len("iPhone 15") { // a few bytes, and the name of each device
+	if len(b) > 12+len("iPhone 15")+len("Ada's Mac")+len("AppleMacBook ProC02XK1ABCD12")+3 { // a few bytes, and each device's details
 		t.Errorf("%d bytes", len(b))
 	}
 	back, ok := n.decode(b)
-	if !ok || len(back.Apps) != 2 || back.Apps[1] != "0oaB" || back.Devices[0].Name != "iPhone 15" {
+	if !ok || len(back.Apps) != 2 || back.Apps[1] != "0oaB" || back.Devices[0].Name != "iPhone 15" || back.Devices[1] != s.Devices[1] {
 		t.Fatalf("%+v %v", back, ok)
 	}
 	apps, devs := n.tables()
@@ -74,7 +75,7 @@ func TestUserStateNumbers(t *testing.T) {
 	// Version 1 (before names were kept in the state) numbered each
 	// device with its name; such a state still reads.
 	v1 := newNumbering([]string{"0oaA"}, [][3]string{{"WINDOWS", "11", "DESKTOP-1"}})
-	if back, ok := v1.decode([]byte{1, 0, 1, 0, 1, 0}); !ok || back.Devices[0] != (stateDevice{"WINDOWS", "11", "DESKTOP-1"}) || back.Apps[0] != "0oaA" {
+	if back, ok := v1.decode([]byte{1, 0, 1, 0, 1, 0}); !ok || back.Devices[0] != (stateDevice{Platform: "WINDOWS", OSVersion: "11", Name: "DESKTOP-1"}) || back.Apps[0] != "0oaA" {
 		t.Errorf("a version 1 state: %+v %v", back, ok)
 	}
 }

@@ -162,6 +162,19 @@ func deviceName(platform, model string, n int) string {
 	return "DESKTOP-" + strings.ToUpper(pad(n, 7))
 }
 
+// serialNumber is device n's serial number, its own as a computer's name
+// is, in the form of its maker's (Apple's twelve characters, a PC maker's
+// eight).
+func serialNumber(platform string, n int) string {
+	switch platform {
+	case "IOS", "MACOS":
+		return "C02" + strings.ToUpper(pad(n, 9))
+	case "ANDROID":
+		return "R5C" + strings.ToUpper(pad(n, 8))
+	}
+	return "PF" + strings.ToUpper(pad(n, 6))
+}
+
 // appendDevice writes a device as /api/v1/devices lists it; expand
 // ("user" or "userSummary") embeds its user.
 func (s *Server) appendDevice(b []byte, i, k int, u *user, base, expand string) []byte {
@@ -182,6 +195,8 @@ func (s *Server) appendDevice(b []byte, i, k int, u *user, base, expand string) 
 	b = appendString(b, manufacturer(platform))
 	b = append(b, `,"model":`...)
 	b = appendString(b, model)
+	b = append(b, `,"serialNumber":`...)
+	b = appendString(b, serialNumber(platform, i*4+k))
 	b = append(b, `,"osVersion":`...)
 	b = appendString(b, osVersion)
 	b = append(b, `,"registered":true,"secureHardwarePresent":false},"resourceType":"UDDevice","resourceDisplayName":{"value":`...)
