@@ -46,7 +46,7 @@ type enrichment struct {
 	devVals        []uint32 // into combos, or into named
 	noApps         bool     // the apps API was unavailable: leave appLinks out
 	noDevs         bool     // the devices API was unavailable (Classic Engine): leave devices out
-	noDeviceNames  bool     // the mapping reads no display name: devices are kept without (readsDeviceNames)
+	noDeviceNames  bool     // the mapping reads no device detail (name, model, serial…): devices are kept without (readsDeviceDetails)
 	strs           map[string]string
 }
 

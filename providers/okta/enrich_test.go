@@ -166,8 +166,8 @@ func TestDeviceDetailsOnlyWhenTheTableReadsThem(t *testing.T) {
 		{[]string{"devices"}, true},
 		{[]string{"devicesX.profile.displayName", "devices.profile.displayNameX"}, false},
 	} {
-		if got := readsDeviceNames(tc.sources); got != tc.details {
-			t.Errorf("readsDeviceNames(%q) = %v", tc.sources, got)
+		if got := readsDeviceDetails(tc.sources); got != tc.details {
+			t.Errorf("readsDeviceDetails(%q) = %v", tc.sources, got)
 		}
 	}
 	for _, extra := range []string{"", "devices.profile.displayName", "devices.profile.serialNumber"} {

@@ -24,8 +24,9 @@ type incremental struct {
 	apps     map[string]appInfo
 	selected map[string]bool // the statuses the connector delivers
 	numbers  *numbering      // for the users' states
-	// noDeviceNames: the mapping reads no device's display name, so
-	// devices are kept without it (readsDeviceNames).
+	// noDeviceNames: the mapping reads none of a device's details (display
+	// name, manufacturer, model, serial number), so devices are kept
+	// without them (readsDeviceDetails).
 	noDeviceNames bool
 	// last is the numbering of the users' stored states: the last
 	// pass's, which a full pass replaces with a fresh one (numbers is),

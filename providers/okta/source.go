@@ -104,7 +104,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		log    *logRead
 	)
 	pass.last = last
-	pass.noDeviceNames = !readsDeviceNames(req.Sources)
+	pass.noDeviceNames = !readsDeviceDetails(req.Sources)
 	pass.skipUnread(req.Fields)
 	if o, ok := c.auth.(*oauthApp); ok {
 		o.narrow(pass)

@@ -133,14 +133,14 @@ func (d device) info(details bool) deviceInfo {
 	return i
 }
 
-// readsDeviceNames reports whether a mapping table that reads sources
+// readsDeviceDetails reports whether a mapping table that reads sources
 // (nil: everything) reads a device's details: its display name,
 // manufacturer, model or serial number. A Windows computer's name and any
 // device's serial number are its own: with details, the sweep keeps each
 // device (enrichment.named) and each user's state its devices' details,
 // where without it keeps a handful of (platform, OS) profiles shared by
 // all. A table that does not read them gets none.
-func readsDeviceNames(sources []string) bool {
+func readsDeviceDetails(sources []string) bool {
 	if sources == nil {
 		return true
 	}
