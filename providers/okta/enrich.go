@@ -15,7 +15,8 @@ import (
 // fixed-size map keys, each user's apps and devices as index lists in one
 // shared slab, and devices reduced to their distinct (platform, OS)
 // profiles, or kept one by one, pointer-free, when the mapping reads their
-// names. The pass's per-user reads (incremental passes) are in pass.go.
+// details (name, manufacturer, model, serial number). The pass's per-user
+// reads (incremental passes) are in pass.go.
 type enrichment struct {
 	mu     sync.Mutex // the two sweeps fill it side by side
 	apps   []appInfo
@@ -326,10 +327,14 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 // deviceRaw is a device as the mapping reads it: its profile.
 func deviceRaw(d deviceInfo) map[string]any {
 	profile := map[string]any{"platform": d.platform, "osVersion": d.osVersion, "displayName": d.displayName}
-	for k, v := range map[string]string{"manufacturer": d.manufacturer, "model": d.model, "serialNumber": d.serial} {
-		if v != "" {
-			profile[k] = v
-		}
+	if d.manufacturer != "" {
+		profile["manufacturer"] = d.manufacturer
+	}
+	if d.model != "" {
+		profile["model"] = d.model
+	}
+	if d.serial != "" {
+		profile["serialNumber"] = d.serial
 	}
 	return map[string]any{"profile": profile}
 }
