@@ -20,14 +20,14 @@ import (
 type enrichment struct {
 	mu     sync.Mutex // the two sweeps fill it side by side
 	apps   []appInfo
-	combos []deviceInfo
+	combos []stateDevice
 	// comboRaw[i] is combos[i] as the mapping reads a device, made when a
 	// user first has it and shared by every user with the same device
 	// profile (read-only), as apps share appInfo.raw: two maps per device
 	// per user were a tenth of the join's time.
 	comboRaw []map[string]any
 	comboNo  []uint64 // combos[i]'s number in the pass's numbering, with comboRaw
-	comboOf  map[deviceInfo]uint32
+	comboOf  map[stateDevice]uint32
 	// named are the devices when the mapping reads their names: a
 	// Windows computer's name is its own, so devices are kept one by one,
 	// each with its (platform, OS) combo, and users' device lists point
@@ -68,20 +68,6 @@ type appInfo struct {
 	no              uint64         // its number in the pass's numbering, set with raw
 }
 
-// deviceInfo is what the connector keeps of a device: its profile's
-// platform, OS version and name, which is all the mapping reads.
-type deviceInfo struct{ platform, osVersion, displayName, manufacturer, model, serial string }
-
-// state is the device as a user's state keeps it.
-func (d deviceInfo) state() stateDevice {
-	return stateDevice{Platform: d.platform, OSVersion: d.osVersion, Name: d.displayName, Manufacturer: d.manufacturer, Model: d.model, Serial: d.serial}
-}
-
-// info is a state's device as the sweep and the mapping see it.
-func (d stateDevice) info() deviceInfo {
-	return deviceInfo{platform: d.Platform, osVersion: d.OSVersion, displayName: d.Name, manufacturer: d.Manufacturer, model: d.Model, serial: d.Serial}
-}
-
 // namedDevice is one device whose name the mapping reads.
 type namedDevice struct {
 	combo   uint32 // its (platform, OS) in combos
@@ -89,7 +75,7 @@ type namedDevice struct {
 }
 
 func newEnrichment() *enrichment {
-	return &enrichment{comboOf: map[deviceInfo]uint32{}, users: map[userKey]uint32{}, other: map[string]uint32{}, strs: map[string]string{}}
+	return &enrichment{comboOf: map[stateDevice]uint32{}, users: map[userKey]uint32{}, other: map[string]uint32{}, strs: map[string]string{}}
 }
 
 func (e *enrichment) intern(s string) string {
@@ -151,7 +137,7 @@ func (e *enrichment) addDevice(userID string, v uint32) {
 // device is what users' lists hold for a device the sweep read: its
 // (platform, OS) combo, or, when the mapping reads names, the device itself
 // (named), whose name is its own.
-func (e *enrichment) device(d deviceInfo) uint32 {
+func (e *enrichment) device(d stateDevice) uint32 {
 	v := e.combo(d)
 	if e.noDeviceNames {
 		return v
@@ -160,14 +146,14 @@ func (e *enrichment) device(d deviceInfo) uint32 {
 	// buffer, and one name kept would keep the whole page (1,038 MB at
 	// 1,000,000 users).
 	off := len(e.names)
-	e.names = append(e.names, d.state().details()...)
+	e.names = append(e.names, d.details()...)
 	e.named = append(e.named, namedDevice{combo: v, off: uint32(off), to: uint32(len(e.names))}) //nolint:gosec // G115: names of 4 GB are not read
 	return uint32(len(e.named) - 1)                                                              //nolint:gosec // G115: fewer devices than 2^32
 }
 
 // combo numbers a device's (platform, OS) profile within the sweep.
-func (e *enrichment) combo(d deviceInfo) uint32 {
-	d = deviceInfo{platform: e.intern(d.platform), osVersion: e.intern(d.osVersion)}
+func (e *enrichment) combo(d stateDevice) uint32 {
+	d = stateDevice{Platform: e.intern(d.Platform), OSVersion: e.intern(d.OSVersion)}
 	if i, ok := e.comboOf[d]; ok {
 		return i
 	}
@@ -275,7 +261,7 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 	case e.noDevs && prev != nil && !prev.NoDevices && pass.keeps("devices"):
 		list := make([]any, 0, len(prev.Devices))
 		for _, d := range prev.Devices {
-			list = append(list, deviceRaw(d.info()))
+			list = append(list, deviceRaw(d))
 			devs = append(devs, n.device(d.Platform, d.OSVersion))
 			names = append(names, d.details())
 		}
@@ -303,12 +289,11 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 			if e.comboRaw[v] == nil {
 				d := e.combos[v]
 				e.comboRaw[v] = deviceRaw(d)
-				e.comboNo[v] = n.device(d.platform, d.osVersion)
+				e.comboNo[v] = n.device(d.Platform, d.OSVersion)
 			}
 			if named {
 				c := e.combos[v]
-				d := stateDevice{Platform: c.platform, OSVersion: c.osVersion}.withDetails(details)
-				list[k] = deviceRaw(d.info())
+				list[k] = deviceRaw(stateDevice{Platform: c.Platform, OSVersion: c.OSVersion}.withDetails(details))
 				names = append(names, details)
 			} else {
 				list[k] = e.comboRaw[v]
@@ -325,16 +310,16 @@ func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev
 }
 
 // deviceRaw is a device as the mapping reads it: its profile.
-func deviceRaw(d deviceInfo) map[string]any {
-	profile := map[string]any{"platform": d.platform, "osVersion": d.osVersion, "displayName": d.displayName}
-	if d.manufacturer != "" {
-		profile["manufacturer"] = d.manufacturer
+func deviceRaw(d stateDevice) map[string]any {
+	profile := map[string]any{"platform": d.Platform, "osVersion": d.OSVersion, "displayName": d.Name}
+	if d.Manufacturer != "" {
+		profile["manufacturer"] = d.Manufacturer
 	}
-	if d.model != "" {
-		profile["model"] = d.model
+	if d.Model != "" {
+		profile["model"] = d.Model
 	}
-	if d.serial != "" {
-		profile["serialNumber"] = d.serial
+	if d.Serial != "" {
+		profile["serialNumber"] = d.Serial
 	}
 	return map[string]any{"profile": profile}
 }

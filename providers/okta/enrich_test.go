@@ -21,8 +21,8 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 	for _, compact := range []bool{false, true} {
 		e := newEnrichment()
 		e.apps = []appInfo{{id: "0oa1", label: "Slack", name: "slack"}, {id: "0oa2", label: "Zoom", name: "zoom"}}
-		mac := e.device(deviceInfo{platform: "MACOS", osVersion: "14.1", displayName: "Mac-1"}) // a mapping that reads names: devices one by one
-		win := e.device(deviceInfo{platform: "WINDOWS", osVersion: "11", displayName: "PC-9", manufacturer: "Lenovo", serial: "PF0A1B2C"})
+		mac := e.device(stateDevice{Platform: "MACOS", OSVersion: "14.1", Name: "Mac-1"}) // a mapping that reads names: devices one by one
+		win := e.device(stateDevice{Platform: "WINDOWS", OSVersion: "11", Name: "PC-9", Manufacturer: "Lenovo", Serial: "PF0A1B2C"})
 		e.addApp(a, 1)
 		e.addApp(a, 0)
 		e.addDevice(a, win)

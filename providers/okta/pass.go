@@ -204,7 +204,7 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	}
 	devices := make([]stateDevice, 0, len(items))
 	for _, it := range items {
-		devices = append(devices, it.Device.info(!pass.noDeviceNames).state())
+		devices = append(devices, it.Device.info(!pass.noDeviceNames))
 	}
 	s.Devices, s.NoDevices = devices, false
 	return nil

@@ -27,8 +27,10 @@ type userState struct {
 	NoApps, NoDevices bool
 }
 
-// stateDevice is a device as a user's state keeps it: its (platform, OS)
-// profile, and its details when the mapping reads them (deviceDetails).
+// stateDevice is a device as the connector keeps it, in the sweep and in a
+// user's state: its (platform, OS) profile, and its details (name,
+// manufacturer, model, serial number) when the mapping reads them, which
+// is all the mapping can read of a device.
 type stateDevice struct{ Platform, OSVersion, Name, Manufacturer, Model, Serial string }
 
 // detailSep separates a device's details in a state and in the sweep's
@@ -269,7 +271,7 @@ func (c *Client) apply(ctx context.Context, raw map[string]any, s *userState, pa
 	if !s.NoDevices {
 		devs := make([]any, 0, len(s.Devices))
 		for _, d := range s.Devices {
-			devs = append(devs, deviceRaw(d.info()))
+			devs = append(devs, deviceRaw(d))
 		}
 		raw["devices"] = devs
 	}

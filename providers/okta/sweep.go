@@ -124,11 +124,11 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 
 // info is the device as the connector keeps it: with its details (name,
 // manufacturer, model, serial number) only when the mapping reads them.
-func (d device) info(details bool) deviceInfo {
-	i := deviceInfo{platform: d.Profile.Platform, osVersion: d.Profile.OSVersion}
+func (d device) info(details bool) stateDevice {
+	i := stateDevice{Platform: d.Profile.Platform, OSVersion: d.Profile.OSVersion}
 	if details {
 		p := d.Profile
-		i.displayName, i.manufacturer, i.model, i.serial = p.DisplayName, p.Manufacturer, p.Model, p.SerialNumber
+		i.Name, i.Manufacturer, i.Model, i.Serial = p.DisplayName, p.Manufacturer, p.Model, p.SerialNumber
 	}
 	return i
 }
