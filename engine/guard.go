@@ -50,6 +50,7 @@ type pendingDelete struct {
 func (p *pass) guard(n int) (why, hint string) {
 	name := p.c.Name
 	confirm := fmt.Sprintf("check the source, then let them through once with: neurons-connector run %q --confirm-deletes", name)
+	unconfirmed := p.unconfirmed()
 	switch {
 	case p.opts.ConfirmDeletes || n == 0:
 		return "", ""
@@ -57,8 +58,8 @@ func (p *pass) guard(n int) (why, hint string) {
 		return fmt.Sprintf("the provider answered as %s, but the connector's earlier runs read %s", p.identity, p.lastIdentity),
 			fmt.Sprintf("if the connector should now read the new tenant, run: neurons-connector run %q --confirm-deletes; "+
 				"otherwise fix its URL (neurons-connector connector edit %q)", name, name)
-	case p.unconfirmed() != "":
-		return p.unconfirmed(), fmt.Sprintf("run it again later (neurons-connector run %q --full): the deletes go once the provider "+
+	case unconfirmed != "":
+		return unconfirmed, fmt.Sprintf("run it again later (neurons-connector run %q --full): the deletes go once the provider "+
 			"lists everyone; or %s", name, confirm)
 	case p.mode == Full && p.fetched == 0 && p.delivered > 0:
 		return fmt.Sprintf("the full run listed no users while the connector has delivered %d (Okta answers an empty list to "+
