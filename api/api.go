@@ -307,6 +307,9 @@ type Status struct {
 	Hold        *Hold      `json:"hold,omitempty"`
 	CursorSaved *time.Time `json:"cursorSaved,omitempty"`
 	CursorAge   string     `json:"cursorAge,omitempty"`
+	// Sink is where the known users were delivered (the CSV drop, or
+	// Neurons at its URLs); absent before a run recorded it.
+	Sink string `json:"sink,omitempty"`
 	// NextRun is the next scheduled run; absent for a connector that does
 	// not run on schedule here (inactive, or another server's).
 	NextRun *time.Time `json:"nextRun,omitempty"`

@@ -41,7 +41,8 @@ day Neurons restores from a backup, or when you suspect it drifted from the
 provider. It goes through the outbox and the deletion guard like any run, its
 batches carry new idempotency keys (the content is sent again on purpose), and
 status marks it. A resend that stops halfway (a crash, a failure) is taken up by
-the next run, which resends too.
+the next run, which resends too. A run towards another sink than the last one
+(NC_NEURONS_URL set after the CSV drop, another tenant) resends by itself.
 
 Exit codes: 0 all changes delivered; 1 the run failed, its deletes were held, or
 changes still wait in the outbox (kept, and delivered by the next run or the

@@ -129,11 +129,14 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 	if v.CursorSaved != nil {
 		cursor = "saved " + v.CursorAge + " ago"
 	}
-	return append(rows,
+	rows = append(rows,
 		[2]string{"Outbox", fmt.Sprintf("%d batches waiting for the sink", v.Outbox)},
 		[2]string{"Known users", fmt.Sprint(v.KnownUsers)},
-		[2]string{"Cursor", cursor},
 	)
+	if v.Sink != "" {
+		rows = append(rows, [2]string{"Delivered to", v.Sink})
+	}
+	return append(rows, [2]string{"Cursor", cursor})
 }
 
 // usersLine is a run's figures for status NAME.

@@ -83,6 +83,7 @@ func (b *batcher) enqueue(tx *store.Tx) error {
 			return err
 		}
 		st.Open = b.p.runID
+		b.p.e.stamp(&st)
 		if err := tx.PutSyncState(b.p.c.ID, st); err != nil {
 			return err
 		}

@@ -128,6 +128,7 @@ func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, s
 	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
 	state.Resend = "" // every selected user is queued by now
 	state.Open = ""   // the final batch is queued with this state
+	p.e.stamp(&state)
 	state.ContactFields = strings.Join(p.contactFields, ",")
 	if p.mode == Full {
 		state.LastFull = started

@@ -85,3 +85,60 @@ func TestUnfinishedResendIsTakenUpByTheNextRun(t *testing.T) {
 		t.Errorf("the run after the completed resend: %+v", next)
 	}
 }
+
+// A connector whose snapshot was built for one sink resends every selected
+// user when it runs towards another (Engine.Sink), the reason in the run's
+// record. A dry run shows the resend and changes nothing; a resend that
+// stops halfway is taken up by the next run; a state from before sinks
+// were recorded is taken as the current sink's.
+func TestAnotherSinkGetsEverySelectedUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 300, "ACTIVE", "SUSPENDED")
+	sinkOf := func() string {
+		var st store.SyncState
+		_ = e.db.View(func(tx *store.Tx) (err error) { st, err = tx.SyncState(e.conn.ID); return err })
+		return st.Sink
+	}
+	// Before: no sink named, none recorded; then the first one named is
+	// taken as the snapshot's without a resend.
+	e.mustRun(engine.Options{})
+	if s := sinkOf(); s != "" {
+		t.Fatalf("a run without a sink name recorded %q", s)
+	}
+	e.eng.Sink = "Neurons at https://a.example"
+	e.clock.Advance(time.Minute)
+	if r := e.mustRun(engine.Options{}); r.Resend || r.Upserted != 0 {
+		t.Fatalf("the first run that names its sink: %+v", r)
+	}
+	if s := sinkOf(); s != "Neurons at https://a.example" {
+		t.Fatalf("recorded sink %q", s)
+	}
+
+	e.eng.Sink = "Neurons at https://b.example"
+	e.clock.Advance(time.Minute)
+	if r := e.mustRun(engine.Options{DryRun: true}); !r.Resend || r.Upserted != len(e.truth()) {
+		t.Errorf("dry run towards another sink: %+v", r)
+	}
+	if s := sinkOf(); s != "Neurons at https://a.example" {
+		t.Fatalf("the dry run recorded sink %q", s)
+	}
+	e.sim.Inject(oktatest.Fault{Path: "/api/v1/users", Skip: 1, Status: 400})
+	failed, err := e.run(engine.Options{})
+	want := "resend of every selected user: the sink changed from Neurons at https://a.example to Neurons at https://b.example"
+	if err == nil || !failed.Resend || failed.ModeReason != want {
+		t.Fatalf("the interrupted run towards the new sink: %+v, %v", failed, err)
+	}
+	if s := sinkOf(); s != "Neurons at https://b.example" {
+		t.Fatalf("after the interrupted resend the recorded sink is %q", s)
+	}
+	e.clock.Advance(time.Minute)
+	r := e.mustRun(engine.Options{})
+	if !r.Resend || !strings.Contains(r.ModeReason, "resend begun by run "+failed.ID) || r.Upserted != len(e.truth()) {
+		t.Errorf("the run after it: %+v", r)
+	}
+	e.clock.Advance(time.Minute)
+	if r := e.mustRun(engine.Options{}); r.Resend || r.Upserted != 0 || r.Mode != "incremental" {
+		t.Errorf("the run after the resend: %+v", r)
+	}
+	e.assertSinkIsTruth()
+}

@@ -36,6 +36,13 @@ type Engine struct {
 	// drop): they are packed with S2 instead of gzip, which cost a fifth of
 	// such a run's CPU on both sides (measured with bench --cpu-profiles).
 	LocalSink bool
+	// Sink names where the pusher delivers (settings.Settings.SinkName;
+	// empty where it does not matter, as in most tests). Each connector's
+	// state keeps the name its snapshot was built for: the snapshot says
+	// what that sink holds, so a run towards another one (the CSV drop,
+	// then Neurons; another Neurons tenant) resends every selected user,
+	// instead of sending the new sink only what changes from then on.
+	Sink string
 }
 
 // Options adjust one run.
@@ -212,7 +219,8 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		run.Warnings = append(run.Warnings, "the mapping table did not load, so the last good one was used: "+terr.Error())
 	}
 	run.Warnings = append(run.Warnings, table.Warnings()...) // rows that stay empty
-	resend := o.Resend || state.Resend != ""
+	moved := e.Sink != "" && state.Sink != "" && state.Sink != e.Sink && delivered > 0
+	resend := o.Resend || state.Resend != "" || moved
 	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full || o.ConfirmDeletes || resend, run.Start)
 	if frc, ok := prov.(FullRunChecker); ok && mode == Incremental {
 		if why := frc.FullRunNeeded(cur.Value, run.Start); why != "" {
@@ -222,6 +230,8 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	switch {
 	case o.Resend:
 		reason = "resend of every selected user"
+	case moved:
+		reason = fmt.Sprintf("resend of every selected user: the sink changed from %s to %s", state.Sink, e.Sink)
 	case resend:
 		reason = fmt.Sprintf("resend begun by run %s, not completed", state.Resend)
 	}
@@ -230,16 +240,19 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		run.Confirmed = true
 	}
 	run.Resend = resend
-	if resend && !o.DryRun && state.Resend == "" {
+	if resend && !o.DryRun && (state.Resend == "" || moved) {
 		// Said before the first page: a run that stops halfway leaves the
-		// next one to resend too (nextState clears it).
-		state.Resend = run.ID
+		// next one to resend too (nextState clears it), to the new sink.
+		if state.Resend == "" {
+			state.Resend = run.ID
+		}
 		if err := e.DB.Update(func(tx *store.Tx) error {
 			st, err := tx.SyncState(c.ID)
 			if err != nil {
 				return err
 			}
-			st.Resend = run.ID
+			st.Resend = state.Resend
+			e.stamp(&st)
 			return tx.PutSyncState(c.ID, st)
 		}); err != nil {
 			return err
@@ -297,6 +310,14 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		return err
 	}
 	return p.finish(ctx, next, state, run.Start)
+}
+
+// stamp records in a connector's state that its snapshot is now being
+// built for the engine's sink.
+func (e *Engine) stamp(st *store.SyncState) {
+	if e.Sink != "" {
+		st.Sink = e.Sink
+	}
 }
 
 // decideMode applies product.md §1: the first run, a changed configuration

@@ -60,9 +60,12 @@ type Config struct {
 	// batches in this process (the CSV drop), so they need no gzip.
 	Sink      func(db *store.DB) (engine.Sink, error)
 	LocalSink bool
-	Clock     clock.Clock
-	Local     *time.Location
-	Log       *slog.Logger
+	// SinkName names the sink (settings.Settings.SinkName), so that a run
+	// notices a sink its connector's snapshot does not describe.
+	SinkName string
+	Clock    clock.Clock
+	Local    *time.Location
+	Log      *slog.Logger
 	// DB and Scheduler are set by the daemon, which holds the database;
 	// otherwise each request opens the file and closes it.
 	DB        *store.DB
@@ -171,7 +174,7 @@ func (b *Backend) engine(db *store.DB) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: b.cfg.Clock, Log: b.cfg.Log, SpillDir: b.cfg.DataDir, LocalSink: b.cfg.LocalSink}, nil
+	return &engine.Engine{DB: db, Tables: mapping.NewKeeper(src), Clock: b.cfg.Clock, Log: b.cfg.Log, SpillDir: b.cfg.DataDir, LocalSink: b.cfg.LocalSink, Sink: b.cfg.SinkName}, nil
 }
 
 // mappingSource is the built-in tables with NC_MAPPINGS_DIR's overrides.

@@ -51,6 +51,7 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 	if err != nil {
 		return v, err
 	}
+	v.Sink = state.Sink
 	if h := state.Hold; h != nil {
 		v.HeldDeletes = h.Count
 		v.Hold = &api.Hold{Why: h.Why, Since: h.Since, Run: h.Run,

@@ -118,6 +118,30 @@ func Load(ctx context.Context, lookup envconfig.Lookuper, o Overrides) (Settings
 	return s, nil
 }
 
+// SinkName names where batches go, in words an admin recognises: "Neurons
+// at URL (token URL)" or "the CSV drop in DIR". The engine keeps it with
+// each connector's state, so that a run can tell that the sink is not the
+// one its snapshot describes (see engine.Engine.Sink). Only the URLs count
+// for Neurons (the tenant), not the client ID: a new App Registration for
+// the same tenant is the same sink. URLs are shown without credentials or
+// query values (redact.URL), and compared as written, a trailing slash
+// aside.
+func (s Settings) SinkName() string {
+	if s.Sink == SinkNeurons {
+		return fmt.Sprintf("Neurons at %s (token URL %s)", sinkURL(s.NeuronsURL), sinkURL(s.NeuronsTokenURL))
+	}
+	return "the CSV drop in " + s.CSVDir
+}
+
+// sinkURL is a sink's URL as SinkName shows and compares it.
+func sinkURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		raw = u.String()
+	}
+	return redact.URL(strings.TrimRight(raw, "/"))
+}
+
 // checkSink resolves NC_SINK's default and checks what the chosen sink needs.
 func (s *Settings) checkSink(p *problems) {
 	if s.Sink == "" {

@@ -108,3 +108,32 @@ func TestListenLoopbackForms(t *testing.T) {
 		}
 	}
 }
+
+// SinkName names the sink by where batches go: the same tenant written
+// another way, or reached with another App Registration, is the same sink;
+// another URL or the CSV drop is not.
+func TestSinkName(t *testing.T) {
+	neurons := func(url, token, client string) string {
+		t.Helper()
+		s, err := load(t, map[string]string{"NC_NEURONS_URL": url, "NC_NEURONS_TOKEN_URL": token,
+			"NC_NEURONS_CLIENT_ID": client, "NC_NEURONS_CLIENT_SECRET": "s3cret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.SinkName()
+	}
+	a := neurons("https://ingest.example.com", "https://landscape.example.com/t1/connect/token", "cid")
+	if a != "Neurons at https://ingest.example.com (token URL https://landscape.example.com/t1/connect/token)" {
+		t.Errorf("SinkName = %q", a)
+	}
+	if b := neurons("https://INGEST.example.com/", "https://landscape.example.com/t1/connect/token/", "another-cid"); b != a {
+		t.Errorf("the same tenant written another way: %q, want %q", b, a)
+	}
+	if c := neurons("https://ingest.example.com", "https://landscape.example.com/t2/connect/token", "cid"); c == a {
+		t.Errorf("another tenant has the same name %q", c)
+	}
+	s, err := load(t, map[string]string{"NC_CSV_DIR": t.TempDir()})
+	if err != nil || s.SinkName() != "the CSV drop in "+s.CSVDir {
+		t.Errorf("CSV: %q, %v", s.SinkName(), err)
+	}
+}

@@ -288,6 +288,10 @@ type SyncState struct {
 	// the next complete run sends a final batch even if it found nothing
 	// to change.
 	Open string `json:"open,omitempty"`
+	// Sink is where the runs that built the snapshot sent their batches
+	// (settings.Settings.SinkName): a run towards another sink resends
+	// every selected user, since the new one has none of them.
+	Sink string `json:"sink,omitempty"`
 }
 
 // Hold is why and since when a connector's deletes are held.

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The README's way in: look at the CSV drop first, then point the settings
+// at Neurons. The snapshot says what the connector delivered, not where: a
+// new sink (the CSV drop, then Neurons; one Neurons tenant, then another;
+// back to the drop) must get every selected user with the next run, not
+// only the users that change afterwards.
+func TestANewSinkGetsEveryUser(t *testing.T) {
+	h, sim, first := withSim(t, 150)
+	want := len(sim.IDs("ACTIVE", "SUSPENDED"))
+	neurons := map[string]string{}
+	for _, k := range []string{"NC_NEURONS_URL", "NC_NEURONS_TOKEN_URL", "NC_NEURONS_CLIENT_ID", "NC_NEURONS_CLIENT_SECRET"} {
+		neurons[k] = h.env[k]
+		delete(h.env, k)
+	}
+	csvDir := t.TempDir()
+	h.env["NC_CSV_DIR"] = csvDir
+	drop := filepath.Join(csvDir, "Sim-users.csv")
+	h.mustRun("run", "Sim")
+	if rows := readCSV(t, drop); len(rows)-1 != want {
+		t.Fatalf("the CSV drop holds %d users, want %d", len(rows)-1, want)
+	}
+
+	// Pointed at Neurons: every user goes, and the run says why.
+	for k, v := range neurons {
+		h.env[k] = v
+	}
+	r := h.mustRun("run", "Sim")
+	id := connID(t, h)
+	if got := len(first.Users(id)); got != want {
+		t.Fatalf("after the switch to Neurons the sink holds %d users, want %d (%s)", got, want, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "full run (resend of every selected user: the sink changed from the CSV drop") ||
+		!strings.Contains(r.stderr, fmt.Sprintf("%d upserted", want)) {
+		t.Errorf("summary: %q", r.stderr)
+	}
+	if st := h.mustRun("status", "Sim"); !strings.Contains(st.stdout, "Delivered to:    Neurons at "+neurons["NC_NEURONS_URL"]) {
+		t.Errorf("status:\n%s", st.stdout)
+	}
+	// Once delivered, the same sink gets nothing more.
+	if r := h.mustRun("run", "Sim"); !strings.Contains(r.stderr, "incremental run (changes since the last run) ok") ||
+		!strings.Contains(r.stderr, "0 upserted") {
+		t.Errorf("the run after the switch: %q", r.stderr)
+	}
+
+	// Another Neurons tenant (another ingestion URL) gets everyone too.
+	second := h.withFakeSink("Sink-Secret-Second")
+	h.mustRun("run", "Sim")
+	if got := len(second.Users(id)); got != want {
+		t.Fatalf("the second Neurons sink holds %d users, want %d", got, want)
+	}
+
+	// A change made while the drop was not the sink reaches it once the
+	// drop is the sink again.
+	active := sim.IDs("ACTIVE")
+	if err := sim.EditProfile(active[0], map[string]any{"title": "Moved Twice"}); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("run", "Sim")
+	if got := second.Users(id)[active[0]].Attributes["User.JobTitle"]; got != "Moved Twice" {
+		t.Fatalf("the second sink has title %v", got)
+	}
+	for k := range neurons {
+		delete(h.env, k)
+	}
+	h.mustRun("run", "Sim")
+	rows := readCSV(t, drop)
+	col := -1
+	for i, name := range rows[0] {
+		if name == "User.JobTitle" {
+			col = i
+		}
+	}
+	found := false
+	for _, row := range rows[1:] {
+		if row[0] == active[0] {
+			found = row[col] == "Moved Twice"
+		}
+	}
+	if !found || len(rows)-1 != want {
+		t.Errorf("back on the CSV drop: %d users, the edited title there: %v", len(rows)-1, found)
+	}
+}
