@@ -39,6 +39,15 @@ type Env struct {
 	// its descriptor, for reading a secret without echo.
 	StdinTerminal func() (fd int, ok bool)
 	Version       string
+	// Setenv sets a variable of the process's environment: the proxy and
+	// CA variables of a settings file (networkVariables), which Go's HTTP
+	// client and TLS verification read there. Nil sets nothing.
+	Setenv func(key, value string) error
+	// SettingsFile is the service's settings file that commands on its
+	// data directory read; empty for the platform's (service install's).
+	// DefaultDataDir replaces the platform's default data directory (tests:
+	// a command given none never touches the host's).
+	SettingsFile, DefaultDataDir string
 }
 
 // Run executes one command line and returns the process's exit code

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("NC_TEST_AS_CLI") == "1" {
 		limitFileSize(os.Getenv("NC_TEST_FSIZE"))
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Lookup: os.LookupEnv,
+		code := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Lookup: os.LookupEnv, Setenv: os.Setenv,
 			Now: time.Now, Local: time.Local, Tables: builtinTables(), Drivers: testDrivers})
 		stop()
 		os.Exit(code)
@@ -260,9 +260,15 @@ func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
 
 // serve starts the daemon in a child process and waits until it answers.
 func (e *daemonEnv) serve(env ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
+	e.t.Helper()
+	return e.serveWith([]string{"serve"}, env...)
+}
+
+// serveWith is serve with the command line args (serve and its flags).
+func (e *daemonEnv) serveWith(args []string, env ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
 	t := e.t
 	t.Helper()
-	serve := exec.Command(os.Args[0], "serve")
+	serve := exec.Command(os.Args[0], args...)
 	serve.Env = append(append(append([]string(nil), e.env...), "NC_LOG_LEVEL=debug"), env...)
 	logs := &syncBuffer{}
 	serve.Stdout, serve.Stderr = logs, logs

@@ -37,12 +37,19 @@ type harness struct {
 	// drivers and tables replace main's when set.
 	drivers engine.Drivers
 	tables  fs.FS
+	// settingsFile stands for the service's settings file (absent unless a
+	// test writes it); setenv records what commands set in the process's
+	// environment.
+	settingsFile string
+	setenv       map[string]string
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "data")
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "data")
 	return &harness{t: t, dir: dir, now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC),
+		settingsFile: filepath.Join(tmp, "neurons-connector.env"), setenv: map[string]string{},
 		env: map[string]string{"NC_DATA_DIR": dir, "OKTA_TOKEN": "00OktaToken-Distinctive-9f3c", "OL_SECRET": "ol-secret-7d1e"}}
 }
 
@@ -62,12 +69,15 @@ func (h *harness) runIn(stdin string, args ...string) result {
 		tables = h.tables
 	}
 	code := Run(context.Background(), args, Env{
-		Stdin:  strings.NewReader(stdin),
-		Stdout: &out,
-		Stderr: &errb,
-		Lookup: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
-		Now:    func() time.Time { return h.now },
-		Tables: tables, Drivers: drivers,
+		Stdin:          strings.NewReader(stdin),
+		Stdout:         &out,
+		Stderr:         &errb,
+		Lookup:         func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
+		Setenv:         func(k, v string) error { h.setenv[k] = v; return nil },
+		SettingsFile:   h.settingsFile,
+		DefaultDataDir: filepath.Join(filepath.Dir(h.settingsFile), "default-data"),
+		Now:            func() time.Time { return h.now },
+		Tables:         tables, Drivers: drivers,
 		Local: time.UTC,
 	})
 	return result{code, out.String(), errb.String()}

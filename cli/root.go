@@ -47,6 +47,11 @@ a local database and pushes only changed users to Neurons.
 Settings come from the environment:
 ` + indent(settings.Describe(), "  ") + `
 
+Without --data-dir and NC_DATA_DIR, a command also reads the service's settings
+file (written by service install) if this account may (root, an administrator),
+as the service does; the environment wins. That file may also set HTTPS_PROXY,
+HTTP_PROXY, NO_PROXY, SSL_CERT_FILE and SSL_CERT_DIR for the process.
+
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input
 (nothing was changed).`,
 		SilenceErrors: true,

@@ -53,15 +53,18 @@ func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 	if needs == needsNothing {
 		return s, nil
 	}
-	lookup, err := withEnvFile(cmd, t.env.Lookup)
+	lookup, warnings, err := t.withSettingsFile(cmd, t.env.Lookup)
 	if err != nil {
 		return s, err
 	}
 	s.lookup = lookup
-	if s.cfg, err = loadSettings(cmd.Context(), lookup, t.dataDir); err != nil {
+	if s.cfg, err = t.loadSettings(cmd.Context(), lookup); err != nil {
 		return s, err
 	}
 	s.log = newLogger(t.env.Stderr, s.cfg, nil)
+	for _, w := range warnings {
+		s.log.Warn(w)
+	}
 	if s.clk, err = testClock(lookup, t.env.Now); err != nil {
 		return s, err
 	}
@@ -110,34 +113,17 @@ func (s *session) local(env Env, log *slog.Logger) *local.Backend {
 	})
 }
 
-// withEnvFile adds the settings file of serve's --env-file: its values
-// apply where the environment has none.
-func withEnvFile(cmd *cobra.Command, lookup func(string) (string, bool)) (func(string) (string, bool), error) {
-	f := cmd.Flags().Lookup("env-file")
-	if f == nil || !f.Changed || cmd.Name() != "serve" {
-		return lookup, nil
-	}
-	vars, err := service.LoadEnvFile(f.Value.String())
-	if err != nil {
-		return nil, usagef("--env-file: %v", err)
-	}
-	return func(k string) (string, bool) {
-		if v, ok := lookup(k); ok {
-			return v, true
-		}
-		v, ok := vars[k]
-		return v, ok
-	}, nil
-}
-
 // loadSettings decodes the environment.
-func loadSettings(ctx context.Context, lookup func(string) (string, bool), dataDirFlag string) (settings.Settings, error) {
+func (t *tree) loadSettings(ctx context.Context, lookup func(string) (string, bool)) (settings.Settings, error) {
 	getenv := func(k string) string { v, _ := lookup(k); return v }
 	def, err := service.DefaultDataDir(getenv, service.CurrentUID())
 	if err != nil {
 		def = "" // reported by Load as an empty NC_DATA_DIR, with the fix
 	}
-	cfg, err := settings.Load(ctx, envconfig.LookuperFunc(lookup), settings.Overrides{DataDir: dataDirFlag, DefaultDataDir: def})
+	if t.env.DefaultDataDir != "" {
+		def = t.env.DefaultDataDir
+	}
+	cfg, err := settings.Load(ctx, envconfig.LookuperFunc(lookup), settings.Overrides{DataDir: t.dataDir, DefaultDataDir: def})
 	if err != nil {
 		return cfg, api.MarkBadInput(err)
 	}

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/service"
+	"neurons-connector/settings"
+)
+
+// networkVariables are the variables outside the program's settings that a
+// settings file may set for the process: how Go's HTTP client finds a
+// proxy and its TLS verification finds extra CAs. A service has no other
+// environment to take them from (the systemd unit and the Windows service
+// carry none), and a service behind a proxy that inspects TLS needs both.
+var networkVariables = map[string]bool{"HTTPS_PROXY": true, "HTTP_PROXY": true, "NO_PROXY": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true}
+
+// settingsFile is the settings file a command reads besides the
+// environment, and whether it must exist: serve's --env-file; else, for a
+// command on the service's data directory (neither --data-dir nor
+// NC_DATA_DIR given), the service's own file (service install's), so that
+// `sudo neurons-connector run …` with the service stopped finds the
+// service's data directory, sink and mapping overrides, as the service
+// would. Empty: none.
+func (t *tree) settingsFile(cmd *cobra.Command) (path string, required bool) {
+	if f := cmd.Flags().Lookup("env-file"); f != nil && f.Changed && cmd.Name() == "serve" {
+		return f.Value.String(), true
+	}
+	if _, set := t.env.Lookup("NC_DATA_DIR"); set || t.dataDir != "" {
+		return "", false
+	}
+	if t.env.SettingsFile != "" {
+		return t.env.SettingsFile, false
+	}
+	return t.defaultEnvFile(), false
+}
+
+// withSettingsFile adds the command's settings file (settingsFile) to
+// lookup: its values apply where the environment has none. The service's
+// file is skipped when it does not exist or this account may not read it
+// (an account other than root, the service's or an administrator, which
+// works on a data directory of its own); otherwise it must be private and
+// well-formed, as serve requires. Proxy and CA variables in it are set in
+// the process's environment; a name that is neither a setting nor one of
+// those is an error if it starts with NC_ (a misspelt setting would
+// otherwise be ignored without a word, and a misspelt NC_NEURONS_URL sends
+// everything to the CSV drop) and a warning otherwise.
+func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string, bool)) (func(string) (string, bool), []string, error) {
+	path, required := t.settingsFile(cmd)
+	if path == "" {
+		return lookup, nil, nil
+	}
+	if !required {
+		f, err := os.Open(path) //nolint:gosec // G304: the service's settings file, at its platform path
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return lookup, nil, nil
+		}
+		if err == nil {
+			_ = f.Close()
+		}
+	}
+	vars, err := service.LoadEnvFile(path)
+	if err != nil {
+		if required {
+			return nil, nil, usagef("--env-file: %v", err)
+		}
+		return nil, nil, usagef("%v (the service's settings, which commands on its data directory read too; fix the file, or give --data-dir)", err)
+	}
+	known := map[string]bool{testClockVar: true}
+	for _, name := range settings.Variables() {
+		known[name] = true
+	}
+	var problems, warnings []string
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		switch {
+		case known[name]:
+		case networkVariables[strings.ToUpper(name)]:
+			if _, set := lookup(name); !set && t.env.Setenv != nil {
+				if err := t.env.Setenv(name, vars[name]); err != nil {
+					return nil, nil, fmt.Errorf("settings file %s: set %s: %w", path, name, err)
+				}
+			}
+		case strings.HasPrefix(strings.ToUpper(name), "NC_"):
+			problems = append(problems, fmt.Sprintf("%s is not a setting%s", name, didYouMean(name, known)))
+		default:
+			warnings = append(warnings, fmt.Sprintf("settings file %s: %s is not read (the file takes the NC_ settings and %s); ignored",
+				path, name, strings.Join(sortedKeys(networkVariables), ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, nil, usagef("settings file %s: %s; the settings are listed by neurons-connector --help", path, strings.Join(problems, "; "))
+	}
+	return func(k string) (string, bool) {
+		if v, ok := lookup(k); ok {
+			return v, true
+		}
+		v, ok := vars[k]
+		return v, ok
+	}, warnings, nil
+}
+
+// didYouMean names the known setting closest to name, if one is close
+// enough to be what was meant (a letter or two off, or another case).
+func didYouMean(name string, known map[string]bool) string {
+	best, bestD := "", 4
+	for k := range known {
+		d := editDistance(strings.ToUpper(name), k)
+		if d < bestD || (d == bestD && k < best) {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// editDistance is the Levenshtein distance of two short ASCII names.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
