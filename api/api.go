@@ -212,6 +212,9 @@ type RunResult struct {
 	// DrainError says why changes still wait for the sink; Waiting counts them.
 	DrainError string `json:"drainError,omitempty"`
 	Waiting    int    `json:"waiting"`
+	// Refused says that the sink refused a batch for good (400): the
+	// changes wait until the value is put right and a resend replaces it.
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Held is what the deletion guard held and the way out.
@@ -284,6 +287,15 @@ type Run struct {
 	RateLimitWait  string    `json:"rateLimitWait"`
 }
 
+// Refused is a batch the sink refused (400) and the way past it.
+type Refused struct {
+	Batch   string    `json:"batch"`   // its Idempotency-Key
+	Records int       `json:"records"` // upserts + deletes in it
+	Error   string    `json:"error"`   // the sink's answer
+	Since   time.Time `json:"since"`
+	Fix     string    `json:"fix"` // what to do, with the command
+}
+
 // Hold is why a connector's deletes are held.
 type Hold struct {
 	Why     string    `json:"why"`
@@ -310,6 +322,9 @@ type Status struct {
 	// Sink is where the known users were delivered (the CSV drop, or
 	// Neurons at its URLs); absent before a run recorded it.
 	Sink string `json:"sink,omitempty"`
+	// Refused is the batch the sink refused for good, which every later
+	// batch waits behind; absent when none is.
+	Refused *Refused `json:"refused,omitempty"`
 	// NextRun is the next scheduled run; absent for a connector that does
 	// not run on schedule here (inactive, or another server's).
 	NextRun *time.Time `json:"nextRun,omitempty"`

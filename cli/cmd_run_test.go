@@ -189,3 +189,67 @@ func readCSV(t *testing.T, path string) [][]string {
 	}
 	return rows
 }
+
+// A batch Neurons refuses (400) for a value stops delivery: run says so
+// with the way out, status shows the refused batch, and once the value is
+// right at the source, run --resend replaces it and delivery goes on.
+func TestARefusedBatchAndTheWayPastIt(t *testing.T) {
+	h, sim, fake := withSim(t, 80)
+	h.mustRun("run", "Sim")
+	bad := sim.IDs("ACTIVE")[0]
+	fake.RejectValue("User.JobTitle", "N/A")
+	if err := sim.EditProfile(bad, map[string]any{"title": "N/A"}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("run", "Sim")
+	if r.code != 1 || !strings.Contains(r.stderr, "the sink refused a batch, and 1 changes wait in the outbox behind it") ||
+		!strings.Contains(r.stderr, `neurons-connector run "Sim" --resend`) || !strings.Contains(r.stderr, "sourceId "+bad) {
+		t.Fatalf("exit %d, %q", r.code, r.stderr)
+	}
+	if st := h.mustRun("status", "Sim"); !strings.Contains(st.stdout, "Refused batch:") || !strings.Contains(st.stdout, "--resend") {
+		t.Errorf("status:\n%s", st.stdout)
+	}
+	var st api.Status
+	if err := json.Unmarshal([]byte(h.mustRun("status", "Sim", "--json").stdout), &st); err != nil || st.Refused == nil || st.Refused.Records != 1 {
+		t.Errorf("status --json: %+v, %v", st.Refused, err)
+	}
+	if err := sim.EditProfile(bad, map[string]any{"title": "Analyst"}); err != nil {
+		t.Fatal(err)
+	}
+	r = h.mustRun("run", "Sim", "--resend")
+	if !strings.Contains(r.stderr, "which the sink refused, and the 1 batches behind it") {
+		t.Errorf("the resend's summary: %q", r.stderr)
+	}
+	if got := fake.Users(connID(t, h))[bad].Attributes["User.JobTitle"]; got != "Analyst" {
+		t.Errorf("title in the sink: %v", got)
+	}
+	if st := h.mustRun("status", "Sim"); strings.Contains(st.stdout, "Refused batch") {
+		t.Errorf("status after the resend:\n%s", st.stdout)
+	}
+}
+
+// The same through the daemon: its worker's pusher, stopped on the refused
+// batch, delivers again once the resend has replaced it.
+func TestARefusedBatchThroughTheDaemon(t *testing.T) {
+	e := newDaemonEnv(t)
+	e.mustCLI("connector", "add", "okta", "--name", "Okta A", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")
+	serve, _, exited := e.serve()
+	e.mustCLI("run", "Okta A")
+	bad := e.okta.IDs("ACTIVE")[0]
+	e.fake.RejectValue("User.JobTitle", "N/A")
+	if err := e.okta.EditProfile(bad, map[string]any{"title": "N/A"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.cli("run", "Okta A"); r.code != 1 || !strings.Contains(r.stderr, "--resend") {
+		t.Fatalf("exit %d, %q", r.code, r.stderr)
+	}
+	if err := e.okta.EditProfile(bad, map[string]any{"title": "Analyst"}); err != nil {
+		t.Fatal(err)
+	}
+	e.mustCLI("run", "Okta A", "--resend")
+	id := e.statuses()[0].ID
+	if got := e.fake.Users(id)[bad].Attributes["User.JobTitle"]; got != "Analyst" || e.statuses()[0].Refused != nil {
+		t.Errorf("after the resend: title %v, refused %+v", got, e.statuses()[0].Refused)
+	}
+	e.stop(serve, exited)
+}

@@ -14,6 +14,7 @@ import (
 
 	"neurons-connector/api"
 	"neurons-connector/engine"
+	"neurons-connector/local"
 )
 
 func (t *tree) runCmd() *cobra.Command {
@@ -42,7 +43,9 @@ provider. It goes through the outbox and the deletion guard like any run, its
 batches carry new idempotency keys (the content is sent again on purpose), and
 status marks it. A resend that stops halfway (a crash, a failure) is taken up by
 the next run, which resends too. A run towards another sink than the last one
-(NC_NEURONS_URL set after the CSV drop, another tenant) resends by itself.
+(NC_NEURONS_URL set after the CSV drop, another tenant) resends by itself. When
+the sink refused a batch for a value (400), put the value right at the source or
+in the mapping, then resend: it replaces the refused batch and those behind it.
 
 Exit codes: 0 all changes delivered; 1 the run failed, its deletes were held, or
 changes still wait in the outbox (kept, and delivered by the next run or the
@@ -112,6 +115,9 @@ func (t *tree) report(name string, res api.RunResult) error {
 			return fmt.Errorf("run failed: %s (%d changes wait in the outbox)", res.Error, res.Waiting)
 		}
 		return fmt.Errorf("run failed: %s", res.Error)
+	case res.Refused:
+		return fmt.Errorf("the sink refused a batch, and %d changes wait in the outbox behind it: %s; %s", res.Waiting, res.DrainError,
+			local.RefusedFix(name))
 	case res.DrainError != "":
 		return fmt.Errorf("%d changes wait in the outbox and will be delivered by the next run or the service: %s", res.Waiting, res.DrainError)
 	}

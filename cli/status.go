@@ -121,6 +121,10 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 			rows = append(rows, [2]string{"Pushing stopped", d.PushError})
 		}
 	}
+	if r := v.Refused; r != nil {
+		rows = append(rows, [2]string{"Refused batch", fmt.Sprintf("%s (%d records), since %s: %s; %s",
+			r.Batch, r.Records, r.Since.Format(time.RFC3339), r.Error, r.Fix)})
+	}
 	if h := v.Hold; h != nil {
 		rows = append(rows, [2]string{"Held deletes", fmt.Sprintf("%d, since %s (run %s): %s; to let them through: %s",
 			v.HeldDeletes, h.Since.Format(time.RFC3339), h.Run, h.Why, h.Confirm)})

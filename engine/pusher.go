@@ -51,6 +51,7 @@ type Pusher struct {
 
 	mu           sync.Mutex
 	stopped      error     // the permanent error that stopped Run
+	stoppedSeq   uint64    // the batch it stopped on; 0 if none (a database error)
 	lastErr      error     // the last transient failure
 	failingSince time.Time // zero while pushes succeed
 }
@@ -72,7 +73,7 @@ func (p *Pusher) Kick() {
 // Run returned.
 func (p *Pusher) Start(ctx context.Context) (stop func() error) {
 	p.mu.Lock()
-	p.stopped = nil // a restart tries the batch that stopped it again
+	p.stopped, p.stoppedSeq = nil, 0 // a restart tries the batch that stopped it again
 	p.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -105,7 +106,15 @@ func (p *Pusher) Run(ctx context.Context) error {
 			return nil
 		}
 		if err == nil {
-			if err := p.DB.Update(func(tx *store.Tx) error { return tx.RemoveOutbox(p.ConnID, entry.Seq) }); err != nil {
+			if err := p.DB.Update(func(tx *store.Tx) error {
+				if r, ok := tx.Rejection(p.ConnID); ok && r.Seq == entry.Seq {
+					// Refused before, accepted now (fixed on the sink's side).
+					if err := tx.ClearRejection(p.ConnID); err != nil {
+						return err
+					}
+				}
+				return tx.RemoveOutbox(p.ConnID, entry.Seq)
+			}); err != nil {
 				return p.stop(err)
 			}
 			p.mu.Lock()
@@ -115,7 +124,19 @@ func (p *Pusher) Run(ctx context.Context) error {
 			continue
 		}
 		if !errors.Is(err, fault.ErrTransient) {
-			return p.stop(fmt.Errorf("batch %s (%d records) stays in the outbox: %w", key, entry.Records, err))
+			err = fmt.Errorf("batch %s (%d records) stays in the outbox: %w", key, entry.Records, err)
+			if errors.Is(err, fault.ErrRejected) {
+				// Kept in the database, so that a resend, in this process or
+				// a later one, knows what it may replace (Engine.replace).
+				rej := store.Rejection{Seq: entry.Seq, Key: key, Records: entry.Records, Error: err.Error(), At: p.Clock.Now().UTC()}
+				if derr := p.DB.Update(func(tx *store.Tx) error { return tx.PutRejection(p.ConnID, rej) }); derr != nil {
+					p.Log.Error("record the rejected batch", "connector", p.ConnID, "error", derr)
+				}
+			}
+			p.mu.Lock()
+			p.stoppedSeq = entry.Seq
+			p.mu.Unlock()
+			return p.stop(err)
 		}
 		var wait time.Duration
 		if se := (*sink.Error)(nil); errors.As(err, &se) {
@@ -191,6 +212,20 @@ func (p *Pusher) stop(err error) error {
 	return err
 }
 
+// Unblocked reports whether the pusher stopped on a batch that has left
+// the outbox since (a resend replaced the batches behind a rejection):
+// started again, it delivers what waits.
+func (p *Pusher) Unblocked() bool {
+	p.mu.Lock()
+	stopped, seq := p.stopped, p.stoppedSeq
+	p.mu.Unlock()
+	if stopped == nil || seq == 0 {
+		return false
+	}
+	e, ok, err := p.peek()
+	return err == nil && (!ok || e.Seq != seq)
+}
+
 // Stopped returns the permanent error that stopped the pusher, or nil while
 // it runs.
 func (p *Pusher) Stopped() error {
@@ -248,6 +283,10 @@ func pushBackoff(attempt int) time.Duration {
 func Deliver(ctx context.Context, p *Pusher, patience time.Duration, pass func(kick func()) error) (passErr, drainErr error) {
 	stop := p.Start(ctx)
 	passErr = pass(p.Kick)
+	if p.Unblocked() {
+		_ = stop()
+		stop = p.Start(ctx)
+	}
 	drainErr = p.Drain(ctx, patience)
 	_ = stop() // a permanent error is what Drain returned
 	return passErr, drainErr

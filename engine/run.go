@@ -279,6 +279,11 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		return err
 	}
 	defer p.spill.close()
+	if resend && !o.DryRun {
+		if err := p.replaceRejected(); err != nil {
+			return err
+		}
+	}
 
 	req := FetchRequest{Mode: mode, Statuses: c.Statuses, State: userStates{db: e.DB, connID: c.ID}, Fields: table.Fields(), Sources: table.Sources()}
 	if state.FullPages > 0 {

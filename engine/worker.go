@@ -54,6 +54,10 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	run, err := s.runOnce(ctx, w, c, r)
 
 	s.mu.Lock()
+	if w.pusher.Unblocked() { // a resend replaced the batch that stopped it
+		_ = w.pushStop()
+		w.pushStop = w.pusher.Start(s.pushCtx)
+	}
 	w.state.Running = false
 	var held *HeldError
 	var limited *RateLimitedError

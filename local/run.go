@@ -10,6 +10,7 @@ import (
 	"neurons-connector/api"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/fault"
 	"neurons-connector/store"
 )
 
@@ -98,6 +99,7 @@ func (b *Backend) result(db *store.DB, c connector.Config, dry bool, run store.R
 	}
 	if drainErr != nil {
 		out.DrainError = drainErr.Error()
+		out.Refused = errors.Is(drainErr, fault.ErrRejected)
 	}
 	if !dry {
 		_ = db.View(func(tx *store.Tx) error { out.Waiting = tx.OutboxRecords(c.ID); return nil })

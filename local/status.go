@@ -52,6 +52,9 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 		return v, err
 	}
 	v.Sink = state.Sink
+	if r, ok := tx.Rejection(c.ID); ok {
+		v.Refused = &api.Refused{Batch: r.Key, Records: r.Records, Error: r.Error, Since: r.At, Fix: RefusedFix(c.Name)}
+	}
 	if h := state.Hold; h != nil {
 		v.HeldDeletes = h.Count
 		v.Hold = &api.Hold{Why: h.Why, Since: h.Since, Run: h.Run,
@@ -88,4 +91,10 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 		v.NextRun = &next
 	}
 	return v, nil
+}
+
+// RefusedFix is the way past a batch the sink refused, for connector name.
+func RefusedFix(name string) string {
+	return fmt.Sprintf("put the refused value right at the source or in the mapping table, then: neurons-connector run %q --resend "+
+		"(it replaces the refused batch and those behind it); if the sink's side was fixed instead, the next run sends the batch again", name)
 }

@@ -183,15 +183,6 @@ type batch struct {
 	} `json:"deletes"`
 }
 
-func (b *batch) holds(id string) bool {
-	for _, u := range b.Upserts {
-		if u.SourceID == id {
-			return true
-		}
-	}
-	return false
-}
-
 // check validates a batch against the contract.
 func (b *batch) check() []string {
 	var p []string

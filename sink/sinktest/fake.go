@@ -84,7 +84,7 @@ type Server struct {
 	lastSeq  map[string]int // connector ID + run → last sequence, for order checks
 	failures []failure
 	outage   bool
-	rejectID string
+	reject   rejectRule
 	echo     []echo
 	tokenReq int
 	requests map[int]int // answers by status
@@ -191,11 +191,31 @@ func quote(w http.ResponseWriter, r *http.Request, status int) {
 		"error_description": "refused: " + sent.String() + "\n" + string(body)})
 }
 
-// Reject answers 400 to every batch that holds the source ID.
-func (s *Server) Reject(sourceID string) {
+// RejectValue answers 400 to every batch with an upsert whose attribute
+// has the value, naming the record in its details: what a Neurons that
+// validates values (an e-mail address, a length) answers, and what no
+// retry of the same batch gets past. An empty attribute stops rejecting.
+func (s *Server) RejectValue(attribute, value string) {
 	s.mu.Lock()
-	s.rejectID = sourceID
+	s.reject = rejectRule{attribute, value}
 	s.mu.Unlock()
+}
+
+type rejectRule struct{ attribute, value string }
+
+// refused lists the records of b that r refuses, as a 400's details.
+func (r rejectRule) refused(b *batch) []string {
+	if r.attribute == "" {
+		return nil
+	}
+	var out []string
+	for i, u := range b.Upserts {
+		var attrs map[string]any
+		if json.Unmarshal(u.Raw, &attrs) == nil && attrs[r.attribute] == r.value {
+			out = append(out, fmt.Sprintf("upserts[%d] (sourceId %s): attributes.%s: the value %q is not accepted", i, u.SourceID, r.attribute, r.value))
+		}
+	}
+	return out
 }
 
 // ExpireTokens makes every issued token invalid, as a revocation would.
@@ -404,9 +424,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rejectID != "" && b.holds(s.rejectID) {
-		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": "invalid record", "details": []string{"sourceId " + s.rejectID + ": rejected by policy"}})
+	if details := s.reject.refused(&b); len(details) > 0 {
+		reply(w, http.StatusBadRequest, map[string]any{"error": "invalid record", "details": details})
 		return http.StatusBadRequest
 	}
 	if s.keys[key] {

@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"fmt"
+
+	"neurons-connector/sink"
+	"neurons-connector/store"
+)
+
+// replaceRejected is how a resend gets past a batch the sink refused for
+// good (400, store.Rejection). The contract forbids sending that batch
+// unchanged again, and it holds the value the sink refused even after an
+// admin has put it right at the source or in the mapping, so every later
+// batch waited behind it for good. A resend sends every selected user's
+// current record, which supersedes every upsert waiting in the outbox; so
+// the waiting batches are removed, and their deletes (which a resend
+// would not send again: those users are gone from the snapshot) are
+// queued anew as the run's first batch, in the same transaction. Only
+// when the refused batch is still the first in line: then the pusher is
+// stopped on it, and nothing in the outbox is being sent.
+func (p *pass) replaceRejected() error {
+	var seqs []uint64
+	var carried []sink.Delete
+	var refused store.Rejection
+	err := p.e.DB.View(func(tx *store.Tx) error {
+		rej, ok := tx.Rejection(p.c.ID)
+		if !ok {
+			return nil
+		}
+		head, ok, err := tx.PeekOutbox(p.c.ID)
+		if err != nil || !ok || head.Seq != rej.Seq {
+			return err
+		}
+		refused = rej
+		return tx.ForEachOutbox(p.c.ID, func(e store.OutboxEntry) error {
+			body, err := sink.Payload(e.Batch).JSON()
+			if err != nil {
+				return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
+			}
+			b, err := sink.Parse(e.Key, body)
+			if err != nil {
+				return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
+			}
+			seqs = append(seqs, e.Seq)
+			carried = append(carried, b.Deletes...)
+			return nil
+		})
+	})
+	if err != nil || len(seqs) == 0 {
+		return err
+	}
+	err = p.update(func(tx *store.Tx) error {
+		b := p.newBatcher()
+		for _, d := range carried {
+			if err := b.delete(d.SourceID, d.Reason); err != nil {
+				return err
+			}
+		}
+		if err := b.flush(false); err != nil {
+			return err
+		}
+		if err := b.enqueue(tx); err != nil {
+			return err
+		}
+		for _, seq := range seqs {
+			if err := tx.RemoveOutbox(p.c.ID, seq); err != nil {
+				return err
+			}
+		}
+		return tx.ClearRejection(p.c.ID)
+	})
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("this resend replaced batch %s, which the sink refused, and the %d batches behind it: their upserts go again "+
+		"with every selected user, their %d deletes as the run's first batch", refused.Key, len(seqs)-1, len(carried))
+	p.warnings = append(p.warnings, msg)
+	p.e.Log.Warn(msg, "connector", p.c.Name)
+	return nil
+}

@@ -1,0 +1,61 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Rejection is a batch the sink refused for good (400): the pusher stopped
+// on it, and every later batch waits behind it. It is kept beside the
+// connector's sync state (under rejectionKey, not in SyncState: the pusher
+// writes it while a run holds a copy of that state) until the batch
+// leaves the outbox, delivered after a fix on the sink's side or replaced
+// by a resend.
+type Rejection struct {
+	Seq     uint64    `json:"seq"`     // the batch's place in the outbox
+	Key     string    `json:"key"`     // its Idempotency-Key
+	Records int       `json:"records"` // upserts + deletes in it
+	Error   string    `json:"error"`   // the sink's answer, in words
+	At      time.Time `json:"at"`
+}
+
+// rejectionKey is where a connector's rejection is kept in the state
+// bucket, beside its sync state (connector IDs hold no slash).
+func rejectionKey(connID string) []byte { return []byte(connID + "/rejected") }
+
+// PutRejection records that the sink refused the connector's batch r.Seq,
+// if that batch is still in the outbox (a resend may have replaced it
+// while the sink was answering).
+func (t *Tx) PutRejection(connID string, r Rejection) error {
+	b, _ := t.nested(bucketOutbox, connID, false)
+	if b == nil || b.Get(u64(r.Seq)) == nil {
+		return nil
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := t.bucket(bucketState).Put(rejectionKey(connID), data); err != nil {
+		return fmt.Errorf("record the rejected batch: %w", err)
+	}
+	return nil
+}
+
+// Rejection returns the connector's recorded rejection, if any.
+func (t *Tx) Rejection(connID string) (Rejection, bool) {
+	var r Rejection
+	v := t.bucket(bucketState).Get(rejectionKey(connID))
+	if v == nil || json.Unmarshal(v, &r) != nil {
+		return r, false
+	}
+	return r, true
+}
+
+// ClearRejection forgets the connector's rejection.
+func (t *Tx) ClearRejection(connID string) error {
+	if t.bucket(bucketState).Get(rejectionKey(connID)) == nil {
+		return nil
+	}
+	return t.bucket(bucketState).Delete(rejectionKey(connID))
+}
