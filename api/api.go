@@ -215,6 +215,9 @@ type RunResult struct {
 	// Refused says that the sink refused a batch for good (400): the
 	// changes wait until the value is put right and a resend replaces it.
 	Refused bool `json:"refused,omitempty"`
+	// NotAccepted counts records the sink acknowledged fewer of than it
+	// was sent ({"accepted": N}) while this run's changes were delivered.
+	NotAccepted int `json:"notAccepted,omitempty"`
 }
 
 // Held is what the deletion guard held and the way out.
@@ -296,6 +299,16 @@ type Refused struct {
 	Fix     string    `json:"fix"` // what to do, with the command
 }
 
+// NotAccepted counts records the sink's acknowledgements left out
+// ({"accepted": N} below a batch's records) and the way to make it good.
+type NotAccepted struct {
+	Records   int       `json:"records"`
+	Batches   int       `json:"batches"`
+	LastBatch string    `json:"lastBatch"`
+	Last      time.Time `json:"last"`
+	Fix       string    `json:"fix"`
+}
+
 // Hold is why a connector's deletes are held.
 type Hold struct {
 	Why     string    `json:"why"`
@@ -325,6 +338,9 @@ type Status struct {
 	// Refused is the batch the sink refused for good, which every later
 	// batch waits behind; absent when none is.
 	Refused *Refused `json:"refused,omitempty"`
+	// NotAccepted is what the sink acknowledged fewer records of than it
+	// was sent, since the last resend; absent when nothing was.
+	NotAccepted *NotAccepted `json:"notAccepted,omitempty"`
 	// NextRun is the next scheduled run; absent for a connector that does
 	// not run on schedule here (inactive, or another server's).
 	NextRun *time.Time `json:"nextRun,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"neurons-connector/api"
 	"neurons-connector/providers/okta/oktatest"
@@ -252,4 +253,27 @@ func TestARefusedBatchThroughTheDaemon(t *testing.T) {
 		t.Errorf("after the resend: title %v, refused %+v", got, e.statuses()[0].Refused)
 	}
 	e.stop(serve, exited)
+}
+
+// A sink that acknowledges fewer records than a batch held: run warns with
+// the way to make it good, status shows it until a resend has.
+func TestAShortAcknowledgementIsShown(t *testing.T) {
+	h, sim, fake := withSim(t, 60)
+	fake.DropNext(1, 2)
+	r := h.mustRun("run", "Sim")
+	if !strings.Contains(r.stderr, "warning: the sink acknowledged 2 fewer records than it was sent") || !strings.Contains(r.stderr, `run "Sim" --resend`) {
+		t.Errorf("run: %q", r.stderr)
+	}
+	if st := h.mustRun("status", "Sim"); !strings.Contains(st.stdout, "Not accepted:") {
+		t.Errorf("status:\n%s", st.stdout)
+	}
+	h.now = h.now.Add(time.Minute)
+	h.mustRun("run", "Sim", "--resend")
+	if got, want := len(fake.Users(connID(t, h))), len(sim.IDs("ACTIVE", "SUSPENDED")); got != want {
+		t.Errorf("after the resend the sink holds %d users, want %d", got, want)
+	}
+	var st api.Status
+	if err := json.Unmarshal([]byte(h.mustRun("status", "Sim", "--json").stdout), &st); err != nil || st.NotAccepted != nil {
+		t.Errorf("status --json after the resend: %+v, %v", st.NotAccepted, err)
+	}
 }

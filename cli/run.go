@@ -100,6 +100,9 @@ func (t *tree) report(name string, res api.RunResult) error {
 	if res.Run != nil {
 		t.summary(*res.Run)
 	}
+	if res.NotAccepted > 0 {
+		fmt.Fprintf(t.env.Stderr, "warning: the sink acknowledged %d fewer records than it was sent; %s\n", res.NotAccepted, local.NotAcceptedFix(name))
+	}
 	switch {
 	case res.Held != nil:
 		// The upserts went (or wait in the outbox like any); the deletes

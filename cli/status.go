@@ -121,6 +121,10 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 			rows = append(rows, [2]string{"Pushing stopped", d.PushError})
 		}
 	}
+	if n := v.NotAccepted; n != nil {
+		rows = append(rows, [2]string{"Not accepted", fmt.Sprintf("%d records in %d batches the sink acknowledged short (the last %s, %s); %s",
+			n.Records, n.Batches, n.LastBatch, n.Last.Format(time.RFC3339), n.Fix)})
+	}
 	if r := v.Refused; r != nil {
 		rows = append(rows, [2]string{"Refused batch", fmt.Sprintf("%s (%d records), since %s: %s; %s",
 			r.Batch, r.Records, r.Since.Format(time.RFC3339), r.Error, r.Fix)})

@@ -127,7 +127,12 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, started time.Time) store.SyncState {
 	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
 	state.Resend = "" // every selected user is queued by now
-	state.Open = ""   // the final batch is queued with this state
+	if p.resend {
+		// Batches the sink acknowledged short before this resend began
+		// are made good by it.
+		_ = tx.ClearShortfall(p.c.ID, started)
+	}
+	state.Open = "" // the final batch is queued with this state
 	p.e.stamp(&state)
 	state.ContactFields = strings.Join(p.contactFields, ",")
 	if p.mode == Full {

@@ -25,6 +25,13 @@ type Sink interface {
 	Push(ctx context.Context, key string, p sink.Payload) error
 }
 
+// Counter is a Sink that also says how many records the sink acknowledged
+// (sink.Neurons: {"accepted": N}), or -1 when its answer gives none: the
+// pusher notes batches acknowledged short (store.Shortfall).
+type Counter interface {
+	PushCounted(ctx context.Context, key string, p sink.Payload) (accepted int, err error)
+}
+
 // Backoff bounds of the pusher after transient failures without a
 // Retry-After (neurons-ingestion.md §3): 1 s doubling to 5 minutes. The cap
 // bounds a Retry-After too: a maintenance page or a broken gateway may ask
@@ -101,15 +108,26 @@ func (p *Pusher) Run(ctx context.Context) error {
 			continue
 		}
 		key := entry.Key
-		err = p.push(ctx, key, sink.Payload(entry.Batch))
+		missing, err := p.push(ctx, key, sink.Payload(entry.Batch), entry.Records)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err == nil {
+			if missing > 0 {
+				// Delivered, as the contract has it, but the sink's N says
+				// it kept fewer: some users may be missing there.
+				p.Log.Warn("the sink accepted fewer records than the batch held; a resend (run NAME --resend) sends every user again",
+					"connector", p.ConnID, "batch", key, "records", entry.Records, "not_accepted", missing)
+			}
 			if err := p.DB.Update(func(tx *store.Tx) error {
 				if r, ok := tx.Rejection(p.ConnID); ok && r.Seq == entry.Seq {
 					// Refused before, accepted now (fixed on the sink's side).
 					if err := tx.ClearRejection(p.ConnID); err != nil {
+						return err
+					}
+				}
+				if missing > 0 {
+					if err := tx.AddShortfall(p.ConnID, key, missing, p.Clock.Now().UTC()); err != nil {
 						return err
 					}
 				}
@@ -159,38 +177,49 @@ func (p *Pusher) Run(ctx context.Context) error {
 	}
 }
 
-// push sends a batch; one the sink finds too large goes as two halves.
-func (p *Pusher) push(ctx context.Context, key string, payload sink.Payload) error {
-	err := p.Sink.Push(ctx, key, payload)
+// push sends a batch of records; one the sink finds too large goes as two
+// halves. missing is how many records the sink's acknowledgement left out.
+func (p *Pusher) push(ctx context.Context, key string, payload sink.Payload, records int) (missing int, err error) {
+	accepted := -1
+	if c, ok := p.Sink.(Counter); ok {
+		accepted, err = c.PushCounted(ctx, key, payload)
+	} else {
+		err = p.Sink.Push(ctx, key, payload)
+	}
 	if !errors.Is(err, fault.ErrTooLarge) {
-		return err
+		if err == nil && accepted >= 0 && accepted < records {
+			missing = records - accepted
+		}
+		return missing, err
 	}
 	body, perr := payload.JSON()
 	if perr != nil {
-		return fmt.Errorf("%w: %w", err, perr)
+		return 0, fmt.Errorf("%w: %w", err, perr)
 	}
 	b, perr := sink.Parse(key, body)
 	if perr != nil {
-		return fmt.Errorf("%w: %w", err, perr)
+		return 0, fmt.Errorf("%w: %w", err, perr)
 	}
 	first, second, serr := b.Split()
 	if serr != nil {
-		return fmt.Errorf("%w: %w", err, serr)
+		return 0, fmt.Errorf("%w: %w", err, serr)
 	}
 	for _, half := range []*sink.Batch{first, second} {
 		hb, err := half.Body()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		hp, err := sink.Pack(hb)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if err := p.push(ctx, half.Key, hp); err != nil {
-			return err
+		m, err := p.push(ctx, half.Key, hp, half.Records())
+		if err != nil {
+			return 0, err
 		}
+		missing += m
 	}
-	return nil
+	return missing, nil
 }
 
 func (p *Pusher) peek() (store.OutboxEntry, bool, error) {

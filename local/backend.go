@@ -75,8 +75,9 @@ type Config struct {
 // The sinks the configuration builds, checked against what the engine's
 // pusher needs.
 var (
-	_ engine.Sink = (*sink.Neurons)(nil)
-	_ engine.Sink = (*sink.CSV)(nil)
+	_ engine.Sink    = (*sink.Neurons)(nil)
+	_ engine.Counter = (*sink.Neurons)(nil)
+	_ engine.Sink    = (*sink.CSV)(nil)
 )
 
 // Backend answers the command layer's requests from the database.

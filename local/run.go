@@ -102,7 +102,13 @@ func (b *Backend) result(db *store.DB, c connector.Config, dry bool, run store.R
 		out.Refused = errors.Is(drainErr, fault.ErrRejected)
 	}
 	if !dry {
-		_ = db.View(func(tx *store.Tx) error { out.Waiting = tx.OutboxRecords(c.ID); return nil })
+		_ = db.View(func(tx *store.Tx) error {
+			out.Waiting = tx.OutboxRecords(c.ID)
+			if sf, ok := tx.Shortfall(c.ID); ok && !sf.Last.Before(run.Start) {
+				out.NotAccepted = sf.Records
+			}
+			return nil
+		})
 	}
 	return out
 }

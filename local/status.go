@@ -52,6 +52,10 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 		return v, err
 	}
 	v.Sink = state.Sink
+	if sf, ok := tx.Shortfall(c.ID); ok {
+		v.NotAccepted = &api.NotAccepted{Records: sf.Records, Batches: sf.Batches, LastBatch: sf.LastBatch, Last: sf.Last,
+			Fix: NotAcceptedFix(c.Name)}
+	}
 	if r, ok := tx.Rejection(c.ID); ok {
 		v.Refused = &api.Refused{Batch: r.Key, Records: r.Records, Error: r.Error, Since: r.At, Fix: RefusedFix(c.Name)}
 	}
@@ -97,4 +101,10 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 func RefusedFix(name string) string {
 	return fmt.Sprintf("put the refused value right at the source or in the mapping table, then: neurons-connector run %q --resend "+
 		"(it replaces the refused batch and those behind it); if the sink's side was fixed instead, the next run sends the batch again", name)
+}
+
+// NotAcceptedFix is what to do when the sink acknowledged fewer records
+// than it was sent, for connector name.
+func NotAcceptedFix(name string) string {
+	return fmt.Sprintf("some users may be missing in Neurons; neurons-connector run %q --resend sends every selected user again", name)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,21 +94,29 @@ func NewNeurons(o NeuronsOptions) (*Neurons, error) {
 
 // Push sends one batch. A 401 renews the token and tries once more.
 func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
+	_, err := n.PushCounted(ctx, key, p)
+	return err
+}
+
+// PushCounted is Push, and the number of records the sink says it accepted
+// ({"accepted": N}); -1 when the answer gives none (409, this key was
+// accepted before).
+func (n *Neurons) PushCounted(ctx context.Context, key string, p Payload) (int, error) {
 	body, gzipped := p.Gzipped()
 	if !gzipped {
 		var err error
 		if body, err = p.JSON(); err != nil {
-			return &Error{Class: fault.ErrRejected, Message: err.Error(), err: err}
+			return -1, &Error{Class: fault.ErrRejected, Message: err.Error(), err: err}
 		}
 	}
 	for attempt := 0; ; attempt++ {
 		token, err := n.accessToken(ctx, attempt > 0)
 		if err != nil {
-			return err
+			return -1, err
 		}
 		status, h, resp, err := n.post(ctx, key, token, body, gzipped)
 		if err != nil {
-			return &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: transportClass(err), err: err}
+			return -1, &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: transportClass(err), err: err}
 		}
 		switch {
 		case status == http.StatusOK || status == http.StatusAccepted || status == http.StatusConflict:
@@ -115,20 +124,21 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 			// words: a wrong NC_NEURONS_URL (a web application whose
 			// every path answers 200), a proxy's page or an impostor says
 			// 200 too, and taking it at its word would drop the batch.
-			if !acknowledges(status, resp) {
-				return &Error{Status: status, Class: fault.ErrConfig, Message: fmt.Sprintf("the answer is not the ingestion endpoint's "+
+			accepted, ok := acknowledges(status, resp)
+			if !ok {
+				return -1, &Error{Status: status, Class: fault.ErrConfig, Message: fmt.Sprintf("the answer is not the ingestion endpoint's "+
 					"(%s, %s), so the batch was not delivered; check that NC_NEURONS_URL names the Neurons ingestion endpoint, "+
 					"not a web page or a proxy", contentType(h), n.said(resp, token))}
 			}
-			return nil // 409: this key was accepted before; delivered
+			return accepted, nil // 409: this key was accepted before; delivered
 		case status == http.StatusUnauthorized && attempt == 0:
 			continue
 		case status == http.StatusUnauthorized:
-			return &Error{Status: status, Message: "the sink refused a fresh access token; check NC_NEURONS_CLIENT_ID, the secret and the App Registration", Class: fault.ErrConfig}
+			return -1, &Error{Status: status, Message: "the sink refused a fresh access token; check NC_NEURONS_CLIENT_ID, the secret and the App Registration", Class: fault.ErrConfig}
 		case status == http.StatusForbidden:
-			return &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + n.said(resp, token), Class: fault.ErrConfig}
+			return -1, &Error{Status: status, Message: "the App Registration lacks permission to ingest: " + n.said(resp, token), Class: fault.ErrConfig}
 		case status == http.StatusRequestEntityTooLarge:
-			return &Error{Class: fault.ErrTooLarge, Status: status, Message: "batch too large"}
+			return -1, &Error{Class: fault.ErrTooLarge, Status: status, Message: "batch too large"}
 		case status == http.StatusBadRequest:
 			e := &Error{Class: fault.ErrRejected, Status: status, Message: "the sink rejected the batch: " + n.said(resp, token)}
 			var shape struct{ Details []any }
@@ -137,11 +147,11 @@ func (n *Neurons) Push(ctx context.Context, key string, p Payload) error {
 					e.Details = append(e.Details, n.scrub(fmt.Sprint(d), token))
 				}
 			}
-			return e
+			return -1, e
 		case status == http.StatusTooManyRequests || status >= 500:
-			return &Error{Status: status, Message: n.said(resp, token), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: fault.ErrTransient}
+			return -1, &Error{Status: status, Message: n.said(resp, token), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: fault.ErrTransient}
 		default:
-			return &Error{Class: fault.ErrRejected, Status: status, Message: n.said(resp, token)}
+			return -1, &Error{Class: fault.ErrRejected, Status: status, Message: n.said(resp, token)}
 		}
 	}
 }
@@ -244,9 +254,9 @@ func tokenLife(raw json.RawMessage) time.Duration {
 }
 
 // acknowledges reports whether a 200, 202 or 409 answer is the contract's
-// (neurons-ingestion.md §3): {"accepted": N} for the first two,
-// {"error": "duplicate"} for 409.
-func acknowledges(status int, body []byte) bool {
+// (neurons-ingestion.md §3): {"accepted": N} for the first two, and N;
+// {"error": "duplicate"} for 409 (N -1).
+func acknowledges(status int, body []byte) (accepted int, ok bool) {
 	var v struct {
 		Accepted *json.Number `json:"accepted"`
 		Error    string       `json:"error"`
@@ -254,16 +264,16 @@ func acknowledges(status int, body []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if dec.Decode(&v) != nil {
-		return false
+		return -1, false
 	}
 	if status == http.StatusConflict {
-		return v.Error == "duplicate"
+		return -1, v.Error == "duplicate"
 	}
 	if v.Accepted == nil {
-		return false
+		return -1, false
 	}
 	n, err := v.Accepted.Int64()
-	return err == nil && n >= 0
+	return int(min(n, math.MaxInt32)), err == nil && n >= 0
 }
 
 // contentType names an answer's media type for a message.

@@ -83,6 +83,7 @@ type Server struct {
 	counts   struct{ upserts, deletes int }
 	lastSeq  map[string]int // connector ID + run → last sequence, for order checks
 	failures []failure
+	drop     struct{ times, missing int } // DropNext
 	outage   bool
 	reject   rejectRule
 	echo     []echo
@@ -152,6 +153,16 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 func (s *Server) AnswerNext(n, status int, contentType, body string) {
 	s.mu.Lock()
 	s.failures = append(s.failures, failure{status: status, times: n, raw: body, contentType: contentType})
+	s.mu.Unlock()
+}
+
+// DropNext makes the next n batches with upserts lose their last missing
+// upserts: accepted with 202 and {"accepted": N}, N counting only what was
+// kept. What a gateway that drops records it cannot store, and says so
+// only in its count, does.
+func (s *Server) DropNext(n, missing int) {
+	s.mu.Lock()
+	s.drop.times, s.drop.missing = n, missing
 	s.mu.Unlock()
 }
 
@@ -434,6 +445,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		return http.StatusConflict
 	}
 	s.keys[key] = true
+	if s.drop.times > 0 && len(b.Upserts) > 0 {
+		s.drop.times--
+		b.Upserts = b.Upserts[:len(b.Upserts)-min(s.drop.missing, len(b.Upserts))]
+	}
 	s.apply(key, &b, gz)
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = fmt.Fprintf(w, `{"accepted":%d}`+"\n", len(b.Upserts)+len(b.Deletes))

@@ -59,3 +59,53 @@ func (t *Tx) ClearRejection(connID string) error {
 	}
 	return t.bucket(bucketState).Delete(rejectionKey(connID))
 }
+
+// Shortfall counts records the sink acknowledged fewer of than a batch
+// held ({"accepted": N} with N too small): the contract's N is what was
+// durably accepted, so some users may be missing from the sink. The
+// batches count as delivered; this is kept (under shortfallKey) for status
+// until a resend that began after the last of them completes.
+type Shortfall struct {
+	Records   int       `json:"records"`   // records not accepted, in all
+	Batches   int       `json:"batches"`   // batches that came short
+	LastBatch string    `json:"lastBatch"` // the last one's Idempotency-Key
+	First     time.Time `json:"first"`
+	Last      time.Time `json:"last"`
+}
+
+func shortfallKey(connID string) []byte { return []byte(connID + "/short") }
+
+// AddShortfall adds a batch whose acknowledgement came missing records.
+func (t *Tx) AddShortfall(connID, key string, missing int, at time.Time) error {
+	sf, ok := t.Shortfall(connID)
+	if !ok {
+		sf.First = at
+	}
+	sf.Records += missing
+	sf.Batches++
+	sf.LastBatch, sf.Last = key, at
+	data, err := json.Marshal(sf)
+	if err != nil {
+		return err
+	}
+	return t.bucket(bucketState).Put(shortfallKey(connID), data)
+}
+
+// Shortfall returns the connector's shortfall, if any.
+func (t *Tx) Shortfall(connID string) (Shortfall, bool) {
+	var sf Shortfall
+	v := t.bucket(bucketState).Get(shortfallKey(connID))
+	if v == nil || json.Unmarshal(v, &sf) != nil {
+		return sf, false
+	}
+	return sf, true
+}
+
+// ClearShortfall forgets the shortfall if its last batch came before
+// since: a resend begun at since sent every selected user again.
+func (t *Tx) ClearShortfall(connID string, since time.Time) error {
+	if sf, ok := t.Shortfall(connID); !ok || !sf.Last.Before(since) {
+		return nil
+	}
+	return t.bucket(bucketState).Delete(shortfallKey(connID))
+}
