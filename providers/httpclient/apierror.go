@@ -2,8 +2,11 @@ package httpclient
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
 
 	"neurons-connector/fault"
 	"neurons-connector/internal/redact"
@@ -27,6 +30,11 @@ type APIError struct {
 	// when there was none.
 	RetryAfter time.Duration
 	Body       []byte // the start of the body, at most MaxErrorBody, without the request's credentials
+	// Page is the title (or first words) of a web page that came in place
+	// of the API's JSON; empty when the answer was not HTML (WebPage).
+	// Where names what the admin gave the host with, for the message
+	// ("URL" unless the provider says otherwise, OneLogin's "--domain").
+	Page, Where string
 	// secrets are the credentials the request carried, which nothing
 	// quoted from the answer may repeat (Redact).
 	secrets []string
@@ -41,6 +49,11 @@ func NewAPIError(provider, method, path string, resp *http.Response, body []byte
 	}
 	// Scrubbed before it is cut, which could leave half a secret.
 	e.Body = []byte(e.Redact(string(body)))
+	// A load balancer's 502 or OneLogin's 429 are HTML pages too, and
+	// mean what their status says; any other page is not the API's answer.
+	if WebPage(resp.Header) && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		e.Page = pageTitle(e.Body)
+	}
 	if len(e.Body) > MaxErrorBody {
 		e.Body = e.Body[:MaxErrorBody]
 	}
@@ -64,6 +77,14 @@ func (e *APIError) Error() string {
 	if e.RequestID != "" {
 		msg += " (request " + e.RequestID + ")"
 	}
+	if e.Page != "" {
+		where := e.Where
+		if where == "" {
+			where = "URL"
+		}
+		msg += fmt.Sprintf(": a web page (%q) answered, not the API; check the connector's %s, and whether a proxy "+
+			"or firewall on the way answers in its place (HTTPS_PROXY, a proxy sign-in, a blocked host)", e.Page, where)
+	}
 	return msg
 }
 
@@ -71,10 +92,59 @@ func (e *APIError) Error() string {
 // any other status is a problem with this request, reported as it is.
 func (e *APIError) Unwrap() error {
 	switch {
+	case e.Page != "":
+		// Not the API at all: another site, a sign-in page, a proxy's
+		// block page. Retrying changes nothing.
+		return fault.ErrConfig
 	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
 		return fault.ErrTransient
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
 		return fault.ErrConfig
 	}
 	return nil
+}
+
+// WebPage reports whether an answer is a web page (HTML), which neither
+// provider's API sends but for OneLogin's 429: a sign-in page, another
+// site, a proxy's or firewall's block page, a captive portal.
+func WebPage(h http.Header) bool {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return mt == "text/html" || mt == "application/xhtml+xml"
+}
+
+// pageTitle is what a message quotes of a web page: its title, else its
+// first words, at most 60 characters of text.
+func pageTitle(body []byte) string {
+	text := string(body)
+	if i := strings.Index(strings.ToLower(text), "<title"); i >= 0 {
+		if j := strings.IndexByte(text[i:], '>'); j >= 0 {
+			text = text[i+j+1:]
+			if k := strings.Index(strings.ToLower(text), "</title"); k >= 0 {
+				text = text[:k]
+			}
+		}
+	}
+	var b strings.Builder
+	inTag := false
+	for _, r := range text {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>':
+			inTag = false
+			b.WriteByte(' ')
+		case !inTag && unicode.IsPrint(r):
+			b.WriteRune(r)
+		case !inTag:
+			b.WriteByte(' ')
+		}
+	}
+	words := strings.Join(strings.Fields(b.String()), " ")
+	if words == "" {
+		return "no title"
+	}
+	if r := []rune(words); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return words
 }

@@ -38,3 +38,35 @@ func TestAPIErrorClassAndMessage(t *testing.T) {
 		t.Errorf("as: %+v", ae)
 	}
 }
+
+// A web page in place of the API's JSON names itself by its title and is
+// a configuration problem; a 429 or 5xx page means its status.
+func TestWebPages(t *testing.T) {
+	page := func(status int, ct, body string) *APIError {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {ct}}}
+		return NewAPIError("okta", "GET", "/api/v1/org", resp, []byte(body), time.Now())
+	}
+	for _, tc := range []struct {
+		status   int
+		ct, body string
+		want     string // Page
+		config   bool
+	}{
+		{200, "text/html; charset=utf-8", "<html><head><title>Sign In</title></head><body>x</body></html>", "Sign In", true},
+		{403, "text/html", "<html><body><h1>Access denied</h1><p>by policy</p></body></html>", "Access denied by policy", true},
+		{200, "application/xhtml+xml", "<html><title>\n  Portal\n</title></html>", "Portal", true},
+		{404, "TEXT/HTML", "<html></html>", "no title", true},
+		{429, "text/html", "<html><title>Too Many Requests</title></html>", "", false},
+		{502, "text/html", "<html><title>Bad Gateway</title></html>", "", false},
+		{403, "application/json", `{"errorCode":"E0000006"}`, "", true},
+	} {
+		e := page(tc.status, tc.ct, tc.body)
+		if e.Page != tc.want || errors.Is(e, fault.ErrConfig) != tc.config {
+			t.Errorf("%d %s: Page %q, config %v", tc.status, tc.ct, e.Page, errors.Is(e, fault.ErrConfig))
+		}
+	}
+	long := page(200, "text/html", "<p>"+strings.Repeat("word ", 40)+"</p>")
+	if r := []rune(long.Page); len(r) != 61 || !strings.HasSuffix(long.Page, "…") {
+		t.Errorf("a long page's words: %q", long.Page)
+	}
+}

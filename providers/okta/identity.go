@@ -24,7 +24,7 @@ func (c *Client) Identity(ctx context.Context) (string, error) {
 	decode := func(r io.Reader) error { return httpclient.DecodeInto(r, &org) }
 	_, err := c.get(ctx, "/api/v1/org", decode)
 	var ae *httpclient.APIError
-	if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+	if errors.As(err, &ae) && ae.Status == http.StatusForbidden && ae.Page == "" {
 		_, err = c.get(ctx, "/.well-known/okta-organization", decode)
 	}
 	if err != nil {

@@ -126,6 +126,8 @@ func (c *Client) explain(err error) error {
 	switch {
 	case errors.As(err, &ne):
 		return err // already says what and how
+	case errors.As(err, &ae) && ae.Page != "":
+		return err // not Okta at all: the message says what to check
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 		return fmt.Errorf("okta rejected %s (%s %s): it is wrong, expired or revoked; %s", cr.who, ae.Code, ae.Message, cr.fixAuth)
 	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:

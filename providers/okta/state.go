@@ -251,7 +251,7 @@ func (c *Client) apply(ctx context.Context, raw map[string]any, s *userState, pa
 			if errors.Is(err, errAppsRefused) {
 				continue // unnamed; the state keeps it for when apps answer again
 			}
-			if errors.As(err, &ae) && ae.Status == http.StatusForbidden {
+			if errors.As(err, &ae) && ae.Status == http.StatusForbidden && ae.Page == "" {
 				// The credentials read users' links but not apps (a custom
 				// admin role; an OAuth app without okta.apps.read): an app
 				// the pass cannot name is left out of the record, and kept

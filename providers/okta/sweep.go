@@ -15,10 +15,12 @@ import (
 
 // unavailable reports whether err means an optional API is not there for
 // this org or token: any 4xx but 429 (okta-api.md §5.3: Classic orgs lack
-// the devices API, and the exact status is undocumented).
+// the devices API, and the exact status is undocumented), from Okta: a
+// web page in its place is not Okta's answer (APIError.Page).
 func unavailable(err error) bool {
 	var ae *httpclient.APIError
-	return errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusUnauthorized
+	return errors.As(err, &ae) && ae.Page == "" && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests &&
+		ae.Status != http.StatusUnauthorized
 }
 
 // sweep gathers apps and devices for a full pass, the two sweeps side by

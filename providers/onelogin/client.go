@@ -168,6 +168,7 @@ func (c *Client) count(f func(*engine.Stats)) {
 func newAPIError(method, path string, resp *http.Response, body []byte, now time.Time) *httpclient.APIError {
 	e := httpclient.NewAPIError("onelogin", method, path, resp, body, now)
 	e.Message = truncate(e.Redact(errorMessage(body)), 200) // scrubbed before it is cut
+	e.Where = "--domain"
 	return e
 }
 
@@ -404,7 +405,9 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.updatePacer(resp.Header)
-	if resp.StatusCode/100 != 2 {
+	if resp.StatusCode/100 != 2 || httpclient.WebPage(resp.Header) {
+		// A web page with 2xx is another site, a sign-in page or a proxy's
+		// block page: an error to fix (APIError.Page), not a body to retry.
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return resp.Header, newAPIError(method, u.Path, resp, msg, c.clock.Now())
 	}

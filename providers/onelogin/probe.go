@@ -59,6 +59,8 @@ func (c *Client) explain(err error) error {
 	switch {
 	case errors.As(err, &ne), errors.As(err, &ce):
 		return err // already says what and how
+	case errors.As(err, &ae) && ae.Page != "":
+		return err // not OneLogin at all: the message says what to check
 	case errors.As(err, &ae) && (ae.Status == http.StatusUnauthorized || ae.Status == http.StatusForbidden):
 		return fmt.Errorf("onelogin issued a token but refused to list users (HTTP %d): the API credential's scope "+
 			"is too narrow; create one with the Read All scope", ae.Status)

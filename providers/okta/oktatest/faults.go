@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"neurons-connector/internal/simweb"
 	"path"
 	"strconv"
 	"strings"
@@ -42,7 +43,12 @@ type Fault struct {
 	// X-Okta-Request-Id; on the token endpoint, the form (its signed
 	// assertion) in error_description. What an error page or a debugging
 	// proxy in front of the org, or an impostor at a mistyped URL, does.
-	Echo        bool
+	Echo bool
+	// Page answers with a web page (HTML) and Status, 200 if unset, in
+	// place of the API's JSON: what a connector URL that names a sign-in
+	// page or another site, a proxy's or firewall's block page, or a
+	// captive portal answers. Okta's API answers JSON on every path.
+	Page        bool
 	Delay       time.Duration // wait this long (real time) before answering normally
 	Truncate    bool          // send only half of the real body, then close
 	InvalidJSON bool          // a 200 whose body is not JSON
@@ -119,6 +125,8 @@ func (s *Server) takeFault(path string) *Fault {
 // apply carries the fault out; it reports whether it answered the request.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
+	case f.Page:
+		simweb.Page(w, max(f.Status, http.StatusOK))
 	case f.Echo && f.Status != 0:
 		echo(w, r, f.Status)
 	case f.Status == http.StatusTooManyRequests:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"neurons-connector/internal/simpad"
+	"neurons-connector/internal/simweb"
 )
 
 // Fault is a misbehaviour injected into matching requests, in the order
@@ -50,6 +51,10 @@ type Fault struct {
 	// endpoint, the access token elsewhere): what an error page or a
 	// debugging proxy, or an impostor at a mistyped URL, does.
 	Echo bool
+	// Page answers with a web page (HTML) and Status, 200 if unset, in
+	// place of the API's JSON: what a --domain that names another site, a
+	// proxy's or firewall's block page, or a captive portal answers.
+	Page bool
 
 	seen int // matching requests, for Every
 }
@@ -102,6 +107,8 @@ func (s *Server) takeFault(path string) *Fault {
 // apply carries the fault out; it reports whether it answered.
 func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
+	case f.Page:
+		simweb.Page(w, max(f.Status, http.StatusOK))
 	case f.Echo && f.Status != 0:
 		writeJSON(w, f.Status, map[string]any{"message": "Authorization: " + r.Header.Get("Authorization") +
 			" refused for " + r.Method + " " + r.URL.String(), "name": "Error", "statusCode": f.Status})
