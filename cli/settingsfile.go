@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"neurons-connector/internal/nearest"
 	"neurons-connector/service"
 	"neurons-connector/settings"
 )
@@ -112,40 +113,12 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 }
 
 // didYouMean names the known setting closest to name, if one is close
-// enough to be what was meant (a letter or two off, or another case).
+// enough to be what was meant (a letter or three off, or another case).
 func didYouMean(name string, known map[string]bool) string {
-	best, bestD := "", 4
-	for k := range known {
-		d := editDistance(strings.ToUpper(name), k)
-		if d < bestD || (d == bestD && k < best) {
-			best, bestD = k, d
-		}
+	if best := nearest.Name(name, sortedKeys(known), 3); best != "" {
+		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-// editDistance is the Levenshtein distance of two short ASCII names.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 func sortedKeys(m map[string]bool) []string {

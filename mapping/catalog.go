@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"neurons-connector/internal/nearest"
 	"strings"
 )
 
@@ -87,35 +88,5 @@ func (c *Catalog) Lookup(name string) (Target, bool) {
 
 // closest suggests the catalog name nearest to a mistyped one.
 func (c *Catalog) closest(name string) string {
-	if len(name) > 200 {
-		return "" // no target name is that long; skip the quadratic distance
-	}
-	best, bestD := "", len(name)/3+2
-	for _, n := range c.names {
-		if d := distance(strings.ToLower(name), strings.ToLower(n)); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	return best
-}
-
-// distance is the Levenshtein distance, for "did you mean" hints.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return nearest.Name(name, c.names, len(name)/3+1)
 }

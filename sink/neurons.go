@@ -20,6 +20,7 @@ import (
 	"neurons-connector/internal/egress"
 	"neurons-connector/internal/redact"
 	"neurons-connector/internal/retryafter"
+	"neurons-connector/internal/webpage"
 
 	"neurons-connector/clock"
 	"neurons-connector/secret"
@@ -221,6 +222,12 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	switch {
+	case webpage.Is(resp.Header) && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500:
+		// The landscape's sign-in page rather than the App Registration's
+		// token endpoint, or a proxy's page: a setting to fix.
+		return "", &Error{Status: resp.StatusCode, Class: fault.ErrConfig, Message: fmt.Sprintf("NC_NEURONS_TOKEN_URL answers with a web page "+
+			"(%q), not a token; set it to the App Registration's auth URL, https://<landscape-host>/<tenant-id>/connect/token, and check "+
+			"whether a proxy answers in its place", webpage.Title([]byte(n.scrub(string(data), n.token))))}
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
 		return "", &Error{Status: resp.StatusCode, Message: "the token endpoint refused the client credentials (" + n.said(data, n.token) +

@@ -3,7 +3,10 @@ package sink_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
+	"neurons-connector/fault"
 	"neurons-connector/secret"
 	"neurons-connector/sink"
 	"neurons-connector/sink/sinktest"
@@ -161,5 +165,29 @@ func TestErrorsNeverQuoteTheSecrets(t *testing.T) {
 				t.Errorf("the error does not show the quoted request %q: %s", tc.shows, msg)
 			}
 		})
+	}
+}
+
+// NC_NEURONS_TOKEN_URL set to a web page (the Neurons landscape's sign-in
+// page rather than the App Registration's /connect/token, a proxy's page)
+// answers 200 with HTML: a setting to fix, said with the page's title, not
+// an answer to retry for ever as "no access_token".
+func TestATokenURLThatIsAWebPage(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!doctype html><html><head><title>Ivanti Neurons - Sign in</title></head><body></body></html>"))
+	}))
+	defer page.Close()
+	e := newTokenEnv(t, sinktest.Options{})
+	n, err := sink.NewNeurons(sink.NeuronsOptions{URL: page.URL, TokenURL: page.URL + "/", ClientID: "sink-client",
+		ClientSecret: secret.New([]byte("Sink-Secret-5")), Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.n = n
+	err = e.tryPush(1)
+	if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), `a web page ("Ivanti Neurons - Sign in")`) ||
+		!strings.Contains(err.Error(), "NC_NEURONS_TOKEN_URL") {
+		t.Errorf("push: %v", err)
 	}
 }

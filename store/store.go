@@ -3,7 +3,7 @@
 // the outbox, run history, and the schema's migrations. No *bbolt.Tx leaves
 // the package; callers work through Tx, one transaction per logical step.
 //
-// Layout (schema version 5; names in schema.go):
+// Layout (schema version 6; names in schema.go):
 //
 //	meta/
 //	    schema_version       uint32, big endian
@@ -23,13 +23,17 @@
 //	                         state of the user (binary)
 //	outbox/
 //	    <connector id>/      one bucket per connector; its sequence numbers batches
-//	        <seq uint64 BE>  uvarint record count + a batch waiting for the sink
+//	        <seq uint64 BE>  uvarint record count, uvarint key length, the batch's
+//	                         Idempotency-Key, then the batch waiting for the sink
 //	runs/
 //	    <connector id>/      one bucket per connector
 //	        <seq uint64 BE>  JSON Run, the newest maxRuns kept
 //	state/
 //	    <connector id>       JSON SyncState: last full run, config and mapping hashes,
-//	                         the provider's identity, the last full pass's pages, the hold
+//	                         the provider's identity, the last full pass's pages, the hold,
+//	                         the sink the snapshot was built for
+//	    <connector id>/rejected  JSON Rejection: the batch the sink refused (400), if any
+//	    <connector id>/short     JSON Shortfall: records the sink acknowledged short, if any
 //	sinkstate/
 //	    <connector id>/      the CSV sink's records as earlier versions kept them; the sink
 //	        <source id>      now keeps files and moves these out (JSON attributes)

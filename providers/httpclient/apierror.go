@@ -2,14 +2,12 @@ package httpclient
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
 
 	"neurons-connector/fault"
 	"neurons-connector/internal/redact"
+	"neurons-connector/internal/webpage"
 )
 
 // MaxErrorBody is how much of an error response an APIError keeps.
@@ -31,7 +29,7 @@ type APIError struct {
 	RetryAfter time.Duration
 	Body       []byte // the start of the body, at most MaxErrorBody, without the request's credentials
 	// Page is the title (or first words) of a web page that came in place
-	// of the API's JSON; empty when the answer was not HTML (WebPage).
+	// of the API's JSON; empty when the answer was not HTML (webpage.Is).
 	// Where names what the admin gave the host with, for the message
 	// ("URL" unless the provider says otherwise, OneLogin's "--domain").
 	Page, Where string
@@ -51,8 +49,8 @@ func NewAPIError(provider, method, path string, resp *http.Response, body []byte
 	e.Body = []byte(e.Redact(string(body)))
 	// A load balancer's 502 or OneLogin's 429 are HTML pages too, and
 	// mean what their status says; any other page is not the API's answer.
-	if WebPage(resp.Header) && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
-		e.Page = pageTitle(e.Body)
+	if webpage.Is(resp.Header) && resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {
+		e.Page = webpage.Title(e.Body)
 	}
 	if len(e.Body) > MaxErrorBody {
 		e.Body = e.Body[:MaxErrorBody]
@@ -102,49 +100,4 @@ func (e *APIError) Unwrap() error {
 		return fault.ErrConfig
 	}
 	return nil
-}
-
-// WebPage reports whether an answer is a web page (HTML), which neither
-// provider's API sends but for OneLogin's 429: a sign-in page, another
-// site, a proxy's or firewall's block page, a captive portal.
-func WebPage(h http.Header) bool {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	return mt == "text/html" || mt == "application/xhtml+xml"
-}
-
-// pageTitle is what a message quotes of a web page: its title, else its
-// first words, at most 60 characters of text.
-func pageTitle(body []byte) string {
-	text := string(body)
-	if i := strings.Index(strings.ToLower(text), "<title"); i >= 0 {
-		if j := strings.IndexByte(text[i:], '>'); j >= 0 {
-			text = text[i+j+1:]
-			if k := strings.Index(strings.ToLower(text), "</title"); k >= 0 {
-				text = text[:k]
-			}
-		}
-	}
-	var b strings.Builder
-	inTag := false
-	for _, r := range text {
-		switch {
-		case r == '<':
-			inTag = true
-		case r == '>':
-			inTag = false
-			b.WriteByte(' ')
-		case !inTag && unicode.IsPrint(r):
-			b.WriteRune(r)
-		case !inTag:
-			b.WriteByte(' ')
-		}
-	}
-	words := strings.Join(strings.Fields(b.String()), " ")
-	if words == "" {
-		return "no title"
-	}
-	if r := []rune(words); len(r) > 60 {
-		return string(r[:60]) + "…"
-	}
-	return words
 }

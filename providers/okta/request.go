@@ -11,6 +11,7 @@ import (
 
 	"neurons-connector/engine"
 	"neurons-connector/fault"
+	"neurons-connector/internal/webpage"
 	"neurons-connector/providers/httpclient"
 )
 
@@ -59,7 +60,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 		return resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp, body, c.clock.Now())
 	}
 	c.update(u.Path, resp.Header)
-	if httpclient.WebPage(resp.Header) {
+	if webpage.Is(resp.Header) {
 		// A sign-in page, another site, a proxy's block page: not Okta,
 		// whose API answers JSON on every path; an error to fix, not to retry.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, httpclient.MaxErrorBody))

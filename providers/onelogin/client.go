@@ -29,6 +29,7 @@ import (
 	"neurons-connector/fault"
 	"neurons-connector/internal/egress"
 	"neurons-connector/internal/retryafter"
+	"neurons-connector/internal/webpage"
 	"neurons-connector/providers/httpclient"
 	"neurons-connector/secret"
 )
@@ -405,7 +406,7 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 	}
 	defer func() { _ = resp.Body.Close() }()
 	c.updatePacer(resp.Header)
-	if resp.StatusCode/100 != 2 || httpclient.WebPage(resp.Header) {
+	if resp.StatusCode/100 != 2 || webpage.Is(resp.Header) {
 		// A web page with 2xx is another site, a sign-in page or a proxy's
 		// block page: an error to fix (APIError.Page), not a body to retry.
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
