@@ -62,7 +62,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Lookup: os.LookupEnv, Setenv: os.Setenv, Now: time.Now, Local: time.Local, Tables: tables, Drivers: drivers, Version: version,
+		Lookup: os.LookupEnv, Setenv: os.Setenv, Environ: os.Environ, Now: time.Now, Local: time.Local, Tables: tables, Drivers: drivers, Version: version,
 		StdinTerminal: func() (int, bool) {
 			fd := int(os.Stdin.Fd())
 			return fd, term.IsTerminal(fd)

@@ -29,9 +29,12 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Lookup         func(string) (string, bool)
-	Now            func() time.Time
-	Local          *time.Location
-	Tables         fs.FS // the built-in mapping tables and targets.csv
+	// Environ lists the environment as NAME=value (os.Environ), to warn
+	// of a setting misspelt there; nil skips the check.
+	Environ func() []string
+	Now     func() time.Time
+	Local   *time.Location
+	Tables  fs.FS // the built-in mapping tables and targets.csv
 	// Drivers are the supported provider kinds, in the order help lists
 	// them; nothing in this package names a kind otherwise.
 	Drivers engine.Drivers

@@ -161,3 +161,16 @@ func TestAMisspeltSettingIsRefused(t *testing.T) {
 		t.Errorf("serve: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// The environment is not ours alone, so a misspelt setting there is a
+// warning, not an error; only names close to a setting are named.
+func TestAMisspeltSettingInTheEnvironmentIsWarnedOf(t *testing.T) {
+	h := newHarness(t)
+	h.env["NC_NEURON_URL"] = "https://ingest.example.com"
+	h.env["NC_UNRELATED_TOOL_OPTION"] = "1"
+	r := h.mustRun("connector", "list")
+	if !strings.Contains(r.stderr, "the environment sets NC_NEURON_URL, which is not a setting (did you mean NC_NEURONS_URL?)") ||
+		strings.Contains(r.stderr, "NC_UNRELATED_TOOL_OPTION") {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+}

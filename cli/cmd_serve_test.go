@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("NC_TEST_AS_CLI") == "1" {
 		limitFileSize(os.Getenv("NC_TEST_FSIZE"))
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Lookup: os.LookupEnv, Setenv: os.Setenv,
+		code := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Lookup: os.LookupEnv, Setenv: os.Setenv, Environ: os.Environ,
 			Now: time.Now, Local: time.Local, Tables: builtinTables(), Drivers: testDrivers})
 		stop()
 		os.Exit(code)

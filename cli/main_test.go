@@ -69,11 +69,18 @@ func (h *harness) runIn(stdin string, args ...string) result {
 		tables = h.tables
 	}
 	code := Run(context.Background(), args, Env{
-		Stdin:          strings.NewReader(stdin),
-		Stdout:         &out,
-		Stderr:         &errb,
-		Lookup:         func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
-		Setenv:         func(k, v string) error { h.setenv[k] = v; return nil },
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &out,
+		Stderr: &errb,
+		Lookup: func(k string) (string, bool) { v, ok := h.env[k]; return v, ok },
+		Setenv: func(k, v string) error { h.setenv[k] = v; return nil },
+		Environ: func() []string {
+			var kv []string
+			for k, v := range h.env {
+				kv = append(kv, k+"="+v)
+			}
+			return kv
+		},
 		SettingsFile:   h.settingsFile,
 		DefaultDataDir: filepath.Join(filepath.Dir(h.settingsFile), "default-data"),
 		Now:            func() time.Time { return h.now },

@@ -62,7 +62,7 @@ func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 		return s, err
 	}
 	s.log = newLogger(t.env.Stderr, s.cfg, nil)
-	for _, w := range warnings {
+	for _, w := range append(warnings, t.misspelt()...) {
 		s.log.Warn(w)
 	}
 	if s.clk, err = testClock(lookup, t.env.Now); err != nil {

@@ -74,10 +74,7 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 		}
 		return nil, nil, usagef("%v (the service's settings, which commands on its data directory read too; fix the file, or give --data-dir)", err)
 	}
-	known := map[string]bool{testClockVar: true}
-	for _, name := range settings.Variables() {
-		known[name] = true
-	}
+	known := knownVariables()
 	var problems, warnings []string
 	names := make([]string, 0, len(vars))
 	for name := range vars {
@@ -110,6 +107,41 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 		v, ok := vars[k]
 		return v, ok
 	}, warnings, nil
+}
+
+// misspelt warns of the environment's variables that look like a setting
+// misspelt (NC_NEURON_URL): ignored, such a variable leaves its setting at
+// the default without a word (a misspelt NC_NEURONS_URL sends everything
+// to the CSV drop). Only names close to a setting are named: other
+// programs may use the NC_ prefix too. The settings file is stricter
+// (withSettingsFile).
+func (t *tree) misspelt() []string {
+	if t.env.Environ == nil {
+		return nil
+	}
+	known := knownVariables()
+	var out []string
+	for _, kv := range t.env.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if known[name] || !strings.HasPrefix(strings.ToUpper(name), "NC_") {
+			continue
+		}
+		if hint := didYouMean(name, known); hint != "" {
+			out = append(out, fmt.Sprintf("the environment sets %s, which is not a setting%s; it is ignored", name, hint))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// knownVariables are the names a settings file or the environment may
+// set as settings.
+func knownVariables() map[string]bool {
+	known := map[string]bool{testClockVar: true, "NC_CPU_PROFILE": true}
+	for _, name := range settings.Variables() {
+		known[name] = true
+	}
+	return known
 }
 
 // didYouMean names the known setting closest to name, if one is close

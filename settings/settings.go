@@ -170,6 +170,9 @@ func (s *Settings) checkSink(p *problems) {
 			*u.val = p.httpsURL(u.name, *u.val)
 		}
 	}
+	// The ingestion endpoint's own URL, pasted whole, names the same
+	// service as its base: the sink adds the path (sink.IngestPath).
+	s.NeuronsURL = strings.TrimSuffix(s.NeuronsURL, "/api/connectors/v1/ingest")
 	if s.Sink != SinkNeurons {
 		return
 	}

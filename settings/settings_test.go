@@ -137,3 +137,13 @@ func TestSinkName(t *testing.T) {
 		t.Errorf("CSV: %q, %v", s.SinkName(), err)
 	}
 }
+
+// NC_NEURONS_URL is the ingestion service's base URL; the endpoint's own
+// URL, pasted whole, is taken as its base, not doubled into a 404.
+func TestNeuronsURLPastedWithItsPath(t *testing.T) {
+	s, err := load(t, map[string]string{"NC_NEURONS_URL": "https://ingest.example.com/tenant-1/api/connectors/v1/ingest/",
+		"NC_NEURONS_TOKEN_URL": "https://landscape.example.com/t1/connect/token", "NC_NEURONS_CLIENT_ID": "cid", "NC_NEURONS_CLIENT_SECRET": "s"})
+	if err != nil || s.NeuronsURL != "https://ingest.example.com/tenant-1" {
+		t.Errorf("NeuronsURL = %q, %v", s.NeuronsURL, err)
+	}
+}

@@ -68,6 +68,10 @@ type Neurons struct {
 	renewAt time.Time // when the token in hand is renewed before its use
 }
 
+// IngestPath is where batches go below NC_NEURONS_URL
+// (neurons-ingestion.md §2).
+const IngestPath = "/api/connectors/v1/ingest"
+
 // NewNeurons returns the ingestion client.
 func NewNeurons(o NeuronsOptions) (*Neurons, error) {
 	base, err := url.Parse(o.URL)
@@ -85,7 +89,7 @@ func NewNeurons(o NeuronsOptions) (*Neurons, error) {
 	}
 	return &Neurons{
 		opts:   o,
-		ingest: strings.TrimRight(o.URL, "/") + "/api/connectors/v1/ingest",
+		ingest: strings.TrimRight(o.URL, "/") + IngestPath,
 		// egress's redirect policy: the token request (a POST with the
 		// client secret) and an ingest (a POST with the token) are never
 		// sent on, whatever the redirect says.
@@ -149,6 +153,10 @@ func (n *Neurons) PushCounted(ctx context.Context, key string, p Payload) (int, 
 				}
 			}
 			return -1, e
+		case status == http.StatusNotFound || status == http.StatusMethodNotAllowed || status == http.StatusGone:
+			// No ingestion endpoint there: the URL, not the batch, is wrong.
+			return -1, &Error{Status: status, Class: fault.ErrConfig, Message: fmt.Sprintf("no ingestion endpoint at %s (%s); check "+
+				"NC_NEURONS_URL: the ingestion service's base URL, to which the connector adds %s", redact.URL(n.ingest), n.said(resp, token), IngestPath)}
 		case status == http.StatusTooManyRequests || status >= 500:
 			return -1, &Error{Status: status, Message: n.said(resp, token), RetryAfter: retryAfter(h, n.opts.Clock.Now()), Class: fault.ErrTransient}
 		default:

@@ -191,3 +191,17 @@ func TestATokenURLThatIsAWebPage(t *testing.T) {
 		t.Errorf("push: %v", err)
 	}
 }
+
+// An ingestion URL that does not exist (NC_NEURONS_URL with a wrong path)
+// answers 404 or 405: a setting to fix, said as such, not a batch refused
+// for its content (which a resend would be asked to replace).
+func TestAnIngestURLThatIsNotThere(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusMethodNotAllowed} {
+		e := newTokenEnv(t, sinktest.Options{})
+		e.fake.FailNext(1, status, "")
+		err := e.tryPush(1)
+		if !errors.Is(err, fault.ErrConfig) || errors.Is(err, fault.ErrRejected) || !strings.Contains(err.Error(), "check NC_NEURONS_URL") {
+			t.Errorf("HTTP %d: %v", status, err)
+		}
+	}
+}
