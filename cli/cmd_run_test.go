@@ -244,6 +244,9 @@ func TestARefusedBatchThroughTheDaemon(t *testing.T) {
 	if r := e.cli("run", "Okta A"); r.code != 1 || !strings.Contains(r.stderr, "--resend") {
 		t.Fatalf("exit %d, %q", r.code, r.stderr)
 	}
+	if m := e.metrics(); !strings.Contains(m, `neurons_connector_refused_batch_records{connector="Okta A",type="okta"} 1`) {
+		t.Errorf("/metrics while the batch is refused:\n%s", m)
+	}
 	if err := e.okta.EditProfile(bad, map[string]any{"title": "Analyst"}); err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +254,9 @@ func TestARefusedBatchThroughTheDaemon(t *testing.T) {
 	id := e.statuses()[0].ID
 	if got := e.fake.Users(id)[bad].Attributes["User.JobTitle"]; got != "Analyst" || e.statuses()[0].Refused != nil {
 		t.Errorf("after the resend: title %v, refused %+v", got, e.statuses()[0].Refused)
+	}
+	if m := e.metrics(); !strings.Contains(m, `neurons_connector_refused_batch_records{connector="Okta A",type="okta"} 0`) {
+		t.Errorf("/metrics after the resend:\n%s", m)
 	}
 	e.stop(serve, exited)
 }

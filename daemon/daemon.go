@@ -154,6 +154,12 @@ func gauges(db *store.DB) ([]metrics.Gauge, error) {
 			if state.Hold != nil {
 				g.Held = state.Hold.Count
 			}
+			if r, ok := tx.Rejection(c.ID); ok {
+				g.Refused = max(r.Records, 1)
+			}
+			if sf, ok := tx.Shortfall(c.ID); ok {
+				g.NotAccepted = sf.Records
+			}
 			runs, err := tx.Runs(c.ID, 100)
 			if err != nil {
 				return err

@@ -24,6 +24,8 @@ type Gauge struct {
 	Type        string
 	Outbox      int     // batches waiting for the sink
 	Held        int     // deletes the deletion guard holds
+	Refused     int     // records in the batch the sink refused, which delivery waits behind; 0 none
+	NotAccepted int     // records the sink acknowledged short since the last resend
 	LastSuccess float64 // Unix seconds of the end of the last successful run; 0 never
 }
 
@@ -83,6 +85,12 @@ var (
 		[]string{"connector", "type"}, nil)
 	heldDesc = prometheus.NewDesc(namespace+"_held_deletes", "Deletes the deletion guard holds until an admin confirms them (run NAME --confirm-deletes).",
 		[]string{"connector", "type"}, nil)
+	refusedDesc = prometheus.NewDesc(namespace+"_refused_batch_records",
+		"Records of the batch the sink refused (400), which every later batch waits behind; 0 when none (status NAME says how to get past it).",
+		[]string{"connector", "type"}, nil)
+	notAcceptedDesc = prometheus.NewDesc(namespace+"_records_not_accepted",
+		"Records the sink acknowledged fewer of than it was sent ({\"accepted\": N}) since the last resend (run NAME --resend).",
+		[]string{"connector", "type"}, nil)
 	successDesc = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
 		"End of the connector's last successful run, Unix seconds (absent: never).", []string{"connector", "type"}, nil)
 )
@@ -90,6 +98,8 @@ var (
 func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDesc
 	ch <- heldDesc
+	ch <- refusedDesc
+	ch <- notAcceptedDesc
 	ch <- successDesc
 }
 
@@ -102,6 +112,8 @@ func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range gauges {
 		ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(g.Outbox), g.Connector, g.Type)
 		ch <- prometheus.MustNewConstMetric(heldDesc, prometheus.GaugeValue, float64(g.Held), g.Connector, g.Type)
+		ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.GaugeValue, float64(g.Refused), g.Connector, g.Type)
+		ch <- prometheus.MustNewConstMetric(notAcceptedDesc, prometheus.GaugeValue, float64(g.NotAccepted), g.Connector, g.Type)
 		if g.LastSuccess > 0 {
 			ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, g.LastSuccess, g.Connector, g.Type)
 		}

@@ -22,7 +22,7 @@ func scrape(t *testing.T, m *Metrics) string {
 
 func TestMetricsCountRunsAndReadGauges(t *testing.T) {
 	m := New(func() ([]Gauge, error) {
-		return []Gauge{{Connector: "Okta prod", Type: "okta", Outbox: 3, LastSuccess: 1.7e9}, {Connector: "New", Type: "onelogin"}}, nil
+		return []Gauge{{Connector: "Okta prod", Type: "okta", Outbox: 3, LastSuccess: 1.7e9, Refused: 2, NotAccepted: 5}, {Connector: "New", Type: "onelogin"}}, nil
 	})
 	c := connector.Config{Name: "Okta prod", Kind: "okta"}
 	m.RunFinished(c, store.Run{Mode: "full", Result: "ok", Fetched: 120, Upserted: 100, Deleted: 2,
@@ -41,6 +41,9 @@ func TestMetricsCountRunsAndReadGauges(t *testing.T) {
 		`neurons_connector_rate_limit_wait_seconds_total{connector="Okta prod"} 1.5`,
 		`neurons_connector_outbox_batches{connector="Okta prod",type="okta"} 3`,
 		`neurons_connector_outbox_batches{connector="New",type="onelogin"} 0`,
+		`neurons_connector_refused_batch_records{connector="Okta prod",type="okta"} 2`,
+		`neurons_connector_refused_batch_records{connector="New",type="onelogin"} 0`,
+		`neurons_connector_records_not_accepted{connector="Okta prod",type="okta"} 5`,
 		`neurons_connector_last_success_timestamp_seconds{connector="Okta prod",type="okta"} 1.7e+09`,
 		`go_goroutines`,
 	} {

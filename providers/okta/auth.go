@@ -29,6 +29,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/fault"
 	"neurons-connector/internal/redact"
+	"neurons-connector/internal/webpage"
 	"neurons-connector/secret"
 )
 
@@ -313,7 +314,12 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 			return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s", resp.Status), fault.ErrTransient)
 		}
-		return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s without an OAuth answer; check the Okta URL", resp.Status), fault.ErrConfig)
+		what := "without an OAuth answer"
+		if webpage.Is(resp.Header) {
+			what = fmt.Sprintf("with a web page (%q), not an OAuth answer", webpage.Title([]byte(redact.Secrets(string(body), assertion))))
+		}
+		return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s %s; check the Okta URL, and whether a proxy "+
+			"answers in its place", resp.Status, what), fault.ErrConfig)
 	}
 	// Its words go into errors: not the signed assertion (a credential
 	// for minutes) of a request quoted back.

@@ -36,3 +36,14 @@ func TestAWebPageIsNotOktasAPI(t *testing.T) {
 		}
 	}
 }
+
+// The same from the OAuth token endpoint: a page is named, not retried.
+func TestAWebPageAtTheTokenEndpoint(t *testing.T) {
+	t.Parallel()
+	f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "")
+	f.sim.Inject(oktatest.Fault{Path: oktatest.TokenPath, Page: true, Times: 100})
+	_, err := f.pass(t)
+	if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), `with a web page ("Sign In"), not an OAuth answer`) {
+		t.Errorf("run: %v", err)
+	}
+}
