@@ -83,6 +83,9 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 	sort.Strings(names)
 	for _, name := range names {
 		switch {
+		case name == cpuProfileVar:
+			warnings = append(warnings, fmt.Sprintf("settings file %s: %s is read from the environment only, as the process starts; ignored",
+				path, name))
 		case known[name]:
 		case networkVariables[strings.ToUpper(name)]:
 			if _, set := lookup(name); !set && t.env.Setenv != nil {
@@ -134,10 +137,13 @@ func (t *tree) misspelt() []string {
 	return out
 }
 
+// cpuProfileVar is main's NC_CPU_PROFILE, read before any command runs.
+const cpuProfileVar = "NC_CPU_PROFILE"
+
 // knownVariables are the names a settings file or the environment may
 // set as settings.
 func knownVariables() map[string]bool {
-	known := map[string]bool{testClockVar: true, "NC_CPU_PROFILE": true}
+	known := map[string]bool{testClockVar: true, cpuProfileVar: true}
 	for _, name := range settings.Variables() {
 		known[name] = true
 	}

@@ -145,7 +145,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 			err = fmt.Errorf("batch %s (%d records) stays in the outbox: %w", key, entry.Records, err)
 			if errors.Is(err, fault.ErrRejected) {
 				// Kept in the database, so that a resend, in this process or
-				// a later one, knows what it may replace (Engine.replace).
+				// a later one, knows what it may replace (pass.replaceRejected).
 				rej := store.Rejection{Seq: entry.Seq, Key: key, Records: entry.Records, Error: err.Error(), At: p.Clock.Now().UTC()}
 				if derr := p.DB.Update(func(tx *store.Tx) error { return tx.PutRejection(p.ConnID, rej) }); derr != nil {
 					p.Log.Error("record the rejected batch", "connector", p.ConnID, "error", derr)
