@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -83,8 +84,11 @@ not needed afterwards. Options left out take the defaults shown.`,
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(t.env.Stdout, "Added %s connector %q (id %s); it runs %s.\n", sp.Kind, c.Name, c.ID, runsWhen(c))
-			return err
+			if _, err = fmt.Fprintf(t.env.Stdout, "Added %s connector %q (id %s); it runs %s.\n", sp.Kind, c.Name, c.ID, runsWhen(c)); err != nil {
+				return err
+			}
+			t.sameTenant(cmd.Context(), c)
+			return nil
 		}),
 	}
 	o.bind(cmd.Flags(), sp)
@@ -193,4 +197,27 @@ func runsWhen(c api.Connector) string {
 		return "never on schedule (inactive)"
 	}
 	return c.Schedule
+}
+
+// sameTenant notes the other connectors that read the tenant c reads: each
+// sends the same users to Neurons under its own connector ID, so the users
+// appear once per connector. That is right for a move between servers or
+// two status selections, and a mistake otherwise; either way the admin
+// should know.
+func (t *tree) sameTenant(ctx context.Context, c api.Connector) {
+	all, err := t.s.backend.List(ctx)
+	if err != nil {
+		return // the connector was added; the note is only a note
+	}
+	var others []string
+	for _, o := range all {
+		if o.ID != c.ID && o.Type == c.Type && o.URL == c.URL {
+			others = append(others, fmt.Sprintf("%q", o.Name))
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(t.env.Stdout, "Note: %s read%s %s too; each connector sends its users to Neurons under its own connector ID, "+
+			"so they appear once per connector (remove the one you do not need with: neurons-connector connector remove NAME).\n",
+			strings.Join(others, ", "), map[bool]string{true: "s", false: ""}[len(others) == 1], c.URL)
+	}
 }

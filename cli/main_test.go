@@ -409,3 +409,19 @@ func TestHeldDatabaseIsAClearError(t *testing.T) {
 		t.Fatalf("exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// A second connector on the same tenant is allowed (a move between servers,
+// two status selections) but noted: its users reach Neurons once per
+// connector.
+func TestASecondConnectorOnTheSameTenantIsNoted(t *testing.T) {
+	h := newHarness(t)
+	h.addOkta("Okta prod")
+	r := h.mustRun("connector", "add", "okta", "--name", "Okta again", "--url", "https://ACME.okta.com/", "--token-env", "OKTA_TOKEN")
+	if !strings.Contains(r.stdout, `Note: "Okta prod" reads https://acme.okta.com too`) {
+		t.Errorf("stdout: %q", r.stdout)
+	}
+	r = h.mustRun("connector", "add", "okta", "--name", "Other org", "--url", "https://other.okta.com", "--token-env", "OKTA_TOKEN")
+	if strings.Contains(r.stdout, "Note:") {
+		t.Errorf("another org: %q", r.stdout)
+	}
+}

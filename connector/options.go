@@ -102,6 +102,22 @@ func ParseBaseURL(raw string) (string, error) {
 	return u.Scheme + "://" + host, nil
 }
 
+// Subdomain returns the one label of a base URL's host that has no dot
+// (https://acme), which is an account's subdomain more likely than a host:
+// a provider's Set suggests its full host name. Loopback hosts and IP
+// addresses are not subdomains.
+func Subdomain(base string) (string, bool) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", false
+	}
+	host := u.Hostname()
+	if host == "" || strings.Contains(host, ".") || IsLoopback(host) || net.ParseIP(host) != nil {
+		return "", false
+	}
+	return host, true
+}
+
 // IsLoopback reports whether host (without port) names this machine.
 func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {

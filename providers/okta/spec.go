@@ -131,6 +131,9 @@ func checkOrgURL(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if sub, ok := connector.Subdomain(u); ok {
+		return "", fmt.Errorf("%q is only the org's subdomain; give its URL, such as https://%s.okta.com", sub, sub)
+	}
 	for _, suffix := range []string{"-admin.okta.com", "-admin.oktapreview.com", "-admin.okta-emea.com"} {
 		if strings.HasSuffix(u, suffix) || strings.Contains(u, suffix+":") {
 			fixed := strings.Replace(u, "-admin.", ".", 1)

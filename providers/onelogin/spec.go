@@ -2,6 +2,7 @@ package onelogin
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"neurons-connector/connector"
@@ -19,8 +20,13 @@ var Spec = &connector.Spec{
 		Flag: "domain", Label: "Domain", Example: "acme.onelogin.com",
 		Usage: "OneLogin domain, e.g. acme.onelogin.com or api.us.onelogin.com",
 		Set: func(c *connector.Config, v string) (err error) {
-			c.URL, err = connector.ParseBaseURL(v)
-			return err
+			if c.URL, err = connector.ParseBaseURL(v); err != nil {
+				return err
+			}
+			if sub, ok := connector.Subdomain(c.URL); ok {
+				return fmt.Errorf("%q is only the account's subdomain; give its host, such as %s.onelogin.com", sub, sub)
+			}
+			return nil
 		},
 		Get: func(c connector.Config) string { return c.URL },
 	}, {
