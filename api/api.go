@@ -335,6 +335,9 @@ type Status struct {
 	// Sink is where the known users were delivered (the CSV drop, or
 	// Neurons at its URLs); absent before a run recorded it.
 	Sink string `json:"sink,omitempty"`
+	// NextSink is where the next run delivers when that is not Sink: it
+	// then resends every selected user (absent when the sink is the same).
+	NextSink string `json:"nextSink,omitempty"`
 	// Refused is the batch the sink refused for good, which every later
 	// batch waits behind; absent when none is.
 	Refused *Refused `json:"refused,omitempty"`

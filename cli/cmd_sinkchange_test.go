@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -28,9 +29,13 @@ func TestANewSinkGetsEveryUser(t *testing.T) {
 		t.Fatalf("the CSV drop holds %d users, want %d", len(rows)-1, want)
 	}
 
-	// Pointed at Neurons: every user goes, and the run says why.
+	// Pointed at Neurons: status says what the next run does; every user
+	// goes, and the run says why.
 	for k, v := range neurons {
 		h.env[k] = v
+	}
+	if st := h.mustRun("status", "Sim"); !regexp.MustCompile(`Next run goes to: +Neurons at `+regexp.QuoteMeta(neurons["NC_NEURONS_URL"])).MatchString(st.stdout) {
+		t.Errorf("status before the switch's run:\n%s", st.stdout)
 	}
 	r := h.mustRun("run", "Sim")
 	id := connID(t, h)
@@ -41,7 +46,8 @@ func TestANewSinkGetsEveryUser(t *testing.T) {
 		!strings.Contains(r.stderr, fmt.Sprintf("%d upserted", want)) {
 		t.Errorf("summary: %q", r.stderr)
 	}
-	if st := h.mustRun("status", "Sim"); !strings.Contains(st.stdout, "Delivered to:    Neurons at "+neurons["NC_NEURONS_URL"]) {
+	if st := h.mustRun("status", "Sim"); !strings.Contains(st.stdout, "Delivered to:    Neurons at "+neurons["NC_NEURONS_URL"]) ||
+		strings.Contains(st.stdout, "Next run goes to") {
 		t.Errorf("status:\n%s", st.stdout)
 	}
 	// Once delivered, the same sink gets nothing more.

@@ -26,3 +26,24 @@ func TestConnectorTest(t *testing.T) {
 		t.Errorf("unknown connector: exit %d", r.code)
 	}
 }
+
+// connector test asks the Neurons token endpoint too: a wrong secret is
+// found before a first run queues every user for a sink that refuses it.
+func TestConnectorTestChecksTheSink(t *testing.T) {
+	h, _, _ := withSim(t, 20)
+	r := h.mustRun("connector", "test", "Sim")
+	if !strings.Contains(r.stdout, "Neurons' token endpoint") || !strings.Contains(r.stdout, "issued an access token to client sink-client") {
+		t.Errorf("stdout: %q", r.stdout)
+	}
+	h.env["NC_NEURONS_CLIENT_SECRET"] = "Wrong-Secret-55"
+	r = h.run("connector", "test", "Sim")
+	if r.code != 1 || !strings.Contains(r.stderr, "reaches its provider, but the sink does not take it") ||
+		!strings.Contains(r.stderr, "NC_NEURONS_CLIENT_SECRET") || strings.Contains(r.stderr, "Wrong-Secret-55") {
+		t.Errorf("a wrong secret: exit %d, %q", r.code, r.stderr)
+	}
+	delete(h.env, "NC_NEURONS_URL")
+	h.env["NC_SINK"] = "csv"
+	if r := h.mustRun("connector", "test", "Sim"); strings.Contains(r.stdout, "Neurons") {
+		t.Errorf("with the CSV drop: %q", r.stdout)
+	}
+}

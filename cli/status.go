@@ -144,6 +144,9 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 	if v.Sink != "" {
 		rows = append(rows, [2]string{"Delivered to", v.Sink})
 	}
+	if v.NextSink != "" {
+		rows = append(rows, [2]string{"Next run goes to", v.NextSink + ", so it resends every selected user (the sink changed)"})
+	}
 	return append(rows, [2]string{"Cursor", cursor})
 }
 

@@ -24,7 +24,9 @@ client ID or key that Okta refuses, a missing admin role (Okta then lists no use
 instead of failing: the check reads one of the users the connector delivered to
 tell), an unknown host, an untrusted TLS certificate, no network, or a tenant other
 than the one the connector's runs read. An OAuth app's optional scopes that are not
-granted are listed a line each, with what runs leave out without them.`,
+granted are listed a line each, with what runs leave out without them. With the
+Neurons sink, it then asks NC_NEURONS_TOKEN_URL for a token, so that a wrong client
+secret or token URL shows now rather than after a first run queued every user.`,
 		Example: `  neurons-connector connector test "Okta prod"
   neurons-connector connector test OneLogin`,
 		Args: needArgs(1, "the connector's NAME"),

@@ -227,7 +227,11 @@ func (b *Backend) Test(ctx context.Context, name string) (string, error) {
 	// A few users the connector delivered, and the tenant its runs read:
 	// what tells an empty answer or another org from a healthy one.
 	known, state, err := knownUsers(db, c.ID)
-	_ = db.Close() // the check needs the provider, not the database
+	var sk engine.Sink
+	if err == nil && b.cfg.Sink != nil {
+		sk, err = b.cfg.Sink(db)
+	}
+	_ = db.Close() // the checks need the provider and the sink, not the database
 	if err != nil {
 		return "", err
 	}
@@ -257,7 +261,23 @@ func (b *Backend) Test(ctx context.Context, name string) (string, error) {
 			msg += fmt.Sprintf(" (%s, as in the connector's earlier runs)", now)
 		}
 	}
+	// The sink too, when it has something to ask (Neurons' token): a
+	// wrong secret or token URL found now, not after a first run queued
+	// every user.
+	if chk, ok := sk.(sinkChecker); ok {
+		smsg, err := chk.Check(ctx)
+		if err != nil {
+			return "", fmt.Errorf("connector %q reaches its provider, but the sink does not take it: %w", c.Name, err)
+		}
+		msg += "; " + smsg
+	}
 	return msg, nil
+}
+
+// sinkChecker is a sink that can be asked whether its settings work
+// (sink.Neurons: a token).
+type sinkChecker interface {
+	Check(ctx context.Context) (string, error)
 }
 
 // knownUsers reads up to three users the connector delivered, and its

@@ -52,6 +52,9 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 		return v, err
 	}
 	v.Sink = state.Sink
+	if state.Sink != "" && b.cfg.SinkName != "" && state.Sink != b.cfg.SinkName && v.KnownUsers > 0 {
+		v.NextSink = b.cfg.SinkName
+	}
 	if sf, ok := tx.Shortfall(c.ID); ok {
 		v.NotAccepted = &api.NotAccepted{Records: sf.Records, Batches: sf.Batches, LastBatch: sf.LastBatch, Last: sf.Last,
 			Fix: NotAcceptedFix(c.Name)}

@@ -258,6 +258,16 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	return n.token, nil
 }
 
+// Check asks the token endpoint for a fresh access token: what connector
+// test does to tell an admin, before a first run queues everything, that
+// the Neurons settings work.
+func (n *Neurons) Check(ctx context.Context) (string, error) {
+	if _, err := n.accessToken(ctx, true); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Neurons' token endpoint %s issued an access token to client %s", redact.URL(n.opts.TokenURL), n.opts.ClientID), nil
+}
+
 // tokenLife reads a token answer's expires_in, a number of seconds (some
 // servers send it as a string); a number too large for a float is +Inf.
 func tokenLife(raw json.RawMessage) time.Duration {
