@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -47,6 +48,11 @@ type Pacer struct {
 	assumed   bool      // the window is the pacer's own (Assume), not from headers
 	sent      int       // this client's requests in the current window
 	inFlight  int       // requests past Wait whose answer has not come (Done)
+	// sends are when the requests of about the last window went, oldest
+	// first: a new window counts those sent since it began, answered or
+	// not (a 429 is answered without headers the pacer takes in, yet the
+	// provider counted it).
+	sends     []time.Time
 	lim       *rate.Limiter
 	holdUntil time.Time // no request before this (a 429's announced reset)
 	sleeping  time.Time // until when a request waits for the window, zero if none
@@ -118,9 +124,12 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 			// A new window has begun: full budget, and the even pace again
 			// if the end of the last one was spread thin.
 			// Requests still in flight may reach the provider in the new
-			// window, so they count in it. The new window is taken to follow
-			// the old one; the first answer from it corrects its end.
-			p.remaining, p.sent = p.limit, p.inFlight
+			// window, so they count in it, and so do those sent since it
+			// began by the provider's clock (the old reset, a second early
+			// for Date's whole seconds), answered or not. The new window is
+			// taken to follow the old one; the first answer from it
+			// corrects its end.
+			p.remaining, p.sent = p.limit, max(p.inFlight, p.sentSince(p.resetAt.Add(-resetSlack)))
 			for !now.Before(p.resetAt) {
 				p.resetAt = p.resetAt.Add(p.window)
 			}
@@ -143,6 +152,7 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		p.sent++
 		p.remaining--
 		p.inFlight++
+		p.sends = append(p.forget(now), now)
 		p.mu.Unlock()
 		if d >= minPause {
 			if err := p.clock.Sleep(ctx, d); err != nil {
@@ -152,6 +162,23 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		}
 		return waited, windowWait, nil
 	}
+}
+
+// sentSince counts the requests let go at or after t. Callers hold mu.
+func (p *Pacer) sentSince(t time.Time) int {
+	i := sort.Search(len(p.sends), func(i int) bool { return !p.sends[i].Before(t) })
+	return len(p.sends) - i
+}
+
+// forget drops the send times older than a window and a little before now:
+// no window that counts them begins that far back. Callers hold mu.
+func (p *Pacer) forget(now time.Time) []time.Time {
+	old := now.Add(-p.window - 2*resetSlack)
+	drop := 0
+	for drop < len(p.sends) && p.sends[drop].Before(old) {
+		drop++
+	}
+	return p.sends[drop:]
 }
 
 // Hold keeps every request of the bucket back until t: a 429 announced
@@ -199,7 +226,10 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) (plausible b
 		return true
 	}
 	if !p.known || resetAt.Sub(p.resetAt) > p.window/2 {
-		p.sent = max(1, p.inFlight) // the requests in flight opened the window
+		// The first answer from a new window: what was sent since it
+		// began (a second early for Date's whole seconds), and what is
+		// still in flight, opened it.
+		p.sent = max(1, p.inFlight, p.sentSince(resetAt.Add(-p.window-resetSlack)))
 	}
 	p.known, p.limit, p.remaining, p.resetAt = true, limit, remaining, resetAt
 	if !keep {

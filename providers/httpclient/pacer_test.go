@@ -199,3 +199,51 @@ func TestPacerTakesAnAbsurdResetAsAWindow(t *testing.T) {
 		}
 	})
 }
+
+// A request answered without rate headers the pacer takes in (a 429, whose
+// reset may be another client's storm) still counted at the provider, in
+// the window it arrived in. When the first answer from a new window then
+// comes, the requests sent since that window began count in it, not only
+// those still in flight: otherwise the 429'd one is forgotten and the
+// window sees one more than the share (TestA429StormKeepsTheShare, about
+// once in a few dozen CI runs).
+func TestPacerCountsWhatWasSentSinceTheWindowBegan(t *testing.T) {
+	c := clock.NewFake(t0)
+	p := NewPacer(c, 0.3, time.Minute) // 100 a minute: 30 for this client
+	ctx := context.Background()
+	if _, _, err := p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p.Update(100, 99, 10*time.Second) // the provider's window ends at t0+10s
+	p.Done()
+	// The provider's clock says 10 s; Date's whole seconds make this
+	// client's reset a little late, so a request goes in the new window
+	// while the pacer still counts the old one.
+	c.Advance(10*time.Second - 300*time.Millisecond)
+	p.Update(100, 98, time.Second) // an answer at 9.7 s whose Date said 9 s: reset at 10.7 s
+	c.Advance(400 * time.Millisecond) // 10.1 s: the provider's new window
+	if _, _, err := p.Wait(ctx); err != nil { // request A, answered 429:
+		t.Fatal(err)
+	}
+	p.Done() // no Update
+	if _, _, err := p.Wait(ctx); err != nil { // request B, whose answer
+		t.Fatal(err)
+	}
+	end := c.Now().Add(60 * time.Second) // the provider's window ends here
+	p.Update(100, 98, 60*time.Second)     // says the new window: A and B counted
+	p.Done()
+	n := 0
+	for {
+		if _, _, err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.Done()
+		if !c.Now().Before(end) {
+			break
+		}
+		n++
+	}
+	if n != 28 {
+		t.Errorf("the new window let %d more go after A and B, want 28 (a share of 30)", n)
+	}
+}
