@@ -34,7 +34,7 @@ func TestANewSinkGetsEveryUser(t *testing.T) {
 	for k, v := range neurons {
 		h.env[k] = v
 	}
-	if st := h.mustRun("status", "Sim"); !regexp.MustCompile(`Next run goes to: +Neurons at `+regexp.QuoteMeta(neurons["NC_NEURONS_URL"])).MatchString(st.stdout) {
+	if st := h.mustRun("status", "Sim"); !regexp.MustCompile(`Next run goes to: +Neurons at ` + regexp.QuoteMeta(neurons["NC_NEURONS_URL"])).MatchString(st.stdout) {
 		t.Errorf("status before the switch's run:\n%s", st.stdout)
 	}
 	r := h.mustRun("run", "Sim")

@@ -220,17 +220,17 @@ func TestPacerCountsWhatWasSentSinceTheWindowBegan(t *testing.T) {
 	// client's reset a little late, so a request goes in the new window
 	// while the pacer still counts the old one.
 	c.Advance(10*time.Second - 300*time.Millisecond)
-	p.Update(100, 98, time.Second) // an answer at 9.7 s whose Date said 9 s: reset at 10.7 s
-	c.Advance(400 * time.Millisecond) // 10.1 s: the provider's new window
+	p.Update(100, 98, time.Second)            // an answer at 9.7 s whose Date said 9 s: reset at 10.7 s
+	c.Advance(400 * time.Millisecond)         // 10.1 s: the provider's new window
 	if _, _, err := p.Wait(ctx); err != nil { // request A, answered 429:
 		t.Fatal(err)
 	}
-	p.Done() // no Update
+	p.Done()                                  // no Update
 	if _, _, err := p.Wait(ctx); err != nil { // request B, whose answer
 		t.Fatal(err)
 	}
 	end := c.Now().Add(60 * time.Second) // the provider's window ends here
-	p.Update(100, 98, 60*time.Second)     // says the new window: A and B counted
+	p.Update(100, 98, 60*time.Second)    // says the new window: A and B counted
 	p.Done()
 	n := 0
 	for {
