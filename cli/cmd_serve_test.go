@@ -421,8 +421,8 @@ func TestCommandsGoThroughARunningDaemon(t *testing.T) {
 	if add.code != 0 {
 		t.Fatalf("add: %d %s", add.code, add.stderr)
 	}
-	if r := e.mustCLI("connector", "test", "Okta"); !strings.Contains(r.stdout, "OK:") {
-		t.Errorf("test through the daemon (the secret must have arrived): %q", r.stdout)
+	if r := e.mustCLI("connector", "test", "Okta"); !strings.Contains(r.stdout, "OK:") || !strings.Contains(r.stdout, "Neurons' token endpoint") {
+		t.Errorf("test through the daemon (the secret must have arrived, the daemon's sink asked): %q", r.stdout)
 	}
 	if r := e.cli("connector", "edit", "Okta", "--token-env", "NO_SUCH_VAR"); r.code != 2 || !strings.Contains(r.stderr, "--token-env") {
 		t.Errorf("bad secret source: %d %q", r.code, r.stderr)
