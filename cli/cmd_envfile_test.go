@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/service"
 )
 
 // A service behind a corporate proxy that inspects TLS: the settings file,
@@ -172,5 +173,35 @@ func TestAMisspeltSettingInTheEnvironmentIsWarnedOf(t *testing.T) {
 	if !strings.Contains(r.stderr, "the environment sets NC_NEURON_URL, which is not a setting (did you mean NC_NEURONS_URL?)") ||
 		strings.Contains(r.stderr, "NC_UNRELATED_TOOL_OPTION") {
 		t.Errorf("stderr: %q", r.stderr)
+	}
+}
+
+// The settings file service install writes offers the proxy and CA
+// variables (filled from the installing shell when set there), and reads
+// back without a complaint.
+func TestTheInstalledSettingsFileOffersTheProxy(t *testing.T) {
+	h := newHarness(t)
+	lookup := func(k string) (string, bool) {
+		v, ok := map[string]string{"HTTPS_PROXY": "http://proxy.corp.example:3128", "NC_SINK": "csv"}[k]
+		return v, ok
+	}
+	if created, err := service.EnsureEnvFile(h.settingsFile, settingsFileNames(), lookup); !created || err != nil {
+		t.Fatalf("created %v, %v", created, err)
+	}
+	data, err := os.ReadFile(h.settingsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\nHTTPS_PROXY=http://proxy.corp.example:3128\n", "\n# SSL_CERT_FILE=\n", "\n# NO_PROXY=\n", "\nNC_SINK=csv\n"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the file lacks %q:\n%s", strings.TrimSpace(want), data)
+		}
+	}
+	// A command on the service's data reads it back: no complaint, and
+	// the proxy set for the process.
+	delete(h.env, "NC_DATA_DIR")
+	r := h.mustRun("connector", "list")
+	if strings.Contains(r.stderr, "warning") || strings.Contains(r.stderr, "WARN") || h.setenv["HTTPS_PROXY"] != "http://proxy.corp.example:3128" {
+		t.Errorf("reading it back: stderr %q, set %v", r.stderr, h.setenv)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"neurons-connector/service"
-	"neurons-connector/settings"
 )
 
 func (t *tree) serviceCmd() *cobra.Command {
@@ -35,7 +34,7 @@ Needs root / an elevated prompt.`,
 			if err != nil {
 				return usagef("--env-file: %v", err)
 			}
-			created, err := service.EnsureEnvFile(abs, settings.Variables(), t.env.Lookup)
+			created, err := service.EnsureEnvFile(abs, settingsFileNames(), t.env.Lookup)
 			if err != nil {
 				return fmt.Errorf("write the settings file %s: %w", abs, err)
 			}

@@ -23,6 +23,14 @@ import (
 // carry none), and a service behind a proxy that inspects TLS needs both.
 var networkVariables = map[string]bool{"HTTPS_PROXY": true, "HTTP_PROXY": true, "NO_PROXY": true, "SSL_CERT_FILE": true, "SSL_CERT_DIR": true}
 
+// settingsFileNames are the lines service install writes into a new
+// settings file, each from the installing shell (sudo -E) if set there,
+// else as a comment to fill in: the settings, then the proxy and CA
+// variables, so that an admin behind a proxy finds where they go.
+func settingsFileNames() []string {
+	return append(settings.Variables(), sortedKeys(networkVariables)...)
+}
+
 // settingsFile is the settings file a command reads besides the
 // environment, and whether it must exist: serve's --env-file; else, for a
 // command on the service's data directory (neither --data-dir nor
