@@ -88,6 +88,18 @@ func TestMappingOverridesPerConnector(t *testing.T) {
 
 func TestMappingBadInput(t *testing.T) {
 	h := newHarness(t)
+	// A spreadsheet's "Unicode Text" (UTF-16) or an empty file, named so
+	// that the type must come from the content: what is wrong with the file,
+	// not "cannot tell which connector type".
+	dir := t.TempDir()
+	utf16 := filepath.Join(dir, "edited.csv")
+	if err := os.WriteFile(utf16, []byte("\xff\xfet\x00a\x00r\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "blank.csv")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args  []string
 		names string
@@ -97,6 +109,8 @@ func TestMappingBadInput(t *testing.T) {
 		{[]string{"mapping", "check", "/no/such.csv"}, "/no/such.csv"},
 		{[]string{"mapping", "check", "../testdata/mapping/check/broken-okta.csv", "--type", "azure"}, "--type"},
 		{[]string{"mapping", "check", "../testdata/mapping/check/semicolon-okta.csv"}, "';' as its separator"},
+		{[]string{"mapping", "check", utf16}, "the file is UTF-16; save it as \"CSV UTF-8\""},
+		{[]string{"mapping", "check", empty}, "the file is empty"},
 	} {
 		r := h.run(tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.names) {
