@@ -215,9 +215,14 @@ func (t *tree) sameTenant(ctx context.Context, c api.Connector) {
 			others = append(others, fmt.Sprintf("%q", o.Name))
 		}
 	}
-	if len(others) > 0 {
-		fmt.Fprintf(t.env.Stdout, "Note: %s read%s %s too; each connector sends its users to Neurons under its own connector ID, "+
-			"so they appear once per connector (remove the one you do not need with: neurons-connector connector remove NAME).\n",
-			strings.Join(others, ", "), map[bool]string{true: "s", false: ""}[len(others) == 1], c.URL)
+	if len(others) == 0 {
+		return
 	}
+	verb := "read"
+	if len(others) == 1 {
+		verb = "reads"
+	}
+	fmt.Fprintf(t.env.Stdout, "Note: %s %s %s too; each connector sends its users to Neurons under its own connector ID, "+
+		"so they appear once per connector (remove the one you do not need with: neurons-connector connector remove NAME).\n",
+		strings.Join(others, ", "), verb, c.URL)
 }

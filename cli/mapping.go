@@ -140,9 +140,13 @@ func (t *tree) checkKind(cmd *cobra.Command, typ, file string, cat *mapping.Cata
 		}
 	}
 	var fits []*connector.Spec
-	for _, sp := range specs {
-		if _, err := mapping.Parse(cat, sp, file, data); err == nil {
+	var firstErr error // the first kind's problems, when it does not fit
+	for i, sp := range specs {
+		_, err := mapping.Parse(cat, sp, file, data)
+		if err == nil {
 			fits = append(fits, sp)
+		} else if i == 0 {
+			firstErr = err
 		}
 	}
 	if len(fits) == 1 {
@@ -162,12 +166,10 @@ func (t *tree) checkKind(cmd *cobra.Command, typ, file string, cat *mapping.Cata
 	}
 	// A file no kind can read (UTF-16, another code page, no header) says
 	// so, rather than that its kind is unknown: --type would not help.
-	if len(specs) > 0 {
-		var ps mapping.Problems
-		if _, err := mapping.Parse(cat, specs[0], file, data); errors.As(err, &ps) && len(ps) > 0 && ps[0].Line <= 1 {
-			fmt.Fprintln(t.env.Stderr, ps.Error())
-			return nil, usagef("%d %s in %s; fix them and check again", ps.Count(), plural(ps.Count(), "problem"), file)
-		}
+	var ps mapping.Problems
+	if errors.As(firstErr, &ps) && len(ps) > 0 && ps[0].Line <= 1 {
+		fmt.Fprintln(t.env.Stderr, ps.Error())
+		return nil, usagef("%d %s in %s; fix them and check again", ps.Count(), plural(ps.Count(), "problem"), file)
 	}
 	return nil, usagef("cannot tell which connector type %s is for; give --type (%s)", file, specs.Names())
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -28,7 +28,7 @@ var networkVariables = map[string]bool{"HTTPS_PROXY": true, "HTTP_PROXY": true, 
 // else as a comment to fill in: the settings, then the proxy and CA
 // variables, so that an admin behind a proxy finds where they go.
 func settingsFileNames() []string {
-	return append(settings.Variables(), sortedKeys(networkVariables)...)
+	return append(settings.Variables(), slices.Sorted(maps.Keys(networkVariables))...)
 }
 
 // settingsFile is the settings file a command reads besides the
@@ -84,12 +84,7 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 	}
 	known := knownVariables()
 	var problems, warnings []string
-	names := make([]string, 0, len(vars))
-	for name := range vars {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
 		switch {
 		case name == cpuProfileVar:
 			warnings = append(warnings, fmt.Sprintf("settings file %s: %s is read from the environment only, as the process starts; ignored",
@@ -105,7 +100,7 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 			problems = append(problems, fmt.Sprintf("%s is not a setting%s", name, didYouMean(name, known)))
 		default:
 			warnings = append(warnings, fmt.Sprintf("settings file %s: %s is not read (the file takes the NC_ settings and %s); ignored",
-				path, name, strings.Join(sortedKeys(networkVariables), ", ")))
+				path, name, strings.Join(slices.Sorted(maps.Keys(networkVariables)), ", ")))
 		}
 	}
 	if len(problems) > 0 {
@@ -141,7 +136,7 @@ func (t *tree) misspelt() []string {
 			out = append(out, fmt.Sprintf("the environment sets %s, which is not a setting%s; it is ignored", name, hint))
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -161,17 +156,8 @@ func knownVariables() map[string]bool {
 // didYouMean names the known setting closest to name, if one is close
 // enough to be what was meant (a letter or three off, or another case).
 func didYouMean(name string, known map[string]bool) string {
-	if best := nearest.Name(name, sortedKeys(known), 3); best != "" {
+	if best := nearest.Name(name, slices.Sorted(maps.Keys(known)), 3); best != "" {
 		return fmt.Sprintf(" (did you mean %s?)", best)
 	}
 	return ""
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -149,10 +149,7 @@ func (e *env) run(o engine.Options) (store.Run, error) {
 	stop := p.Start(context.Background())
 	o.Committed = p.Kick
 	r, err := e.eng.Run(context.Background(), e.conn, e.prov, o)
-	if p.Unblocked() { // as engine.Deliver does
-		_ = stop()
-		stop = p.Start(context.Background())
-	}
+	stop = p.Restart(context.Background(), stop) // as engine.Deliver does
 	var held *engine.HeldError
 	if err == nil || errors.As(err, &held) { // a held run delivers its upserts
 		if derr := p.Drain(context.Background(), time.Minute); derr != nil {

@@ -241,10 +241,21 @@ func (p *Pusher) stop(err error) error {
 	return err
 }
 
-// Unblocked reports whether the pusher stopped on a batch that has left
-// the outbox since (a resend replaced the batches behind a rejection):
-// started again, it delivers what waits.
-func (p *Pusher) Unblocked() bool {
+// Restart starts the pusher again (stop is what Start returned, and the
+// result replaces it) if it stopped on a batch that has left the outbox
+// since: a resend replaced the batches behind a rejection, and what waits
+// now can go. Otherwise it returns stop as it is.
+func (p *Pusher) Restart(ctx context.Context, stop func() error) func() error {
+	if !p.unblocked() {
+		return stop
+	}
+	_ = stop() // what stopped it is gone with its batch
+	return p.Start(ctx)
+}
+
+// unblocked reports whether the pusher stopped on a batch that has left
+// the outbox since.
+func (p *Pusher) unblocked() bool {
 	p.mu.Lock()
 	stopped, seq := p.stopped, p.stoppedSeq
 	p.mu.Unlock()
@@ -312,10 +323,7 @@ func pushBackoff(attempt int) time.Duration {
 func Deliver(ctx context.Context, p *Pusher, patience time.Duration, pass func(kick func()) error) (passErr, drainErr error) {
 	stop := p.Start(ctx)
 	passErr = pass(p.Kick)
-	if p.Unblocked() {
-		_ = stop()
-		stop = p.Start(ctx)
-	}
+	stop = p.Restart(ctx, stop)
 	drainErr = p.Drain(ctx, patience)
 	_ = stop() // a permanent error is what Drain returned
 	return passErr, drainErr

@@ -54,10 +54,7 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	run, err := s.runOnce(ctx, w, c, r)
 
 	s.mu.Lock()
-	if w.pusher.Unblocked() { // a resend replaced the batch that stopped it
-		_ = w.pushStop()
-		w.pushStop = w.pusher.Start(s.pushCtx)
-	}
+	w.pushStop = w.pusher.Restart(s.pushCtx, w.pushStop) // a resend may have replaced the batch that stopped it
 	w.state.Running = false
 	var held *HeldError
 	var limited *RateLimitedError

@@ -45,19 +45,19 @@ func (t *Tx) PutRejection(connID string, r Rejection) error {
 // Rejection returns the connector's recorded rejection, if any.
 func (t *Tx) Rejection(connID string) (Rejection, bool) {
 	var r Rejection
-	v := t.bucket(bucketState).Get(rejectionKey(connID))
-	if v == nil || json.Unmarshal(v, &r) != nil {
-		return r, false
-	}
-	return r, true
+	return r, t.sideValue(rejectionKey(connID), &r)
 }
 
 // ClearRejection forgets the connector's rejection.
 func (t *Tx) ClearRejection(connID string) error {
-	if t.bucket(bucketState).Get(rejectionKey(connID)) == nil {
-		return nil
-	}
 	return t.bucket(bucketState).Delete(rejectionKey(connID))
+}
+
+// sideValue decodes the JSON kept under key beside the sync states into v;
+// false when there is none (or it does not decode).
+func (t *Tx) sideValue(key []byte, v any) bool {
+	data := t.bucket(bucketState).Get(key)
+	return data != nil && json.Unmarshal(data, v) == nil
 }
 
 // Shortfall counts records the sink acknowledged fewer of than a batch
@@ -94,11 +94,7 @@ func (t *Tx) AddShortfall(connID, key string, missing int, at time.Time) error {
 // Shortfall returns the connector's shortfall, if any.
 func (t *Tx) Shortfall(connID string) (Shortfall, bool) {
 	var sf Shortfall
-	v := t.bucket(bucketState).Get(shortfallKey(connID))
-	if v == nil || json.Unmarshal(v, &sf) != nil {
-		return sf, false
-	}
-	return sf, true
+	return sf, t.sideValue(shortfallKey(connID), &sf)
 }
 
 // ClearShortfall forgets the shortfall if its last batch came before
