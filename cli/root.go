@@ -70,7 +70,7 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or invalid input
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v; see: %s --help", err, c.CommandPath())
 	})
-	root.AddCommand(t.connectorCmd(), t.runCmd(), t.explainCmd(), t.mappingCmd(), t.statusCmd(), t.serveCmd(), t.serviceCmd(), t.demoCmd(),
+	root.AddCommand(t.connectorCmd(), t.runCmd(), t.explainCmd(), t.mappingCmd(), t.statusCmd(), t.databaseCmd(), t.serveCmd(), t.serviceCmd(), t.demoCmd(),
 		t.benchCmd(), t.benchServeCmd(), t.versionCmd())
 	return root
 }

@@ -91,7 +91,7 @@ func Run(ctx context.Context, cfg Config) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return control.Serve(gctx, sock, backend) })
-	g.Go(func() error { return serveHTTP(gctx, tcp, m.Handler(), defaultHTTPLimits) })
+	g.Go(func() error { return serveHTTP(gctx, tcp, Handler(m.Handler(), db.Damaged), defaultHTTPLimits) })
 	err = g.Wait()
 	cfg.Log.Info("daemon stopped")
 	return err
@@ -99,10 +99,17 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Handler is the TCP endpoint: liveness and metrics, read-only, with no
 // credential, so that a scraper holds nothing that controls the daemon.
-func Handler(metrics http.Handler) http.Handler {
+// /healthz fails (503) with health's error: a damaged database, which no
+// run gets past until an admin salvages it.
+func Handler(metrics http.Handler, health func() error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := health(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, err.Error()+"\n")
+			return
+		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", metrics)
@@ -119,10 +126,10 @@ type httpLimits struct {
 var defaultHTTPLimits = httpLimits{header: 5 * time.Second, read: 10 * time.Second, write: 30 * time.Second,
 	idle: 30 * time.Second, conns: maxHTTPConns}
 
-// serveHTTP serves the TCP endpoint until ctx ends, within lim.
-func serveHTTP(ctx context.Context, l net.Listener, metrics http.Handler, lim httpLimits) error {
+// serveHTTP serves the TCP endpoint (h) until ctx ends, within lim.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler, lim httpLimits) error {
 	l = limit(l, lim.conns)
-	srv := &http.Server{Handler: Handler(metrics), ReadHeaderTimeout: lim.header, ReadTimeout: lim.read,
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: lim.header, ReadTimeout: lim.read,
 		WriteTimeout: lim.write, IdleTimeout: lim.idle,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	stop := context.AfterFunc(ctx, func() {

@@ -232,6 +232,8 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		reason = "resend of every selected user"
 	case moved:
 		reason = fmt.Sprintf("resend of every selected user: the sink changed from %s to %s", state.Sink, e.Sink)
+	case state.Resend == store.ResendAfterSalvage:
+		reason = "resend of every selected user: `database salvage` could not read all of this connector's data"
 	case resend:
 		reason = fmt.Sprintf("resend begun by run %s, not completed", state.Resend)
 	}

@@ -121,7 +121,8 @@ type DB struct {
 	mu     sync.Mutex
 	sealer *secret.Sealer
 
-	borrowed bool // Close leaves the database open: see Borrow
+	borrowed bool    // Close leaves the database open: see Borrow
+	damage   *damage // shared with borrowed handles
 }
 
 // Open opens (and migrates) the database at path.
@@ -134,7 +135,7 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
 		}
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	b, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &InUseError{Path: path}
 	}
@@ -143,8 +144,11 @@ func Open(path string, opts Options) (*DB, error) {
 		// Not the OS refusing the file (permissions, a read-only or full
 		// disk), so bbolt found the file itself wrong: no valid meta page,
 		// a bad checksum, a truncated file.
-		return nil, fmt.Errorf("database %s is damaged (%w); restore it, with its secret.key, from a backup "+
-			"(README: Back up and restore), or move it aside to start with no connectors", path, err)
+		var damaged *DamagedError
+		if !errors.As(err, &damaged) {
+			err = &DamagedError{Path: path, Cause: oneLine(err.Error())}
+		}
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w; the account running neurons-connector must be able to read and "+
@@ -159,12 +163,38 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	d := &DB{bolt: b, path: path, key: opts.Key}
-	if err := d.migrate(); err != nil {
+	d := &DB{bolt: b, path: path, key: opts.Key, damage: &damage{}}
+	if err := d.guard(d.migrate); err != nil {
 		_ = b.Close()
+		var damaged *DamagedError
+		if errors.As(err, &damaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// openBolt is bolt.Open, with bbolt's panics on a damaged file (a
+// freelist page of garbage, say) returned as a DamagedError, and the file
+// it had opened closed again, so that its lock goes with it.
+func openBolt(path string, opts *bolt.Options) (b *bolt.DB, err error) {
+	var file *os.File
+	opts.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, mode) //nolint:gosec // G304: the admin's own data directory
+		file = f
+		return f, err
+	}
+	err = (&DB{path: path, damage: &damage{}}).guard(func() error {
+		var err error
+		b, err = bolt.Open(path, 0o600, opts)
+		return err
+	})
+	if err != nil && b == nil && file != nil {
+		unlock(file)
+		_ = file.Close()
+	}
+	return b, err
 }
 
 // Path is the database file's path.
@@ -181,7 +211,9 @@ func (d *DB) Close() error {
 // Borrow returns another handle on the open database whose Close does
 // nothing: the daemon lends it to the commands it runs for the CLI, which
 // close what they open, while it keeps the database open.
-func (d *DB) Borrow() *DB { return &DB{bolt: d.bolt, path: d.path, key: d.key, borrowed: true} }
+func (d *DB) Borrow() *DB {
+	return &DB{bolt: d.bolt, path: d.path, key: d.key, borrowed: true, damage: d.damage}
+}
 
 // PathIn returns the database path inside dataDir.
 func PathIn(dataDir string) string { return filepath.Join(dataDir, FileName) }
@@ -258,13 +290,17 @@ type nestedKey struct {
 
 // View runs fn in a read-only transaction.
 func (d *DB) View(fn func(*Tx) error) error {
-	return d.bolt.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+	return d.guard(func() error {
+		return d.bolt.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+	})
 }
 
 // Update runs fn in a read-write transaction: everything fn writes is
 // committed together, or nothing is if fn returns an error.
 func (d *DB) Update(fn func(*Tx) error) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+	return d.guard(func() error {
+		return d.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+	})
 }
 
 func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }

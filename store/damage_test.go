@@ -1,0 +1,504 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/fault"
+	"neurons-connector/secret"
+)
+
+// The damage below is what real files suffer, made the way it happens:
+// a page of garbage where bbolt's list of free pages was (a lost write), a
+// page of garbage among a snapshot's users (a bad sector), the root of the
+// last transaction torn (a power cut while a virtual disk lied about
+// flushing, or a backup copied while the service wrote). bbolt meets each
+// with a panic.
+
+const testPageSize = 4096
+
+// populated is a database with two connectors: A with 3,000 users (many
+// leaf pages), three waiting batches, a cursor, a state, a run and a
+// sealed token; B with 50 users. It returns the path, closed.
+func populated(t *testing.T) (string, KeyFunc) {
+	t.Helper()
+	dir := t.TempDir()
+	key := func(create bool) (*secret.Sealer, error) {
+		return secret.LoadKeyFile(filepath.Join(dir, "secret.key"), create)
+	}
+	db, err := Open(filepath.Join(dir, FileName), Options{Create: true, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := okta("A"), okta("B")
+	err = db.Update(func(tx *Tx) error {
+		for _, c := range []struct {
+			conn  string
+			users int
+		}{{a.ID, 3000}, {b.ID, 50}} {
+			for i := range c.users {
+				id := fmt.Sprintf("00u%s%05d", c.conn[len(c.conn)-4:], i)
+				if err := tx.PutSnapshot(c.conn, id, Snapshot{Status: "ACTIVE", Name: "User " + id, Email: id + "@example.com"}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = db.Update(func(tx *Tx) error {
+			err := errors.Join(tx.PutConnector(a), tx.PutConnector(b), tx.PutSecret(a.ID, secretToken, secret.New([]byte("00-token"))),
+				tx.PutCursor(a.ID, Cursor{Value: []byte("2026-01-05T10:00:00Z"), Saved: time.Unix(1767607200, 0)}),
+				tx.PutSyncState(a.ID, SyncState{Sink: "the CSV drop in /x", MappingHash: "m1"}),
+				tx.AddRun(a.ID, Run{ID: "r_1", Result: "ok"}))
+			for i := range 3 {
+				if _, e := tx.Enqueue(a.ID, fmt.Sprintf("%s:r_1:%d", a.ID, i+1), 1, []byte(`{"batch":`+fmt.Sprint(i)+`}`)); e != nil {
+					err = errors.Join(err, e)
+				}
+			}
+			return err
+		})
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, FileName), key
+}
+
+// meta reads the current meta page's root and freelist page numbers.
+func meta(t *testing.T, path string) (root, freelist uint64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	m0, m1 := readMeta(f, 0), readMeta(f, testPageSize)
+	off := int64(0)
+	if !m0.ok || m1.ok && m1.txid > m0.txid {
+		off = testPageSize
+	}
+	var b [24]byte
+	if _, err := f.ReadAt(b[:], off+metaFields+16); err != nil {
+		t.Fatal(err)
+	}
+	return binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[16:])
+}
+
+// garble overwrites page id's header and first bytes with garbage.
+func garble(t *testing.T, path string, id uint64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xA7, 0x3C, 0x91, 0x5E}, 32), int64(id)*testPageSize); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// leavesHolding are the leaf pages (current or freed copies) that hold key.
+func leavesHolding(t *testing.T, path, key string) []uint64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []uint64
+	for off := 2 * testPageSize; off+testPageSize <= len(data); off += testPageSize {
+		page := data[off : off+testPageSize]
+		if binary.LittleEndian.Uint16(page[8:]) == 0x02 && bytes.Contains(page, []byte(key)) {
+			ids = append(ids, uint64(off/testPageSize))
+		}
+	}
+	if len(ids) == 0 {
+		t.Fatalf("no leaf page holds %s", key)
+	}
+	return ids
+}
+
+func TestADamagedFreeListIsAnErrorAndSalvageKeepsEverything(t *testing.T) {
+	path, key := populated(t)
+	_, freelist := meta(t, path)
+	garble(t, path, freelist)
+
+	_, err := Open(path, Options{Key: key}) // panicked in bbolt.Open before
+	if !errors.Is(err, ErrDamaged) || !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "neurons-connector database salvage") {
+		t.Fatalf("open: %v", err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error on more than one line: %q", err)
+	}
+
+	check, err := Salvage{Path: path}.Run()
+	if err != nil || check.Sound() || !strings.Contains(strings.Join(check.Problems, " "), "freelist") {
+		t.Fatalf("check: %+v, %v", check, err)
+	}
+	if _, err := Open(path, Options{Key: key}); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("a check changed the file: %v", err)
+	}
+	rep, err := Salvage{Path: path, Write: true, Now: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Damaged != path+".damaged-20261204T100000Z" || rep.Reverted != 0 || len(rep.Connectors) != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, c := range rep.Connectors {
+		if len(c.Lost) != 0 || c.Resend {
+			t.Errorf("%s lost %v although only the free list was damaged", c.Name, c.Lost)
+		}
+	}
+	if _, err := os.Stat(rep.Damaged); err != nil {
+		t.Errorf("the damaged file is not kept: %v", err)
+	}
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *Tx) error {
+		a, err := tx.ConnectorByName("a") // the names index, rebuilt
+		if err != nil {
+			return err
+		}
+		tok, err := tx.Secret(a.ID, secretToken)
+		if err != nil || string(tok.Reveal()) != "00-token" {
+			return fmt.Errorf("secret: %w", err)
+		}
+		st, _ := tx.SyncState(a.ID)
+		if n := tx.SnapshotSize(a.ID); n != 3000 || tx.OutboxDepth(a.ID) != 3 || st.Resend != "" || st.MappingHash != "m1" {
+			return fmt.Errorf("users %d, batches %d, state %+v", n, tx.OutboxDepth(a.ID), st)
+		}
+		if _, ok, _ := tx.Cursor(a.ID); !ok {
+			return errors.New("cursor lost")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A new batch goes after the salvaged ones: the outbox's numbering came along.
+	err = db.Update(func(tx *Tx) error {
+		a, _ := tx.ConnectorByName("A")
+		seq, err := tx.Enqueue(a.ID, a.ID+":r_2:1", 1, []byte("{}"))
+		if err == nil && seq != 4 {
+			err = fmt.Errorf("new batch numbered %d, want 4", seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestADamagedSnapshotPageIsAnErrorAndSalvageResends(t *testing.T) {
+	path, key := populated(t)
+	var aID string
+	db, err := Open(path, Options{Key: key})
+	if err == nil {
+		err = db.View(func(tx *Tx) error {
+			a, err := tx.ConnectorByName("A")
+			aID = a.ID
+			return err
+		})
+		_ = db.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := fmt.Sprintf("00u%s%05d", aID[len(aID)-4:], 1500)
+	for _, id := range leavesHolding(t, path, victim) {
+		garble(t, path, id)
+	}
+
+	db, err = Open(path, Options{Key: key}) // the free list is sound: it opens
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		_, _, err := tx.Snapshot(aID, victim)
+		return err
+	})
+	if !errors.Is(err, ErrDamaged) || db.Damaged() == nil {
+		t.Fatalf("reading a garbled page: %v (Damaged %v)", err, db.Damaged())
+	}
+	// The rest of the database still reads.
+	if err := db.View(func(tx *Tx) error { _, err := tx.Connectors(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b SalvagedConnector
+	for _, c := range rep.Connectors {
+		if c.Name == "A" {
+			a = c
+		} else {
+			b = c
+		}
+	}
+	if !a.Resend || strings.Join(a.Lost, ",") != "users" || a.Users >= 3000 || a.Users < 2800 || a.Batches != 3 {
+		t.Errorf("A: %+v", a)
+	}
+	if b.Resend || len(b.Lost) != 0 || b.Users != 50 {
+		t.Errorf("B: %+v", b)
+	}
+	db, err = Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *Tx) error {
+		st, err := tx.SyncState(aID)
+		if err != nil || st.Resend != ResendAfterSalvage || st.Sink != "the CSV drop in /x" {
+			return fmt.Errorf("state %+v, %w", st, err)
+		}
+		if n := tx.SnapshotSize(aID); n != a.Users {
+			return fmt.Errorf("snapshot counted %d, holds %d", n, a.Users)
+		}
+		// Users after the damaged page were read backwards from the end.
+		last := fmt.Sprintf("00u%s%05d", aID[len(aID)-4:], 2999)
+		if _, ok, err := tx.Snapshot(aID, last); !ok || err != nil {
+			return fmt.Errorf("the last user is lost: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestATornLastTransactionIsSalvagedFromTheOneBefore(t *testing.T) {
+	path, key := populated(t)
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *Tx) error { return tx.PutConnector(okta("C")) })
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := meta(t, path)
+	garble(t, path, root)
+
+	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reverted == 0 || rep.Sound() || len(rep.Connectors) != 2 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, c := range rep.Connectors {
+		if len(c.Lost) != 0 {
+			t.Errorf("%s lost %v", c.Name, c.Lost)
+		}
+	}
+	db, err = Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *Tx) error {
+		all, err := tx.Connectors()
+		if err != nil || len(all) != 2 {
+			return fmt.Errorf("connectors %d, %w (C was the lost transaction)", len(all), err)
+		}
+		a, err := tx.ConnectorByName("A")
+		if err == nil && tx.SnapshotSize(a.ID) != 3000 {
+			err = fmt.Errorf("A has %d users", tx.SnapshotSize(a.ID))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestASoundDatabaseIsNotSalvaged(t *testing.T) {
+	path, _ := populated(t)
+	before := fileHash(t, path)
+	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
+	if err != nil || !rep.Sound() || rep.Damaged != "" || len(rep.Connectors) != 2 {
+		t.Fatalf("%+v, %v", rep, err)
+	}
+	if fileHash(t, path) != before {
+		t.Error("a sound database was rewritten")
+	}
+	left, _ := filepath.Glob(path + ".*")
+	if len(left) != 0 {
+		t.Errorf("files left behind: %v", left)
+	}
+}
+
+func TestAConnectorWithoutItsConfigurationIsDropped(t *testing.T) {
+	path, key := populated(t)
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bID string
+	err = db.Update(func(tx *Tx) error {
+		b, err := tx.ConnectorByName("B")
+		bID = b.ID
+		if err == nil {
+			err = tx.bucket(bucketConnectors).Put([]byte(b.ID), []byte(`{"id":`)) // half a record
+		}
+		return err
+	})
+	_ = db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Connectors) != 1 || rep.Connectors[0].Name != "A" || len(rep.Orphans) != 1 || rep.Orphans[0] != bID {
+		t.Fatalf("report %+v", rep)
+	}
+	db, err = Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *Tx) error {
+		if tx.SnapshotSize(bID) != 0 {
+			return errors.New("the dropped connector's users are still there")
+		}
+		if _, err := tx.ConnectorByName("B"); !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("the names index still names B: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A panic of the program's own, inside a transaction, is a bug and stays
+// a panic: reporting it as damage would send the admin to salvage a sound file.
+func TestAPanicOutsideBboltIsNotDamage(t *testing.T) {
+	db := openTemp(t)
+	defer func() {
+		if p := recover(); p != "a bug" {
+			t.Fatalf("recovered %v", p)
+		}
+		if db.Damaged() != nil {
+			t.Error("a bug was taken for damage")
+		}
+	}()
+	_ = db.View(func(*Tx) error { panic("a bug") })
+}
+
+// A branch page that points past the end of the file made bbolt read
+// memory nothing maps: a fault, which Go does not recover unless asked to.
+func TestAPagePastTheEndIsDamageNotACrash(t *testing.T) {
+	path, key := populated(t)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for off := 2 * testPageSize; off+testPageSize <= len(data); off += testPageSize {
+		if binary.LittleEndian.Uint16(data[off+8:]) == 0x01 { // a branch page: its first element's page number
+			binary.LittleEndian.PutUint64(data[off+16+8:], 1<<34)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no branch page")
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *Tx) error {
+		all, err := tx.Connectors()
+		for _, c := range all {
+			err = errors.Join(err, tx.ForEachSnapshot(c.ID, func(string, Snapshot) error { return nil }))
+		}
+		return err
+	})
+	if !errors.Is(err, ErrDamaged) {
+		t.Fatalf("reading through a page past the end: %v", err)
+	}
+}
+
+// A page whose layout survived can still hold a value of garbage: such an
+// entry failed every run that read it. Salvage drops it and resends.
+func TestAValueOfGarbageIsDroppedAndResent(t *testing.T) {
+	path, key := populated(t)
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aID, victim string
+	err = db.Update(func(tx *Tx) error {
+		a, err := tx.ConnectorByName("A")
+		aID, victim = a.ID, fmt.Sprintf("00u%s%05d", a.ID[len(a.ID)-4:], 7)
+		if err == nil {
+			snaps, _ := tx.nested(bucketSnapshots, a.ID, false)
+			err = errors.Join(snaps.Put([]byte(victim), []byte{0xff, 0xff, 0xff}),
+				tx.bucket(bucketCursors).Put([]byte(a.ID), []byte("{not json")))
+		}
+		return err
+	})
+	if err == nil {
+		err = db.View(func(tx *Tx) error { _, _, err := tx.Snapshot(aID, victim); return err })
+		if err == nil {
+			t.Fatal("the garbage entry decodes")
+		}
+		err = nil
+	}
+	_ = db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Connectors[0]
+	if a.Name != "A" || strings.Join(a.Lost, ",") != "users,cursor" || !a.Resend || a.Users != 2999 || rep.Sound() {
+		t.Fatalf("report %+v", rep)
+	}
+	db, err = Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	err = db.View(func(tx *Tx) error {
+		if _, ok, err := tx.Snapshot(aID, victim); ok || err != nil {
+			return fmt.Errorf("the garbage entry is still there (%w)", err)
+		}
+		if _, ok, err := tx.Cursor(aID); ok || err != nil {
+			return fmt.Errorf("the garbage cursor is still there (%w)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
