@@ -29,6 +29,29 @@ var ErrWrongKey = errors.New("secret key does not match the key the secrets were
 // ErrNoKeyFile means the key file does not exist and was not to be created.
 var ErrNoKeyFile = errors.New("secret key file does not exist")
 
+// ErrBadKey means the key given (the key file, NC_SECRET_KEY) is not a
+// key at all: not base64, or not 32 bytes.
+var ErrBadKey = errors.New("secret key is not a valid key")
+
+// BadKeyError says what is wrong with a key, and where it came from once
+// LoadKeyFile knows. Its message advises generating a key, which is right
+// only while nothing is sealed: the store says otherwise (Problem).
+type BadKeyError struct {
+	Where   string // the key file's path; empty for NC_SECRET_KEY
+	Problem string // "secret key is 0 bytes; it must be 32 bytes"
+}
+
+func (e *BadKeyError) Error() string {
+	msg := e.Problem + "; generate one with: head -c 32 /dev/urandom | base64"
+	if e.Where != "" {
+		msg = e.Where + ": " + msg
+	}
+	return msg
+}
+
+// Unwrap lets errors.Is(err, ErrBadKey) match.
+func (e *BadKeyError) Unwrap() error { return ErrBadKey }
+
 // Sealer seals and opens secrets with one AES-256-GCM key.
 type Sealer struct {
 	aead cipher.AEAD
@@ -37,7 +60,7 @@ type Sealer struct {
 // NewSealer builds a Sealer from a raw 32-byte key.
 func NewSealer(key []byte) (*Sealer, error) {
 	if len(key) != KeySize {
-		return nil, fmt.Errorf("secret key is %d bytes; it must be %d bytes", len(key), KeySize)
+		return nil, &BadKeyError{Problem: fmt.Sprintf("secret key is %d bytes; it must be %d bytes", len(key), KeySize)}
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -55,7 +78,7 @@ func NewSealer(key []byte) (*Sealer, error) {
 func ParseKey(b64 string) (*Sealer, error) {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
 	if err != nil {
-		return nil, errors.New("secret key is not valid base64; generate one with: head -c 32 /dev/urandom | base64")
+		return nil, &BadKeyError{Problem: "secret key is not valid base64"}
 	}
 	return NewSealer(raw)
 }
@@ -109,6 +132,11 @@ func LoadKeyFile(path string, create bool) (*Sealer, error) {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	s, err := ParseKey(string(data))
+	var bad *BadKeyError
+	if errors.As(err, &bad) {
+		bad.Where = path
+		return nil, bad
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"neurons-connector/fault"
 	"neurons-connector/secret"
 )
 
@@ -28,6 +29,17 @@ func (t *Tx) sealer() (*secret.Sealer, error) {
 	if err != nil {
 		if check != nil && errors.Is(err, secret.ErrNoKeyFile) {
 			return nil, fmt.Errorf("%w, but the database holds sealed secrets: restore the key file from your backup or set NC_SECRET_KEY to the original key", err)
+		}
+		var bad *secret.BadKeyError
+		if check != nil && errors.As(err, &bad) {
+			// A key file emptied or garbled (a full disk, an editor): a new
+			// key would not open what is sealed.
+			where := bad.Where
+			if where == "" {
+				where = "NC_SECRET_KEY"
+			}
+			return nil, fault.Mark(fmt.Errorf("%s: %s, and the database holds secrets sealed with the original key, which no new key opens: "+
+				"restore the key file from your backup, or set NC_SECRET_KEY to the original key", where, bad.Problem), fault.ErrConfig)
 		}
 		return nil, err
 	}

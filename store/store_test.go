@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"neurons-connector/connector"
+	"neurons-connector/fault"
 	"neurons-connector/secret"
 )
 
@@ -323,6 +324,25 @@ func TestWrongAndMissingKey(t *testing.T) {
 	}
 	if _, err := os.Stat(keyPath); !os.IsNotExist(err) {
 		t.Fatal("a new key file was created while sealed secrets exist")
+	}
+
+	// A key file emptied (a full disk) or garbled (an editor): the advice
+	// to generate a new key, right for a first key, would orphan the
+	// sealed secrets.
+	for _, content := range []string{"", "not base64!\n", "c2hvcnQ=\n"} {
+		if err := os.WriteFile(keyPath, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err = Open(path, Options{Key: fileKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.View(func(tx *Tx) error { _, err := tx.Secret(c.ID, secretToken); return err })
+		_ = db.Close()
+		if err == nil || !strings.Contains(err.Error(), "restore the key file from your backup") || strings.Contains(err.Error(), "generate one") ||
+			!strings.HasPrefix(err.Error(), keyPath+": ") || !errors.Is(err, fault.ErrConfig) {
+			t.Errorf("key file %q: %v", content, err)
+		}
 	}
 }
 
