@@ -341,6 +341,11 @@ func decideMode(c connector.Config, st store.SyncState, hasCursor bool, mappingH
 		return Full, "mapping table changed"
 	case now.Sub(st.LastFull) >= time.Duration(c.FullEvery):
 		return Full, fmt.Sprintf("last full run over %s ago (--full-every)", connector.Duration(c.FullEvery))
+	case st.LastFull.Sub(now) > time.Hour:
+		// Dated by a clock that was ahead: counted from that date, the
+		// next full run (the one that finds deletions, for OneLogin)
+		// would wait until the clock caught up.
+		return Full, fmt.Sprintf("the last full run is dated %s, later than this computer's clock", st.LastFull.UTC().Format(time.RFC3339))
 	}
 	return Incremental, "changes since the last run"
 }

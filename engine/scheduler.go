@@ -192,7 +192,7 @@ func (s *Scheduler) load() error {
 			if after.IsZero() {
 				after = c.Created
 			}
-			w = s.startWorker(c, after)
+			w = s.startWorker(c, s.notAhead(c, after, now))
 			s.workers[c.ID] = w
 		} else if scheduleMoved(w.c, c) {
 			w.after, w.state.Failures, w.state.RetryAt = now, 0, time.Time{}
@@ -242,6 +242,7 @@ func (s *Scheduler) dispatch(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, w := range s.workers {
+		w.after = s.notAhead(w.c, w.after, now)
 		next := s.nextFor(w)
 		w.state.NextRun = next
 		if next.IsZero() || now.Before(next) || w.state.Queued {
@@ -254,6 +255,24 @@ func (s *Scheduler) dispatch(now time.Time) {
 		default: // the queue is full of explicit runs; try at the next tick
 		}
 	}
+}
+
+// clockSlack is how far the clock may step back (an NTP correction) before
+// the scheduler takes the slots it counted as spent for slots never run.
+const clockSlack = time.Minute
+
+// notAhead returns after, or now if after is later than now: the clock
+// was set back (it had been ahead, and runs were dated by it, or a VM was
+// restored). Slots counted from the later time would leave the connector
+// without a run until the clock caught up with it, a year for a clock that
+// had been a year ahead.
+func (s *Scheduler) notAhead(c connector.Config, after, now time.Time) time.Time {
+	if after.Sub(now) <= clockSlack {
+		return after
+	}
+	s.Engine.Log.Warn("the clock is earlier than this connector's last scheduled run; its schedule goes on from now",
+		"connector", c.Name, "last", after.Format(time.RFC3339), "now", now.Format(time.RFC3339))
+	return now
 }
 
 // RunNow runs a connector at once, after any run it is busy with, and

@@ -72,6 +72,18 @@ func (c *manualClock) advance(d time.Duration) {
 	}
 }
 
+// stepBack sets the clock back by d, as an admin or NTP setting a clock
+// that was ahead does. Sleepers keep their durations (Go's sleeps follow
+// the monotonic clock, not the wall clock).
+func (c *manualClock) stepBack(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(-d)
+	for ch, until := range c.sleepers {
+		c.sleepers[ch] = until.Add(-d)
+	}
+}
+
 func (c *manualClock) waiting() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -487,4 +499,42 @@ func (e *schedEnv) await(name string) string {
 		}
 	}
 	return strings.Join(got, ",")
+}
+
+// A clock that was a year ahead (a VM started before its clock was set,
+// a wrong time server), then set right: runs were dated a year ahead, and
+// the slots after them would have come a year later. The schedule goes on
+// from the right time, and the next run is full, since the last full run's
+// date cannot be trusted.
+func TestSchedulerSurvivesAClockSetBack(t *testing.T) {
+	c := conn("daily", connector.Daily, "02:00", day0)
+	e := newSchedEnv(t, day0, c)
+	e.start()
+	if got := e.until(day0.Add(90 * time.Minute)); !equal(got, []string{"06-01 02:00 daily"}) {
+		t.Fatalf("first day: %v", got)
+	}
+	const year = 365 * 24 * time.Hour
+	e.clock.advance(year) // the clock runs ahead: the missed slots make one run
+	e.idle()
+	if got := e.until(e.clock.Now().Add(2 * time.Minute)); len(got) != 1 {
+		t.Fatalf("with the clock ahead: %v, want one catch-up run", got)
+	}
+	e.clock.stepBack(year)
+	e.idle()
+	if got := e.until(day0.Add(26 * time.Hour)); !equal(got, []string{"06-02 02:00 daily"}) {
+		t.Fatalf("after the clock was set back: runs %v, want the next day's slot", got)
+	}
+	var last store.Run
+	if err := e.db.View(func(tx *store.Tx) error {
+		runs, err := tx.Runs(c.ID, 1)
+		if err == nil {
+			last = runs[0]
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if last.Mode != "full" || !strings.Contains(last.ModeReason, "later than this computer's clock") {
+		t.Errorf("the run after the set-back: %s (%s)", last.Mode, last.ModeReason)
+	}
 }
