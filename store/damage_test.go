@@ -44,7 +44,7 @@ func populated(t *testing.T) (string, KeyFunc) {
 			users int
 		}{{a.ID, 3000}, {b.ID, 50}} {
 			for i := range c.users {
-				id := fmt.Sprintf("00u%s%05d", c.conn[len(c.conn)-4:], i)
+				id := userID(c.conn, i)
 				if err := tx.PutSnapshot(c.conn, id, Snapshot{Status: "ACTIVE", Name: "User " + id, Email: id + "@example.com"}); err != nil {
 					return err
 				}
@@ -73,6 +73,30 @@ func populated(t *testing.T) (string, KeyFunc) {
 		t.Fatal(err)
 	}
 	return filepath.Join(dir, FileName), key
+}
+
+// userID is the source ID populated gives user i of connector connID.
+func userID(connID string, i int) string { return fmt.Sprintf("00u%s%05d", connID[len(connID)-4:], i) }
+
+// mustOpen opens the database at path until the test ends.
+func mustOpen(t *testing.T, path string, key KeyFunc) *DB {
+	t.Helper()
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// salvaged salvages the database at path in place.
+func salvaged(t *testing.T, path string) SalvageReport {
+	t.Helper()
+	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 // meta reads the current meta page's root and freelist page numbers.
@@ -218,7 +242,7 @@ func TestADamagedSnapshotPageIsAnErrorAndSalvageResends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	victim := fmt.Sprintf("00u%s%05d", aID[len(aID)-4:], 1500)
+	victim := userID(aID, 1500)
 	for _, id := range leavesHolding(t, path, victim) {
 		garble(t, path, id)
 	}
@@ -240,10 +264,7 @@ func TestADamagedSnapshotPageIsAnErrorAndSalvageResends(t *testing.T) {
 	}
 	_ = db.Close()
 
-	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := salvaged(t, path)
 	var a, b SalvagedConnector
 	for _, c := range rep.Connectors {
 		if c.Name == "A" {
@@ -258,11 +279,7 @@ func TestADamagedSnapshotPageIsAnErrorAndSalvageResends(t *testing.T) {
 	if b.Resend || len(b.Lost) != 0 || b.Users != 50 {
 		t.Errorf("B: %+v", b)
 	}
-	db, err = Open(path, Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db = mustOpen(t, path, key)
 	err = db.View(func(tx *Tx) error {
 		st, err := tx.SyncState(aID)
 		if err != nil || st.Resend != ResendAfterSalvage || st.Sink != "the CSV drop in /x" {
@@ -272,7 +289,7 @@ func TestADamagedSnapshotPageIsAnErrorAndSalvageResends(t *testing.T) {
 			return fmt.Errorf("snapshot counted %d, holds %d", n, a.Users)
 		}
 		// Users after the damaged page were read backwards from the end.
-		last := fmt.Sprintf("00u%s%05d", aID[len(aID)-4:], 2999)
+		last := userID(aID, 2999)
 		if _, ok, err := tx.Snapshot(aID, last); !ok || err != nil {
 			return fmt.Errorf("the last user is lost: %w", err)
 		}
@@ -299,10 +316,7 @@ func TestATornLastTransactionIsSalvagedFromTheOneBefore(t *testing.T) {
 	root, _ := meta(t, path)
 	garble(t, path, root)
 
-	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := salvaged(t, path)
 	if rep.Reverted == 0 || rep.Sound() || len(rep.Connectors) != 2 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -311,11 +325,7 @@ func TestATornLastTransactionIsSalvagedFromTheOneBefore(t *testing.T) {
 			t.Errorf("%s lost %v", c.Name, c.Lost)
 		}
 	}
-	db, err = Open(path, Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db = mustOpen(t, path, key)
 	err = db.View(func(tx *Tx) error {
 		all, err := tx.Connectors()
 		if err != nil || len(all) != 2 {
@@ -367,18 +377,11 @@ func TestAConnectorWithoutItsConfigurationIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := salvaged(t, path)
 	if len(rep.Connectors) != 1 || rep.Connectors[0].Name != "A" || len(rep.Orphans) != 1 || rep.Orphans[0] != bID {
 		t.Fatalf("report %+v", rep)
 	}
-	db, err = Open(path, Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db = mustOpen(t, path, key)
 	err = db.View(func(tx *Tx) error {
 		if tx.SnapshotSize(bID) != 0 {
 			return errors.New("the dropped connector's users are still there")
@@ -457,7 +460,7 @@ func TestAValueOfGarbageIsDroppedAndResent(t *testing.T) {
 	var aID, victim string
 	err = db.Update(func(tx *Tx) error {
 		a, err := tx.ConnectorByName("A")
-		aID, victim = a.ID, fmt.Sprintf("00u%s%05d", a.ID[len(a.ID)-4:], 7)
+		aID, victim = a.ID, userID(a.ID, 7)
 		if err == nil {
 			snaps, _ := tx.nested(bucketSnapshots, a.ID, false)
 			err = errors.Join(snaps.Put([]byte(victim), []byte{0xff, 0xff, 0xff}),
@@ -476,19 +479,12 @@ func TestAValueOfGarbageIsDroppedAndResent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Salvage{Path: path, Write: true, Now: time.Now()}.Run()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := salvaged(t, path)
 	a := rep.Connectors[0]
 	if a.Name != "A" || strings.Join(a.Lost, ",") != "users,cursor" || !a.Resend || a.Users != 2999 || rep.Sound() {
 		t.Fatalf("report %+v", rep)
 	}
-	db, err = Open(path, Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db = mustOpen(t, path, key)
 	err = db.View(func(tx *Tx) error {
 		if _, ok, err := tx.Snapshot(aID, victim); ok || err != nil {
 			return fmt.Errorf("the garbage entry is still there (%w)", err)
