@@ -79,3 +79,42 @@ func TestAResendReplacesTheBatchesBehindARejection(t *testing.T) {
 		t.Errorf("the run after: %+v", next)
 	}
 }
+
+// A sink that refuses a delete (of a record it never took, for a reason it
+// does not know): a resend carried the refused batch's deletes, unchanged,
+// into its own first batch, which was refused again, resend after resend,
+// against the contract's "never retry it unchanged forever". A refused
+// batch of deletes alone is the deletes' fault: the resend drops them and
+// names their users, so the admin can look at them in Neurons.
+func TestARefusedDeleteIsNotSentForever(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 200, "ACTIVE")
+	e.mustRun(engine.Options{})
+	gone := e.sim.IDs("ACTIVE")[3]
+	e.fake.RejectDelete(gone)
+	if err := e.sim.Deactivate(gone); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	if _, err := e.run(engine.Options{}); !errors.Is(err, fault.ErrRejected) || !strings.Contains(err.Error(), "sourceId "+gone) {
+		t.Fatalf("the refused delete: %v", err)
+	}
+	e.clock.Advance(time.Minute)
+	r := e.mustRun(engine.Options{Resend: true})
+	if !strings.Contains(strings.Join(r.Warnings, "\n"), "dropped 1 delete the sink refused ("+gone+")") {
+		t.Errorf("the resend's warnings: %q", r.Warnings)
+	}
+	if n := e.fake.DeleteCounts(e.conn.ID)[gone]; n != 0 {
+		t.Errorf("the refused delete was applied %d times", n)
+	}
+	_ = e.db.View(func(tx *store.Tx) error {
+		if _, ok := tx.Rejection(e.conn.ID); ok || tx.OutboxDepth(e.conn.ID) != 0 {
+			t.Errorf("after the resend: rejection kept %v, %d batches waiting", ok, tx.OutboxDepth(e.conn.ID))
+		}
+		return nil
+	})
+	e.clock.Advance(time.Minute)
+	if next := e.mustRun(engine.Options{}); next.Upserted != 0 || next.Deleted != 0 {
+		t.Errorf("the run after: %+v", next)
+	}
+}

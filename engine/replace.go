@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"neurons-connector/sink"
 	"neurons-connector/store"
@@ -20,7 +21,7 @@ import (
 // stopped on it, and nothing in the outbox is being sent.
 func (p *pass) replaceRejected() error {
 	var seqs []uint64
-	var carried []sink.Delete
+	var carried, dropped []sink.Delete
 	var refused store.Rejection
 	err := p.e.DB.View(func(tx *store.Tx) error {
 		rej, ok := tx.Rejection(p.c.ID)
@@ -42,6 +43,13 @@ func (p *pass) replaceRejected() error {
 				return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
 			}
 			seqs = append(seqs, e.Seq)
+			if e.Seq == rej.Seq && len(b.Upserts) == 0 {
+				// The sink refused a batch of deletes alone: the deletes
+				// are what it refuses, and sent again they would be
+				// refused again, resend after resend.
+				dropped = b.Deletes
+				return nil
+			}
 			carried = append(carried, b.Deletes...)
 			return nil
 		})
@@ -76,5 +84,31 @@ func (p *pass) replaceRejected() error {
 		"with every selected user, their %d deletes as the run's first batch", refused.Key, len(seqs)-1, len(carried))
 	p.warnings = append(p.warnings, msg)
 	p.e.Log.Warn(msg, "connector", p.c.Name)
+	if len(dropped) > 0 {
+		msg := fmt.Sprintf("this resend dropped %d %s the sink refused (%s): Neurons may still hold %s; check %s there",
+			len(dropped), them(len(dropped), "delete", "deletes"), sourceIDs(dropped, 10), them(len(dropped), "the user", "those users"), them(len(dropped), "it", "them"))
+		p.warnings = append(p.warnings, msg)
+		p.e.Log.Warn(msg, "connector", p.c.Name)
+	}
 	return nil
+}
+
+// sourceIDs lists the deletes' users, the first most of them.
+func sourceIDs(ds []sink.Delete, most int) string {
+	ids := make([]string, 0, min(len(ds), most))
+	for _, d := range ds[:min(len(ds), most)] {
+		ids = append(ids, d.SourceID)
+	}
+	out := strings.Join(ids, ", ")
+	if len(ds) > most {
+		out += fmt.Sprintf(" and %d more", len(ds)-most)
+	}
+	return out
+}
+
+func them(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -208,18 +208,32 @@ func quote(w http.ResponseWriter, r *http.Request, status int) {
 // retry of the same batch gets past. An empty attribute stops rejecting.
 func (s *Server) RejectValue(attribute, value string) {
 	s.mu.Lock()
-	s.reject = rejectRule{attribute, value}
+	s.reject.attribute, s.reject.value = attribute, value
 	s.mu.Unlock()
 }
 
-type rejectRule struct{ attribute, value string }
+// RejectDelete answers 400 to every batch that deletes sourceID, naming
+// the delete in its details: a sink that will not take a delete (of a
+// record it never had, or for a reason it does not know). Empty stops.
+func (s *Server) RejectDelete(sourceID string) {
+	s.mu.Lock()
+	s.reject.deleteOf = sourceID
+	s.mu.Unlock()
+}
+
+type rejectRule struct{ attribute, value, deleteOf string }
 
 // refused lists the records of b that r refuses, as a 400's details.
 func (r rejectRule) refused(b *batch) []string {
-	if r.attribute == "" {
-		return nil
-	}
 	var out []string
+	for i, d := range b.Deletes {
+		if r.deleteOf != "" && d.SourceID == r.deleteOf {
+			out = append(out, fmt.Sprintf("deletes[%d] (sourceId %s): not accepted", i, d.SourceID))
+		}
+	}
+	if r.attribute == "" {
+		return out
+	}
 	for i, u := range b.Upserts {
 		var attrs map[string]any
 		if json.Unmarshal(u.Raw, &attrs) == nil && attrs[r.attribute] == r.value {
