@@ -108,7 +108,14 @@ func (s Salvage) Run() (SalvageReport, error) {
 	}
 	if err = errors.Join(private.Restrict(tmp, false), private.Inherit(tmp)); err == nil {
 		rep.Damaged = fmt.Sprintf("%s.damaged-%s", s.Path, s.Now.UTC().Format("20060102T150405Z"))
-		if err = os.Rename(s.Path, rep.Damaged); err == nil {
+		// The damaged file gets its second name first (a hard link), so
+		// that the database's name never names nothing: a program that
+		// started in between would create an empty database there, with
+		// no connectors. Where links are not to be had, it is moved.
+		if err = os.Link(s.Path, rep.Damaged); err != nil {
+			err = os.Rename(s.Path, rep.Damaged)
+		}
+		if err == nil {
 			err = os.Rename(tmp, s.Path)
 		}
 	}
