@@ -23,9 +23,9 @@ import (
 // resends every selected user, so that Neurons gets again what was lost.
 const ResendAfterSalvage = "database salvage"
 
-// Salvage reads a damaged database as far as it can be read (what bbolt
-// itself checks, then every bucket, forward and, past a damaged page,
-// backward from its end) into a new file, repairs in it what depends on
+// Salvage reads a damaged database as far as it can be read (every
+// bucket, forward and, past a damaged page, backward from its end, and the
+// list of free pages) into a new file, repairs in it what depends on
 // what was lost, and reports. With Write set, and damage found, it puts
 // the new file in the old one's place, keeping the damaged file beside
 // it; otherwise it removes the new file. The file is read in bbolt's read-only mode, which does
@@ -178,11 +178,13 @@ func (s Salvage) attempt(path, tmp string) (SalvageReport, error) {
 	w := &walker{guard: guard, out: out, lost: map[string]bool{}}
 	err = guard.guard(func() error {
 		return src.View(func(tx *bolt.Tx) error {
-			w.check(tx)
 			w.bucket(nil, tx.Cursor().Bucket())
 			return nil
 		})
 	})
+	if p := freelistProblem(path); p != "" {
+		w.problem("%s", p)
+	}
 	_ = src.Close()
 	if err == nil {
 		err = out.flush()
@@ -233,14 +235,6 @@ func (w *walker) problem(format string, args ...any) {
 		w.problems = append(w.problems, fmt.Sprintf(format, args...))
 	} else if len(w.problems) == maxProblems {
 		w.problems = append(w.problems, "and more")
-	}
-}
-
-// check runs bbolt's own consistency check, which also finds damage in
-// pages no bucket reaches any more, such as the list of free pages.
-func (w *walker) check(tx *bolt.Tx) {
-	for err := range tx.Check() {
-		w.problem("bbolt's check: %s", oneLine(err.Error()))
 	}
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"os"
@@ -17,14 +18,24 @@ import (
 const (
 	metaFields   = 16
 	metaPageSize = metaFields + 8
+	metaFreelist = metaFields + 32
+	metaPages    = metaFields + 40
 	metaTxID     = metaFields + 48
 	metaChecksum = metaFields + 56
 	boltMagic    = 0xED0CDAED
+
+	pageFlagsAt  = 8 // a page header: id, flags, count, overflow
+	pageCountAt  = 10
+	pageOverAt   = 12
+	freelistFlag = 0x10
+	noFreelist   = ^uint64(0)
 )
 
 type metaPage struct {
 	ok       bool
 	pageSize int
+	freelist uint64 // its page; noFreelist when the database keeps none
+	pages    uint64 // the high-water mark: pages below it are in use or free
 	txid     uint64
 }
 
@@ -38,7 +49,74 @@ func readMeta(f *os.File, off int64) metaPage {
 	if binary.LittleEndian.Uint32(b[metaFields:]) != boltMagic || h.Sum64() != binary.LittleEndian.Uint64(b[metaChecksum:]) {
 		return metaPage{}
 	}
-	return metaPage{ok: true, pageSize: int(binary.LittleEndian.Uint32(b[metaPageSize:])), txid: binary.LittleEndian.Uint64(b[metaTxID:])}
+	return metaPage{ok: true, pageSize: int(binary.LittleEndian.Uint32(b[metaPageSize:])),
+		freelist: binary.LittleEndian.Uint64(b[metaFreelist:]), pages: binary.LittleEndian.Uint64(b[metaPages:]),
+		txid: binary.LittleEndian.Uint64(b[metaTxID:])}
+}
+
+// currentMeta is the meta page bbolt opens the file at: of the sound
+// ones, the later transaction's.
+func currentMeta(f *os.File) metaPage {
+	m0 := readMeta(f, 0)
+	size := m0.pageSize
+	if !m0.ok {
+		size = os.Getpagesize()
+	}
+	m1 := readMeta(f, int64(size))
+	if !m0.ok || m1.ok && m1.txid > m0.txid {
+		return m1
+	}
+	return m0
+}
+
+// freelistProblem says what is wrong with the current meta page's list of
+// free pages, read straight from the file: "" when it is sound. bbolt
+// reads that list only when it opens a file to write it (and panicked on
+// garbage there), and trusts it: a free page that is in use would be
+// written over. bbolt's own check (Tx.Check) would say more, but it reads
+// pages in a goroutine of its own, where a page number past the end of
+// the file is a fault that ends the program rather than a panic.
+func freelistProblem(path string) string {
+	f, err := os.Open(path) //nolint:gosec // G304: the admin's own data directory
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = f.Close() }()
+	m := currentMeta(f)
+	if !m.ok || m.freelist == noFreelist {
+		return ""
+	}
+	if m.freelist < 2 || m.freelist >= m.pages {
+		return fmt.Sprintf("the list of free pages is at page %d, outside the file's %d pages", m.freelist, m.pages)
+	}
+	head := make([]byte, m.pageSize)
+	if _, err := f.ReadAt(head, int64(m.freelist)*int64(m.pageSize)); err != nil {
+		return fmt.Sprintf("the list of free pages does not read: %v", err)
+	}
+	if id := binary.LittleEndian.Uint64(head); id != m.freelist || binary.LittleEndian.Uint16(head[pageFlagsAt:]) != freelistFlag {
+		return fmt.Sprintf("the list of free pages (page %d) is damaged: its page is not a list of free pages", m.freelist)
+	}
+	count, start := uint64(binary.LittleEndian.Uint16(head[pageCountAt:])), int64(16)
+	if count == 0xFFFF { // the real count is the list's first element
+		count, start = binary.LittleEndian.Uint64(head[16:]), 24
+	}
+	overflow := uint64(binary.LittleEndian.Uint32(head[pageOverAt:]))
+	if m.freelist+overflow >= m.pages || start+int64(count)*8 > int64(overflow+1)*int64(m.pageSize) {
+		return fmt.Sprintf("the list of free pages (page %d) is damaged: it claims %d pages", m.freelist, count)
+	}
+	ids := make([]byte, count*8)
+	if _, err := f.ReadAt(ids, int64(m.freelist)*int64(m.pageSize)+start); err != nil {
+		return fmt.Sprintf("the list of free pages does not read: %v", err)
+	}
+	prev := uint64(1)
+	for i := range count {
+		id := binary.LittleEndian.Uint64(ids[i*8:])
+		if id <= prev || id >= m.pages {
+			return fmt.Sprintf("the list of free pages (page %d) is damaged: it lists page %d", m.freelist, id)
+		}
+		prev = id
+	}
+	return ""
 }
 
 // revertedCopy copies the database at path and voids the copy's current

@@ -154,6 +154,13 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open database %s: %w; the account running neurons-connector must be able to read and "+
 			"write it (owner and mode 0600), on a disk that is writable and not full", path, err)
 	}
+	// bbolt takes the list of free pages as it finds it: garbage there that
+	// still looks like a list would have the next write put pages over
+	// pages in use. Read now, with the lock held, so nobody is writing.
+	if p := freelistProblem(path); p != "" {
+		_ = b.Close()
+		return nil, &DamagedError{Path: path, Cause: p}
+	}
 	if opts.Create {
 		// Its own access rules (Windows: SYSTEM, Administrators, the
 		// service; Unix: 0600), and root creating the file beside a service
