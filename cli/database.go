@@ -15,13 +15,13 @@ func (t *tree) databaseCmd() *cobra.Command {
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Read the whole database and report damage; changes nothing",
-		Long: `Read every page of the database, as bbolt's own consistency check and then
-bucket by bucket, and report what is damaged and what salvage would keep and lose
-for each connector. The service must be stopped (it holds the database). Exit
-code 0 when the database is sound, 1 when it is damaged.
+		Long: `Read the whole database, bucket by bucket, and its list of free pages, and report
+what is damaged and what salvage would keep and lose for each connector. The
+service must be stopped (it holds the database). Exit code 0 when the database is
+sound, 1 when it is damaged.
 
-A copy of what can be read is written beside the database while the check runs
-and removed after it, so the disk needs room for a second database.`,
+Copies of what can be read are written beside the database while the check runs
+and removed after it, so the disk needs room for up to three more databases.`,
 		Args: needArgs(0, "no arguments"),
 		RunE: action(func(*cobra.Command, []string) error { return t.salvage(false) }),
 	}

@@ -28,8 +28,9 @@ const ResendAfterSalvage = "database salvage"
 // list of free pages) into a new file, repairs in it what depends on
 // what was lost, and reports. With Write set, and damage found, it puts
 // the new file in the old one's place, keeping the damaged file beside
-// it; otherwise it removes the new file. The file is read in bbolt's read-only mode, which does
-// not read the list of free pages, one of the parts a damaged file loses.
+// it; otherwise it removes the new file. The file is read in bbolt's
+// read-only mode, which leaves out the list of free pages (one of the
+// parts a damaged file loses, and none of its data).
 type Salvage struct {
 	Path    string
 	Write   bool
@@ -39,8 +40,8 @@ type Salvage struct {
 
 // SalvageReport is what a Salvage found and did.
 type SalvageReport struct {
-	// Problems are what bbolt's consistency check and the reading found,
-	// one line each; none means the file is sound.
+	// Problems are what the reading and the check of the list of free
+	// pages found, one line each; none means the file is sound.
 	Problems   []string
 	Connectors []SalvagedConnector
 	Records    int // values read
@@ -220,7 +221,7 @@ func syncDir(dir string) {
 	}
 }
 
-// walker reads every bucket of the damaged file, copying to out if set.
+// walker reads every bucket of the damaged file and copies it to out.
 type walker struct {
 	guard     *DB
 	out       *copier
