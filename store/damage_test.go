@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -540,6 +541,54 @@ func TestAFreeListOfGarbageIsNotWrittenThrough(t *testing.T) {
 	}
 	db := mustOpen(t, path, key)
 	if err := db.Update(func(tx *Tx) error { return tx.PutConnector(okta("C")) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Batches waiting for the sink on a damaged page: the rest are kept in
+// order, the numbering goes on after the last one (no later batch takes a
+// number the sink may have seen), and the connector resends.
+func TestDamagedWaitingBatchesAreResent(t *testing.T) {
+	path, key := populated(t)
+	db := mustOpen(t, path, key)
+	var aID string
+	err := db.Update(func(tx *Tx) error {
+		a, err := tx.ConnectorByName("A")
+		aID = a.ID
+		for i := 4; i <= 200 && err == nil; i++ {
+			_, err = tx.Enqueue(a.ID, fmt.Sprintf("%s:r_2:%d", a.ID, i), 1, bytes.Repeat([]byte{byte(i)}, 1500))
+		}
+		return err
+	})
+	if err == nil {
+		// A later transaction: the damaged pages below are then in the
+		// transaction before too, and salvage cannot fall back on it.
+		err = db.Update(func(tx *Tx) error { return tx.PutConnector(okta("C")) })
+	}
+	_ = db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key of batch 100 is its sequence number, big endian, in a leaf.
+	var seq [8]byte
+	binary.BigEndian.PutUint64(seq[:], 100)
+	for _, id := range leavesHolding(t, path, string(append(seq[:], 0, 0))[:8]) {
+		garble(t, path, id)
+	}
+	rep := salvaged(t, path)
+	a := rep.Connectors[0]
+	if a.Name != "A" || !slices.Contains(a.Lost, "waiting batches") || !a.Resend || a.Batches >= 200 || a.Batches < 150 || rep.Reverted != 0 {
+		t.Fatalf("A: %+v (reverted to %d)", a, rep.Reverted)
+	}
+	db = mustOpen(t, path, key)
+	err = db.Update(func(tx *Tx) error {
+		n, err := tx.Enqueue(aID, aID+":r_3:1", 1, []byte("{}"))
+		if err == nil && n != 201 {
+			err = fmt.Errorf("the next batch is numbered %d, want 201", n)
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
