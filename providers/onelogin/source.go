@@ -43,6 +43,11 @@ type cursor struct {
 	// PageSize is set once the account refused pageSize: the size that
 	// works, asked for directly from then on.
 	PageSize int `json:"pageSize,omitempty"`
+	// Events: the next incremental pass reads the event log's deletions
+	// from here, less Overlap (events.go). The server's time when the last
+	// pass read the log, or began, if full; a cursor of an earlier version
+	// has none, and the log is read from the watermark.
+	Events time.Time `json:"events,omitzero"`
 }
 
 // statusName maps a status code to its canonical name ("" if unknown).
@@ -64,7 +69,7 @@ func statusName(code int) string {
 // Overlap, whatever their status, so that a user who left the selection is
 // seen. The watermark moves only forward and only when a pass completes.
 // Hard deletes leave no trace in updated_since: full passes find them by
-// absence.
+// absence, incremental ones in the event log (events.go).
 func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([]engine.User) error) ([]byte, error) {
 	var cur cursor
 	if len(req.Cursor) > 0 {
@@ -162,11 +167,48 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	if next.IsZero() {
 		return nil, errors.New("onelogin: the pass ended without a server time to start the next one from (no users and no Date header)")
 	}
-	out := cursor{Version: 1, Watermark: next.UTC()}
+	out := cursor{Version: 1, Watermark: next.UTC(), Events: passStart.UTC()}
+	if passStart.IsZero() {
+		out.Events = next.UTC()
+	}
 	if c.limit != pageSize {
 		out.PageSize = c.limit
 	}
+	if !full {
+		events, err := c.readDeletions(ctx, cur, seen, page)
+		if err != nil {
+			return nil, err
+		}
+		out.Events = events
+	}
 	return json.Marshal(out)
+}
+
+// readDeletions hands page the deletions the event log holds since the
+// cursor's position and returns the position for the next pass. A log
+// that cannot be read is warned of and read again from the same position
+// by the next pass; the full runs find deletions by absence anyway.
+func (c *Client) readDeletions(ctx context.Context, cur cursor, listed map[string]struct{}, page func([]engine.User) error) (time.Time, error) {
+	from := cur.Events
+	if from.IsZero() {
+		from = cur.Watermark
+	}
+	gone, began, err := c.deletions(ctx, from.Add(-Overlap), listed)
+	switch {
+	case ctx.Err() != nil:
+		return time.Time{}, ctx.Err()
+	case err != nil:
+		c.warnOnce("events", fmt.Sprintf("onelogin: the event log (GET /api/1/events) could not be read: %v; "+
+			"users deleted since %s leave Neurons with the next full run, or the next run that reads the log", err, from.UTC().Format(time.RFC3339)))
+		return from.UTC(), nil
+	}
+	if len(gone) > 0 {
+		c.log.Info("onelogin: users deleted at the source, from the event log", "users", len(gone))
+		if err := page(gone); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return later(began, from).UTC(), nil
 }
 
 func later(a, b time.Time) time.Time {

@@ -55,6 +55,7 @@ func (s *Server) Delete(id int64) bool {
 	defer s.mu.Unlock()
 	idx, ok := s.index(id)
 	if ok {
+		s.recordEvent(EventUserDeleted, s.user(idx))
 		s.deleted[idx] = true
 	}
 	return ok

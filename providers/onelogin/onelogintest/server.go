@@ -55,6 +55,12 @@ type Options struct {
 	// client learns when the budget resets (an assumption; OneLogin does
 	// not document either way).
 	RateLimitThrottled bool
+	// EventNullStrings writes absent pagination links of the event log as
+	// the string "null", as OneLogin's spec example does (real traffic
+	// sends JSON null); EventTypeAsString sends event_type_id as a string,
+	// as some consumers see it (onelogin-api.md §5.3).
+	EventNullStrings  bool
+	EventTypeAsString bool
 }
 
 // Server is a simulated OneLogin account, an http.Handler.
@@ -80,6 +86,7 @@ type Server struct {
 	byUpdated []updatedIdx    // generated users by updated_at, for updated_since
 	nonce     int             // fresh values for endless cursors
 	accountID int64
+	events    []event // the event log, oldest first
 }
 
 // Request records what a client sent, for assertions.
@@ -180,7 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rateLimitCall := r.URL.Path == "/auth/rate_limit" && !s.opts.RateLimitThrottled
-	if !rateLimitCall && !s.admit(w) {
+	if !rateLimitCall && !s.admit(w, strings.HasPrefix(r.URL.Path, "/api/1/")) {
 		return
 	}
 	if f := s.takeFault(r.URL.Path); f != nil && f.apply(sw, r, s) {
@@ -190,8 +197,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // admit counts the call in the hourly window and answers the 429 once it
-// is spent.
-func (s *Server) admit(w http.ResponseWriter) bool {
+// is spent. v1 calls carry the rate headers (onelogin-api.md §7.1); v2
+// calls only with RateHeaders.
+func (s *Server) admit(w http.ResponseWriter, v1 bool) bool {
 	if s.opts.HourlyLimit < 0 {
 		return true
 	}
@@ -206,7 +214,7 @@ func (s *Server) admit(w http.ResponseWriter) bool {
 	resetIn := int(time.Hour.Seconds() - now.Sub(s.window).Seconds())
 	remaining := max(0, s.opts.HourlyLimit-s.used)
 	s.mu.Unlock()
-	if s.opts.RateHeaders {
+	if s.opts.RateHeaders || v1 {
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.HourlyLimit))
 		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 		w.Header().Set("X-RateLimit-Reset", strconv.Itoa(resetIn))
@@ -240,6 +248,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case p == "/auth/rate_limit" && r.Method == http.MethodGet:
 		if s.authorized(w, r, true) {
 			s.rateLimit(w)
+		}
+	case p == "/api/1/events" && r.Method == http.MethodGet:
+		if s.authorized(w, r, true) {
+			s.listEvents(w, r)
 		}
 	case p == "/api/2/users" && r.Method == http.MethodGet:
 		if s.authorized(w, r, false) {

@@ -199,3 +199,95 @@ func TestResponsesMatchTheVendorSpec(t *testing.T) {
 	_ = json.Unmarshal(body, &one)
 	check("user", one)
 }
+
+// The event log as onelogin-api.md §5.3 and the vendor's spec describe it:
+// the v1 envelope, 50 events a page, the next page by after_cursor (also
+// as next_link), filters on type and created_at, and the v1 rate headers.
+func TestEventLog(t *testing.T) {
+	t.Parallel()
+	doc, err := openapi3.NewLoader().LoadFromFile("../../../testdata/openapi/onelogin-openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
+	s, ts := start(t, Options{Users: 80, Clock: clk})
+	_, tok := token(t, ts, 0)
+	ids := s.IDs()
+	s.Delete(ids[0])
+	clk.Advance(time.Hour)
+	cut := clk.Now()
+	for _, id := range ids[1:56] {
+		s.Delete(id)
+	}
+	s.AddEvent(5, ids[60]) // another type, about a user still there
+
+	type page struct {
+		Status     map[string]any   `json:"status"`
+		Pagination map[string]any   `json:"pagination"`
+		Data       []map[string]any `json:"data"`
+	}
+	read := func(path string) (page, *http.Response) {
+		t.Helper()
+		resp, body := get(t, ts, path, "Bearer "+tok)
+		var p page
+		if err := json.Unmarshal(body, &p); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+		return p, resp
+	}
+	first, resp := read("/api/1/events?event_type_id=17")
+	if resp.Header.Get("X-RateLimit-Limit") == "" || resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Error("a v1 answer without the rate headers")
+	}
+	if len(first.Data) != 50 || first.Status["code"] != float64(200) || first.Pagination["after_cursor"] == nil || first.Pagination["before_cursor"] != nil {
+		t.Fatalf("first page: %d events, pagination %v", len(first.Data), first.Pagination)
+	}
+	next, _ := url.Parse(first.Pagination["next_link"].(string))
+	if next.Query().Get("after_cursor") != first.Pagination["after_cursor"] || next.Query().Get("event_type_id") != "17" {
+		t.Errorf("next_link %s", next)
+	}
+	second, _ := read(next.RequestURI())
+	if len(second.Data) != 6 || second.Pagination["after_cursor"] != nil || second.Pagination["next_link"] != nil {
+		t.Fatalf("second page: %d events, pagination %v", len(second.Data), second.Pagination)
+	}
+	deleted := map[float64]bool{}
+	for _, e := range append(first.Data, second.Data...) {
+		if e["event_type_id"] != float64(17) || deleted[e["user_id"].(float64)] {
+			t.Errorf("event %v", e)
+		}
+		deleted[e["user_id"].(float64)] = true
+		for k, v := range e {
+			if v == nil {
+				delete(e, k)
+			}
+		}
+		if err := doc.Components.Schemas["event"].Value.VisitJSON(e, openapi3.MultiErrors()); err != nil {
+			t.Errorf("an event does not match the spec: %v", err)
+		}
+	}
+	if len(deleted) != 56 {
+		t.Errorf("%d users' deletions, want 56", len(deleted))
+	}
+	since, _ := read("/api/1/events?event_type_id=17&since=" + url.QueryEscape(cut.Format(time.RFC3339)))
+	if len(since.Data) != 50 {
+		t.Errorf("since the cut: %d on the first page", len(since.Data))
+	}
+	all, _ := read("/api/1/events?user_id=" + strconv.FormatInt(ids[60], 10))
+	if len(all.Data) != 1 || all.Data[0]["event_type_id"] != float64(5) {
+		t.Errorf("by user: %v", all.Data)
+	}
+	if resp, body := get(t, ts, "/api/1/events?after_cursor=%21%21", "Bearer "+tok); resp.StatusCode != 400 || !strings.Contains(string(body), `"code":400`) {
+		t.Errorf("a bad cursor: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := get(t, ts, "/api/1/events", "Bearer wrong"); resp.StatusCode != 401 || !strings.Contains(string(body), `"Authentication Failure"`) {
+		t.Errorf("no token: %d %s", resp.StatusCode, body)
+	}
+
+	s2, ts2 := start(t, Options{Users: 5, EventNullStrings: true, EventTypeAsString: true})
+	_, tok2 := token(t, ts2, 0)
+	s2.Delete(s2.IDs()[0])
+	_, body := get(t, ts2, "/api/1/events", "Bearer "+tok2)
+	if !strings.Contains(string(body), `"next_link":"null"`) || !strings.Contains(string(body), `"event_type_id":"17"`) {
+		t.Errorf("the spec example's forms: %s", body)
+	}
+}

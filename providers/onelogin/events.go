@@ -1,0 +1,115 @@
+package onelogin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/fault"
+)
+
+// A user deleted for good leaves no trace in updated_since: only the event
+// log says so (GET /api/1/events, type 17, onelogin-api.md §5.3, §6). An
+// incremental pass reads the log since the last pass, less Overlap, and
+// confirms each user it names with a 404 from GET /api/2/users/{id} before
+// it hands the engine a deletion, so that a user deleted at 09:00 leaves
+// Neurons with the next incremental run rather than the next full one.
+// The log is a help, not the truth: a pass that cannot read it warns and
+// goes on, and full runs still find deletions by absence.
+
+// eventUserDeleted is the event type of a user deleted, the one type id
+// public detection rules agree on.
+const eventUserDeleted = 17
+
+// maxEventPages bounds one read of the log: 50 events a page, so 50,000
+// deletions between two incremental runs before the rest waits for the
+// full run.
+const maxEventPages = 1000
+
+// eventsPage is the v1 envelope of GET /api/1/events.
+type eventsPage struct {
+	Pagination struct {
+		AfterCursor any `json:"after_cursor"`
+	} `json:"pagination"`
+	Data []struct {
+		EventTypeID any `json:"event_type_id"` // a number, or a string to some (§5.3)
+		UserID      any `json:"user_id"`
+	} `json:"data"`
+}
+
+// absent says whether a pagination value means "none": JSON null, "", or
+// the string "null" the spec's example writes.
+func absent(v any) (string, bool) {
+	s, ok := v.(string)
+	if !ok || s == "" || s == "null" {
+		return "", true
+	}
+	return s, false
+}
+
+// deletions reads the deletions logged since since, skips the users the
+// pass listed (they exist), and returns those GET by id no longer finds,
+// as deleted users, with the server's time when it began: the next pass
+// reads the log from there.
+func (c *Client) deletions(ctx context.Context, since time.Time, listed map[string]struct{}) ([]engine.User, time.Time, error) {
+	q := url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {since.UTC().Format(time.RFC3339)}}
+	var began time.Time
+	named := map[string]bool{}
+	used := map[string]bool{}
+	for n := 0; ; n++ {
+		if n >= maxEventPages {
+			return nil, time.Time{}, fmt.Errorf("onelogin: the event log went on past %d pages (%w)", maxEventPages, fault.ErrTransient)
+		}
+		var p eventsPage
+		err := c.get(ctx, "/api/1/events", q, func(body io.Reader, h http.Header) error {
+			if began.IsZero() {
+				began, _ = http.ParseTime(h.Get("Date"))
+			}
+			return json.NewDecoder(body).Decode(&p)
+		})
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		for _, e := range p.Data {
+			if t, ok := idString(e.EventTypeID); !ok || t != fmt.Sprint(eventUserDeleted) {
+				continue // another type, though only 17 was asked for
+			}
+			if id, ok := idString(e.UserID); ok {
+				named[id] = true
+			}
+		}
+		next, none := absent(p.Pagination.AfterCursor)
+		if none {
+			break
+		}
+		if used[next] {
+			return nil, time.Time{}, fmt.Errorf("onelogin: the event log's after_cursor repeats (%w)", fault.ErrTransient)
+		}
+		used[next] = true
+		q.Set("after_cursor", next)
+	}
+	if began.IsZero() {
+		return nil, time.Time{}, fmt.Errorf("onelogin: the event log answered without a Date header (%w)", fault.ErrTransient)
+	}
+	var gone []engine.User
+	for _, id := range slices.Sorted(maps.Keys(named)) {
+		if _, ok := listed[id]; ok {
+			continue // listed by this very pass: it exists
+		}
+		_, found, err := c.FindUser(ctx, id)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if !found {
+			gone = append(gone, engine.User{ID: id, Deleted: true})
+		}
+	}
+	return gone, began, nil
+}

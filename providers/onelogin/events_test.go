@@ -1,0 +1,122 @@
+package onelogin
+
+import (
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"neurons-connector/engine"
+	"neurons-connector/providers/onelogin/onelogintest"
+)
+
+// A user deleted for good is in no listing; the event log names it. The
+// incremental pass after the deletion hands it to the engine as deleted,
+// once a GET by id has answered 404: an event about a user who is still
+// there (restored by a directory, say) deletes nobody, and a user the pass
+// listed costs no GET.
+func TestAnIncrementalPassReadsDeletionsFromTheEventLog(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 150, Seed: 3, EventNullStrings: true, EventTypeAsString: true}, Options{})
+	_, _, cur, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	active := f.sim.IDs(1)
+	gone := active[:60] // more than a page of the log (50)
+	for _, id := range gone {
+		f.sim.Delete(id)
+	}
+	still, edited := active[70], active[71]
+	f.sim.AddEvent(onelogintest.EventUserDeleted, still)
+	f.sim.AddEvent(onelogintest.EventUserDeleted, edited)
+	f.sim.SetTitle(edited, "Listed Anyway")
+	f.clock.Advance(5 * time.Minute)
+	before := len(f.sim.Requests())
+	users, _, next, err := f.pass(t, engine.Incremental, cur, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range gone {
+		if u, ok := users[strconv.FormatInt(id, 10)]; !ok || !u.Deleted {
+			t.Fatalf("user %d, deleted, came as %+v", id, u)
+		}
+	}
+	if u := users[strconv.FormatInt(still, 10)]; u.Deleted {
+		t.Error("a user the log names but GET still finds was deleted")
+	}
+	if u := users[strconv.FormatInt(edited, 10)]; u.Deleted || u.Raw["title"] != "Listed Anyway" {
+		t.Errorf("the edited user: %+v", u)
+	}
+	gets, logs := 0, 0
+	for _, r := range f.sim.Requests()[before:] {
+		switch {
+		case strings.HasPrefix(r.Path, "/api/2/users/"):
+			gets++
+			if r.Path == "/api/2/users/"+strconv.FormatInt(edited, 10) {
+				t.Error("the pass asked for a user it had listed")
+			}
+		case r.Path == "/api/1/events":
+			logs++
+			q, _ := url.ParseQuery(r.RawQuery)
+			if q.Get("event_type_id") != "17" || q.Get("since") != t0.Add(-Overlap).Format(time.RFC3339) {
+				t.Errorf("the log was asked %s", r.RawQuery)
+			}
+		}
+	}
+	if gets != 61 || logs != 2 {
+		t.Errorf("%d GETs by id (want 61: the deleted and the one still there), %d pages of the log (want 2)", gets, logs)
+	}
+	var c1, c2 cursor
+	_ = json.Unmarshal(cur, &c1)
+	_ = json.Unmarshal(next, &c2)
+	if !c1.Events.Equal(t0) || !c2.Events.Equal(t0.Add(65*time.Minute)) {
+		t.Errorf("the log's position: %v after the full pass, %v after the incremental one", c1.Events, c2.Events)
+	}
+}
+
+// A log that cannot be read (here a 500 every time) is a warning: the
+// pass delivers what it listed, and the next pass reads the log again from
+// the same place, so no deletion is skipped.
+func TestAnEventLogThatFailsIsReadAgainNextTime(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 40, Seed: 4}, Options{MaxRetries: 1})
+	_, _, cur, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	victim := f.sim.IDs(1)[0]
+	f.sim.Delete(victim)
+	f.sim.Inject(onelogintest.Fault{Path: "/api/1/events", Times: 10, Status: 500})
+	users, _, next, err := f.pass(t, engine.Incremental, cur, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, u := range users {
+		if u.Deleted {
+			t.Errorf("user %s deleted by a pass whose log failed", id)
+		}
+	}
+	if w := strings.Join(f.client.Stats().Warnings, "\n"); !strings.Contains(w, "the event log (GET /api/1/events) could not be read") {
+		t.Errorf("warnings: %q", w)
+	}
+	var c1, c2 cursor
+	_ = json.Unmarshal(cur, &c1)
+	_ = json.Unmarshal(next, &c2)
+	if !c2.Events.Equal(c1.Events) {
+		t.Fatalf("the log's position moved past a read that failed: %v to %v", c1.Events, c2.Events)
+	}
+	f.sim.ClearFaults()
+	f.clock.Advance(time.Hour)
+	users, _, _, err = f.pass(t, engine.Incremental, next, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := users[strconv.FormatInt(victim, 10)]; !u.Deleted {
+		t.Errorf("the deletion was not read the next time: %+v", u)
+	}
+}
