@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -64,11 +65,16 @@ func TestANewSinkGetsEveryUser(t *testing.T) {
 	}
 
 	// A change made while the drop was not the sink reaches it once the
-	// drop is the sink again.
+	// drop is the sink again; so do a user deleted at the source meanwhile
+	// and one who left the selection, whom the drop held and must not
+	// hold any more.
 	active := sim.IDs("ACTIVE")
-	if err := sim.EditProfile(active[0], map[string]any{"title": "Moved Twice"}); err != nil {
+	gone, left := active[1], active[2]
+	if err := errors.Join(sim.EditProfile(active[0], map[string]any{"title": "Moved Twice"}),
+		sim.Delete(gone), sim.Delete(gone), sim.Deactivate(left)); err != nil {
 		t.Fatal(err)
 	}
+	want -= 2
 	h.mustRun("run", "Sim")
 	if got := second.Users(id)[active[0]].Attributes["User.JobTitle"]; got != "Moved Twice" {
 		t.Fatalf("the second sink has title %v", got)
@@ -89,8 +95,28 @@ func TestANewSinkGetsEveryUser(t *testing.T) {
 		if row[0] == active[0] {
 			found = row[col] == "Moved Twice"
 		}
+		if row[0] == gone || row[0] == left {
+			t.Errorf("back on the CSV drop, it still holds %s, gone from the selection while it was not the sink", row[0])
+		}
 	}
 	if !found || len(rows)-1 != want {
-		t.Errorf("back on the CSV drop: %d users, the edited title there: %v", len(rows)-1, found)
+		t.Errorf("back on the CSV drop: %d users (want %d), the edited title there: %v", len(rows)-1, want, found)
+	}
+
+	// Back on the first Neurons tenant, left two sinks ago: the two users
+	// it still held are deleted there, for the reasons they went.
+	for k, v := range neurons {
+		h.env[k] = v
+	}
+	h.mustRun("run", "Sim")
+	held := first.Users(id)
+	if _, ok := held[gone]; ok || len(held) != want {
+		t.Errorf("back on the first tenant it holds %d users (want %d), the deleted one among them: %v", len(held), want, ok)
+	}
+	if r := first.DeleteReason(id, gone); r != "deleted-at-source" {
+		t.Errorf("the deleted user went with reason %q", r)
+	}
+	if r := first.DeleteReason(id, left); r != "status-not-selected" {
+		t.Errorf("the deactivated user went with reason %q", r)
 	}
 }

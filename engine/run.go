@@ -242,6 +242,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		run.Confirmed = true
 	}
 	run.Resend = resend
+	var returned int
 	if resend && !o.DryRun && (state.Resend == "" || moved) {
 		// Said before the first page: a run that stops halfway leaves the
 		// next one to resend too (nextState clears it), to the new sink.
@@ -254,10 +255,24 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 				return err
 			}
 			st.Resend = state.Resend
+			if moved {
+				// Remember what the sink left holds, and take back what the
+				// sink returned to still holds, so that the resend's full
+				// pass deletes there the users the source lost meanwhile.
+				if err := tx.LeaveSink(c.ID, st.Sink); err != nil {
+					return err
+				}
+				if returned, err = tx.ReturnToSink(c.ID, e.Sink); err != nil {
+					return err
+				}
+			}
 			e.stamp(&st)
 			return tx.PutSyncState(c.ID, st)
 		}); err != nil {
 			return err
+		}
+		if returned > 0 {
+			e.Log.Info("back to a former sink: the users it held are checked by this run", "connector", c.Name, "sink", e.Sink, "users", returned)
 		}
 	}
 	run.Mode, run.ModeReason = string(mode), reason

@@ -105,6 +105,9 @@ func (t *Tx) DeleteConnector(id string) error {
 	if err := t.bucket(bucketState).Delete(shortfallKey(id)); err != nil {
 		return err
 	}
+	if err := t.forgetFormerSinks(id); err != nil {
+		return err
+	}
 	for _, top := range perConnector {
 		if b := t.bucket(top); b.Bucket([]byte(id)) != nil {
 			err = t.deleteNested(top, id)

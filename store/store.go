@@ -34,6 +34,8 @@
 //	                         the sink the snapshot was built for
 //	    <connector id>/rejected  JSON Rejection: the batch the sink refused (400), if any
 //	    <connector id>/short     JSON Shortfall: records the sink acknowledged short, if any
+//	    <connector id>/former/<sink hash>  S2 "id\tstatus" lines: the users a sink the
+//	                             connector moved away from holds (former.go)
 //	sinkstate/
 //	    <connector id>/      the CSV sink's records as earlier versions kept them; the sink
 //	        <source id>      now keeps files and moves these out (JSON attributes)

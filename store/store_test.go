@@ -703,3 +703,60 @@ func shuffledWithin(n, size int) []int {
 	}
 	return out
 }
+
+// What a sink holds is remembered when the connector leaves it, and put
+// back, once, when the connector returns: the users the snapshot no longer
+// has come back as delivered, with their status, for the resend to delete.
+func TestAFormerSinkIsRememberedAndTakenBack(t *testing.T) {
+	db := openTemp(t)
+	c := okta("A")
+	err := db.Update(func(tx *Tx) error {
+		err := tx.PutConnector(c)
+		for i, st := range []string{"ACTIVE", "SUSPENDED", "ACTIVE"} {
+			err = errors.Join(err, tx.PutSnapshot(c.ID, fmt.Sprintf("u%d", i), Snapshot{Hash: [16]byte{1}, Status: st}))
+		}
+		err = errors.Join(err, tx.PutSnapshot(c.ID, "never", Snapshot{Status: "ACTIVE"})) // not delivered
+		err = errors.Join(err, tx.LeaveSink(c.ID, "the CSV drop in /a"))
+		// Elsewhere, u1 left the tenant and u3 arrived.
+		return errors.Join(err, tx.DeleteSnapshot(c.ID, "u1"), tx.DeleteSnapshot(c.ID, "never"),
+			tx.PutSnapshot(c.ID, "u3", Snapshot{Hash: [16]byte{3}, Status: "ACTIVE"}))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *Tx) error {
+		if n, err := tx.ReturnToSink(c.ID, "Neurons at https://other"); n != 0 || err != nil {
+			return fmt.Errorf("a sink never left gave back %d (%w)", n, err)
+		}
+		n, err := tx.ReturnToSink(c.ID, "the CSV drop in /a")
+		if n != 1 || err != nil {
+			return fmt.Errorf("gave back %d users, want 1 (%w)", n, err)
+		}
+		s, ok, err := tx.Snapshot(c.ID, "u1")
+		if !ok || err != nil || !s.Delivered() || s.Status != "SUSPENDED" {
+			return fmt.Errorf("u1 came back as %+v, %v (%w)", s, ok, err)
+		}
+		if _, ok, _ := tx.Snapshot(c.ID, "never"); ok {
+			return errors.New("a user the sink never had came back")
+		}
+		if n := tx.SnapshotSize(c.ID); n != 4 {
+			return fmt.Errorf("%d users in the snapshot, want 4", n)
+		}
+		if n, _ := tx.ReturnToSink(c.ID, "the CSV drop in /a"); n != 0 {
+			return fmt.Errorf("gave back %d users a second time", n)
+		}
+		if err := tx.LeaveSink(c.ID, "Neurons at https://other"); err != nil {
+			return err
+		}
+		return tx.DeleteConnector(c.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *Tx) error {
+		return tx.bucket(bucketState).ForEach(func(k, _ []byte) error {
+			t.Errorf("left in the state bucket after the connector went: %s", k)
+			return nil
+		})
+	})
+}
