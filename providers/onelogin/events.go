@@ -28,10 +28,15 @@ import (
 // public detection rules agree on.
 const eventUserDeleted = 17
 
-// maxEventPages bounds one read of the log: 50 events a page, so 50,000
-// deletions between two incremental runs before the rest waits for the
-// full run.
-const maxEventPages = 1000
+// maxEventPages bounds one read of the log: 50 events a page, so 10,000
+// deletions between two incremental runs. Past it the rest waits for the
+// full run, and the next pass reads on from where this one began: reading
+// the same thousands of events again at every run would spend the
+// account's hourly budget on them.
+const maxEventPages = 200
+
+// errLogTooLong is a read of the log stopped at maxEventPages.
+var errLogTooLong = fmt.Errorf("more than %d deletions logged since the last run", maxEventPages*50)
 
 // eventsPage is the v1 envelope of GET /api/1/events.
 type eventsPage struct {
@@ -65,7 +70,7 @@ func (c *Client) deletions(ctx context.Context, since time.Time, listed map[stri
 	used := map[string]bool{}
 	for n := 0; ; n++ {
 		if n >= maxEventPages {
-			return nil, time.Time{}, fmt.Errorf("onelogin: the event log went on past %d pages (%w)", maxEventPages, fault.ErrTransient)
+			return nil, began, errLogTooLong
 		}
 		var p eventsPage
 		err := c.get(ctx, "/api/1/events", q, func(body io.Reader, h http.Header) error {

@@ -120,3 +120,33 @@ func TestAnEventLogThatFailsIsReadAgainNextTime(t *testing.T) {
 		t.Errorf("the deletion was not read the next time: %+v", u)
 	}
 }
+
+// A log holding more deletions than a run reads (a directory sync gone
+// wrong): the run reads its bound, warns, and the next one reads on from
+// where this one began, instead of spending the hourly budget on the same
+// thousands of events at every run. The full run finds the deletions.
+func TestALongEventLogIsReadOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 30, Seed: 5, HourlyLimit: -1}, Options{})
+	_, _, cur, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	for range maxEventPages*50 + 1 {
+		f.sim.AddEvent(onelogintest.EventUserDeleted, 1) // a user that never was
+	}
+	f.clock.Advance(time.Minute)
+	_, _, next, err := f.pass(t, engine.Incremental, cur, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(f.client.Stats().Warnings, "\n"); !strings.Contains(w, "more than 10000 deletions logged since the last run") {
+		t.Errorf("warnings: %q", w)
+	}
+	var c2 cursor
+	_ = json.Unmarshal(next, &c2)
+	if !c2.Events.Equal(f.clock.Now()) {
+		t.Errorf("the log's position after a read cut short: %v, want the time the read began, %v", c2.Events, f.clock.Now())
+	}
+}

@@ -197,6 +197,9 @@ func (c *Client) readDeletions(ctx context.Context, cur cursor, listed map[strin
 	switch {
 	case ctx.Err() != nil:
 		return time.Time{}, ctx.Err()
+	case errors.Is(err, errLogTooLong):
+		c.warnOnce("events", fmt.Sprintf("onelogin: %v; those users leave Neurons with the next full run", err))
+		return later(began, from).UTC(), nil
 	case err != nil:
 		c.warnOnce("events", fmt.Sprintf("onelogin: the event log (GET /api/1/events) could not be read: %v; "+
 			"users deleted since %s leave Neurons with the next full run, or the next run that reads the log", err, from.UTC().Format(time.RFC3339)))
