@@ -1,6 +1,7 @@
 package onelogin
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -101,7 +102,7 @@ func TestAnEventLogThatFailsIsReadAgainNextTime(t *testing.T) {
 			t.Errorf("user %s deleted by a pass whose log failed", id)
 		}
 	}
-	if w := strings.Join(f.client.Stats().Warnings, "\n"); !strings.Contains(w, "the event log (GET /api/1/events) could not be read") {
+	if w := strings.Join(f.client.Stats().Warnings, "\n"); !strings.Contains(w, "onelogin: the event log could not be read (gave up after 2 failed attempts: onelogin: GET /api/1/events: HTTP 500") {
 		t.Errorf("warnings: %q", w)
 	}
 	var c1, c2 cursor
@@ -148,5 +149,22 @@ func TestALongEventLogIsReadOnce(t *testing.T) {
 	_ = json.Unmarshal(next, &c2)
 	if !c2.Events.Equal(f.clock.Now()) {
 		t.Errorf("the log's position after a read cut short: %v, want the time the read began, %v", c2.Events, f.clock.Now())
+	}
+}
+
+// connector test says whether the event log reads: a credential or proxy
+// that refuses it fails nothing, but deletions then wait for full runs.
+func TestCheckSaysWhetherTheEventLogReads(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 10}, Options{MaxRetries: 1})
+	msg, err := f.client.Check(context.Background(), nil)
+	if err != nil || !strings.Contains(msg, "lists 10 users; its event log, where incremental runs find deleted users, reads too") {
+		t.Fatalf("%q, %v", msg, err)
+	}
+	f.sim.Inject(onelogintest.Fault{Path: "/api/1/events", Times: 5, Status: 403})
+	msg, err = f.client.Check(context.Background(), nil)
+	if err != nil || !strings.Contains(msg, "but its event log could not be read (GET /api/1/events: HTTP 403") ||
+		!strings.Contains(msg, "deleted users leave Neurons with full runs only") {
+		t.Fatalf("%q, %v", msg, err)
 	}
 }

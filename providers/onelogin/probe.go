@@ -2,12 +2,15 @@ package onelogin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"neurons-connector/providers/httpclient"
 )
@@ -31,7 +34,7 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 		return "", c.explain(err)
 	}
 	if n > 0 {
-		return fmt.Sprintf("OneLogin account at %s issued a token and lists %d users", c.base.Host, total), nil
+		return fmt.Sprintf("OneLogin account at %s issued a token and lists %d users", c.base.Host, total) + c.checkEvents(ctx), nil
 	}
 	if len(known) == 0 {
 		return fmt.Sprintf("OneLogin account at %s issued a token, but listed no users: the account has none, or the "+
@@ -49,6 +52,22 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 	return fmt.Sprintf("OneLogin account at %s issued a token, but listed no users, and user %s, whom this connector "+
 		"delivered, is gone: the account is empty now, or --domain names another account than before; runs hold their "+
 		"deletes until you confirm (neurons-connector run %q --confirm-deletes)", c.base.Host, known[0], c.name()), nil
+}
+
+// checkEvents reads one page of the event log, whose deletions incremental
+// runs read: a credential or a proxy that refuses it is no failure (full
+// runs still find deletions), but worth saying.
+func (c *Client) checkEvents(ctx context.Context) string {
+	err := c.get(ctx, "/api/1/events", url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {c.clock.Now().UTC().Format(time.RFC3339)}},
+		func(body io.Reader, _ http.Header) error {
+			var p eventsPage
+			return json.NewDecoder(body).Decode(&p)
+		})
+	if err != nil {
+		return fmt.Sprintf("; but its event log could not be read (%s), so deleted users leave Neurons with full runs only",
+			strings.TrimPrefix(err.Error(), "onelogin: "))
+	}
+	return "; its event log, where incremental runs find deleted users, reads too"
 }
 
 // explain rewrites a failed check as what the admin should do.

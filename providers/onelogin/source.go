@@ -201,8 +201,8 @@ func (c *Client) readDeletions(ctx context.Context, cur cursor, listed map[strin
 		c.warnOnce("events", fmt.Sprintf("onelogin: %v; those users leave Neurons with the next full run", err))
 		return later(began, from).UTC(), nil
 	case err != nil:
-		c.warnOnce("events", fmt.Sprintf("onelogin: the event log (GET /api/1/events) could not be read: %v; "+
-			"users deleted since %s leave Neurons with the next full run, or the next run that reads the log", err, from.UTC().Format(time.RFC3339)))
+		c.warnOnce("events", fmt.Sprintf("onelogin: the event log could not be read (%s); users deleted since %s leave Neurons "+
+			"with the next full run, or the next run that reads the log", strings.TrimPrefix(err.Error(), "onelogin: "), from.UTC().Format(time.RFC3339)))
 		return from.UTC(), nil
 	}
 	if len(gone) > 0 {
