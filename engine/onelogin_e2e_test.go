@@ -154,3 +154,41 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// A user deleted in OneLogin leaves Neurons with the next incremental run,
+// from the event log, not the next full run. Only delivered users are
+// asked for by ID: the log names a deleted user the connector never sent
+// too (here one created and deleted between two runs), and a deletion the
+// run before already applied (the log is read with an overlap).
+func TestOneLoginDeletionsReachTheNextIncrementalRun(t *testing.T) {
+	t.Parallel()
+	e, sim := newOneLoginEnv(t, 200, "active")
+	e.mustRun(engine.Options{})
+	before := len(sim.Requests()) // the full run reads managers outside the selection by ID
+	e.clock.Advance(time.Hour)
+	victim := sim.IDs(1)[10]
+	never := sim.Create("Brief", "Visitor") // created and deleted between two runs
+	sim.Delete(victim)
+	sim.Delete(never)
+	e.clock.Advance(time.Minute)
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "incremental" || r.Deleted != 1 || e.fake.DeleteReason(e.conn.ID, strconv.FormatInt(victim, 10)) != sink.ReasonDeletedAtSource {
+		t.Fatalf("the incremental run after the deletion: %s, %d deleted", r.Mode, r.Deleted)
+	}
+	e.clock.Advance(time.Minute) // within the overlap: the log names the victim again
+	if r := e.mustRun(engine.Options{}); r.Deleted != 0 {
+		t.Errorf("the next run deleted %d", r.Deleted)
+	}
+	asked := map[string]int{}
+	for _, q := range sim.Requests()[before:] {
+		if strings.HasPrefix(q.Path, "/api/2/users/") {
+			asked[strings.TrimPrefix(q.Path, "/api/2/users/")]++
+		}
+	}
+	if asked[strconv.FormatInt(victim, 10)] != 1 || len(asked) != 1 {
+		t.Errorf("asked by ID: %v (want the victim once, the never-delivered user never)", asked)
+	}
+	if got, want := e.held(), oneLoginTruth(sim, 1); !slices.Equal(got, want) {
+		t.Fatalf("the sink holds %d users, the account has %d active", len(got), len(want))
+	}
+}

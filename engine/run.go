@@ -436,6 +436,26 @@ func (s userStates) States(ids []string) (map[string][]byte, error) {
 	return out, err
 }
 
+// Known says which of ids the connector has delivered, for a provider
+// that would otherwise ask its API about users the sink never had (the
+// OneLogin event log names every user deleted, delivered or not).
+func (s userStates) Known(ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	err := s.db.View(func(tx *store.Tx) error {
+		for _, id := range ids {
+			snap, ok, err := tx.Snapshot(s.connID, id)
+			if err != nil {
+				return err
+			}
+			if ok && snap.Delivered() {
+				out[id] = true
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // writeOverlay writes the buffered snapshot changes and forgets them.
 func (p *pass) writeOverlay(tx *store.Tx) error {
 	// In the order the users came: a listing's order (Okta's is by ID),

@@ -59,11 +59,19 @@ func absent(v any) (string, bool) {
 	return s, false
 }
 
+// knownUsers is what the engine's UserStates also answers: which users the
+// connector delivered. Only those are worth a GET: the log names every
+// user deleted, and a deletion the last full run found is in it too.
+type knownUsers interface {
+	Known(ids []string) (map[string]bool, error)
+}
+
 // deletions reads the deletions logged since since, skips the users the
-// pass listed (they exist), and returns those GET by id no longer finds,
-// as deleted users, with the server's time when it began: the next pass
-// reads the log from there.
-func (c *Client) deletions(ctx context.Context, since time.Time, listed map[string]struct{}) ([]engine.User, time.Time, error) {
+// pass listed (they exist) and those the connector never delivered (when
+// known tells), and returns those GET by id no longer finds, as deleted
+// users, with the server's time when it began: the next pass reads the log
+// from there.
+func (c *Client) deletions(ctx context.Context, since time.Time, listed map[string]struct{}, known knownUsers) ([]engine.User, time.Time, error) {
 	q := url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {since.UTC().Format(time.RFC3339)}}
 	var began time.Time
 	named := map[string]bool{}
@@ -103,11 +111,17 @@ func (c *Client) deletions(ctx context.Context, since time.Time, listed map[stri
 	if began.IsZero() {
 		return nil, time.Time{}, fmt.Errorf("onelogin: the event log answered without a Date header (%w)", fault.ErrTransient)
 	}
-	var gone []engine.User
-	for _, id := range slices.Sorted(maps.Keys(named)) {
-		if _, ok := listed[id]; ok {
-			continue // listed by this very pass: it exists
+	ids := slices.Sorted(maps.Keys(named))
+	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := listed[id]; return ok }) // listed by this very pass: it exists
+	if known != nil && len(ids) > 0 {
+		delivered, err := known.Known(ids)
+		if err != nil {
+			return nil, time.Time{}, err
 		}
+		ids = slices.DeleteFunc(ids, func(id string) bool { return !delivered[id] })
+	}
+	var gone []engine.User
+	for _, id := range ids {
 		_, found, err := c.FindUser(ctx, id)
 		if err != nil {
 			return nil, time.Time{}, err

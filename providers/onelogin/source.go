@@ -175,7 +175,8 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		out.PageSize = c.limit
 	}
 	if !full {
-		events, err := c.readDeletions(ctx, cur, seen, page)
+		known, _ := req.State.(knownUsers)
+		events, err := c.readDeletions(ctx, cur, seen, known, page)
 		if err != nil {
 			return nil, err
 		}
@@ -188,12 +189,12 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 // cursor's position and returns the position for the next pass. A log
 // that cannot be read is warned of and read again from the same position
 // by the next pass; the full runs find deletions by absence anyway.
-func (c *Client) readDeletions(ctx context.Context, cur cursor, listed map[string]struct{}, page func([]engine.User) error) (time.Time, error) {
+func (c *Client) readDeletions(ctx context.Context, cur cursor, listed map[string]struct{}, known knownUsers, page func([]engine.User) error) (time.Time, error) {
 	from := cur.Events
 	if from.IsZero() {
 		from = cur.Watermark
 	}
-	gone, began, err := c.deletions(ctx, from.Add(-Overlap), listed)
+	gone, began, err := c.deletions(ctx, from.Add(-Overlap), listed, known)
 	switch {
 	case ctx.Err() != nil:
 		return time.Time{}, ctx.Err()
