@@ -85,7 +85,9 @@ func (c *Client) deletions(ctx context.Context, since time.Time, listed map[stri
 			if began.IsZero() {
 				began, _ = http.ParseTime(h.Get("Date"))
 			}
-			return json.NewDecoder(body).Decode(&p)
+			dec := json.NewDecoder(body)
+			dec.UseNumber() // ids as written, not as float64s
+			return dec.Decode(&p)
 		})
 		if err != nil {
 			return nil, time.Time{}, err
