@@ -120,6 +120,9 @@ func TestADamagedDatabaseUnderTheDaemon(t *testing.T) {
 		!strings.Contains(body, "neurons-connector database salvage") {
 		t.Errorf("/healthz after the damage: %d %q", code, body)
 	}
+	if m := e.metrics(); !strings.Contains(m, "neurons_connector_database_damaged 1") {
+		t.Errorf("/metrics after the damage:\n%s", m)
+	}
 	e.mustCLI("status") // the daemon is still up, and answers
 	if r := e.cli("database", "salvage"); r.code != 1 || !strings.Contains(r.stderr, "is the neurons-connector service running?") {
 		t.Errorf("salvage beside the daemon: exit %d: %s", r.code, r.stderr)
@@ -134,6 +137,9 @@ func TestADamagedDatabaseUnderTheDaemon(t *testing.T) {
 	}
 	if code, body := e.healthz(); code != http.StatusOK {
 		t.Errorf("/healthz after the salvage: %d %q", code, body)
+	}
+	if m := e.metrics(); !strings.Contains(m, "neurons_connector_database_damaged 0") {
+		t.Errorf("/metrics after the salvage:\n%s", m)
 	}
 	e.stop(serve, exited)
 }

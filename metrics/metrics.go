@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -36,6 +37,7 @@ type Metrics struct {
 	fetched, upserts, deletes *prometheus.CounterVec
 	calls                     *prometheus.CounterVec
 	waitSeconds               *prometheus.CounterVec
+	db                        *dbCollector
 }
 
 // New builds the registry; gauges is called at every scrape.
@@ -52,8 +54,8 @@ func New(gauges func() ([]Gauge, error)) *Metrics {
 		calls:       counter("api_calls_total", "Provider API calls by provider and HTTP status (0: no response).", "provider", "code"),
 		waitSeconds: counter("rate_limit_wait_seconds_total", "Time runs spent waiting on provider rate limits.", "connector"),
 	}
-	m.reg.MustRegister(m.runs, m.fetched, m.upserts, m.deletes, m.calls, m.waitSeconds,
-		&dbCollector{read: gauges},
+	m.db = &dbCollector{read: gauges}
+	m.reg.MustRegister(m.runs, m.fetched, m.upserts, m.deletes, m.calls, m.waitSeconds, m.db,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -77,8 +79,15 @@ func (m *Metrics) Handler() http.Handler {
 
 // dbCollector reads the gauges from the database when scraped.
 type dbCollector struct {
-	read func() ([]Gauge, error)
+	read    func() ([]Gauge, error)
+	damaged func() error // the damage met so far (store.DB.Damaged); nil: none watched
 }
+
+// WatchDamage adds neurons_connector_database_damaged, 1 once the daemon
+// has met a damaged database (store.DB.Damaged). A scrape that meets the
+// damage itself serves that gauge and the process's figures instead of
+// failing whole, so that an alert on it can fire.
+func (m *Metrics) WatchDamage(damaged func() error) { m.db.damaged = damaged }
 
 var (
 	outboxDesc = prometheus.NewDesc(namespace+"_outbox_batches", "Batches waiting in the outbox for the sink.",
@@ -93,6 +102,8 @@ var (
 		[]string{"connector", "type"}, nil)
 	successDesc = prometheus.NewDesc(namespace+"_last_success_timestamp_seconds",
 		"End of the connector's last successful run, Unix seconds (absent: never).", []string{"connector", "type"}, nil)
+	damagedDesc = prometheus.NewDesc(namespace+"_database_damaged",
+		"1 once the daemon met a damaged database file (README: A damaged database), else 0.", nil, nil)
 )
 
 func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -101,10 +112,21 @@ func (d *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- refusedDesc
 	ch <- notAcceptedDesc
 	ch <- successDesc
+	ch <- damagedDesc
 }
 
 func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	gauges, err := d.read()
+	if d.damaged != nil {
+		v := 0.0
+		if d.damaged() != nil || errors.Is(err, store.ErrDamaged) {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(damagedDesc, prometheus.GaugeValue, v)
+		if errors.Is(err, store.ErrDamaged) {
+			return // the gauge says it; the rest of the scrape still serves
+		}
+	}
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(outboxDesc, err)
 		return

@@ -64,3 +64,31 @@ func TestMetricsReportAnUnreadableDatabase(t *testing.T) {
 		t.Errorf("%d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// A damaged database: the gauge says so, and the scrape still serves
+// (a scrape that failed whole would hide the gauge an alert watches).
+func TestMetricsReportADamagedDatabase(t *testing.T) {
+	var damage error
+	read := func() ([]Gauge, error) {
+		if damage != nil {
+			return nil, damage
+		}
+		return []Gauge{{Connector: "A", Type: "okta"}}, nil
+	}
+	m := New(read)
+	m.WatchDamage(func() error { return damage })
+	scrape := func() (int, string) {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := scrape(); code != 200 || !strings.Contains(body, "neurons_connector_database_damaged 0") ||
+		!strings.Contains(body, `neurons_connector_outbox_batches{connector="A",type="okta"} 0`) {
+		t.Errorf("sound: %d %s", code, body)
+	}
+	damage = &store.DamagedError{Path: "/x/neurons-connector.db", Cause: "invalid page type"}
+	if code, body := scrape(); code != 200 || !strings.Contains(body, "neurons_connector_database_damaged 1") ||
+		strings.Contains(body, "neurons_connector_outbox_batches{") || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("damaged: %d %s", code, body)
+	}
+}
