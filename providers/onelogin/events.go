@@ -44,8 +44,9 @@ type eventsPage struct {
 		AfterCursor any `json:"after_cursor"`
 	} `json:"pagination"`
 	Data []struct {
-		EventTypeID any `json:"event_type_id"` // a number, or a string to some (§5.3)
-		UserID      any `json:"user_id"`
+		EventTypeID any    `json:"event_type_id"` // a number, or a string to some (§5.3)
+		UserID      any    `json:"user_id"`
+		CreatedAt   string `json:"created_at"`
 	} `json:"data"`
 }
 
@@ -73,11 +74,14 @@ type knownUsers interface {
 // from there.
 func (c *Client) deletions(ctx context.Context, since time.Time, listed map[string]struct{}, known knownUsers) ([]engine.User, time.Time, error) {
 	q := url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {since.UTC().Format(time.RFC3339)}}
-	var began time.Time
+	var began, newest time.Time // the server's time at the first answer; the newest event read
 	named := map[string]bool{}
 	used := map[string]bool{}
 	for n := 0; ; n++ {
 		if n >= maxEventPages {
+			if began.IsZero() {
+				began = newest
+			}
 			return nil, began, errLogTooLong
 		}
 		var p eventsPage
@@ -93,6 +97,9 @@ func (c *Client) deletions(ctx context.Context, since time.Time, listed map[stri
 			return nil, time.Time{}, err
 		}
 		for _, e := range p.Data {
+			if at, err := time.Parse(time.RFC3339, e.CreatedAt); err == nil {
+				newest = later(newest, at)
+			}
 			if t, ok := idString(e.EventTypeID); !ok || t != fmt.Sprint(eventUserDeleted) {
 				continue // another type, though only 17 was asked for
 			}
@@ -111,7 +118,9 @@ func (c *Client) deletions(ctx context.Context, since time.Time, listed map[stri
 		q.Set("after_cursor", next)
 	}
 	if began.IsZero() {
-		return nil, time.Time{}, fmt.Errorf("onelogin: the event log answered without a Date header (%w)", fault.ErrTransient)
+		// No Date header (a proxy that drops it): the newest event read is
+		// the next position, or, with none, the same one again.
+		began = newest
 	}
 	ids := slices.Sorted(maps.Keys(named))
 	ids = slices.DeleteFunc(ids, func(id string) bool { _, ok := listed[id]; return ok }) // listed by this very pass: it exists
