@@ -151,6 +151,9 @@ func (s Salvage) previous(tmp string, rep SalvageReport, failed error) (SalvageR
 	}
 	// What the last transaction's attempt found stays in the report: the
 	// file is damaged, whatever the one before holds.
+	if failed != nil {
+		rep.Problems = append(rep.Problems, "the last transaction cannot be salvaged: "+oneLine(failed.Error()))
+	}
 	prev.Problems = append(rep.Problems, prev.Problems...)
 	prev.Reverted = tx
 	return prev, true
@@ -297,21 +300,42 @@ func (w *walker) bucket(path [][]byte, b *bolt.Bucket) {
 // marks for a resend each connector that lost users, batches, its cursor
 // or its state.
 func (w *walker) account(tx *bolt.Tx) ([]SalvagedConnector, []string, error) {
-	meta := tx.Bucket(bucketMeta)
-	if meta == nil {
+	if tx.Bucket(bucketConnectors) == nil {
 		return nil, nil, errors.New("the file's top level cannot be read, so nothing of it can be salvaged: " +
 			"restore the data directory from a backup (README: Back up and restore), or move the file aside and add the connectors again")
 	}
-	if v := meta.Get(keySchemaVersion); len(v) != 4 || binary.BigEndian.Uint32(v) != SchemaVersion {
-		return nil, nil, fmt.Errorf("the salvaged file is not of schema version %d (its version record reads %x): "+
-			"salvage only this version's files; restore the data directory from a backup", SchemaVersion, v)
+	if err := w.schema(tx); err != nil {
+		return nil, nil, err
+	}
+	// A top-level bucket missing was lost with its name (a damaged key
+	// reads as another name): what it held counts as lost. One that is not
+	// this version's is such a name, and goes.
+	var strays [][]byte
+	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		if !slices.ContainsFunc(topBuckets, func(b []byte) bool { return bytes.Equal(b, name) }) {
+			strays = append(strays, bytes.Clone(name))
+		}
+		return nil
+	})
+	for _, name := range strays {
+		w.problem("a bucket named %q is not this version's (a damaged name): dropped", name)
+		if err := tx.DeleteBucket(name); err != nil {
+			return nil, nil, err
+		}
 	}
 	for _, name := range topBuckets {
+		if tx.Bucket(name) == nil {
+			w.problem("the %s bucket was lost", name)
+			w.lost[string(name)] = true
+		}
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return nil, nil, err
 		}
 	}
-	conns := w.configs(tx.Bucket(bucketConnectors))
+	conns, err := w.configs(tx.Bucket(bucketConnectors))
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := w.dropOrphans(tx, conns); err != nil {
 		return nil, nil, err
 	}
@@ -341,4 +365,36 @@ func (w *walker) account(tx *bolt.Tx) ([]SalvagedConnector, []string, error) {
 		out = append(out, sc)
 	}
 	return out, w.orphanIDs, nil
+}
+
+// schema checks the copy's schema version. Salvage knows this version's
+// layout only; an older file is refused. A version record that reads as
+// garbage, or a meta bucket lost with its page (a damaged key is enough),
+// is written anew: the buckets are this version's. The key check is lost
+// with it then, and written anew with the next secret sealed.
+func (w *walker) schema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	var v []byte
+	if meta != nil {
+		v = meta.Get(keySchemaVersion)
+	}
+	if len(v) == 4 && binary.BigEndian.Uint32(v) == SchemaVersion {
+		return nil
+	}
+	if len(v) == 4 && binary.BigEndian.Uint32(v) >= 1 && binary.BigEndian.Uint32(v) < SchemaVersion {
+		return fmt.Errorf("the file is of schema version %d, and salvage reads version %d's only: restore the data "+
+			"directory from a backup, or salvage with the version that wrote it", binary.BigEndian.Uint32(v), SchemaVersion)
+	}
+	if meta == nil {
+		w.problem("the meta bucket (schema version, key check) was lost: written anew for schema version %d", SchemaVersion)
+		var err error
+		if meta, err = tx.CreateBucket(bucketMeta); err != nil {
+			return err
+		}
+	} else {
+		w.problem("the schema version record reads %x: written anew as %d", v, SchemaVersion)
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], SchemaVersion)
+	return meta.Put(keySchemaVersion, b[:])
 }

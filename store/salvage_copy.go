@@ -96,21 +96,29 @@ func (c *copier) flush() error {
 	return c.err
 }
 
-// configs are the connectors whose configuration was read whole.
-func (w *walker) configs(b *bolt.Bucket) []connector.Config {
+// configs are the connectors whose configuration was read whole; the
+// others are removed, and their data goes with them (dropOrphans).
+func (w *walker) configs(b *bolt.Bucket) ([]connector.Config, error) {
 	var out []connector.Config
+	var bad [][]byte
 	_ = b.ForEach(func(k, v []byte) error {
 		var c connector.Config
 		if err := json.Unmarshal(v, &c); err != nil || c.ID != string(k) || c.Name == "" {
 			w.problem("connectors/%s: the configuration does not decode", k)
 			w.lost[string(bucketConnectors)] = true
+			bad = append(bad, bytes.Clone(k))
 			return nil
 		}
 		out = append(out, c)
 		return nil
 	})
+	for _, k := range bad {
+		if err := b.Delete(k); err != nil {
+			return nil, err
+		}
+	}
 	slices.SortFunc(out, func(a, b connector.Config) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return out, nil
 }
 
 // ownerOf is the connector a key of a per-connector bucket belongs to:
