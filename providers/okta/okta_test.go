@@ -539,8 +539,14 @@ func TestCheck(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, oktatest.Options{Users: 10, NoLimits: true}, Options{})
 	msg, err := f.client.Check(context.Background(), nil)
-	if err != nil || !strings.Contains(msg, "accepted the API token and can read users") {
+	if err != nil || !strings.HasSuffix(msg, "accepted the API token and can read users") {
 		t.Fatalf("Check = %q, %v", msg, err)
+	}
+	// A Classic Engine org has no devices API: said before the first run.
+	classic := newFixture(t, oktatest.Options{Users: 10, NoLimits: true, Classic: true}, Options{})
+	msg, err = classic.client.Check(context.Background(), nil)
+	if err != nil || !strings.Contains(msg, "can read users; but its devices API answers HTTP 404 (a Classic Engine org has none") {
+		t.Errorf("Classic: %q, %v", msg, err)
 	}
 	bad, _ := New(Options{BaseURL: f.srv.URL, Token: secret.New([]byte("wrong-token-123")), Clock: f.clock})
 	if _, err := bad.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (E0000011") ||

@@ -52,7 +52,11 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 		return "", c.explain(err)
 	}
 	if len(users) > 0 {
-		return msg + " and can read users" + scopeLines(cr, lacking), nil
+		var devices string
+		if !slices.Contains(lacking, "okta.devices.read") {
+			devices = c.checkDevices(ctx)
+		}
+		return msg + " and can read users" + devices + scopeLines(cr, lacking), nil
 	}
 	if len(known) == 0 {
 		return msg + ", but listed no users: either the org has none, or " + cr.who + " lacks an admin role " +
@@ -70,6 +74,20 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 			"(neurons-connector run %q --confirm-deletes)", known[0], c.name()) + scopeLines(cr, lacking), nil
 	}
 	return "", c.explain(err)
+}
+
+// checkDevices asks for one device: Classic Engine orgs have no devices
+// API (okta-api.md §5.3), and a custom admin role may not read devices.
+// Runs then leave devices out with a warning; connector test says so
+// before the first run. A transient failure says nothing.
+func (c *Client) checkDevices(ctx context.Context) string {
+	_, err := c.get(ctx, "/api/v1/devices?limit=1", func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
+	var ae *httpclient.APIError
+	if errors.As(err, &ae) && ae.Status/100 == 4 && ae.Status != http.StatusTooManyRequests {
+		return fmt.Sprintf("; but its devices API answers HTTP %d (a Classic Engine org has none, or %s may not read "+
+			"devices), so runs leave the users' devices out and the mapping table's device rows stay empty", ae.Status, c.credential().who)
+	}
+	return ""
 }
 
 // credential is how messages name what the connector signs in with, and
