@@ -189,6 +189,9 @@ func (s Salvage) attempt(path, tmp string) (SalvageReport, error) {
 	if p := freelistProblem(path); p != "" {
 		w.problem("%s", p)
 	}
+	if out.clashes > 0 {
+		w.problem("%d entries were left out: their names were taken by others of another kind", out.clashes)
+	}
 	_ = src.Close()
 	if err == nil {
 		err = out.flush()

@@ -3,12 +3,14 @@ package store
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"neurons-connector/connector"
 )
@@ -16,12 +18,13 @@ import (
 // copier writes what the walker reads into the new file, committing every
 // copyBatch values so that a large snapshot is not one huge transaction.
 type copier struct {
-	db   *bolt.DB
-	tx   *bolt.Tx
-	n    int
-	path [][]byte     // of b
-	b    *bolt.Bucket // the bucket written last
-	err  error
+	db      *bolt.DB
+	tx      *bolt.Tx
+	n       int
+	path    [][]byte     // of b
+	b       *bolt.Bucket // the bucket written last
+	err     error
+	clashes int // entries left out: a damaged file can hold a key as a value and a bucket
 }
 
 const copyBatch = 10_000
@@ -47,6 +50,11 @@ func (c *copier) at(path [][]byte) *bolt.Bucket {
 		}
 		b, err = b.CreateBucketIfNotExists(name)
 	}
+	if errors.Is(err, berrors.ErrIncompatibleValue) {
+		c.clashes++
+		c.b = nil
+		return nil
+	}
 	if err != nil {
 		c.err = fmt.Errorf("copy bucket %s: %w", bytes.Join(path, []byte("/")), err)
 		return nil
@@ -64,7 +72,10 @@ func (c *copier) put(path [][]byte, k, v []byte) {
 	if b == nil {
 		return
 	}
-	if err := b.Put(bytes.Clone(k), bytes.Clone(v)); err != nil {
+	if err := b.Put(bytes.Clone(k), bytes.Clone(v)); errors.Is(err, berrors.ErrIncompatibleValue) {
+		c.clashes++ // the name is a bucket's already
+		return
+	} else if err != nil {
 		c.err = fmt.Errorf("copy %s/%q: %w", bytes.Join(path, []byte("/")), k, err)
 		return
 	}
