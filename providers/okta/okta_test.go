@@ -548,6 +548,14 @@ func TestCheck(t *testing.T) {
 	if err != nil || !strings.Contains(msg, "can read users; but its devices API answers HTTP 404 (a Classic Engine org has none") {
 		t.Errorf("Classic: %q, %v", msg, err)
 	}
+	// A token whose admin may not read the System Log: incremental runs
+	// then see no assignments or deletions there.
+	noLogs := newFixture(t, oktatest.Options{Users: 10, NoLimits: true, NoLogs: true}, Options{})
+	msg, err = noLogs.client.Check(context.Background(), nil)
+	if err != nil || !strings.Contains(msg, "can read users; but its System Log answers HTTP 403 (the API token may not read it), "+
+		"so incremental runs cannot see app assignments") {
+		t.Errorf("no logs: %q, %v", msg, err)
+	}
 	bad, _ := New(Options{BaseURL: f.srv.URL, Token: secret.New([]byte("wrong-token-123")), Clock: f.clock})
 	if _, err := bad.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (E0000011") ||
 		strings.Contains(err.Error(), "wrong-token-123") {

@@ -52,11 +52,16 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 		return "", c.explain(err)
 	}
 	if len(users) > 0 {
-		var devices string
+		var parts string
 		if !slices.Contains(lacking, "okta.devices.read") {
-			devices = c.checkDevices(ctx)
+			parts += c.checkPart(ctx, "/api/v1/devices?limit=1", "devices API", "a Classic Engine org has none, or %s may not read "+
+				"devices), so runs leave the users' devices out and the mapping table's device rows stay empty")
 		}
-		return msg + " and can read users" + devices + scopeLines(cr, lacking), nil
+		if !slices.Contains(lacking, "okta.logs.read") {
+			parts += c.checkPart(ctx, "/api/v1/logs?limit=1", "System Log", "%s may not read it), so incremental runs cannot "+
+				"see app assignments, devices and deletions there, and those wait for the next full run")
+		}
+		return msg + " and can read users" + parts + scopeLines(cr, lacking), nil
 	}
 	if len(known) == 0 {
 		return msg + ", but listed no users: either the org has none, or " + cr.who + " lacks an admin role " +
@@ -76,16 +81,17 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 	return "", c.explain(err)
 }
 
-// checkDevices asks for one device: Classic Engine orgs have no devices
-// API (okta-api.md §5.3), and a custom admin role may not read devices.
-// Runs then leave devices out with a warning; connector test says so
-// before the first run. A transient failure says nothing.
-func (c *Client) checkDevices(ctx context.Context) string {
-	_, err := c.get(ctx, "/api/v1/devices?limit=1", func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
+// checkPart asks for one item of a part runs can do without: the devices
+// API (Classic Engine orgs have none, okta-api.md §5.3; a custom admin
+// role may not read devices) or the System Log (a role may not read it).
+// Runs then go on without it and warn; connector test says so before the
+// first run. why completes "(…" with the credential's name for %s. A
+// transient failure says nothing.
+func (c *Client) checkPart(ctx context.Context, ref, what, why string) string {
+	_, err := c.get(ctx, ref, func(r io.Reader) error { _, err := io.Copy(io.Discard, r); return err })
 	var ae *httpclient.APIError
 	if errors.As(err, &ae) && ae.Status/100 == 4 && ae.Status != http.StatusTooManyRequests {
-		return fmt.Sprintf("; but its devices API answers HTTP %d (a Classic Engine org has none, or %s may not read "+
-			"devices), so runs leave the users' devices out and the mapping table's device rows stay empty", ae.Status, c.credential().who)
+		return fmt.Sprintf("; but its %s answers HTTP %d (", what, ae.Status) + fmt.Sprintf(why, c.credential().who)
 	}
 	return ""
 }
