@@ -58,12 +58,7 @@ func (t *tree) salvage(write bool) error {
 	rep, err := store.Salvage{Path: path, Write: write, Now: t.env.Now()}.Run()
 	out := t.env.Stdout
 	if err != nil {
-		if len(rep.Problems) > 0 {
-			fmt.Fprintf(out, "database %s is damaged:\n", path)
-			for _, p := range rep.Problems {
-				fmt.Fprintf(out, "  %s\n", p)
-			}
-		}
+		writeProblems(out, path, rep.Problems)
 		return err
 	}
 	if rep.Sound() {
@@ -74,10 +69,7 @@ func (t *tree) salvage(write bool) error {
 		_, err := fmt.Fprintf(out, "database %s: %s (%d connectors, %d records read)\n", path, what, len(rep.Connectors), rep.Records)
 		return err
 	}
-	fmt.Fprintf(out, "database %s is damaged:\n", path)
-	for _, p := range rep.Problems {
-		fmt.Fprintf(out, "  %s\n", p)
-	}
+	writeProblems(out, path, rep.Problems)
 	if rep.Reverted != 0 {
 		fmt.Fprintf(out, "The last transaction's pages are damaged, the one before (%d) is not: salvage keeps that one. "+
 			"What the last one wrote (a page's worth of changes, or a delivery) the next runs find or send again.\n", rep.Reverted)
@@ -94,6 +86,17 @@ func (t *tree) salvage(write bool) error {
 	}
 	return &opError{err: errors.New("the database is damaged: stop the service and run `neurons-connector database salvage` " +
 		"(README: A damaged database)")}
+}
+
+// writeProblems lists what a salvage found wrong, if anything.
+func writeProblems(out io.Writer, path string, problems []string) {
+	if len(problems) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "database %s is damaged:\n", path)
+	for _, p := range problems {
+		fmt.Fprintf(out, "  %s\n", p)
+	}
 }
 
 // writeSalvaged says, connector by connector, what was kept and lost.

@@ -421,19 +421,28 @@ type userStates struct {
 
 func (s userStates) States(ids []string) (map[string][]byte, error) {
 	out := make(map[string][]byte, len(ids))
-	err := s.db.View(func(tx *store.Tx) error {
+	err := s.each(ids, func(id string, snap store.Snapshot) {
+		if snap.State != "" {
+			out[id] = []byte(snap.State)
+		}
+	})
+	return out, err
+}
+
+// each calls fn with the snapshot entry of each of ids that has one.
+func (s userStates) each(ids []string, fn func(id string, snap store.Snapshot)) error {
+	return s.db.View(func(tx *store.Tx) error {
 		for _, id := range ids {
 			snap, ok, err := tx.Snapshot(s.connID, id)
 			if err != nil {
 				return err
 			}
-			if ok && snap.State != "" {
-				out[id] = []byte(snap.State)
+			if ok {
+				fn(id, snap)
 			}
 		}
 		return nil
 	})
-	return out, err
 }
 
 // Known says which of ids the connector has delivered, for a provider
@@ -441,17 +450,10 @@ func (s userStates) States(ids []string) (map[string][]byte, error) {
 // OneLogin event log names every user deleted, delivered or not).
 func (s userStates) Known(ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
-	err := s.db.View(func(tx *store.Tx) error {
-		for _, id := range ids {
-			snap, ok, err := tx.Snapshot(s.connID, id)
-			if err != nil {
-				return err
-			}
-			if ok && snap.Delivered() {
-				out[id] = true
-			}
+	err := s.each(ids, func(id string, snap store.Snapshot) {
+		if snap.Delivered() {
+			out[id] = true
 		}
-		return nil
 	})
 	return out, err
 }

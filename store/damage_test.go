@@ -109,16 +109,12 @@ func meta(t *testing.T, path string) (root, freelist uint64) {
 		t.Fatal(err)
 	}
 	defer func() { _ = f.Close() }()
-	m0, m1 := readMeta(f, 0), readMeta(f, testPageSize)
-	off := int64(0)
-	if !m0.ok || m1.ok && m1.txid > m0.txid {
-		off = testPageSize
-	}
-	var b [24]byte
-	if _, err := f.ReadAt(b[:], off+metaFields+16); err != nil {
+	m, _, at := readMetas(f)
+	var b [8]byte // the root bucket's page, first of the meta's fields after the four words
+	if _, err := f.ReadAt(b[:], at+metaFields+16); err != nil {
 		t.Fatal(err)
 	}
-	return binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[16:])
+	return binary.LittleEndian.Uint64(b[:]), m.freelist
 }
 
 // garble overwrites page id's header and first bytes with garbage.

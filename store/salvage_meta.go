@@ -54,9 +54,10 @@ func readMeta(f *os.File, off int64) metaPage {
 		txid: binary.LittleEndian.Uint64(b[metaTxID:])}
 }
 
-// currentMeta is the meta page bbolt opens the file at: of the sound
-// ones, the later transaction's.
-func currentMeta(f *os.File) metaPage {
+// readMetas reads both meta pages and orders them: current is the one
+// bbolt opens the file at (of the sound ones, the later transaction's),
+// before the other; at is where current lies in the file.
+func readMetas(f *os.File) (current, before metaPage, at int64) {
 	m0 := readMeta(f, 0)
 	size := m0.pageSize
 	if !m0.ok {
@@ -64,9 +65,15 @@ func currentMeta(f *os.File) metaPage {
 	}
 	m1 := readMeta(f, int64(size))
 	if !m0.ok || m1.ok && m1.txid > m0.txid {
-		return m1
+		return m1, m0, int64(size)
 	}
-	return m0
+	return m0, m1, 0
+}
+
+// currentMeta is the meta page bbolt opens the file at.
+func currentMeta(f *os.File) metaPage {
+	m, _, _ := readMetas(f)
+	return m
 }
 
 // freelistProblem says what is wrong with the current meta page's list of
@@ -129,18 +136,9 @@ func revertedCopy(path string) (string, uint64, error) {
 		return "", 0, err
 	}
 	defer func() { _ = src.Close() }()
-	m0 := readMeta(src, 0)
-	size := m0.pageSize
-	if !m0.ok {
-		size = os.Getpagesize()
-	}
-	m1 := readMeta(src, int64(size))
-	if !m0.ok || !m1.ok {
+	m, before, current := readMetas(src)
+	if !m.ok || !before.ok {
 		return "", 0, nil // one meta page only: bbolt already opens the other
-	}
-	current, before := int64(0), m1
-	if m1.txid > m0.txid {
-		current, before = int64(size), m0
 	}
 	to := path + ".previous"
 	dst, err := os.OpenFile(to, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600) //nolint:gosec // G304: as above

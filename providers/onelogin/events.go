@@ -67,13 +67,31 @@ type knownUsers interface {
 	Known(ids []string) (map[string]bool, error)
 }
 
+// deletionsQuery asks the log for the deletions since since.
+func deletionsQuery(since time.Time) url.Values {
+	return url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {since.UTC().Format(time.RFC3339)}}
+}
+
+// eventsPage reads one page of GET /api/1/events, and its headers.
+func (c *Client) eventsPage(ctx context.Context, q url.Values) (eventsPage, http.Header, error) {
+	var p eventsPage
+	var h http.Header
+	err := c.get(ctx, "/api/1/events", q, func(body io.Reader, hh http.Header) error {
+		h = hh
+		dec := json.NewDecoder(body)
+		dec.UseNumber() // ids as written, not as float64s
+		return dec.Decode(&p)
+	})
+	return p, h, err
+}
+
 // deletions reads the deletions logged since since, skips the users the
 // pass listed (they exist) and those the connector never delivered (when
 // known tells), and returns those GET by id no longer finds, as deleted
 // users, with the server's time when it began: the next pass reads the log
 // from there.
 func (c *Client) deletions(ctx context.Context, since time.Time, listed map[string]struct{}, known knownUsers) ([]engine.User, time.Time, error) {
-	q := url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {since.UTC().Format(time.RFC3339)}}
+	q := deletionsQuery(since)
 	var began, newest time.Time // the server's time at the first answer; the newest event read
 	named := map[string]bool{}
 	used := map[string]bool{}
@@ -84,15 +102,10 @@ func (c *Client) deletions(ctx context.Context, since time.Time, listed map[stri
 			}
 			return nil, began, errLogTooLong
 		}
-		var p eventsPage
-		err := c.get(ctx, "/api/1/events", q, func(body io.Reader, h http.Header) error {
-			if began.IsZero() {
-				began, _ = http.ParseTime(h.Get("Date"))
-			}
-			dec := json.NewDecoder(body)
-			dec.UseNumber() // ids as written, not as float64s
-			return dec.Decode(&p)
-		})
+		p, h, err := c.eventsPage(ctx, q)
+		if began.IsZero() && h != nil {
+			began, _ = http.ParseTime(h.Get("Date"))
+		}
 		if err != nil {
 			return nil, time.Time{}, err
 		}

@@ -2,7 +2,6 @@ package onelogin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"neurons-connector/providers/httpclient"
 )
@@ -58,12 +56,7 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 // runs read: a credential or a proxy that refuses it is no failure (full
 // runs still find deletions), but worth saying.
 func (c *Client) checkEvents(ctx context.Context) string {
-	err := c.get(ctx, "/api/1/events", url.Values{"event_type_id": {fmt.Sprint(eventUserDeleted)}, "since": {c.clock.Now().UTC().Format(time.RFC3339)}},
-		func(body io.Reader, _ http.Header) error {
-			var p eventsPage
-			return json.NewDecoder(body).Decode(&p)
-		})
-	if err != nil {
+	if _, _, err := c.eventsPage(ctx, deletionsQuery(c.clock.Now())); err != nil {
 		return fmt.Sprintf("; but its event log could not be read (%s), so deleted users leave Neurons with full runs only",
 			strings.TrimPrefix(err.Error(), "onelogin: "))
 	}
