@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -117,6 +118,58 @@ func TestANewSinkGetsEveryUser(t *testing.T) {
 		t.Errorf("the deleted user went with reason %q", r)
 	}
 	if r := first.DeleteReason(id, left); r != "status-not-selected" {
+		t.Errorf("the deactivated user went with reason %q", r)
+	}
+}
+
+// A sink that refuses the batches when the connector leaves it (here a
+// 403: the registration lost its permission, so the admin looks at the CSV
+// drop meanwhile) still holds the users whose deletes wait in the outbox
+// for it. Those batches go to the new sink, so the users they delete are
+// remembered with the old sink's, and deleted there when the connector
+// returns to it.
+func TestDeletesWaitingForASinkLeftReachItOnReturn(t *testing.T) {
+	h, sim, neurons := withSim(t, 60)
+	h.mustRun("run", "Sim")
+	id := connID(t, h)
+	want := len(sim.IDs("ACTIVE", "SUSPENDED"))
+	active := sim.IDs("ACTIVE")
+	gone, left := active[1], active[2]
+	if err := errors.Join(sim.Delete(gone), sim.Delete(gone), sim.Deactivate(left)); err != nil {
+		t.Fatal(err)
+	}
+	want -= 2
+	neurons.FailNext(1, http.StatusForbidden, "")
+	r := h.run("run", "Sim", "--full")
+	if r.code != 1 || !strings.Contains(r.stderr, "2 deleted") || !strings.Contains(r.stderr, "403") {
+		t.Fatalf("the run during the outage: exit %d, %q", r.code, r.stderr)
+	}
+	settings := map[string]string{}
+	for _, k := range []string{"NC_NEURONS_URL", "NC_NEURONS_TOKEN_URL", "NC_NEURONS_CLIENT_ID", "NC_NEURONS_CLIENT_SECRET"} {
+		settings[k] = h.env[k]
+		delete(h.env, k)
+	}
+	h.env["NC_CSV_DIR"] = t.TempDir()
+	h.mustRun("run", "Sim")
+	if rows := readCSV(t, filepath.Join(h.env["NC_CSV_DIR"], "Sim-users.csv")); len(rows)-1 != want {
+		t.Fatalf("the CSV drop holds %d users, want %d", len(rows)-1, want)
+	}
+
+	for k, v := range settings {
+		h.env[k] = v
+	}
+	r = h.mustRun("run", "Sim")
+	held := neurons.Users(id)
+	if _, ok := held[gone]; ok || len(held) != want {
+		t.Errorf("back on Neurons it holds %d users (want %d), the deleted one among them: %v (%s)", len(held), want, ok, r.stderr)
+	}
+	if _, ok := held[left]; ok {
+		t.Errorf("back on Neurons it still holds the deactivated user")
+	}
+	if r := neurons.DeleteReason(id, gone); r != "deleted-at-source" {
+		t.Errorf("the deleted user went with reason %q", r)
+	}
+	if r := neurons.DeleteReason(id, left); r != "status-not-selected" {
 		t.Errorf("the deactivated user went with reason %q", r)
 	}
 }

@@ -33,15 +33,7 @@ func (p *pass) replaceRejected() error {
 			return err
 		}
 		refused = rej
-		return tx.ForEachOutbox(p.c.ID, func(e store.OutboxEntry) error {
-			body, err := sink.Payload(e.Batch).JSON()
-			if err != nil {
-				return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
-			}
-			b, err := sink.Parse(e.Key, body)
-			if err != nil {
-				return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
-			}
+		return forEachWaiting(tx, p.c.ID, func(e store.OutboxEntry, b *sink.Batch) error {
 			seqs = append(seqs, e.Seq)
 			if e.Seq == rej.Seq && len(b.Upserts) == 0 {
 				// The sink refused a batch of deletes alone: the deletes
@@ -91,6 +83,42 @@ func (p *pass) replaceRejected() error {
 		p.e.Log.Warn(msg, "connector", p.c.Name)
 	}
 	return nil
+}
+
+// forEachWaiting calls fn with each batch waiting in the connector's
+// outbox, oldest first, decoded.
+func forEachWaiting(tx *store.Tx, connID string, fn func(e store.OutboxEntry, b *sink.Batch) error) error {
+	return tx.ForEachOutbox(connID, func(e store.OutboxEntry) error {
+		body, err := sink.Payload(e.Batch).JSON()
+		if err != nil {
+			return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
+		}
+		b, err := sink.Parse(e.Key, body)
+		if err != nil {
+			return fmt.Errorf("read waiting batch %s: %w", e.Key, err)
+		}
+		return fn(e, b)
+	})
+}
+
+// waitingDeletes are the users the deletes waiting in the connector's
+// outbox remove, with the status each had as far as the run can tell:
+// one of the selected statuses for a user deleted at the source (so that
+// a full pass that puts the user back asks the provider about it), none
+// for a user who left the selection.
+func waitingDeletes(tx *store.Tx, connID string, selected []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := forEachWaiting(tx, connID, func(_ store.OutboxEntry, b *sink.Batch) error {
+		for _, d := range b.Deletes {
+			status := ""
+			if d.Reason == sink.ReasonDeletedAtSource && len(selected) > 0 {
+				status = selected[0]
+			}
+			out[d.SourceID] = status
+		}
+		return nil
+	})
+	return out, err
 }
 
 // sourceIDs lists the deletes' users, the first most of them.

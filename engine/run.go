@@ -259,7 +259,13 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 				// Remember what the sink left holds, and take back what the
 				// sink returned to still holds, so that the resend's full
 				// pass deletes there the users the source lost meanwhile.
-				if err := tx.LeaveSink(c.ID, st.Sink); err != nil {
+				// The sink left also holds the users whose deletes wait in
+				// the outbox: those batches go to the new sink.
+				waiting, err := waitingDeletes(tx, c.ID, c.Statuses)
+				if err != nil {
+					return err
+				}
+				if err := tx.LeaveSink(c.ID, st.Sink, waiting); err != nil {
 					return err
 				}
 				if returned, err = tx.ReturnToSink(c.ID, e.Sink); err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/s2"
@@ -35,20 +36,39 @@ func formerKey(connID, sink string) []byte {
 var formerPlaceholder = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe}
 
 // LeaveSink remembers the users the connector's snapshot says sink holds
-// (their IDs and statuses), before the connector moves to another sink.
-func (t *Tx) LeaveSink(connID, sink string) error {
+// (their IDs and statuses), before the connector moves to another sink,
+// and the users whose deletes wait for it in the outbox (waiting: ID to
+// status), which the snapshot no longer has but the sink still holds.
+func (t *Tx) LeaveSink(connID, sink string, waiting map[string]string) error {
 	var list bytes.Buffer
+	add := func(id, status string) {
+		list.WriteString(id)
+		list.WriteByte('\t')
+		list.WriteString(status)
+		list.WriteByte('\n')
+	}
 	err := t.ForEachSnapshot(connID, func(id string, s Snapshot) error {
 		if s.Delivered() {
-			list.WriteString(id)
-			list.WriteByte('\t')
-			list.WriteString(s.Status)
-			list.WriteByte('\n')
+			add(id, s.Status)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	ids := make([]string, 0, len(waiting))
+	for id := range waiting {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if _, found, err := t.Snapshot(connID, id); err != nil || found {
+			if err != nil {
+				return err
+			}
+			continue // queued again since (a user restored)
+		}
+		add(id, waiting[id])
 	}
 	return t.bucket(bucketState).Put(formerKey(connID, sink), s2.Encode(nil, list.Bytes()))
 }

@@ -716,7 +716,9 @@ func TestAFormerSinkIsRememberedAndTakenBack(t *testing.T) {
 			err = errors.Join(err, tx.PutSnapshot(c.ID, fmt.Sprintf("u%d", i), Snapshot{Hash: [16]byte{1}, Status: st}))
 		}
 		err = errors.Join(err, tx.PutSnapshot(c.ID, "never", Snapshot{Status: "ACTIVE"})) // not delivered
-		err = errors.Join(err, tx.LeaveSink(c.ID, "the CSV drop in /a"))
+		// u4's delete and u0's waited for the sink in the outbox; u0 was
+		// queued again since.
+		err = errors.Join(err, tx.LeaveSink(c.ID, "the CSV drop in /a", map[string]string{"u4": "ACTIVE", "u0": ""}))
 		// Elsewhere, u1 left the tenant and u3 arrived.
 		return errors.Join(err, tx.DeleteSnapshot(c.ID, "u1"), tx.DeleteSnapshot(c.ID, "never"),
 			tx.PutSnapshot(c.ID, "u3", Snapshot{Hash: [16]byte{3}, Status: "ACTIVE"}))
@@ -729,8 +731,14 @@ func TestAFormerSinkIsRememberedAndTakenBack(t *testing.T) {
 			return fmt.Errorf("a sink never left gave back %d (%w)", n, err)
 		}
 		n, err := tx.ReturnToSink(c.ID, "the CSV drop in /a")
-		if n != 1 || err != nil {
-			return fmt.Errorf("gave back %d users, want 1 (%w)", n, err)
+		if n != 2 || err != nil {
+			return fmt.Errorf("gave back %d users, want 2 (%w)", n, err)
+		}
+		if s, ok, err := tx.Snapshot(c.ID, "u4"); !ok || err != nil || !s.Delivered() || s.Status != "ACTIVE" {
+			return fmt.Errorf("u4, whose delete waited, came back as %+v, %v (%w)", s, ok, err)
+		}
+		if s, _, _ := tx.Snapshot(c.ID, "u0"); s.Status != "ACTIVE" || s.Hash != [16]byte{1} {
+			return fmt.Errorf("u0, in the snapshot, was changed to %+v", s)
 		}
 		s, ok, err := tx.Snapshot(c.ID, "u1")
 		if !ok || err != nil || !s.Delivered() || s.Status != "SUSPENDED" {
@@ -739,13 +747,13 @@ func TestAFormerSinkIsRememberedAndTakenBack(t *testing.T) {
 		if _, ok, _ := tx.Snapshot(c.ID, "never"); ok {
 			return errors.New("a user the sink never had came back")
 		}
-		if n := tx.SnapshotSize(c.ID); n != 4 {
-			return fmt.Errorf("%d users in the snapshot, want 4", n)
+		if n := tx.SnapshotSize(c.ID); n != 5 {
+			return fmt.Errorf("%d users in the snapshot, want 5", n)
 		}
 		if n, _ := tx.ReturnToSink(c.ID, "the CSV drop in /a"); n != 0 {
 			return fmt.Errorf("gave back %d users a second time", n)
 		}
-		if err := tx.LeaveSink(c.ID, "Neurons at https://other"); err != nil {
+		if err := tx.LeaveSink(c.ID, "Neurons at https://other", nil); err != nil {
 			return err
 		}
 		return tx.DeleteConnector(c.ID)
