@@ -67,7 +67,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "neurons-connector: built without provider drivers")
 		return 1
 	}
-	env.Stderr = &lineWriter{w: env.Stderr} // a progress line ends before a log line
+	// A progress line ends before a log line; what either stream prints of
+	// text from elsewhere is inert on a terminal (inertWriter).
+	env.Stderr = newLineWriter(env.Stderr)
+	env.Stdout = inertWriter{env.Stdout}
 	t := &tree{env: env}
 	root := t.root()
 	root.SetArgs(args)

@@ -21,7 +21,7 @@ func TestLogLinesEndTheProgressLine(t *testing.T) {
 	defer func() { _ = bar.Exit() }() // its spinner renders from a goroutine of its own
 	bar.Describe("1200 users")
 	_ = bar.Add(1)
-	lw := &lineWriter{w: buf}
+	lw := newLineWriter(buf)
 	lw.show(bar)
 	fmt.Fprintln(lw, `level=WARN msg="okta rate limit hit"`)
 	out := buf.String()
@@ -31,9 +31,9 @@ func TestLogLinesEndTheProgressLine(t *testing.T) {
 	}
 	lw.show(nil)
 	plain := &lockedBuffer{}
-	lw.w = plain
-	fmt.Fprintln(lw, "plain")
-	if plain.String() != "plain\n" {
+	lw = newLineWriter(plain)
+	fmt.Fprintln(lw, "plain\x1b[2J")
+	if plain.String() != "plain\\x1b[2J\n" {
 		t.Errorf("without a progress line: %q", plain.String())
 	}
 }

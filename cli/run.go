@@ -227,10 +227,13 @@ func (u *progressUI) finish() {
 // so nothing lands glued to it; the progress line comes back with its
 // next update.
 type lineWriter struct {
-	w   io.Writer
-	mu  sync.Mutex
-	bar *progressbar.ProgressBar
+	w    io.Writer // the stream itself, which the progress bar writes to
+	text io.Writer // w, for everything else (inertWriter)
+	mu   sync.Mutex
+	bar  *progressbar.ProgressBar
 }
+
+func newLineWriter(w io.Writer) *lineWriter { return &lineWriter{w: w, text: inertWriter{w}} }
 
 func (l *lineWriter) show(bar *progressbar.ProgressBar) {
 	l.mu.Lock()
@@ -245,5 +248,5 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 	if bar != nil {
 		_ = bar.Clear()
 	}
-	return l.w.Write(p)
+	return l.text.Write(p)
 }

@@ -44,6 +44,10 @@ type Fault struct {
 	// assertion) in error_description. What an error page or a debugging
 	// proxy in front of the org, or an impostor at a mistyped URL, does.
 	Echo bool
+	// Summary, with Status, is the errorSummary to answer with: the words
+	// of a proxy or an impostor in Okta's error shape, which may hold
+	// anything (control characters, a forged line).
+	Summary string
 	// Page answers with a web page (HTML) and Status, 200 if unset, in
 	// place of the API's JSON: what a connector URL that names a sign-in
 	// page or another site, a proxy's or firewall's block page, or a
@@ -129,6 +133,8 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		simweb.Page(w, max(f.Status, http.StatusOK))
 	case f.Echo && f.Status != 0:
 		echo(w, r, f.Status)
+	case f.Summary != "" && f.Status != 0:
+		writeError(w, f.Status, "E0000001", f.Summary)
 	case f.Status == http.StatusTooManyRequests:
 		w.Header().Set("X-Rate-Limit-Remaining", "0")
 		if f.ResetIn > 0 {
