@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"neurons-connector/fault"
@@ -77,9 +78,32 @@ type UserStates interface {
 }
 
 // FullRunChecker is implemented by providers whose cursor can go stale
-// (Okta's System Log keeps 90 days): a non-empty reason makes the run full.
+// (Okta's System Log keeps 90 days, or a position dated in the future,
+// AheadOfClock): a non-empty reason makes the run full.
 type FullRunChecker interface {
 	FullRunNeeded(cursor []byte, now time.Time) string
+}
+
+// aheadSlack is how far a provider's stored position may be later than
+// this computer's clock: the two clocks differ by seconds, and a pass
+// that ran while the provider's answers were dated ahead is the case to
+// catch, where an hour is a clock gone wrong.
+const aheadSlack = time.Hour
+
+// AheadOfClock is the reason a run must be full when a provider's stored
+// position, which comes from the times in its answers, is more than an
+// hour later than now: the provider's clock (or a proxy that rewrote
+// Date) was ahead when the position was taken, and an incremental pass
+// would ask for the changes after a time that has not come, finding none
+// until it does. Empty when pos is not ahead.
+func AheadOfClock(what string, pos, now time.Time) string {
+	ahead := pos.Sub(now)
+	if ahead <= aheadSlack {
+		return ""
+	}
+	return fmt.Sprintf("the position stored from %s (%s) is %s later than this computer's clock; one of the two clocks was "+
+		"wrong, so a full run reads everything again (if this repeats, check this computer's clock)",
+		what, pos.UTC().Format(time.RFC3339), ahead.Round(time.Minute))
 }
 
 // Completer is implemented by providers that return Partial users.

@@ -911,3 +911,48 @@ func TestConnectionsAreReused(t *testing.T) {
 		})
 	}
 }
+
+// An Okta whose answers were dated a year ahead for a while (a proxy that
+// rewrote Date, a bad time step) leaves the watermark and the System Log
+// position in the future, where incremental passes would find no change
+// until the day came: the next run is full, and its pass dates the
+// position from its own answers.
+func TestAPositionFromTheFutureMakesTheNextRunFull(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 60, NoLimits: true}, Options{})
+	_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const year = 365 * 24 * time.Hour
+	f.clock.Advance(year)
+	active := f.sim.IDs("ACTIVE")
+	_ = f.sim.EditProfile(active[1], map[string]any{"title": "Dated a year ahead"})
+	_, ahead, err := f.pass(t, engine.Incremental, cur, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(-year + time.Hour) // the clock is put right
+	if why := f.client.FullRunNeeded(ahead, f.clock.Now()); !strings.Contains(why, "later than this computer's clock") {
+		t.Errorf("a position a year ahead: full run needed %q", why)
+	}
+	if why := f.client.FullRunNeeded(cur, f.clock.Now()); why != "" {
+		t.Errorf("a position in the past: full run needed %q", why)
+	}
+	_, healed, err := f.pass(t, engine.Full, ahead, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := f.client.FullRunNeeded(healed, f.clock.Now()); why != "" {
+		t.Errorf("after the full pass: full run needed %q (%s)", why, healed)
+	}
+	f.clock.Advance(time.Hour)
+	_ = f.sim.EditProfile(active[2], map[string]any{"title": "Seen by the next incremental pass"})
+	users, _, err := f.pass(t, engine.Incremental, healed, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := users[active[2]]; !ok || u.Partial {
+		t.Errorf("an edit after the full pass was not seen (%d users read)", len(users))
+	}
+}

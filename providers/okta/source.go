@@ -52,7 +52,8 @@ func newPass(cur cursor, statuses []string) *incremental {
 }
 
 // FullRunNeeded implements engine.FullRunChecker: past the System Log's
-// retention, events an incremental pass needs may be gone.
+// retention, events an incremental pass needs may be gone; a position
+// dated ahead of the clock (engine.AheadOfClock) would skip changes.
 func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 	var cur cursor
 	if json.Unmarshal(raw, &cur) != nil {
@@ -65,7 +66,11 @@ func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 	if !pos.IsZero() && now.Sub(pos) > logRetention {
 		return fmt.Sprintf("the last run read Okta's System Log on %s, longer ago than its 90 days' retention", pos.Format(time.DateOnly))
 	}
-	return ""
+	latest := cur.Watermark
+	if cur.Log.After(latest) {
+		latest = cur.Log
+	}
+	return engine.AheadOfClock("Okta's answers", latest, now)
 }
 
 // Fetch implements engine.Provider. A full pass lists the users of the

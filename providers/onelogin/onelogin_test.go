@@ -492,3 +492,56 @@ func TestHTTPSAndTrust(t *testing.T) {
 		t.Error("plain http to a remote host accepted")
 	}
 }
+
+// A server clock that was wrong for a while (a year ahead: a proxy that
+// rewrites Date, a bad time step on OneLogin's side) leaves the watermark
+// in the future, and incremental passes then ask for the changes after a
+// day that has not come: they find none, with no error. A watermark more
+// than an hour ahead of this computer's clock makes the next run full, and
+// a full pass starts the watermark afresh from its own answers. Before, a
+// full pass kept the later watermark, so incremental runs stayed blind
+// until the day came.
+func TestAWatermarkFromTheFutureIsNotKept(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 40}, Options{})
+	_, _, cur, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	act := f.sim.IDs(1)
+	const year = 365 * 24 * time.Hour
+	f.clock.Advance(year)
+	f.sim.SetTitle(act[1], "Dated a year ahead")
+	_, _, ahead, err := f.pass(t, engine.Incremental, cur, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(-year + time.Hour) // the clock is put right
+	if why := f.client.FullRunNeeded(ahead, f.clock.Now()); !strings.Contains(why, "later than this computer's clock") {
+		t.Errorf("a watermark a year ahead: full run needed %q", why)
+	}
+	if why := f.client.FullRunNeeded(cur, f.clock.Now()); why != "" {
+		t.Errorf("a watermark in the past: full run needed %q", why)
+	}
+	f.sim.SetTitle(act[2], "Edited after the clock was put right")
+	_, _, healed, err := f.pass(t, engine.Full, ahead, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w cursor
+	if err := json.Unmarshal(healed, &w); err != nil || w.Watermark.After(f.clock.Now().Add(time.Minute)) || w.Events.After(f.clock.Now().Add(time.Minute)) {
+		t.Fatalf("after a full pass the cursor is %s (%v), the clock %v", healed, err, f.clock.Now())
+	}
+	if why := f.client.FullRunNeeded(healed, f.clock.Now()); why != "" {
+		t.Errorf("after the full pass: full run needed %q", why)
+	}
+	f.clock.Advance(time.Hour)
+	f.sim.SetTitle(act[3], "Seen by the next incremental pass")
+	users, _, _, err := f.pass(t, engine.Incremental, healed, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := users[strconv.FormatInt(act[3], 10)]; !ok {
+		t.Errorf("an edit after the full pass was not seen (%d users read)", len(users))
+	}
+}

@@ -60,6 +60,16 @@ func statusName(code int) string {
 	return ""
 }
 
+// FullRunNeeded implements engine.FullRunChecker: a position dated ahead
+// of the clock would make incremental passes skip changes.
+func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
+	var cur cursor
+	if json.Unmarshal(raw, &cur) != nil {
+		return ""
+	}
+	return engine.AheadOfClock("OneLogin's answers", later(cur.Watermark, cur.Events), now)
+}
+
 // Fetch implements engine.Provider. A full pass lists every user (OneLogin
 // has no status filter) and hands them all to the engine, which keeps
 // those of the selected statuses: a user it delivered who is now outside
@@ -163,7 +173,12 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	if next.IsZero() || (!passStart.IsZero() && passStart.Before(next)) {
 		next = passStart
 	}
-	next = later(next, cur.Watermark)
+	if !full {
+		// A full pass read everything: its own answers' times are the next
+		// position, even when the stored one is later (a server clock that
+		// was ahead, AheadOfClock), which an incremental pass keeps.
+		next = later(next, cur.Watermark)
+	}
 	if next.IsZero() {
 		return nil, errors.New("onelogin: the pass ended without a server time to start the next one from (no users and no Date header)")
 	}
