@@ -85,24 +85,26 @@ type FullRunChecker interface {
 }
 
 // aheadSlack is how far a provider's stored position may be later than
-// this computer's clock: the two clocks differ by seconds, and a pass
-// that ran while the provider's answers were dated ahead is the case to
-// catch, where an hour is a clock gone wrong.
+// the provider's own clock now: positions are taken from its answers'
+// times, so beyond seconds the clock was ahead when they were taken.
 const aheadSlack = time.Hour
 
-// AheadOfClock is the reason a run must be full when a provider's stored
-// position, which comes from the times in its answers, is more than an
-// hour later than now: the provider's clock (or a proxy that rewrote
-// Date) was ahead when the position was taken, and an incremental pass
-// would ask for the changes after a time that has not come, finding none
-// until it does. Empty when pos is not ahead.
-func AheadOfClock(what string, pos, now time.Time) string {
-	ahead := pos.Sub(now)
-	if ahead <= aheadSlack {
+// AheadOfClock is the reason the next run must be full when a provider's
+// stored position (pos, from the times of its answers) is more than an
+// hour later than the time its answers give now (server): its clock, or a
+// proxy that rewrote Date, was ahead when the position was taken, and an
+// incremental pass asks for the changes after a time that has not come,
+// finding none, with no error, until it does. Empty when pos is not ahead
+// or server is unknown. The provider's clock, not this computer's, is the
+// measure: a host whose own clock is wrong (a Windows server in the wrong
+// time zone) must not make every run full.
+func AheadOfClock(what string, pos, server time.Time) string {
+	ahead := pos.Sub(server)
+	if server.IsZero() || ahead <= aheadSlack {
 		return ""
 	}
-	return fmt.Sprintf("the position stored from %s (%s) is %s later than this computer's clock; one of the two clocks was "+
-		"wrong, so a full run reads everything again (if this repeats, check this computer's clock)",
+	return fmt.Sprintf("the position stored from %s (%s) was %s later than its clock now; that clock (or a proxy that "+
+		"rewrote Date) was ahead when it was stored, so changes since may have been skipped, and a full run reads everything again",
 		what, pos.UTC().Format(time.RFC3339), ahead.Round(time.Minute))
 }
 

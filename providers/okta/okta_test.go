@@ -915,8 +915,9 @@ func TestConnectionsAreReused(t *testing.T) {
 // An Okta whose answers were dated a year ahead for a while (a proxy that
 // rewrote Date, a bad time step) leaves the watermark and the System Log
 // position in the future, where incremental passes would find no change
-// until the day came: the next run is full, and its pass dates the
-// position from its own answers.
+// until the day came: the first incremental pass that finds its position
+// more than an hour later than Okta's clock says so in its cursor, the
+// next run is full, and its pass dates the position from its own answers.
 func TestAPositionFromTheFutureMakesTheNextRunFull(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, oktatest.Options{Users: 60, NoLimits: true}, Options{})
@@ -932,27 +933,41 @@ func TestAPositionFromTheFutureMakesTheNextRunFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if why := f.client.FullRunNeeded(ahead, f.clock.Now()); why != "" {
+		t.Errorf("a position from the answers of the time: full run needed %q", why)
+	}
 	f.clock.Advance(-year + time.Hour) // the clock is put right
-	if why := f.client.FullRunNeeded(ahead, f.clock.Now()); !strings.Contains(why, "later than this computer's clock") {
-		t.Errorf("a position a year ahead: full run needed %q", why)
-	}
-	if why := f.client.FullRunNeeded(cur, f.clock.Now()); why != "" {
-		t.Errorf("a position in the past: full run needed %q", why)
-	}
-	_, healed, err := f.pass(t, engine.Full, ahead, "ACTIVE")
+	_ = f.sim.EditProfile(active[2], map[string]any{"title": "Edited after the clock was put right"})
+	users, flagged, err := f.pass(t, engine.Incremental, ahead, "ACTIVE")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if u, ok := users[active[2]]; ok && !u.Partial {
+		t.Fatal("the test's premise: an incremental pass from a position a year ahead sees the edit")
+	}
+	if why := f.client.FullRunNeeded(flagged, f.clock.Now()); !strings.Contains(why, "later than its clock now") {
+		t.Errorf("after a pass that found its position a year ahead: full run needed %q", why)
+	}
+	users, healed, err := f.pass(t, engine.Full, flagged, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := users[active[2]]; !ok {
+		t.Error("the full pass did not read the edited user")
 	}
 	if why := f.client.FullRunNeeded(healed, f.clock.Now()); why != "" {
 		t.Errorf("after the full pass: full run needed %q (%s)", why, healed)
 	}
 	f.clock.Advance(time.Hour)
-	_ = f.sim.EditProfile(active[2], map[string]any{"title": "Seen by the next incremental pass"})
-	users, _, err := f.pass(t, engine.Incremental, healed, "ACTIVE")
+	_ = f.sim.EditProfile(active[3], map[string]any{"title": "Seen by the next incremental pass"})
+	users, next, err := f.pass(t, engine.Incremental, healed, "ACTIVE")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u, ok := users[active[2]]; !ok || u.Partial {
+	if u, ok := users[active[3]]; !ok || u.Partial {
 		t.Errorf("an edit after the full pass was not seen (%d users read)", len(users))
+	}
+	if why := f.client.FullRunNeeded(next, f.clock.Now()); why != "" {
+		t.Errorf("after an incremental pass from a sound position: full run needed %q", why)
 	}
 }

@@ -28,6 +28,10 @@ type cursor struct {
 	// skips the events of LogSeen. Zero in version 1 cursors.
 	Log     time.Time   `json:"log,omitzero"`
 	LogSeen []seenEvent `json:"logSeen,omitempty"`
+	// Suspect says why the position cannot be trusted (engine.AheadOfClock:
+	// it is later than Okta's clock): the next run is full, and its cursor
+	// has none.
+	Suspect string `json:"suspect,omitempty"`
 	// Apps are the labels and names of the org's apps by ID, so that
 	// incremental passes name a user's apps without a call.
 	Apps map[string][2]string `json:"apps,omitempty"`
@@ -52,8 +56,8 @@ func newPass(cur cursor, statuses []string) *incremental {
 }
 
 // FullRunNeeded implements engine.FullRunChecker: past the System Log's
-// retention, events an incremental pass needs may be gone; a position
-// dated ahead of the clock (engine.AheadOfClock) would skip changes.
+// retention, events an incremental pass needs may be gone; a position the
+// last pass found dated ahead of Okta's clock (Suspect) skipped changes.
 func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 	var cur cursor
 	if json.Unmarshal(raw, &cur) != nil {
@@ -66,11 +70,7 @@ func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 	if !pos.IsZero() && now.Sub(pos) > logRetention {
 		return fmt.Sprintf("the last run read Okta's System Log on %s, longer ago than its 90 days' retention", pos.Format(time.DateOnly))
 	}
-	latest := cur.Watermark
-	if cur.Log.After(latest) {
-		latest = cur.Log
-	}
-	return engine.AheadOfClock("Okta's answers", latest, now)
+	return cur.Suspect
 }
 
 // Fetch implements engine.Provider. A full pass lists the users of the
@@ -230,6 +230,16 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		}
 	case log != nil:
 		out.Log, out.LogSeen = log.at.UTC(), log.seen
+	}
+	if enrich == nil {
+		out.Suspect = cur.Suspect
+		latest := cur.Watermark
+		if cur.Log.After(latest) {
+			latest = cur.Log
+		}
+		if why := engine.AheadOfClock("Okta's answers", latest, passStart); why != "" {
+			out.Suspect = why
+		}
 	}
 	if enrich == nil || enrich.noApps { // the names the pass knew, kept for users who keep their apps
 		for id, a := range pass.snapshotApps() {

@@ -496,11 +496,12 @@ func TestHTTPSAndTrust(t *testing.T) {
 // A server clock that was wrong for a while (a year ahead: a proxy that
 // rewrites Date, a bad time step on OneLogin's side) leaves the watermark
 // in the future, and incremental passes then ask for the changes after a
-// day that has not come: they find none, with no error. A watermark more
-// than an hour ahead of this computer's clock makes the next run full, and
-// a full pass starts the watermark afresh from its own answers. Before, a
-// full pass kept the later watermark, so incremental runs stayed blind
-// until the day came.
+// day that has not come: they find none, with no error. An incremental
+// pass that finds its position more than an hour later than OneLogin's
+// clock says so in its cursor, which makes the next run full, and a full
+// pass starts the position afresh from its own answers. Before, a full
+// pass kept the later watermark, so incremental runs stayed blind until
+// the day came. This computer's clock plays no part.
 func TestAWatermarkFromTheFutureIsNotKept(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, onelogintest.Options{Users: 40}, Options{})
@@ -516,32 +517,45 @@ func TestAWatermarkFromTheFutureIsNotKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if why := f.client.FullRunNeeded(ahead, t0.Add(-year)); why != "" {
+		t.Errorf("a position from the answers of the time: full run needed %q", why)
+	}
 	f.clock.Advance(-year + time.Hour) // the clock is put right
-	if why := f.client.FullRunNeeded(ahead, f.clock.Now()); !strings.Contains(why, "later than this computer's clock") {
-		t.Errorf("a watermark a year ahead: full run needed %q", why)
-	}
-	if why := f.client.FullRunNeeded(cur, f.clock.Now()); why != "" {
-		t.Errorf("a watermark in the past: full run needed %q", why)
-	}
 	f.sim.SetTitle(act[2], "Edited after the clock was put right")
-	_, _, healed, err := f.pass(t, engine.Full, ahead, "active")
+	users, _, flagged, err := f.pass(t, engine.Incremental, ahead, "active")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := users[strconv.FormatInt(act[2], 10)]; ok {
+		t.Fatal("the test's premise: an incremental pass from a position a year ahead sees the edit")
+	}
+	if why := f.client.FullRunNeeded(flagged, t0); !strings.Contains(why, "later than its clock now") {
+		t.Errorf("after a pass that found its position a year ahead: full run needed %q", why)
+	}
+	users, _, healed, err := f.pass(t, engine.Full, flagged, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := users[strconv.FormatInt(act[2], 10)]; !ok {
+		t.Error("the full pass did not read the edited user")
 	}
 	var w cursor
 	if err := json.Unmarshal(healed, &w); err != nil || w.Watermark.After(f.clock.Now().Add(time.Minute)) || w.Events.After(f.clock.Now().Add(time.Minute)) {
 		t.Fatalf("after a full pass the cursor is %s (%v), the clock %v", healed, err, f.clock.Now())
 	}
-	if why := f.client.FullRunNeeded(healed, f.clock.Now()); why != "" {
+	if why := f.client.FullRunNeeded(healed, t0); why != "" {
 		t.Errorf("after the full pass: full run needed %q", why)
 	}
 	f.clock.Advance(time.Hour)
 	f.sim.SetTitle(act[3], "Seen by the next incremental pass")
-	users, _, _, err := f.pass(t, engine.Incremental, healed, "active")
+	users, _, next, err := f.pass(t, engine.Incremental, healed, "active")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := users[strconv.FormatInt(act[3], 10)]; !ok {
 		t.Errorf("an edit after the full pass was not seen (%d users read)", len(users))
+	}
+	if why := f.client.FullRunNeeded(next, t0); why != "" {
+		t.Errorf("after an incremental pass from a sound position: full run needed %q", why)
 	}
 }

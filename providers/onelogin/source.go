@@ -48,6 +48,10 @@ type cursor struct {
 	// pass read the log, or began, if full; a cursor of an earlier version
 	// has none, and the log is read from the watermark.
 	Events time.Time `json:"events,omitzero"`
+	// Suspect says why the position cannot be trusted (engine.AheadOfClock:
+	// it is later than OneLogin's clock): the next run is full, and its
+	// cursor has none.
+	Suspect string `json:"suspect,omitempty"`
 }
 
 // statusName maps a status code to its canonical name ("" if unknown).
@@ -60,14 +64,14 @@ func statusName(code int) string {
 	return ""
 }
 
-// FullRunNeeded implements engine.FullRunChecker: a position dated ahead
-// of the clock would make incremental passes skip changes.
+// FullRunNeeded implements engine.FullRunChecker: a position the last
+// pass found dated ahead of OneLogin's clock (Suspect) skipped changes.
 func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
 	var cur cursor
 	if json.Unmarshal(raw, &cur) != nil {
 		return ""
 	}
-	return engine.AheadOfClock("OneLogin's answers", later(cur.Watermark, cur.Events), now)
+	return cur.Suspect
 }
 
 // Fetch implements engine.Provider. A full pass lists every user (OneLogin
@@ -190,6 +194,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		out.PageSize = c.limit
 	}
 	if !full {
+		out.Suspect = cur.Suspect
+		if why := engine.AheadOfClock("OneLogin's answers", later(cur.Watermark, cur.Events), passStart); why != "" {
+			out.Suspect = why
+		}
 		known, _ := req.State.(knownUsers)
 		events, err := c.readDeletions(ctx, cur, seen, known, page)
 		if err != nil {
