@@ -56,3 +56,72 @@ func TestUntrustedDataDirectoryAndKeyAreRefused(t *testing.T) {
 		t.Errorf("a key others may read: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// A mapping table decides what every user's record says in Neurons (the
+// e-mail, the manager, the status): NC_MAPPINGS_DIR and the tables in it
+// are trusted as the settings are. A folder others may write, or a table
+// another account put there or may change, is refused with the path and
+// the fix, and a run keeps to the last good table (the daemon's) or fails;
+// before, any account that could write the folder decided what the
+// service sent.
+func TestUntrustedMappingTablesAreRefused(t *testing.T) {
+	h, _, sink := withSim(t, 20)
+	maps := t.TempDir()
+	h.env["NC_MAPPINGS_DIR"] = maps
+	table := filepath.Join(maps, "okta.csv")
+	if err := os.WriteFile(table, []byte("target,source,transform,notes\nUser.JobTitle,profile.title,upper,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("run", "Sim") // a good table: the last good one from here on
+
+	if err := os.Chmod(maps, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"status"}, {"run", "Sim"}, {"mapping", "export", "okta"}} {
+		r := h.run(args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "NC_MAPPINGS_DIR") || !strings.Contains(r.stderr, "chmod go-w "+maps) {
+			t.Errorf("%v with a folder others may write: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+	if err := os.Chmod(maps, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// A table others may change, then one another account owns.
+	if err := os.Chmod(table, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("mapping", "export", "okta")
+	if r.code == 0 || !strings.Contains(r.stderr, "chmod go-w "+table) {
+		t.Errorf("export of a table others may change: exit %d, %q", r.code, r.stderr)
+	}
+	// A run in a process of its own has no last good table to keep to (a
+	// daemon does): it fails, and sends nothing, rather than falling back
+	// on the built-in table, which would rewrite every record.
+	upserts, _ := sink.Counts()
+	r = h.run("run", "Sim", "--full")
+	if r.code != 1 || !strings.Contains(r.stderr, "is not used") || !strings.Contains(r.stderr, "chmod go-w "+table) {
+		t.Errorf("a run with a table others may change: exit %d, %q", r.code, r.stderr)
+	}
+	if after, _ := sink.Counts(); after != upserts {
+		t.Errorf("the run sent %d upserts", after-upserts)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chmod(table, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(table, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		if r := h.run("mapping", "export", "okta"); r.code == 0 || !strings.Contains(r.stderr, "chown") || !strings.Contains(r.stderr, table) {
+			t.Errorf("export of another account's table: exit %d, %q", r.code, r.stderr)
+		}
+		if err := os.Chown(table, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(table, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("mapping", "export", "okta")
+}

@@ -102,6 +102,9 @@ func Load(ctx context.Context, lookup envconfig.Lookuper, o Overrides) (Settings
 		s.MappingsDir = p.dir("NC_MAPPINGS_DIR", s.MappingsDir)
 		if info, err := os.Stat(s.MappingsDir); err != nil || !info.IsDir() {
 			p.add("NC_MAPPINGS_DIR", "%s is not a readable folder; create it or unset the variable", s.MappingsDir)
+		} else if err := private.Check(s.MappingsDir, private.Input); err != nil {
+			// Its tables decide what every user's record says in Neurons.
+			p.add("NC_MAPPINGS_DIR", "%v", err)
 		}
 	}
 	s.checkListen(&p)
