@@ -66,7 +66,7 @@ func statusName(code int) string {
 
 // FullRunNeeded implements engine.FullRunChecker: a position the last
 // pass found dated ahead of OneLogin's clock (Suspect) skipped changes.
-func (c *Client) FullRunNeeded(raw []byte, now time.Time) string {
+func (c *Client) FullRunNeeded(raw []byte, _ time.Time) string {
 	var cur cursor
 	if json.Unmarshal(raw, &cur) != nil {
 		return ""
