@@ -27,6 +27,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.appLinks(w, r, parts[1])
 	case len(parts) == 3 && parts[0] == "users" && parts[2] == "devices" && get:
 		s.userDevices(w, r, parts[1])
+	case len(parts) == 3 && parts[0] == "users" && parts[2] == "factors" && get:
+		s.factors(w, r, parts[1])
 	case p == "/api/v1/apps" && get:
 		s.listApps(w, r)
 	case len(parts) == 3 && parts[0] == "apps" && parts[2] == "users" && get:

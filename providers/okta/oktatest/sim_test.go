@@ -297,6 +297,20 @@ func TestResponsesMatchTheVendorSpec(t *testing.T) {
 	for _, d := range userDevices {
 		check("UserDevice", map[string]any(d))
 	}
+	pushes := 0
+	for _, id := range s.IDs("ACTIVE")[:40] {
+		_, factors := ok(t, ts, "/api/v1/users/"+id+"/factors")
+		for _, f := range factors {
+			check("UserFactor", map[string]any(f))
+			if f["factorType"] == "push" {
+				check("UserFactorPush", map[string]any(f))
+				pushes++
+			}
+		}
+	}
+	if pushes == 0 {
+		t.Error("no push factor among 40 users")
+	}
 	id := s.IDs("ACTIVE")[1]
 	if err := s.Assign(id, 3); err != nil {
 		t.Fatal(err)
