@@ -40,7 +40,7 @@ func TestRequestsForAnotherHostAreRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			switch {
 			case ok && resp.StatusCode != http.StatusOK:
 				t.Errorf("Host %q, %s: %d %s", host, path, resp.StatusCode, body)

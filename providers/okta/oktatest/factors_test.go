@@ -48,17 +48,17 @@ func TestFactorsNameTheUsersPhones(t *testing.T) {
 			t.Errorf("user %s: push factors %v, phones and tablets %v", id, got, want)
 		}
 		phones += len(want)
-		if _, body := call(t, classic, http.MethodGet, "/api/v1/users/"+id+"/factors", "SSWS "+token); string(body) == "[]" && len(want) > 0 {
+		if _, body := call(t, classic, http.MethodGet, "/api/v1/users/"+id+"/factors", "SSWS "+token); string(body) == "[]" && len(want) > 0 { //nolint:bodyclose // call closes it
 			t.Errorf("the Classic org lists no factors for %s", id)
 		}
 	}
 	if phones == 0 || computers == 0 {
 		t.Fatalf("the tenant has %d phones and %d computers: the test needs both", phones, computers)
 	}
-	if resp, _ := call(t, classic, http.MethodGet, "/api/v1/users/"+s.IDs("ACTIVE")[0]+"/devices", "SSWS "+token); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := call(t, classic, http.MethodGet, "/api/v1/users/"+s.IDs("ACTIVE")[0]+"/devices", "SSWS "+token); resp.StatusCode != http.StatusNotFound { //nolint:bodyclose // call closes it
 		t.Errorf("the Classic org's devices API answered %d", resp.StatusCode)
 	}
-	if resp, body := call(t, ts, http.MethodGet, "/api/v1/users/00unknown0000000000/factors", "SSWS "+token); resp.StatusCode != http.StatusNotFound {
+	if resp, body := call(t, ts, http.MethodGet, "/api/v1/users/00unknown0000000000/factors", "SSWS "+token); resp.StatusCode != http.StatusNotFound { //nolint:bodyclose // call closes it
 		t.Errorf("an unknown user's factors: %d %s", resp.StatusCode, body)
 	}
 }
