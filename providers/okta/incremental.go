@@ -81,7 +81,9 @@ func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bo
 	var read, gone []string
 	// Users the log names for their apps or devices, unless the pass reads
 	// none of those (skipUnread): their records have not changed for it.
-	noApps, noDevices := pass.isUnavailable("apps"), pass.isUnavailable("devices")
+	// Refused devices are read from factors (readFactors): only a mapping
+	// that reads none leaves them out.
+	noApps, noDevices := pass.isUnavailable("apps"), pass.isUnavailable("devices") && !pass.keeps("devices")
 	for id := range log.apps {
 		if !noApps {
 			read = append(read, id)

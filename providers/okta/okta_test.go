@@ -525,12 +525,23 @@ func TestClassicOrgDegradesWithAWarning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// No devices API: a user's phones and tablets come from its Okta
+	// Verify factors, without OS versions, and computers not at all.
+	phones := 0
 	for _, u := range full {
-		if _, ok := u.Raw["devices"]; ok {
-			t.Fatal("devices present although the org has no devices API")
+		list, _ := u.Raw["devices"].([]any)
+		for _, d := range list {
+			p := d.(map[string]any)["profile"].(map[string]any)
+			if (p["platform"] != "IOS" && p["platform"] != "ANDROID") || p["osVersion"] != "" || p["displayName"] == "" {
+				t.Fatalf("user %s: a device from factors reads %v", u.ID, p)
+			}
+			phones++
 		}
 	}
-	if w := f.client.Stats().Warnings; len(w) != 1 || !strings.Contains(w[0], "Identity Engine") {
+	if phones == 0 {
+		t.Error("no user has a phone from its factors")
+	}
+	if w := f.client.Stats().Warnings; len(w) != 1 || !strings.Contains(w[0], "Identity Engine") || !strings.Contains(w[0], "Okta Verify factors") {
 		t.Errorf("warnings %q", w)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -185,8 +186,9 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	if pass.isUnavailable("devices") {
 		if !pass.keeps("devices") {
 			s.Devices, s.NoDevices = nil, true
+			return nil
 		}
-		return nil
+		return c.readFactors(ctx, id, s, pass)
 	}
 	var items []struct{ Device device }
 	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(r io.Reader) (err error) {
@@ -198,7 +200,7 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 		if pass.markUnavailable("devices") {
 			c.warn(fmt.Sprintf("okta devices API unavailable (%v): %s", err, devicesKept))
 		}
-		return nil
+		return c.readFactors(ctx, id, s, pass)
 	case err != nil:
 		return err
 	}
@@ -210,12 +212,86 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	return nil
 }
 
+// readFactors is how a user's devices are read when the devices API is
+// refused (a Classic Engine org has none; a role may not read them): from
+// the user's Okta Verify push factors, one call (okta-api.md §5.3, §5.4).
+// Each active push factor is a phone or tablet: its platform (IOS,
+// ANDROID) and name, but no OS version (the factor's version is Okta
+// Verify's) and no computers. A factors answer that is refused too keeps
+// the devices s had.
+func (c *Client) readFactors(ctx context.Context, id string, s *userState, pass *incremental) error {
+	type factor struct {
+		FactorType, Status string
+		Profile            struct{ Name, Platform string }
+	}
+	var factors []factor
+	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/factors", func(r io.Reader) (err error) {
+		factors, err = httpclient.DecodeItemsFrom[factor](r, 0) // unpaginated: one user's factors
+		return err
+	})
+	switch {
+	case unavailable(err):
+		return nil
+	case err != nil:
+		return err
+	}
+	devices := []stateDevice{}
+	for _, f := range factors {
+		if f.FactorType != "push" || f.Status != "ACTIVE" || f.Profile.Platform == "" {
+			continue
+		}
+		d := stateDevice{Platform: strings.ToUpper(f.Profile.Platform)}
+		if !pass.noDeviceNames {
+			d.Name = f.Profile.Name
+		}
+		devices = append(devices, d)
+	}
+	s.Devices, s.NoDevices = devices, false
+	return nil
+}
+
+// factorsOfPage fills in, from their factors (readFactors), the devices of
+// the users of a full pass's page whose state knows none, when the devices
+// sweep was refused: each user once, at the first full pass that sees it;
+// later passes keep what was read, and incremental ones read a user's
+// factors again when the System Log names it for a factor change.
+func (c *Client) factorsOfPage(ctx context.Context, users []engine.User, pass *incremental) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxInFlight)
+	for i := range users {
+		u := &users[i]
+		if !pass.selected[u.Status] {
+			continue
+		}
+		s, ok := pass.numbers.decode(u.State)
+		if !ok || !s.NoDevices {
+			continue
+		}
+		g.Go(func() error {
+			if err := c.readFactors(gctx, u.ID, s, pass); err != nil {
+				return err
+			}
+			if !s.NoDevices {
+				list := make([]any, 0, len(s.Devices))
+				for _, d := range s.Devices {
+					list = append(list, deviceRaw(d))
+				}
+				u.Raw["devices"] = list
+				u.State = pass.numbers.encode(s)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
 // What a run says when an API is refused: users keep what was last read.
 const (
 	appsKept = "each user's assigned apps are kept as last read, not updated, until the token may read apps again " +
 		"(grant its admin read access to apps, or the okta.apps.read scope to an OAuth app)"
-	devicesKept = "each user's devices are kept as last read, not updated, until the token may read devices again " +
-		"(the devices API exists only in Identity Engine orgs)"
+	devicesKept = "each user's devices are kept as last read, not updated, until the token may read devices again (the " +
+		"devices API exists only in Identity Engine orgs); a user with none read yet, or whose factors the System Log says " +
+		"changed, gets its phones and tablets from its Okta Verify factors instead (a call each; no computers, no OS versions)"
 )
 
 // errAppsRefused: an app the pass cannot name, the apps API being refused.

@@ -55,7 +55,8 @@ func (c *Client) Check(ctx context.Context, known []string) (string, error) {
 		var parts string
 		if !slices.Contains(lacking, "okta.devices.read") {
 			parts += c.checkPart(ctx, "/api/v1/devices?limit=1", "devices API", "a Classic Engine org has none, or %s may not read "+
-				"devices), so runs leave the users' devices out and the mapping table's device rows stay empty")
+				"devices), so runs read each user's phones and tablets from its Okta Verify factors instead: a call per user at the first "+
+				"full run, and no computers or OS versions")
 		}
 		if !slices.Contains(lacking, "okta.logs.read") {
 			parts += c.checkPart(ctx, "/api/v1/logs?limit=1", "System Log", "%s may not read it), so incremental runs cannot "+

@@ -193,6 +193,10 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 			}
 		} else if err := c.joinPage(enrich, users, req.State, pass); err != nil {
 			return err
+		} else if enrich.noDevs && pass.keeps("devices") {
+			if err := c.factorsOfPage(ctx, users, pass); err != nil {
+				return err
+			}
 		}
 		return page(users)
 	}

@@ -36,6 +36,9 @@ var logEventTypes = []string{
 	"group.user_membership.add", "group.user_membership.remove",
 	"group.application_assignment.add", "group.application_assignment.remove",
 	"device.user.add", "device.user.remove",
+	// An Okta Verify enrolment changed: where the devices API is refused,
+	// a user's phones come from its factors (readFactors).
+	"user.mfa.factor.activate", "user.mfa.factor.deactivate", "user.mfa.factor.reset_all",
 	"user.lifecycle.delete.completed",
 }
 
@@ -171,7 +174,7 @@ func (r *logRead) note(e logEvent) {
 	case user == "":
 	case strings.HasPrefix(e.EventType, "application.user_membership."), strings.HasPrefix(e.EventType, "group.user_membership."):
 		r.apps[user] = true
-	case strings.HasPrefix(e.EventType, "device."):
+	case strings.HasPrefix(e.EventType, "device."), strings.HasPrefix(e.EventType, "user.mfa.factor."):
 		r.devices[user] = true
 	case e.EventType == "user.lifecycle.delete.completed":
 		r.deleted[user] = true

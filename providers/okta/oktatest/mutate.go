@@ -207,8 +207,21 @@ func (s *Server) AddDevice(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.emit("device.user.add", "Add user to device", s.deviceTarget(after, k), s.userTarget(after))
+	s.deviceEvents(after, k, "device.user.add", "Add user to device", "user.mfa.factor.activate", "Activate factor or authenticator")
 	return s.t.deviceID(after.idx, k), nil
+}
+
+// deviceEvents logs a device linked to or unlinked from a user: the device
+// event, which only an Identity Engine org has (a Classic one has no
+// devices), and, for a phone or tablet, the Okta Verify enrolment's factor
+// event, which both have (user.mfa.factor.*, targeting the user).
+func (s *Server) deviceEvents(u *user, k int, devType, devMsg, factorType, factorMsg string) {
+	if !s.opts.Classic {
+		s.emit(devType, devMsg, s.deviceTarget(u, k), s.userTarget(u))
+	}
+	if platform, _, _ := s.t.device(u.idx, k); platform == "IOS" || platform == "ANDROID" {
+		s.emit(factorType, factorMsg, s.userTarget(u))
+	}
 }
 
 // RemoveDevice unlinks device deviceID from its user (device.user.remove).
@@ -228,9 +241,20 @@ func (s *Server) RemoveDevice(deviceID string) error {
 		return nil
 	})
 	if err == nil {
-		s.emit("device.user.remove", "Remove user from device", s.deviceTarget(after, k), s.userTarget(after))
+		s.deviceEvents(after, k, "device.user.remove", "Remove user from device", "user.mfa.factor.deactivate", "Reset factor or authenticator")
 	}
 	return err
+}
+
+// DevicePlatform is device deviceID's platform (IOS, ANDROID, MACOS,
+// WINDOWS), "" for no such device.
+func (s *Server) DevicePlatform(deviceID string) string {
+	pos, ok := s.t.indexOf("guo", deviceID)
+	if !ok {
+		return ""
+	}
+	platform, _, _ := s.t.device(pos/4, pos%4)
+	return platform
 }
 
 // DeviceIDs lists user id's devices.
