@@ -982,3 +982,33 @@ func TestAPositionFromTheFutureMakesTheNextRunFull(t *testing.T) {
 		t.Errorf("after an incremental pass from a sound position: full run needed %q", why)
 	}
 }
+
+// A role that may read neither devices nor factors: the first refused
+// factors call ends the fallback for the pass, with a warning, and the
+// pass goes on without devices.
+func TestRefusedFactorsAreAskedOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 120, Classic: true, NoLimits: true}, Options{})
+	f.sim.Inject(oktatest.Fault{Suffix: "/factors", Times: 1 << 30, Status: http.StatusForbidden})
+	full, _, err := f.pass(t, engine.Full, nil, "ACTIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range full {
+		if list, _ := u.Raw["devices"].([]any); len(list) > 0 {
+			t.Fatalf("user %s has devices %v", u.ID, list)
+		}
+	}
+	calls := 0
+	for _, r := range f.sim.Requests() {
+		if strings.HasSuffix(strings.SplitN(r.URL, "?", 2)[0], "/factors") {
+			calls++
+		}
+	}
+	if calls > maxInFlight {
+		t.Errorf("%d factors calls after the first refusal (at most the %d in flight may go)", calls, maxInFlight)
+	}
+	if w := strings.Join(f.client.Stats().Warnings, "\n"); !strings.Contains(w, "factors API unavailable too") {
+		t.Errorf("warnings %q", w)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -220,6 +221,9 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 // Verify's) and no computers. A factors answer that is refused too keeps
 // the devices s had.
 func (c *Client) readFactors(ctx context.Context, id string, s *userState, pass *incremental) error {
+	if pass.isUnavailable("factors") {
+		return nil
+	}
 	type factor struct {
 		FactorType, Status string
 		Profile            struct{ Name, Platform string }
@@ -229,8 +233,16 @@ func (c *Client) readFactors(ctx context.Context, id string, s *userState, pass 
 		factors, err = httpclient.DecodeItemsFrom[factor](r, 0) // unpaginated: one user's factors
 		return err
 	})
+	var ae *httpclient.APIError
 	switch {
-	case unavailable(err):
+	case errors.As(err, &ae) && ae.Status == http.StatusForbidden && ae.Page == "":
+		// A role that may not read factors either: not asked again this
+		// pass, each user's devices as they were.
+		if pass.markUnavailable("factors") {
+			c.warn(fmt.Sprintf("okta factors API unavailable too (%v): users whose devices were never read have none", err))
+		}
+		return nil
+	case unavailable(err): // the user deleted since (404)
 		return nil
 	case err != nil:
 		return err

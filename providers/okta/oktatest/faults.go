@@ -19,9 +19,12 @@ import (
 // faults were added. Faults apply after authentication and rate limiting,
 // like a failure inside Okta.
 type Fault struct {
-	Path  string // requests whose path starts with this; "" matches all
-	Skip  int    // let this many matching requests through first
-	Times int    // how many requests it spoils; 0 means 1
+	Path string // requests whose path starts with this; "" matches all
+	// Suffix narrows Path to paths that end with it ("/factors": every
+	// user's factors, which no prefix names).
+	Suffix string
+	Skip   int // let this many matching requests through first
+	Times  int // how many requests it spoils; 0 means 1
 	// Every spoils only every Every-th matching request (a storm that lets
 	// most requests through); 0 or 1 spoils each one.
 	Every int
@@ -105,7 +108,7 @@ func (s *Server) takeFault(path string) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if !strings.HasPrefix(path, f.Path) {
+		if !strings.HasPrefix(path, f.Path) || !strings.HasSuffix(path, f.Suffix) {
 			continue
 		}
 		if f.Skip > 0 {
