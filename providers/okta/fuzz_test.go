@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -55,7 +56,7 @@ func FuzzDecodeUsersPage(f *testing.F) {
 	srv.Close()
 	for _, s := range []string{`[]`, `[{}]`, `[{"id":"00u1","status":"ACTIVE","profile":{}}]`,
 		`[{"id":"00u1","status":"ACTIVE","lastUpdated":"2026-01-02T03:04:05.000Z","profile":{"n":1e400}}]`,
-		`[{"id":1,"status":"ACTIVE","profile":{}}]`, `{"errorCode":"E0000011"}`, `[null]`, `[{"id":"x","status":"A","profile":null}]`} {
+		`[{"id":1,"status":"ACTIVE","profile":{}}]`, `[{"id":"00u\n1","status":"ACTIVE","profile":{}}]`, `{"errorCode":"E0000011"}`, `[null]`, `[{"id":"x","status":"A","profile":null}]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -68,8 +69,8 @@ func FuzzDecodeUsersPage(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if got.id == "" || got.status == "" {
-				t.Fatalf("a user passed without id or status: %v", u)
+			if got.id == "" || got.status == "" || !plainID(got.id) {
+				t.Fatalf("a user passed without id or status, or with an id that is no ID: %v", u)
 			}
 			if _, ok := u["profile"].(map[string]any); !ok {
 				t.Fatalf("a user passed without a profile object: %v", u)
@@ -96,5 +97,30 @@ func TestCheckedIDDoesNotHoldTheRecord(t *testing.T) {
 	}
 	if unsafe.StringData(f.id) == unsafe.StringData(decoded) { //nolint:gosec // G103: compares the two strings' memory, which is the point
 		t.Error("the checked ID is the decoded string itself, a part of the record's memory")
+	}
+}
+
+// An ID that no Okta would send (a newline, a control character, a path,
+// a megabyte) is a malformed answer: the pass fails rather than keep it as
+// a database key, a line of a sink's remembered users or a path segment.
+func TestAnIDThatIsNoIDFailsThePass(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"00u1abcdefghijklmnop":   true,
+		"00u1-a_b.c":             true,
+		"00u1\nforged\tline":     false,
+		"00u1\u001b[2J":          false,
+		"../../api/v1/org":       false,
+		"00u 1":                  false,
+		strings.Repeat("a", 101): false,
+	} {
+		quoted, _ := json.Marshal(id)
+		items, err := decodeArray([]byte(`[{"id":` + string(quoted) + `,"status":"ACTIVE","profile":{}}]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = checkUser(items[0])
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "is not an Okta ID")) {
+			t.Errorf("id %q: %v", id, err)
+		}
 	}
 }

@@ -223,6 +223,9 @@ func checkUser(u map[string]any) (userFields, error) {
 	if id == "" {
 		return userFields{}, errors.New("okta: a listed user has no id")
 	}
+	if !plainID(id) {
+		return userFields{}, fmt.Errorf("okta: a listed user's id %q is not an Okta ID (20 letters and digits)", id[:min(len(id), 40)])
+	}
 	if status == "" {
 		return userFields{}, fmt.Errorf("okta: user %s has no status", id)
 	}
@@ -242,6 +245,27 @@ func checkUser(u map[string]any) (userFields, error) {
 	// it is a substring of the user's whole record: a set of them kept
 	// every record they came from (20 MB live at 10,000 changed users).
 	return userFields{id: strings.Clone(id), status: status, lastUpdated: lu}, nil
+}
+
+// plainID reports whether id can be an Okta ID: Okta's are 20 letters and
+// digits; this allows any length up to 100 and '-', '_', '.', so that a
+// new form still reads, but nothing else. An ID is a database key, a line
+// of the remembered users of a sink left, and a path segment: a newline,
+// a control character or a megabyte in one is a hostile or broken answer.
+func plainID(id string) bool {
+	if len(id) > 100 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if !idByte(id[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func idByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
 }
 
 // serverTime is the Date of a response, or the zero time.
