@@ -146,6 +146,7 @@ func (e *env) save() {
 func (e *env) run(o engine.Options) (store.Run, error) {
 	e.t.Helper()
 	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, e.log)
+	p.SinkName = e.eng.Sink // as the backend's and the scheduler's pushers have it
 	stop := p.Start(context.Background())
 	o.Committed = p.Kick
 	r, err := e.eng.Run(context.Background(), e.conn, e.prov, o)

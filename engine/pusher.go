@@ -53,6 +53,13 @@ type Pusher struct {
 	ConnID string
 	Clock  clock.Clock
 	Log    *slog.Logger
+	// SinkName names Sink as the connector's state does (Engine.Sink). The
+	// batches waiting when the connector moved to this sink were queued for
+	// the one before; the run that records the move (store.LeaveSink, which
+	// remembers the users those batches delete as still held there) must
+	// read them before any goes, so none does while the state names another
+	// sink. Empty: no such wait (tests of the pusher alone).
+	SinkName string
 
 	kick chan struct{}
 
@@ -226,6 +233,15 @@ func (p *Pusher) peek() (store.OutboxEntry, bool, error) {
 	var e store.OutboxEntry
 	var ok bool
 	err := p.DB.View(func(tx *store.Tx) error {
+		if p.SinkName != "" {
+			st, err := tx.SyncState(p.ConnID)
+			if err != nil {
+				return err
+			}
+			if st.Sink != "" && st.Sink != p.SinkName && tx.SnapshotSize(p.ConnID) > 0 {
+				return nil // the move is not recorded yet: a run's moved sink
+			}
+		}
 		var err error
 		e, ok, err = tx.PeekOutbox(p.ConnID)
 		return err

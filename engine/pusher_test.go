@@ -255,3 +255,44 @@ func TestPusherCapsALongRetryAfter(t *testing.T) {
 	}
 	e.assertSinkIsTruth()
 }
+
+// The batches waiting when a connector moves to another sink were queued
+// for the one before: the first run towards the new sink records the move
+// (store.LeaveSink) from them, so none may go before it has. A pusher
+// started first (a run's, or the daemon's at a restart with new settings)
+// used to send them at once, and the run then found an empty outbox and
+// did not remember the users they delete as still held by the sink left
+// (TestDeletesWaitingForASinkLeftReachItOnReturn failed under load).
+func TestBatchesWaitForTheMoveToBeRecorded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 60, "ACTIVE")
+	e.eng.Sink = "Neurons at A"
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Hour)
+	edited := e.sim.IDs("ACTIVE")[0]
+	_ = e.sim.EditProfile(edited, map[string]any{"title": "Queued for A"})
+	if _, err := e.eng.Run(context.Background(), e.conn, e.prov, engine.Options{}); err != nil { // queued, not delivered
+		t.Fatal(err)
+	}
+	before, _ := e.fake.Counts()
+
+	e.eng.Sink = "Neurons at B"
+	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, e.log)
+	p.SinkName = e.eng.Sink
+	ctx := context.Background()
+	stop := p.Start(ctx)
+	p.Kick()
+	if err := p.Drain(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := e.fake.Counts(); after != before {
+		t.Fatalf("%d upserts went before the run towards the new sink recorded the move", after-before)
+	}
+	_ = stop()
+
+	r := e.mustRun(engine.Options{})
+	if !r.Resend || e.fake.Users(e.conn.ID)[edited].Attributes["User.JobTitle"] != "Queued for A" {
+		t.Errorf("the run towards the new sink: resend %v, the edited title %v", r.Resend, e.fake.Users(e.conn.ID)[edited].Attributes["User.JobTitle"])
+	}
+	e.assertSinkIsTruth()
+}

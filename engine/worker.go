@@ -17,6 +17,7 @@ func (s *Scheduler) startWorker(c connector.Config, after time.Time) *worker {
 	wctx, cancel := context.WithCancel(s.ctx)
 	w := &worker{c: c, after: after, requests: make(chan request, 4), cancel: cancel, done: make(chan struct{}),
 		pusher: NewPusher(s.Engine.DB, s.Sink, c.ID, s.Engine.Clock, s.Engine.Log)}
+	w.pusher.SinkName = s.Engine.Sink
 	w.pushStop = w.pusher.Start(s.pushCtx)
 	s.group.Add(1)
 	go func() {

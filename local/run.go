@@ -80,7 +80,9 @@ func (b *Backend) pusher(db *store.DB, c connector.Config) (*engine.Pusher, erro
 	if err != nil {
 		return nil, err
 	}
-	return engine.NewPusher(db, s, c.ID, b.cfg.Clock, b.cfg.Log), nil
+	p := engine.NewPusher(db, s, c.ID, b.cfg.Clock, b.cfg.Log)
+	p.SinkName = b.cfg.SinkName
+	return p, nil
 }
 
 // result is how a run ended, with what still waits for the sink.
