@@ -156,6 +156,7 @@ func (s *Scheduler) Reload() {
 func (s *Scheduler) load() error {
 	var all []connector.Config
 	last := map[string]time.Time{}
+	moved := map[string]bool{} // connectors whose users went to another sink than this daemon's
 	err := s.Engine.DB.View(func(tx *store.Tx) error {
 		var err error
 		if all, err = tx.Connectors(); err != nil {
@@ -169,6 +170,11 @@ func (s *Scheduler) load() error {
 			if len(runs) == 1 {
 				last[c.ID] = runs[0].Start
 			}
+			st, err := tx.SyncState(c.ID)
+			if err != nil {
+				return err
+			}
+			moved[c.ID] = s.Engine.Sink != "" && st.Sink != "" && st.Sink != s.Engine.Sink && tx.SnapshotSize(c.ID) > 0
 		}
 		return nil
 	})
@@ -193,6 +199,12 @@ func (s *Scheduler) load() error {
 				after = c.Created
 			}
 			w = s.startWorker(c, s.notAhead(c, after, now))
+			if moved[c.ID] {
+				// Started with another sink (new settings): the resend to it
+				// goes now, not at the next slot, up to a day away, and the
+				// batches that waited go with it (Pusher.SinkName).
+				w.state.RetryAt = now
+			}
 			s.workers[c.ID] = w
 		} else if scheduleMoved(w.c, c) {
 			w.after, w.state.Failures, w.state.RetryAt = now, 0, time.Time{}

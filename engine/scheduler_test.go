@@ -538,3 +538,27 @@ func TestSchedulerSurvivesAClockSetBack(t *testing.T) {
 		t.Errorf("the run after the set-back: %s (%s)", last.Mode, last.ModeReason)
 	}
 }
+
+// A daemon started with another sink than the one its connectors delivered
+// to (new settings: the CSV drop, then Neurons) resends to it at once, not
+// at the next slot, up to a day away: its pusher holds the batches that
+// waited until a run records the move (TestBatchesWaitForTheMoveToBeRecorded).
+func TestSchedulerResendsToANewSinkAtOnce(t *testing.T) {
+	c := conn("daily", connector.Daily, "02:00", day0.AddDate(0, 0, -10))
+	e := newSchedEnv(t, day0, c) // 01:00, the last run an hour ago: no slot is due before 02:00
+	if err := e.db.Update(func(tx *store.Tx) error {
+		return errors.Join(tx.AddRun(c.ID, store.Run{ID: "r_old", Start: day0.Add(-time.Hour), Result: "ok"}),
+			tx.PutSyncState(c.ID, store.SyncState{Sink: "the CSV drop in /old"}),
+			tx.PutSnapshot(c.ID, "u1", store.Snapshot{Hash: [16]byte{1}, Status: "ACTIVE"}))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.sched.Engine.Sink = "Neurons at https://new"
+	e.start()
+	if got := e.until(day0.Add(30 * time.Minute)); !equal(got, []string{"06-01 01:01 daily"}) {
+		t.Fatalf("runs %v, want the resend to the new sink at once", got)
+	}
+	if got := e.until(day0.Add(26 * time.Hour)); !equal(got, []string{"06-01 02:00 daily", "06-02 02:00 daily"}) {
+		t.Fatalf("then the regular slots: %v", got)
+	}
+}
