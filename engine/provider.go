@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"neurons-connector/fault"
+	"neurons-connector/store"
 )
 
 // Mode says whether a run reads every user or only those changed since the
@@ -82,6 +83,15 @@ type UserStates interface {
 // AheadOfClock): a non-empty reason makes the run full.
 type FullRunChecker interface {
 	FullRunNeeded(cursor []byte, now time.Time) string
+}
+
+// SinkMoved reports whether a connector's users went to another sink than
+// sink (the state's Sink, from the runs that queued them) and some were
+// delivered there: the first run towards sink then resends every user and
+// records the move (store.LeaveSink), and the outbox waits for it. Empty
+// names (an earlier version's state, a test without sinks) move nothing.
+func SinkMoved(st store.SyncState, sink string, delivered int) bool {
+	return sink != "" && st.Sink != "" && st.Sink != sink && delivered > 0
 }
 
 // aheadSlack is how far a provider's stored position may be later than

@@ -238,7 +238,7 @@ func (p *Pusher) peek() (store.OutboxEntry, bool, error) {
 			if err != nil {
 				return err
 			}
-			if st.Sink != "" && st.Sink != p.SinkName && tx.SnapshotSize(p.ConnID) > 0 {
+			if SinkMoved(st, p.SinkName, tx.SnapshotSize(p.ConnID)) {
 				return nil // the move is not recorded yet: a run's moved sink
 			}
 		}

@@ -219,7 +219,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		run.Warnings = append(run.Warnings, "the mapping table did not load, so the last good one was used: "+terr.Error())
 	}
 	run.Warnings = append(run.Warnings, table.Warnings()...) // rows that stay empty
-	moved := e.Sink != "" && state.Sink != "" && state.Sink != e.Sink && delivered > 0
+	moved := SinkMoved(state, e.Sink, delivered)
 	resend := o.Resend || state.Resend != "" || moved
 	mode, reason := decideMode(c, state, hasCursor, table.Hash(), o.Full || o.ConfirmDeletes || resend, run.Start)
 	if frc, ok := prov.(FullRunChecker); ok && mode == Incremental {

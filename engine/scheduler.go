@@ -174,7 +174,7 @@ func (s *Scheduler) load() error {
 			if err != nil {
 				return err
 			}
-			moved[c.ID] = s.Engine.Sink != "" && st.Sink != "" && st.Sink != s.Engine.Sink && tx.SnapshotSize(c.ID) > 0
+			moved[c.ID] = SinkMoved(st, s.Engine.Sink, tx.SnapshotSize(c.ID))
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 
 	"neurons-connector/api"
 	"neurons-connector/connector"
+	"neurons-connector/engine"
 	"neurons-connector/store"
 )
 
@@ -52,7 +53,7 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 		return v, err
 	}
 	v.Sink = state.Sink
-	if state.Sink != "" && b.cfg.SinkName != "" && state.Sink != b.cfg.SinkName && v.KnownUsers > 0 {
+	if engine.SinkMoved(state, b.cfg.SinkName, v.KnownUsers) {
 		v.NextSink = b.cfg.SinkName
 	}
 	if sf, ok := tx.Shortfall(c.ID); ok {

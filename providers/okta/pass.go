@@ -284,11 +284,7 @@ func (c *Client) factorsOfPage(ctx context.Context, users []engine.User, pass *i
 				return err
 			}
 			if !s.NoDevices {
-				list := make([]any, 0, len(s.Devices))
-				for _, d := range s.Devices {
-					list = append(list, deviceRaw(d))
-				}
-				u.Raw["devices"] = list
+				u.Raw["devices"] = devicesRaw(s.Devices)
 				u.State = pass.numbers.encode(s)
 			}
 			return nil

@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,14 +237,11 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		out.Log, out.LogSeen = log.at.UTC(), log.seen
 	}
 	if enrich == nil {
-		out.Suspect = cur.Suspect
 		latest := cur.Watermark
 		if cur.Log.After(latest) {
 			latest = cur.Log
 		}
-		if why := engine.AheadOfClock("Okta's answers", latest, passStart); why != "" {
-			out.Suspect = why
-		}
+		out.Suspect = cmp.Or(engine.AheadOfClock("Okta's answers", latest, passStart), cur.Suspect)
 	}
 	if enrich == nil || enrich.noApps { // the names the pass knew, kept for users who keep their apps
 		for id, a := range pass.snapshotApps() {

@@ -269,11 +269,16 @@ func (c *Client) apply(ctx context.Context, raw map[string]any, s *userState, pa
 		raw["appLinks"] = links
 	}
 	if !s.NoDevices {
-		devs := make([]any, 0, len(s.Devices))
-		for _, d := range s.Devices {
-			devs = append(devs, deviceRaw(d))
-		}
-		raw["devices"] = devs
+		raw["devices"] = devicesRaw(s.Devices)
 	}
 	return nil
+}
+
+// devicesRaw is a record's devices, as full passes give them, from a state's.
+func devicesRaw(ds []stateDevice) []any {
+	out := make([]any, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, deviceRaw(d))
+	}
+	return out
 }

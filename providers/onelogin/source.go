@@ -1,6 +1,7 @@
 package onelogin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -194,10 +195,7 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 		out.PageSize = c.limit
 	}
 	if !full {
-		out.Suspect = cur.Suspect
-		if why := engine.AheadOfClock("OneLogin's answers", later(cur.Watermark, cur.Events), passStart); why != "" {
-			out.Suspect = why
-		}
+		out.Suspect = cmp.Or(engine.AheadOfClock("OneLogin's answers", later(cur.Watermark, cur.Events), passStart), cur.Suspect)
 		known, _ := req.State.(knownUsers)
 		events, err := c.readDeletions(ctx, cur, seen, known, page)
 		if err != nil {
