@@ -132,7 +132,8 @@ func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, s
 		// are made good by it.
 		_ = tx.ClearShortfall(p.c.ID, started)
 	}
-	state.Open = "" // the final batch is queued with this state
+	state.Open = ""    // the final batch is queued with this state
+	state.Reread = nil // their reports were read again, or wait for a full run (again)
 	p.e.stamp(&state)
 	state.ContactFields = strings.Join(p.contactFields, ",")
 	if p.mode == Full {

@@ -97,6 +97,9 @@ func (p *pass) commit() error {
 			if err := p.writeOverlay(tx); err != nil {
 				return err
 			}
+			if err := p.keepChanged(tx); err != nil {
+				return err
+			}
 			for _, id := range p.release {
 				if err := tx.ReleaseHeld(p.c.ID, id); err != nil {
 					return err
@@ -212,12 +215,15 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 			// Cloned: the ID may be a substring of the user's whole decoded
 			// record, which the pass would otherwise keep until it ends.
 			p.pendingDel[strings.Clone(u.ID)] = pendingDelete{reason: sink.ReasonDeletedAtSource, delivered: old.Delivered()}
+			p.contactChanged(u.ID, old, nil)
 		}
 		return err
 	}
-	p.fetched++
-	if p.mode == Full {
-		p.seen = append(p.seen, idHash(u.ID))
+	if !p.rereading { // a report read again was counted when listed, if it was
+		p.fetched++
+		if p.mode == Full {
+			p.seen = append(p.seen, idHash(u.ID))
+		}
 	}
 	if u.Partial {
 		return nil // known and unchanged since the last complete pass
@@ -232,6 +238,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		}
 		// A delete, decided when the pass ends (the deletion guard).
 		p.pendingDel[strings.Clone(u.ID)] = pendingDelete{reason: sink.ReasonStatusNotSelected, delivered: old.Delivered()}
+		p.contactChanged(u.ID, old, nil)
 		return nil
 	}
 	delete(p.pendingDel, u.ID) // seen again in the selection after all
@@ -243,6 +250,14 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 	contact := mapping.ContactOf(p.rec).Keep(p.contactFields) // only what managers' reports read
 	next := store.Snapshot{Hash: old.Hash, Status: u.Status, Name: contact.Name, Email: contact.Email, Phone: contact.Phone,
 		State: old.State, Queued: old.Queued}
+	if len(p.contactFields) > 0 {
+		next.Managers = p.table.ManagerIDs(u.Raw)
+		if !known {
+			p.contactChanged(u.ID, store.Snapshot{}, &next)
+		} else {
+			p.contactChanged(u.ID, old, &next)
+		}
+	}
 	if u.State != nil {
 		next.State = string(u.State) // a state changed alone rewrites the snapshot, and sends nothing
 	}

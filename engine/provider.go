@@ -49,6 +49,17 @@ type FetchRequest struct {
 	// (mapping.Table.Sources, "devices.profile.platform"), for what a
 	// provider can leave out below a top-level field; nil asks for all.
 	Sources []string
+	// Again, when the provider can read users by ID, is called once the
+	// pass's listing is done (every page handed over, deletions included)
+	// and before its cursor is made: it returns the users to read again
+	// and hand over as the pass hands over its users (apps and devices
+	// included), at the end, or none. They are the reports of managers
+	// whose name, e-mail or phone the pass changed: their records carry
+	// those, yet the reports themselves did not change at the source, so
+	// an incremental listing does not return them (and a full one may
+	// have returned them before their manager). A user read again that is
+	// gone is left out. Nil in requests that want none.
+	Again func() ([]string, error)
 }
 
 // User is one user as a provider returns it.

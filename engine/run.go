@@ -106,6 +106,12 @@ type pass struct {
 	staleContacts bool
 
 	outside map[string]mapping.Contact // managers outside the selection, from the UserFinder; a miss is the zero Contact
+	// changed are the users whose contact fields this pass changed (or
+	// who left, or arrived): their reports are read again (reread.go).
+	// rereading: the pages now are those reports, not the listing.
+	changed   map[string]bool
+	rereading bool
+	kept      int // how many of changed the sync state holds (keepChanged)
 
 	seen []uint64 // full runs: hashes of the IDs seen
 	// pendingDel are the deletes the pages found (users who left the
@@ -296,7 +302,11 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	for _, s := range c.Statuses {
 		p.selected[s] = true
 	}
-	p.overlay, p.removed, p.outside = map[string]store.Snapshot{}, map[string]bool{}, map[string]mapping.Contact{}
+	p.overlay, p.removed, p.outside, p.changed = map[string]store.Snapshot{}, map[string]bool{}, map[string]mapping.Contact{}, map[string]bool{}
+	for _, id := range state.Reread { // a run that stopped before it read their reports again
+		p.changed[id] = true
+	}
+	p.kept = len(p.changed)
 	removeStaleSpills(e.SpillDir, c.ID)
 	if p.spill, err = newSpill(e.SpillDir, c.ID, run.ID); err != nil {
 		return err
@@ -308,7 +318,8 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		}
 	}
 
-	req := FetchRequest{Mode: mode, Statuses: c.Statuses, State: userStates{db: e.DB, connID: c.ID}, Fields: table.Fields(), Sources: table.Sources()}
+	req := FetchRequest{Mode: mode, Statuses: c.Statuses, State: userStates{db: e.DB, connID: c.ID}, Fields: table.Fields(), Sources: table.Sources(),
+		Again: p.again}
 	if state.FullPages > 0 {
 		// Ten times the last full pass, and then some: a tenant does not
 		// grow tenfold between two full runs, an endless listing does.

@@ -31,6 +31,30 @@ func (t *Table) ManagerRefs(user map[string]any) []ManagerRef {
 	return out
 }
 
+// ManagerIDs are the IDs of the users whose fields the user's record
+// carries (its manager(FIELD) rows), comma-separated, each once, in the
+// table's order: what the engine keeps to find a manager's reports. One
+// manager, the common case, costs no allocation.
+func (t *Table) ManagerIDs(user map[string]any) string {
+	out := ""
+	for i := range t.fixed {
+		r := &t.fixed[i]
+		if r.tr.name != "manager" {
+			continue
+		}
+		p := r.paths[0]
+		id, ok := scalar(resolve(user[t.roots[p.root]], p.rest))
+		if !ok || id == "" || id == out || slices.Contains(strings.Split(out, ","), id) {
+			continue
+		}
+		if out != "" {
+			out += ","
+		}
+		out += id
+	}
+	return out
+}
+
 // ManagerFields lists the contact fields the table's manager(FIELD) rows
 // read, sorted: the engine keeps only these of every user.
 func (t *Table) ManagerFields() []string {

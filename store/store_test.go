@@ -608,6 +608,8 @@ func TestSnapshotKeepsWhenQueued(t *testing.T) {
 		{Hash: [16]byte{2}, Status: "ACTIVE", State: "\x01\x02", Queued: 1795000001},
 		{Hash: [16]byte{3}, Status: "SUSPENDED", State: "\x01"},
 		{Status: "ACTIVE"},
+		{Hash: [16]byte{6}, Status: "ACTIVE", Managers: "00u1,00u2"},
+		{Hash: [16]byte{7}, Status: "ACTIVE", State: "\x01", Queued: 1795000002, Managers: "42"},
 	} {
 		got, err := decodeSnapshot(s.encode())
 		if err != nil || got != s {
@@ -621,6 +623,15 @@ func TestSnapshotKeepsWhenQueued(t *testing.T) {
 	damaged := append(Snapshot{Hash: [16]byte{5}, Status: "ACTIVE", State: "x"}.encode(), 0x80)
 	if _, err := decodeSnapshot(damaged); err == nil {
 		t.Error("a damaged tail was read")
+	}
+	// The managers come last: a build that knows only Queued reads an
+	// entry with managers up to there.
+	withManagers := Snapshot{Hash: [16]byte{8}, Status: "ACTIVE", Managers: "00u9"}.encode()
+	if got, err := decodeSnapshot(withManagers[:len(withManagers)-5]); err != nil || got.Managers != "" || got.Status != "ACTIVE" {
+		t.Errorf("an entry cut before its managers: %+v, %v", got, err)
+	}
+	if _, err := decodeSnapshot(withManagers[:len(withManagers)-1]); err == nil {
+		t.Error("a cut list of managers was read")
 	}
 }
 

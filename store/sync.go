@@ -26,24 +26,36 @@ type Snapshot struct {
 	// (Unix seconds; 0 for entries written before it was kept): what
 	// explain says of the user's last delivery, five bytes a user.
 	Queued int64
+	// Managers are the IDs of the users whose fields the user's record
+	// carries (manager(FIELD) in the mapping table), comma-separated: the
+	// reports a run reads again when a manager's name, e-mail or phone
+	// changes. Empty for a table without manager fields, and in entries
+	// written before it was kept.
+	Managers string
 }
 
 // Delivered reports whether a record of the user has been queued.
 func (s Snapshot) Delivered() bool { return s.Hash != [16]byte{} }
 
 func (s Snapshot) encode() []byte {
-	b := make([]byte, 0, 16+5+len(s.Status)+len(s.Name)+len(s.Email)+len(s.Phone)+len(s.State)+4)
+	b := make([]byte, 0, 16+5+len(s.Status)+len(s.Name)+len(s.Email)+len(s.Phone)+len(s.State)+len(s.Managers)+12)
 	b = append(b, s.Hash[:]...)
 	for _, f := range []string{s.Status, s.Name, s.Email, s.Phone} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	if s.State != "" || s.Queued > 0 {
+	// Each later field is written when it or one after it is set, so that
+	// an older build reads the fields it knows and stops there.
+	if s.State != "" || s.Queued > 0 || s.Managers != "" {
 		b = binary.AppendUvarint(b, uint64(len(s.State)))
 		b = append(b, s.State...)
 	}
-	if s.Queued > 0 {
-		b = binary.AppendUvarint(b, uint64(s.Queued))
+	if s.Queued > 0 || s.Managers != "" {
+		b = binary.AppendUvarint(b, uint64(max(s.Queued, 0)))
+	}
+	if s.Managers != "" {
+		b = binary.AppendUvarint(b, uint64(len(s.Managers)))
+		b = append(b, s.Managers...)
 	}
 	return b
 }
@@ -73,6 +85,14 @@ func decodeSnapshot(b []byte) (Snapshot, error) {
 			return s, errors.New("snapshot entry is damaged")
 		}
 		s.Queued = int64(n)
+		b = b[k:]
+	}
+	if len(b) > 0 { // an entry that knows the user's managers
+		n, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) != n {
+			return s, errors.New("snapshot entry is damaged")
+		}
+		s.Managers = string(b[k:])
 	}
 	return s, nil
 }
@@ -292,6 +312,11 @@ type SyncState struct {
 	// (settings.Settings.SinkName): a run towards another sink resends
 	// every selected user, since the new one has none of them.
 	Sink string `json:"sink,omitempty"`
+	// Reread are users whose name, e-mail or phone a run changed in the
+	// snapshot before it read their reports again: a run that stops in
+	// between leaves them to the next, which would otherwise find the
+	// managers unchanged and the reports' records out of date.
+	Reread []string `json:"reread,omitempty"`
 }
 
 // Hold is why and since when a connector's deletes are held.

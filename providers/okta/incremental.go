@@ -144,6 +144,47 @@ func (c *Client) logOnly(ctx context.Context, log *logRead, listed map[string]bo
 	return page(users)
 }
 
+// readAgain hands page the users the engine asks for again once the
+// listing is done (engine.FetchRequest.Again: reports of managers whose
+// fields changed), read by ID and completed as the pass completes its
+// users: from the sweep in a full pass, from their stored state (or read
+// again where the log names them, or there is no log) in an incremental
+// one. A user gone since is left out.
+func (c *Client) readAgain(ctx context.Context, req engine.FetchRequest, enrich *enrichment, log *logRead, pass *incremental,
+	page func([]engine.User) error) error {
+	ids, err := req.Again()
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	found, _, err := c.usersByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	users := make([]engine.User, 0, len(found))
+	for _, id := range ids {
+		if f, ok := found[id]; ok {
+			users = append(users, engine.User{ID: f.id, Status: f.status, Raw: f.raw})
+		}
+	}
+	if enrich == nil {
+		err = c.refresh(ctx, users, req.State, log, pass)
+	} else {
+		// The engine asks only for users this pass listed, whose stored
+		// states it wrote with this pass's numbers, not the last one's.
+		last := pass.last
+		pass.last = nil
+		err = c.joinPage(enrich, users, req.State, pass)
+		pass.last = last
+		if err == nil && enrich.noDevs && pass.keeps("devices") {
+			err = c.factorsOfPage(ctx, users, pass)
+		}
+	}
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	return page(users)
+}
+
 // foundUser is a user read by ID.
 type foundUser struct {
 	id, status string

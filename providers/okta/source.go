@@ -207,6 +207,9 @@ func (c *Client) Fetch(ctx context.Context, req engine.FetchRequest, page func([
 	} else if err = c.pages(ctx, first, c.opts.PageSize, handle); err == nil && log != nil {
 		err = c.logOnly(ctx, log, listed, req.State, pass, page)
 	}
+	if err == nil && req.Again != nil {
+		err = c.readAgain(ctx, req, enrich, log, pass, page)
+	}
 	if err != nil {
 		return nil, err
 	}
