@@ -210,6 +210,7 @@ func (p *pass) fixManagers(ctx context.Context) error {
 		p.staleContacts = false // the pass has rewritten every contact
 	}
 	var chunk []spilled
+	queued := map[string]bool{} // the users it queued: an ID spilled twice is queued once
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -245,13 +246,18 @@ func (p *pass) fixManagers(ctx context.Context) error {
 				if _, leaving := p.pendingDel[e.ID]; !ok || leaving {
 					continue // deleted, or left the selection, later in the pass: nothing to queue
 				}
-				cur.Hash = recordHash(attrs)
-				if !e.Known || e.OldHash != cur.Hash || p.resend {
+				// Compared with the entry as it is now, not as it was when
+				// spilled: a user spilled twice (listed twice, or a report
+				// read again whose manager left) is queued once.
+				hash := recordHash(attrs)
+				if !e.Known && !queued[e.ID] || cur.Hash != hash || p.resend && !queued[e.ID] {
 					if err := b.upsert(e.ID, attrs); err != nil {
 						return err
 					}
 					cur.Queued = p.started
+					queued[e.ID] = true
 				}
+				cur.Hash = hash
 				if err := p.putSnap(tx, e.ID, cur); err != nil {
 					return err
 				}

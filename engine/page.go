@@ -273,7 +273,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		// The manager may come later in this pass: queue the user when the
 		// pass ends, with the manager's fields filled in.
 		if refs := p.table.ManagerRefs(u.Raw); len(refs) > 0 {
-			if err := p.spill.add(spilled{ID: u.ID, Status: u.Status, Known: known, OldHash: old.Hash, Attrs: attrs, Refs: refs}); err != nil {
+			if err := p.spill.add(spilled{ID: u.ID, Status: u.Status, Known: known, Attrs: attrs, Refs: refs}); err != nil {
 				return err
 			}
 			p.rewrote(known)
@@ -281,10 +281,13 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		}
 	}
 	next.Hash = recordHash(attrs)
-	if known && old == next && !p.resend {
+	// A report read again was queued by this pass already if a resend
+	// listed it: sent again only if its record changed since.
+	resend := p.resend && !p.rereading
+	if known && old == next && !resend {
 		return nil // unchanged: costs nothing downstream
 	}
-	if !known || old.Hash != next.Hash || p.resend {
+	if !known || old.Hash != next.Hash || resend {
 		if err := b.upsert(u.ID, attrs); err != nil {
 			return err
 		}

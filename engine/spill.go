@@ -28,12 +28,11 @@ type spill struct {
 }
 
 type spilled struct {
-	ID      string               `json:"id"`
-	Status  string               `json:"status"`
-	Known   bool                 `json:"known"`
-	OldHash [16]byte             `json:"oldHash"`
-	Attrs   json.RawMessage      `json:"attrs"`
-	Refs    []mapping.ManagerRef `json:"refs"`
+	ID     string               `json:"id"`
+	Status string               `json:"status"`
+	Known  bool                 `json:"known"`
+	Attrs  json.RawMessage      `json:"attrs"`
+	Refs   []mapping.ManagerRef `json:"refs"`
 }
 
 const spillPrefix = ".spill-"
