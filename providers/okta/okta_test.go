@@ -1012,3 +1012,30 @@ func TestRefusedFactorsAreAskedOnce(t *testing.T) {
 		t.Errorf("warnings %q", w)
 	}
 }
+
+// A user is found by an e-mail changed a moment ago, though Okta's search
+// sees the change only later (its eventually consistent store, simulated
+// by SearchLag): the lookup filters first, which is current, and searches
+// (which ignores case) only when the filter finds nobody.
+func TestReadUserFindsAnEmailJustChanged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, oktatest.Options{Users: 30, SearchLag: 5 * time.Minute}, Options{})
+	id := f.sim.IDs("ACTIVE")[3]
+	f.clock.Advance(time.Hour)
+	if err := f.sim.EditProfile(id, map[string]any{"email": "Renamed.User@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	u, found, err := f.client.ReadUser(context.Background(), "Renamed.User@example.com", nil)
+	if err != nil || !found || u.ID != id {
+		t.Fatalf("by the new e-mail: %v %v %q", found, err, u.ID)
+	}
+	// Another case: the filter misses, search finds it once it caught up.
+	f.clock.Advance(6 * time.Minute)
+	u, found, err = f.client.ReadUser(context.Background(), "renamed.user@EXAMPLE.com", nil)
+	if err != nil || !found || u.ID != id {
+		t.Fatalf("by the e-mail in another case: %v %v %q", found, err, u.ID)
+	}
+	if _, found, err := f.client.ReadUser(context.Background(), "nobody@example.com", nil); err != nil || found {
+		t.Errorf("an unknown e-mail: %v %v", found, err)
+	}
+}

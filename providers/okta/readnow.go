@@ -99,7 +99,8 @@ func (c *Client) Sample(ctx context.Context, req engine.SampleRequest) ([]engine
 }
 
 // ReadUser reads one user by its ID or login (GET /api/v1/users/{key},
-// which takes either), else by e-mail (search on profile.email), with its
+// which takes either), else by e-mail (filter on profile.email, then
+// search, which ignores case but sees changes late), with its
 // apps and devices when the mapping reads them. An e-mail two users share
 // is an error that asks for the ID or login.
 func (c *Client) ReadUser(ctx context.Context, key string, fields []string) (engine.User, bool, error) {
@@ -118,11 +119,21 @@ func (c *Client) ReadUser(ctx context.Context, key string, fields []string) (eng
 	var ae *httpclient.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && strings.Contains(key, "@") {
 		var items []map[string]any
-		q := url.Values{"search": {fmt.Sprintf("profile.email eq %q", key)}, "limit": {"2"}}
-		_, err = c.get(ctx, "/api/v1/users?"+q.Encode(), func(r io.Reader) (err error) {
-			items, err = httpclient.DecodeObjectsFrom(r, 2)
-			return err
-		})
+		// filter first: it is current, where search is served from a store
+		// that sees changes late (okta-api.md §2.1), and an admin looks up
+		// a user whose e-mail just changed. filter compares values as they
+		// are written, search without regard to case: search only when
+		// filter finds nobody.
+		for _, how := range []string{"filter", "search"} {
+			q := url.Values{how: {fmt.Sprintf("profile.email eq %q", key)}, "limit": {"2"}}
+			_, err = c.get(ctx, "/api/v1/users?"+q.Encode(), func(r io.Reader) (err error) {
+				items, err = httpclient.DecodeObjectsFrom(r, 2)
+				return err
+			})
+			if err != nil || len(items) > 0 {
+				break
+			}
+		}
 		switch {
 		case err != nil:
 		case len(items) > 1:

@@ -31,7 +31,7 @@ func (s *Server) change(id string, bump bool, f func(u *user) error) error {
 		u.lastUpdated = s.now().Truncate(time.Second)
 	}
 	s.t.mu.Lock()
-	s.t.changed[i] = u
+	s.t.put(i, u, s.now())
 	s.t.mu.Unlock()
 	return nil
 }
@@ -122,7 +122,7 @@ func (s *Server) Delete(id string) error {
 	gone := u.clone()
 	gone.deleted = true
 	s.t.mu.Lock()
-	s.t.changed[i] = gone
+	s.t.put(i, gone, s.now())
 	s.t.mu.Unlock()
 	s.emit("user.lifecycle.delete.completed", "Delete Okta user completed", s.userTarget(u))
 	return nil
@@ -142,7 +142,7 @@ func (s *Server) AddUser(profile map[string]any, status string) string {
 	for k, v := range profile {
 		u.profile[k] = v
 	}
-	s.t.changed[i] = u
+	s.t.put(i, u, s.now())
 	s.t.mu.Unlock()
 	s.emit("user.lifecycle.create", "Create Okta user", s.userTarget(u))
 	return u.id

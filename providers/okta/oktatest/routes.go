@@ -124,9 +124,14 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	b = append(b, '[')
 	n, total, last := 0, s.t.total(), ""
 	var spans [][2]int // each user's bytes in b, to shuffle
+	lagged := q.Get("search") != "" && s.opts.SearchLag > 0
+	seenAt := s.now().Add(-s.opts.SearchLag)
 	i := start
 	for ; i < total && n < limit; i++ {
 		u := s.t.get(i)
+		if lagged {
+			u = s.t.asOf(i, seenAt) // the search store, behind by SearchLag
+		}
 		if u == nil {
 			continue
 		}

@@ -65,6 +65,12 @@ type Options struct {
 	// LogLag is how long after publication an event shows in the System
 	// Log (Okta's log is near real time, not immediate).
 	LogLag time.Duration
+	// SearchLag is how late GET /api/v1/users?search= sees a change:
+	// Okta serves search from an eventually consistent store, while
+	// filter, q and GET by ID are current (okta-api.md §2.1, §9 item 12).
+	// A user created, edited or deleted less than SearchLag ago is found
+	// (or not) by search as it was before.
+	SearchLag time.Duration
 	// NoLogs answers the System Log with 403, as for a token whose admin
 	// may not read it (SetNoLogs changes it later).
 	NoLogs bool
@@ -153,6 +159,7 @@ func New(opts Options) *Server {
 		opts.Concurrency = 75
 	}
 	t := newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now(), opts.Spread)
+	t.keepHistory = opts.SearchLag > 0
 	if opts.OrgID == "" {
 		opts.OrgID = "00o" + t.tag + "0000000000"
 	}

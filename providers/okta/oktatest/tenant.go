@@ -71,6 +71,49 @@ type tenant struct {
 	changed map[int]*user // mutated, deleted or added users
 	added   int           // users added after generation: indices n, n+1, ...
 	groups  []*group      // made by tests (AddGroup)
+	// history holds, with keepHistory (a SearchLag), the versions each
+	// changed user had, for the search index that sees changes late.
+	keepHistory bool
+	history     map[int][]version
+}
+
+// version is a user as it was until a change replaced it; nil: it did not
+// exist yet, or was deleted.
+type version struct {
+	until time.Time
+	u     *user
+}
+
+// put stores user i's new version (t.mu held), keeping the one it
+// replaces when search must see changes late.
+func (t *tenant) put(i int, u *user, now time.Time) {
+	if t.keepHistory {
+		prev, ok := t.changed[i]
+		if !ok && i < t.n {
+			prev = t.generate(i)
+		}
+		if prev != nil && prev.deleted {
+			prev = nil
+		}
+		if t.history == nil {
+			t.history = map[int][]version{}
+		}
+		t.history[i] = append(t.history[i], version{until: now, u: prev})
+	}
+	t.changed[i] = u
+}
+
+// asOf is user i as it was at time at (nil: not there), for search.
+func (t *tenant) asOf(i int, at time.Time) *user {
+	t.mu.RLock()
+	h := t.history[i]
+	t.mu.RUnlock()
+	for _, v := range h {
+		if v.until.After(at) {
+			return v.u
+		}
+	}
+	return t.get(i)
 }
 
 func newTenant(seed uint64, n, apps int, base time.Time, spread time.Duration) *tenant {
