@@ -2,6 +2,7 @@ package oktatest
 
 import (
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 )
@@ -33,17 +34,7 @@ func TestSearchSeesChangesLate(t *testing.T) {
 		}
 		return out
 	}
-	eq := func(got []string, want ...string) bool {
-		if len(got) != len(want) {
-			return false
-		}
-		for i := range got {
-			if got[i] != want[i] {
-				return false
-			}
-		}
-		return true
-	}
+	eq := func(got []string, want ...string) bool { return slices.Equal(got, want) || len(got)+len(want) == 0 }
 	byEmail := func(e string) string { return `profile.email eq "` + e + `"` }
 	byID := func(id string) string { return `id eq "` + id + `"` }
 	if got := find("filter", byEmail("moved@example.com")); !eq(got, edited) {
