@@ -68,6 +68,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2x ./providers/onelogin
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./engine
 	$(GO) test -run '^$$' -bench CSVDrop -benchtime 1x ./sink
+	$(GO) test -run '^$$' -bench ReportsScan -benchtime 3x -benchmem ./store
 	./$(BIN) bench --sizes $(BENCH_SIZES) --limited $(BENCH_LIMITED) --limit-scale $(BENCH_SCALE)
 	./$(BIN) bench --sizes $(BENCH_CSV) --providers okta --limited 0 --sinks neurons,csv
 	./$(BIN) bench --sizes none --limited $(BENCH_REAL) --limit-scale 1

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -89,16 +90,16 @@ func (p *pass) again() ([]string, error) {
 	}
 	var ids []string
 	err := p.e.DB.View(func(tx *store.Tx) error {
-		return tx.ForEachSnapshot(p.c.ID, func(id string, s store.Snapshot) error {
-			if s.Managers == "" || listed != nil && !listed[idHash(id)] {
+		return tx.ForEachManaged(p.c.ID, func(id, managers []byte) error {
+			if listed != nil && !listed[idHash(id)] {
 				return nil
 			}
-			if _, leaving := p.pendingDel[id]; leaving {
+			if _, leaving := p.pendingDel[string(id)]; leaving {
 				return nil
 			}
-			for m := range strings.SplitSeq(s.Managers, ",") {
-				if p.changed[m] {
-					ids = append(ids, id)
+			for m := range bytes.SplitSeq(managers, []byte{','}) {
+				if p.changed[string(m)] {
+					ids = append(ids, string(id))
 					break
 				}
 			}

@@ -633,6 +633,27 @@ func TestSnapshotKeepsWhenQueued(t *testing.T) {
 	if _, err := decodeSnapshot(withManagers[:len(withManagers)-1]); err == nil {
 		t.Error("a cut list of managers was read")
 	}
+	// managersOf (ForEachManaged) reads the same field without decoding
+	// the others, and refuses what decodeSnapshot refuses.
+	for _, s := range []Snapshot{
+		{Hash: [16]byte{1}, Status: "ACTIVE", Name: "Ada", Queued: 1795000000},
+		{Hash: [16]byte{2}, Status: "ACTIVE", State: "\x01\x02"},
+		{Status: "ACTIVE"},
+		{Hash: [16]byte{6}, Status: "ACTIVE", Managers: "00u1,00u2"},
+		{Hash: [16]byte{7}, Status: "ACTIVE", Name: "Bo", Email: "bo@example.com", Phone: "+1", State: "\x01", Queued: 1795000002, Managers: "42"},
+	} {
+		enc := s.encode()
+		if m, err := managersOf(enc); err != nil || string(m) != s.Managers {
+			t.Errorf("%+v: managers %q, %v", s, m, err)
+		}
+		for cut := 1; cut < len(enc); cut++ {
+			_, derr := decodeSnapshot(enc[:cut])
+			_, merr := managersOf(enc[:cut])
+			if (derr == nil) != (merr == nil) {
+				t.Errorf("%+v cut at %d: decodeSnapshot %v, managersOf %v", s, cut, derr, merr)
+			}
+		}
+	}
 }
 
 // A first full pass adds a tenant's users in the order the provider lists
