@@ -193,14 +193,14 @@ func (t *Tx) ForEachManaged(connID string, fn func(id, managers []byte) error) e
 	})
 }
 
-// damaged is managersOf's error, made once: it runs for every entry.
-var damaged = errors.New("snapshot entry is damaged")
+// errDamaged is managersOf's error, made once: it runs for every entry.
+var errDamaged = errors.New("snapshot entry is damaged")
 
 // managersOf is the Managers field of an encoded entry, skipping the
 // others as decodeSnapshot reads them.
 func managersOf(b []byte) ([]byte, error) {
 	if len(b) < 16 {
-		return nil, damaged
+		return nil, errDamaged
 	}
 	b = b[16:]
 	for i := 0; i < 5; i++ { // status, name, e-mail, phone, and state, which may be absent
@@ -209,7 +209,7 @@ func managersOf(b []byte) ([]byte, error) {
 		}
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
-			return nil, damaged
+			return nil, errDamaged
 		}
 		b = b[k+int(n):]
 	}
@@ -218,14 +218,14 @@ func managersOf(b []byte) ([]byte, error) {
 	}
 	_, k := binary.Uvarint(b) // queued
 	if k <= 0 {
-		return nil, damaged
+		return nil, errDamaged
 	}
 	if b = b[k:]; len(b) == 0 {
 		return nil, nil
 	}
 	n, k := binary.Uvarint(b)
 	if k <= 0 || uint64(len(b)-k) != n {
-		return nil, damaged
+		return nil, errDamaged
 	}
 	return b[k:], nil
 }
