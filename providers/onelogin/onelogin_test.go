@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
+	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -557,5 +559,48 @@ func TestAWatermarkFromTheFutureIsNotKept(t *testing.T) {
 	}
 	if why := f.client.FullRunNeeded(next, t0); why != "" {
 		t.Errorf("after an incremental pass from a sound position: full run needed %q", why)
+	}
+}
+
+// A server (or a proxy) that drops user_ids would list the whole account
+// for a few reports read again: the first page with a user not asked for
+// ends it, with a warning, and delivers nothing of it.
+func TestAListingThatIgnoresUserIDsStops(t *testing.T) {
+	t.Parallel()
+	for _, ignore := range []bool{false, true} {
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: -1}, Options{})
+		sim := f.srv.Config.Handler
+		var byIDs atomic.Int32
+		f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if q := r.URL.Query(); q.Has("user_ids") || q.Has("cursor") && byIDs.Load() > 0 {
+				byIDs.Add(1)
+				if ignore {
+					q.Del("user_ids")
+					r.URL.RawQuery = q.Encode()
+				}
+			}
+			sim.ServeHTTP(w, r)
+		})
+		asked := []string{"30000005", "30000077", "30000300"}
+		var again []string
+		_, err := f.client.Fetch(context.Background(), engine.FetchRequest{Mode: engine.Full, Statuses: allStatuses(),
+			Again: func() ([]string, error) { return asked, nil }}, func(users []engine.User) error {
+			if byIDs.Load() > 0 {
+				for _, u := range users {
+					again = append(again, u.ID)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(strings.Join(f.client.Stats().Warnings, " "), "user_ids")
+		switch {
+		case !ignore && (!slices.Equal(again, asked) || warned || byIDs.Load() != 1):
+			t.Errorf("read again %v in %d calls, warned %v", again, byIDs.Load(), warned)
+		case ignore && (len(again) != 0 || !warned || byIDs.Load() != 1):
+			t.Errorf("filter dropped: read again %v in %d calls, warned %v", again, byIDs.Load(), warned)
+		}
 	}
 }

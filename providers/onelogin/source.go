@@ -222,7 +222,11 @@ func (c *Client) readAgain(ctx context.Context, again func() ([]string, error), 
 	if err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(ids, c.limit) {
+	for chunk := range slices.Chunk(ids, max(c.limit, 1)) {
+		asked := map[string]bool{}
+		for _, id := range chunk {
+			asked[id] = true
+		}
 		q := url.Values{"user_ids": {strings.Join(chunk, ",")}}
 		_, _, err := c.list(ctx, q, func(items []map[string]any, _ http.Header) error {
 			users := make([]engine.User, 0, len(items))
@@ -231,6 +235,9 @@ func (c *Client) readAgain(ctx context.Context, again func() ([]string, error), 
 				if err != nil {
 					return fmt.Errorf("onelogin: malformed user list: %w (%w)", err, fault.ErrTransient)
 				}
+				if !asked[f.id] {
+					return errIgnoredIDs
+				}
 				users = append(users, engine.User{ID: f.id, Status: statusName(f.status), Raw: raw})
 			}
 			if len(users) == 0 {
@@ -238,12 +245,23 @@ func (c *Client) readAgain(ctx context.Context, again func() ([]string, error), 
 			}
 			return page(users)
 		})
+		if errors.Is(err, errIgnoredIDs) {
+			// A server (or a proxy) that drops the filter lists the whole
+			// account, page after page: not for a few reports.
+			c.warnOnce("user_ids", fmt.Sprintf("onelogin: a listing by user_ids (%d users) returned others, as if the filter were "+
+				"not there; the reports of managers whose name, e-mail or phone changed keep the old ones until the next full run", len(chunk)))
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// errIgnoredIDs stops a listing by user_ids that returned a user not
+// asked for.
+var errIgnoredIDs = errors.New("user_ids ignored")
 
 // readDeletions hands page the deletions the event log holds since the
 // cursor's position and returns the position for the next pass. A log
