@@ -282,6 +282,7 @@ type Run struct {
 	Fetched        int       `json:"fetched"`
 	Upserted       int       `json:"upserted"`
 	Deleted        int       `json:"deleted"`
+	Reread         int       `json:"reread,omitempty"` // reports read again because their managers changed
 	Held           int       `json:"held,omitempty"`
 	Confirmed      bool      `json:"confirmed,omitempty"`
 	Resend         bool      `json:"resend,omitempty"` // every selected user sent again (run --resend)

@@ -151,12 +151,21 @@ func (t *tree) summary(r api.Run) {
 	if r.Held > 0 {
 		deleted = fmt.Sprintf("%d deletes held", r.Held)
 	}
-	fmt.Fprintf(t.env.Stderr, "%s run (%s) %s in %s: %d users read, %d upserted, %s; %d API calls, %d rate-limit waits (%s)\n",
-		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, r.Upserted, deleted,
+	fmt.Fprintf(t.env.Stderr, "%s run (%s) %s in %s: %d users read%s, %d upserted, %s; %d API calls, %d rate-limit waits (%s)\n",
+		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, rereadNote(r.Reread), r.Upserted, deleted,
 		r.APICalls, r.RateLimitWaits, r.RateLimitWait)
 	for _, w := range r.Warnings {
 		fmt.Fprintln(t.env.Stderr, "warning: "+w)
 	}
+}
+
+// rereadNote says how many reports a run read again for their managers'
+// changes, which explains upserts beyond the users read.
+func rereadNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (and %d again: reports whose manager changed)", n)
 }
 
 // progressUI shows a run's progress on a terminal, and nothing elsewhere.

@@ -152,7 +152,7 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 
 // usersLine is a run's figures for status NAME.
 func usersLine(r *api.Run) string {
-	line := fmt.Sprintf("%d fetched, %d upserted, %d deleted", r.Fetched, r.Upserted, r.Deleted)
+	line := fmt.Sprintf("%d fetched%s, %d upserted, %d deleted", r.Fetched, rereadNote(r.Reread), r.Upserted, r.Deleted)
 	if r.Held > 0 {
 		line += fmt.Sprintf(", %d deletes held", r.Held)
 	}

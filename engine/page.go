@@ -219,7 +219,9 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		}
 		return err
 	}
-	if !p.rereading { // a report read again was counted when listed, if it was
+	if p.rereading { // a report read again was counted when listed, if it was
+		p.reread++
+	} else {
 		p.fetched++
 		if p.mode == Full {
 			p.seen = append(p.seen, idHash(u.ID))

@@ -112,6 +112,7 @@ type pass struct {
 	changed   map[string]bool
 	rereading bool
 	kept      int // how many of changed the sync state holds (keepChanged)
+	reread    int // users the pages brought while rereading
 
 	seen []uint64 // full runs: hashes of the IDs seen
 	// pendingDel are the deletes the pages found (users who left the
@@ -339,7 +340,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		err = cerr
 	}
 	defer func() {
-		run.Fetched, run.Upserted, run.Deleted = p.fetched, p.upserts, p.deletes
+		run.Fetched, run.Upserted, run.Deleted, run.Reread = p.fetched, p.upserts, p.deletes, p.reread
 		run.Warnings = append(run.Warnings, p.warnings...)
 		if more := p.oversized - namedOversized; more > 0 {
 			run.Warnings = append(run.Warnings, fmt.Sprintf("and %d more users' records were cut the same way", more))

@@ -155,6 +155,6 @@ func dryChange(ch engine.Change) *api.Change {
 func runView(r store.Run) api.Run {
 	return api.Run{ID: r.ID, Mode: r.Mode, ModeReason: r.ModeReason, Start: r.Start, End: r.End,
 		Result: r.Result, Error: r.Error, Warnings: r.Warnings,
-		Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, Held: r.Held, Confirmed: r.Confirmed, Resend: r.Resend, APICalls: r.APICalls,
+		Fetched: r.Fetched, Upserted: r.Upserted, Deleted: r.Deleted, Reread: r.Reread, Held: r.Held, Confirmed: r.Confirmed, Resend: r.Resend, APICalls: r.APICalls,
 		RateLimitWaits: r.RateLimitWaits, RateLimitWait: r.RateLimitWait.Round(time.Millisecond).String()}
 }

@@ -25,6 +25,9 @@ type Run struct {
 	Fetched  int `json:"fetched"`
 	Upserted int `json:"upserted"`
 	Deleted  int `json:"deleted"`
+	// Reread counts the reports of changed managers the run read again
+	// (engine/reread.go), not among Fetched.
+	Reread int `json:"reread,omitempty"`
 	// Held is how many deletes the deletion guard held back (result
 	// "held"); Confirmed marks a run whose deletes an admin let through
 	// (run --confirm-deletes).
