@@ -5,7 +5,11 @@
 package simpad
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -79,4 +83,57 @@ func Objects(page []byte) [][]byte {
 		}
 	}
 	return out
+}
+
+// Repeat writes body with the objects of its list written times times
+// over, piece by piece: what a broken server or a proxy that loops over a
+// list sends, an answer that never ends for practical purposes. The list
+// is body itself when body is a JSON array, or its "data" array when body
+// is an object (OneLogin's v1 envelope); the envelope's other members are
+// written as they are, before it. It stops at the first failed write (the
+// client hung up).
+func Repeat(w io.Writer, body []byte, times int) error {
+	list := body
+	var env map[string]json.RawMessage
+	if len(body) > 0 && body[0] == '{' {
+		if err := json.Unmarshal(body, &env); err != nil {
+			return err
+		}
+		list = env["data"]
+		if _, err := w.Write([]byte{'{'}); err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			if k == "data" {
+				continue
+			}
+			if _, err := fmt.Fprintf(w, "%q:%s,", k, env[k]); err != nil {
+				return err
+			}
+		}
+		if _, err := io.WriteString(w, `"data":`); err != nil {
+			return err
+		}
+	}
+	objs := Objects(list)
+	if _, err := w.Write([]byte{'['}); err != nil {
+		return err
+	}
+	for n := 0; n < times; n++ {
+		for k, obj := range objs {
+			if n+k > 0 {
+				if _, err := w.Write([]byte{','}); err != nil {
+					return err
+				}
+			}
+			if _, err := w.Write(obj); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := w.Write([]byte{']'})
+	if err == nil && env != nil {
+		_, err = w.Write([]byte{'}'})
+	}
+	return err
 }

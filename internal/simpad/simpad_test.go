@@ -29,3 +29,27 @@ func TestWritePadsEveryObject(t *testing.T) {
 		}
 	}
 }
+
+func TestRepeatWritesTheListOver(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Repeat(&buf, []byte(`[{"id":"a"},{"id":"b"}]`), 3); err != nil {
+		t.Fatal(err)
+	}
+	var list []map[string]string
+	if err := json.Unmarshal(buf.Bytes(), &list); err != nil || len(list) != 6 || list[4]["id"] != "a" {
+		t.Fatalf("%s: %v", buf.Bytes(), err)
+	}
+	buf.Reset()
+	env := `{"status":{"code":200},"pagination":{"after_cursor":null},"data":[{"user_id":1}]}`
+	if err := Repeat(&buf, []byte(env), 4); err != nil {
+		t.Fatal(err)
+	}
+	var page struct {
+		Status     struct{ Code int }
+		Pagination map[string]any
+		Data       []map[string]int
+	}
+	if err := json.Unmarshal(buf.Bytes(), &page); err != nil || len(page.Data) != 4 || page.Status.Code != 200 {
+		t.Fatalf("%s: %v", buf.Bytes(), err)
+	}
+}

@@ -103,6 +103,12 @@ type Client struct {
 // maxInFlight is the cap on concurrent requests per client.
 const maxInFlight = 4
 
+// maxUserList bounds one user's unpaginated lists (app links, devices,
+// factors): far more than any org gives one user (an org's apps number in
+// the hundreds, a user's devices and factors in the tens), far fewer than
+// a looping answer would hold before maxBody ends it.
+const maxUserList = 10_000
+
 // New checks opts and returns a Client.
 func New(opts Options) (*Client, error) {
 	raw, err := connector.ParseBaseURL(opts.BaseURL)

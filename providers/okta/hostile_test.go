@@ -2,6 +2,7 @@ package okta
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -269,5 +270,36 @@ func TestAFullPassNeedsNoReadableCursor(t *testing.T) {
 	}
 	if _, _, err := f.pass(t, engine.Incremental, []byte(`{"v":2,`), "ACTIVE"); err == nil || !strings.Contains(err.Error(), "run a full sync") {
 		t.Fatalf("incremental pass on an unreadable cursor: %v", err)
+	}
+}
+
+// A user's app links, devices and factors come unpaginated, so a broken
+// server or a proxy that loops over one of those lists would send a body
+// that only the 256 MiB bound ends, decoded into millions of maps first:
+// gigabytes for one user. The client reads at most maxUserList of them and
+// fails the pass on a malformed answer, naming the list.
+func TestAnEndlessListOfOneUserFailsThePass(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		suffix, what string
+		classic      bool
+	}{{"/appLinks", "app links", false}, {"/devices", "devices", false}, {"/factors", "factors", true}} {
+		f := newFixture(t, oktatest.Options{Users: 40, NoLimits: true, Classic: c.classic}, Options{})
+		_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Hour)
+		id := f.sim.IDs("ACTIVE")[2]
+		if err := f.sim.EditProfile(id, map[string]any{"title": "Looped"}); err != nil {
+			t.Fatal(err)
+		}
+		f.sim.SetNoLogs(true) // no log to trust the stored state by: the changed user's lists are read again
+		f.sim.Inject(oktatest.Fault{Path: "/api/v1/users/", Suffix: c.suffix, Times: 1 << 30, Repeat: 100_000})
+		_, _, err = f.pass(t, engine.Incremental, cur, "ACTIVE")
+		want := fmt.Sprintf("more than %d %s", maxUserList, c.what)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error with %q", c.suffix, err, want)
+		}
 	}
 }

@@ -156,8 +156,8 @@ func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *in
 	}
 	var links []map[string]any
 	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/appLinks", func(r io.Reader) (err error) {
-		links, err = httpclient.DecodeObjectsFrom(r, 0) // unpaginated: one user's links
-		return err
+		links, err = httpclient.DecodeObjectsFrom(r, maxUserList) // unpaginated: one user's links
+		return userList(err, "app links")
 	})
 	switch {
 	case unavailable(err):
@@ -181,6 +181,15 @@ func (c *Client) readApps(ctx context.Context, id string, s *userState, pass *in
 	return nil
 }
 
+// userList says what a decode error of one user's unpaginated list means
+// when the list went past maxUserList: an answer that loops, not a user.
+func userList(err error, what string) error {
+	if errors.Is(err, httpclient.ErrTooManyItems) {
+		return fmt.Errorf("more than %d %s for one user, more than any org gives one: the answer repeats itself or is broken", maxUserList, what)
+	}
+	return err
+}
+
 // readDevices reads a user's devices into s (one call); while the API is
 // refused, s keeps the devices it had, as readApps keeps apps.
 func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass *incremental) error {
@@ -193,8 +202,8 @@ func (c *Client) readDevices(ctx context.Context, id string, s *userState, pass 
 	}
 	var items []struct{ Device device }
 	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/devices", func(r io.Reader) (err error) {
-		items, err = httpclient.DecodeItemsFrom[struct{ Device device }](r, 0)
-		return err
+		items, err = httpclient.DecodeItemsFrom[struct{ Device device }](r, maxUserList)
+		return userList(err, "devices")
 	})
 	switch {
 	case unavailable(err):
@@ -230,8 +239,8 @@ func (c *Client) readFactors(ctx context.Context, id string, s *userState, pass 
 	}
 	var factors []factor
 	_, err := c.get(ctx, "/api/v1/users/"+url.PathEscape(id)+"/factors", func(r io.Reader) (err error) {
-		factors, err = httpclient.DecodeItemsFrom[factor](r, 0) // unpaginated: one user's factors
-		return err
+		factors, err = httpclient.DecodeItemsFrom[factor](r, maxUserList) // unpaginated: one user's factors
+		return userList(err, "factors")
 	})
 	var ae *httpclient.APIError
 	switch {

@@ -43,11 +43,80 @@ type eventsPage struct {
 	Pagination struct {
 		AfterCursor any `json:"after_cursor"`
 	} `json:"pagination"`
-	Data []struct {
-		EventTypeID any    `json:"event_type_id"` // a number, or a string to some (§5.3)
-		UserID      any    `json:"user_id"`
-		CreatedAt   string `json:"created_at"`
-	} `json:"data"`
+	Data []event `json:"data"`
+}
+
+// event is what a deletion's event says.
+type event struct {
+	EventTypeID any    `json:"event_type_id"` // a number, or a string to some (§5.3)
+	UserID      any    `json:"user_id"`
+	CreatedAt   string `json:"created_at"`
+}
+
+// maxPageEvents bounds the events of one page: OneLogin sends up to 50
+// (onelogin-api.md §5.3), and an answer that loops over its list would
+// otherwise be decoded whole, up to maxBody, into millions of events.
+const maxPageEvents = 1000
+
+// decodeEvents decodes a page of the log as it streams in, one event at a
+// time, and fails past maxPageEvents; members other than data and
+// pagination are skipped.
+func decodeEvents(r io.Reader) (eventsPage, error) {
+	var p eventsPage
+	dec := json.NewDecoder(r)
+	dec.UseNumber() // ids as written, not as float64s
+	if err := expectDelim(dec, '{'); err != nil {
+		return p, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return p, err
+		}
+		switch key {
+		case "pagination":
+			err = dec.Decode(&p.Pagination)
+		case "data":
+			err = decodeEventList(dec, &p)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return p, fmt.Errorf("%v: %w", key, err)
+		}
+	}
+	return p, expectDelim(dec, '}')
+}
+
+// decodeEventList decodes the data member: null, or an array of events.
+func decodeEventList(dec *json.Decoder, p *eventsPage) error {
+	t, err := dec.Token()
+	if err != nil || t == nil {
+		return err
+	}
+	if t != json.Delim('[') {
+		return fmt.Errorf("expected an array, found %v", t)
+	}
+	for dec.More() {
+		if len(p.Data) == maxPageEvents {
+			return fmt.Errorf("more than %d events on one page (OneLogin sends 50): the answer repeats itself or is broken", maxPageEvents)
+		}
+		var e event
+		if err := dec.Decode(&e); err != nil {
+			return err
+		}
+		p.Data = append(p.Data, e)
+	}
+	return expectDelim(dec, ']')
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err == nil && t != d {
+		err = fmt.Errorf("expected %v, found %v", d, t)
+	}
+	return err
 }
 
 // absent says whether a pagination value means "none": JSON null, "", or
@@ -76,11 +145,10 @@ func deletionsQuery(since time.Time) url.Values {
 func (c *Client) eventsPage(ctx context.Context, q url.Values) (eventsPage, http.Header, error) {
 	var p eventsPage
 	var h http.Header
-	err := c.get(ctx, "/api/1/events", q, func(body io.Reader, hh http.Header) error {
+	err := c.get(ctx, "/api/1/events", q, func(body io.Reader, hh http.Header) (err error) {
 		h = hh
-		dec := json.NewDecoder(body)
-		dec.UseNumber() // ids as written, not as float64s
-		return dec.Decode(&p)
+		p, err = decodeEvents(body)
+		return err
 	})
 	return p, h, err
 }

@@ -168,3 +168,32 @@ func TestCheckSaysWhetherTheEventLogReads(t *testing.T) {
 		t.Fatalf("%q, %v", msg, err)
 	}
 }
+
+// A page of the event log that loops over its events (a broken server, a
+// proxy) is read only as far as maxPageEvents: the log is a warning for
+// this run, as any unreadable log is, and the pass goes on; the deletion
+// waits for the next run that reads the log, or the full run.
+func TestALoopingEventPageIsAWarning(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, onelogintest.Options{Users: 150, HourlyLimit: -1}, Options{})
+	_, _, cur, err := f.pass(t, engine.Full, nil, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	gone := f.sim.IDs(1)[5]
+	f.sim.Delete(gone)
+	f.clock.Advance(5 * time.Minute)
+	f.sim.Inject(onelogintest.Fault{Path: "/api/1/events", Times: 1 << 30, Repeat: 100_000})
+	users, _, _, err := f.pass(t, engine.Incremental, cur, "active")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, ok := users[strconv.FormatInt(gone, 10)]; ok && u.Deleted {
+		t.Error("the deletion came from a page that was not read")
+	}
+	warned := strings.Join(f.client.Stats().Warnings, " ")
+	if !strings.Contains(warned, "more than 1000 events on one page") || !strings.Contains(warned, "event log could not be read") {
+		t.Errorf("warnings: %q", warned)
+	}
+}

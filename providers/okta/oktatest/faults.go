@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"neurons-connector/internal/simpad"
 	"neurons-connector/internal/simweb"
 	"path"
 	"strconv"
@@ -73,6 +74,11 @@ type Fault struct {
 	// Pad adds a field of this many bytes to every user of a users page,
 	// written piecewise: a huge page on the wire.
 	Pad int
+	// Repeat answers a list with its items written this many times over,
+	// piece by piece: what a broken server or a proxy that loops over a
+	// list sends. Unpaginated lists (a user's app links, devices and
+	// factors) then grow without a bound.
+	Repeat int
 
 	seen int // matching requests, for Every
 }
@@ -178,6 +184,16 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	case f.InvalidJSON:
 		_, _ = w.Write([]byte(`[{"id":"00u1","status":"ACTIVE","profile":{"login":`))
 		_, _ = w.Write([]byte(`<html>upstream error</html>`))
+	case f.Repeat > 0:
+		uncompressed(w)
+		rec := httptest.NewRecorder()
+		s.route(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_ = simpad.Repeat(w, rec.Body.Bytes(), f.Repeat)
 	case f.Truncate:
 		uncompressed(w)
 		rec := httptest.NewRecorder()

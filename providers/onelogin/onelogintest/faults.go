@@ -46,6 +46,10 @@ type Fault struct {
 	// Pad adds a field of this many bytes to every user of a users page,
 	// written piecewise: a huge page on the wire.
 	Pad int
+	// Repeat answers a list (a bare array, or a v1 envelope's data) with
+	// its items written this many times over, piece by piece: what a broken
+	// server or a proxy that loops over a list sends.
+	Repeat int
 	// Echo, with Status, quotes the request's Authorization header back in
 	// the error's message (Basic client ID and secret on the token
 	// endpoint, the access token elsewhere): what an error page or a
@@ -139,6 +143,15 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	case f.InvalidJSON:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`[{"id":30000001,"username":<html>upstream error</html>`))
+	case f.Repeat > 0:
+		rec := httptest.NewRecorder()
+		s.route(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_ = simpad.Repeat(w, rec.Body.Bytes(), f.Repeat)
 	case f.Truncate:
 		rec := httptest.NewRecorder()
 		s.route(rec, r)
