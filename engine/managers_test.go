@@ -79,6 +79,21 @@ func (e *env) attributes() map[string]map[string]any {
 	return out
 }
 
+// renamedManager is a 400-user Okta connector after its first run, whose
+// busiest manager's e-mail has just changed to email: the manager and its
+// reports.
+func renamedManager(t *testing.T, email string) (*env, string, []string) {
+	t.Helper()
+	e := newEnv(t, 400, "ACTIVE")
+	e.mustRun(engine.Options{})
+	manager, reports := e.busiestManager()
+	e.clock.Advance(time.Hour)
+	if err := e.sim.EditProfile(manager, map[string]any{"email": email}); err != nil {
+		t.Fatal(err)
+	}
+	return e, manager, reports
+}
+
 // upsertsSince counts the upserts the sink accepted after batch n.
 func (e *env) upsertsSince(n int) int {
 	ups := 0
@@ -96,14 +111,7 @@ func (e *env) upsertsSince(n int) int {
 // takes their fields out of the reports' records the same way.
 func TestReportsFollowTheirManagersChanges(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 400, "ACTIVE")
-	e.mustRun(engine.Options{})
-	manager, reports := e.busiestManager()
-
-	e.clock.Advance(time.Hour)
-	if err := e.sim.EditProfile(manager, map[string]any{"email": "boss.renamed@example.com"}); err != nil {
-		t.Fatal(err)
-	}
+	e, manager, reports := renamedManager(t, "boss.renamed@example.com")
 	calls, batches := len(e.sim.Requests()), len(e.fake.Accepted())
 	before := e.attributes()
 	r := e.mustRun(engine.Options{})
@@ -240,15 +248,10 @@ func TestOneLoginReportsFollowTheirManagersPhone(t *testing.T) {
 // date (from the manager's stored fields, whatever the listing's order).
 func TestTooManyReportsWaitForTheFullRun(t *testing.T) {
 	defer engine.SetMaxReread(2)()
-	e := newEnv(t, 400, "ACTIVE")
-	e.mustRun(engine.Options{})
-	manager, reports := e.busiestManager()
-	e.clock.Advance(time.Hour)
-	if err := e.sim.EditProfile(manager, map[string]any{"email": "boss.renamed@example.com"}); err != nil {
-		t.Fatal(err)
-	}
+	e, manager, reports := renamedManager(t, "boss.renamed@example.com")
 	r := e.mustRun(engine.Options{})
-	if r.Upserted != 1 || !strings.Contains(strings.Join(r.Warnings, " "), "next full run") {
+	if r.Upserted != 1 || e.attr(manager, "User.Email") != "boss.renamed@example.com" ||
+		!strings.Contains(strings.Join(r.Warnings, " "), "next full run") {
 		t.Errorf("upserted %d, warnings %q", r.Upserted, r.Warnings)
 	}
 	e.clock.Advance(time.Hour)
@@ -281,13 +284,7 @@ func (f failAgain) Fetch(ctx context.Context, req engine.FetchRequest, page func
 // manager unchanged, yet reads the reports.
 func TestReportsAreReadAgainAfterARunThatStopped(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 400, "ACTIVE")
-	e.mustRun(engine.Options{})
-	manager, reports := e.busiestManager()
-	e.clock.Advance(time.Hour)
-	if err := e.sim.EditProfile(manager, map[string]any{"email": "boss.renamed@example.com"}); err != nil {
-		t.Fatal(err)
-	}
+	e, manager, reports := renamedManager(t, "boss.renamed@example.com")
 	prov := e.prov
 	e.prov = failAgain{prov}
 	if _, err := e.run(engine.Options{}); err == nil || !strings.Contains(err.Error(), "connection reset") {

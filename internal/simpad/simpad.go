@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,4 +138,15 @@ func Repeat(w io.Writer, body []byte, times int) error {
 		_, err = w.Write([]byte{'}'})
 	}
 	return err
+}
+
+// RepeatAnswer writes rec, a handler's recorded answer, to w with its list
+// written times times over (Repeat): the simulators' Repeat fault.
+func RepeatAnswer(w http.ResponseWriter, rec *httptest.ResponseRecorder, times int) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	_ = Repeat(w, rec.Body.Bytes(), times)
 }

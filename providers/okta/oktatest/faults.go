@@ -188,12 +188,7 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 		uncompressed(w)
 		rec := httptest.NewRecorder()
 		s.route(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		_ = simpad.Repeat(w, rec.Body.Bytes(), f.Repeat)
+		simpad.RepeatAnswer(w, rec, f.Repeat)
 	case f.Truncate:
 		uncompressed(w)
 		rec := httptest.NewRecorder()

@@ -146,12 +146,7 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	case f.Repeat > 0:
 		rec := httptest.NewRecorder()
 		s.route(rec, r)
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(rec.Code)
-		_ = simpad.Repeat(w, rec.Body.Bytes(), f.Repeat)
+		simpad.RepeatAnswer(w, rec, f.Repeat)
 	case f.Truncate:
 		rec := httptest.NewRecorder()
 		s.route(rec, r)
