@@ -2,6 +2,7 @@ package httpclient
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -45,9 +46,19 @@ type Pacer struct {
 	limit     int
 	remaining int       // as last reported, less what was sent since
 	resetAt   time.Time // on the local clock
-	assumed   bool      // the window is the pacer's own (Assume), not from headers
-	sent      int       // this client's requests in the current window
-	inFlight  int       // requests past Wait whose answer has not come (Done)
+	// early is the same reset as the earliest the answers allow: an
+	// answer is read some time after the provider wrote its Date (a slow
+	// network, a busy process), so resetAt, counted from the reading, may
+	// be late; counted from the request's sending it cannot be. Windows
+	// open at resetAt, and count what was sent since early.
+	early   time.Time
+	assumed bool // the window is the pacer's own (Assume), not from headers
+	sent    int  // this client's requests in the current window
+	// pending are when the requests past Wait whose answer has not come
+	// (Done) went, oldest first; Done takes the oldest, since answers come
+	// back about in order (taking one that is still out keeps an older
+	// time instead, which counts it in more windows, never fewer).
+	pending []time.Time
 	// sends are when the requests of about the last window went, oldest
 	// first: a new window counts those sent since it began, answered or
 	// not (a 429 is answered without headers the pacer takes in, yet the
@@ -101,7 +112,9 @@ func (p *Pacer) pace() rate.Limit { return rate.Limit(float64(p.budget()) / p.wi
 // (or the request failed); every successful Wait needs one Done.
 func (p *Pacer) Done() {
 	p.mu.Lock()
-	p.inFlight--
+	if len(p.pending) > 0 {
+		p.pending = p.pending[1:]
+	}
 	p.mu.Unlock()
 }
 
@@ -129,9 +142,9 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 			// for Date's whole seconds), answered or not. The new window is
 			// taken to follow the old one; the first answer from it
 			// corrects its end.
-			p.remaining, p.sent = p.limit, max(p.inFlight, p.sentSince(p.resetAt.Add(-resetSlack)))
+			p.remaining, p.sent = p.limit, p.sentInWindowFrom(p.early.Add(-resetSlack))
 			for !now.Before(p.resetAt) {
-				p.resetAt = p.resetAt.Add(p.window)
+				p.resetAt, p.early = p.resetAt.Add(p.window), p.early.Add(p.window)
 			}
 			// A full bucket for the new window, whenever the old one began.
 			p.lim = rate.NewLimiter(p.pace(), p.budget())
@@ -151,8 +164,11 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		}
 		p.sent++
 		p.remaining--
-		p.inFlight++
-		p.sends = append(p.forget(now), now)
+		// Recorded as going when it goes, after the pause: a request paced
+		// past the reset reaches the provider in the next window, and must
+		// count there.
+		p.sends = sentAt(p.forget(now), now.Add(d))
+		p.pending = sentAt(p.pending, now.Add(d))
 		p.mu.Unlock()
 		if d >= minPause {
 			if err := p.clock.Sleep(ctx, d); err != nil {
@@ -162,6 +178,36 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		}
 		return waited, windowWait, nil
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// sentAt adds t to sends, which stay in order: a request let go now after
+// a pause may go later than one let go after it without one.
+func sentAt(sends []time.Time, t time.Time) []time.Time {
+	i := sort.Search(len(sends), func(i int) bool { return sends[i].After(t) })
+	return slices.Insert(sends, i, t)
+}
+
+// sentInWindowFrom counts the requests a window that began at t may have
+// seen: those that went since t, answered or not, and those that went
+// before and are still out, which may reach the provider after t (a
+// request held up on its way, a process that paused). Callers hold mu.
+func (p *Pacer) sentInWindowFrom(t time.Time) int {
+	out := sort.Search(len(p.pending), func(i int) bool { return !p.pending[i].Before(t) })
+	return p.sentSince(t) + out
 }
 
 // sentSince counts the requests let go at or after t. Callers hold mu.
@@ -202,14 +248,31 @@ func (p *Pacer) Hold(t time.Time) {
 // an answer costs a window's wait at most instead of holding every request
 // until the date it names.
 func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) (plausible bool) {
+	return p.UpdateSent(limit, remaining, resetIn, time.Time{})
+}
+
+// UpdateSent is Update for the answer to a request sent at sent (zero:
+// unknown). The provider wrote the answer between the sending and now, so
+// its reset lies between sent+resetIn and now+resetIn: the window is taken
+// to end at the upper bound (the tightest of its answers'), so that
+// nothing goes early into the old one, and the new one counts what went
+// since the lower bound, and what is still out from before, so that
+// nothing sent in between is forgotten (a busy process read an answer
+// seconds after its Date: TestA429StormKeepsTheShare, about once in 25
+// runs under load).
+func (p *Pacer) UpdateSent(limit, remaining int, resetIn time.Duration, sent time.Time) (plausible bool) {
 	if limit <= 0 {
 		return true
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock.Now()
+	if sent.IsZero() || sent.After(now) {
+		sent = now
+	}
 	plausible = resetIn <= p.window+resetSlack
 	keep := false // an implausible reset: the window the pacer counts in stays
+	early := sent.Add(resetIn)
 	if !plausible {
 		keep = p.known && p.resetAt.After(now)
 		if keep {
@@ -217,6 +280,7 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) (plausible b
 		} else {
 			resetIn = p.window
 		}
+		early = now.Add(resetIn)
 	}
 	resetAt := now.Add(resetIn)
 	if p.known && !p.assumed && p.resetAt.Sub(resetAt) > p.window/2 {
@@ -225,13 +289,29 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) (plausible b
 		// sent in the new one.
 		return true
 	}
-	if !p.known || resetAt.Sub(p.resetAt) > p.window/2 {
+	switch {
+	case !p.known || resetAt.Sub(p.resetAt) > p.window/2:
 		// The first answer from a new window: what was sent since it
 		// began (a second early for Date's whole seconds), and what is
-		// still in flight, opened it.
-		p.sent = max(1, p.inFlight, p.sentSince(resetAt.Add(-p.window-resetSlack)))
+		// still in flight, opened it. It began a window before this
+		// answer's reset, and not before the last window's end: of the two
+		// lower bounds the later, the last window's when its answers read
+		// it more closely than this one answer can.
+		from := early.Add(-p.window)
+		if p.known {
+			from = maxTime(from, p.early)
+		}
+		p.sent = max(1, p.sentInWindowFrom(from.Add(-resetSlack)))
+	case keep:
+		early = p.early
+	case plausible && !p.assumed:
+		// Another answer from the same window: each bounds its reset from
+		// both sides, and the tightest bounds hold, so that the window
+		// ends no later, and counts no earlier, than the answers require.
+		resetAt, early = minTime(resetAt, p.resetAt), maxTime(early, p.early)
 	}
-	p.known, p.limit, p.remaining, p.resetAt = true, limit, remaining, resetAt
+	early = minTime(early, resetAt) // Date's whole seconds can put the lower bound past the upper
+	p.known, p.limit, p.remaining, p.resetAt, p.early = true, limit, remaining, resetAt, early
 	if !keep {
 		// A window of the pacer's own making (one assumed from now) gives
 		// way to the first one headers announce.
@@ -241,7 +321,7 @@ func (p *Pacer) Update(limit, remaining int, resetIn time.Duration) (plausible b
 	// spread what is left until the reset. (Nothing left at all is handled
 	// by Wait, which sleeps until the reset.)
 	perSec := p.pace()
-	if left := resetIn.Seconds(); remaining > 0 && float64(remaining) < lowWater*float64(limit) && left > 0 {
+	if left := resetAt.Sub(now).Seconds(); remaining > 0 && float64(remaining) < lowWater*float64(limit) && left > 0 {
 		perSec = min(perSec, rate.Limit(float64(remaining)/left))
 	}
 	burst := p.budget() // the whole share at once; the window's count caps it

@@ -38,17 +38,18 @@ func bucketOf(path string) string {
 const maxAnnouncedWait = 2 * window
 
 // update reads Okta's rate headers into the bucket's pacer:
-// X-Rate-Limit-Reset is epoch seconds, read against the response's Date.
+// X-Rate-Limit-Reset is epoch seconds, read against the response's Date,
+// for a request sent at sent.
 // A reset further ahead than a window is taken as a window (the pacer's
 // rule), and the pass's warnings say so once.
-func (c *Client) update(path string, h http.Header) {
+func (c *Client) update(path string, h http.Header, sent time.Time) {
 	limit, err1 := strconv.Atoi(h.Get("X-Rate-Limit-Limit"))
 	remaining, err2 := strconv.Atoi(h.Get("X-Rate-Limit-Remaining"))
 	if err1 != nil || err2 != nil {
 		return
 	}
 	resetIn := untilReset(h)
-	if resetIn < 0 || c.pacer(path).Update(limit, remaining, resetIn) {
+	if resetIn < 0 || c.pacer(path).UpdateSent(limit, remaining, resetIn, sent) {
 		return
 	}
 	c.absurdReset(path, resetIn)

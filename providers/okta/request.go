@@ -30,6 +30,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 	}
 	defer release()
 	var resp *http.Response
+	var sent time.Time // when the answer's request went: the pacer counts its window from there
 	// A second send only after a 401 the credentials can answer: a DPoP
 	// nonce the server asks for, or an access token to renew.
 	for send := 0; ; send++ {
@@ -38,6 +39,7 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 			return nil, 0, err
 		}
 		c.count(func(s *engine.Stats) { s.Calls++ })
+		sent = c.clock.Now()
 		resp, err = httpclient.Do(c.http, req, func(code int) { c.count(func(s *engine.Stats) { s.CountCode(code) }) })
 		if err != nil {
 			return nil, 0, err
@@ -55,11 +57,11 @@ func (c *Client) once(ctx context.Context, u *url.URL, attempt int, retryFor str
 		if resp.StatusCode != http.StatusTooManyRequests {
 			// A 429's reset may be another client's storm: Hold takes it
 			// in without moving the window the pacer counts in.
-			c.update(u.Path, resp.Header)
+			c.update(u.Path, resp.Header, sent)
 		}
 		return resp.Header, resp.StatusCode, newAPIError(http.MethodGet, u.Path, resp, body, c.clock.Now())
 	}
-	c.update(u.Path, resp.Header)
+	c.update(u.Path, resp.Header, sent)
 	if webpage.Is(resp.Header) {
 		// A sign-in page, another site, a proxy's block page: not Okta,
 		// whose API answers JSON on every path; an error to fix, not to retry.

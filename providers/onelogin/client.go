@@ -400,12 +400,13 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 		req.Header.Set("Authorization", auth)
 	}
 	c.count(func(s *engine.Stats) { s.Calls++ })
+	sent := c.clock.Now()
 	resp, err := httpclient.Do(c.http, req, func(code int) { c.count(func(s *engine.Stats) { s.CountCode(code) }) })
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	c.updatePacer(resp.Header)
+	c.updatePacer(resp.Header, sent)
 	if resp.StatusCode/100 != 2 || webpage.Is(resp.Header) {
 		// A web page with 2xx is another site, a sign-in page or a proxy's
 		// block page: an error to fix (APIError.Page), not a body to retry.
@@ -423,15 +424,16 @@ func (c *Client) once(ctx context.Context, method string, u *url.URL, tokenCall 
 }
 
 // updatePacer takes in X-RateLimit-Limit/Remaining/Reset, whose Reset is a
-// countdown in seconds (onelogin-api.md §7.1), when an answer has them.
-func (c *Client) updatePacer(h http.Header) {
+// countdown in seconds (onelogin-api.md §7.1), when an answer to a request
+// sent at sent has them.
+func (c *Client) updatePacer(h http.Header, sent time.Time) {
 	limit, err1 := strconv.Atoi(h.Get("X-RateLimit-Limit"))
 	remaining, err2 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
 	reset, err3 := strconv.Atoi(h.Get("X-RateLimit-Reset"))
 	if err1 != nil || err2 != nil || err3 != nil {
 		return
 	}
-	if d := retryafter.Seconds(int64(reset)); !c.pacer.Update(limit, remaining, d) {
+	if d := retryafter.Seconds(int64(reset)); !c.pacer.UpdateSent(limit, remaining, d, sent) {
 		c.absurdWait(d, "X-RateLimit-Reset") // the pacer took it as a window
 	}
 }
