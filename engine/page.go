@@ -254,11 +254,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		State: old.State, Queued: old.Queued}
 	if len(p.contactFields) > 0 {
 		next.Managers = p.table.ManagerIDs(u.Raw)
-		if !known {
-			p.contactChanged(u.ID, store.Snapshot{}, &next)
-		} else {
-			p.contactChanged(u.ID, old, &next)
-		}
+		p.contactChanged(u.ID, old, &next) // old is the zero entry for a user the snapshot does not know
 	}
 	if u.State != nil {
 		next.State = string(u.State) // a state changed alone rewrites the snapshot, and sends nothing
