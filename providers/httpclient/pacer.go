@@ -63,7 +63,12 @@ type Pacer struct {
 	// first: a new window counts those sent since it began, answered or
 	// not (a 429 is answered without headers the pacer takes in, yet the
 	// provider counted it).
-	sends     []time.Time
+	sends []time.Time
+	// lost are when the requests went whose answer the pacer learnt
+	// nothing from (Lost): a 429 that reached the provider after its window
+	// ended counts in the next one, yet told no Update so, and it stays
+	// counted as out for about a window.
+	lost      []time.Time
 	lim       *rate.Limiter
 	holdUntil time.Time // no request before this (a 429's announced reset)
 	sleeping  time.Time // until when a request waits for the window, zero if none
@@ -118,6 +123,23 @@ func (p *Pacer) Done() {
 	p.mu.Unlock()
 }
 
+// Lost is Done for a request whose answer the pacer took nothing in from:
+// a 429 (its reset may be another client's storm), or no answer at all.
+// The provider may still have counted it, and in the window after the one
+// it went in, if it was held up on its way (a slow network, a process that
+// paused); no answer from that window says so, as an answer Update takes
+// in does. So it stays counted among the requests out, under the time the
+// oldest request out went (its own or earlier: more windows count it,
+// never fewer), until a window has passed.
+func (p *Pacer) Lost() {
+	p.mu.Lock()
+	if len(p.pending) > 0 {
+		p.lost = sentAt(p.lost, p.pending[0])
+		p.pending = p.pending[1:]
+	}
+	p.mu.Unlock()
+}
+
 // Wait blocks until a request may go. It returns the time waited, and
 // whether any of it was for a window to reset (a "rate-limit wait").
 func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool, err error) {
@@ -136,16 +158,17 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		if p.known && !now.Before(p.resetAt) {
 			// A new window has begun: full budget, and the even pace again
 			// if the end of the last one was spread thin.
-			// Requests still in flight may reach the provider in the new
-			// window, so they count in it, and so do those sent since it
-			// began by the provider's clock (the old reset, a second early
-			// for Date's whole seconds), answered or not. The new window is
-			// taken to follow the old one; the first answer from it
-			// corrects its end.
-			p.remaining, p.sent = p.limit, p.sentInWindowFrom(p.early.Add(-resetSlack))
-			for !now.Before(p.resetAt) {
+			// The new window is taken to follow the old one (or the last
+			// of those that went by idle); the first answer from it
+			// corrects its end. Requests still in flight or lost may reach
+			// the provider in it, so they count in it, and so do those
+			// sent since it began by the provider's clock (its start's
+			// lower bound, a second early for Date's whole seconds),
+			// answered or not.
+			for !now.Before(p.resetAt) { // windows that went by idle too
 				p.resetAt, p.early = p.resetAt.Add(p.window), p.early.Add(p.window)
 			}
+			p.remaining, p.sent = p.limit, p.sentInWindowFrom(p.early.Add(-p.window-resetSlack))
 			// A full bucket for the new window, whenever the old one began.
 			p.lim = rate.NewLimiter(p.pace(), p.budget())
 		}
@@ -167,7 +190,7 @@ func (p *Pacer) Wait(ctx context.Context) (waited time.Duration, windowWait bool
 		// Recorded as going when it goes, after the pause: a request paced
 		// past the reset reaches the provider in the next window, and must
 		// count there.
-		p.sends = sentAt(p.forget(now), now.Add(d))
+		p.sends, p.lost = sentAt(forget(p.sends, now, p.window), now.Add(d)), forget(p.lost, now, p.window)
 		p.pending = sentAt(p.pending, now.Add(d))
 		p.mu.Unlock()
 		if d >= minPause {
@@ -203,11 +226,18 @@ func sentAt(sends []time.Time, t time.Time) []time.Time {
 
 // sentInWindowFrom counts the requests a window that began at t may have
 // seen: those that went since t, answered or not, and those that went
-// before and are still out, which may reach the provider after t (a
-// request held up on its way, a process that paused). Callers hold mu.
+// before and are still out or were lost, which may reach the provider
+// after t (a request held up on its way, a process that paused). Callers
+// hold mu.
 func (p *Pacer) sentInWindowFrom(t time.Time) int {
-	out := sort.Search(len(p.pending), func(i int) bool { return !p.pending[i].Before(t) })
-	return p.sentSince(t) + out
+	before := func(ts []time.Time) int {
+		return sort.Search(len(ts), func(i int) bool { return !ts[i].Before(t) })
+	}
+	// One lost more than a window before t is not counted: it reached the
+	// provider long before (the pacer prunes such times only as it lets a
+	// request go, after a new window has counted).
+	lost := forget(p.lost, t, p.window)
+	return p.sentSince(t) + before(p.pending) + before(lost)
 }
 
 // sentSince counts the requests let go at or after t. Callers hold mu.
@@ -216,15 +246,15 @@ func (p *Pacer) sentSince(t time.Time) int {
 	return len(p.sends) - i
 }
 
-// forget drops the send times older than a window and a little before now:
-// no window that counts them begins that far back. Callers hold mu.
-func (p *Pacer) forget(now time.Time) []time.Time {
-	old := now.Add(-p.window - 2*resetSlack)
+// forget drops the times in ts (in order) older than a window and a
+// little before now: no window that counts them begins that far back.
+func forget(ts []time.Time, now time.Time, window time.Duration) []time.Time {
+	old := now.Add(-window - 2*resetSlack)
 	drop := 0
-	for drop < len(p.sends) && p.sends[drop].Before(old) {
+	for drop < len(ts) && ts[drop].Before(old) {
 		drop++
 	}
-	return p.sends[drop:]
+	return ts[drop:]
 }
 
 // Hold keeps every request of the bucket back until t: a 429 announced

@@ -267,7 +267,11 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			return nil, err
 		}
 		h, status, err := c.once(ctx, u, attempt, retryFor, early, decode)
-		p.Done()
+		if status == 0 || status == http.StatusTooManyRequests {
+			p.Lost() // no answer, or a 429: once took no rate headers in
+		} else {
+			p.Done()
+		}
 		if status/100 == 2 {
 			early = nil // once per request, even if the body must be fetched again
 		}

@@ -1,6 +1,7 @@
 package oktatest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -210,6 +211,47 @@ func TestA429WithoutDateOrReset(t *testing.T) {
 			if _, ok := resp.Header[h]; !ok && h != missing {
 				t.Errorf("answer %d lacks %s", i, h)
 			}
+		}
+	}
+}
+
+// ticking is a clock that moves on every reading, as a busy server's does
+// between the steps of one request.
+type ticking struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *ticking) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(7 * time.Second)
+	return c.now
+}
+
+func (c *ticking) Sleep(context.Context, time.Duration) error { return nil }
+
+// An answer's Date and its X-Rate-Limit-Reset come from one moment, the
+// request's arrival, so the reset is never more than a window after the
+// Date: a client that reads the window from them (okta-api.md §7.2) gets
+// the window the request was counted in. Before, the Date was taken a step
+// earlier than the window, and an answer whose steps straddled a minute
+// said its window reset up to two minutes after its Date.
+func TestDateAndResetAgree(t *testing.T) {
+	t.Parallel()
+	_, ts, _ := start(t, Options{Users: 10, Clock: &ticking{now: t0}})
+	for i := range 30 {
+		resp, _ := call(t, ts, http.MethodGet, "/api/v1/users?limit=2", "SSWS "+token)
+		if resp.StatusCode != 200 {
+			t.Fatalf("answer %d: %d", i, resp.StatusCode)
+		}
+		date, err := http.ParseTime(resp.Header.Get("Date"))
+		reset, err2 := strconv.ParseInt(resp.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+		if err != nil || err2 != nil {
+			t.Fatalf("answer %d: Date %q, reset %q", i, resp.Header.Get("Date"), resp.Header.Get("X-Rate-Limit-Reset"))
+		}
+		if in := time.Unix(reset, 0).Sub(date); in <= 0 || in > time.Minute {
+			t.Errorf("answer %d: Date %s, reset %s after it", i, date.Format(time.TimeOnly), in)
 		}
 	}
 }

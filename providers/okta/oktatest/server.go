@@ -281,7 +281,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	w := &statusWriter{ResponseWriter: rw, Status: 200}
 	bucket := bucketOf(r.URL.Path)
-	rec := Request{Time: s.now(), Method: r.Method, URL: r.URL.String(), Bucket: bucket,
+	// One moment for the request: its Date, its record and the window it
+	// counts in, so that the reset is never more than a window after the
+	// Date, however the clock moves meanwhile (TestDateAndResetAgree).
+	now := s.now()
+	rec := Request{Time: now, Method: r.Method, URL: r.URL.String(), Bucket: bucket,
 		RetryFor: r.Header.Get("X-Okta-Retry-For"), RetryCount: r.Header.Get("X-Okta-Retry-Count"), Auth: "none"}
 	w.Record = func(status int) { // before the client can read the answer (simrec)
 		rec.Status = status
@@ -293,7 +297,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer w.Done() // an answer never written (a dropped connection) is recorded too
 	h := w.Header()
-	h.Set("Date", s.now().Format(http.TimeFormat))
+	h.Set("Date", now.Format(http.TimeFormat))
 	h.Set("X-Okta-Request-Id", requestID())
 	h.Set("Content-Type", "application/json")
 
@@ -303,7 +307,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(-1)
 		h.Set("X-Rate-Limit-Limit", "0")
 		h.Set("X-Rate-Limit-Remaining", "0")
-		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(s.now().Add(time.Second).Unix(), 10))
+		h.Set("X-Rate-Limit-Reset", strconv.FormatInt(now.Add(time.Second).Unix(), 10))
 		writeError(w, http.StatusTooManyRequests, "E0000047", "API call exceeded rate limit due to too many requests.")
 		return
 	}
@@ -311,7 +315,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 
 	// Every request counts against its bucket, rejected ones included, so
 	// every answer carries the rate headers.
-	if !s.rateLimit(w, bucket, s.principal(r)) {
+	if !s.rateLimit(w, bucket, s.principal(r), now) {
 		return
 	}
 	if r.URL.Path == "/.well-known/okta-organization" && r.Method == http.MethodGet {
@@ -356,11 +360,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	s.route(w, r)
 }
 
-// rateLimit counts the request in its bucket's window and sets the rate
-// headers; over the org's limit or the share of the token or app it comes
-// from (who; "" counts org-wide only) it answers 429.
-func (s *Server) rateLimit(w http.ResponseWriter, bucket, who string) bool {
-	now := s.now()
+// rateLimit counts the request, which arrived at now, in its bucket's
+// window and sets the rate headers; over the org's limit or the share of
+// the token or app it comes from (who; "" counts org-wide only) it answers
+// 429.
+func (s *Server) rateLimit(w http.ResponseWriter, bucket, who string, now time.Time) bool {
 	start := now.Truncate(time.Minute)
 	limit := s.Limit(bucket)
 	shareCap := max(1, int(float64(limit)*s.opts.TokenShare))
