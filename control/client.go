@@ -11,9 +11,14 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"neurons-connector/api"
 )
+
+// pingTimeout bounds the first exchange with the daemon, which answers a
+// ping at once unless it hangs: the socket still takes connections then.
+var pingTimeout = 10 * time.Second
 
 // errNoDaemon is dial's "nobody answers here".
 var errNoDaemon = errors.New("no daemon answers on this data directory")
@@ -50,7 +55,14 @@ func Find(ctx context.Context, dataDir string) (*Client, error) {
 		MaxIdleConns: 1, DisableCompression: true,
 	}}}
 	var pong map[string]bool
-	if err := cl.get(ctx, "/v1/ping", &pong); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := cl.get(pctx, "/v1/ping", &pong); err != nil {
+		if pctx.Err() != nil && ctx.Err() == nil {
+			cl.http.CloseIdleConnections()
+			return nil, fmt.Errorf("the neurons-connector service on %s took the connection but did not answer within %s: "+
+				"it hangs, or its process is stopped; restart it (neurons-connector service restart)", dataDir, pingTimeout)
+		}
 		return nil, err
 	}
 	return cl, nil

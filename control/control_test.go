@@ -331,3 +331,40 @@ func TestSecondDaemonIsRefused(t *testing.T) {
 		t.Error("refusal does not carry the reason")
 	}
 }
+
+// A daemon that takes connections but answers nothing (hung, stopped with
+// SIGSTOP, a VM paused) holds its socket: the kernel still accepts. A
+// command says so after a while instead of waiting for ever, and names the
+// way out.
+func TestAHungDaemonIsReportedNotWaitedFor(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("unix", filepath.Join(dir, SocketFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() }) // read nothing, answer nothing
+		}
+	}()
+	defer func(d time.Duration) { pingTimeout = d }(pingTimeout)
+	pingTimeout = 200 * time.Millisecond
+	done := make(chan error, 1)
+	go func() {
+		_, err := Find(context.Background(), dir)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "service restart") {
+			t.Errorf("Find on a hung daemon: %v", err)
+		}
+	case <-time.After(time.Minute): // the guard against a test that hangs, not a speed target
+		t.Fatal("Find still waits on a daemon that never answers")
+	}
+}
