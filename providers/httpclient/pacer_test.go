@@ -79,18 +79,7 @@ func TestPacerCountsInFlightRequestsInTheNextWindow(t *testing.T) {
 		}
 	}
 	c.Advance(11 * time.Second) // the window resets with them in flight
-	n := 0
-	for {
-		waited, _, err := p.Wait(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if waited > 0 {
-			break
-		}
-		p.Done()
-		n++
-	}
+	n := goUntilAWait(t, p)
 	if n != 40 {
 		t.Errorf("the next window let %d go besides the 10 in flight, want 40", n)
 	}
@@ -235,17 +224,7 @@ func TestPacerCountsWhatWasSentSinceTheWindowBegan(t *testing.T) {
 	end := t0.Add(70 * time.Second)
 	p.Update(100, 98, 60*time.Second) // says the new window: A and B counted
 	p.Done()
-	n := 0
-	for {
-		if _, _, err := p.Wait(ctx); err != nil {
-			t.Fatal(err)
-		}
-		p.Done()
-		if !c.Now().Before(end) {
-			break
-		}
-		n++
-	}
+	n := goUntil(t, c, p, end)
 	if n != 28 {
 		t.Errorf("the new window let %d more go after A and B, want 28 (a share of 30)", n)
 	}
@@ -322,17 +301,7 @@ func TestPacerCountsA429HeldUpOnItsWay(t *testing.T) {
 			}
 			tc.done(p)
 			end := t0.Add(70 * time.Second)
-			n := 0
-			for {
-				if _, _, err := p.Wait(ctx); err != nil {
-					t.Fatal(err)
-				}
-				p.Done()
-				if !c.Now().Before(end) {
-					break
-				}
-				n++
-			}
+			n := goUntil(t, c, p, end)
 			if n != 29 {
 				t.Errorf("the window from t0+10s let %d go after request A, want 29 (a share of 30)", n)
 			}
@@ -358,19 +327,43 @@ func TestPacerForgetsLostRequestsAfterAWindow(t *testing.T) {
 		p.Lost()
 	}
 	c.Advance(3 * time.Minute) // idle for three windows
+	n := goUntilAWait(t, p)
+	if n != 30 {
+		t.Errorf("a window long after the 429s let %d go, want the share of 30", n)
+	}
+}
+
+// goUntilAWait lets requests go, each answered at once, until one has to
+// wait, and returns how many went without waiting.
+func goUntilAWait(t *testing.T, p *Pacer) int {
+	t.Helper()
 	n := 0
 	for {
-		waited, _, err := p.Wait(ctx)
+		waited, _, err := p.Wait(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if waited > 0 {
-			break
+			return n
 		}
 		p.Done()
 		n++
 	}
-	if n != 30 {
-		t.Errorf("a window long after the 429s let %d go, want the share of 30", n)
+}
+
+// goUntil lets requests go, each answered at once, until the clock reaches
+// end, and returns how many went before it.
+func goUntil(t *testing.T, c *clock.Fake, p *Pacer, end time.Time) int {
+	t.Helper()
+	n := 0
+	for {
+		if _, _, err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p.Done()
+		if !c.Now().Before(end) {
+			return n
+		}
+		n++
 	}
 }

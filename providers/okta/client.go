@@ -230,6 +230,19 @@ func (c *Client) resolve(ref string) (*url.URL, error) {
 	return u, nil
 }
 
+// wait waits for the bucket's pacer to let a request go, counting the
+// time waited, and whether it waited for a window, in the run's stats.
+func (c *Client) wait(ctx context.Context, p *httpclient.Pacer) error {
+	waited, windowWait, err := p.Wait(ctx)
+	c.count(func(s *engine.Stats) {
+		s.RateLimitWait += waited
+		if windowWait {
+			s.RateLimitWaits++
+		}
+	})
+	return err
+}
+
 // get fetches ref (a path with query, or a next link), hands the body of
 // the 2xx answer to decode as a stream, and returns the headers. A 429 that
 // says when to come back (X-Rate-Limit-Reset with Date, or Retry-After) is
@@ -256,14 +269,7 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 	var rateWaited time.Duration // this request's announced waits
 	failures := 0
 	for attempt := 0; ; attempt++ {
-		waited, windowWait, err := p.Wait(ctx)
-		c.count(func(s *engine.Stats) {
-			s.RateLimitWait += waited
-			if windowWait {
-				s.RateLimitWaits++
-			}
-		})
-		if err != nil {
+		if err := c.wait(ctx, p); err != nil {
 			return nil, err
 		}
 		h, status, err := c.once(ctx, u, attempt, retryFor, early, decode)

@@ -204,14 +204,7 @@ const maxNonceSends = 4
 func (c *Client) paceAgain(ctx context.Context, path string, h http.Header, sent time.Time) error {
 	c.update(path, h, sent)
 	p := c.pacer(path)
-	waited, windowWait, err := p.Wait(ctx)
-	c.count(func(s *engine.Stats) {
-		s.RateLimitWait += waited
-		if windowWait {
-			s.RateLimitWaits++
-		}
-	})
-	if err != nil {
+	if err := c.wait(ctx, p); err != nil {
 		return err
 	}
 	p.Done() // the first: the second is now the one out
