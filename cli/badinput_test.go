@@ -25,6 +25,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if err := os.WriteFile(openEnv, []byte("NC_SINK=csv\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// What Windows PowerShell 5 writes for "NC_SINK=csv" > file: UTF-16LE.
+	utf16Env := filepath.Join(t.TempDir(), "utf16.env")
+	if err := os.WriteFile(utf16Env, []byte("\xff\xfeN\x00C\x00_\x00S\x00I\x00N\x00K\x00=\x00c\x00s\x00v\x00\r\x00\n\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	okta := func(extra ...string) []string {
 		return append([]string{"connector", "add", "okta", "--name", "New", "--url", "https://new.okta.com", "--token-env", "OKTA_TOKEN"}, extra...)
@@ -97,6 +102,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"listen off loopback", []string{"status"}, map[string]string{"NC_LISTEN": "0.0.0.0:7780"}, "NC_LISTEN"},
 		{"serve with a missing settings file", []string{"serve", "--env-file", "/no/such/nc.env"}, nil, "--env-file"},
 		{"serve with a settings file others can read", []string{"serve", "--env-file", openEnv}, nil, "chmod 600"},
+		{"serve with a UTF-16 settings file", []string{"serve", "--env-file", utf16Env}, nil, "save it as UTF-8"},
 		{"serve with a bad test clock", []string{"serve"}, map[string]string{testClockVar: "soon"}, testClockVar},
 		{"serve with an argument", []string{"serve", "now"}, nil, "no arguments"},
 		{"unknown service action", []string{"service", "reload"}, nil, "reload"},

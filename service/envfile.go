@@ -3,6 +3,7 @@ package service
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,10 +26,22 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // part of the value). A name given twice is an error, as is any other line.
 func ParseEnv(r io.Reader) (map[string]string, error) {
 	out := map[string]string{}
-	sc := bufio.NewScanner(r)
+	br := bufio.NewReader(r)
+	if bom, _ := br.Peek(2); bytes.Equal(bom, []byte{0xFF, 0xFE}) || bytes.Equal(bom, []byte{0xFE, 0xFF}) {
+		return nil, errUTF16
+	}
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 4096), maxEnvFile)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
+		if nuls := strings.Count(line, "\x00"); nuls > 0 {
+			// A NUL cannot be in a setting's value (the environment ends
+			// it there); one in every other byte is UTF-16 without a mark.
+			if nuls > 1 && 3*nuls >= len(line) {
+				return nil, errUTF16
+			}
+			return nil, fmt.Errorf("line %d holds a NUL byte, which no setting can; remove it", n)
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -51,6 +64,11 @@ func ParseEnv(r io.Reader) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// errUTF16 is a settings file saved as UTF-16, as Windows PowerShell 5
+// writes a file with > or Out-File, and Notepad with "Unicode".
+var errUTF16 = errors.New("the file is UTF-16 (as Windows PowerShell 5 writes with > or Out-File); save it as UTF-8 " +
+	"(Notepad: Save as, Encoding UTF-8; PowerShell: Set-Content -Encoding UTF8)")
 
 func envValue(raw string) (string, error) {
 	if raw == "" || (raw[0] != '\'' && raw[0] != '"') {

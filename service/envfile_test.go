@@ -31,6 +31,12 @@ func TestEnvFileValuesAreLiteral(t *testing.T) {
 		"A=1\nA=2\n":     "line 2 sets A a second time",
 		"A=\"x\" tail\n": "text after the closing quote",
 		"1A=x\n":         "line 1 is not NAME=value",
+		// PowerShell 5's > and Out-File write UTF-16 (little-endian, with a
+		// byte-order mark); some editors big-endian, or without the mark.
+		utf16("NC_LOG_LEVEL=debug\r\n", true, true):  "UTF-16",
+		utf16("NC_LOG_LEVEL=debug\r\n", false, true): "UTF-16",
+		utf16("NC_LOG_LEVEL=debug\r\n", true, false): "UTF-16",
+		"A=1\nB=x\x00y\n": "line 2 holds a NUL byte",
 	} {
 		if _, err := ParseEnv(strings.NewReader(in)); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: %v, want %q", in, err, msg)
@@ -49,4 +55,21 @@ func TestEnvFileValuesAreLiteral(t *testing.T) {
 	if _, err := formatEnv("V", "two\nlines"); err == nil {
 		t.Error("a value with a line break was written")
 	}
+}
+
+// utf16 encodes s as UTF-16, little- or big-endian, with or without a
+// byte-order mark.
+func utf16(s string, little, bom bool) string {
+	var b []byte
+	if bom {
+		s = "\ufeff" + s
+	}
+	for _, r := range s { // the test's text is all in the BMP
+		if little {
+			b = append(b, byte(r), byte(r>>8))
+		} else {
+			b = append(b, byte(r>>8), byte(r))
+		}
+	}
+	return string(b)
 }
