@@ -8,6 +8,8 @@ import (
 	"os"
 	"regexp"
 	"unicode"
+
+	"neurons-connector/internal/textenc"
 )
 
 // maxInput bounds what is read from a file or standard input: API tokens and
@@ -87,12 +89,19 @@ func (f Form) fromReader(r io.Reader, what string) (Value, error) {
 	return f.clean(b, what)
 }
 
-// clean trims surrounding white space (a trailing newline from echo or an
-// editor) and rejects inner white space or control characters (for Text,
-// control characters other than line breaks and tabs), which mean the
-// source holds something other than a single secret.
+// clean trims a UTF-8 byte-order mark (Notepad before 2019, PowerShell's
+// -Encoding UTF8) and surrounding white space (a trailing newline from echo
+// or an editor), and rejects UTF-16, inner white space or control
+// characters (for Text, control characters other than line breaks and
+// tabs), which mean the source holds something other than a single secret,
+// and invisible characters (a zero-width space copied along with it): each
+// would be sent as part of the secret, and refused by the provider at the
+// first run, long after the secret was stored.
 func (f Form) clean(b []byte, what string) (Value, error) {
-	b = bytes.TrimSpace(b)
+	if textenc.UTF16(b) {
+		return Value{}, fmt.Errorf("%s is UTF-16 (as Windows PowerShell 5 writes with > or Out-File); %s", what, textenc.Hint)
+	}
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\ufeff")))
 	if len(b) == 0 {
 		return Value{}, fmt.Errorf("%s is empty; it must hold the secret", what)
 	}
@@ -105,6 +114,9 @@ func (f Form) clean(b []byte, what string) (Value, error) {
 		}
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
 			return Value{}, fmt.Errorf("%s holds white space or control characters inside the secret; it must hold only the secret", what)
+		}
+		if !unicode.IsPrint(r) {
+			return Value{}, fmt.Errorf("%s holds an invisible character (U+%04X, copied along with the secret?); type or copy the secret again", what, r)
 		}
 	}
 	return New(b), nil

@@ -64,6 +64,18 @@ func TestInputs(t *testing.T) {
 		{"file two lines", func() (Value, error) { return FromFile(write("two", "a\nb\n")) }, "", "white space"},
 		{"file too big", func() (Value, error) { return FromFile(write("big", strings.Repeat("a", maxInput+1))) }, "", "more than"},
 		{"reader", func() (Value, error) { return FromReader(strings.NewReader("tok789\n")) }, "tok789", ""},
+		// Windows: Notepad before 2019 and PowerShell 5's Set-Content
+		// -Encoding UTF8 write a byte-order mark; PowerShell 5's > and
+		// Out-File write UTF-16. A mark kept in the token made Okta
+		// answer 401 at the first run, long after the token was stored.
+		{"file with a UTF-8 mark", func() (Value, error) { return FromFile(write("bom", "\ufefftok-bom\r\n")) }, "tok-bom", ""},
+		{"file in UTF-16", func() (Value, error) {
+			return FromFile(write("u16", "\xff\xfet\x00o\x00k\x00\r\x00\n\x00"))
+		}, "", "is UTF-16"},
+		{"file in UTF-16 without a mark", func() (Value, error) {
+			return FromFile(write("u16b", "\x00t\x00o\x00k\x00\n"))
+		}, "", "is UTF-16"},
+		{"a zero-width space pasted in", func() (Value, error) { return FromReader(strings.NewReader("tok\u200b123\n")) }, "", "invisible"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

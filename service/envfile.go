@@ -9,6 +9,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"neurons-connector/internal/textenc"
 )
 
 // maxEnvFile caps the settings file: a few dozen settings fit in a
@@ -27,19 +29,14 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func ParseEnv(r io.Reader) (map[string]string, error) {
 	out := map[string]string{}
 	br := bufio.NewReader(r)
-	if bom, _ := br.Peek(2); bytes.Equal(bom, []byte{0xFF, 0xFE}) || bytes.Equal(bom, []byte{0xFE, 0xFF}) {
+	if head, _ := br.Peek(64); textenc.UTF16(head) {
 		return nil, errUTF16
 	}
 	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 4096), maxEnvFile)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
-		if nuls := strings.Count(line, "\x00"); nuls > 0 {
-			// A NUL cannot be in a setting's value (the environment ends
-			// it there); one in every other byte is UTF-16 without a mark.
-			if nuls > 1 && 3*nuls >= len(line) {
-				return nil, errUTF16
-			}
+		if strings.Contains(line, "\x00") { // the environment would end the value there
 			return nil, fmt.Errorf("line %d holds a NUL byte, which no setting can; remove it", n)
 		}
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -67,8 +64,7 @@ func ParseEnv(r io.Reader) (map[string]string, error) {
 
 // errUTF16 is a settings file saved as UTF-16, as Windows PowerShell 5
 // writes a file with > or Out-File, and Notepad with "Unicode".
-var errUTF16 = errors.New("the file is UTF-16 (as Windows PowerShell 5 writes with > or Out-File); save it as UTF-8 " +
-	"(Notepad: Save as, Encoding UTF-8; PowerShell: Set-Content -Encoding UTF8)")
+var errUTF16 = errors.New("the file is UTF-16 (as Windows PowerShell 5 writes with > or Out-File); " + textenc.Hint)
 
 func envValue(raw string) (string, error) {
 	if raw == "" || (raw[0] != '\'' && raw[0] != '"') {
