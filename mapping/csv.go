@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gocarina/gocsv"
+
+	"neurons-connector/internal/textenc"
 )
 
 // Problem is one thing wrong with a CSV file, at a line.
@@ -50,11 +52,7 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-var (
-	bomUTF8    = []byte{0xEF, 0xBB, 0xBF}
-	bomUTF16LE = []byte{0xFF, 0xFE}
-	bomUTF16BE = []byte{0xFE, 0xFF}
-)
+var bomUTF8 = []byte{0xEF, 0xBB, 0xBF}
 
 // maxProblems stops a hopeless file (say, a binary) from flooding the screen.
 const maxProblems = 100
@@ -79,7 +77,7 @@ func readCSV(file string, data []byte, columns []string, row func(line int, v an
 		}
 	}()
 	switch {
-	case bytes.HasPrefix(data, bomUTF16LE), bytes.HasPrefix(data, bomUTF16BE):
+	case textenc.UTF16(data): // with or without its byte-order mark
 		add(0, "the file is UTF-16; save it as \"CSV UTF-8\"")
 		return ps
 	case !utf8.Valid(data):

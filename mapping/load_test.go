@@ -105,12 +105,16 @@ func TestFileLevelProblems(t *testing.T) {
 	}
 	cat := builtinSource(t).Catalog
 	for name, data := range map[string]string{
-		"utf16":   "\xff\xfet\x00a\x00",
-		"empty":   "\ufeff \r\n",
-		"no rows": "target,source,transform,notes\n",
+		"utf16":         "\xff\xfet\x00a\x00",
+		"utf16 no mark": "t\x00a\x00r\x00g\x00e\x00t\x00,\x00s\x00o\x00u\x00r\x00c\x00e\x00\r\x00\n\x00",
+		"empty":         "\ufeff \r\n",
+		"no rows":       "target,source,transform,notes\n",
 	} {
-		if _, err := mapping.Parse(cat, okta.Spec, name, []byte(data)); err == nil {
+		_, err := mapping.Parse(cat, okta.Spec, name, []byte(data))
+		if err == nil {
 			t.Errorf("%s: accepted", name)
+		} else if strings.HasPrefix(name, "utf16") && !strings.Contains(err.Error(), "the file is UTF-16") {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if _, err := mapping.Parse(cat, onelogin.Spec, "x.csv", []byte("target,source,transform,notes\nUser.Status,status,state,\nUser.City,profile.city,,\n")); err == nil ||
