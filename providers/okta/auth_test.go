@@ -296,9 +296,10 @@ func TestOAuthAsksOnlyTheScopesTheRunUses(t *testing.T) {
 // bucket never sends more than the app's share in one and provokes no 429.
 // With DPoP, a request the server challenges for a new nonce (401
 // use_dpop_nonce) is sent twice, and Okta counts both: here the nonce
-// moves at every fourth page, and the second sending is paced as a
-// request of its own. Before, it went unpaced and uncounted: 213 to 223
-// requests in a window of 180.
+// moves after every 10 calls, and the second sending is paced as a
+// request of its own. Before, it went unpaced and uncounted: 199 users
+// requests in a window of 180, 34 and 35 in windows of 30 for devices and
+// apps.
 func TestOAuthAppIsPacedToItsShare(t *testing.T) {
 	for _, dpop := range []bool{false, true} {
 		t.Run(fmt.Sprint("dpop=", dpop), func(t *testing.T) {
@@ -310,7 +311,11 @@ func TestOAuthAppIsPacedToItsShare(t *testing.T) {
 			app := oktatest.OAuthApp{ClientID: "0oapaced", Scopes: DefaultScopes, DPoP: dpop,
 				Keys: []jose.JSONWebKey{{Key: &rk.PublicKey, KeyID: "k1", Algorithm: string(jose.RS256), Use: "sig"}}}
 			fc := clock.NewFake(t0)
-			sim := oktatest.New(oktatest.Options{Users: 8000, Clock: fc, OAuthApps: []oktatest.OAuthApp{app}})
+			so := oktatest.Options{Users: 8000, Clock: fc, OAuthApps: []oktatest.OAuthApp{app}}
+			if dpop {
+				so.NonceEvery = 10
+			}
+			sim := oktatest.New(so)
 			srv := sim.Start()
 			t.Cleanup(srv.Close)
 			c, err := New(Options{BaseURL: srv.URL, Clock: fc, PageSize: 20, RateShare: 30, Logger: slog.New(slog.DiscardHandler),
@@ -318,13 +323,10 @@ func TestOAuthAppIsPacedToItsShare(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, pages := 0, 0
+			n := 0
 			if _, err := c.Fetch(t.Context(), engine.FetchRequest{Mode: engine.Full, Statuses: []string{"ACTIVE", "SUSPENDED", "STAGED"}},
 				func(users []engine.User) error {
 					n += len(users)
-					if pages++; dpop && pages%4 == 0 {
-						sim.RotateDPoPNonce()
-					}
 					return nil
 				}); err != nil || n == 0 {
 				t.Fatalf("%d users, %v", n, err)

@@ -267,16 +267,21 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 	var lastErr error
 	var retryFor string
 	var rateWaited time.Duration // this request's announced waits
-	failures := 0
+	failures, resent := 0, 0
 	for attempt := 0; ; attempt++ {
 		if err := c.wait(ctx, p); err != nil {
 			return nil, err
 		}
-		h, status, err := c.once(ctx, u, attempt, retryFor, early, decode)
+		h, status, err := c.once(ctx, u, attempt, retryFor, resent, early, decode)
 		if status == 0 || status == http.StatusTooManyRequests {
 			p.Lost() // no answer, or a 429: once took no rate headers in
 		} else {
 			p.Done()
+		}
+		if errors.Is(err, errChallenged) {
+			resent++
+			attempt-- // the same attempt, with what the challenge asked for
+			continue
 		}
 		if status/100 == 2 {
 			early = nil // once per request, even if the body must be fetched again

@@ -67,6 +67,7 @@ type authServer struct {
 	seen   map[string]time.Time // assertion and proof jti, until they expire
 	nonce  string
 	issued int
+	proved int // API calls with a valid DPoP proof, for Options.NonceEvery
 }
 
 func (a *authServer) init() {
@@ -361,6 +362,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, scheme, value
 			writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
 			return false
 		}
+		s.auth.mu.Lock()
+		if s.auth.proved++; s.opts.NonceEvery > 0 && s.auth.proved%s.opts.NonceEvery == 0 {
+			s.auth.nonce = randomString() // this call had the old one; the next ones need the new
+		}
+		s.auth.mu.Unlock()
 	}
 	if need := scopeFor(r.Method, r.URL.Path); !slices.Contains(tok.scopes, need) {
 		writeError(w, http.StatusForbidden, "E0000006", "You do not have permission to perform the requested action")

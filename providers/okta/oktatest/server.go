@@ -80,6 +80,10 @@ type Options struct {
 	// granted. TokenTTL is their life (Okta: an hour).
 	OAuthApps []OAuthApp
 	TokenTTL  time.Duration
+	// NonceEvery moves the DPoP nonce after every that many API calls
+	// with a valid proof, as Okta moves it from time to time (how often is
+	// undocumented): the calls after it are challenged for the new one.
+	NonceEvery int
 	// NoCompression answers in plain JSON even to a client that accepts
 	// gzip (Okta compresses: see compress.go).
 	NoCompression bool
