@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -47,12 +48,58 @@ type OAuth struct {
 // DefaultScopes are the read scopes a full run uses.
 var DefaultScopes = []string{"okta.users.read", "okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.groups.read", "okta.orgs.read"}
 
-// ParsePrivateKey reads a PEM private key: RSA (PKCS#1 or PKCS#8) or EC
-// (SEC 1 or PKCS#8). Its errors never quote the key.
+// ParsePrivateKey reads a private key, RSA or EC, as PEM (PKCS#1, SEC 1 or
+// PKCS#8) or as a JWK (parseKey). Its errors never quote the key.
 func ParsePrivateKey(data []byte) (crypto.Signer, error) {
+	k, _, err := parseKey(data)
+	return k, err
+}
+
+// parseKey is ParsePrivateKey that also returns a JWK's kid ("" for PEM):
+// the Admin Console's "Generate new key" shows the private key as a JWK
+// unless PEM is chosen, and the kid in it is the one Okta registered.
+func parseKey(data []byte) (crypto.Signer, string, error) {
+	if text := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\ufeff"))); bytes.HasPrefix(text, []byte("{")) {
+		return parseJWK(text)
+	}
+	k, err := parsePEM(data)
+	return k, "", err
+}
+
+// parseJWK reads a private JWK, or a JWK set holding one.
+func parseJWK(text []byte) (crypto.Signer, string, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if json.Unmarshal(text, &set) == nil && set.Keys != nil {
+		if len(set.Keys) != 1 {
+			return nil, "", fmt.Errorf("the JWK set holds %d keys; give the one private key registered with the app", len(set.Keys))
+		}
+		text = set.Keys[0]
+	}
+	var k jose.JSONWebKey
+	if err := k.UnmarshalJSON(text); err != nil {
+		// Its words may quote the key's members: not repeated.
+		return nil, "", errors.New("not a readable JWK private key; give the private key as Okta showed it (JSON or PEM)")
+	}
+	if k.IsPublic() {
+		return nil, "", errors.New("the JWK holds a public key; give the private key (Okta shows it once, when the key is generated)")
+	}
+	switch key := k.Key.(type) {
+	case *rsa.PrivateKey:
+		return key, k.KeyID, nil
+	case *ecdsa.PrivateKey:
+		return key, k.KeyID, nil
+	}
+	return nil, "", errors.New("the JWK is neither an RSA nor an EC private key; Okta service apps take RSA or EC keys")
+}
+
+// parsePEM reads a PEM private key: RSA (PKCS#1 or PKCS#8) or EC (SEC 1 or
+// PKCS#8).
+func parsePEM(data []byte) (crypto.Signer, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
-		return nil, errors.New("not a PEM file; give the private key as PEM (-----BEGIN PRIVATE KEY-----)")
+		return nil, errors.New("neither PEM nor a JWK; give the private key as PEM (-----BEGIN PRIVATE KEY-----) or as the JSON Okta showed")
 	}
 	if strings.Contains(block.Type, "PUBLIC") || strings.Contains(block.Type, "CERTIFICATE") {
 		return nil, fmt.Errorf("the PEM holds a %s; give the private key, not the public key registered with the app", strings.ToLower(block.Type))

@@ -19,9 +19,11 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"neurons-connector/clock"
+	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/fault"
 	"neurons-connector/providers/okta/oktatest"
+	"neurons-connector/secret"
 )
 
 // oauthFixture is a simulated org with one API Services app, and a client
@@ -183,7 +185,7 @@ func TestParsePrivateKey(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"not PEM":        {[]byte("hello"), "not a PEM file"},
+		"not PEM":        {[]byte("hello"), "neither PEM nor a JWK"},
 		"the public key": {enc("PUBLIC KEY", pub), "not the public key"},
 		"damaged":        {enc("PRIVATE KEY", secretBytes), "not a readable"},
 	} {
@@ -193,6 +195,81 @@ func TestParsePrivateKey(t *testing.T) {
 		}
 		if err != nil && bytes.Contains([]byte(err.Error()), secretBytes) {
 			t.Errorf("%s: the error quotes the key", name)
+		}
+	}
+}
+
+// The Admin Console's "Generate new key" shows the private key as a JWK
+// (JSON) unless PEM is chosen, and tools that make keys for service apps
+// write JWKs: the key is taken in either form, and a JWK's kid is the key
+// ID when --key-id is not given (an app with several keys needs it).
+func TestPrivateKeyAsJWK(t *testing.T) {
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := func(k any, kid string) []byte {
+		b, err := jose.JSONWebKey{Key: k, KeyID: kid, Algorithm: "RS256", Use: "sig"}.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for name, c := range map[string]struct {
+		data    []byte
+		wantKid string
+	}{
+		"RSA":                 {jwk(rk, "k2"), "k2"},
+		"EC, no kid":          {jwk(ek, ""), ""},
+		"a set of one":        {[]byte(`{"keys":[` + string(jwk(rk, "k3")) + `]}`), "k3"},
+		"pretty, CRLF, a BOM": {append([]byte("\ufeff"), bytes.ReplaceAll(jwk(rk, "k4"), []byte(`,"`), []byte(",\r\n  \""))...), "k4"},
+	} {
+		key, kid, err := parseKey(c.data)
+		if err != nil || key == nil || kid != c.wantKid {
+			t.Errorf("%s: %v, kid %q, %v", name, key != nil, kid, err)
+		}
+	}
+	secretPart := jwk(rk, "k5")[40:80]
+	for name, c := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"the public key": {jwk(&rk.PublicKey, "k1"), "the JWK holds a public key"},
+		"a set of two":   {[]byte(`{"keys":[` + string(jwk(rk, "a")) + `,` + string(jwk(ek, "b")) + `]}`), "2 keys"},
+		"a secret key":   {jwk([]byte("0123456789abcdef0123456789abcdef"), "s"), "neither an RSA nor an EC"},
+		"damaged":        {append([]byte(`{"kty":"RSA","n":"`), secretPart...), "not a readable JWK"},
+	} {
+		_, _, err := parseKey(c.data)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+		if err != nil && bytes.Contains([]byte(err.Error()), secretPart) {
+			t.Errorf("%s: the error quotes the key", name)
+		}
+	}
+	// An app with two keys registered: the JWK's kid picks ours, where
+	// the same key as PEM without --key-id is refused.
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	app := oktatest.OAuthApp{ClientID: "0oatwo", Scopes: DefaultScopes, Keys: []jose.JSONWebKey{
+		{Key: &other.PublicKey, KeyID: "k1", Algorithm: string(jose.RS256), Use: "sig"},
+		{Key: &rk.PublicKey, KeyID: "k2", Algorithm: string(jose.RS256), Use: "sig"}}}
+	sim := oktatest.New(oktatest.Options{Users: 30, NoLimits: true, OAuthApps: []oktatest.OAuthApp{app}})
+	srv := sim.Start()
+	t.Cleanup(srv.Close)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(rk)
+	for name, c := range map[string]struct {
+		key  []byte
+		want string
+	}{
+		"JWK with kid k2":    {jwk(rk, "k2"), ""},
+		"PEM without its ID": {pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), "is not registered"},
+	} {
+		p, err := open(engine.OpenRequest{Config: connector.Config{Name: "x", URL: srv.URL, Auth: "oauth", ClientID: app.ClientID},
+			Secret: secret.New(c.key), Log: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		_, err = p.(*Client).Check(t.Context(), nil)
+		if (c.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
 	}
 }

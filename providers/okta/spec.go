@@ -1,6 +1,7 @@
 package okta
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -41,7 +42,7 @@ var Spec = &connector.Spec{
 			Get: func(c connector.Config) string { return c.ClientID },
 		}, {
 			Flag: "key-id", Label: "Key ID", Example: "nc-2026", Optional: true,
-			Usage: "with --auth oauth: the kid of the app's public key, needed when the app has several keys (\"\" to clear)",
+			Usage: "with --auth oauth: the kid of the app's public key, needed when the app has several keys and the key given is PEM (a JWK carries its own kid; \"\" to clear)",
 			Set: func(c *connector.Config, v string) error {
 				if strings.TrimSpace(v) == "" {
 					c.KeyID = ""
@@ -103,11 +104,12 @@ func open(r engine.OpenRequest) (engine.Provider, error) {
 	case "", "token":
 		opts.Token = r.Secret
 	case "oauth":
-		key, err := ParsePrivateKey(r.Secret.Reveal())
+		key, kid, err := parseKey(r.Secret.Reveal())
 		if err != nil {
 			return nil, fmt.Errorf("okta: the sealed private key: %w", err)
 		}
-		opts.OAuth = &OAuth{ClientID: r.Config.ClientID, Key: key, KeyID: r.Config.KeyID}
+		// --key-id, when given, is the admin's word; else a JWK's own kid.
+		opts.OAuth = &OAuth{ClientID: r.Config.ClientID, Key: key, KeyID: cmp.Or(r.Config.KeyID, kid)}
 	default:
 		return nil, fmt.Errorf("okta: connector %q signs in as %q, which this version does not know", r.Config.Name, r.Config.Auth)
 	}
