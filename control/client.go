@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,11 @@ import (
 // pingTimeout bounds the first exchange with the daemon, which answers a
 // ping at once unless it hangs: the socket still takes connections then.
 var pingTimeout = 10 * time.Second
+
+// readTimeout bounds the requests that only read (status, list, show),
+// which scripts run unattended: a service stuck inside one (a deadlock the
+// ping cannot see) is reported, not waited for by every script run.
+var readTimeout = time.Minute
 
 // errNoDaemon is dial's "nobody answers here".
 var errNoDaemon = errors.New("no daemon answers on this data directory")
@@ -91,12 +97,12 @@ func (c *Client) Remove(ctx context.Context, req api.RemoveRequest) (out api.Rem
 
 // List lists the connectors.
 func (c *Client) List(ctx context.Context) (out []api.Connector, err error) {
-	return out, c.post(ctx, "/v1/connectors/list", struct{}{}, &out)
+	return out, c.read(ctx, "/v1/connectors/list", struct{}{}, &out)
 }
 
 // Show returns one connector.
 func (c *Client) Show(ctx context.Context, name string) (out api.Connector, err error) {
-	return out, c.post(ctx, "/v1/connectors/show", nameRequest{name}, &out)
+	return out, c.read(ctx, "/v1/connectors/show", nameRequest{name}, &out)
 }
 
 // Test checks a connector's provider from the daemon.
@@ -106,7 +112,7 @@ func (c *Client) Test(ctx context.Context, name string) (out string, err error) 
 
 // Status returns the daemon's status of one connector or all.
 func (c *Client) Status(ctx context.Context, name string) (out []api.Status, err error) {
-	return out, c.post(ctx, "/v1/status", nameRequest{name}, &out)
+	return out, c.read(ctx, "/v1/status", nameRequest{name}, &out)
 }
 
 // Export returns a mapping table as the daemon's settings make it.
@@ -163,6 +169,18 @@ func (c *Client) get(ctx context.Context, path string, out any) error {
 		return err
 	}
 	return c.do(req, out)
+}
+
+// read is post for a request that only reads, within readTimeout.
+func (c *Client) read(ctx context.Context, path string, body, out any) error {
+	rctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	err := c.post(rctx, path, body, out)
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("the neurons-connector service did not answer %s within %s: it may be stuck; "+
+			"restart it (neurons-connector service restart)", strings.TrimPrefix(path, "/v1/"), readTimeout)
+	}
+	return err
 }
 
 func (c *Client) post(ctx context.Context, path string, body, out any) error {

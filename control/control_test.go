@@ -368,3 +368,44 @@ func TestAHungDaemonIsReportedNotWaitedFor(t *testing.T) {
 		t.Fatal("Find still waits on a daemon that never answers")
 	}
 }
+
+// stuck answers the ping but never a status: a service deadlocked past
+// its accept loop, which the ping cannot tell.
+type stuck struct{ fakeBackend }
+
+func (s *stuck) Status(ctx context.Context, _ string) ([]api.Status, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// status, list and show are what scripts run from cron to watch the
+// service: a service stuck inside such a request is reported after a
+// while, not waited for by every script run until the host runs out of
+// processes.
+func TestAStuckStatusIsReportedNotWaitedFor(t *testing.T) {
+	dir := t.TempDir()
+	serve(t, dir, func(int) bool { return true }, &stuck{})
+	defer func(d time.Duration) { readTimeout = d }(readTimeout)
+	readTimeout = 200 * time.Millisecond
+	cl, err := Find(context.Background(), dir)
+	if err != nil || cl == nil {
+		t.Fatalf("Find: %v %v", cl, err)
+	}
+	defer func() { _ = cl.Close() }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := cl.Status(context.Background(), "")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "service restart") {
+			t.Errorf("a stuck status: %v", err)
+		}
+	case <-time.After(time.Minute): // the guard against a test that hangs, not a speed target
+		t.Fatal("Status still waits on a service that never answers it")
+	}
+	if _, err := cl.List(context.Background()); err != nil { // the rest still answers
+		t.Errorf("list after a stuck status: %v", err)
+	}
+}
