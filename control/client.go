@@ -178,7 +178,7 @@ func (c *Client) read(ctx context.Context, path string, body, out any) error {
 	err := c.post(rctx, path, body, out)
 	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
 		return fmt.Errorf("the neurons-connector service did not answer %s within %s: it may be stuck; "+
-			"restart it (neurons-connector service restart)", strings.TrimPrefix(path, "/v1/"), readTimeout)
+			"restart it (neurons-connector service restart)", strings.Replace(strings.TrimPrefix(path, "/v1/"), "connectors/", "connector ", 1), readTimeout)
 	}
 	return err
 }
