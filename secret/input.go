@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"unicode"
 
 	"neurons-connector/internal/textenc"
@@ -96,7 +97,9 @@ func (f Form) fromReader(r io.Reader, what string) (Value, error) {
 // tabs), which mean the source holds something other than a single secret,
 // and invisible characters (a zero-width space copied along with it): each
 // would be sent as part of the secret, and refused by the provider at the
-// first run, long after the secret was stored.
+// first run, long after the secret was stored. A secret copied with its
+// authorization scheme (SSWS 00…, from a curl example) is refused naming
+// the scheme.
 func (f Form) clean(b []byte, what string) (Value, error) {
 	if textenc.UTF16(b) {
 		return Value{}, fmt.Errorf("%s is UTF-16 (as Windows PowerShell 5 writes with > or Out-File); %s", what, textenc.Hint)
@@ -104,6 +107,10 @@ func (f Form) clean(b []byte, what string) (Value, error) {
 	b = bytes.TrimSpace(bytes.TrimPrefix(b, []byte("\ufeff")))
 	if len(b) == 0 {
 		return Value{}, fmt.Errorf("%s is empty; it must hold the secret", what)
+	}
+	if words := bytes.Fields(b); f == Word && len(words) > 1 && authScheme(string(words[0])) {
+		// Only the scheme's name is quoted: it is one of authScheme's.
+		return Value{}, fmt.Errorf("%s holds the scheme %s before the secret (copied from a request?); give the secret alone", what, words[0])
 	}
 	for _, r := range string(b) {
 		if f == Text && (r == '\n' || r == '\r' || r == '\t' || r == ' ') {
@@ -130,4 +137,14 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// authScheme says whether word names an HTTP authorization scheme that
+// a secret copied from a request or a curl example comes after.
+func authScheme(word string) bool {
+	switch strings.ToLower(word) {
+	case "ssws", "bearer", "basic", "dpop":
+		return true
+	}
+	return false
 }

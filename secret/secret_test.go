@@ -76,6 +76,9 @@ func TestInputs(t *testing.T) {
 			return FromFile(write("u16b", "\x00t\x00o\x00k\x00\n"))
 		}, "", "is UTF-16"},
 		{"a zero-width space pasted in", func() (Value, error) { return FromReader(strings.NewReader("tok\u200b123\n")) }, "", "invisible"},
+		// Copied from a curl example or a request log, with its scheme.
+		{"with the SSWS scheme", func() (Value, error) { return FromReader(strings.NewReader("SSWS 00abc123\n")) }, "", "the scheme SSWS before"},
+		{"with the Bearer scheme", func() (Value, error) { return FromReader(strings.NewReader("Bearer\ttok789\n")) }, "", "the scheme Bearer before"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
