@@ -354,18 +354,25 @@ func TestAHungDaemonIsReportedNotWaitedFor(t *testing.T) {
 	}()
 	defer func(d time.Duration) { pingTimeout = d }(pingTimeout)
 	pingTimeout = 200 * time.Millisecond
+	err = gaveUp(t, "Find", func() error { _, err := Find(context.Background(), dir); return err })
+	if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "service restart") {
+		t.Errorf("Find on a hung daemon: %v", err)
+	}
+}
+
+// gaveUp runs call and returns its error, failing the test if call has not
+// returned within a minute: the guard against a test that hangs, not a
+// speed target.
+func gaveUp(t *testing.T, what string, call func() error) error {
+	t.Helper()
 	done := make(chan error, 1)
-	go func() {
-		_, err := Find(context.Background(), dir)
-		done <- err
-	}()
+	go func() { done <- call() }()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "service restart") {
-			t.Errorf("Find on a hung daemon: %v", err)
-		}
-	case <-time.After(time.Minute): // the guard against a test that hangs, not a speed target
-		t.Fatal("Find still waits on a daemon that never answers")
+		return err
+	case <-time.After(time.Minute):
+		t.Fatalf("%s still waits on a service that never answers", what)
+		return nil
 	}
 }
 
@@ -392,18 +399,9 @@ func TestAStuckStatusIsReportedNotWaitedFor(t *testing.T) {
 		t.Fatalf("Find: %v %v", cl, err)
 	}
 	defer func() { _ = cl.Close() }()
-	done := make(chan error, 1)
-	go func() {
-		_, err := cl.Status(context.Background(), "")
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "service restart") {
-			t.Errorf("a stuck status: %v", err)
-		}
-	case <-time.After(time.Minute): // the guard against a test that hangs, not a speed target
-		t.Fatal("Status still waits on a service that never answers it")
+	err = gaveUp(t, "Status", func() error { _, err := cl.Status(context.Background(), ""); return err })
+	if err == nil || !strings.Contains(err.Error(), "did not answer") || !strings.Contains(err.Error(), "service restart") {
+		t.Errorf("a stuck status: %v", err)
 	}
 	if _, err := cl.List(context.Background()); err != nil { // the rest still answers
 		t.Errorf("list after a stuck status: %v", err)

@@ -59,14 +59,8 @@ func TestPacerSpendsAWindowsShareAtOnce(t *testing.T) {
 // Requests still in flight when a window ends count in the next one: its
 // share is what is left after them.
 func TestPacerCountsInFlightRequestsInTheNextWindow(t *testing.T) {
-	c := clock.NewFake(t0)
-	p := NewPacer(c, 0.5, time.Minute)
+	c, p := windowEndsIn10s(t, 0.5) // 100 a minute: 50 for this client
 	ctx := context.Background()
-	if _, _, err := p.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p.Update(100, 99, 10*time.Second)
-	p.Done()
 	for range 19 {
 		if _, _, err := p.Wait(ctx); err != nil {
 			t.Fatal(err)
@@ -197,14 +191,8 @@ func TestPacerTakesAnAbsurdResetAsAWindow(t *testing.T) {
 // window sees one more than the share (TestA429StormKeepsTheShare, about
 // once in a few dozen CI runs).
 func TestPacerCountsWhatWasSentSinceTheWindowBegan(t *testing.T) {
-	c := clock.NewFake(t0)
-	p := NewPacer(c, 0.3, time.Minute) // 100 a minute: 30 for this client
+	c, p := windowEndsIn10s(t, 0.3) // 100 a minute: 30 for this client
 	ctx := context.Background()
-	if _, _, err := p.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p.Update(100, 99, 10*time.Second) // the provider's window ends at t0+10s
-	p.Done()
 	// The provider's clock says 10 s; Date's whole seconds make this
 	// client's reset a little late, so a request goes in the new window
 	// while the pacer still counts the old one.
@@ -283,14 +271,8 @@ func TestPacerCountsA429HeldUpOnItsWay(t *testing.T) {
 		{"answered", (*Pacer).Done}, // an answer Update took in counts itself as it opens the window
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := clock.NewFake(t0)
-			p := NewPacer(c, 0.3, time.Minute) // 100 a minute: 30 for this client
+			c, p := windowEndsIn10s(t, 0.3) // 100 a minute: 30 for this client
 			ctx := context.Background()
-			if _, _, err := p.Wait(ctx); err != nil {
-				t.Fatal(err)
-			}
-			p.Update(100, 99, 10*time.Second) // the provider's window ends at t0+10s
-			p.Done()
 			c.Advance(5 * time.Second)
 			if _, _, err := p.Wait(ctx); err != nil { // request A, at t0+5s
 				t.Fatal(err)
@@ -312,14 +294,8 @@ func TestPacerCountsA429HeldUpOnItsWay(t *testing.T) {
 // Lost requests count in the window after the one they went in, not in
 // every window after: a bucket idle for a while starts with its share.
 func TestPacerForgetsLostRequestsAfterAWindow(t *testing.T) {
-	c := clock.NewFake(t0)
-	p := NewPacer(c, 0.3, time.Minute)
+	c, p := windowEndsIn10s(t, 0.3) // 100 a minute: 30 for this client
 	ctx := context.Background()
-	if _, _, err := p.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p.Update(100, 99, 10*time.Second)
-	p.Done()
 	for range 10 { // 429s
 		if _, _, err := p.Wait(ctx); err != nil {
 			t.Fatal(err)
@@ -366,4 +342,18 @@ func goUntil(t *testing.T, c *clock.Fake, p *Pacer, end time.Time) int {
 		}
 		n++
 	}
+}
+
+// windowEndsIn10s is a pacer sharing share of a limit of 100 a minute,
+// whose first request's answer said the provider's window ends at t0+10s.
+func windowEndsIn10s(t *testing.T, share float64) (*clock.Fake, *Pacer) {
+	t.Helper()
+	c := clock.NewFake(t0)
+	p := NewPacer(c, share, time.Minute)
+	if _, _, err := p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Update(100, 99, 10*time.Second)
+	p.Done()
+	return c, p
 }
