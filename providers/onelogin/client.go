@@ -251,19 +251,17 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 			continue
 		case errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests:
 			throttles++
-			var until time.Time
-			var ok bool
-			if wait, until, ok = c.wait429(ctx, ae, throttles); !ok {
+			t, ok := c.wait429(ctx, ae, throttles)
+			if !ok {
 				failures++ // nothing says when: a failed attempt
 				wait = httpclient.Backoff(failures-1, minBackoff, maxBackoff)
 				break
 			}
+			wait = t.wait
 			if rateWaited+wait > engine.MaxRateLimitWait {
-				return &engine.RateLimitedError{Until: until, Err: fmt.Errorf(
-					"onelogin: the API answers 429 (the account's rate limit is spent) until %s, %s from now, longer than a run "+
-						"waits (%s in all); the run stops here and the service runs it again then: %w",
-					until.UTC().Format(time.RFC3339), until.Sub(c.clock.Now()).Round(time.Second), engine.MaxRateLimitWait, err)}
+				return c.throttledTooLong(t, rateWaited, err)
 			}
+			until := t.until
 			rateWaited += wait
 			c.pacer.Hold(until)
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
@@ -288,30 +286,61 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, decode func
 	}
 }
 
+// throttle is what a 429 asks: how long to wait, until when, and the
+// budget GET /auth/rate_limit reported (nil when Retry-After said it).
+type throttle struct {
+	wait   time.Duration
+	until  time.Time
+	budget *rateBudget
+}
+
 // wait429 is how long a 429 asks to wait, and until when. Retry-After
 // says it when present. OneLogin's own 429 is a load balancer's page with
 // no headers at all, so the client asks GET /auth/rate_limit: a spent
 // budget is waited out until its reset countdown; budget left means the
-// throttle is another one (undocumented), backed off from 2 s to 60 s.
+// throttle is another one (undocumented; v2 calls were seen not to count in
+// that budget at all, onelogin-api.md §7.2), backed off from 2 s to 60 s.
 // ok is false when nothing tells (the rate-limit call failed too).
-func (c *Client) wait429(ctx context.Context, ae *httpclient.APIError, throttles int) (wait time.Duration, until time.Time, ok bool) {
+func (c *Client) wait429(ctx context.Context, ae *httpclient.APIError, throttles int) (t throttle, ok bool) {
 	now := c.clock.Now()
 	if ae.RetryAfter >= 0 {
-		wait = c.withinWindow(ae.RetryAfter, "a 429's Retry-After") + httpclient.Jitter(time.Second)
-		return wait, now.Add(wait), true
+		t.wait = c.withinWindow(ae.RetryAfter, "a 429's Retry-After") + httpclient.Jitter(time.Second)
+		t.until = now.Add(t.wait)
+		return t, true
 	}
 	b, err := c.budget(ctx)
 	if err != nil {
 		c.log.Debug("onelogin rate limit status unavailable", "error", err)
-		return 0, time.Time{}, false
+		return t, false
 	}
+	t.budget = &b
 	if b.Remaining > 0 {
-		wait = httpclient.Backoff(throttles-1, minBackoff, maxBackoff)
-		return wait, now.Add(wait), true
+		t.wait = httpclient.Backoff(throttles-1, minBackoff, maxBackoff)
+	} else {
+		c.pacer.Update(b.Limit, 0, b.Reset)
+		t.wait = c.withinWindow(b.Reset, "GET /auth/rate_limit's reset") + httpclient.Jitter(2*time.Second)
 	}
-	c.pacer.Update(b.Limit, 0, b.Reset)
-	wait = c.withinWindow(b.Reset, "GET /auth/rate_limit's reset") + httpclient.Jitter(2*time.Second)
-	return wait, now.Add(wait), true
+	t.until = now.Add(t.wait)
+	return t, true
+}
+
+// throttledTooLong ends a request whose 429s would make it wait beyond
+// what a run waits, saying what held it back: the spent budget and when it
+// resets, or, when the budget has calls left, another throttle.
+func (c *Client) throttledTooLong(t throttle, waited time.Duration, err error) error {
+	in := t.until.Sub(c.clock.Now()).Round(time.Second)
+	if b := t.budget; b != nil && b.Remaining > 0 {
+		return &engine.RateLimitedError{Until: t.until, Err: fmt.Errorf(
+			"onelogin: the API kept answering 429 for %s although the account's hourly budget has %d of its %d calls left "+
+				"(GET /auth/rate_limit): another throttle, which OneLogin does not document, holds this connector back; the run "+
+				"stops here and the service runs it again at %s, %s from now; if this recurs, lower the connector's share "+
+				"(neurons-connector connector edit %q --rate-share 25) or the load of the account's other clients: %w",
+			waited.Round(time.Second), b.Remaining, b.Limit, t.until.UTC().Format(time.RFC3339), in, c.name(), err)}
+	}
+	return &engine.RateLimitedError{Until: t.until, Err: fmt.Errorf(
+		"onelogin: the API answers 429 (the account's rate limit is spent) until %s, %s from now, longer than a run "+
+			"waits (%s in all); the run stops here and the service runs it again then: %w",
+		t.until.UTC().Format(time.RFC3339), in, engine.MaxRateLimitWait, err)}
 }
 
 // window is the length of OneLogin's rate-limit window: an hour

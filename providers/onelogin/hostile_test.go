@@ -16,12 +16,14 @@ import (
 // OneLogin's 429 is a load balancer's page with no headers: the client asks
 // GET /auth/rate_limit when the budget resets. Within 15 minutes it waits
 // and the pass completes; further away, the pass ends cleanly with the
-// reset's time, for the daemon to come back then.
+// reset's time, for the daemon to come back then. The account counts v2
+// calls in the budget GET /auth/rate_limit reports, as OneLogin's older
+// documents describe (SharedBudget; what was observed is the next test's).
 func TestSpentBudgetWaitsForItsReset(t *testing.T) {
 	t.Parallel()
 	t.Run("reset within the wait", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 10, MaxLimit: 50}, Options{})
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 10, SharedBudget: true, MaxLimit: 50}, Options{})
 		// 50 minutes into the account's window, 4 of its 10 calls spent by
 		// another client (a token, a page, the event log, a user), whose
 		// answers this one did not see; the pass needs 8 pages.
@@ -54,7 +56,7 @@ func TestSpentBudgetWaitsForItsReset(t *testing.T) {
 	})
 	t.Run("reset beyond the wait", func(t *testing.T) {
 		t.Parallel()
-		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 5, MaxLimit: 50}, Options{})
+		f := newFixture(t, onelogintest.Options{Users: 400, HourlyLimit: 5, SharedBudget: true, MaxLimit: 50}, Options{})
 		start := f.clock.Now()
 		_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
 		var rl *engine.RateLimitedError
@@ -67,6 +69,66 @@ func TestSpentBudgetWaitsForItsReset(t *testing.T) {
 		}
 		if f.clock.Now().Sub(start) > time.Minute || !strings.Contains(err.Error(), "runs it again then") {
 			t.Errorf("waited %v: %v", f.clock.Now().Sub(start), err)
+		}
+	})
+}
+
+// What OneLogin was observed to do (onelogin-api.md §7.2): v2 calls meet a
+// throttle of their own and leave the hourly budget GET /auth/rate_limit
+// reports alone, so a 429 comes while that budget is full. The client backs
+// off (2 s to 60 s) instead of waiting for the budget's reset, comes
+// through when the throttle lifts within 15 minutes, and otherwise stops
+// saying what it saw: not that the budget is spent, which it is not.
+func TestAV2ThrottleWithTheBudgetLeft(t *testing.T) {
+	t.Parallel()
+	t.Run("lifts within the wait", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, onelogintest.Options{Users: 400, V2Limit: 6, MaxLimit: 50}, Options{})
+		// Another client spent the v2 throttle; it lifts in 10 minutes.
+		other, err := New(Options{BaseURL: f.srv.URL, ClientID: "ol-client", ClientSecret: secret.New([]byte(simSecret)), Clock: f.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 6 {
+			if _, _, err := other.FindUser(context.Background(), "9"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.clock.Advance(50 * time.Minute)
+		start := f.clock.Now()
+		users, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+		if err != nil || cur == nil || len(users) != 400 {
+			t.Fatalf("%d users, %v\n%s", len(users), err, f.logs)
+		}
+		if f.sim.Answers(429) == 0 {
+			t.Fatal("no 429: the test proves nothing")
+		}
+		waited := f.clock.Now().Sub(start)
+		if waited < 10*time.Minute || waited > 12*time.Minute {
+			t.Errorf("waited %v for a throttle that lifted in 10 minutes", waited)
+		}
+	})
+	t.Run("does not lift", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, onelogintest.Options{Users: 400, V2Limit: 3, MaxLimit: 50}, Options{})
+		start := f.clock.Now()
+		_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
+		var rl *engine.RateLimitedError
+		if !errors.As(err, &rl) || cur != nil || !errors.Is(err, fault.ErrTransient) {
+			t.Fatalf("err %v, cursor %s", err, cur)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "is spent") || !strings.Contains(msg, "5000 of its 5000 calls left") || !strings.Contains(msg, "--rate-share") {
+			t.Errorf("the message does not say what the client saw: %s", msg)
+		}
+		waited := f.clock.Now().Sub(start)
+		if waited < 14*time.Minute || waited > 16*time.Minute || rl.Until.Before(f.clock.Now()) || rl.Until.After(f.clock.Now().Add(2*time.Minute)) {
+			t.Errorf("waited %v, comes back at %v (now %v)", waited, rl.Until, f.clock.Now())
+		}
+		// Backed off: the 429s of a quarter of an hour are a few dozen,
+		// each with one question to /auth/rate_limit.
+		if n := f.sim.Answers(429); n < 10 || n > 40 {
+			t.Errorf("%d 429s in %v", n, waited)
 		}
 	})
 }
@@ -101,7 +163,7 @@ func TestA429StormWithBudgetLeftIsWaitedOut(t *testing.T) {
 // counts as a failed attempt.
 func TestA429WithNothingToGoByIsAFailure(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, onelogintest.Options{Users: 300, HourlyLimit: 3, RateLimitThrottled: true}, Options{})
+	f := newFixture(t, onelogintest.Options{Users: 300, HourlyLimit: 3, SharedBudget: true, RateLimitThrottled: true}, Options{})
 	_, _, cur, err := f.pass(t, engine.Full, nil, allStatuses()...)
 	if err == nil || cur != nil || !strings.Contains(err.Error(), "gave up after 7 failed attempts") {
 		t.Fatalf("err %v", err)

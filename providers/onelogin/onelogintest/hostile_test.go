@@ -38,11 +38,12 @@ func TestTokenNamesTheAccount(t *testing.T) {
 
 // Once the hourly budget is spent every call gets the load balancer's
 // page, but /auth/rate_limit still says when the budget resets (unless
-// RateLimitThrottled).
+// RateLimitThrottled). v2 calls spend it here as older documents describe
+// (SharedBudget); TestV2CallsDoNotSpendTheV1Budget has what was observed.
 func TestRateLimitEndpointWhileThrottled(t *testing.T) {
 	t.Parallel()
 	for _, throttled := range []bool{false, true} {
-		_, ts := start(t, Options{Users: 3, HourlyLimit: 3, RateLimitThrottled: throttled})
+		_, ts := start(t, Options{Users: 3, HourlyLimit: 3, SharedBudget: true, RateLimitThrottled: throttled})
 		_, tok := token(t, ts, 0)
 		for range 3 {
 			get(t, ts, "/api/2/users?limit=1", "Bearer "+tok)
@@ -145,5 +146,48 @@ func TestAbsurdWaitsOnDemand(t *testing.T) {
 	}
 	if err := json.Unmarshal(body, &v); err != nil || v.Data["X-RateLimit-Remaining"] != 0 || v.Data["X-RateLimit-Reset"] != 3_600_000 {
 		t.Errorf("rate_limit %s: %v", body, err)
+	}
+}
+
+// What OneLogin was observed to do (onelogin-api.md §7.2, checklist 18-19):
+// v2 calls and token requests leave the v1 budget alone, which v1 answers
+// and GET /auth/rate_limit report; v2 calls carry no rate headers and meet
+// a throttle of their own, whose 429 is the same load balancer's page while
+// the v1 budget is still full.
+func TestV2CallsDoNotSpendTheV1Budget(t *testing.T) {
+	t.Parallel()
+	_, ts := start(t, Options{Users: 3, HourlyLimit: 10, V2Limit: 4})
+	budget := func() map[string]int {
+		t.Helper()
+		_, tok := token(t, ts, 0)
+		resp, body := get(t, ts, "/auth/rate_limit", "Bearer "+tok)
+		var v struct {
+			Data map[string]int `json:"data"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("rate_limit: %d %s", resp.StatusCode, body)
+		}
+		return v.Data
+	}
+	_, tok := token(t, ts, 0)
+	for i := range 4 {
+		resp, _ := get(t, ts, "/api/2/users?limit=1", "Bearer "+tok)
+		if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "" {
+			t.Fatalf("v2 call %d: %d %v", i+1, resp.StatusCode, resp.Header)
+		}
+	}
+	resp, body := get(t, ts, "/api/2/users?limit=1", "Bearer "+tok)
+	if resp.StatusCode != 429 || !strings.HasPrefix(string(body), "<html>") || resp.Header.Get("Retry-After") != "" {
+		t.Fatalf("past the v2 throttle: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	if b := budget(); b["X-RateLimit-Limit"] != 10 || b["X-RateLimit-Remaining"] != 10 {
+		t.Errorf("after five v2 calls and two tokens the v1 budget says %v, want all 10 left", b)
+	}
+	resp, _ = get(t, ts, "/api/1/events?limit=1", "Bearer "+tok)
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Remaining") != "9" || resp.Header.Get("X-RateLimit-Limit") != "10" {
+		t.Errorf("a v1 call: %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	if b := budget(); b["X-RateLimit-Remaining"] != 9 {
+		t.Errorf("after one v1 call the budget says %v", b)
 	}
 }

@@ -84,11 +84,12 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.requests...)
 }
 
-// MaxCallsPerHour is the most calls the account took in any hourly window.
+// MaxCallsPerHour is the most calls the account took in any hourly window
+// of either count, v1 or v2 (one count with SharedBudget).
 func (s *Server) MaxCallsPerHour() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.maxUsed
+	return max(s.v1.maxUsed, s.v2.maxUsed)
 }
 
 // Answers is how many answers had the given status.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -27,13 +26,25 @@ type Options struct {
 	Clock        clock.Clock
 	// TokenLifetime is how long an access token lives; default 10 h.
 	TokenLifetime time.Duration
-	// HourlyLimit is the account's calls per hour; 0 means 5000, negative
-	// means no throttle. Beyond it the answer is a 429: the load balancer's
-	// HTML page, or with JSON429 a JSON body with Retry-After.
+	// HourlyLimit is the account's budget of v1 calls (/api/1/...) per
+	// hour, which v1 answers and GET /auth/rate_limit report
+	// (onelogin-api.md §7.1); 0 means 5000, negative means none. Beyond
+	// it, and beyond V2Limit, the answer is a 429: the load
+	// balancer's HTML page, or with JSON429 a JSON body with Retry-After.
 	HourlyLimit int
-	JSON429     bool
-	// RateHeaders adds X-RateLimit-* to v2 answers. OneLogin was observed
-	// to send them only on v1 (onelogin-api.md §7.2).
+	// V2Limit throttles v2 calls (/api/2/...) per hour on a count of their
+	// own: OneLogin was seen not to count v2 calls, nor token requests, in
+	// the v1 budget, and publishes no v2 limit (§7.2). 0 means as many as
+	// HourlyLimit (none when it is negative); negative means none.
+	V2Limit int
+	// SharedBudget counts v2 calls and token requests in the v1 budget
+	// instead, as OneLogin's older documents describe one budget for every
+	// call (§7.1): GET /auth/rate_limit then reports what they spent.
+	SharedBudget bool
+	JSON429      bool
+	// RateHeaders adds X-RateLimit-* to v2 answers (the numbers of the
+	// budget that counts them). OneLogin was observed to send them only on
+	// v1 (onelogin-api.md §7.2).
 	RateHeaders bool
 	MaxLimit    int // the largest page served (larger limits are clamped); default 100
 	// RefuseLimitOver answers 400 to a limit above it, as an account that
@@ -76,9 +87,7 @@ type Server struct {
 	token     string          // the current access token
 	expires   time.Time       // when it expires
 	tokenSeq  int             // tokens issued
-	window    time.Time       // the hourly window's start
-	used      int             // calls in the window
-	maxUsed   int             // the most calls in any window
+	v1, v2    budget          // the hourly counts (budget.go)
 	faults    []*Fault        // pending, in order
 	requests  []Request       // what clients sent
 	statuses  map[int]int     // answers by status
@@ -115,6 +124,9 @@ func New(opts Options) *Server {
 	if opts.HourlyLimit == 0 {
 		opts.HourlyLimit = 5000
 	}
+	if opts.V2Limit == 0 {
+		opts.V2Limit = opts.HourlyLimit
+	}
 	if opts.MaxLimit == 0 {
 		opts.MaxLimit = 100
 	}
@@ -126,7 +138,8 @@ func New(opts Options) *Server {
 	// last changed at least a day before it.
 	epoch := now.Add(-time.Duration(opts.Users)*time.Minute - 4*365*24*time.Hour).Truncate(time.Hour)
 	return &Server{opts: opts, clock: opts.Clock, epoch: epoch, n: opts.Users, changed: map[int]*User{},
-		deleted: map[int]bool{}, statuses: map[int]int{}, pageSizes: map[string]bool{}, window: now, accountID: opts.AccountID}
+		deleted: map[int]bool{}, statuses: map[int]int{}, pageSizes: map[string]bool{}, accountID: opts.AccountID,
+		v1: budget{limit: opts.HourlyLimit, start: now}, v2: budget{limit: opts.V2Limit, start: now}}
 }
 
 // SetAccountID makes the server answer as another account from now on.
@@ -186,58 +199,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]any{"message": "Internal Server Error", "name": "InternalServerError", "statusCode": 500})
 		return
 	}
-	rateLimitCall := r.URL.Path == "/auth/rate_limit" && !s.opts.RateLimitThrottled
-	if !rateLimitCall && !s.admit(w, strings.HasPrefix(r.URL.Path, "/api/1/")) {
+	if !s.admit(w, r.URL.Path) {
 		return
 	}
 	if f := s.takeFault(r.URL.Path); f != nil && f.apply(sw, r, s) {
 		return
 	}
 	s.route(w, r)
-}
-
-// admit counts the call in the hourly window and answers the 429 once it
-// is spent. v1 calls carry the rate headers (onelogin-api.md §7.1); v2
-// calls only with RateHeaders.
-func (s *Server) admit(w http.ResponseWriter, v1 bool) bool {
-	if s.opts.HourlyLimit < 0 {
-		return true
-	}
-	s.mu.Lock()
-	now := s.clock.Now()
-	if now.Sub(s.window) >= time.Hour {
-		s.window, s.used = now, 0
-	}
-	s.used++
-	s.maxUsed = max(s.maxUsed, s.used)
-	over := s.used > s.opts.HourlyLimit
-	resetIn := int(time.Hour.Seconds() - now.Sub(s.window).Seconds())
-	remaining := max(0, s.opts.HourlyLimit-s.used)
-	s.mu.Unlock()
-	if s.opts.RateHeaders || v1 {
-		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.opts.HourlyLimit))
-		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
-		w.Header().Set("X-RateLimit-Reset", strconv.Itoa(resetIn))
-	}
-	if !over {
-		return true
-	}
-	if s.opts.JSON429 {
-		w.Header().Set("Retry-After", strconv.Itoa(resetIn))
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Too Many Requests", "name": "TooManyRequestsError", "statusCode": 429})
-		return false
-	}
-	throttled(w)
-	return false
-}
-
-// throttled is the load balancer's page: HTML, no Retry-After, no Date.
-func throttled(w http.ResponseWriter) {
-	w.Header()["Date"] = nil
-	w.Header().Set("Content-Type", "text/html")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusTooManyRequests)
-	_, _ = fmt.Fprint(w, "<html><body><h1>429 Too Many Requests</h1>\nYou have sent too many requests in a given amount of time.\n</body></html>\n")
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -279,20 +247,6 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		noRoute(w)
 	}
-}
-
-func (s *Server) rateLimit(w http.ResponseWriter) {
-	s.mu.Lock()
-	if s.clock.Now().Sub(s.window) >= time.Hour {
-		s.window, s.used = s.clock.Now(), 0
-	}
-	limit, used := s.opts.HourlyLimit, s.used
-	reset := int(time.Hour.Seconds() - s.clock.Now().Sub(s.window).Seconds())
-	s.mu.Unlock()
-	if limit < 0 { // no throttle: a budget nobody spends
-		limit, used = 5000, 0
-	}
-	s.writeRateLimit(w, limit, max(0, limit-used), int64(reset))
 }
 
 // writeRateLimit answers GET /auth/rate_limit.
