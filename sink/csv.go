@@ -3,8 +3,10 @@ package sink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -13,6 +15,7 @@ import (
 	"sync"
 
 	"neurons-connector/fault"
+	"neurons-connector/internal/diskfull"
 	"neurons-connector/internal/private"
 	"neurons-connector/internal/spare"
 	"neurons-connector/store"
@@ -65,9 +68,7 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 		err := fmt.Errorf("batch %s: connector ID %q", key, conn.ID)
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
-	transient := func(what string, err error) error {
-		return &Error{Class: fault.ErrTransient, Message: "CSV drop: " + what + ": " + err.Error(), err: err}
-	}
+	transient := c.transient
 	j, err := c.journal(conn.ID)
 	if err != nil {
 		return transient("open the journal", err)
@@ -98,6 +99,21 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 		return transient("clear the journal", err)
 	}
 	return nil
+}
+
+// transient is a failure to write the drop, its state or its journal: the
+// batch stays in the outbox and is pushed again. A disk that refused the
+// write is named, with the fix.
+func (c *CSV) transient(what string, err error) error {
+	msg := "CSV drop: " + what + ": " + err.Error()
+	dir := c.State
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		dir = filepath.Dir(pe.Path)
+	}
+	if why, ok := diskfull.Describe(err, dir); ok {
+		msg = "CSV drop: " + what + ": " + why + "; the batch waits in the outbox until then (" + err.Error() + ")"
+	}
+	return &Error{Class: fault.ErrTransient, Message: msg, err: err}
 }
 
 // FileName is where the drop of a connector goes.

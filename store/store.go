@@ -179,6 +179,9 @@ func Open(path string, opts Options) (*DB, error) {
 		if errors.As(err, &damaged) {
 			return nil, err
 		}
+		if err := d.space(err); errors.As(err, new(*SpaceError)) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return d, nil
@@ -306,10 +309,20 @@ func (d *DB) View(fn func(*Tx) error) error {
 
 // Update runs fn in a read-write transaction: everything fn writes is
 // committed together, or nothing is if fn returns an error.
+// A commit the disk refuses is a SpaceError; fn's own errors are returned
+// as they are.
 func (d *DB) Update(fn func(*Tx) error) error {
-	return d.guard(func() error {
-		return d.bolt.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, db: d}) })
+	var fnErr error
+	err := d.guard(func() error {
+		return d.bolt.Update(func(tx *bolt.Tx) error {
+			fnErr = fn(&Tx{tx: tx, db: d})
+			return fnErr
+		})
 	})
+	if err != nil && err != fnErr { //nolint:errorlint // the very value fn returned, not one wrapping it
+		return d.space(err)
+	}
+	return err
 }
 
 func (t *Tx) bucket(name []byte) *bolt.Bucket { return t.tx.Bucket(name) }

@@ -1,0 +1,64 @@
+//go:build !windows
+
+package cli
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// A run on a disk that fills up part-way (here a file size limit, which the
+// kernel enforces the way it refuses writes to a full disk) fails with one
+// line that says what refused the write and the fix, where it used to quote
+// bbolt ("file resize error: truncate …: file too large"); once the limit
+// is gone the next run delivers every selected user, and each only once.
+func TestARunOnAFullDiskSaysSoAndLosesNothing(t *testing.T) {
+	t.Parallel()
+	sim, simURL, fake, dir, env := faultWorld(t, 8000, 12)
+	runChild(t, env, 0, "connector", "add", "okta", "--name", "Disk", "--url", simURL, "--token-env", "CRASH_TOKEN",
+		"--user-status", "active,suspended")
+	// 2 MiB: the database of these 8,000 users outgrows it part-way.
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -S -f 2048 && exec "$0" run Disk`, os.Args[0])
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("the run on a full disk: %v\n%s", err, out)
+	}
+	var line string
+	for l := range strings.Lines(string(out)) {
+		if strings.HasPrefix(l, "neurons-connector: ") {
+			line = l
+		}
+	}
+	for _, want := range []string{"largest size this process may write (ulimit -f", "lift that limit, then run again", "nothing committed before is lost"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the error does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(strings.TrimSpace(line), "\n") != 0 {
+		t.Errorf("more than one line: %q", line)
+	}
+	// Part of the users went before the disk filled up: the next run must
+	// not send them again.
+	if n := len(fake.Users(clIDOf(t, dir))); n == 0 {
+		t.Fatal("nothing was delivered before the disk filled up: the test proves less than it says")
+	}
+	runChild(t, env, 0, "run", "Disk")
+	want := map[string]bool{}
+	for _, id := range sim.IDs("ACTIVE", "SUSPENDED") {
+		want[id] = true
+	}
+	got := fake.Users(clIDOf(t, dir))
+	if len(got) != len(want) {
+		t.Fatalf("the sink holds %d users, the source selects %d", len(got), len(want))
+	}
+	for id, rec := range got {
+		if !want[id] || rec.Upserts != 1 {
+			t.Fatalf("user %s: selected %v, applied %d times", id, want[id], rec.Upserts)
+		}
+	}
+}

@@ -1,0 +1,39 @@
+//go:build !windows
+
+package diskfull
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestDescribe(t *testing.T) {
+	write := func(errno syscall.Errno) error {
+		return &fs.PathError{Op: "write", Path: "/var/lib/nc/neurons-connector.db", Err: errno}
+	}
+	cases := []struct {
+		err  error
+		want string // "" means not a refusal of the disk
+	}{
+		{write(syscall.ENOSPC), "the disk that holds /var/lib/nc is full: free space on it"},
+		{fmt.Errorf("commit: %w", write(syscall.EDQUOT)), "disk quota of the account the connector runs as is used up on /var/lib/nc"},
+		{write(syscall.EFBIG), "largest size this process may write (ulimit -f"},
+		// bbolt's own wording keeps only the text of the cause.
+		{fmt.Errorf("file resize error: %s", write(syscall.EFBIG)), "largest size this process may write"}, //nolint:errorlint // as bbolt words it
+		{fmt.Errorf("file sync error: %s", write(syscall.ENOSPC)), "is full"},                              //nolint:errorlint // as bbolt words it
+		{write(syscall.EACCES), ""},
+		{write(syscall.EIO), ""},
+		{errors.New("HTTP 413: request too large"), ""},
+		{nil, ""},
+	}
+	for _, tc := range cases {
+		got, ok := Describe(tc.err, "/var/lib/nc")
+		if ok != (tc.want != "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%v: %q %v, want %q", tc.err, got, ok, tc.want)
+		}
+	}
+}
