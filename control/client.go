@@ -26,6 +26,12 @@ var pingTimeout = 10 * time.Second
 // ping cannot see) is reported, not waited for by every script run.
 var readTimeout = time.Minute
 
+// runSilence is how long a run may go without a frame once the daemon has
+// shown that it sends a sign of life every heartbeat: longer, its process
+// is stopped (kill -STOP, a paused machine) or hangs whole, and `run`
+// stops waiting instead of waiting for ever (cron jobs piled up).
+var runSilence = time.Minute
+
 // errNoDaemon is dial's "nobody answers here".
 var errNoDaemon = errors.New("no daemon answers on this data directory")
 
@@ -33,6 +39,7 @@ var errNoDaemon = errors.New("no daemon answers on this data directory")
 // the local backend answers, sent to the daemon that holds the database.
 type Client struct {
 	http *http.Client
+	dir  string // the data directory, for messages
 }
 
 // Find returns a client of the daemon running on dataDir, or nil when none
@@ -59,7 +66,7 @@ func Find(ctx context.Context, dataDir string) (*Client, error) {
 			return dial(ctx, dataDir)
 		},
 		MaxIdleConns: 1, DisableCompression: true,
-	}}}
+	}}, dir: dataDir}
 	var pong map[string]bool
 	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
 	defer cancel()
@@ -131,36 +138,75 @@ func (c *Client) Preview(ctx context.Context, req api.PreviewRequest) (out api.P
 }
 
 // Run runs a connector on the daemon's worker, passing its events on as
-// they come.
+// they come. A daemon that sends signs of life (this version's) and then
+// falls silent for runSilence is given up on; the run stops in the daemon
+// when it sees the connection gone.
 func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Event)) (api.RunResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	resp, err := c.send(ctx, "/v1/run", req)
 	if err != nil {
 		return api.RunResult{}, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for sc.Scan() {
-		var f frame
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			return api.RunResult{}, fmt.Errorf("the neurons-connector service sent a malformed answer: %w", err)
+	frames := make(chan frame)
+	ended := make(chan error, 1) // why the stream ended without a last line
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 64<<20)
+		for sc.Scan() {
+			var f frame
+			if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+				ended <- fmt.Errorf("the neurons-connector service sent a malformed answer: %w", err)
+				return
+			}
+			select {
+			case frames <- f:
+			case <-ctx.Done():
+				return
+			}
 		}
-		switch {
-		case f.Event != nil:
-			events(*f.Event)
-		case f.Result != nil:
-			return *f.Result, nil
-		case f.Err != nil:
-			return api.RunResult{}, fromWire(*f.Err)
+		if err := sc.Err(); err != nil {
+			ended <- fmt.Errorf("lost the connection to the neurons-connector service: %w", err)
+			return
+		}
+		ended <- errors.New("the neurons-connector service stopped before the run finished; see its log, and `neurons-connector status`")
+	}()
+	silence := time.NewTimer(runSilence)
+	silence.Stop()
+	defer silence.Stop()
+	var quiet <-chan time.Time // armed once the daemon has shown it sends signs of life
+	for {
+		select {
+		case f := <-frames:
+			if f.Alive {
+				quiet = silence.C
+			}
+			if quiet != nil {
+				silence.Reset(runSilence)
+			}
+			switch {
+			case f.Event != nil:
+				events(*f.Event)
+			case f.Result != nil:
+				return *f.Result, nil
+			case f.Err != nil:
+				return api.RunResult{}, fromWire(*f.Err)
+			}
+		case err := <-ended:
+			if ctx.Err() != nil {
+				return api.RunResult{}, ctx.Err()
+			}
+			return api.RunResult{}, err
+		case <-ctx.Done():
+			return api.RunResult{}, ctx.Err()
+		case <-quiet:
+			return api.RunResult{}, fmt.Errorf("the neurons-connector service on %s sent nothing for %s during the run, though it sends a sign "+
+				"of life every %s: its process is stopped or hangs; the run stops when the service sees this command gone. "+
+				"See `neurons-connector status`, and restart the service if it does not answer (neurons-connector service restart)",
+				c.dir, runSilence, heartbeat)
 		}
 	}
-	if ctx.Err() != nil {
-		return api.RunResult{}, ctx.Err()
-	}
-	if err := sc.Err(); err != nil {
-		return api.RunResult{}, fmt.Errorf("lost the connection to the neurons-connector service: %w", err)
-	}
-	return api.RunResult{}, errors.New("the neurons-connector service stopped before the run finished; see its log, and `neurons-connector status`")
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {

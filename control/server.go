@@ -44,6 +44,7 @@ type wireError struct {
 
 // frame is one line of a run's answer: an event, then the result or an error.
 type frame struct {
+	Alive  bool           `json:"alive,omitempty"` // a sign of life, every heartbeat
 	Event  *api.Event     `json:"event,omitempty"`
 	Result *api.RunResult `json:"result,omitempty"`
 	Err    *wireError     `json:"err,omitempty"`
@@ -104,6 +105,12 @@ func call[Req, Resp any](op func(context.Context, Req) (Resp, error)) http.Handl
 	}
 }
 
+// heartbeat is how often a run's stream carries a sign of life, whatever
+// the run does (it may wait behind another run, or for a rate limit, for
+// minutes without an event): a command line that hears nothing for a
+// while knows the daemon's process is stopped or hung.
+var heartbeat = 15 * time.Second
+
 // run streams a run's events as JSON lines, then its result.
 func run(w http.ResponseWriter, r *http.Request, b Backend) {
 	var req api.RunRequest
@@ -123,13 +130,40 @@ func run(w http.ResponseWriter, r *http.Request, b Backend) {
 			fl.Flush()
 		}
 	}
+	stop := beat(func() { send(frame{Alive: true}) })
 	res, err := b.Run(r.Context(), req, func(e api.Event) { send(frame{Event: &e}) })
+	stop() // no sign of life after the last line, nor once the handler returns
 	if err != nil {
 		we := toWire(err)
 		send(frame{Err: &we})
 		return
 	}
 	send(frame{Result: &res})
+}
+
+// beat calls alive now, which tells the command line that signs of life
+// will come, and then every heartbeat until the returned stop, which waits
+// for the last call to end.
+func beat(alive func()) (stop func()) {
+	alive()
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				alive()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
 }
 
 func reply(w http.ResponseWriter, v any) {
