@@ -48,17 +48,5 @@ func TestARunOnAFullDiskSaysSoAndLosesNothing(t *testing.T) {
 		t.Fatal("nothing was delivered before the disk filled up: the test proves less than it says")
 	}
 	runChild(t, env, 0, "run", "Disk")
-	want := map[string]bool{}
-	for _, id := range sim.IDs("ACTIVE", "SUSPENDED") {
-		want[id] = true
-	}
-	got := fake.Users(clIDOf(t, dir))
-	if len(got) != len(want) {
-		t.Fatalf("the sink holds %d users, the source selects %d", len(got), len(want))
-	}
-	for id, rec := range got {
-		if !want[id] || rec.Upserts != 1 {
-			t.Fatalf("user %s: selected %v, applied %d times", id, want[id], rec.Upserts)
-		}
-	}
+	sinkIsExact(t, sim, fake, dir, nil)
 }
