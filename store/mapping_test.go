@@ -1,0 +1,84 @@
+//go:build linux
+
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// mapChild is the variable that makes the test binary the child of
+// TestADatabaseTheSystemWillNotMapIsNotDamaged.
+const mapChild = "NC_TEST_MAP_CHILD_DB"
+
+// A sound database that the system will not map into the process (a limit
+// on its address space, ulimit -v or LimitAS=, below the file's size) was
+// reported as damaged, bbolt's bare "cannot allocate memory" taken for
+// something wrong in the file, and the admin sent to salvage a sound file.
+// It is the system refusing, and the message says which limit to lift.
+func TestADatabaseTheSystemWillNotMapIsNotDamaged(t *testing.T) {
+	if path := os.Getenv(mapChild); path != "" {
+		var out struct {
+			Error   string
+			Damaged bool
+		}
+		db, err := Open(path, Options{})
+		if err == nil {
+			_ = db.Close()
+		} else {
+			out.Error, out.Damaged = err.Error(), errors.Is(err, ErrDamaged)
+		}
+		b, _ := json.Marshal(out)
+		fmt.Println(string(b))
+		return
+	}
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := Open(path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 3 GiB, sparse: bbolt maps the whole file, more than the child may.
+	if err := os.Truncate(path, 3<<30); err != nil {
+		t.Skipf("no sparse 3 GiB file here: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -S -v 2097152 && exec "$0" -test.run '^TestADatabaseTheSystemWillNotMapIsNotDamaged$'`, exe)
+	cmd.Env = append(os.Environ(), mapChild+"="+path)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	var got struct {
+		Error   string
+		Damaged bool
+	}
+	line := out[:max(0, strings.IndexByte(string(out), '\n'))]
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("child said %q: %v", out, err)
+	}
+	if got.Error == "" {
+		t.Fatal("the child mapped 3 GiB under a 2 GiB limit: the test proves nothing")
+	}
+	if got.Damaged || !strings.Contains(got.Error, "ulimit -v") || strings.Contains(got.Error, "salvage") {
+		t.Errorf("a mapping the system refused: %s", got.Error)
+	}
+	// The file is sound: opened without the limit, it reads.
+	db, err = Open(path, Options{})
+	if err != nil {
+		t.Fatalf("the same file without the limit: %v", err)
+	}
+	_ = db.Close()
+}
