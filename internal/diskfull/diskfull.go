@@ -1,8 +1,9 @@
 // Package diskfull tells a write that the disk, or a limit on it, refused:
 // no space left, the account's quota used up, the largest file the process
-// may write. Each needs an admin to free space or lift a limit, and each
-// passes once one has; a program that says only "file resize error:
-// truncate …: file too large" leaves them to guess which.
+// may write, a file system that is read-only. Each needs an admin to free
+// space or lift a limit, and each passes once one has; a program that says
+// only "file resize error: truncate …: file too large" leaves them to guess
+// which.
 package diskfull
 
 import (

@@ -25,6 +25,7 @@ func TestDescribe(t *testing.T) {
 		// bbolt's own wording keeps only the text of the cause.
 		{fmt.Errorf("file resize error: %s", write(syscall.EFBIG)), "largest size this process may write"}, //nolint:errorlint // as bbolt words it
 		{fmt.Errorf("file sync error: %s", write(syscall.ENOSPC)), "is full"},                              //nolint:errorlint // as bbolt words it
+		{write(syscall.EROFS), "the file system that holds /var/lib/nc is read-only"},
 		{write(syscall.EACCES), ""},
 		{write(syscall.EIO), ""},
 		{errors.New("HTTP 413: request too large"), ""},
