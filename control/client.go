@@ -32,6 +32,11 @@ var readTimeout = time.Minute
 // stops waiting instead of waiting for ever (cron jobs piled up).
 var runSilence = time.Minute
 
+// runGrace is how long a run waits for a line after runSilence has passed
+// before it gives up: a machine that was paused whole wakes with every
+// timer spent, its service's next sign of life a moment away.
+var runGrace = 5 * time.Second
+
 // errNoDaemon is dial's "nobody answers here".
 var errNoDaemon = errors.New("no daemon answers on this data directory")
 
@@ -177,22 +182,9 @@ func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Ev
 	defer silence.Stop()
 	var quiet <-chan time.Time // armed once the daemon has shown it sends signs of life
 	for {
+		var f frame
 		select {
-		case f := <-frames:
-			if f.Alive {
-				quiet = silence.C
-			}
-			if quiet != nil {
-				silence.Reset(runSilence)
-			}
-			switch {
-			case f.Event != nil:
-				events(*f.Event)
-			case f.Result != nil:
-				return *f.Result, nil
-			case f.Err != nil:
-				return api.RunResult{}, fromWire(*f.Err)
-			}
+		case f = <-frames:
 		case err := <-ended:
 			if ctx.Err() != nil {
 				return api.RunResult{}, ctx.Err()
@@ -201,10 +193,31 @@ func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Ev
 		case <-ctx.Done():
 			return api.RunResult{}, ctx.Err()
 		case <-quiet:
-			return api.RunResult{}, fmt.Errorf("the neurons-connector service on %s sent nothing for %s during the run, though it sends a sign "+
-				"of life every %s: its process is stopped or hangs; the run stops when the service sees this command gone. "+
-				"See `neurons-connector status`, and restart the service if it does not answer (neurons-connector service restart)",
-				c.dir, runSilence, heartbeat)
+			// A machine paused whole (a VM, a laptop) or this command
+			// stopped (Ctrl-Z) wakes with the timer spent and the service's
+			// lines on their way: a moment for them before giving up.
+			select {
+			case f = <-frames:
+			case <-time.After(runGrace):
+				return api.RunResult{}, fmt.Errorf("the neurons-connector service on %s sent nothing for %s during the run, though it sends a sign "+
+					"of life every %s: its process is stopped or hangs; the run stops when the service sees this command gone. "+
+					"See `neurons-connector status`, and restart the service if it does not answer (neurons-connector service restart)",
+					c.dir, runSilence, heartbeat)
+			}
+		}
+		if f.Alive {
+			quiet = silence.C
+		}
+		if quiet != nil {
+			silence.Reset(runSilence)
+		}
+		switch {
+		case f.Event != nil:
+			events(*f.Event)
+		case f.Result != nil:
+			return *f.Result, nil
+		case f.Err != nil:
+			return api.RunResult{}, fromWire(*f.Err)
 		}
 	}
 }

@@ -56,19 +56,19 @@ func serveRun(t *testing.T, dir string, run http.HandlerFunc) {
 
 // shortTimes makes a sign of life come every 20 ms and a run give up after
 // 500 ms of silence (25 signs missed: a busy CI machine delays one by far
-// less), for one test.
+// less) and a grace of a second, for one test.
 func shortTimes(t *testing.T) {
 	t.Helper()
-	beat, silence := heartbeat, runSilence
-	heartbeat, runSilence = 20*time.Millisecond, 500*time.Millisecond
-	t.Cleanup(func() { heartbeat, runSilence = beat, silence })
+	beat, silence, grace := heartbeat, runSilence, runGrace
+	heartbeat, runSilence, runGrace = 20*time.Millisecond, 500*time.Millisecond, time.Second
+	t.Cleanup(func() { heartbeat, runSilence, runGrace = beat, silence, grace })
 }
 
 // A daemon whose process is stopped (kill -STOP, a paused machine) or
 // hangs whole in the middle of a run keeps the connection open and sends
 // nothing more: `run` used to wait for ever. It now gives up after a
 // minute without the sign of life the daemon sends every 15 s, naming the
-// fix; a run that is only slow (waiting behind another, or for a rate
+// fix (after a grace for a machine that was paused whole); a run that is only slow (waiting behind another, or for a rate
 // limit) keeps its signs of life and is waited for, and a daemon of an
 // earlier version, which sends none, is waited for as before.
 func TestARunWhoseDaemonFallsSilentIsGivenUp(t *testing.T) { //nolint:paralleltest // sets the package's times
@@ -91,6 +91,21 @@ func TestARunWhoseDaemonFallsSilentIsGivenUp(t *testing.T) { //nolint:parallelte
 		}
 		if len(notes) != 1 || notes[0] != "starting" {
 			t.Errorf("events before the silence: %q", notes)
+		}
+	})
+	t.Run("woken late", func(t *testing.T) {
+		// A machine paused whole wakes with the command's timer spent and
+		// the service's next line a moment away: that line is taken.
+		dir := t.TempDir()
+		serveRun(t, dir, func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte("{\"alive\":true}\n"))
+			w.(http.Flusher).Flush()
+			time.Sleep(runSilence + runGrace/2)
+			_, _ = w.Write([]byte("{\"result\":{\"waiting\":4}}\n"))
+		})
+		res, err := found(t, dir).Run(context.Background(), api.RunRequest{Name: "x"}, func(api.Event) {})
+		if err != nil || res.Waiting != 4 {
+			t.Errorf("a line within the grace after the silence: %+v %v", res, err)
 		}
 	})
 	t.Run("slow but alive", func(t *testing.T) {
