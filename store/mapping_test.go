@@ -10,7 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"neurons-connector/fault"
 )
 
 // mapChild is the variable that makes the test binary the child of
@@ -81,4 +84,21 @@ func TestADatabaseTheSystemWillNotMapIsNotDamaged(t *testing.T) {
 		t.Fatalf("the same file without the limit: %v", err)
 	}
 	_ = db.Close()
+}
+
+// The same refusal in the middle of a run: a commit that grows the file
+// makes bbolt map it anew, and bbolt words the refusal itself, the cause
+// flattened to text. It names the limit, as a configuration error, where it
+// was bbolt's bare words.
+func TestARemapTheSystemRefusesNamesTheLimit(t *testing.T) {
+	t.Parallel()
+	db := openTemp(t)
+	err := db.space(fmt.Errorf("mmap allocate error: %s", syscall.ENOMEM)) //nolint:errorlint // as bbolt words it
+	if !errors.Is(err, fault.ErrConfig) || !strings.Contains(err.Error(), "database "+db.Path()+": the system will not map") ||
+		!strings.Contains(err.Error(), "ulimit -v") || errors.Is(err, ErrDamaged) {
+		t.Errorf("%v", err)
+	}
+	if other := db.space(errors.New("unexpected EOF")); other.Error() != "unexpected EOF" {
+		t.Errorf("another error changed: %v", other)
+	}
 }

@@ -3,7 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"neurons-connector/fault"
 	"neurons-connector/internal/diskfull"
@@ -29,7 +32,10 @@ func (e *SpaceError) Error() string {
 // once space is freed, and the service tries again.
 func (e *SpaceError) Unwrap() []error { return []error{e.Err, fault.ErrTransient} }
 
-// space returns err as a SpaceError when the disk refused the write.
+// space returns err as a SpaceError when the disk refused the write, and
+// as the system's refusal when it would not map the grown file (bbolt
+// remaps the whole file as it grows, and words the refusal "mmap allocate
+// error: cannot allocate memory").
 func (d *DB) space(err error) error {
 	var se *SpaceError
 	if errors.As(err, &se) {
@@ -38,5 +44,21 @@ func (d *DB) space(err error) error {
 	if why, ok := diskfull.Describe(err, filepath.Dir(d.path)); ok {
 		return &SpaceError{Path: d.path, Why: why, Err: err}
 	}
+	if errors.Is(err, syscall.ENOMEM) || strings.Contains(err.Error(), syscall.ENOMEM.Error()) {
+		return mapRefused("database", d.path, err)
+	}
 	return err
+}
+
+// mapRefused is the system refusing to map the database file: a limit on
+// the process's address space below the file's size. An admin must lift
+// it; the file is sound.
+func mapRefused(what, path string, err error) error {
+	size := int64(0)
+	if fi, serr := os.Stat(path); serr == nil { //nolint:gosec // G703: the admin's own data directory
+		size = fi.Size()
+	}
+	return fault.Mark(fmt.Errorf("%s %s: the system will not map its %d MB into the process (%w): a limit on the "+
+		"process's address space is lower (ulimit -v, or LimitAS= in the service's unit); lift that limit", what, path, size>>20, err),
+		fault.ErrConfig)
 }

@@ -147,12 +147,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if errors.As(err, &errno) && errors.Is(err, syscall.ENOMEM) {
 		// bbolt maps the whole file: the system refused it the address
 		// space, which is no damage (TestADatabaseTheSystemWillNotMapIsNotDamaged).
-		size := int64(0)
-		if fi, serr := os.Stat(path); serr == nil { //nolint:gosec // G703: the admin's own data directory
-			size = fi.Size()
-		}
-		return nil, fmt.Errorf("open database %s: the system will not map its %d MB into the process (%w): a limit on the "+
-			"process's address space is lower (ulimit -v, or LimitAS= in the service's unit); lift that limit", path, size>>20, err)
+		return nil, mapRefused("open database", path, err)
 	}
 	if err != nil && !errors.As(err, &pathErr) && !errors.As(err, &errno) {
 		// Not the OS refusing the file (permissions, a read-only or full
