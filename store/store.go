@@ -187,8 +187,8 @@ func Open(path string, opts Options) (*DB, error) {
 		if errors.As(err, &damaged) {
 			return nil, err
 		}
-		if err := d.space(err); errors.As(err, new(*SpaceError)) {
-			return nil, err
+		if refused := d.space(err); refused != err { //nolint:errorlint // whether space named the system's refusal
+			return nil, refused
 		}
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
@@ -317,8 +317,8 @@ func (d *DB) View(fn func(*Tx) error) error {
 
 // Update runs fn in a read-write transaction: everything fn writes is
 // committed together, or nothing is if fn returns an error.
-// A commit the disk refuses is a SpaceError; fn's own errors are returned
-// as they are.
+// A commit the disk refuses is a SpaceError, one the system will not map
+// names the limit (space); fn's own errors are returned as they are.
 func (d *DB) Update(fn func(*Tx) error) error {
 	var fnErr error
 	err := d.guard(func() error {
