@@ -68,14 +68,13 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 		err := fmt.Errorf("batch %s: connector ID %q", key, conn.ID)
 		return &Error{Class: fault.ErrRejected, Message: "CSV drop: " + err.Error(), err: err}
 	}
-	transient := c.transient
 	j, err := c.journal(conn.ID)
 	if err != nil {
-		return transient("open the journal", err)
+		return c.transient("open the journal", err)
 	}
 	if !j.keys[key] {
 		if err := j.add(seg); err != nil {
-			return transient("keep the batch", err)
+			return c.transient("keep the batch", err)
 		}
 	}
 	if !final {
@@ -90,13 +89,13 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 		debug.FreeOSMemory()
 	}
 	if err := mergeState(c.statePath(conn.ID), j); err != nil {
-		return transient("merge the run's changes", err)
+		return c.transient("merge the run's changes", err)
 	}
 	if err := c.write(conn); err != nil {
-		return transient("write the drop", err)
+		return c.transient("write the drop", err)
 	}
 	if err := j.reset(); err != nil {
-		return transient("clear the journal", err)
+		return c.transient("clear the journal", err)
 	}
 	return nil
 }

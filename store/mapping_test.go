@@ -3,11 +3,9 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -37,8 +35,7 @@ func TestADatabaseTheSystemWillNotMapIsNotDamaged(t *testing.T) {
 		} else {
 			out.Error, out.Damaged = err.Error(), errors.Is(err, ErrDamaged)
 		}
-		b, _ := json.Marshal(out)
-		fmt.Println(string(b))
+		childSays(out)
 		return
 	}
 	t.Parallel()
@@ -54,24 +51,11 @@ func TestADatabaseTheSystemWillNotMapIsNotDamaged(t *testing.T) {
 	if err := os.Truncate(path, 3<<30); err != nil {
 		t.Skipf("no sparse 3 GiB file here: %v", err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/bin/sh", "-c", `ulimit -S -v 2097152 && exec "$0" -test.run '^TestADatabaseTheSystemWillNotMapIsNotDamaged$'`, exe)
-	cmd.Env = append(os.Environ(), mapChild+"="+path)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
 	var got struct {
 		Error   string
 		Damaged bool
 	}
-	line := out[:max(0, strings.IndexByte(string(out), '\n'))]
-	if err := json.Unmarshal(line, &got); err != nil {
-		t.Fatalf("child said %q: %v", out, err)
-	}
+	underLimit(t, "-v 2097152", mapChild+"="+path, &got)
 	if got.Error == "" {
 		t.Fatal("the child mapped 3 GiB under a 2 GiB limit: the test proves nothing")
 	}

@@ -45,22 +45,9 @@ func TestAFullDiskIsNamedAndOutlived(t *testing.T) {
 	}
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), FileName)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 1024-byte blocks: the file may not grow past 4 MiB.
-	cmd := exec.Command("/bin/sh", "-c", `ulimit -S -f 4096 && exec "$0" -test.run '^TestAFullDiskIsNamedAndOutlived$'`, exe)
-	cmd.Env = append(os.Environ(), spaceChild+"="+path)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
 	var rep spaceReport
-	line := out[:max(0, strings.IndexByte(string(out), '\n'))]
-	if err := json.Unmarshal(line, &rep); err != nil {
-		t.Fatalf("child said %q: %v", out, err)
-	}
+	// 1024-byte blocks: the file may not grow past 4 MiB.
+	underLimit(t, "-f 4096", spaceChild+"="+path, &rep)
 	if rep.Committed == 0 || rep.Error == "" {
 		t.Fatalf("the limit never bit: %+v", rep)
 	}
@@ -90,15 +77,40 @@ func TestAFullDiskIsNamedAndOutlived(t *testing.T) {
 	})
 }
 
+// underLimit runs the calling test again in a child process of this test
+// binary, with env set and under the soft limit (ulimit -S limit, which the
+// child may lift), and decodes the JSON line the child prints (childSays)
+// into report.
+func underLimit(t *testing.T, limit, env string, report any) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -S `+limit+` && exec "$0" -test.run '^`+t.Name()+`$'`, exe)
+	cmd.Env = append(os.Environ(), env)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	line := out[:max(0, strings.IndexByte(string(out), '\n'))]
+	if err := json.Unmarshal(line, report); err != nil {
+		t.Fatalf("child said %q: %v", out, err)
+	}
+}
+
+// childSays prints a child's report as the one JSON line underLimit reads.
+func childSays(report any) {
+	b, _ := json.Marshal(report)
+	fmt.Println(string(b))
+}
+
 // fillThenLift is the child: it queues 64 KiB batches until a commit is
 // refused, lifts its soft file size limit, queues 20 more with the same
 // handle, and prints what it saw as one JSON line.
 func fillThenLift(path string) {
 	var rep spaceReport
-	defer func() {
-		b, _ := json.Marshal(rep)
-		fmt.Println(string(b))
-	}()
+	defer func() { childSays(rep) }()
 	db, err := Open(path, Options{Create: true})
 	if err != nil {
 		rep.Error = "open: " + err.Error()
