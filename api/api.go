@@ -209,9 +209,13 @@ type RunResult struct {
 	Error  string `json:"error,omitempty"` // why the run failed
 	// Held is set when the deletion guard held the run's deletes.
 	Held *Held `json:"held,omitempty"`
-	// DrainError says why changes still wait for the sink; Waiting counts them.
-	DrainError string `json:"drainError,omitempty"`
-	Waiting    int    `json:"waiting"`
+	// DrainError says why changes still wait for the sink; Waiting counts them,
+	// and WaitingBatches the batches that hold them. Batches can wait with
+	// no change in them: a run's closing batch, which tells the sink that
+	// the run is complete (the CSV drop is written when it arrives).
+	DrainError     string `json:"drainError,omitempty"`
+	Waiting        int    `json:"waiting"`
+	WaitingBatches int    `json:"waitingBatches,omitempty"`
 	// Refused says that the sink refused a batch for good (400): the
 	// changes wait until the value is put right and a resend replaces it.
 	Refused bool `json:"refused,omitempty"`

@@ -176,6 +176,57 @@ func TestRunIntoTheCSVDrop(t *testing.T) {
 	}
 }
 
+// A drop that cannot be written (here a file where its folder should be;
+// on a Windows server, most often the drop open in Excel) keeps the run's
+// closing batch in the outbox, and with it every change of the run from
+// the drop. The command says so, where it said "0 changes wait in the
+// outbox" (the changes themselves had reached the drop's journal); the run
+// after it, the folder back, writes every user.
+func TestADropThatCannotBeWrittenSaysSo(t *testing.T) {
+	h, sim, _ := withSim(t, 60)
+	h.env["NC_SINK"] = "csv"
+	dir := filepath.Join(t.TempDir(), "csv")
+	h.env["NC_CSV_DIR"] = dir
+	// The 30 s a run goes on trying the sink, in a fraction of a second.
+	h.env[testClockVar] = h.now.Format(time.RFC3339) + "*300"
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("run", "Sim")
+	want := "the run's closing batch, which tells the sink that the run is complete (the CSV drop is written when it arrives), " +
+		"waits in the outbox and will be delivered by the next run or the service: the sink has failed for"
+	if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "CSV drop: write the drop: mkdir "+dir) ||
+		strings.Contains(r.stderr, "0 changes") || strings.Contains(r.stderr, "changes are waiting") {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
+	}
+	if st := h.mustRun("status", "Sim").stdout; !strings.Contains(st, "1 batch waiting for the sink") {
+		t.Errorf("status:\n%s", st)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("run", "Sim")
+	if rows := readCSV(t, filepath.Join(dir, "Sim-users.csv")); len(rows)-1 != len(sim.IDs("ACTIVE", "SUSPENDED")) {
+		t.Errorf("the drop holds %d users of %d", len(rows)-1, len(sim.IDs("ACTIVE", "SUSPENDED")))
+	}
+}
+
+func TestBacklogWords(t *testing.T) {
+	for _, tc := range []struct {
+		res  api.RunResult
+		want string
+	}{
+		{api.RunResult{Waiting: 35, WaitingBatches: 2}, "35 changes wait"},
+		{api.RunResult{Waiting: 1, WaitingBatches: 1}, "1 change waits"},
+		{api.RunResult{Waiting: 0, WaitingBatches: 1}, "the run's closing batch, which tells the sink that the run is complete"},
+		{api.RunResult{Waiting: 0}, "0 changes wait"}, // an earlier daemon, which counts no batches
+	} {
+		if got := backlog(tc.res); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%+v: %q, want %q", tc.res, got, tc.want)
+		}
+	}
+}
+
 // readCSV reads a CSV drop with encoding/csv.
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
@@ -203,7 +254,7 @@ func TestARefusedBatchAndTheWayPastIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := h.run("run", "Sim")
-	if r.code != 1 || !strings.Contains(r.stderr, "the sink refused a batch, and 1 changes wait in the outbox behind it") ||
+	if r.code != 1 || !strings.Contains(r.stderr, "the sink refused a batch, and 1 change waits in the outbox behind it") ||
 		!strings.Contains(r.stderr, `neurons-connector run "Sim" --resend`) || !strings.Contains(r.stderr, "sourceId "+bad) {
 		t.Fatalf("exit %d, %q", r.code, r.stderr)
 	}

@@ -103,28 +103,43 @@ func (t *tree) report(name string, res api.RunResult) error {
 	if res.NotAccepted > 0 {
 		fmt.Fprintf(t.env.Stderr, "warning: the sink acknowledged %d fewer records than it was sent; %s\n", res.NotAccepted, local.NotAcceptedFix(name))
 	}
+	waiting := backlog(res)
 	switch {
 	case res.Held != nil:
 		// The upserts went (or wait in the outbox like any); the deletes
 		// wait for an admin: one line with the count, why and the way out.
 		h := res.Held
 		if res.DrainError != "" {
-			return fmt.Errorf("run held %d deletes of %q: %s; %s (and %d changes wait in the outbox: %s)",
-				h.Count, name, h.Why, h.Hint, res.Waiting, res.DrainError)
+			return fmt.Errorf("run held %d deletes of %q: %s; %s (and %s in the outbox: %s)",
+				h.Count, name, h.Why, h.Hint, waiting, res.DrainError)
 		}
 		return fmt.Errorf("run held %d deletes of %q: %s; %s", h.Count, name, h.Why, h.Hint)
 	case res.Error != "":
-		if res.Waiting > 0 {
-			return fmt.Errorf("run failed: %s (%d changes wait in the outbox)", res.Error, res.Waiting)
+		if res.Waiting > 0 || res.WaitingBatches > 0 {
+			return fmt.Errorf("run failed: %s (%s in the outbox)", res.Error, waiting)
 		}
 		return fmt.Errorf("run failed: %s", res.Error)
 	case res.Refused:
-		return fmt.Errorf("the sink refused a batch, and %d changes wait in the outbox behind it: %s; %s", res.Waiting, res.DrainError,
+		return fmt.Errorf("the sink refused a batch, and %s in the outbox behind it: %s; %s", waiting, res.DrainError,
 			local.RefusedFix(name))
 	case res.DrainError != "":
-		return fmt.Errorf("%d changes wait in the outbox and will be delivered by the next run or the service: %s", res.Waiting, res.DrainError)
+		return fmt.Errorf("%s in the outbox and will be delivered by the next run or the service: %s", waiting, res.DrainError)
 	}
 	return nil
+}
+
+// backlog says what waits in the outbox: "35 changes wait", or, when the
+// batches left hold no change, the run's closing batch, without which the
+// sink has not taken the run as complete (the CSV drop is written when it
+// arrives): "0 changes wait" would tell the admin all is well.
+func backlog(res api.RunResult) string {
+	switch {
+	case res.Waiting == 1:
+		return "1 change waits"
+	case res.Waiting > 0 || res.WaitingBatches == 0:
+		return fmt.Sprintf("%d changes wait", res.Waiting)
+	}
+	return "the run's closing batch, which tells the sink that the run is complete (the CSV drop is written when it arrives), waits"
 }
 
 // dryReport is a dry run's one line on stderr.

@@ -138,7 +138,7 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 		cursor = "saved " + v.CursorAge + " ago"
 	}
 	rows = append(rows,
-		[2]string{"Outbox", fmt.Sprintf("%d batches waiting for the sink", v.Outbox)},
+		[2]string{"Outbox", outboxWords(v.Outbox)},
 		[2]string{"Known users", fmt.Sprint(v.KnownUsers)},
 	)
 	if v.Sink != "" {
@@ -163,4 +163,12 @@ func usersLine(r *api.Run) string {
 		line += " (a resend: every selected user sent again)"
 	}
 	return line
+}
+
+// outboxWords is the status's Outbox line.
+func outboxWords(batches int) string {
+	if batches == 1 {
+		return "1 batch waiting for the sink"
+	}
+	return fmt.Sprintf("%d batches waiting for the sink", batches)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"neurons-connector/api"
@@ -100,12 +101,13 @@ func (b *Backend) result(db *store.DB, c connector.Config, dry bool, run store.R
 		out.Error = runErr.Error()
 	}
 	if drainErr != nil {
-		out.DrainError = drainErr.Error()
+		// The command says that changes wait in the outbox itself.
+		out.DrainError = strings.TrimPrefix(drainErr.Error(), engine.ErrBacklog.Error()+": ")
 		out.Refused = errors.Is(drainErr, fault.ErrRejected)
 	}
 	if !dry {
 		_ = db.View(func(tx *store.Tx) error {
-			out.Waiting = tx.OutboxRecords(c.ID)
+			out.Waiting, out.WaitingBatches = tx.OutboxRecords(c.ID), tx.OutboxDepth(c.ID)
 			if sf, ok := tx.Shortfall(c.ID); ok && !sf.Last.Before(run.Start) {
 				out.NotAccepted = sf.Records
 			}

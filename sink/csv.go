@@ -102,14 +102,18 @@ func (c *CSV) Push(_ context.Context, key string, p Payload) error {
 
 // transient is a failure to write the drop, its state or its journal: the
 // batch stays in the outbox and is pushed again. A disk that refused the
-// write is named, with the fix.
+// write, or a drop another program holds open, is named, with the fix.
 func (c *CSV) transient(what string, err error) error {
 	msg := "CSV drop: " + what + ": " + err.Error()
 	dir := c.State
 	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 		dir = filepath.Dir(pe.Path)
 	}
-	if why, ok := diskfull.Describe(err, dir); ok {
+	why, ok := diskfull.Describe(err, dir)
+	if !ok {
+		why, ok = heldBy(err, heldCodes)
+	}
+	if ok {
 		msg = "CSV drop: " + what + ": " + why + "; the batch waits in the outbox until then (" + err.Error() + ")"
 	}
 	return &Error{Class: fault.ErrTransient, Message: msg, err: err}

@@ -3,9 +3,14 @@
 package sink
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,5 +35,41 @@ func TestADiskThatRefusesTheDropIsNamed(t *testing.T) {
 	other := c.transient("keep the batch", &fs.PathError{Op: "open", Path: filepath.Join(c.State, "j"), Err: syscall.EACCES})
 	if strings.Contains(other.Error(), "disk") || !errors.Is(other, fault.ErrTransient) {
 		t.Errorf("a refusal that is not the disk's: %v", other)
+	}
+}
+
+// Here a drop open in another program is replaced all the same (which is
+// why heldCodes is empty): the program keeps reading what it opened, and
+// the next push is not held up.
+func TestADropOpenElsewhereIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	c := &CSV{Dir: filepath.Join(dir, "csv"), State: filepath.Join(dir, "csvstate")}
+	push := func(run, title string) {
+		t.Helper()
+		b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
+			Info: BatchInfo{RunID: run, Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
+			Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"` + title + `"}`)}}}
+		body, _ := json.Marshal(b)
+		p, err := Pack(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Push(context.Background(), run+":1", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push("r1", "Engineer")
+	held, err := os.Open(c.FileName("Okta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Close() }()
+	push("r2", "Architect")
+	if rows := readDrop(t, c.FileName("Okta")); len(rows) != 2 || !slices.Contains(rows[1], "Architect") {
+		t.Errorf("the drop after the second run: %q", rows)
+	}
+	kept, err := io.ReadAll(held)
+	if err != nil || !strings.Contains(string(kept), "Engineer") || strings.Contains(string(kept), "Architect") {
+		t.Errorf("what the other program reads: %q %v", kept, err)
 	}
 }
