@@ -173,6 +173,9 @@ type RemoveRequest struct {
 type Removed struct {
 	Connector Connector `json:"connector"`
 	Purged    int       `json:"purged"` // deletes delivered first (Purge)
+	// Warning says what of the connector's files could not be removed
+	// once the connector was (the CSV drop's state).
+	Warning string `json:"warning,omitempty"`
 }
 
 // RunRequest runs the named connector now.

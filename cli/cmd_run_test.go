@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,44 @@ func TestADropThatCannotBeWrittenSaysSo(t *testing.T) {
 	h.mustRun("run", "Sim")
 	if rows := readCSV(t, filepath.Join(dir, "Sim-users.csv")); len(rows)-1 != len(sim.IDs("ACTIVE", "SUSPENDED")) {
 		t.Errorf("the drop holds %d users of %d", len(rows)-1, len(sim.IDs("ACTIVE", "SUSPENDED")))
+	}
+}
+
+// Removing a connector removes what the CSV drop keeps of it in the data
+// directory (its users, as large as its drop, and a journal or temporary
+// file an interrupted run left), which nothing would read again: they
+// stayed for ever before. The drop stays, and so do other connectors'.
+func TestRemovingAConnectorRemovesItsCSVState(t *testing.T) {
+	h, _, _ := withSim(t, 40)
+	h.env["NC_SINK"] = "csv"
+	drops := t.TempDir()
+	h.env["NC_CSV_DIR"] = drops
+	h.mustRun("run", "Sim")
+	state := filepath.Join(h.dir, "csvstate")
+	id := connID(t, h)
+	left := []string{id + ".journal", "." + id + ".csv.1234", "." + id + ".csv.runs.5678"}
+	for _, name := range append(left, "c_other.csv", "c_other.journal") {
+		if err := os.WriteFile(filepath.Join(state, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(state, id+".csv")); err != nil {
+		t.Fatal(err)
+	}
+	r := h.mustRun("connector", "remove", "Sim")
+	if r.stderr != "" {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+	entries, _ := os.ReadDir(state)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"c_other.csv", "c_other.journal"}) {
+		t.Errorf("the state folder holds %q", names)
+	}
+	if _, err := os.Stat(filepath.Join(drops, "Sim-users.csv")); err != nil {
+		t.Errorf("the drop: %v", err)
 	}
 }
 

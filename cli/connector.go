@@ -182,6 +182,9 @@ would be lost): deliver them with "neurons-connector run NAME", or pass --force.
 			if purge {
 				fmt.Fprintf(t.env.Stderr, "Deleted %d users of %q from the sink.\n", out.Purged, c.Name)
 			}
+			if out.Warning != "" {
+				fmt.Fprintf(t.env.Stderr, "warning: %s\n", out.Warning)
+			}
 			_, err = fmt.Fprintf(t.env.Stdout, "Removed %s connector %q (id %s).\n", c.Type, c.Name, c.ID)
 			return err
 		}),

@@ -105,7 +105,7 @@ func (s *session) local(env Env, log *slog.Logger) *local.Backend {
 		SinkName: cfg.SinkName(),
 		Sink: func(db *store.DB) (engine.Sink, error) {
 			if cfg.Sink == settings.SinkCSV {
-				return &sink.CSV{Dir: cfg.CSVDir, State: filepath.Join(cfg.DataDir, "csvstate"), DB: db}, nil
+				return &sink.CSV{Dir: cfg.CSVDir, State: filepath.Join(cfg.DataDir, sink.CSVStateDir), DB: db}, nil
 			}
 			return sink.NewNeurons(sink.NeuronsOptions{URL: cfg.NeuronsURL, TokenURL: cfg.NeuronsTokenURL,
 				ClientID: cfg.NeuronsClientID, ClientSecret: cfg.NeuronsClientSecret, Scope: cfg.NeuronsScope, UserAgent: ua})

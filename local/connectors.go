@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	"neurons-connector/api"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/secret"
+	"neurons-connector/sink"
 	"neurons-connector/store"
 )
 
@@ -182,10 +184,14 @@ func (b *Backend) Remove(ctx context.Context, req api.RemoveRequest) (api.Remove
 		out.Connector = b.describe(tx, c)
 		return tx.DeleteConnector(c.ID)
 	})
-	if err == nil {
-		b.changed()
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	b.changed()
+	if err := sink.ForgetCSV(filepath.Join(b.cfg.DataDir, sink.CSVStateDir), out.Connector.ID); err != nil {
+		out.Warning = fmt.Sprintf("the CSV drop's state of the connector could not be removed (%v): delete those files by hand", err)
+	}
+	return out, nil
 }
 
 // List returns every connector.

@@ -119,6 +119,31 @@ func (c *CSV) transient(what string, err error) error {
 	return &Error{Class: fault.ErrTransient, Message: msg, err: err}
 }
 
+// CSVStateDir is the folder of the data directory where the drop keeps
+// each connector's users between runs (CSV.State).
+const CSVStateDir = "csvstate"
+
+// ForgetCSV removes what the drop keeps in stateDir of a connector that is
+// gone: its state (as large as its drop) and its journal, which nothing
+// would read again, since a connector added again gets a new ID. The drop
+// itself stays: it is the importer's, and a removal without --purge leaves
+// the users in the sink. The state of a connector whose sink is now
+// Neurons goes too: it describes users sent to the drop before.
+func ForgetCSV(stateDir, connID string) error {
+	if connID == "" || strings.ContainsAny(connID, `/\.:`) {
+		return fmt.Errorf("connector ID %q", connID)
+	}
+	state := filepath.Join(stateDir, connID+".csv")
+	removeStale(stateDir, "."+filepath.Base(state)+".") // an interrupted merge's
+	var errs []error
+	for _, path := range []string{state, filepath.Join(stateDir, connID+".journal")} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // FileName is where the drop of a connector goes.
 func (c *CSV) FileName(connectorName string) string {
 	return filepath.Join(c.Dir, connectorName+"-users.csv")
