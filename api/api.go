@@ -267,6 +267,9 @@ type Connector struct {
 	MaxDeletes   string            `json:"maxDeletes"`
 	Created      time.Time         `json:"created"`
 	Updated      time.Time         `json:"updated"`
+	// Warning, on an edit's answer, says what of the change could not be
+	// carried out beyond the database (the CSV drop's file not renamed).
+	Warning string `json:"warning,omitempty"`
 }
 
 // Setting is one option of a connector's kind, as show prints it.

@@ -250,6 +250,40 @@ func TestRemovingAConnectorRemovesItsCSVState(t *testing.T) {
 	}
 }
 
+// Renaming a connector renames its CSV drop at once: the users stayed
+// under the old name before, a second, stale file the importer read, and
+// no run wrote the new one until a user changed. Runs after it write the
+// new name only.
+func TestRenamingAConnectorRenamesItsDrop(t *testing.T) {
+	h, sim, _ := withSim(t, 40)
+	h.env["NC_SINK"] = "csv"
+	drops := t.TempDir()
+	h.env["NC_CSV_DIR"] = drops
+	h.mustRun("run", "Sim")
+	before, err := os.ReadFile(filepath.Join(drops, "Sim-users.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.mustRun("connector", "edit", "Sim", "--name", "Sim prod")
+	if r.stderr != "" {
+		t.Errorf("stderr: %q", r.stderr)
+	}
+	if after, err := os.ReadFile(filepath.Join(drops, "Sim prod-users.csv")); err != nil || string(after) != string(before) {
+		t.Errorf("the drop under the new name: %v", err)
+	}
+	if err := sim.EditProfile(sim.IDs("ACTIVE")[0], map[string]any{"title": "Renamed Engineer"}); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("run", "Sim prod")
+	entries, _ := os.ReadDir(drops)
+	if len(entries) != 1 || entries[0].Name() != "Sim prod-users.csv" {
+		t.Fatalf("the drop folder holds %v", entries)
+	}
+	if b, _ := os.ReadFile(filepath.Join(drops, "Sim prod-users.csv")); !strings.Contains(string(b), "Renamed Engineer") {
+		t.Error("the run after the rename did not write the new name's drop")
+	}
+}
+
 func TestBacklogWords(t *testing.T) {
 	for _, tc := range []struct {
 		res  api.RunResult

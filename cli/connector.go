@@ -150,6 +150,9 @@ today's date.`,
 			if err != nil {
 				return err
 			}
+			if c.Warning != "" {
+				fmt.Fprintf(t.env.Stderr, "warning: %s\n", c.Warning)
+			}
 			_, err = fmt.Fprintf(t.env.Stdout, "Updated connector %q: %s; it runs %s.\n", c.Name, o.describeChanges(fs), runsWhen(c))
 			return err
 		}),

@@ -63,9 +63,11 @@ type Config struct {
 	// SinkName names the sink (settings.Settings.SinkName), so that a run
 	// notices a sink its connector's snapshot does not describe.
 	SinkName string
-	Clock    clock.Clock
-	Local    *time.Location
-	Log      *slog.Logger
+	// CSVDir is NC_CSV_DIR, where a renamed connector's drop is renamed.
+	CSVDir string
+	Clock  clock.Clock
+	Local  *time.Location
+	Log    *slog.Logger
 	// DB and Scheduler are set by the daemon, which holds the database;
 	// otherwise each request opens the file and closes it.
 	DB        *store.DB

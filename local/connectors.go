@@ -104,11 +104,13 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		return api.Connector{}, api.BadInput("nothing to change: give at least one option")
 	}
 	var view api.Connector
+	var was string // the connector's name before
 	err := b.update(false, func(tx *store.Tx) error {
 		c, err := findConnector(tx, req.Name)
 		if err != nil {
 			return err
 		}
+		was = c.Name
 		sp, err := b.spec(c)
 		if err != nil {
 			return err
@@ -145,10 +147,17 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		view, err = put(tx, sp, c, sec, left)
 		return err
 	})
-	if err == nil {
-		b.changed()
+	if err != nil {
+		return view, err
 	}
-	return view, err
+	b.changed()
+	if view.Name != was && b.cfg.CSVDir != "" {
+		if err := sink.RenameDrop(b.cfg.CSVDir, was, view.Name); err != nil {
+			view.Warning = fmt.Sprintf("the CSV drop could not be renamed (%v): the next run that changes a user writes %s; "+
+				"delete the old file by hand", err, sink.DropPath(b.cfg.CSVDir, view.Name))
+		}
+	}
+	return view, nil
 }
 
 // secretFlags names the flags that give a's secret.

@@ -145,8 +145,37 @@ func ForgetCSV(stateDir, connID string) error {
 }
 
 // FileName is where the drop of a connector goes.
-func (c *CSV) FileName(connectorName string) string {
-	return filepath.Join(c.Dir, connectorName+"-users.csv")
+func (c *CSV) FileName(connectorName string) string { return DropPath(c.Dir, connectorName) }
+
+// DropPath is where the drop of the connector named name goes in dir.
+func DropPath(dir, name string) string { return filepath.Join(dir, name+"-users.csv") }
+
+// RenameDrop moves a renamed connector's drop in dir to its new name: the
+// users would otherwise stay under the old one, a second file the importer
+// reads, which nothing would update or remove. No drop to be seen under
+// the old name is nothing to do.
+func RenameDrop(dir, from, to string) error {
+	old := DropPath(dir, from)
+	if _, err := os.Lstat(old); err != nil {
+		return nil //nolint:nilerr // no drop to be seen: nothing to move
+	}
+	return os.Rename(old, DropPath(dir, to))
+}
+
+// dropName is the name the drop of conn goes under: the connector's name
+// now, which a batch queued before a rename does not carry.
+func (c *CSV) dropName(conn Connector) string {
+	if c.DB == nil {
+		return conn.Name
+	}
+	name := conn.Name
+	_ = c.DB.View(func(tx *store.Tx) error {
+		if now, err := tx.Connector(conn.ID); err == nil {
+			name = now.Name
+		}
+		return nil // a connector removed since: the batch's name
+	})
+	return name
 }
 
 func (c *CSV) statePath(connID string) string { return filepath.Join(c.State, connID+".csv") }
@@ -196,7 +225,7 @@ func (c *CSV) write(conn Connector) error {
 		return err
 	}
 	defer st.close()
-	path := c.FileName(conn.Name)
+	path := c.FileName(c.dropName(conn))
 	removeStale(c.Dir, "."+filepath.Base(path)+".") // a copy a crash interrupted
 	tmp, err := os.CreateTemp(c.Dir, "."+filepath.Base(path)+".*")
 	if err != nil {

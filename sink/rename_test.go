@@ -1,0 +1,78 @@
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"neurons-connector/connector"
+	"neurons-connector/store"
+)
+
+// A closing batch queued before its connector was renamed, and delivered
+// after (the sink was down meanwhile), writes the drop under the
+// connector's name now, not under the name the batch carries: the old
+// name's file would be a second, stale drop.
+func TestABatchQueuedBeforeARenameWritesTheNewName(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if err := db.Update(func(tx *store.Tx) error {
+		return tx.PutConnector(connector.Config{ID: "c1", Name: "Okta prod", Kind: "okta"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	c := &CSV{DB: db, Dir: dir, State: t.TempDir()}
+	b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta test", Type: "okta", Server: "Cloud"},
+		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"Engineer"}`)}}}
+	body, _ := json.Marshal(b)
+	p, err := Pack(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Push(context.Background(), "c1:r1:1", p); err != nil {
+		t.Fatal(err)
+	}
+	if rows := readDrop(t, filepath.Join(dir, "Okta prod-users.csv")); len(rows) != 2 {
+		t.Errorf("the drop under the name now: %q", rows)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "Okta test-users.csv")); !os.IsNotExist(err) {
+		t.Errorf("a drop under the batch's name: %v", err)
+	}
+}
+
+func TestRenameDrop(t *testing.T) {
+	dir := t.TempDir()
+	if err := RenameDrop(dir, "A", "B"); err != nil {
+		t.Errorf("no drop to move: %v", err)
+	}
+	if err := os.WriteFile(DropPath(dir, "A"), []byte("SourceID\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenameDrop(dir, "A", "B"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(DropPath(dir, "B")); err != nil || string(b) != "SourceID\n" {
+		t.Errorf("B: %q %v", b, err)
+	}
+	if _, err := os.Stat(DropPath(dir, "A")); !os.IsNotExist(err) {
+		t.Errorf("A: %v", err)
+	}
+	// A folder where the new name's drop would go: the rename fails, and
+	// says so.
+	if err := os.WriteFile(DropPath(dir, "C"), nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(DropPath(dir, "D"), "x"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := RenameDrop(dir, "C", "D"); err == nil {
+		t.Error("a rename over a folder passed")
+	}
+}
