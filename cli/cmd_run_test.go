@@ -284,6 +284,24 @@ func TestRenamingAConnectorRenamesItsDrop(t *testing.T) {
 	}
 }
 
+// A cursor saved later than the clock says now (the clock set back since
+// the run) is shown as such, where status said "saved -1h0m0s ago".
+func TestACursorFromAfterNowIsShownAsSuch(t *testing.T) {
+	h, _, _ := withSim(t, 20)
+	h.mustRun("run", "Sim")
+	saved := h.now
+	h.now = h.now.Add(-time.Hour)
+	st := h.mustRun("status", "Sim").stdout
+	want := "saved at " + saved.Format(time.RFC3339) + ", later than this computer's clock now (was the clock set back?)"
+	if !strings.Contains(st, want) || strings.Contains(st, "saved -") {
+		t.Errorf("status:\n%s", st)
+	}
+	h.now = saved.Add(90 * time.Second)
+	if st := h.mustRun("status", "Sim").stdout; !strings.Contains(st, "saved 1m30s ago") {
+		t.Errorf("status:\n%s", st)
+	}
+}
+
 func TestBacklogWords(t *testing.T) {
 	for _, tc := range []struct {
 		res  api.RunResult

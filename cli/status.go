@@ -134,7 +134,11 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 			v.HeldDeletes, h.Since.Format(time.RFC3339), h.Run, h.Why, h.Confirm)})
 	}
 	cursor := "none yet"
-	if v.CursorSaved != nil {
+	switch {
+	case v.CursorSaved != nil && strings.HasPrefix(v.CursorAge, "-"):
+		// Saved later than now: the clock was set back since.
+		cursor = "saved at " + v.CursorSaved.Format(time.RFC3339) + ", later than this computer's clock now (was the clock set back?)"
+	case v.CursorSaved != nil:
 		cursor = "saved " + v.CursorAge + " ago"
 	}
 	rows = append(rows,
