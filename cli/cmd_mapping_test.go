@@ -86,6 +86,42 @@ func TestMappingOverridesPerConnector(t *testing.T) {
 	}
 }
 
+// A rename that would leave the connector's own table behind (it goes by
+// the connector's name) is refused, changing nothing: the connector would
+// have mapped every user with its type's table from the next run on. With
+// the table copied to the new name first, the rename goes through and the
+// table still applies.
+func TestARenameKeepsTheConnectorsOwnTable(t *testing.T) {
+	h := newHarness(t)
+	dir := t.TempDir()
+	h.env["NC_MAPPINGS_DIR"] = dir
+	h.addOkta("Okta test")
+	table := "target,source,transform,notes\nUser.Email,profile.email,lower,this connector's\n"
+	// Found without regard to case, as the connector's name is.
+	if err := os.WriteFile(filepath.Join(dir, "okta test.csv"), []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := h.snapshot()
+	r := h.run("connector", "edit", "Okta test", "--name", "Okta prod")
+	want := `connector "Okta test" has its own mapping table ` + filepath.Join(dir, "okta test.csv") + `, which goes by the connector's name: ` +
+		`renamed "Okta prod", it would map its users with its type's table instead; copy the table to ` + filepath.Join(dir, "Okta prod.csv") + " first"
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d: %q", r.code, r.stderr)
+	}
+	if after := h.snapshot(); after["neurons-connector.db"] != before["neurons-connector.db"] {
+		t.Error("the refused rename changed the database")
+	}
+	// A change of case alone keeps the table.
+	h.mustRun("connector", "edit", "Okta test", "--name", "OKTA test")
+	if err := os.WriteFile(filepath.Join(dir, "Okta prod.csv"), []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("connector", "edit", "OKTA test", "--name", "Okta prod")
+	if r := h.mustRun("mapping", "export", "Okta prod"); r.stdout != table {
+		t.Errorf("the table after the rename: %q", r.stdout)
+	}
+}
+
 func TestMappingBadInput(t *testing.T) {
 	h := newHarness(t)
 	// A spreadsheet's "Unicode Text" (UTF-16) or an empty file, named so

@@ -104,13 +104,13 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		return api.Connector{}, api.BadInput("nothing to change: give at least one option")
 	}
 	var view api.Connector
-	var was string // the connector's name before
+	var oldName string // the connector's name before the edit
 	err := b.update(false, func(tx *store.Tx) error {
 		c, err := findConnector(tx, req.Name)
 		if err != nil {
 			return err
 		}
-		was = c.Name
+		oldName = c.Name
 		sp, err := b.spec(c)
 		if err != nil {
 			return err
@@ -122,6 +122,9 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		now := b.cfg.Clock.Now()
 		if err := req.Changes.Apply(sp, &c, now, b.cfg.Local); err != nil {
 			return api.MarkBadInput(err)
+		}
+		if err := b.keepsOwnTable(oldName, c.Name); err != nil {
+			return err
 		}
 		auth := sp.AuthOf(c)
 		var sec *secret.Value
@@ -151,13 +154,37 @@ func (b *Backend) Edit(_ context.Context, req api.EditRequest) (api.Connector, e
 		return view, err
 	}
 	b.changed()
-	if view.Name != was && b.cfg.CSVDir != "" {
-		if err := sink.RenameDrop(b.cfg.CSVDir, was, view.Name); err != nil {
+	if view.Name != oldName && b.cfg.CSVDir != "" {
+		if err := sink.RenameDrop(b.cfg.CSVDir, oldName, view.Name); err != nil {
 			view.Warning = fmt.Sprintf("the CSV drop could not be renamed (%v): the next run that changes a user writes %s; "+
 				"delete the old file by hand", err, sink.DropPath(b.cfg.CSVDir, view.Name))
 		}
 	}
 	return view, nil
+}
+
+// keepsOwnTable refuses a rename that would leave the connector's own
+// mapping table (NC_MAPPINGS_DIR/<name>.csv, found by the name) behind: the
+// connector would map its users with its type's table from the next run,
+// a full one that sends every user changed, without a word.
+func (b *Backend) keepsOwnTable(was, name string) error {
+	if connector.FoldName(was) == connector.FoldName(name) || b.cfg.MappingsDir == "" {
+		return nil
+	}
+	src, err := b.mappingSource()
+	if err != nil {
+		return err
+	}
+	own, err := src.OwnTable(was)
+	if err != nil || own == "" {
+		return err
+	}
+	if next, err := src.OwnTable(name); err != nil || next != "" {
+		return err
+	}
+	return api.BadInput("connector %q has its own mapping table %s, which goes by the connector's name: renamed %q, it would "+
+		"map its users with its type's table instead; copy the table to %s first (and remove the old one after the rename)",
+		was, own, name, filepath.Join(b.cfg.MappingsDir, name+".csv"))
 }
 
 // secretFlags names the flags that give a's secret.

@@ -196,6 +196,43 @@ func TestOverridesAndLastGoodTable(t *testing.T) {
 	}
 }
 
+// Override files are found by the connector's or type's name without
+// regard to case, as connector names are: "okta prod.csv" was passed over
+// for "Okta prod" on Linux without a word. The exact name wins; several
+// files differing only in case otherwise are an error.
+func TestOverrideNamesIgnoreCase(t *testing.T) {
+	row := func(tr string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("target,source,transform,notes\nUser.Email,profile.email," + tr + ",\n")}
+	}
+	overrides := fstest.MapFS{"okta prod.csv": row("upper"), "OKTA.csv": row("lower")}
+	src, err := mapping.NewSource(specs, os.DirFS("../mappings"), overrides)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.OverridesDir = "/etc/nc/mappings"
+	if tb, err := src.Load(okta.Kind, "Okta prod"); err != nil || tb.File != "/etc/nc/mappings/okta prod.csv" {
+		t.Errorf("the connector's own table: %v %v", tb, err)
+	}
+	if tb, err := src.Load(okta.Kind, "Okta test"); err != nil || tb.File != "/etc/nc/mappings/OKTA.csv" {
+		t.Errorf("the type's table: %v %v", tb, err)
+	}
+	if own, err := src.OwnTable("OKTA PROD"); err != nil || own != "/etc/nc/mappings/okta prod.csv" {
+		t.Errorf("OwnTable: %q %v", own, err)
+	}
+	if own, err := src.OwnTable("Okta test"); err != nil || own != "" {
+		t.Errorf("OwnTable of a connector without one: %q %v", own, err)
+	}
+	overrides["Okta Prod.csv"] = row("trim")
+	_, err = src.Load(okta.Kind, "Okta prod")
+	if err == nil || !strings.Contains(err.Error(), "Okta Prod.csv and okta prod.csv, which differ only in case") {
+		t.Errorf("two files for one table: %v", err)
+	}
+	overrides["Okta prod.csv"] = row("")
+	if tb, err := src.Load(okta.Kind, "Okta prod"); err != nil || tb.File != "/etc/nc/mappings/Okta prod.csv" {
+		t.Errorf("the exact name: %v %v", tb, err)
+	}
+}
+
 // TestDefaultRowsUseRealFields checks every source path of the default tables
 // against the provider's documented user object (the reference docs, copied
 // into testdata/mapping/reference): a path that resolves to nothing there is a

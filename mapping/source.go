@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"neurons-connector/connector"
@@ -48,8 +49,12 @@ func (s *Source) Load(kind connector.Kind, name string) (*Table, error) {
 		if name != "" {
 			candidates = []string{name + ".csv", string(kind) + ".csv"}
 		}
-		for _, file := range candidates {
-			if _, err := fs.Stat(s.Overrides, file); err == nil {
+		for _, want := range candidates {
+			file, err := s.override(want)
+			if err != nil {
+				return nil, err
+			}
+			if file != "" {
 				shown := filepath.Join(s.OverridesDir, file)
 				if s.Trust != nil {
 					if err := s.Trust(shown); err != nil {
@@ -68,8 +73,6 @@ func (s *Source) Load(kind connector.Kind, name string) (*Table, error) {
 				}
 				t.File = shown
 				return t, nil
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("mapping override %s: %w", file, err)
 			}
 		}
 	}
@@ -104,4 +107,49 @@ func (k *Keeper) Table(kind connector.Kind, id, name string) (*Table, error) {
 	}
 	k.last[id] = t
 	return t, nil
+}
+
+// OwnTable returns the path of the connector named name's own table in
+// NC_MAPPINGS_DIR (<name>.csv), or "" when it has none: a rename must not
+// leave it behind (the connector would fall back to its type's table).
+func (s *Source) OwnTable(name string) (string, error) {
+	if s.Overrides == nil {
+		return "", nil
+	}
+	file, err := s.override(name + ".csv")
+	if file == "" || err != nil {
+		return "", err
+	}
+	return filepath.Join(s.OverridesDir, file), nil
+}
+
+// override finds the file named want in Overrides without regard to case,
+// as connector names are matched ("okta prod.csv" is the table of "Okta
+// prod", on Linux too, where it was passed over without a word). The
+// exact name wins; without it, several files that differ only in case are
+// an error, since any might be the one meant; none is "".
+func (s *Source) override(want string) (string, error) {
+	if _, err := fs.Stat(s.Overrides, want); err == nil {
+		return want, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("mapping override %s: %w", want, err)
+	}
+	entries, err := fs.ReadDir(s.Overrides, ".")
+	if err != nil {
+		return "", fmt.Errorf("mapping overrides %s: %w", s.OverridesDir, err)
+	}
+	var found []string
+	for _, e := range entries {
+		if connector.FoldName(e.Name()) == connector.FoldName(want) {
+			found = append(found, e.Name())
+		}
+	}
+	if len(found) > 1 {
+		return "", fmt.Errorf("the mapping overrides %s hold %s, which differ only in case and name the same table %q: keep one",
+			s.OverridesDir, strings.Join(found, " and "), want)
+	}
+	if len(found) == 0 {
+		return "", nil
+	}
+	return found[0], nil
 }
