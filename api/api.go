@@ -9,6 +9,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"time"
 
 	"neurons-connector/connector"
@@ -34,6 +35,9 @@ type Backend interface {
 	Export(ctx context.Context, target string) (Table, error)
 	Preview(ctx context.Context, req PreviewRequest) (Preview, error)
 	Explain(ctx context.Context, req ExplainRequest) (Explanation, error)
+	// Backup writes a consistent copy of the database to w (database
+	// backup), while the service goes on; it returns the bytes written.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
 	Close() error
 }
 

@@ -222,6 +222,20 @@ func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Ev
 	}
 }
 
+// Backup copies the database the daemon holds to w, as it streams it.
+func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	resp, err := c.send(ctx, "/v1/database/backup", struct{}{})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("the copy from the neurons-connector service broke off after %d bytes: %w", n, err)
+	}
+	return n, nil
+}
+
 func (c *Client) get(ctx context.Context, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://neurons-connector"+path, nil)
 	if err != nil {

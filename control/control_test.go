@@ -48,6 +48,9 @@ type fakeBackend struct {
 	mu    sync.Mutex
 	calls []string
 	added []api.AddRequest
+	// copyOf is what Backup writes; copyErr the error it ends with.
+	copyOf  string
+	copyErr error
 }
 
 func (f *fakeBackend) note(s string) { f.mu.Lock(); f.calls = append(f.calls, s); f.mu.Unlock() }
@@ -83,6 +86,14 @@ func (f *fakeBackend) Test(context.Context, string) (string, error) {
 	return "fine", nil
 }
 func (f *fakeBackend) Close() error { return nil }
+func (f *fakeBackend) Backup(_ context.Context, w io.Writer) (int64, error) {
+	f.note("backup")
+	n, err := io.WriteString(w, f.copyOf)
+	if err != nil {
+		return int64(n), err
+	}
+	return int64(n), f.copyErr
+}
 func (f *fakeBackend) Run(_ context.Context, req api.RunRequest, events func(api.Event)) (api.RunResult, error) {
 	f.note("run")
 	events(api.Event{Note: "starting " + req.Name})
@@ -153,6 +164,24 @@ func TestClientAndServer(t *testing.T) {
 	}
 	if tab, err := cl.Export(ctx, "okta"); err != nil || string(tab.CSV) != "target,source\n" {
 		t.Errorf("export: %+v %v", tab, err)
+	}
+
+	// A backup streams the copy to the command, which writes the file.
+	b.copyOf = strings.Repeat("page", 64<<10)
+	var copied bytes.Buffer
+	if n, err := cl.Backup(ctx, &copied); err != nil || n != int64(len(b.copyOf)) || copied.String() != b.copyOf {
+		t.Errorf("backup: %d bytes, %v", n, err)
+	}
+	// One that fails part-way is an error, not a short copy taken as whole.
+	b.copyErr = errors.New("disk read error")
+	copied.Reset()
+	if _, err := cl.Backup(ctx, &copied); err == nil || !strings.Contains(err.Error(), "broke off") {
+		t.Errorf("a backup cut short: %v", err)
+	}
+	// One that fails before it begins keeps its error and class.
+	b.copyOf, b.copyErr = "", api.BadInput("there is no database yet")
+	if _, err := cl.Backup(ctx, &copied); !errors.Is(err, fault.ErrBadInput) || !strings.Contains(err.Error(), "no database yet") {
+		t.Errorf("a backup refused: %v", err)
 	}
 }
 

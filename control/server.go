@@ -74,7 +74,47 @@ func Handler(b Backend) http.Handler {
 	mux.HandleFunc("POST /v1/mapping/preview", call(func(ctx context.Context, r api.PreviewRequest) (api.Preview, error) { return b.Preview(ctx, r) }))
 	mux.HandleFunc("POST /v1/mapping/export", call(func(ctx context.Context, r exportRequest) (api.Table, error) { return b.Export(ctx, r.Target) }))
 	mux.HandleFunc("POST /v1/run", func(w http.ResponseWriter, r *http.Request) { run(w, r, b) })
+	mux.HandleFunc("POST /v1/database/backup", func(w http.ResponseWriter, r *http.Request) { backup(w, r, b) })
 	return mux
+}
+
+// backup streams a copy of the database: the command line writes the file
+// itself, as its own user, wherever it may write (the service's sandbox
+// may write only its data directory).
+func backup(w http.ResponseWriter, r *http.Request, b Backend) {
+	if err := decode(r, &struct{}{}); err != nil {
+		fail(w, err)
+		return
+	}
+	cw := &countingWriter{w: w}
+	if _, err := b.Backup(r.Context(), cw); err != nil {
+		if cw.n == 0 {
+			fail(w, err)
+			return
+		}
+		// The answer has begun: cutting the connection is how the
+		// command learns that the copy is incomplete.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil // would send the headers, and an error could no longer be answered
+	}
+	if c.n == 0 {
+		if h, ok := c.w.(http.ResponseWriter); ok {
+			h.Header().Set("Content-Type", "application/octet-stream")
+		}
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // decode reads a request body strictly: a field the API does not define

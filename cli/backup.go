@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/store"
+)
+
+func (t *tree) backupCmd() *cobra.Command {
+	return declare(&cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the database to FILE, while the service runs",
+		Long: `Write a consistent copy of the database to FILE (mode 0600), from one
+moment of it, while the service goes on running and syncing: a copy of the file
+taken with cp, tar or a backup agent while the service writes can be torn, and
+restore as a damaged database. The copy is opened and read back before the
+command says it is done. FILE must not exist yet; its folder must.
+
+The copy holds the connectors' secrets sealed with the data directory's
+secret.key (or NC_SECRET_KEY): keep the key too, apart from the copy, or the
+secrets will not open. With the CSV drop, back up the data directory's csvstate/
+with the service stopped (README: Back up and restore).
+
+To restore: stop the service, put the copy in place of neurons-connector.db in
+the data directory (mode 0600, owned by the service's account), start it.`,
+		Example: `  sudo neurons-connector database backup /var/backups/neurons-connector-$(date +%F).db`,
+		Args:    needArgs(1, "the FILE to write the copy to"),
+		RunE:    action(func(cmd *cobra.Command, args []string) error { return t.backup(cmd.Context(), args[0]) }),
+	}, needsBackend)
+}
+
+// backup writes the copy through a temporary file beside FILE, so that
+// FILE never holds half a copy.
+func (t *tree) backup(ctx context.Context, file string) error {
+	path, err := filepath.Abs(file)
+	if err != nil {
+		return usagef("FILE %q: %v", file, err)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return usagef("%s exists: give the name of a new file (a backup never overwrites one)", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return usagef("FILE %s: %v", path, err)
+	}
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return usagef("the folder of %s does not exist; create it first", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return &opError{err: fmt.Errorf("write the copy: %w", err)}
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename there is nothing left to remove
+	n, err := t.s.backend.Backup(ctx, tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write the copy: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	info, err := store.CheckCopy(tmp.Name())
+	if err != nil {
+		return &opError{err: err}
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return &opError{err: fmt.Errorf("write the copy: %w", err)}
+	}
+	_, err = fmt.Fprintf(t.env.Stdout, "Wrote a copy of the database to %s (%.1f MB, %d %s, schema version %d). "+
+		"Keep secret.key (or NC_SECRET_KEY) too, apart from it: the secrets in it open only with that key.\n",
+		path, float64(n)/(1<<20), info.Connectors, plural(info.Connectors, "connector"), info.Schema)
+	return err
+}
