@@ -155,11 +155,18 @@ func connID2(fake *sinktest.Server) string {
 	return ""
 }
 
-func TestRunIntoTheCSVDrop(t *testing.T) {
-	h, sim, _ := withSim(t, 60)
-	h.env["NC_SINK"] = "csv"
+// withSimIntoCSV is withSim with the CSV drop as the sink, writing to a
+// folder of its own, which it returns.
+func withSimIntoCSV(t *testing.T, users int) (*harness, *oktatest.Server, string) {
+	t.Helper()
+	h, sim, _ := withSim(t, users)
 	dir := t.TempDir()
-	h.env["NC_CSV_DIR"] = dir
+	h.env["NC_SINK"], h.env["NC_CSV_DIR"] = "csv", dir
+	return h, sim, dir
+}
+
+func TestRunIntoTheCSVDrop(t *testing.T) {
+	h, sim, dir := withSimIntoCSV(t, 60)
 	h.mustRun("run", "Sim")
 	rows := readCSV(t, filepath.Join(dir, "Sim-users.csv"))
 	if len(rows)-1 != len(sim.IDs("ACTIVE", "SUSPENDED")) || rows[0][0] != "SourceID" {
@@ -184,9 +191,8 @@ func TestRunIntoTheCSVDrop(t *testing.T) {
 // outbox" (the changes themselves had reached the drop's journal); the run
 // after it, the folder back, writes every user.
 func TestADropThatCannotBeWrittenSaysSo(t *testing.T) {
-	h, sim, _ := withSim(t, 60)
-	h.env["NC_SINK"] = "csv"
-	dir := filepath.Join(t.TempDir(), "csv")
+	h, sim, drops := withSimIntoCSV(t, 60)
+	dir := filepath.Join(drops, "csv")
 	h.env["NC_CSV_DIR"] = dir
 	// The 30 s a run goes on trying the sink, in a fraction of a second.
 	h.env[testClockVar] = h.now.Format(time.RFC3339) + "*300"
@@ -217,10 +223,7 @@ func TestADropThatCannotBeWrittenSaysSo(t *testing.T) {
 // file an interrupted run left), which nothing would read again: they
 // stayed for ever before. The drop stays, and so do other connectors'.
 func TestRemovingAConnectorRemovesItsCSVState(t *testing.T) {
-	h, _, _ := withSim(t, 40)
-	h.env["NC_SINK"] = "csv"
-	drops := t.TempDir()
-	h.env["NC_CSV_DIR"] = drops
+	h, _, drops := withSimIntoCSV(t, 40)
 	h.mustRun("run", "Sim")
 	state := filepath.Join(h.dir, "csvstate")
 	id := connID(t, h)
@@ -255,10 +258,7 @@ func TestRemovingAConnectorRemovesItsCSVState(t *testing.T) {
 // no run wrote the new one until a user changed. Runs after it write the
 // new name only.
 func TestRenamingAConnectorRenamesItsDrop(t *testing.T) {
-	h, sim, _ := withSim(t, 40)
-	h.env["NC_SINK"] = "csv"
-	drops := t.TempDir()
-	h.env["NC_CSV_DIR"] = drops
+	h, sim, drops := withSimIntoCSV(t, 40)
 	h.mustRun("run", "Sim")
 	before, err := os.ReadFile(filepath.Join(drops, "Sim-users.csv"))
 	if err != nil {
