@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"neurons-connector/internal/diskfull"
 	"neurons-connector/store"
 )
 
@@ -62,6 +63,9 @@ func (t *tree) backup(ctx context.Context, file string) error {
 	}
 	if cerr := tmp.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write the copy: %w", cerr)
+	}
+	if why, ok := diskfull.Describe(err, filepath.Dir(path)); ok {
+		return &opError{err: fmt.Errorf("write the copy: %s (%w)", why, err)}
 	}
 	if err != nil {
 		return err

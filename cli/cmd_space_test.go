@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,4 +47,29 @@ func TestARunOnAFullDiskSaysSoAndLosesNothing(t *testing.T) {
 	}
 	runChild(t, env, 0, "run", "Disk")
 	sinkIsExact(t, sim, fake, dir, nil)
+}
+
+// A backup that the disk refuses part-way says so with the fix, and leaves
+// neither FILE nor half a copy.
+func TestABackupOnAFullDiskSaysSo(t *testing.T) {
+	t.Parallel()
+	_, simURL, _, dir, env := faultWorld(t, 3000, 13)
+	runChild(t, env, 0, "connector", "add", "okta", "--name", "Disk", "--url", simURL, "--token-env", "CRASH_TOKEN")
+	runChild(t, env, 0, "run", "Disk")
+	if st, err := os.Stat(filepath.Join(dir, "neurons-connector.db")); err != nil || st.Size() <= 512<<10 {
+		t.Fatalf("the database: %v %v; the test needs one larger than the limit", st, err)
+	}
+	out := t.TempDir()
+	// 512 KiB, in the shell's blocks of 1 KiB.
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -S -f 512 && exec "$0" database backup "$1"`, os.Args[0], filepath.Join(out, "copy.db"))
+	cmd.Env = env
+	got, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(got), "write the copy: a file in "+out+
+		" has reached the largest size this process may write (ulimit -f") {
+		t.Fatalf("exit %v:\n%s", err, got)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
 }

@@ -229,11 +229,29 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 		return 0, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	n, err := io.Copy(w, resp.Body)
-	if err != nil {
+	dst := &writeTracker{w: w}
+	n, err := io.Copy(dst, resp.Body)
+	switch {
+	case dst.err != nil:
+		return n, dst.err // writing the copy failed here (a full disk), not the service
+	case err != nil:
 		return n, fmt.Errorf("the copy from the neurons-connector service broke off after %d bytes: %w", n, err)
 	}
 	return n, nil
+}
+
+// writeTracker keeps the error of its writer's last write.
+type writeTracker struct {
+	w   io.Writer
+	err error
+}
+
+func (t *writeTracker) Write(p []byte) (int, error) {
+	n, err := t.w.Write(p)
+	if err != nil {
+		t.err = err
+	}
+	return n, err
 }
 
 func (c *Client) get(ctx context.Context, path string, out any) error {

@@ -116,6 +116,11 @@ func (f *fakeBackend) Export(context.Context, string) (api.Table, error) {
 	return api.Table{CSV: []byte("target,source\n")}, nil
 }
 
+// failingWriter refuses every write, as a full disk does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left") }
+
 // serve runs the local API of b on a private directory with allow.
 func serve(t *testing.T, dir string, allow func(int) bool, b Backend) {
 	t.Helper()
@@ -171,6 +176,11 @@ func TestClientAndServer(t *testing.T) {
 	var copied bytes.Buffer
 	if n, err := cl.Backup(ctx, &copied); err != nil || n != int64(len(b.copyOf)) || copied.String() != b.copyOf {
 		t.Errorf("backup: %d bytes, %v", n, err)
+	}
+	// A copy this side cannot write (a full disk) says so, not that the
+	// service broke off.
+	if _, err := cl.Backup(ctx, failingWriter{}); err == nil || err.Error() != "no space left" {
+		t.Errorf("a copy that cannot be written: %v", err)
 	}
 	// One that fails part-way is an error, not a short copy taken as whole.
 	b.copyErr = errors.New("disk read error")
