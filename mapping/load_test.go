@@ -222,6 +222,18 @@ func TestOverrideNamesIgnoreCase(t *testing.T) {
 	if own, err := src.OwnTable("Okta test"); err != nil || own != "" {
 		t.Errorf("OwnTable of a connector without one: %q %v", own, err)
 	}
+	// A connector named as a type has no table of its own: "okta.csv" is
+	// the type's, and an Okta connector named "OneLogin" is not mapped with
+	// the OneLogin table.
+	overrides["onelogin.csv"] = &fstest.MapFile{Data: []byte("target,source,transform,notes\nUser.Email,email,,\n")}
+	if tb, err := src.Load(okta.Kind, "OneLogin"); err != nil || tb.File != "/etc/nc/mappings/OKTA.csv" {
+		t.Errorf("an Okta connector named OneLogin: %v %v", tb, err)
+	}
+	for _, name := range []string{"okta", "OneLogin"} {
+		if own, err := src.OwnTable(name); err != nil || own != "" {
+			t.Errorf("OwnTable(%q): %q %v", name, own, err)
+		}
+	}
 	overrides["Okta Prod.csv"] = row("trim")
 	_, err = src.Load(okta.Kind, "Okta prod")
 	if err == nil || !strings.Contains(err.Error(), "Okta Prod.csv and okta prod.csv, which differ only in case") {

@@ -46,7 +46,7 @@ func (s *Source) Load(kind connector.Kind, name string) (*Table, error) {
 	}
 	if s.Overrides != nil {
 		candidates := []string{string(kind) + ".csv"}
-		if name != "" {
+		if name != "" && !s.typeName(name) {
 			candidates = []string{name + ".csv", string(kind) + ".csv"}
 		}
 		for _, want := range candidates {
@@ -113,7 +113,7 @@ func (k *Keeper) Table(kind connector.Kind, id, name string) (*Table, error) {
 // NC_MAPPINGS_DIR (<name>.csv), or "" when it has none: a rename must not
 // leave it behind (the connector would fall back to its type's table).
 func (s *Source) OwnTable(name string) (string, error) {
-	if s.Overrides == nil {
+	if s.Overrides == nil || s.typeName(name) {
 		return "", nil
 	}
 	file, err := s.override(name + ".csv")
@@ -121,6 +121,15 @@ func (s *Source) OwnTable(name string) (string, error) {
 		return "", err
 	}
 	return filepath.Join(s.OverridesDir, file), nil
+}
+
+// typeName reports whether a connector's name is a type's, in any case: its
+// own table would be that type's table (okta.csv), which is no connector's
+// own, and for a connector of another type not even its kind's (an Okta
+// connector named "OneLogin" is not mapped with onelogin.csv).
+func (s *Source) typeName(name string) bool {
+	_, err := s.Specs.Parse(name)
+	return err == nil
 }
 
 // override finds the file named want in Overrides without regard to case,
