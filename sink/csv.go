@@ -225,7 +225,8 @@ func (c *CSV) write(conn Connector) error {
 		return err
 	}
 	defer st.close()
-	path := c.FileName(c.dropName(conn))
+	name := c.dropName(conn)
+	path := c.FileName(name)
 	removeStale(c.Dir, "."+filepath.Base(path)+".") // a copy a crash interrupted
 	tmp, err := os.CreateTemp(c.Dir, "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -254,8 +255,21 @@ func (c *CSV) write(conn Connector) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	return private.Inherit(path)
+	if err := private.Inherit(path); err != nil {
+		return err
+	}
+	testHookLanded()
+	if now := c.dropName(conn); now != name {
+		// Renamed while this copy was written: the rename's move of the
+		// drop may have come before this file landed.
+		return RenameDrop(c.Dir, name, now)
+	}
+	return nil
 }
+
+// testHookLanded runs once a drop is in place, before its name is checked
+// again (tests: a rename at that moment).
+var testHookLanded = func() {}
 
 // removeStale removes the files of dir whose names start with prefix: the
 // temporary files this sink names so, which a crash may have left.

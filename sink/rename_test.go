@@ -47,6 +47,48 @@ func TestABatchQueuedBeforeARenameWritesTheNewName(t *testing.T) {
 	}
 }
 
+// A rename committed while the drop was being written, its move of the
+// drop done before this drop landed, still leaves the drop under the new
+// name only.
+func TestARenameWhileTheDropIsWrittenEndsUnderTheNewName(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	rename := func(name string) {
+		t.Helper()
+		if err := db.Update(func(tx *store.Tx) error {
+			return tx.PutConnector(connector.Config{ID: "c1", Name: name, Kind: "okta"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename("Okta test")
+	dir := t.TempDir()
+	c := &CSV{DB: db, Dir: dir, State: t.TempDir()}
+	// A rename that committed, and moved the drop (none under the old
+	// name yet), while this drop was written: done here, once it landed
+	// and before its name is checked again.
+	testHookLanded = func() { rename("Okta prod") }
+	defer func() { testHookLanded = func() {} }()
+	b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta test", Type: "okta", Server: "Cloud"},
+		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"Engineer"}`)}}}
+	body, _ := json.Marshal(b)
+	p, err := Pack(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Push(context.Background(), "c1:r1:1", p); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "Okta prod-users.csv" {
+		t.Errorf("the drop folder holds %v", entries)
+	}
+}
+
 func TestRenameDrop(t *testing.T) {
 	dir := t.TempDir()
 	if err := RenameDrop(dir, "A", "B"); err != nil {
