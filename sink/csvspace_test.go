@@ -3,8 +3,6 @@
 package sink
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -44,27 +42,13 @@ func TestADiskThatRefusesTheDropIsNamed(t *testing.T) {
 func TestADropOpenElsewhereIsReplaced(t *testing.T) {
 	dir := t.TempDir()
 	c := &CSV{Dir: filepath.Join(dir, "csv"), State: filepath.Join(dir, "csvstate")}
-	push := func(run, title string) {
-		t.Helper()
-		b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
-			Info: BatchInfo{RunID: run, Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
-			Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"` + title + `"}`)}}}
-		body, _ := json.Marshal(b)
-		p, err := Pack(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Push(context.Background(), run+":1", p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	push("r1", "Engineer")
+	pushFinal(t, c, "r1", "Okta", "Engineer")
 	held, err := os.Open(c.FileName("Okta"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = held.Close() }()
-	push("r2", "Architect")
+	pushFinal(t, c, "r2", "Okta", "Architect")
 	if rows := readDrop(t, c.FileName("Okta")); len(rows) != 2 || !slices.Contains(rows[1], "Architect") {
 		t.Errorf("the drop after the second run: %q", rows)
 	}

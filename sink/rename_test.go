@@ -28,17 +28,7 @@ func TestABatchQueuedBeforeARenameWritesTheNewName(t *testing.T) {
 	}
 	dir := t.TempDir()
 	c := &CSV{DB: db, Dir: dir, State: t.TempDir()}
-	b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta test", Type: "okta", Server: "Cloud"},
-		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
-		Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"Engineer"}`)}}}
-	body, _ := json.Marshal(b)
-	p, err := Pack(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Push(context.Background(), "c1:r1:1", p); err != nil {
-		t.Fatal(err)
-	}
+	pushFinal(t, c, "r1", "Okta test", "Engineer")
 	if rows := readDrop(t, filepath.Join(dir, "Okta prod-users.csv")); len(rows) != 2 {
 		t.Errorf("the drop under the name now: %q", rows)
 	}
@@ -72,20 +62,27 @@ func TestARenameWhileTheDropIsWrittenEndsUnderTheNewName(t *testing.T) {
 	// and before its name is checked again.
 	testHookLanded = func() { rename("Okta prod") }
 	defer func() { testHookLanded = func() {} }()
-	b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta test", Type: "okta", Server: "Cloud"},
-		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
-		Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"Engineer"}`)}}}
+	pushFinal(t, c, "r1", "Okta test", "Engineer")
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "Okta prod-users.csv" {
+		t.Errorf("the drop folder holds %v", entries)
+	}
+}
+
+// pushFinal pushes a run's only batch, its final one, for connector c1
+// named name: one user, u1, with title.
+func pushFinal(t *testing.T, c *CSV, run, name, title string) {
+	t.Helper()
+	b := Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: name, Type: "okta", Server: "Cloud"},
+		Info: BatchInfo{RunID: run, Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: []byte(`{"User.JobTitle":"` + title + `"}`)}}}
 	body, _ := json.Marshal(b)
 	p, err := Pack(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Push(context.Background(), "c1:r1:1", p); err != nil {
+	if err := c.Push(context.Background(), "c1:"+run+":1", p); err != nil {
 		t.Fatal(err)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || entries[0].Name() != "Okta prod-users.csv" {
-		t.Errorf("the drop folder holds %v", entries)
 	}
 }
 
