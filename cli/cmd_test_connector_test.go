@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,7 +45,18 @@ func TestConnectorTestChecksTheSink(t *testing.T) {
 	}
 	delete(h.env, "NC_NEURONS_URL")
 	h.env["NC_SINK"] = "csv"
-	if r := h.mustRun("connector", "test", "Sim"); strings.Contains(r.stdout, "Neurons") {
+	drops := filepath.Join(t.TempDir(), "drops")
+	h.env["NC_CSV_DIR"] = drops
+	if r := h.mustRun("connector", "test", "Sim"); strings.Contains(r.stdout, "Neurons") || !strings.Contains(r.stdout, "the CSV drop can write to "+drops) {
 		t.Errorf("with the CSV drop: %q", r.stdout)
+	}
+	// A file where the drop's folder should be: found now, not at the end
+	// of a first run that queued every user (it said OK before).
+	if err := os.WriteFile(drops, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = h.run("connector", "test", "Sim")
+	if r.code != 1 || !strings.Contains(r.stderr, "the sink does not take it: the CSV drop cannot write to "+drops+" ("+drops+" is a file, not a folder): check NC_CSV_DIR") {
+		t.Errorf("a file for the drop's folder: exit %d, %q", r.code, r.stderr)
 	}
 }

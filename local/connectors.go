@@ -303,8 +303,8 @@ func (b *Backend) Test(ctx context.Context, name string) (string, error) {
 			msg += fmt.Sprintf(" (%s, as in the connector's earlier runs)", now)
 		}
 	}
-	// The sink too, when it has something to ask (Neurons' token): a
-	// wrong secret or token URL found now, not after a first run queued
+	// The sink too (Neurons' token, the CSV drop's folder): a wrong
+	// secret, token URL or folder found now, not after a first run queued
 	// every user.
 	if chk, ok := sk.(sinkChecker); ok {
 		smsg, err := chk.Check(ctx)
@@ -317,10 +317,15 @@ func (b *Backend) Test(ctx context.Context, name string) (string, error) {
 }
 
 // sinkChecker is a sink that can be asked whether its settings work
-// (sink.Neurons: a token).
+// (sink.Neurons: a token; sink.CSV: a file in its folder).
 type sinkChecker interface {
 	Check(ctx context.Context) (string, error)
 }
+
+var (
+	_ sinkChecker = (*sink.Neurons)(nil)
+	_ sinkChecker = (*sink.CSV)(nil)
+)
 
 // knownUsers reads up to three users the connector delivered, and its
 // sync state.
