@@ -172,10 +172,13 @@ func newSchedEnv(t *testing.T, start time.Time, conns ...connector.Config) *sche
 			return &stubProvider{users: []engine.User{{ID: "u1", Status: "ACTIVE", Raw: map[string]any{"id": "u1", "status": "ACTIVE"}}}}, nil
 		},
 		Finished: func(c connector.Config, _ store.Run) {
+			// The run is in e.runs before it counts as finished: idle
+			// returns once started and finished agree, and a run counted
+			// but not yet sent was read a minute late (a flake under load).
+			e.runs <- c.Name
 			e.mu.Lock()
 			e.finished[c.Name]++
 			e.mu.Unlock()
-			e.runs <- c.Name
 		},
 	}
 	return e
