@@ -89,6 +89,9 @@ type worker struct {
 	pushStop func() error
 	cancel   context.CancelFunc
 	done     chan struct{}
+	// ended says why the worker was ended while a run may be going on
+	// (the connector removed, the daemon stopping), for that run's error.
+	ended string
 }
 
 // Run schedules until ctx ends, then stops every worker, gives the pushers
@@ -311,14 +314,29 @@ func (s *Scheduler) RunNow(ctx context.Context, id string, flags RunFlags, progr
 	case <-ctx.Done():
 		return store.Run{}, nil, ctx.Err()
 	case <-w.done:
-		return store.Run{}, nil, errors.New("the daemon is stopping")
+		return store.Run{}, nil, s.endedError(w)
 	}
 	select {
 	case o := <-r.done:
 		return o.run, w.pusher, o.err
 	case <-w.done:
-		return store.Run{}, nil, errors.New("the daemon is stopping")
+		select {
+		case o := <-r.done: // the run's own outcome, sent as the worker ended
+			return o.run, w.pusher, o.err
+		default:
+		}
+		return store.Run{}, nil, s.endedError(w)
 	}
+}
+
+// endedError says why w ended before it ran a request.
+func (s *Scheduler) endedError(w *worker) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w.ended == "" {
+		return errors.New("the daemon is stopping")
+	}
+	return errors.New(w.ended)
 }
 
 // Hold stops a connector's worker and pusher and waits until both have
@@ -331,6 +349,9 @@ func (s *Scheduler) Hold(id string) (release func()) {
 	delete(s.workers, id)
 	if s.held != nil {
 		s.held[id] = true
+	}
+	if ok {
+		w.ended = fmt.Sprintf("connector %q is being removed", w.c.Name)
 	}
 	s.mu.Unlock()
 	if ok {

@@ -565,3 +565,40 @@ func TestSchedulerResendsToANewSinkAtOnce(t *testing.T) {
 		t.Fatalf("then the regular slots: %v", got)
 	}
 }
+
+// A run that the connector's removal (Hold) or the service's stop cuts
+// short says which, where its caller was told "context canceled".
+func TestARunCutShortSaysWhy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cut  func(e *schedEnv, id string)
+		want string
+	}{
+		{"removed", func(e *schedEnv, id string) { e.sched.Hold(id) }, `connector "slow" is being removed, which stopped this run`},
+		{"stopping", func(e *schedEnv, _ string) { e.stop() }, "the neurons-connector service is stopping, which stopped this run"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slow := conn("slow", connector.Daily, "23:00", day0)
+			e := newSchedEnv(t, day0, slow)
+			e.provs["slow"] = &stubProvider{block: make(chan struct{})}
+			e.start()
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := e.sched.RunNow(context.Background(), slow.ID, engine.RunFlags{}, nil)
+				done <- err
+			}()
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				if st, _ := e.sched.State(slow.ID); st.Running {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the run did not start")
+				}
+			}
+			tc.cut(e, slow.ID)
+			if err := <-done; err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -55,6 +55,12 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	run, err := s.runOnce(ctx, w, c, r)
 
 	s.mu.Lock()
+	if err != nil && w.ended != "" {
+		// Cut short by the worker's end (whatever else was cancelled
+		// with it: a stopping daemon ends its requests too): say so,
+		// rather than "context canceled".
+		err = fmt.Errorf("%s, which stopped this run: %w", w.ended, err)
+	}
 	w.pushStop = w.pusher.Restart(s.pushCtx, w.pushStop) // a resend may have replaced the batch that stopped it
 	w.state.Running = false
 	var held *HeldError
@@ -124,6 +130,7 @@ func (s *Scheduler) shutdown(stopPushers context.CancelFunc) {
 	s.mu.Lock()
 	workers := make([]*worker, 0, len(s.workers))
 	for _, w := range s.workers {
+		w.ended = "the neurons-connector service is stopping"
 		w.cancel()
 		workers = append(workers, w)
 	}
