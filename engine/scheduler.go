@@ -218,6 +218,7 @@ func (s *Scheduler) load() error {
 	for id, w := range s.workers {
 		if !seen[id] {
 			delete(s.workers, id)
+			w.ended = fmt.Sprintf("connector %q was removed", w.c.Name)
 			go w.end()
 		}
 	}
