@@ -37,8 +37,9 @@ the data directory (mode 0600, owned by the service's account), start it.`,
 	}, needsBackend)
 }
 
-// backup writes the copy through a temporary file beside FILE, so that
-// FILE never holds half a copy.
+// backup writes the copy through a temporary file beside FILE (writeAtomic),
+// read back before it takes FILE's name, so that FILE never holds half a
+// copy or one that does not open.
 func (t *tree) backup(ctx context.Context, file string) error {
 	path, err := filepath.Abs(file)
 	if err != nil {
@@ -52,30 +53,23 @@ func (t *tree) backup(ctx context.Context, file string) error {
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
 		return usagef("the folder of %s does not exist; create it first", path)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return &opError{err: fmt.Errorf("write the copy: %w", err)}
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename there is nothing left to remove
-	n, err := t.s.backend.Backup(ctx, tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write the copy: %w", cerr)
-	}
+	var n int64
+	var info store.CopyInfo
+	err = writeAtomic(path, 0o600, func(f *os.File) error {
+		var err error
+		if n, err = t.s.backend.Backup(ctx, f); err != nil {
+			return err
+		}
+		if info, err = store.CheckCopy(f.Name()); err != nil {
+			return &opError{err: err}
+		}
+		return nil
+	})
 	if why, ok := diskfull.Describe(err, filepath.Dir(path)); ok {
 		return &opError{err: fmt.Errorf("write the copy: %s (%w)", why, err)}
 	}
 	if err != nil {
 		return err
-	}
-	info, err := store.CheckCopy(tmp.Name())
-	if err != nil {
-		return &opError{err: err}
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return &opError{err: fmt.Errorf("write the copy: %w", err)}
 	}
 	_, err = fmt.Fprintf(t.env.Stdout, "Wrote a copy of the database to %s (%.1f MB, %d %s, schema version %d). "+
 		"Keep secret.key (or NC_SECRET_KEY) too, apart from it: the secrets in it open only with that key.\n",

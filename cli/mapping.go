@@ -177,14 +177,29 @@ func (t *tree) checkKind(cmd *cobra.Command, typ, file string, cat *mapping.Cata
 // writeFileAtomic writes to a temporary file beside path and renames it, so
 // a reader never sees half a table.
 func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	return writeAtomic(path, mode, func(f *os.File) error {
+		if _, err := f.Write(data); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	})
+}
+
+// writeAtomic has fill write a temporary file beside path, then gives it
+// mode, syncs it and renames it to path, so that path never holds half a
+// file; on any failure the temporary file is removed. fill's errors come
+// back as they are, the file's own wrapped with path.
+func writeAtomic(path string, mode os.FileMode, fill func(f *os.File) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
+	defer func() { _ = os.Remove(tmp.Name()) }() // after the rename there is nothing left to remove
+	if err := fill(tmp); err != nil {
+		_ = tmp.Close()
+		return err
 	}
+	err = tmp.Chmod(mode)
 	if err == nil {
 		err = tmp.Sync()
 	}
@@ -195,7 +210,6 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

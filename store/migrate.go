@@ -97,10 +97,7 @@ func (d *DB) backup(path string) error {
 	if err != nil {
 		return err
 	}
-	err = d.bolt.View(func(tx *bolt.Tx) error {
-		_, err := tx.WriteTo(f)
-		return err
-	})
+	_, err = d.Backup(f)
 	if err == nil {
 		err = f.Sync()
 	}
