@@ -3,6 +3,7 @@ package connector
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,15 +45,24 @@ func TestParseBaseURL(t *testing.T) {
 }
 
 func TestCheckName(t *testing.T) {
-	good := []string{"Okta prod", "Zürich Okta", strings.Repeat("ü", MaxNameLen)}
+	good := []string{"Okta prod", "Zürich Okta", strings.Repeat("ü", MaxNameLen), strings.Repeat("東", MaxNameBytes/3),
+		"Console", "CONTOSO", "NUL users", "COM10", "LPT", ".NUL"}
 	bad := map[string]string{
-		"":                                "is empty",
-		strings.Repeat("a", MaxNameLen+1): "101 characters",
-		" lead":                           "white space",
-		"tab\there":                       "non-printable",
-		"a/b":                             "file names",
-		`a:b`:                             "file names",
-		"\xff":                            "UTF-8",
+		"":                                    "is empty",
+		strings.Repeat("a", MaxNameLen+1):     "101 characters",
+		" lead":                               "white space",
+		"tab\there":                           "non-printable",
+		"a/b":                                 "file names",
+		`a:b`:                                 "file names",
+		"\xff":                                "UTF-8",
+		strings.Repeat("東", MaxNameBytes/3+1): "246 bytes long in UTF-8",
+		strings.Repeat("🙂", MaxNameLen):       "400 bytes long",
+		"CON":                                 "Windows keeps for a device",
+		"nul":                                 "Windows keeps for a device",
+		"Aux.okta":                            "Windows keeps for a device",
+		"COM1 .prod":                          "Windows keeps for a device",
+		"lpt9":                                "Windows keeps for a device",
+		"COM²":                                "Windows keeps for a device",
 	}
 	for _, n := range good {
 		if err := CheckName(n); err != nil {
@@ -62,6 +72,14 @@ func TestCheckName(t *testing.T) {
 	for n, want := range bad {
 		if err := CheckName(n); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckName(%q) = %v, want %q", n, err, want)
+		}
+	}
+	// The name a device's refusal suggests is one.
+	for _, n := range []string{"nul.prod", "CON"} {
+		err := CheckName(n)
+		_, suggested, _ := strings.Cut(err.Error(), "such as ")
+		if s, qerr := strconv.Unquote(suggested); qerr != nil || CheckName(s) != nil {
+			t.Errorf("CheckName(%q) suggests %s: %v", n, suggested, CheckName(s))
 		}
 	}
 }

@@ -21,6 +21,19 @@ const MaxNameLen = 100
 // the CSV drop's <name>-users.csv), so they may not hold these.
 const fileUnsafe = `/\:*?"<>|`
 
+// MaxNameBytes is the longest connector name in bytes of UTF-8: file
+// systems (ext4, XFS, APFS) hold 255 bytes in a file name, and the CSV
+// drop's "<name>-users.csv" adds ten. A hundred characters of most
+// scripts fit; a hundred emoji or CJK characters do not.
+const MaxNameBytes = 255 - len("-users.csv")
+
+// windowsDevices are the names Windows keeps for devices: a file named one
+// of them, with any extension ("NUL.csv", "CON.x.csv"), is the device, so a
+// connector so named could have no mapping override (<name>.csv).
+var windowsDevices = []string{"CON", "PRN", "AUX", "NUL",
+	"COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "COM¹", "COM²", "COM³",
+	"LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³"}
+
 // CheckName validates a connector name.
 func CheckName(name string) error {
 	if err := checkLabel(name); err != nil {
@@ -28,6 +41,18 @@ func CheckName(name string) error {
 	}
 	if i := strings.IndexAny(name, fileUnsafe); i >= 0 {
 		return fmt.Errorf("may not contain %q (names become file names); choose another", name[i])
+	}
+	if len(name) > MaxNameBytes {
+		return fmt.Errorf("is %d bytes long in UTF-8, and names become file names, which hold 255 bytes: shorten it to %d bytes or fewer", len(name), MaxNameBytes)
+	}
+	// Windows reads "CON.csv" as "CON": the part before the first dot,
+	// without the spaces that end it.
+	stem, _, _ := strings.Cut(name, ".")
+	stem = strings.TrimRight(stem, " ")
+	for _, dev := range windowsDevices {
+		if strings.EqualFold(stem, dev) {
+			return fmt.Errorf("%q is a name Windows keeps for a device (CON, PRN, AUX, NUL, COM0-9, LPT0-9), which cannot be a file name there (names become file names); choose another, such as %q", name, "Connector "+name)
+		}
 	}
 	return nil
 }

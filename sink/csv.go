@@ -227,8 +227,15 @@ func (c *CSV) write(conn Connector) error {
 	defer st.close()
 	name := c.dropName(conn)
 	path := c.FileName(name)
-	removeStale(c.Dir, "."+filepath.Base(path)+".") // a copy a crash interrupted
-	tmp, err := os.CreateTemp(c.Dir, "."+filepath.Base(path)+".*")
+	// The copy is named by the connector's ID, not its name: a name may
+	// fill a file name's 255 bytes by itself (connector.MaxNameBytes), and
+	// a copy a crash left is found again after a rename.
+	temp := "." + conn.ID + "-users.csv."
+	removeStale(c.Dir, temp) // a copy a crash interrupted
+	// and one by a version that named its copies by the drop's name
+	// (before 2026-12), if the name can hold the suffix.
+	removeStale(c.Dir, "."+filepath.Base(path)+".")
+	tmp, err := os.CreateTemp(c.Dir, temp+"*")
 	if err != nil {
 		return err
 	}

@@ -283,8 +283,8 @@ func TestCSVDropMovesUsersOutOfTheDatabase(t *testing.T) {
 // the drop) are removed by the next run, and other files are left alone.
 func TestCSVDropRemovesWhatACrashLeft(t *testing.T) {
 	dir, state := t.TempDir(), t.TempDir()
-	stale := []string{filepath.Join(state, ".c_1.csv.123"), filepath.Join(state, ".c_1.csv.runs.456"), filepath.Join(dir, ".Okta-users.csv.789")}
-	kept := []string{filepath.Join(state, ".c_2.csv.123"), filepath.Join(dir, ".Okta 2-users.csv.1"), filepath.Join(dir, "notes.txt")}
+	stale := []string{filepath.Join(state, ".c_1.csv.123"), filepath.Join(state, ".c_1.csv.runs.456"), filepath.Join(dir, ".Okta-users.csv.789"), filepath.Join(dir, ".c_1-users.csv.790")}
+	kept := []string{filepath.Join(state, ".c_2.csv.123"), filepath.Join(dir, ".Okta 2-users.csv.1"), filepath.Join(dir, ".c_2-users.csv.1"), filepath.Join(dir, "notes.txt")}
 	for _, p := range append(stale, kept...) {
 		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)

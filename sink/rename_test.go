@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"neurons-connector/connector"
@@ -113,5 +114,21 @@ func TestRenameDrop(t *testing.T) {
 	}
 	if err := RenameDrop(dir, "C", "D"); err == nil {
 		t.Error("a rename over a folder passed")
+	}
+}
+
+// A name as long as connector names may be in bytes (a hundred characters
+// of a script of three bytes each come close) has its drop written: its
+// temporary copy, named by the connector's ID, is not longer still.
+func TestTheLongestNameHasItsDrop(t *testing.T) {
+	name := strings.Repeat("東", connector.MaxNameBytes/3) + strings.Repeat("x", connector.MaxNameBytes%3)
+	if err := connector.CheckName(name); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pushFinal(t, &CSV{Dir: dir, State: t.TempDir()}, "r1", name, "Engineer")
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != name+"-users.csv" || len(entries[0].Name()) != 255 {
+		t.Errorf("the drop folder holds %v", entries)
 	}
 }
