@@ -63,11 +63,23 @@ type Pusher struct {
 
 	kick chan struct{}
 
+	// commit records a delivered batch: DB.Update, unless a test says
+	// otherwise.
+	commit func(func(*store.Tx) error) error
+
 	mu           sync.Mutex
 	stopped      error     // the permanent error that stopped Run
 	stoppedSeq   uint64    // the batch it stopped on; 0 if none (a database error)
 	lastErr      error     // the last transient failure
+	lastWhat     string    // what failed last: the sink, or the database recording a delivery
 	failingSince time.Time // zero while pushes succeed
+}
+
+// owed is a batch the sink accepted whose removal from the outbox the
+// database refused (a full disk): it is recorded again, not sent again.
+type owed struct {
+	seq     uint64
+	missing int
 }
 
 // NewPusher returns a pusher for one connector.
@@ -101,6 +113,7 @@ func (p *Pusher) Start(ctx context.Context) (stop func() error) {
 // Run pushes until ctx ends (returning nil) or a permanent error.
 func (p *Pusher) Run(ctx context.Context) error {
 	attempt := 0
+	var debt *owed
 	for {
 		entry, ok, err := p.peek()
 		if err != nil {
@@ -115,32 +128,37 @@ func (p *Pusher) Run(ctx context.Context) error {
 			continue
 		}
 		key := entry.Key
-		missing, err := p.push(ctx, key, sink.Payload(entry.Batch), entry.Records)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err == nil {
-			if missing > 0 {
+		var missing int
+		if debt != nil && debt.seq == entry.Seq {
+			missing = debt.missing // delivered already: only its record is owed
+		} else {
+			missing, err = p.push(ctx, key, sink.Payload(entry.Batch), entry.Records)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil && missing > 0 {
 				// Delivered, as the contract has it, but the sink's N says
 				// it kept fewer: some users may be missing there.
 				p.Log.Warn("the sink accepted fewer records than the batch held; a resend (run NAME --resend) sends every user again",
 					"connector", p.ConnID, "batch", key, "records", entry.Records, "not_accepted", missing)
 			}
-			if err := p.DB.Update(func(tx *store.Tx) error {
-				if r, ok := tx.Rejection(p.ConnID); ok && r.Seq == entry.Seq {
-					// Refused before, accepted now (fixed on the sink's side).
-					if err := tx.ClearRejection(p.ConnID); err != nil {
-						return err
-					}
+		}
+		if err == nil {
+			debt = nil
+			if err := p.record(entry, missing); err != nil {
+				if !errors.Is(err, fault.ErrTransient) {
+					return p.stop(err)
 				}
-				if missing > 0 {
-					if err := tx.AddShortfall(p.ConnID, key, missing, p.Clock.Now().UTC()); err != nil {
-						return err
-					}
+				// A full disk: the sink has the batch, and sending it
+				// again would only repeat it; recording it is retried
+				// until space is freed, as a run's commit would be, so
+				// the service goes on by itself once it is.
+				debt = &owed{seq: entry.Seq, missing: missing}
+				if p.wait(ctx, "the database has refused to record a delivered batch", key, err, pushBackoff(attempt)) != nil {
+					return nil
 				}
-				return tx.RemoveOutbox(p.ConnID, entry.Seq)
-			}); err != nil {
-				return p.stop(err)
+				attempt++
+				continue
 			}
 			p.mu.Lock()
 			p.failingSince, p.lastErr = time.Time{}, nil
@@ -171,17 +189,47 @@ func (p *Pusher) Run(ctx context.Context) error {
 			wait = pushBackoff(attempt)
 		}
 		attempt++
-		p.mu.Lock()
-		if p.failingSince.IsZero() {
-			p.failingSince = p.Clock.Now()
-		}
-		p.lastErr = err
-		p.mu.Unlock()
-		p.Log.Warn("push failed, retrying", "connector", p.ConnID, "batch", key, "wait", wait, "error", err)
-		if err := p.Clock.Sleep(ctx, wait); err != nil {
+		if p.wait(ctx, "the sink has failed", key, err, wait) != nil {
 			return nil
 		}
 	}
+}
+
+// record takes a delivered batch out of the outbox, with what its delivery
+// says: a rejection it ends, a shortfall.
+func (p *Pusher) record(entry store.OutboxEntry, missing int) error {
+	commit := p.commit
+	if commit == nil {
+		commit = p.DB.Update
+	}
+	return commit(func(tx *store.Tx) error {
+		if r, ok := tx.Rejection(p.ConnID); ok && r.Seq == entry.Seq {
+			// Refused before, accepted now (fixed on the sink's side).
+			if err := tx.ClearRejection(p.ConnID); err != nil {
+				return err
+			}
+		}
+		if missing > 0 {
+			if err := tx.AddShortfall(p.ConnID, entry.Key, missing, p.Clock.Now().UTC()); err != nil {
+				return err
+			}
+		}
+		return tx.RemoveOutbox(p.ConnID, entry.Seq)
+	})
+}
+
+// wait notes a transient failure of batch key (what failed, for Drain's
+// words) and waits d before the next try; it returns ctx's error if ctx
+// ends first.
+func (p *Pusher) wait(ctx context.Context, what, key string, err error, d time.Duration) error {
+	p.mu.Lock()
+	if p.failingSince.IsZero() {
+		p.failingSince = p.Clock.Now()
+	}
+	p.lastErr, p.lastWhat = err, what
+	p.mu.Unlock()
+	p.Log.Warn(what+", retrying", "connector", p.ConnID, "batch", key, "wait", d, "error", err)
+	return p.Clock.Sleep(ctx, d)
 }
 
 // push sends a batch of records; one the sink finds too large goes as two
@@ -306,13 +354,13 @@ func (p *Pusher) Drain(ctx context.Context, patience time.Duration) error {
 			return nil
 		}
 		p.mu.Lock()
-		stopped, last, since := p.stopped, p.lastErr, p.failingSince
+		stopped, last, what, since := p.stopped, p.lastErr, p.lastWhat, p.failingSince
 		p.mu.Unlock()
 		if stopped != nil {
 			return stopped
 		}
 		if !since.IsZero() && p.Clock.Now().Sub(since) >= patience {
-			return fmt.Errorf("%w: the sink has failed for %s: %w", ErrBacklog, p.Clock.Now().Sub(since).Round(time.Second), last)
+			return fmt.Errorf("%w: %s for %s: %w", ErrBacklog, what, p.Clock.Now().Sub(since).Round(time.Second), last)
 		}
 		p.Kick()
 		t := time.NewTimer(20 * time.Millisecond)

@@ -2,9 +2,14 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/http"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,6 +298,70 @@ func TestBatchesWaitForTheMoveToBeRecorded(t *testing.T) {
 	r := e.mustRun(engine.Options{})
 	if !r.Resend || e.fake.Users(e.conn.ID)[edited].Attributes["User.JobTitle"] != "Queued for A" {
 		t.Errorf("the run towards the new sink: resend %v, the edited title %v", r.Resend, e.fake.Users(e.conn.ID)[edited].Attributes["User.JobTitle"])
+	}
+	e.assertSinkIsTruth()
+}
+
+// A disk that fills while the service pushes: the sink has accepted a
+// batch, and the commit that takes it out of the outbox is refused. The
+// pusher used to stop there until the next run restarted it (a day, for a
+// daily connector); it now tries the commit again until space is freed,
+// without sending the batch again, and goes on by itself.
+func TestADeliveryTheDiskCannotRecordIsRecordedOnceItCan(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 60, "ACTIVE")
+	e.mustRun(engine.Options{})
+	e.clock.Advance(time.Hour)
+	for _, id := range e.sim.IDs("ACTIVE")[:3] {
+		_ = e.sim.EditProfile(id, map[string]any{"title": "Written on a full disk"})
+	}
+	ctx := context.Background()
+	if _, err := e.eng.Run(ctx, e.conn, e.prov, engine.Options{}); err != nil { // queued, not delivered
+		t.Fatal(err)
+	}
+	var queued int
+	_ = e.db.View(func(tx *store.Tx) error { queued = tx.OutboxDepth(e.conn.ID); return nil })
+	if queued == 0 {
+		t.Fatal("nothing queued")
+	}
+	before := e.fake.Answers()[http.StatusAccepted]
+
+	var mu sync.Mutex
+	full := true
+	p := engine.NewPusher(e.db, e.sink, e.conn.ID, e.clock, e.log)
+	p.SetCommit(func(fn func(*store.Tx) error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if full {
+			return &store.SpaceError{Path: "/data/neurons-connector.db", Why: "the disk that holds /data is full: free space on it", Err: syscall.ENOSPC}
+		}
+		return e.db.Update(fn)
+	})
+	stop := p.Start(ctx)
+	defer func() { _ = stop() }()
+	p.Kick()
+	err := p.Drain(ctx, time.Minute) // the fake clock jumps by each wait
+	if !errors.Is(err, engine.ErrBacklog) || !strings.Contains(err.Error(), "the database has refused to record a delivered batch for") ||
+		!strings.Contains(err.Error(), "free space on it") {
+		t.Fatalf("drain on a full disk: %v", err)
+	}
+	if p.Stopped() != nil {
+		t.Fatalf("the pusher stopped: %v", p.Stopped())
+	}
+	if n, again := e.fake.Answers()[http.StatusAccepted]-before, e.fake.Answers()[http.StatusConflict]; n != 1 || again != 0 {
+		t.Errorf("the first batch was accepted %d times and sent again %d times while its delivery could not be recorded; once is enough", n, again)
+	}
+
+	mu.Lock()
+	full = false // space freed
+	mu.Unlock()
+	// The fake clock has run on by each wait, past any patience counted
+	// from the first failure: this drain waits for the pusher's next try.
+	if err := p.Drain(ctx, time.Duration(math.MaxInt64)); err != nil {
+		t.Fatalf("drain once space is freed: %v", err)
+	}
+	if n, again := e.fake.Answers()[http.StatusAccepted]-before, e.fake.Answers()[http.StatusConflict]; n != queued || again != 0 {
+		t.Errorf("%d batches accepted, %d sent again, for %d queued", n, again, queued)
 	}
 	e.assertSinkIsTruth()
 }
