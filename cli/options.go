@@ -39,7 +39,7 @@ func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
 		fs.StringVar(p, name, "", usage)
 		o.flags = append(o.flags, name)
 	}
-	str(&o.name, "name", "connector name: unique, 1-100 printable characters")
+	str(&o.name, "name", `connector name: unique, 1-100 printable characters; it names files (NC_MAPPINGS_DIR/<name>.csv, <name>-users.csv), so no / \ : * ? " < > |, at most 245 bytes, and no Windows device name (CON, NUL, COM1, ...)`)
 	str(&o.server, "server", `connector server name; a daemon runs only its own NC_SERVER_NAME's connectors (default "Cloud")`)
 	var auths []string
 	for _, sp := range specs {
