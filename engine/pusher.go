@@ -44,9 +44,10 @@ const (
 
 // Pusher drains one connector's outbox into the sink, in order: a batch
 // leaves the outbox only after the sink acknowledged it, and batch N+1 is not
-// sent before N is. Transient failures are retried for as long as it takes;
-// a batch the sink rejects (or a configuration error) stops the pusher with
-// the sink's message, the batch still in the outbox.
+// sent before N is. Transient failures are retried for as long as it takes,
+// a database that cannot record a delivery (a full disk) included; a batch
+// the sink rejects (or a configuration error) stops the pusher with the
+// sink's message, the batch still in the outbox.
 type Pusher struct {
 	DB     *store.DB
 	Sink   Sink
