@@ -26,11 +26,10 @@ command says it is done. FILE must not exist yet; its folder must.
 
 The copy holds the connectors' secrets sealed with the data directory's
 secret.key (or NC_SECRET_KEY): keep the key too, apart from the copy, or the
-secrets will not open. With the CSV drop, back up the data directory's csvstate/
-with the service stopped (README: Back up and restore).
+secrets will not open. The CSV drop's csvstate/ needs no backup: the resend
+that follows database restore writes every user again.
 
-To restore: stop the service, put the copy in place of neurons-connector.db in
-the data directory (mode 0600, owned by the service's account), start it.`,
+To restore: stop the service, run database restore FILE, start the service.`,
 		Example: `  sudo neurons-connector database backup /var/backups/neurons-connector-$(date +%F).db`,
 		Args:    needArgs(1, "the FILE to write the copy to"),
 		RunE:    action(func(cmd *cobra.Command, args []string) error { return t.backup(cmd.Context(), args[0]) }),

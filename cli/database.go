@@ -48,8 +48,8 @@ with it, as before.`,
 		Args: needArgs(0, "no arguments"),
 		RunE: action(func(*cobra.Command, []string) error { return t.salvage(true) }),
 	}
-	return group("database", "Back up the database, check a damaged one, and salvage what can be read of it",
-		t.backupCmd(), declare(check, needsSettings), declare(salvage, needsSettings))
+	return group("database", "Back up and restore the database, check a damaged one, and salvage what can be read of it",
+		t.backupCmd(), t.restoreCmd(), declare(check, needsSettings), declare(salvage, needsSettings))
 }
 
 // salvage runs `database check` (write false) or `database salvage`.

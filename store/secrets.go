@@ -126,3 +126,13 @@ func (t *Tx) DeleteSecret(id, name string) error {
 	}
 	return nil
 }
+
+// CheckKey reports whether the database's sealed secrets open with its key
+// (nil when none are sealed yet, without loading or creating a key).
+func (t *Tx) CheckKey() error {
+	if t.bucket(bucketMeta).Get(keyKeyCheck) == nil {
+		return nil
+	}
+	_, err := t.sealer()
+	return err
+}

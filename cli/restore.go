@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"neurons-connector/service"
+	"neurons-connector/store"
+)
+
+func (t *tree) restoreCmd() *cobra.Command {
+	return declare(&cobra.Command{
+		Use:   "restore FILE",
+		Short: "Put a copy written by database backup in place of the database",
+		Long: `Put a copy written by "database backup" (FILE) in place of the database, keeping
+the database that was there beside it as neurons-connector.db.before-restore-<time>.
+The service must be stopped: it holds the database. FILE is left as it is.
+
+Every connector of the copy resends every selected user at its next run: the
+sink may have received changes since the backup that the source has undone
+(a user suspended and reactivated, a title changed and changed back), and runs
+that compared with the copy's older snapshot would never send those users
+again. Batches that were waiting in the copy's outbox are sent under their
+original keys, which Neurons recognises as already delivered.
+
+The copy's secrets must open with this data directory's secret.key (or
+NC_SECRET_KEY): restore the key of the copy's host first. A copy from an older
+version is brought to this version's schema; one from a later version is
+refused.`,
+		Example: `  sudo neurons-connector service stop
+  sudo neurons-connector database restore /var/backups/neurons-connector-2026-12-04.db
+  sudo neurons-connector service start`,
+		Args: needArgs(1, "the FILE database backup wrote"),
+		RunE: action(func(_ *cobra.Command, args []string) error { return t.restore(args[0]) }),
+	}, needsSettings)
+}
+
+func (t *tree) restore(file string) error {
+	from, err := filepath.Abs(file)
+	if err != nil {
+		return usagef("FILE %q: %v", file, err)
+	}
+	if st, err := os.Stat(from); err != nil || !st.Mode().IsRegular() {
+		return usagef("%s is not a file: give the copy that database backup wrote", from)
+	}
+	if _, err := store.CheckCopy(from); err != nil {
+		return usagef("%v; give a copy that database backup wrote", err)
+	}
+	if err := service.PrepareDataDir(t.s.cfg.DataDir); err != nil {
+		return fmt.Errorf("prepare data directory: %w", err)
+	}
+	path := store.PathIn(t.s.cfg.DataDir)
+	rep, err := store.Restore{Path: path, From: from, Key: keyFunc(t.s.cfg), Now: t.env.Now()}.Run()
+	var inUse *store.InUseError
+	switch {
+	case errors.As(err, &inUse):
+		return usagef("%v; nothing was changed", err)
+	case err != nil:
+		return &opError{err: fmt.Errorf("restore %s: %w; nothing was changed", from, err)}
+	}
+	kept := "there was no database before"
+	if rep.Kept != "" {
+		kept = "the database that was in place is kept as " + rep.Kept
+	}
+	_, err = fmt.Fprintf(t.env.Stdout, "Restored the database from %s (%d %s, schema version %d); %s. "+
+		"Each connector's next run resends every selected user, so that the sink matches the source again. "+
+		"Start the service: neurons-connector service start\n",
+		from, rep.Connectors, plural(rep.Connectors, "connector"), rep.Schema, kept)
+	return err
+}

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"neurons-connector/secret"
+)
+
+// A copy from an older version is brought to this one's schema as it is
+// put in place, leaving no file of its own beside the database (the copy
+// restored from is the backup), and every connector resends at its next
+// run.
+func TestRestoreAnOlderCopy(t *testing.T) {
+	dir := t.TempDir()
+	from := filepath.Join(t.TempDir(), "backup.db")
+	copyFile(t, fixtureDB, from)
+	keyPath := filepath.Join(dir, "secret.key")
+	copyFile(t, fixtureKey, keyPath)
+	key := func(create bool) (*secret.Sealer, error) { return secret.LoadKeyFile(keyPath, create) }
+	path := filepath.Join(dir, FileName)
+	rep, err := Restore{Path: path, From: from, Key: key, Now: time.Now()}.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Schema != 1 || rep.Connectors != 2 || rep.Kept != "" {
+		t.Errorf("report: %+v", rep)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{FileName, "secret.key"}) {
+		t.Errorf("the data directory holds %v", names)
+	}
+	db, err := Open(path, Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	_ = db.View(func(tx *Tx) error {
+		v, _, _ := readVersion(tx.tx)
+		if v != SchemaVersion {
+			t.Errorf("schema version %d", v)
+		}
+		for _, id := range []string{fixtureOktaID, fixtureOneLoginID} {
+			if st, err := tx.SyncState(id); err != nil || st.Resend != ResendAfterRestore {
+				t.Errorf("%s: resend %q, %v", id, st.Resend, err)
+			}
+		}
+		if tok, err := tx.Secret(fixtureOktaID, "token"); err != nil || string(tok.Reveal()) != fixtureToken {
+			t.Errorf("the token: %v", err)
+		}
+		return nil
+	})
+}
+
+// A copy from a later version, or with secrets this key does not open, is
+// refused, and the database in place stays as it was.
+func TestRestoreRefusals(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	db, err := Open(path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	before := readAll(t, path)
+
+	later := filepath.Join(t.TempDir(), "later.db")
+	copyFile(t, path, later)
+	bdb, err := bolt.Open(later, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Update(func(tx *bolt.Tx) error { return writeVersion(tx, SchemaVersion+1) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = bdb.Close()
+	if _, err := (Restore{Path: path, From: later, Now: time.Now()}).Run(); err == nil || !strings.Contains(err.Error(), "a later version of neurons-connector wrote") {
+		t.Errorf("a later copy: %v", err)
+	}
+
+	sealed := filepath.Join(t.TempDir(), "sealed.db")
+	copyFile(t, fixtureDB, sealed)
+	wrong := func(bool) (*secret.Sealer, error) { return secret.NewSealer(bytes.Repeat([]byte{7}, 32)) }
+	if _, err := (Restore{Path: path, From: sealed, Key: wrong, Now: time.Now()}).Run(); err == nil || !strings.Contains(err.Error(), "is not the one this database was sealed with") {
+		t.Errorf("a copy sealed with another key: %v", err)
+	}
+	if after := readAll(t, path); string(after) != string(before) {
+		t.Error("a refused restore changed the database")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a refused restore left files: %v", entries)
+	}
+}
+
+func readAll(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
