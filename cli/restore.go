@@ -57,7 +57,7 @@ func (t *tree) restore(file string) error {
 	rep, err := store.Restore{Path: path, From: from, Key: keyFunc(t.s.cfg), Now: t.env.Now()}.Run()
 	var inUse *store.InUseError
 	switch {
-	case errors.As(err, &inUse):
+	case errors.As(err, &inUse), errors.Is(err, store.ErrBadCopy):
 		return usagef("%v; nothing was changed", err)
 	case err != nil:
 		return &opError{err: fmt.Errorf("restore %s: %w; nothing was changed", from, err)}

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -33,14 +34,20 @@ type CopyInfo struct {
 // CheckCopy opens a copy that Backup wrote, read-only, and reads its
 // schema version and connectors: a copy that does not open, or that is not
 // this program's database, is an error, so that a backup is known good
-// when it is written rather than when it is needed.
-func CheckCopy(path string) (CopyInfo, error) {
+// when it is written rather than when it is needed. bbolt panics on some
+// damaged pages (a copy to restore may be damaged): that is an error too.
+func CheckCopy(path string) (info CopyInfo, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true)) // a page past the end of the file
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the copy %s is damaged (%s)", path, oneLine(fmt.Sprint(p)))
+		}
+	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
 		return CopyInfo{}, fmt.Errorf("the copy %s does not open as a database: %w", path, err)
 	}
 	defer func() { _ = db.Close() }()
-	var info CopyInfo
 	err = db.View(func(tx *bolt.Tx) error {
 		v, empty, err := readVersion(tx)
 		if err != nil {

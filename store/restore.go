@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,16 +45,26 @@ type RestoreReport struct {
 	Kept string
 }
 
+// ErrBadCopy marks the errors of a restore whose copy is at fault: not a
+// database of this program, from a later version, damaged.
+var ErrBadCopy = errors.New("not a copy that restores")
+
+// badCopy is an error of the copy, which says so (errors.Is ErrBadCopy)
+// without saying more than err.
+type badCopy struct{ error }
+
+func (e badCopy) Unwrap() []error { return []error{e.error, ErrBadCopy} }
+
 // Run restores. Nothing changes unless it succeeds: the copy is prepared
 // under a temporary name, and takes the database's name last.
 func (r Restore) Run() (RestoreReport, error) {
 	info, err := CheckCopy(r.From)
 	if err != nil {
-		return RestoreReport{}, err
+		return RestoreReport{}, badCopy{err}
 	}
 	if info.Schema > SchemaVersion {
-		return RestoreReport{}, fmt.Errorf("the copy %s has schema version %d, which a later version of neurons-connector wrote; this one reads up to %d: restore it with that version",
-			r.From, info.Schema, SchemaVersion)
+		return RestoreReport{}, badCopy{fmt.Errorf("the copy %s has schema version %d, which a later version of neurons-connector wrote; this one reads up to %d: restore it with that version",
+			r.From, info.Schema, SchemaVersion)}
 	}
 	if err := notInUse(r.Path); err != nil {
 		return RestoreReport{}, err
@@ -109,8 +120,24 @@ func (r Restore) prepare(tmp string) error {
 	if err := copyNew(r.From, tmp); err != nil {
 		return fmt.Errorf("copy %s: %w", r.From, err)
 	}
+	// Brought to this version's schema first (Open migrates), then read
+	// whole before it goes anywhere: CheckCopy read its header, and a
+	// backup on a disk that lost a write is damaged further in.
 	db, err := Open(tmp, Options{Key: r.Key})
+	if err == nil {
+		err = db.Close()
+	}
+	if err == nil {
+		var check SalvageReport
+		check, err = Salvage{Path: tmp}.Run()
+		if err == nil && !check.Sound() {
+			err = errors.New(strings.Join(check.Problems, "; "))
+		}
+	}
 	if err != nil {
+		return badCopy{fmt.Errorf("the copy %s is damaged (%w): restore another copy, or put this one in place of the database by hand and run `database salvage`", r.From, err)}
+	}
+	if db, err = Open(tmp, Options{Key: r.Key}); err != nil {
 		return err
 	}
 	err = db.Update(func(tx *Tx) error {
