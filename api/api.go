@@ -353,6 +353,10 @@ type Status struct {
 	// NextSink is where the next run delivers when that is not Sink: it
 	// then resends every selected user (absent when the sink is the same).
 	NextSink string `json:"nextSink,omitempty"`
+	// Resend says why the next run resends every selected user, when the
+	// connector's state asks it to (a resend not completed, database
+	// salvage or restore); absent otherwise.
+	Resend string `json:"resendPending,omitempty"`
 	// Refused is the batch the sink refused for good, which every later
 	// batch waits behind; absent when none is.
 	Refused *Refused `json:"refused,omitempty"`

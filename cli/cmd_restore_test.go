@@ -87,12 +87,18 @@ func TestDatabaseRestore(t *testing.T) {
 		t.Errorf("the restored database: %v %v", st, err)
 	}
 
+	if r := h.mustRun("status", "Sim"); !strings.Contains(r.stdout, "Resend pending") || !strings.Contains(r.stdout, "the database was restored from a copy") {
+		t.Errorf("status after the restore: %q", r.stdout)
+	}
 	r = h.mustRun("run", "Sim")
 	if !strings.Contains(r.stderr, "resend of every selected user: the database was restored from a copy") {
 		t.Errorf("the run after the restore: %q", r.stderr)
 	}
 	if got := fake.Users(id)[victim].Attributes["User.JobTitle"]; got != title {
 		t.Errorf("the sink holds the victim's title %v; the source's is %v", got, title)
+	}
+	if r := h.mustRun("status", "Sim"); strings.Contains(r.stdout, "Resend pending") {
+		t.Errorf("status after the resend: %q", r.stdout)
 	}
 	if r := h.mustRun("run", "Sim"); strings.Contains(r.stderr, "resend") {
 		t.Errorf("the run after that resends again: %q", r.stderr)

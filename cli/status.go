@@ -151,6 +151,9 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 	if v.NextSink != "" {
 		rows = append(rows, [2]string{"Next run goes to", v.NextSink + ", so it resends every selected user (the sink changed)"})
 	}
+	if v.Resend != "" {
+		rows = append(rows, [2]string{"Resend pending", v.Resend + " (at the next run)"})
+	}
 	return append(rows, [2]string{"Cursor", cursor})
 }
 

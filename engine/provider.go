@@ -105,6 +105,22 @@ func SinkMoved(st store.SyncState, sink string, delivered int) bool {
 	return sink != "" && st.Sink != "" && st.Sink != sink && delivered > 0
 }
 
+// PendingResend is why a connector's next run resends every selected user,
+// as its state says (a resend begun and not completed, or asked for by
+// database salvage or restore); empty when it says nothing of the kind (a
+// sink changed is SinkMoved's).
+func PendingResend(st store.SyncState) string {
+	switch st.Resend {
+	case "":
+		return ""
+	case store.ResendAfterSalvage:
+		return "resend of every selected user: `database salvage` could not read all of this connector's data"
+	case store.ResendAfterRestore:
+		return "resend of every selected user: the database was restored from a copy (`database restore`), and the sink may hold changes made since"
+	}
+	return fmt.Sprintf("resend begun by run %s, not completed", st.Resend)
+}
+
 // aheadSlack is how far a provider's stored position may be later than
 // the provider's own clock now: positions are taken from its answers'
 // times, so beyond seconds the clock was ahead when they were taken.

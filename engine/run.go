@@ -239,12 +239,8 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		reason = "resend of every selected user"
 	case moved:
 		reason = fmt.Sprintf("resend of every selected user: the sink changed from %s to %s", state.Sink, e.Sink)
-	case state.Resend == store.ResendAfterSalvage:
-		reason = "resend of every selected user: `database salvage` could not read all of this connector's data"
-	case state.Resend == store.ResendAfterRestore:
-		reason = "resend of every selected user: the database was restored from a copy (`database restore`), and the sink may hold changes made since"
 	case resend:
-		reason = fmt.Sprintf("resend begun by run %s, not completed", state.Resend)
+		reason = PendingResend(state)
 	}
 	if o.ConfirmDeletes {
 		reason = "deletes confirmed (--confirm-deletes)"

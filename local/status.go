@@ -56,6 +56,7 @@ func (b *Backend) status(tx *store.Tx, c connector.Config) (api.Status, error) {
 	if engine.SinkMoved(state, b.cfg.SinkName, v.KnownUsers) {
 		v.NextSink = b.cfg.SinkName
 	}
+	v.Resend = engine.PendingResend(state)
 	if sf, ok := tx.Shortfall(c.ID); ok {
 		v.NotAccepted = &api.NotAccepted{Records: sf.Records, Batches: sf.Batches, LastBatch: sf.LastBatch, Last: sf.Last,
 			Fix: NotAcceptedFix(c.Name)}
