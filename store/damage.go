@@ -32,7 +32,7 @@ type DamagedError struct {
 
 func (e *DamagedError) Error() string {
 	return fmt.Sprintf("database %s is damaged (%s): stop the service and run `neurons-connector database salvage`, "+
-		"or restore the data directory from a backup (README: A damaged database)", e.Path, e.Cause)
+		"or restore a backup with `neurons-connector database restore FILE` (README: A damaged database)", e.Path, e.Cause)
 }
 
 // Unwrap lets errors.Is match ErrDamaged, and classifies the damage as a

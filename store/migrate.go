@@ -77,7 +77,7 @@ func readVersion(tx *bolt.Tx) (version uint32, empty bool, err error) {
 	}
 	v := meta.Get(keySchemaVersion)
 	if len(v) != 4 {
-		return 0, false, fmt.Errorf("schema version record is damaged; restore the data directory from a backup")
+		return 0, false, fmt.Errorf("schema version record is damaged; restore a backup with `neurons-connector database restore FILE`")
 	}
 	return binary.BigEndian.Uint32(v), false, nil
 }

@@ -169,7 +169,7 @@ func (s Salvage) attempt(path, tmp string) (SalvageReport, error) {
 	}
 	if err != nil {
 		return rep, fmt.Errorf("database %s cannot be read at all (%v): neither of its two meta pages is sound; "+
-			"restore the data directory from a backup", s.Path, oneLine(err.Error()))
+			"restore a backup with `neurons-connector database restore FILE`", s.Path, oneLine(err.Error()))
 	}
 	guard := &DB{path: s.Path, damage: &damage{}}
 	_ = os.Remove(tmp)
@@ -305,7 +305,7 @@ func (w *walker) bucket(path [][]byte, b *bolt.Bucket) {
 func (w *walker) account(tx *bolt.Tx) ([]SalvagedConnector, []string, error) {
 	if tx.Bucket(bucketConnectors) == nil {
 		return nil, nil, errors.New("the file's top level cannot be read, so nothing of it can be salvaged: " +
-			"restore the data directory from a backup (README: Back up and restore), or move the file aside and add the connectors again")
+			"restore a backup with `neurons-connector database restore FILE` (README: Back up and restore), or move the file aside and add the connectors again")
 	}
 	if err := w.schema(tx); err != nil {
 		return nil, nil, err
