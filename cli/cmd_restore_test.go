@@ -76,8 +76,8 @@ func TestDatabaseRestore(t *testing.T) {
 	r := h.mustRun("database", "restore", copyPath)
 	if !strings.Contains(r.stdout, "Restored the database from "+copyPath+" (1 connector, schema version") ||
 		!strings.Contains(r.stdout, "the database that was in place is kept as "+path+".before-restore-") ||
-		!strings.Contains(r.stdout, "resends every selected user") {
-		t.Errorf("stdout: %q", r.stdout)
+		!strings.Contains(r.stdout, "resends every selected user") || r.stderr != "" {
+		t.Errorf("stdout: %q, stderr: %q", r.stdout, r.stderr)
 	}
 	kept, _ := filepath.Glob(path + ".before-restore-*")
 	if len(kept) != 1 || !bytes.Equal(fileBytes(t, kept[0]), before) {
@@ -130,9 +130,16 @@ func TestDatabaseRestoreOnANewHost(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(fresh.dir, "secret.key"), fileBytes(t, filepath.Join(h.dir, "secret.key")), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	fresh.env["NC_SERVER_NAME"] = "DR site"
 	r = fresh.mustRun("database", "restore", copyPath)
 	if !strings.Contains(r.stdout, "there was no database before") {
 		t.Errorf("stdout: %q", r.stdout)
+	}
+	// The new host has a server name of its own: the copy's connector
+	// would not run on schedule here, and the restore says so.
+	if !strings.Contains(r.stderr, `warning: 1 connector of the copy has the server name "Cloud", and this host's is "DR site"`) ||
+		!strings.Contains(r.stderr, `connector edit NAME --server "DR site"`) {
+		t.Errorf("stderr: %q", r.stderr)
 	}
 	if r := fresh.mustRun("run", "Sim"); !strings.Contains(r.stderr, "resend of every selected user") {
 		t.Errorf("the run on the new host: %q", r.stderr)

@@ -3,8 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -70,5 +72,25 @@ func (t *tree) restore(file string) error {
 		"Each connector's next run resends every selected user, so that the sink matches the source again. "+
 		"Start the service: neurons-connector service start\n",
 		from, rep.Connectors, plural(rep.Connectors, "connector"), rep.Schema, kept)
-	return err
+	if err != nil {
+		return err
+	}
+	// A copy from another host (a new server after a disaster) keeps that
+	// host's server name: here its connectors would never run on schedule.
+	other := map[string]int{}
+	for _, s := range rep.Servers {
+		if s != t.s.cfg.ServerName {
+			other[s]++
+		}
+	}
+	for _, s := range slices.Sorted(maps.Keys(other)) {
+		have := "have"
+		if other[s] == 1 {
+			have = "has"
+		}
+		fmt.Fprintf(t.env.Stderr, "warning: %d %s of the copy %s the server name %q, and this host's is %q (NC_SERVER_NAME): "+
+			"they run here only when asked (run NAME), not on schedule; to run them here: neurons-connector connector edit NAME --server %q, "+
+			"or set NC_SERVER_NAME=%q\n", other[s], plural(other[s], "connector"), have, s, t.s.cfg.ServerName, t.s.cfg.ServerName, s)
+	}
+	return nil
 }

@@ -40,6 +40,9 @@ type Restore struct {
 // RestoreReport is what a restore put in place.
 type RestoreReport struct {
 	CopyInfo
+	// Servers are the connectors' server names, one per connector: a
+	// daemon runs only its own server name's connectors on schedule.
+	Servers []string
 	// Kept is the name the database that was in place keeps
 	// (<database>.before-restore-<time>); empty when there was none.
 	Kept string
@@ -70,11 +73,12 @@ func (r Restore) Run() (RestoreReport, error) {
 		return RestoreReport{}, err
 	}
 	tmp := r.Path + ".restore"
-	if err := r.prepare(tmp); err != nil {
+	servers, err := r.prepare(tmp)
+	if err != nil {
 		removeWithBackups(tmp)
 		return RestoreReport{}, err
 	}
-	rep := RestoreReport{CopyInfo: info}
+	rep := RestoreReport{CopyInfo: info, Servers: servers}
 	err = errors.Join(private.Restrict(tmp, false), private.Inherit(tmp))
 	if err == nil {
 		if _, serr := os.Lstat(r.Path); serr == nil {
@@ -114,11 +118,11 @@ func notInUse(path string) error {
 
 // prepare copies the copy to tmp and readies it: brought to this
 // version's schema, its secrets checked against the key, and every
-// connector marked to resend.
-func (r Restore) prepare(tmp string) error {
+// connector marked to resend. It returns the connectors' server names.
+func (r Restore) prepare(tmp string) (servers []string, err error) {
 	removeWithBackups(tmp) // one an interrupted restore left
 	if err := copyNew(r.From, tmp); err != nil {
-		return fmt.Errorf("copy %s: %w", r.From, err)
+		return nil, fmt.Errorf("copy %s: %w", r.From, err)
 	}
 	// Brought to this version's schema first (Open migrates), then read
 	// whole before it goes anywhere: CheckCopy read its header, and a
@@ -135,10 +139,10 @@ func (r Restore) prepare(tmp string) error {
 		}
 	}
 	if err != nil {
-		return badCopy{fmt.Errorf("the copy %s is damaged (%w): restore another copy, or put this one in place of the database by hand and run `database salvage`", r.From, err)}
+		return nil, badCopy{fmt.Errorf("the copy %s is damaged (%w): restore another copy, or put this one in place of the database by hand and run `database salvage`", r.From, err)}
 	}
 	if db, err = Open(tmp, Options{Key: r.Key}); err != nil {
-		return err
+		return nil, err
 	}
 	err = db.Update(func(tx *Tx) error {
 		if err := tx.CheckKey(); err != nil {
@@ -149,6 +153,7 @@ func (r Restore) prepare(tmp string) error {
 			return err
 		}
 		for _, c := range conns {
+			servers = append(servers, c.Server)
 			st, err := tx.SyncState(c.ID)
 			if err != nil {
 				return err
@@ -160,7 +165,7 @@ func (r Restore) prepare(tmp string) error {
 		}
 		return nil
 	})
-	return errors.Join(err, db.Close())
+	return servers, errors.Join(err, db.Close())
 }
 
 // removeWithBackups removes path and the copies a migration of it made
