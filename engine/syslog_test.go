@@ -184,7 +184,9 @@ func TestLateEventsAreReadByTheNextRun(t *testing.T) {
 // days makes the run full.
 func TestNoLogAccessAndAStalePosition(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 200, "ACTIVE")
+	// 91 days without a run: an API token lapses after 30 unused
+	// (TestAnIdleAPITokenIsRevoked); this test is about the position.
+	e := newEnvWith(t, oktatest.Options{Users: 200, NoLimits: true, TokenIdle: -1}, "ACTIVE")
 	e.mustRun(engine.Options{})
 	e.sim.SetNoLogs(true)
 	e.clock.Advance(time.Hour)

@@ -931,7 +931,9 @@ func TestConnectionsAreReused(t *testing.T) {
 // next run is full, and its pass dates the position from its own answers.
 func TestAPositionFromTheFutureMakesTheNextRunFull(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, oktatest.Options{Users: 60, NoLimits: true}, Options{})
+	// A year between passes: a token that lapses after 30 days unused
+	// would fail the second one (TestAnIdleAPITokenIsRevoked).
+	f := newFixture(t, oktatest.Options{Users: 60, NoLimits: true, TokenIdle: -1}, Options{})
 	_, cur, err := f.pass(t, engine.Full, nil, "ACTIVE")
 	if err != nil {
 		t.Fatal(err)

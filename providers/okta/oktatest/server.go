@@ -37,7 +37,15 @@ type Options struct {
 	// ("Slack 2"), each assigned to one user in fifty.
 	Apps  int
 	Token string // the API token it accepts; default "sim-token"
-	Clock clock.Clock
+	// TokenIdle is how long the API token may go unused before the org
+	// revokes it: Okta's help ("Manage Okta API tokens") says a token is
+	// valid for 30 days, renewed by every request made with it, and
+	// revoked for good once it has been inactive for more than 30 days.
+	// 0 means Okta's 30 days; negative, never. The token counts as used
+	// when the simulator is made (its creation). ReplaceToken issues a
+	// new one.
+	TokenIdle time.Duration
+	Clock     clock.Clock
 	// Spread is how far before generation the users' lastUpdated values
 	// reach. The default, a second per four users (at least a minute),
 	// crowds them as a bulk import does, so that an incremental pass's
@@ -115,6 +123,11 @@ type Server struct {
 	requests []Request
 	maxShare map[string]int // the most one token or app sent in any window, per bucket
 	orgID    string
+	// apiToken is the API token the org accepts now, tokenUsed when it
+	// last made a request, and tokenRevoked whether inactivity revoked it.
+	apiToken     string
+	tokenUsed    time.Time
+	tokenRevoked bool
 
 	auth authServer
 }
@@ -153,6 +166,9 @@ func New(opts Options) *Server {
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
 	}
+	if opts.TokenIdle == 0 {
+		opts.TokenIdle = TokenIdle
+	}
 	if opts.Limits == nil {
 		opts.Limits = DefaultLimits
 	}
@@ -168,13 +184,50 @@ func New(opts Options) *Server {
 		opts.OrgID = "00o" + t.tag + "0000000000"
 	}
 	s := &Server{
-		opts: opts, clock: opts.Clock, t: t, orgID: opts.OrgID,
+		opts: opts, clock: opts.Clock, t: t, orgID: opts.OrgID, apiToken: opts.Token, tokenUsed: opts.Clock.Now(),
 		windows: map[string]*window{}, calls: map[string]int{}, statuses: map[int]int{}, maxShare: map[string]int{},
 	}
 	s.auth.init()
 	s.noAdmin.Store(opts.NoAdmin)
 	s.noLogs.Store(opts.NoLogs)
 	return s
+}
+
+// TokenIdle is how long Okta lets an API token go unused before it
+// revokes it (Okta's help, "Manage Okta API tokens").
+const TokenIdle = 30 * 24 * time.Hour
+
+// ReplaceToken makes tok the org's API token, as an admin creating a new
+// one (the old one, revoked or not, no longer works).
+func (s *Server) ReplaceToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiToken, s.tokenUsed, s.tokenRevoked = tok, s.clock.Now(), false
+}
+
+// TokenRevoked reports whether the API token was revoked for inactivity.
+func (s *Server) TokenRevoked() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokenRevoked
+}
+
+// useToken reports whether tok is the org's API token and still valid,
+// and counts the request as the token's use: one more than TokenIdle after
+// the last revokes it for good.
+func (s *Server) useToken(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok != s.apiToken || s.tokenRevoked {
+		return false
+	}
+	now := s.clock.Now()
+	if s.opts.TokenIdle > 0 && now.Sub(s.tokenUsed) > s.opts.TokenIdle {
+		s.tokenRevoked = true
+		return false
+	}
+	s.tokenUsed = now
+	return true
 }
 
 // SetNoLogs makes the System Log answer 403 from now on, or serve again.
@@ -339,7 +392,7 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rec.Auth = scheme
 	}
 	switch {
-	case (scheme == "SSWS" || scheme == "Bearer") && token == s.opts.Token:
+	case (scheme == "SSWS" || scheme == "Bearer") && s.useToken(token):
 	case (scheme == "Bearer" || scheme == "DPoP") && len(s.opts.OAuthApps) > 0:
 		if !s.authorize(w, r, scheme, token) {
 			return

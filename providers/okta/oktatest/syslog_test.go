@@ -79,7 +79,7 @@ func TestSystemLogPolling(t *testing.T) {
 
 // Events older than the 90 days' retention are gone.
 func TestSystemLogRetention(t *testing.T) {
-	s, ts, fc := start(t, Options{Users: 10, NoLimits: true})
+	s, ts, fc := start(t, Options{Users: 10, NoLimits: true, TokenIdle: -1}) // 91 days unused
 	if err := s.Assign(s.IDs("ACTIVE")[0], 2); err != nil {
 		t.Fatal(err)
 	}
