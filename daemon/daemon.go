@@ -84,6 +84,7 @@ func Run(ctx context.Context, cfg Config) error {
 	m := metrics.New(func() ([]metrics.Gauge, error) { return gauges(db) })
 	m.WatchDamage(db.Damaged)
 	sched := &engine.Scheduler{Engine: eng, Sink: sink, Server: cfg.Server, Local: cfg.Local, Finished: m.RunFinished,
+		IdleLimit: cfg.Backend.IdleLimit,
 		Provider: func(_ context.Context, c connector.Config) (engine.Provider, error) {
 			return cfg.Backend.Provider(db, c)
 		}}

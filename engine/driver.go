@@ -2,6 +2,7 @@ package engine
 
 import (
 	"log/slog"
+	"time"
 
 	"neurons-connector/connector"
 	"neurons-connector/secret"
@@ -15,6 +16,11 @@ import (
 type Driver struct {
 	Spec *connector.Spec
 	Open func(OpenRequest) (Provider, error)
+	// IdleLimit, if set, is how long a connector's credential may go
+	// unused before the provider revokes it (Okta: an API token unused for
+	// 30 days), 0 when it does not lapse: the daemon calls the provider
+	// between runs that are further apart (Scheduler.IdleLimit).
+	IdleLimit func(connector.Config) time.Duration
 }
 
 // OpenRequest is what a driver needs to open a connector's client.

@@ -36,6 +36,13 @@ type Scheduler struct {
 	Drain    time.Duration  // at stop, how long pushers may go on delivering; default 2 s
 	// Finished, if set, is told of every run's record (the metrics).
 	Finished func(c connector.Config, r store.Run)
+	// IdleLimit, if set, is how long a connector's credential may go
+	// unused before its provider revokes it (Driver.IdleLimit; 0: it does
+	// not lapse). When the connector's runs leave a third of that unused
+	// (a monthly schedule, an inactive connector), the scheduler makes one
+	// cheap call with the credential (keepAlive), so that the next run
+	// does not find it revoked.
+	IdleLimit func(c connector.Config) time.Duration
 
 	mu      sync.Mutex
 	workers map[string]*worker
@@ -56,14 +63,22 @@ type State struct {
 	Failures     int       `json:"failures"` // scheduled runs failed in a row
 	RetryAt      time.Time `json:"retryAt,omitzero"`
 	PushError    string    `json:"pushError,omitempty"` // why the pusher stopped
+	// CredentialUsed is when the connector's credential was last used, as
+	// far as this daemon knows: a run's start, or a keep-alive call (see
+	// Scheduler.IdleLimit); KeepingAlive says such a call is queued or
+	// under way.
+	CredentialUsed time.Time `json:"credentialUsed,omitzero"`
+	KeepingAlive   bool      `json:"keepingAlive,omitempty"`
 }
 
-// request asks a worker for one run; done, if set, receives its outcome.
+// request asks a worker for one run (or, with keepAlive, for one cheap
+// call with its credential); done, if set, receives its outcome.
 type request struct {
-	ctx      context.Context
-	flags    RunFlags
-	progress func(Progress)
-	done     chan outcome
+	ctx       context.Context
+	flags     RunFlags
+	progress  func(Progress)
+	done      chan outcome
+	keepAlive bool
 }
 
 // RunFlags are what an explicit run asks for.
@@ -92,6 +107,9 @@ type worker struct {
 	// ended says why the worker was ended while a run may be going on
 	// (the connector removed, the daemon stopping), for that run's error.
 	ended string
+	// keepRetry is the earliest time for a keep-alive call after one
+	// failed.
+	keepRetry time.Time
 }
 
 // Run schedules until ctx ends, then stops every worker, gives the pushers
@@ -202,6 +220,7 @@ func (s *Scheduler) load() error {
 				after = c.Created
 			}
 			w = s.startWorker(c, s.notAhead(c, after, now))
+			w.state.CredentialUsed = after // the last run, or the connector's creation with its credential
 			if moved[c.ID] {
 				// Started with another sink (new settings): the resend to it
 				// goes now, not at the next slot, up to a day away, and the
@@ -269,6 +288,15 @@ func (s *Scheduler) dispatch(now time.Time) {
 			w.state.Queued, w.after, w.state.RetryAt = true, now, time.Time{}
 			w.state.NextRun = s.nextFor(w)
 		default: // the queue is full of explicit runs; try at the next tick
+		}
+	}
+	for _, w := range s.workers {
+		if s.keepAliveDue(w, now) {
+			select {
+			case w.requests <- request{ctx: context.Background(), keepAlive: true}:
+				w.state.KeepingAlive = true
+			default:
+			}
 		}
 	}
 }

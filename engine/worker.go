@@ -37,11 +37,16 @@ func (s *Scheduler) startWorker(c connector.Config, after time.Time) *worker {
 
 // execute performs one run in the worker's goroutine.
 func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
+	if r.keepAlive {
+		s.keepAlive(ctx, w)
+		return
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(r.ctx, cancel)()
 	s.mu.Lock()
 	c, scheduled := w.c, r.done == nil
+	w.state.CredentialUsed = s.Engine.Clock.Now() // the run calls the provider with the credential
 	if scheduled {
 		w.state.Queued = false
 	}

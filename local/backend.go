@@ -266,6 +266,16 @@ func (b *Backend) Engine(db *store.DB) (*engine.Engine, error) { return b.engine
 // Sink is the configured sink on db.
 func (b *Backend) Sink(db *store.DB) (engine.Sink, error) { return b.cfg.Sink(db) }
 
+// IdleLimit is how long c's credential may go unused before its provider
+// revokes it (engine.Driver.IdleLimit), 0 when it does not lapse.
+func (b *Backend) IdleLimit(c connector.Config) time.Duration {
+	d, ok := b.cfg.Drivers.Find(c.Kind)
+	if !ok || d.IdleLimit == nil {
+		return 0
+	}
+	return d.IdleLimit(c)
+}
+
 // Provider builds a connector's client with its secret from db.
 func (b *Backend) Provider(db *store.DB, c connector.Config) (engine.Provider, error) {
 	name, err := b.secretName(c)

@@ -27,6 +27,9 @@ func (c *Client) Identity(ctx context.Context) (string, error) {
 	if errors.As(err, &ae) && ae.Status == http.StatusForbidden && ae.Page == "" {
 		_, err = c.get(ctx, "/.well-known/okta-organization", decode)
 	}
+	if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && ae.Page == "" {
+		err = c.explain(err) // the first call of a run: a revoked token shows here
+	}
 	if err != nil {
 		return "", fmt.Errorf("okta: read the org's id: %w", err)
 	}

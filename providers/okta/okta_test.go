@@ -568,7 +568,8 @@ func TestCheck(t *testing.T) {
 		t.Errorf("no logs: %q, %v", msg, err)
 	}
 	bad, _ := New(Options{BaseURL: f.srv.URL, Token: secret.New([]byte("wrong-token-123")), Clock: f.clock})
-	if _, err := bad.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (E0000011") ||
+	if _, err := bad.Check(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "okta rejected the API token (HTTP 401 E0000011") ||
+		!strings.Contains(err.Error(), "Okta revokes a token unused for 30 days") || !errors.Is(err, fault.ErrConfig) ||
 		strings.Contains(err.Error(), "wrong-token-123") {
 		t.Errorf("bad token: %v", err)
 	}

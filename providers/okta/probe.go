@@ -121,7 +121,8 @@ func (c *Client) credential() credential {
 	return credential{
 		who:     "the API token",
 		fixRole: "create the token as a Read-Only Administrator and set it with: neurons-connector connector edit " + fmt.Sprintf("%q", name) + " --token-stdin",
-		fixAuth: fmt.Sprintf("create one in the Admin Console under Security > API > Tokens and set it with: "+
+		fixAuth: fmt.Sprintf("Okta revokes a token unused for 30 days and the tokens of an admin who is deactivated; "+
+			"create one in the Admin Console under Security > API > Tokens and set it with: "+
 			"neurons-connector connector edit %q --token-stdin", name),
 	}
 }
@@ -143,6 +144,16 @@ func (c *Client) name() string {
 	return c.opts.Name
 }
 
+// explained is an error said in the admin's terms, which keeps the one it
+// explains for errors.Is and As (its class: a configuration error).
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }
+
 // explain rewrites a failed check as what the admin should do.
 func (c *Client) explain(err error) error {
 	cr := c.credential()
@@ -154,7 +165,7 @@ func (c *Client) explain(err error) error {
 	case errors.As(err, &ae) && ae.Page != "":
 		return err // not Okta at all: the message says what to check
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
-		return fmt.Errorf("okta rejected %s (%s %s): it is wrong, expired or revoked; %s", cr.who, ae.Code, ae.Message, cr.fixAuth)
+		return explained{fmt.Sprintf("okta rejected %s (HTTP 401 %s %s): it is wrong, expired or revoked; %s", cr.who, ae.Code, ae.Message, cr.fixAuth), err}
 	case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
 		return fmt.Errorf("okta refused the call (%s %s): %s lacks an admin role that can read the org and users; %s",
 			ae.Code, ae.Message, cr.who, cr.fixRole)

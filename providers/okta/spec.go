@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
+	"time"
 
 	"neurons-connector/connector"
 	"neurons-connector/engine"
@@ -88,7 +89,23 @@ var Spec = &connector.Spec{
 }
 
 // Driver opens Okta clients.
-var Driver = engine.Driver{Spec: Spec, Open: open}
+var Driver = engine.Driver{Spec: Spec, Open: open, IdleLimit: idleLimit}
+
+// TokenIdleLimit is how long an API token may go unused: Okta's help
+// ("Manage Okta API tokens") says a token is valid for 30 days, renewed by
+// each request made with it, and revoked once inactive for longer. A
+// monthly schedule leaves 31 days between some runs, and an inactive
+// connector any number: the daemon keeps the token in use between them.
+const TokenIdleLimit = 30 * 24 * time.Hour
+
+// idleLimit is TokenIdleLimit for a connector that signs in with an API
+// token; an OAuth app's key does not lapse.
+func idleLimit(c connector.Config) time.Duration {
+	if c.Auth == "" || c.Auth == "token" {
+		return TokenIdleLimit
+	}
+	return 0
+}
 
 var (
 	_ engine.Provider  = (*Client)(nil)

@@ -50,3 +50,13 @@ func TestSpecURLOption(t *testing.T) {
 		t.Errorf("--domain on an Okta connector: %v", err)
 	}
 }
+
+// An API token lapses after 30 days unused; an OAuth app's key does not,
+// so the daemon keeps only tokens alive.
+func TestIdleLimit(t *testing.T) {
+	for auth, want := range map[string]time.Duration{"": TokenIdleLimit, "token": TokenIdleLimit, "oauth": 0} {
+		if got := Driver.IdleLimit(connector.Config{Kind: Kind, Auth: auth}); got != want {
+			t.Errorf("auth %q: %v, want %v", auth, got, want)
+		}
+	}
+}

@@ -14,7 +14,7 @@ import (
 func TestAnIdleAPITokenIsRevoked(t *testing.T) {
 	s, ts, fc := start(t, Options{Users: 3, NoLimits: true})
 	get := func() (int, string) {
-		resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=1", "SSWS "+token)
+		resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=1", "SSWS "+token) //nolint:bodyclose // call closes it
 		return resp.StatusCode, string(body)
 	}
 	fc.Advance(TokenIdle) // 30 days after its creation: still valid
@@ -33,7 +33,7 @@ func TestAnIdleAPITokenIsRevoked(t *testing.T) {
 		t.Fatalf("a revoked token came back: %d", code)
 	}
 	s.ReplaceToken("a-new-token")
-	resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=1", "SSWS a-new-token")
+	resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=1", "SSWS a-new-token") //nolint:bodyclose // call closes it
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("the new token: %d %s", resp.StatusCode, body)
 	}
@@ -43,7 +43,7 @@ func TestAnIdleAPITokenIsRevoked(t *testing.T) {
 func TestATokenThatNeverLapses(t *testing.T) {
 	_, ts, fc := start(t, Options{Users: 3, NoLimits: true, TokenIdle: -1})
 	fc.Advance(365 * 24 * time.Hour)
-	if resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=1", "SSWS "+token); resp.StatusCode != http.StatusOK {
+	if resp, body := call(t, ts, http.MethodGet, "/api/v1/users?limit=1", "SSWS "+token); resp.StatusCode != http.StatusOK { //nolint:bodyclose // call closes it
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }
