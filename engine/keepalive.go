@@ -2,15 +2,23 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"neurons-connector/connector"
+	"neurons-connector/fault"
 )
 
 // keepAliveRetry is how long after a failed keep-alive call the next one
-// may go: the credential has days left when a call is first due.
-const keepAliveRetry = time.Hour
+// may go: the credential has days left when a call is first due. A
+// credential the provider refuses (revoked already, or wrong) is tried
+// once a day, which keeps the log from repeating it every hour for a
+// connector nobody runs.
+const (
+	keepAliveRetry        = time.Hour
+	keepAliveRetryRefused = 24 * time.Hour
+)
 
 // keepAliveDue reports whether worker w's credential needs a call to stay
 // valid: its provider revokes it after IdleLimit unused, and a third of
@@ -36,18 +44,22 @@ func (s *Scheduler) keepAlive(ctx context.Context, w *worker) {
 	now := s.Engine.Clock.Now()
 	s.mu.Lock()
 	w.state.KeepingAlive = false
+	retry := keepAliveRetry
+	if errors.Is(err, fault.ErrConfig) {
+		retry = keepAliveRetryRefused
+	}
 	if err == nil {
 		w.state.CredentialUsed = now
 	} else {
-		w.keepRetry = now.Add(keepAliveRetry)
+		w.keepRetry = now.Add(retry)
 	}
 	limit := s.IdleLimit(c)
 	s.mu.Unlock()
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
-		s.Engine.Log.Warn("the call that keeps the connector's credential from lapsing failed; trying again in an hour",
-			"connector", c.Name, "lapses_after", days(limit), "error", err)
+		s.Engine.Log.Warn("the call that keeps the connector's credential from lapsing failed; trying again later",
+			"connector", c.Name, "lapses_after", days(limit), "retry_in", retry.String(), "error", err)
 	default:
 		s.Engine.Log.Info("called the provider so that the connector's credential does not lapse between its runs",
 			"connector", c.Name, "lapses_after", days(limit))

@@ -175,3 +175,21 @@ func TestAnInactiveOktaConnectorKeepsItsTokenAlive(t *testing.T) {
 		t.Errorf("the token was last used %s", st.CredentialUsed)
 	}
 }
+
+// A token Okta refuses already (revoked, or replaced) is tried once a day,
+// not every hour: the log of a connector nobody runs stays readable.
+func TestARefusedTokenIsTriedDaily(t *testing.T) {
+	t.Parallel()
+	w := newKeepAliveWorld(t, true, false)
+	w.sim.ReplaceToken("a-token-the-connector-does-not-have")
+	w.until(time.Date(2026, 7, 11, 1, 0, 0, 0, time.UTC)) // 40 days: due from the 10th, then daily
+	refused := 0
+	for _, r := range w.sim.Requests() {
+		if strings.HasSuffix(r.URL, "/api/v1/org") && r.Status == 401 {
+			refused++
+		}
+	}
+	if refused < 25 || refused > 32 {
+		t.Errorf("%d refused calls in 30 days", refused)
+	}
+}
