@@ -79,14 +79,17 @@ func (r Restore) Run() (RestoreReport, error) {
 		return RestoreReport{}, err
 	}
 	rep := RestoreReport{CopyInfo: info, Servers: servers}
+	linked, moved := false, false
 	err = errors.Join(private.Restrict(tmp, false), private.Inherit(tmp))
 	if err == nil {
 		if _, serr := os.Lstat(r.Path); serr == nil {
 			rep.Kept = fmt.Sprintf("%s.before-restore-%s", r.Path, r.Now.UTC().Format("20060102T150405Z"))
 			// As salvage does: a second name first, so that the
 			// database's name never names nothing.
-			if err = os.Link(r.Path, rep.Kept); err != nil {
-				err = os.Rename(r.Path, rep.Kept)
+			if err = os.Link(r.Path, rep.Kept); err == nil {
+				linked = true
+			} else if err = os.Rename(r.Path, rep.Kept); err == nil {
+				moved = true
 			}
 		}
 	}
@@ -94,6 +97,13 @@ func (r Restore) Run() (RestoreReport, error) {
 		err = os.Rename(tmp, r.Path)
 	}
 	if err != nil {
+		// Nothing changed: the database keeps its name, and no second one.
+		switch {
+		case moved:
+			err = errors.Join(err, os.Rename(rep.Kept, r.Path))
+		case linked:
+			_ = os.Remove(rep.Kept)
+		}
 		removeWithBackups(tmp)
 		return RestoreReport{}, fmt.Errorf("put the copy in place of %s: %w", r.Path, err)
 	}
