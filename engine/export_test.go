@@ -13,3 +13,10 @@ func SetMaxReread(n int) (restore func()) {
 // SetCommit makes p record delivered batches with commit instead of
 // DB.Update: a test's database that refuses some commits.
 func (p *Pusher) SetCommit(commit func(func(*store.Tx) error) error) { p.commit = commit }
+
+// The bounds of the retry after a configuration error (half to all of
+// configRetry: spread with jitter).
+const (
+	ConfigRetryLeast = configRetry / 2
+	ConfigRetryMost = configRetry
+)

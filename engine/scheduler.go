@@ -18,6 +18,13 @@ const (
 	retryCap  = 30 * time.Minute
 )
 
+// configRetry is the retry of a scheduled run that failed on a
+// configuration error (credentials refused, a role missing: fault.ErrConfig),
+// which only an admin can mend: retried every half hour it wrote 48 failed
+// runs a day to the log. An edit of the connector (a new token) retries it
+// at once (load), and the next slot, when sooner, still runs.
+const configRetry = 6 * time.Hour
+
 // Scheduler runs every connector of the database on its schedule, each in
 // its own goroutine with its own pusher, so that one connector's failure or
 // slowness never holds up another. It checks the clock every Tick rather
@@ -230,6 +237,10 @@ func (s *Scheduler) load() error {
 			s.workers[c.ID] = w
 		} else if scheduleMoved(w.c, c) {
 			w.after, w.state.Failures, w.state.RetryAt = now, 0, time.Time{}
+		} else if c.Updated.After(w.c.Updated) && w.state.Failures > 0 {
+			// Edited while failing: perhaps the fix (a new token), so the
+			// retry goes now, not hours later.
+			w.state.RetryAt, w.keepRetry = now, time.Time{}
 		}
 		w.c = c
 		w.state.NextRun = s.nextFor(w)

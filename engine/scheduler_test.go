@@ -602,3 +602,38 @@ func TestARunCutShortSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// A run that fails on a configuration error (the token refused) is not
+// retried every half hour, which only fills the log until an admin acts:
+// it waits hours, or until the connector is edited (a new token), when it
+// goes at the next tick.
+func TestAConfigurationErrorWaitsForTheAdmin(t *testing.T) {
+	c := conn("refused", connector.Daily, "02:00", day0)
+	e := newSchedEnv(t, day0, c)
+	e.provs["refused"] = &stubProvider{fail: fault.Mark(errors.New("okta rejected the API token (HTTP 401 E0000011)"), fault.ErrConfig)}
+	e.start()
+	got := e.until(day0.Add(3 * time.Hour)) // 02:00 fails; no retry within the hour after
+	if len(got) != 1 || !strings.HasPrefix(got[0], "06-01 02:0") || !strings.HasSuffix(got[0], " refused") {
+		t.Fatalf("runs %v, want the 02:00 one only", got)
+	}
+	st, _ := e.sched.State(c.ID)
+	failed := day0.Add(time.Hour) // 02:00, give or take the minutes a tick takes here
+	if st.Failures != 1 || st.RetryAt.Before(failed.Add(engine.ConfigRetryLeast)) || st.RetryAt.After(failed.Add(engine.ConfigRetryMost+5*time.Minute)) {
+		t.Fatalf("state after the failure: %+v", st)
+	}
+
+	// The admin sets a new token: the connector's record is updated.
+	e.mu.Lock()
+	e.provs["refused"] = nil
+	e.mu.Unlock()
+	c.Updated = e.clock.Now()
+	e.put(c)
+	e.sched.Reload()
+	got = e.until(e.clock.Now().Add(2 * time.Minute))
+	if len(got) != 1 || !strings.HasSuffix(got[0], " refused") {
+		t.Fatalf("after the edit: runs %v, want one at once", got)
+	}
+	if st, _ := e.sched.State(c.ID); st.Failures != 0 {
+		t.Errorf("after the edit the connector still fails: %+v", st)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"neurons-connector/connector"
+	"neurons-connector/fault"
 	"neurons-connector/store"
 )
 
@@ -78,6 +79,9 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	case scheduled && ctx.Err() == nil:
 		w.state.Failures++
 		wait := min(retryBase<<min(w.state.Failures-1, 10), retryCap)
+		if errors.Is(err, fault.ErrConfig) {
+			wait = configRetry
+		}
 		wait = wait/2 + time.Duration(rand.Int64N(int64(wait/2)+1)) // spread connectors that fail together
 		w.state.RetryAt = s.Engine.Clock.Now().Add(wait)
 		if errors.As(err, &limited) {
