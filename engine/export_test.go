@@ -18,5 +18,5 @@ func (p *Pusher) SetCommit(commit func(func(*store.Tx) error) error) { p.commit 
 // configRetry: spread with jitter).
 const (
 	ConfigRetryLeast = configRetry / 2
-	ConfigRetryMost = configRetry
+	ConfigRetryMost  = configRetry
 )
