@@ -237,10 +237,13 @@ func (s *Scheduler) load() error {
 			s.workers[c.ID] = w
 		} else if scheduleMoved(w.c, c) {
 			w.after, w.state.Failures, w.state.RetryAt = now, 0, time.Time{}
-		} else if c.Updated.After(w.c.Updated) && w.state.Failures > 0 {
-			// Edited while failing: perhaps the fix (a new token), so the
-			// retry goes now, not hours later.
-			w.state.RetryAt, w.keepRetry = now, time.Time{}
+		} else if c.Updated.After(w.c.Updated) {
+			// Edited: perhaps the fix of a failure (a new token), so a
+			// failing run or keep-alive call is tried now, not hours later.
+			w.keepRetry = time.Time{}
+			if w.state.Failures > 0 {
+				w.state.RetryAt = now
+			}
 		}
 		w.c = c
 		w.state.NextRun = s.nextFor(w)
