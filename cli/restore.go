@@ -49,6 +49,9 @@ func (t *tree) restore(file string) error {
 	if st, err := os.Stat(from); err != nil || !st.Mode().IsRegular() {
 		return usagef("%s is not a file: give the copy that database backup wrote", from)
 	}
+	// Checked before the data directory is prepared, so that a file that
+	// is no copy creates nothing on a new host (Run checks it again, for
+	// callers other than this command).
 	if _, err := store.CheckCopy(from); err != nil {
 		return usagef("%v; give a copy that database backup wrote", err)
 	}

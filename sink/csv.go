@@ -231,10 +231,9 @@ func (c *CSV) write(conn Connector) error {
 	// fill a file name's 255 bytes by itself (connector.MaxNameBytes), and
 	// a copy a crash left is found again after a rename.
 	temp := "." + conn.ID + "-users.csv."
-	removeStale(c.Dir, temp) // a copy a crash interrupted
-	// and one by a version that named its copies by the drop's name
-	// (before 2026-12), if the name can hold the suffix.
-	removeStale(c.Dir, "."+filepath.Base(path)+".")
+	// A copy a crash interrupted, and one by a version that named its
+	// copies by the drop's name (before 2026-12).
+	removeStale(c.Dir, temp, "."+filepath.Base(path)+".")
 	tmp, err := os.CreateTemp(c.Dir, temp+"*")
 	if err != nil {
 		return err
@@ -278,16 +277,23 @@ func (c *CSV) write(conn Connector) error {
 // again (tests: a rename at that moment).
 var testHookLanded = func() {}
 
-// removeStale removes the files of dir whose names start with prefix: the
-// temporary files this sink names so, which a crash may have left.
-func removeStale(dir, prefix string) {
+// removeStale removes the files of dir whose names start with one of
+// prefixes: the temporary files this sink names so, which a crash may have
+// left.
+func removeStale(dir string, prefixes ...string) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		if !e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
-			_ = os.Remove(filepath.Join(dir, e.Name()))
+		if e.IsDir() {
+			continue
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(e.Name(), p) {
+				_ = os.Remove(filepath.Join(dir, e.Name()))
+				break
+			}
 		}
 	}
 }

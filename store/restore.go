@@ -73,9 +73,13 @@ func (r Restore) Run() (RestoreReport, error) {
 		return RestoreReport{}, err
 	}
 	tmp := r.Path + ".restore"
+	// Whatever happens, nothing of the preparation stays: the temporary
+	// copy (gone already once it took the database's name) and the
+	// migration's copies of it (the copy restored from is the backup).
+	removeWithBackups(tmp) // what an interrupted restore left
+	defer removeWithBackups(tmp)
 	servers, err := r.prepare(tmp)
 	if err != nil {
-		removeWithBackups(tmp)
 		return RestoreReport{}, err
 	}
 	rep := RestoreReport{CopyInfo: info, Servers: servers}
@@ -104,10 +108,8 @@ func (r Restore) Run() (RestoreReport, error) {
 		case linked:
 			_ = os.Remove(rep.Kept)
 		}
-		removeWithBackups(tmp)
 		return RestoreReport{}, fmt.Errorf("put the copy in place of %s: %w", r.Path, err)
 	}
-	removeWithBackups(tmp) // the migration's copy of the copy, if any
 	syncDir(filepath.Dir(r.Path))
 	return rep, nil
 }
@@ -130,7 +132,6 @@ func notInUse(path string) error {
 // version's schema, its secrets checked against the key, and every
 // connector marked to resend. It returns the connectors' server names.
 func (r Restore) prepare(tmp string) (servers []string, err error) {
-	removeWithBackups(tmp) // one an interrupted restore left
 	if err := copyNew(r.From, tmp); err != nil {
 		return nil, fmt.Errorf("copy %s: %w", r.From, err)
 	}
@@ -179,7 +180,7 @@ func (r Restore) prepare(tmp string) (servers []string, err error) {
 }
 
 // removeWithBackups removes path and the copies a migration of it made
-// (<path>.schema-v<N>.bak): the copy restored from is the backup.
+// (<path>.schema-v<N>.bak).
 func removeWithBackups(path string) {
 	_ = os.Remove(path)
 	baks, _ := filepath.Glob(path + ".schema-v*.bak")

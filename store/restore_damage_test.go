@@ -22,14 +22,7 @@ func TestRestoreRefusesADamagedCopy(t *testing.T) {
 	}
 	pages := len(pristine) / testPageSize
 	rng := rand.New(rand.NewPCG(23, uint64(pages)))
-	dir := t.TempDir()
-	path := filepath.Join(dir, FileName)
-	db, err := Open(path, Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
-	inPlace, _ := os.ReadFile(path)
+	dir, path, inPlace := emptyDatabase(t)
 	refused := 0
 	for i := range 40 {
 		data := bytes.Clone(pristine)

@@ -41,11 +41,7 @@ func TestRestoreAnOlderCopy(t *testing.T) {
 	if !slices.Equal(names, []string{FileName, "secret.key"}) {
 		t.Errorf("the data directory holds %v", names)
 	}
-	db, err := Open(path, Options{Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db := mustOpen(t, path, key)
 	_ = db.View(func(tx *Tx) error {
 		v, _, _ := readVersion(tx.tx)
 		if v != SchemaVersion {
@@ -66,14 +62,7 @@ func TestRestoreAnOlderCopy(t *testing.T) {
 // A copy from a later version, or with secrets this key does not open, is
 // refused, and the database in place stays as it was.
 func TestRestoreRefusals(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, FileName)
-	db, err := Open(path, Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
-	before := readAll(t, path)
+	dir, path, before := emptyDatabase(t)
 
 	later := filepath.Join(t.TempDir(), "later.db")
 	copyFile(t, path, later)
@@ -101,6 +90,23 @@ func TestRestoreRefusals(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("a refused restore left files: %v", entries)
 	}
+}
+
+// emptyDatabase creates a database with nothing in it, closed, the one a
+// restore replaces, in a folder of its own; it returns the folder, the
+// database's path and its bytes.
+func emptyDatabase(t *testing.T) (dir, path string, content []byte) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, FileName)
+	db, err := Open(path, Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path, readAll(t, path)
 }
 
 func readAll(t *testing.T, path string) []byte {
