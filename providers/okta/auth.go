@@ -155,8 +155,11 @@ type oauthApp struct {
 	clock    clock.Clock
 	ua       string
 	sent     func() // counts a token request among the run's calls
-	warn     func(string)
-	name     string // the connector's, for the commands messages give
+	// waitFor is how long a 429's headers ask to wait (the client's
+	// wait429); ok is false when they say nothing of it.
+	waitFor func(h http.Header) (d time.Duration, ok bool)
+	warn    func(string)
+	name    string // the connector's, for the commands messages give
 
 	mu      sync.Mutex
 	token   string
@@ -169,7 +172,8 @@ type oauthApp struct {
 	// answers, when they differ by more than clockSlack: assertions and
 	// proofs are dated by Okta's clock (see learnClock).
 	offset time.Duration
-	warned bool // of the offset, once
+	warned bool       // of the offset, once
+	failed *tokenWait // the last token request's failure, while it holds the next back
 }
 
 // clockSlack is how far this computer's clock may be from Okta's before
@@ -227,13 +231,48 @@ func (o *oauthApp) header(ctx context.Context, method string, u *url.URL) (strin
 }
 
 // fresh gets a token when there is none or it is about to expire (o.mu
-// held).
+// held). After a token request failed for a while (a 429, an outage), it
+// answers that failure without asking again until the wait is over: the
+// requests of a pass that all want a token at once (it expired, Okta
+// revoked it) would otherwise each send one in turn, into a window Okta
+// said is spent.
 func (o *oauthApp) fresh(ctx context.Context) error {
-	if o.token == "" || !o.clock.Now().Add(renewBefore).Before(o.expires) {
-		return o.fetch(ctx)
+	if o.token != "" && o.clock.Now().Add(renewBefore).Before(o.expires) {
+		return nil
 	}
-	return nil
+	if o.failed != nil && o.clock.Now().Before(o.failed.until) {
+		return o.failed
+	}
+	o.failed = nil
+	err := o.fetch(ctx)
+	var w *tokenWait
+	switch {
+	case errors.As(err, &w):
+		o.failed = w
+	case errors.Is(err, fault.ErrTransient):
+		o.failed = &tokenWait{until: o.clock.Now().Add(tokenPause), err: err}
+	default:
+		return err
+	}
+	return o.failed
 }
+
+// tokenPause is how long a token request that failed (not a 429) holds
+// back the next: long enough for the requests waiting on it to take its
+// answer, short against the backoff of their retries.
+const tokenPause = time.Second
+
+// tokenWait is a token request that failed for a while, and until when no
+// other goes: a 429's announced reset (limited), or a pause after another
+// transient failure.
+type tokenWait struct {
+	until   time.Time
+	limited bool
+	err     error
+}
+
+func (w *tokenWait) Error() string { return w.err.Error() }
+func (w *tokenWait) Unwrap() error { return w.err }
 
 // ensure gets a token now, for a check that wants the token endpoint's
 // verdict before any API call.
@@ -316,6 +355,11 @@ func (o *oauthApp) fetch(ctx context.Context) error {
 			}
 		case a.Error == "use_dpop_nonce" && o.dpop != nil && h.Get("DPoP-Nonce") != "":
 		case a.Error == "invalid_scope" && o.dropOptional(a.Description):
+		case a.Error == "server_error" || a.Error == "temporarily_unavailable":
+			// Okta's own failure, whatever the status (a token inline hook
+			// that failed answers server_error): the app's settings are
+			// not to blame, and a later request may succeed.
+			return fault.Mark(fmt.Errorf("okta: the token endpoint failed: %s (%s)", a.Error, a.Description), fault.ErrTransient)
 		case moved && (a.Error == "invalid_client" || a.Error == "invalid_dpop_proof"):
 			// Dated by a clock that is off: again, by Okta's.
 		default:
@@ -357,10 +401,18 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var a tokenAnswer
-	if err := json.Unmarshal(body, &a); err != nil || (a.AccessToken == "" && a.Error == "") {
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return a, resp.Header, fault.Mark(fmt.Errorf("okta: token endpoint answered %s", resp.Status), fault.ErrTransient)
+	jsonErr := json.Unmarshal(body, &a)
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		// Whatever the body says (an OAuth "server_error" or
+		// "temporarily_unavailable" too): the endpoint will answer again,
+		// and the app's settings are not to blame.
+		err := fault.Mark(fmt.Errorf("okta: token endpoint answered %s", resp.Status), fault.ErrTransient)
+		if d, ok := o.waitFor(resp.Header); ok && resp.StatusCode == http.StatusTooManyRequests {
+			return a, resp.Header, &tokenWait{until: o.clock.Now().Add(d), limited: true, err: err}
 		}
+		return a, resp.Header, err
+	}
+	if jsonErr != nil || (a.AccessToken == "" && a.Error == "") {
 		what := "without an OAuth answer"
 		if webpage.Is(resp.Header) {
 			what = fmt.Sprintf("with a web page (%q), not an OAuth answer", webpage.Title([]byte(redact.Secrets(string(body), assertion))))
@@ -438,16 +490,23 @@ var scopeAPIs = map[string]string{"okta.apps.read": "apps", "okta.devices.read":
 // makes no call bound to be refused, and says why once. The token endpoint
 // failing for a while is retried as any request is.
 func (c *Client) withoutRefused(ctx context.Context, o *oauthApp, pass *incremental) error {
-	for failures := 0; ; failures++ {
+	failures, rateWaited := 0, time.Duration(0)
+	for {
 		err := o.ensure(ctx)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, fault.ErrTransient) || failures >= c.opts.MaxRetries {
+		if !isTokenWait(err) {
 			return err
 		}
-		c.log.Warn("okta token request failed, retrying", "attempt", failures+1, "error", err)
-		if err := c.clock.Sleep(ctx, backoff(failures)); err != nil {
+		wait, stop := c.tokenRetry(err, &failures, &rateWaited)
+		if stop != nil {
+			return stop
+		}
+		if failures > c.opts.MaxRetries {
+			return err
+		}
+		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -460,6 +519,9 @@ func (c *Client) withoutRefused(ctx context.Context, o *oauthApp, pass *incremen
 	}
 	return nil
 }
+
+// tokenPath is the org authorization server's token endpoint.
+const tokenPath = "/oauth2/v1/token" //nolint:gosec // G101: a path, not a credential
 
 // scopesPlace is where the Admin Console grants an app its scopes.
 const scopesPlace = "Applications > Applications > the app > Okta API Scopes"

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,12 @@ type oauthFixture struct {
 
 func newOAuthFixture(t *testing.T, app oktatest.OAuthApp, key crypto.Signer, kid string) *oauthFixture {
 	t.Helper()
+	return oauthFixtureOn(t, oktatest.Options{Users: 60, NoLimits: true}, app, key, kid)
+}
+
+// oauthFixtureOn is newOAuthFixture on a simulator of the given options.
+func oauthFixtureOn(t *testing.T, opts oktatest.Options, app oktatest.OAuthApp, key crypto.Signer, kid string) *oauthFixture {
+	t.Helper()
 	rk, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +55,8 @@ func newOAuthFixture(t *testing.T, app oktatest.OAuthApp, key crypto.Signer, kid
 		key, kid = rk, "k1"
 	}
 	fc := clock.NewFake(t0)
-	sim := oktatest.New(oktatest.Options{Users: 60, NoLimits: true, Clock: fc, OAuthApps: []oktatest.OAuthApp{app}, TokenTTL: 10 * time.Minute})
+	opts.Clock, opts.OAuthApps, opts.TokenTTL = fc, []oktatest.OAuthApp{app}, 10*time.Minute
+	sim := oktatest.New(opts)
 	srv := sim.Start()
 	t.Cleanup(srv.Close)
 	c, err := New(Options{BaseURL: srv.URL, Clock: fc, PageSize: 25, Logger: slog.New(slog.DiscardHandler),
@@ -336,6 +345,12 @@ func TestOAuthTokenEndpointOutage(t *testing.T) {
 		"503 twice":  {Path: oktatest.TokenPath, Times: 2, Status: 503},
 		"502":        {Path: oktatest.TokenPath, Status: 502},
 		"connection": {Path: oktatest.TokenPath, Reset: true},
+		// In OAuth's shape: a failed token inline hook (Okta's reference), a
+		// gateway. Before, these were taken as the app's settings refused,
+		// and the run waited hours for an admin.
+		"server_error 500":        {Path: oktatest.TokenPath, Status: 500, OAuthError: "server_error", Summary: "hook failed"},
+		"server_error 400":        {Path: oktatest.TokenPath, Status: 400, OAuthError: "server_error", Summary: "hook failed"},
+		"temporarily_unavailable": {Path: oktatest.TokenPath, Times: 2, Status: 503, OAuthError: "temporarily_unavailable"},
 	} {
 		f := newOAuthFixture(t, oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "")
 		f.client.opts.MaxRetries = 4
@@ -344,6 +359,76 @@ func TestOAuthTokenEndpointOutage(t *testing.T) {
 		if err != nil || n == 0 || f.sim.PendingFaults() != 0 {
 			t.Errorf("%s: %d users, %v (faults left %d)", name, n, err, f.sim.PendingFaults())
 		}
+	}
+}
+
+// The org's token endpoint spent by its other clients (an integration that
+// loops on a refused secret) is waited out as Okta's 429 asks: until the
+// window's reset, with one token request per window, however many
+// requests of the pass need the token at once. Before, each of them sent
+// its own token request at each of five backoff steps (1 s to 16 s), 31 s
+// in all, and the pass failed before a reset up to a minute away.
+func TestATokenEndpointStormIsWaitedOut(t *testing.T) {
+	for _, midPass := range []bool{false, true} {
+		f := oauthFixtureOn(t, oktatest.Options{Users: 60}, oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "")
+		if midPass {
+			// A token in hand, revoked: every request in flight is refused
+			// and wants a new one while the endpoint is spent.
+			if n, err := f.pass(t); err != nil || n == 0 {
+				t.Fatalf("first pass: %d users, %v", n, err)
+			}
+			f.sim.RevokeTokens()
+		}
+		f.clock.Advance(20 * time.Second) // 40 s from the window's reset
+		f.sim.OthersSpend("oauth2", 1_000_000)
+		before := len(f.sim.Requests())
+		storm := f.clock.Now()
+		if n, err := f.pass(t); err != nil || n == 0 {
+			t.Fatalf("mid-pass %v: %d users, %v", midPass, n, err)
+		}
+		var refused, issued []time.Time
+		for _, r := range f.sim.Requests()[before:] {
+			switch {
+			case r.URL != oktatest.TokenPath:
+			case r.Status == http.StatusTooManyRequests:
+				refused = append(refused, r.Time)
+			case r.Status == http.StatusOK:
+				issued = append(issued, r.Time)
+			}
+		}
+		reset := storm.Truncate(time.Minute).Add(time.Minute)
+		if len(refused) != 1 || len(issued) != 1 || issued[0].Before(reset) {
+			t.Errorf("mid-pass %v: token requests refused at %v and issued at %v; the window reset at %v",
+				midPass, refused, issued, reset)
+		}
+		if s := f.client.Stats(); s.RateLimitWaits == 0 || s.RateLimitWait < 40*time.Second {
+			t.Errorf("mid-pass %v: the wait is not counted as a rate-limit wait: %+v", midPass, s)
+		}
+	}
+}
+
+// Requests that want a token at once while the endpoint is spent send one
+// token request between them, not one each in turn: the simulator's clock
+// stands still here, as a real one nearly does between them.
+func TestRequestsThatWantATokenAtOnceAskOnce(t *testing.T) {
+	f := oauthFixtureOn(t, oktatest.Options{Users: 60}, oktatest.OAuthApp{Scopes: DefaultScopes}, nil, "")
+	f.sim.OthersSpend("oauth2", 1_000_000)
+	app := f.client.auth.(*oauthApp)
+	u, _ := url.Parse(f.client.opts.BaseURL + "/api/v1/users")
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() {
+			_, _, err := app.header(t.Context(), http.MethodGet, u)
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; !isTokenWait(err) {
+			t.Errorf("a request got %v, not the wait", err)
+		}
+	}
+	if n := f.sim.Calls()["oauth2"]; n != 1 {
+		t.Errorf("%d token requests into a spent window, want 1", n)
 	}
 }
 

@@ -170,8 +170,9 @@ func New(opts Options) (*Client, error) {
 		}
 		// The org authorization server: custom ones cannot mint okta.* scopes.
 		cfg.Scopes = slices.Clone(cfg.Scopes)
-		c.auth = &oauthApp{cfg: cfg, tokenURL: base.JoinPath("/oauth2/v1/token").String(), http: c.http, clock: opts.Clock,
-			ua: opts.UserAgent, name: c.name(), sent: func() { c.count(func(s *engine.Stats) { s.Calls++ }) }, warn: c.warn}
+		c.auth = &oauthApp{cfg: cfg, tokenURL: base.JoinPath(tokenPath).String(), http: c.http, clock: opts.Clock,
+			ua: opts.UserAgent, name: c.name(), sent: func() { c.count(func(s *engine.Stats) { s.Calls++ }) }, warn: c.warn,
+			waitFor: func(h http.Header) (time.Duration, bool) { return c.wait429(tokenPath, h) }}
 	}
 	return c, nil
 }
@@ -273,9 +274,9 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			return nil, err
 		}
 		h, status, err := c.once(ctx, u, attempt, retryFor, resent, early, decode)
-		if status == 0 || status == http.StatusTooManyRequests {
+		if status == 0 && !isTokenWait(err) || status == http.StatusTooManyRequests {
 			p.Lost() // no answer, or a 429: once took no rate headers in
-		} else {
+		} else { // answered, or never sent: no access token to send it with
 			p.Done()
 		}
 		if errors.Is(err, errChallenged) {
@@ -321,6 +322,11 @@ func (c *Client) getEarly(ctx context.Context, ref string, early func(http.Heade
 			c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += wait })
 			c.log.Warn("okta rate limit hit", "path", u.Path, "wait", wait, "request_id", apiErr.RequestID,
 				"limit", h.Get("X-Rate-Limit-Limit"), "remaining", h.Get("X-Rate-Limit-Remaining"))
+		case isTokenWait(err):
+			var stop error
+			if wait, stop = c.tokenRetry(err, &failures, &rateWaited); stop != nil {
+				return nil, stop
+			}
 		case errors.Is(err, fault.ErrTransient):
 			failures++
 			wait = backoff(failures - 1)

@@ -205,3 +205,39 @@ func challenged(h http.Header, resent int) bool {
 
 // backoff waits 1 s, 2 s, 4 s ... (with jitter) up to maxBackoff.
 func backoff(attempt int) time.Duration { return httpclient.Backoff(attempt, time.Second, maxBackoff) }
+
+// isTokenWait says whether err is a token request that failed for a while
+// (tokenWait): the request that needed the token was not sent.
+func isTokenWait(err error) bool {
+	var w *tokenWait
+	return errors.As(err, &w)
+}
+
+// tokenRetry is how long a request that could not get an access token
+// (isTokenWait) waits before it asks again, or the run's error when it
+// should wait no longer. The token endpoint's 429 is waited out as an API
+// 429 is, until the reset Okta announced, a rate-limit wait that counts no
+// failure; any other failure counts one and waits its backoff, or the
+// pause before the next token request, whichever is longer.
+func (c *Client) tokenRetry(err error, failures *int, rateWaited *time.Duration) (time.Duration, error) {
+	var w *tokenWait
+	errors.As(err, &w)
+	d := max(w.until.Sub(c.clock.Now()), 0)
+	if !w.limited {
+		*failures++
+		wait := max(backoff(*failures-1), d)
+		c.log.Warn("okta token request failed, retrying", "attempt", *failures, "wait", wait, "error", err)
+		return wait, nil
+	}
+	if *rateWaited+d > engine.MaxRateLimitWait {
+		until := c.clock.Now().Add(d)
+		return 0, &engine.RateLimitedError{Until: until, Err: fmt.Errorf(
+			"okta kept answering 429 on its token endpoint for %s (the org's limit for it, shared with the org's other apps, "+
+				"is spent; next reset %s); the run stops here and the next one tries again: %w",
+			rateWaited.Round(time.Second), until.UTC().Format(time.RFC3339), err)}
+	}
+	*rateWaited += d
+	c.count(func(s *engine.Stats) { s.RateLimitWaits++; s.RateLimitWait += d })
+	c.log.Warn("okta rate limit hit", "path", tokenPath, "wait", d)
+	return d, nil
+}

@@ -52,6 +52,12 @@ type Fault struct {
 	// of a proxy or an impostor in Okta's error shape, which may hold
 	// anything (control characters, a forged line).
 	Summary string
+	// OAuthError, with Status, answers in the token endpoint's OAuth error
+	// shape, this error code and Summary as its description: Okta's
+	// reference has the token endpoint answer "server_error" when a token
+	// inline hook fails, and a gateway in front of it may answer
+	// "temporarily_unavailable".
+	OAuthError string
 	// Page answers with a web page (HTML) and Status, 200 if unset, in
 	// place of the API's JSON: what a connector URL that names a sign-in
 	// page or another site, a proxy's or firewall's block page, or a
@@ -140,6 +146,8 @@ func (f *Fault) apply(w *statusWriter, r *http.Request, s *Server) bool {
 	switch {
 	case f.Page:
 		simweb.Page(w, max(f.Status, http.StatusOK))
+	case f.OAuthError != "" && f.Status != 0:
+		oauthError(w, f.Status, f.OAuthError, f.Summary)
 	case f.Echo && f.Status != 0:
 		echo(w, r, f.Status)
 	case f.Summary != "" && f.Status != 0:

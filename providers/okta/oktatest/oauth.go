@@ -35,8 +35,9 @@ type OAuthApp struct {
 // are opaque strings (Okta's are JWTs, which a client must not read
 // anyway); API calls with a DPoP token demand the current nonce as the token
 // endpoint does (RFC 9449 §9 lets a resource server do so, and a client must
-// handle the challenge either way); the token endpoint counts in the
-// "other" rate-limit bucket.
+// handle the challenge either way). The token endpoint counts in the
+// "oauth2" bucket (DefaultLimits), org-wide: its requests carry no token,
+// so no app's share applies.
 
 // TokenPath is the org authorization server's token endpoint.
 const TokenPath = "/oauth2/v1/token" //nolint:gosec // G101: a path, not a credential

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +313,33 @@ func TestEachTokenAndAppHasItsOwnShare(t *testing.T) {
 	k.clk.Advance(time.Minute)
 	if codes, _ := statuses(1, "Bearer", tok); codes[0] != 200 {
 		t.Errorf("the app in the next window: %v", codes)
+	}
+}
+
+// The token endpoint counts in the org authorization server's own bucket
+// (1,200 a minute for Enterprise, Okta's "Authentication/End-user rate
+// limits"), not in the Management API's: once the org's other clients have
+// spent it, a token request gets Okta's 429 with the window's reset, and the
+// next window answers again.
+func TestTheTokenEndpointHasItsOwnBucket(t *testing.T) {
+	k := newOAuthOrgLimited(t, map[string]int{"users": 600, "oauth2": 1200}, false, "okta.users.read")
+	got, out := k.tokenCall(t, k.assertion(t, k.rsa, k.kid, nil), "okta.users.read", "")
+	if got.StatusCode != 200 || got.Header.Get("X-Rate-Limit-Limit") != "1200" || k.sim.Calls()["oauth2"] != 1 || k.sim.Calls()["other"] != 0 {
+		t.Fatalf("token: %d, limit %q, calls %v", got.StatusCode, got.Header.Get("X-Rate-Limit-Limit"), k.sim.Calls())
+	}
+	if tok, _ := out["access_token"].(string); k.api(t, "/api/v1/users?limit=1", "Bearer", tok, "").Header.Get("X-Rate-Limit-Limit") != "600" {
+		t.Error("an API call reports the token endpoint's bucket")
+	}
+	k.sim.OthersSpend("oauth2", 5000)
+	got, out = k.tokenCall(t, k.assertion(t, k.rsa, k.kid, nil), "okta.users.read", "")
+	date, _ := http.ParseTime(got.Header.Get("Date"))
+	reset, _ := strconv.ParseInt(got.Header.Get("X-Rate-Limit-Reset"), 10, 64)
+	if got.StatusCode != 429 || out["errorCode"] != "E0000047" || got.Header.Get("X-Rate-Limit-Remaining") != "0" ||
+		time.Unix(reset, 0).Sub(date) <= 0 || time.Unix(reset, 0).Sub(date) > time.Minute {
+		t.Fatalf("a spent window: %d %v, headers %v", got.StatusCode, out, got.Header)
+	}
+	k.clk.Advance(time.Unix(reset, 0).Sub(date))
+	if got, _ = k.tokenCall(t, k.assertion(t, k.rsa, k.kid, nil), "okta.users.read", ""); got.StatusCode != 200 {
+		t.Errorf("the next window: %d", got.StatusCode)
 	}
 }
