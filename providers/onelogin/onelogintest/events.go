@@ -163,6 +163,25 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		"pagination": pagination, "data": data})
 }
 
+// eventTypes is the catalogue GET /api/1/events/types serves: the types
+// OneLogin's documents attest, not its whole list. Type 2 and its text are
+// the OpenAPI document's example; 17 is a user deleted (onelogin-api.md
+// §5.3, from public detection rules), whose name no document gives, so
+// the simulator's is an assumption a client must not depend on
+// (onelogin-api.md asks clients to resolve names here at run time).
+var eventTypes = []map[string]any{
+	{"id": 2, "name": "APP_REMOVED_FROM_ROLE", "description": "App %app% removed from role %role%"},
+	{"id": EventUserDeleted, "name": "USER_DELETED", "description": "%actor_user% deleted user %user%"},
+}
+
+// listEventTypes answers GET /api/1/events/types: the v1 envelope, the
+// whole catalogue at once (the spec gives it no paging).
+func (s *Server) listEventTypes(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": map[string]any{"error": false, "code": 200, "type": "success", "message": "Success"},
+		"data":   eventTypes})
+}
+
 // v1BadRequest is a 400 in the v1 shape.
 func v1BadRequest(w http.ResponseWriter, msg string) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{"status": map[string]any{"error": true, "code": 400, "type": "bad request", "message": msg}})

@@ -221,6 +221,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		if s.authorized(w, r, true) {
 			s.listEvents(w, r)
 		}
+	case p == "/api/1/events/types" && r.Method == http.MethodGet:
+		if s.authorized(w, r, true) {
+			s.listEventTypes(w)
+		}
 	case p == "/api/2/users" && r.Method == http.MethodGet:
 		if s.authorized(w, r, false) {
 			s.listUsers(w, r)

@@ -201,6 +201,20 @@ func TestResponsesMatchTheVendorSpec(t *testing.T) {
 	var one map[string]any
 	_ = json.Unmarshal(body, &one)
 	check("user", one)
+	// The event type catalogue (onelogin-api.md §9 item 16), with the type
+	// of a user deleted that the log's events carry.
+	resp, body := get(t, ts, "/api/1/events/types", "Bearer "+tok)
+	var types map[string]any
+	if err := json.Unmarshal(body, &types); err != nil || resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") == "" {
+		t.Fatalf("event types: %d %s", resp.StatusCode, body)
+	}
+	check("getEventTypes_200_response", types)
+	if !strings.Contains(string(body), `{"description":"%actor_user% deleted user %user%","id":17,"name":"USER_DELETED"}`) {
+		t.Errorf("no type 17 in %s", body)
+	}
+	if resp, _ := get(t, ts, "/api/1/events/types", "Bearer wrong"); resp.StatusCode != 401 {
+		t.Errorf("event types without a token: %d", resp.StatusCode)
+	}
 }
 
 // The event log as onelogin-api.md §5.3 and the vendor's spec describe it:
