@@ -238,8 +238,7 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 			"whether a proxy answers in its place", webpage.Title([]byte(n.scrub(string(data), n.token))))}
 	case resp.StatusCode == http.StatusOK:
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest:
-		return "", &Error{Status: resp.StatusCode, Message: "the token endpoint refused the client credentials (" + n.said(data, n.token) +
-			"); check NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET", Class: fault.ErrConfig}
+		return "", n.refused(resp.StatusCode, data)
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return "", &Error{Status: resp.StatusCode, Message: "token endpoint: " + n.said(data, n.token), RetryAfter: retryAfter(resp.Header, n.opts.Clock.Now()), Class: fault.ErrTransient}
 	default:
@@ -256,6 +255,33 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	life := tokenLife(tok.ExpiresIn)
 	n.renewAt = n.opts.Clock.Now().Add(life - min(tokenMargin, life/2))
 	return n.token, nil
+}
+
+// refused says what a token endpoint's 400 or 401 means by its OAuth error
+// code (RFC 6749 §5.2), and which setting mends it: a scope the App
+// Registration does not allow is NC_NEURONS_SCOPE's, not the secret's. A
+// server that names its own failure (server_error, temporarily_unavailable,
+// which some send with a 400) will answer again.
+func (n *Neurons) refused(status int, body []byte) error {
+	var answer struct {
+		Error string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	said := n.said(body, n.token)
+	var msg string
+	switch answer.Error {
+	case "server_error", "temporarily_unavailable":
+		return &Error{Status: status, Message: "token endpoint: " + said, Class: fault.ErrTransient}
+	case "invalid_scope":
+		msg = fmt.Sprintf("the token endpoint refused the scope asked for (%s; NC_NEURONS_SCOPE is %q); set NC_NEURONS_SCOPE to "+
+			"the scope the App Registration allows, or leave it unset if the registration needs none", said, n.opts.Scope)
+	case "unauthorized_client", "unsupported_grant_type":
+		msg = fmt.Sprintf("the token endpoint does not allow this App Registration the client credentials grant (%s); "+
+			"the connector signs in as a service, with a client ID and secret: check the registration in Neurons", said)
+	default:
+		msg = "the token endpoint refused the client credentials (" + said + "); check NC_NEURONS_CLIENT_ID and NC_NEURONS_CLIENT_SECRET"
+	}
+	return &Error{Status: status, Message: msg, Class: fault.ErrConfig}
 }
 
 // Check asks the token endpoint for a fresh access token: what connector

@@ -26,6 +26,7 @@ type tokenEnv struct {
 	fake  *sinktest.Server
 	clock *clock.Fake
 	n     *sink.Neurons
+	url   string // the fake's
 }
 
 func newTokenEnv(t *testing.T, o sinktest.Options) *tokenEnv {
@@ -43,7 +44,7 @@ func newTokenEnv(t *testing.T, o sinktest.Options) *tokenEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tokenEnv{fake: fake, clock: c, n: n}
+	return &tokenEnv{fake: fake, clock: c, n: n, url: srv.URL}
 }
 
 // push sends batch seq (from 1) of a run, one user.
@@ -203,5 +204,50 @@ func TestAnIngestURLThatIsNotThere(t *testing.T) {
 		if !errors.Is(err, fault.ErrConfig) || errors.Is(err, fault.ErrRejected) || !strings.Contains(err.Error(), "check NC_NEURONS_URL") {
 			t.Errorf("HTTP %d: %v", status, err)
 		}
+	}
+}
+
+// Each refusal of the token endpoint names the setting to fix, by the
+// OAuth error it answers (RFC 6749 §5.2), and a server's own failure is
+// retried: before, every 400 said to check the client ID and secret, so
+// an admin whose NC_NEURONS_SCOPE the registration does not allow chased
+// a secret that was right, and a "temporarily_unavailable" in a 400 waited
+// for an admin.
+func TestTokenRefusalsNameTheirSetting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, scope   string
+		status        int
+		code          string // TokenFailNext's, if status
+		class         error
+		names, blames string // the message names this, and not that
+	}{
+		{name: "a scope not allowed", scope: "neurons.everything", class: fault.ErrConfig,
+			names: "NC_NEURONS_SCOPE", blames: "NC_NEURONS_CLIENT_SECRET"},
+		{name: "the grant not allowed", status: 400, code: "unauthorized_client", class: fault.ErrConfig,
+			names: "client credentials", blames: "NC_NEURONS_CLIENT_SECRET"},
+		{name: "wrong credentials", status: 401, code: "invalid_client", class: fault.ErrConfig,
+			names: "NC_NEURONS_CLIENT_SECRET", blames: "NC_NEURONS_SCOPE"},
+		{name: "server_error", status: 400, code: "server_error", class: fault.ErrTransient, blames: "NC_NEURONS_CLIENT_SECRET"},
+		{name: "temporarily_unavailable", status: 400, code: "temporarily_unavailable", class: fault.ErrTransient,
+			blames: "NC_NEURONS_CLIENT_SECRET"},
+		{name: "503", status: 503, code: "temporarily_unavailable", class: fault.ErrTransient, blames: "NC_NEURONS_CLIENT_SECRET"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTokenEnv(t, sinktest.Options{Scopes: []string{"neurons.connectors"}})
+			if tc.status != 0 {
+				e.fake.TokenFailNext(1, tc.status, tc.code)
+			}
+			n, err := sink.NewNeurons(sink.NeuronsOptions{URL: e.url, TokenURL: e.url + sinktest.TokenPath, ClientID: "sink-client",
+				ClientSecret: secret.New([]byte("Sink-Secret-5")), Scope: tc.scope, Clock: e.clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = n.Check(t.Context())
+			if !errors.Is(err, tc.class) || !strings.Contains(err.Error(), tc.names) || strings.Contains(err.Error(), tc.blames) {
+				t.Errorf("%v (want %v, naming %q, not %q)", err, tc.class, tc.names, tc.blames)
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,10 @@ type Options struct {
 	MaxBody int
 	// CountOnly keeps counts, not records: benchmarks of a million users.
 	CountOnly bool
+	// Scopes are the scopes the App Registration may ask for; a token
+	// request asking for another gets 400 invalid_scope (RFC 6749 §5.2).
+	// Empty: any scope, or none.
+	Scopes []string
 }
 
 // Record is what the fake holds for one user.
@@ -88,7 +93,15 @@ type Server struct {
 	reject   rejectRule
 	echo     []echo
 	tokenReq int
-	requests map[int]int // answers by status
+	tokenErr []tokenFailure // TokenFailNext
+	requests map[int]int    // answers by status
+}
+
+// tokenFailure is a TokenFailNext order.
+type tokenFailure struct {
+	status int
+	code   string
+	times  int
 }
 
 type failure struct {
@@ -146,6 +159,17 @@ func (s *Server) FailNext(n, status int, retryAfter string) {
 	s.mu.Unlock()
 }
 
+// TokenFailNext answers the next n token requests with status and an
+// OAuth error of code (RFC 6749 §5.2's shape): "unauthorized_client" for a
+// registration not allowed the grant, "invalid_request", or what servers
+// send for their own failures, "server_error" and
+// "temporarily_unavailable".
+func (s *Server) TokenFailNext(n, status int, code string) {
+	s.mu.Lock()
+	s.tokenErr = append(s.tokenErr, tokenFailure{status: status, code: code, times: n})
+	s.mu.Unlock()
+}
+
 // AnswerNext answers the next n ingest requests with status, content type
 // and body as given, and keeps nothing of them: what a wrong
 // NC_NEURONS_URL (a web application whose every path answers 200 with its
@@ -174,6 +198,20 @@ func (s *Server) EchoNext(path string, n, status int) {
 	s.mu.Lock()
 	s.echo = append(s.echo, echo{path: path, status: status, times: n})
 	s.mu.Unlock()
+}
+
+// tokenFailure takes one TokenFailNext order, if any.
+func (s *Server) tokenFailure() (tokenFailure, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.tokenErr) == 0 {
+		return tokenFailure{}, false
+	}
+	f := s.tokenErr[0]
+	if s.tokenErr[0].times--; s.tokenErr[0].times <= 0 {
+		s.tokenErr = s.tokenErr[1:]
+	}
+	return f, true
 }
 
 // echoing takes one EchoNext order for path, if any.
@@ -333,9 +371,19 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusBadRequest, map[string]any{"error": "unsupported_grant_type"})
 		return
 	}
+	if f, ok := s.tokenFailure(); ok {
+		reply(w, f.status, map[string]any{"error": f.code, "error_description": "refused by the test"})
+		return
+	}
 	if r.PostForm.Get("client_id") != s.opts.ClientID || r.PostForm.Get("client_secret") != s.opts.ClientSecret {
 		reply(w, http.StatusUnauthorized, map[string]any{"error": "invalid_client"})
 		return
+	}
+	for _, sc := range strings.Fields(r.PostForm.Get("scope")) {
+		if len(s.opts.Scopes) > 0 && !slices.Contains(s.opts.Scopes, sc) {
+			reply(w, http.StatusBadRequest, map[string]any{"error": "invalid_scope"})
+			return
+		}
 	}
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
