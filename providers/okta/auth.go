@@ -1,31 +1,21 @@
 package okta
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 
 	"neurons-connector/clock"
 	"neurons-connector/fault"
@@ -47,80 +37,6 @@ type OAuth struct {
 
 // DefaultScopes are the read scopes a full run uses.
 var DefaultScopes = []string{"okta.users.read", "okta.apps.read", "okta.devices.read", "okta.logs.read", "okta.groups.read", "okta.orgs.read"}
-
-// ParsePrivateKey reads a private key, RSA or EC, as PEM (PKCS#1, SEC 1 or
-// PKCS#8) or as a JWK (parseKey). Its errors never quote the key.
-func ParsePrivateKey(data []byte) (crypto.Signer, error) {
-	k, _, err := parseKey(data)
-	return k, err
-}
-
-// parseKey is ParsePrivateKey that also returns a JWK's kid ("" for PEM):
-// the Admin Console's "Generate new key" shows the private key as a JWK
-// unless PEM is chosen, and the kid in it is the one Okta registered.
-func parseKey(data []byte) (crypto.Signer, string, error) {
-	if text := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\ufeff"))); bytes.HasPrefix(text, []byte("{")) {
-		return parseJWK(text)
-	}
-	k, err := parsePEM(data)
-	return k, "", err
-}
-
-// parseJWK reads a private JWK, or a JWK set holding one.
-func parseJWK(text []byte) (crypto.Signer, string, error) {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if json.Unmarshal(text, &set) == nil && set.Keys != nil {
-		if len(set.Keys) != 1 {
-			return nil, "", fmt.Errorf("the JWK set holds %d keys; give the one private key registered with the app", len(set.Keys))
-		}
-		text = set.Keys[0]
-	}
-	var k jose.JSONWebKey
-	if err := k.UnmarshalJSON(text); err != nil {
-		// Its words may quote the key's members: not repeated.
-		return nil, "", errors.New("not a readable JWK private key; give the private key as Okta showed it (JSON or PEM)")
-	}
-	if k.IsPublic() {
-		return nil, "", errors.New("the JWK holds a public key; give the private key (Okta shows it once, when the key is generated)")
-	}
-	switch key := k.Key.(type) {
-	case *rsa.PrivateKey:
-		return key, k.KeyID, nil
-	case *ecdsa.PrivateKey:
-		return key, k.KeyID, nil
-	}
-	return nil, "", errors.New("the JWK is neither an RSA nor an EC private key; Okta service apps take RSA or EC keys")
-}
-
-// parsePEM reads a PEM private key: RSA (PKCS#1 or PKCS#8) or EC (SEC 1 or
-// PKCS#8).
-func parsePEM(data []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("neither PEM nor a JWK; give the private key as PEM (-----BEGIN PRIVATE KEY-----) or as the JSON Okta showed")
-	}
-	if strings.Contains(block.Type, "PUBLIC") || strings.Contains(block.Type, "CERTIFICATE") {
-		return nil, fmt.Errorf("the PEM holds a %s; give the private key, not the public key registered with the app", strings.ToLower(block.Type))
-	}
-	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		switch k := k.(type) {
-		case *rsa.PrivateKey:
-			return k, nil
-		case *ecdsa.PrivateKey:
-			return k, nil
-		}
-		return nil, errors.New("the private key is neither RSA nor EC; Okta service apps take RSA or EC keys")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	return nil, fmt.Errorf("the %s block is not a readable RSA or EC private key (PKCS#1, PKCS#8 or SEC 1)", strings.ToLower(block.Type))
-}
 
 // authorizer gives requests their credentials.
 type authorizer interface {
@@ -426,105 +342,8 @@ func (o *oauthApp) post(ctx context.Context) (tokenAnswer, http.Header, error) {
 	return a, resp.Header, nil
 }
 
-// narrow leaves out of the scopes to ask for those of the APIs the pass
-// will not call (skipUnread): a run asks for no more than it uses.
-func (o *oauthApp) narrow(pass *incremental) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.cfg.Scopes = slices.DeleteFunc(o.cfg.Scopes, func(s string) bool {
-		return (s == "okta.apps.read" || s == "okta.groups.read") && pass.isUnavailable("apps") || s == "okta.devices.read" && pass.isUnavailable("devices")
-	})
-}
-
-// optionalScopes are the scopes of the parts a run can do without, and
-// what is left out without each: Okta then answers their APIs 403, which
-// the run takes as those APIs missing (sweep.go, syslog.go).
-var optionalScopes = map[string]string{
-	"okta.apps.read":    "assigned apps are not read (each user keeps the apps last read, if any)",
-	"okta.devices.read": "device type and OS are not read (each user keeps the devices last read, if any)",
-	"okta.logs.read":    "incremental runs cannot see app assignments, devices and deletions in the System Log",
-	"okta.groups.read":  "apps assigned to or taken from a group reach its members with full runs only",
-	"okta.orgs.read":    "runs read the org's id from its public /.well-known/okta-organization instead, and connector test cannot name the org",
-}
-
-var scopeName = regexp.MustCompile(`okta\.[a-z]+\.[a-z]+`)
-
-// dropOptional takes the scopes an invalid_scope answer refused out of
-// those asked, when each of them is optional, and keeps them for the pass
-// and the check to tell (lacking); it reports whether to ask again. The scopes are read from the
-// answer's description; when it names none, every optional scope is dropped.
-func (o *oauthApp) dropOptional(description string) bool {
-	refused := scopeName.FindAllString(description, -1)
-	if len(refused) == 0 {
-		for _, s := range o.cfg.Scopes {
-			if optionalScopes[s] != "" {
-				refused = append(refused, s)
-			}
-		}
-	}
-	kept := slices.DeleteFunc(slices.Clone(o.cfg.Scopes), func(s string) bool { return slices.Contains(refused, s) })
-	if len(kept) == len(o.cfg.Scopes) || len(kept) == 0 {
-		return false
-	}
-	for _, s := range refused {
-		if optionalScopes[s] == "" {
-			return false // a scope the run cannot do without
-		}
-	}
-	for _, s := range refused {
-		if slices.Contains(o.cfg.Scopes, s) {
-			o.refused = append(o.refused, s)
-		}
-	}
-	o.cfg.Scopes = kept
-	return true
-}
-
-// scopeAPIs are the parts of a pass each optional scope opens; the org's
-// identity (okta.orgs.read) falls back to the public well-known document.
-var scopeAPIs = map[string]string{"okta.apps.read": "apps", "okta.devices.read": "devices", "okta.logs.read": "logs", "okta.groups.read": "groups"}
-
-// withoutRefused gets the app's token before the pass reads anything, and
-// marks unavailable to the pass each part whose scope the app is not
-// granted, with a warning each that says where to grant it: the pass then
-// makes no call bound to be refused, and says why once. The token endpoint
-// failing for a while is retried as any request is.
-func (c *Client) withoutRefused(ctx context.Context, o *oauthApp, pass *incremental) error {
-	failures, rateWaited := 0, time.Duration(0)
-	for {
-		err := o.ensure(ctx)
-		if err == nil {
-			break
-		}
-		if !isTokenWait(err) {
-			return err
-		}
-		wait, stop := c.tokenRetry(err, &failures, &rateWaited)
-		if stop != nil {
-			return stop
-		}
-		if failures > c.opts.MaxRetries {
-			return err
-		}
-		if err := c.clock.Sleep(ctx, wait); err != nil {
-			return err
-		}
-	}
-	for _, s := range o.lacking() {
-		if api := scopeAPIs[s]; api != "" {
-			pass.markUnavailable(api)
-		}
-		c.warn(fmt.Sprintf("okta: the app %s is not granted %s: %s; grant it in the Admin Console (%s)",
-			o.cfg.ClientID, s, optionalScopes[s], scopesPlace))
-	}
-	return nil
-}
-
 // tokenPath is the org authorization server's token endpoint.
 const tokenPath = "/oauth2/v1/token" //nolint:gosec // G101: a path, not a credential
-
-// scopesPlace is where the Admin Console grants an app its scopes.
-const scopesPlace = "Applications > Applications > the app > Okta API Scopes"
 
 // tokenError says what a token endpoint error means and what to do.
 func tokenError(cfg OAuth, a tokenAnswer, name string) error {
@@ -547,67 +366,4 @@ func tokenError(cfg OAuth, a tokenAnswer, name string) error {
 		msg = fmt.Sprintf("Okta's token endpoint answered %s (%s)", a.Error, a.Description)
 	}
 	return fault.Mark(errors.New("okta: "+msg), fault.ErrConfig)
-}
-
-// assertion signs a client assertion: iss = sub = the client ID, aud the
-// token endpoint, five minutes of life, a unique jti.
-func (o *oauthApp) assertion() (string, error) {
-	alg, err := algorithm(o.cfg.Key)
-	if err != nil {
-		return "", err
-	}
-	opts := (&jose.SignerOptions{}).WithType("JWT")
-	if o.cfg.KeyID != "" {
-		opts = opts.WithHeader("kid", o.cfg.KeyID)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: o.cfg.Key}, opts)
-	if err != nil {
-		return "", fmt.Errorf("okta: sign the client assertion: %w", err)
-	}
-	now := o.now()
-	return jwt.Signed(signer).Claims(jwt.Claims{Issuer: o.cfg.ClientID, Subject: o.cfg.ClientID, Audience: jwt.Audience{o.tokenURL},
-		IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(5 * time.Minute)), ID: randomID()}).Serialize()
-}
-
-// proof signs a DPoP proof for method and url; token, when set, is the
-// access token the request carries (its hash goes in ath).
-func (o *oauthApp) proof(method, url, token string) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: o.dpop},
-		(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
-	if err != nil {
-		return "", fmt.Errorf("okta: sign a DPoP proof: %w", err)
-	}
-	claims := map[string]any{"htm": method, "htu": url, "iat": o.now().Unix(), "jti": randomID()}
-	if token != "" {
-		sum := sha256.Sum256([]byte(token))
-		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	if o.nonce != "" {
-		claims["nonce"] = o.nonce
-	}
-	return jwt.Signed(signer).Claims(claims).Serialize()
-}
-
-// algorithm is the signing algorithm for the app's key.
-func algorithm(k crypto.Signer) (jose.SignatureAlgorithm, error) {
-	switch k := k.(type) {
-	case *rsa.PrivateKey:
-		return jose.RS256, nil
-	case *ecdsa.PrivateKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return jose.ES256, nil
-		case elliptic.P384():
-			return jose.ES384, nil
-		case elliptic.P521():
-			return jose.ES512, nil
-		}
-	}
-	return "", errors.New("okta: the app's key must be RSA or EC (P-256, P-384, P-521)")
-}
-
-func randomID() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
