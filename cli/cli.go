@@ -51,6 +51,9 @@ type Env struct {
 	// DefaultDataDir replaces the platform's default data directory (tests:
 	// a command given none never touches the host's).
 	SettingsFile, DefaultDataDir string
+	// NetworkFS says whether a folder is on a network file system (nil:
+	// netfs.Of); tests pretend the data directory is on one.
+	NetworkFS func(dir string) (kind string, remote bool)
 }
 
 // Run executes one command line and returns the process's exit code

@@ -42,6 +42,8 @@ type harness struct {
 	// environment.
 	settingsFile string
 	setenv       map[string]string
+	// networkFS, when set, stands for the file systems' kinds (Env.NetworkFS).
+	networkFS func(dir string) (string, bool)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -60,6 +62,12 @@ type result struct {
 
 func (h *harness) runIn(stdin string, args ...string) result {
 	h.t.Helper()
+	return h.runCtx(context.Background(), stdin, args...)
+}
+
+// runCtx is runIn until ctx ends: serve, stopped by cancelling it.
+func (h *harness) runCtx(ctx context.Context, stdin string, args ...string) result {
+	h.t.Helper()
 	var out, errb bytes.Buffer
 	drivers, tables := testDrivers, builtinTables()
 	if h.drivers != nil {
@@ -68,7 +76,7 @@ func (h *harness) runIn(stdin string, args ...string) result {
 	if h.tables != nil {
 		tables = h.tables
 	}
-	code := Run(context.Background(), args, Env{
+	code := Run(ctx, args, Env{
 		Stdin:  strings.NewReader(stdin),
 		Stdout: &out,
 		Stderr: &errb,
@@ -85,7 +93,7 @@ func (h *harness) runIn(stdin string, args ...string) result {
 		DefaultDataDir: filepath.Join(filepath.Dir(h.settingsFile), "default-data"),
 		Now:            func() time.Time { return h.now },
 		Tables:         tables, Drivers: drivers,
-		Local: time.UTC,
+		Local: time.UTC, NetworkFS: h.networkFS,
 	})
 	return result{code, out.String(), errb.String()}
 }

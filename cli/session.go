@@ -102,7 +102,7 @@ func (s *session) local(env Env, log *slog.Logger) *local.Backend {
 	return local.New(local.Config{
 		DataDir: cfg.DataDir, Key: keyFunc(cfg), Server: cfg.ServerName, Tables: env.Tables, MappingsDir: cfg.MappingsDir,
 		Clock: s.clk, Local: env.Local, Log: log, Drivers: env.Drivers, UserAgent: ua, LocalSink: cfg.Sink == settings.SinkCSV,
-		SinkName: cfg.SinkName(), CSVDir: cfg.CSVDir,
+		SinkName: cfg.SinkName(), CSVDir: cfg.CSVDir, NetworkFS: env.NetworkFS,
 		Sink: func(db *store.DB) (engine.Sink, error) {
 			if cfg.Sink == settings.SinkCSV {
 				return &sink.CSV{Dir: cfg.CSVDir, State: filepath.Join(cfg.DataDir, sink.CSVStateDir), DB: db}, nil

@@ -55,6 +55,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := service.PrepareDataDir(cfg.DataDir); err != nil {
 		return fmt.Errorf("prepare data directory: %w", err)
 	}
+	if w := cfg.Backend.DataDirWarning(); w != "" {
+		cfg.Log.Warn(w) // on Windows, in the event log too
+	}
 	tcp, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on NC_LISTEN %s: %w; is another neurons-connector daemon running, or set NC_LISTEN to a free loopback port", cfg.Listen, err)

@@ -19,6 +19,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
+	"neurons-connector/internal/netfs"
 	"neurons-connector/internal/private"
 	"neurons-connector/mapping"
 	"neurons-connector/secret"
@@ -72,6 +73,9 @@ type Config struct {
 	// otherwise each request opens the file and closes it.
 	DB        *store.DB
 	Scheduler Scheduler
+	// NetworkFS says whether a folder is on a network file system, and
+	// which (netfs.Of when nil; tests pretend).
+	NetworkFS func(dir string) (kind string, remote bool)
 }
 
 // The sinks the configuration builds, checked against what the engine's
@@ -110,6 +114,24 @@ func (b *Backend) open(create bool) (*store.DB, error) {
 		}
 	}
 	return store.Open(store.PathIn(b.cfg.DataDir), store.Options{Create: create, Key: b.cfg.Key})
+}
+
+// DataDirWarning says why the data directory is no place for the database,
+// or "" when it is fine: on a network file system (netfs), bbolt's lock
+// does not keep a process on another host out, and a connection lost in a
+// commit can damage the file.
+func (b *Backend) DataDirWarning() string {
+	of := b.cfg.NetworkFS
+	if of == nil {
+		of = netfs.Of
+	}
+	kind, remote := of(b.cfg.DataDir)
+	if !remote {
+		return ""
+	}
+	return fmt.Sprintf("the data directory %s is on %s, a network file system: the database needs a local disk, since its lock "+
+		"does not keep out a process on another host and a connection lost during a commit can damage it; stop the service, "+
+		"move the folder to a local disk and set NC_DATA_DIR to it (the CSV drop, NC_CSV_DIR, may stay on a share)", b.cfg.DataDir, kind)
 }
 
 // view runs fn in a read transaction; with no database yet it runs fn

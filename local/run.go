@@ -34,6 +34,9 @@ func (b *Backend) Run(ctx context.Context, req api.RunRequest, events func(api.E
 	if c.Server != b.cfg.Server {
 		events(api.Event{Note: fmt.Sprintf("connector %q belongs to server %q, not this host's %q", c.Name, c.Server, b.cfg.Server)})
 	}
+	if w := b.DataDirWarning(); w != "" && b.cfg.Scheduler == nil { // the daemon said so as it started
+		events(api.Event{Note: w})
+	}
 	progress := func(p engine.Progress) { events(api.Event{Progress: &p}) }
 	var run store.Run
 	var runErr, drainErr error

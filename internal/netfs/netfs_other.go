@@ -1,0 +1,5 @@
+//go:build !linux && !darwin && !windows
+
+package netfs
+
+func of(string) (string, bool) { return "", false }
