@@ -229,6 +229,7 @@ func (t *tree) sameTenant(ctx context.Context, c api.Connector) {
 		verb = "reads"
 	}
 	fmt.Fprintf(t.env.Stdout, "Note: %s %s %s too; each connector sends its users to Neurons under its own connector ID, "+
-		"so they appear once per connector (remove the one you do not need with: neurons-connector connector remove NAME).\n",
+		"so they appear once per connector, and each spends its own --rate-share of the tenant's rate limits, so together they "+
+		"take more than one would (remove the one you do not need with: neurons-connector connector remove NAME).\n",
 		strings.Join(others, ", "), verb, c.URL)
 }

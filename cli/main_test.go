@@ -425,7 +425,7 @@ func TestASecondConnectorOnTheSameTenantIsNoted(t *testing.T) {
 	h := newHarness(t)
 	h.addOkta("Okta prod")
 	r := h.mustRun("connector", "add", "okta", "--name", "Okta again", "--url", "https://ACME.okta.com/", "--token-env", "OKTA_TOKEN")
-	if !strings.Contains(r.stdout, `Note: "Okta prod" reads https://acme.okta.com too`) {
+	if !strings.Contains(r.stdout, `Note: "Okta prod" reads https://acme.okta.com too`) || !strings.Contains(r.stdout, "--rate-share") {
 		t.Errorf("stdout: %q", r.stdout)
 	}
 	r = h.mustRun("connector", "add", "okta", "--name", "Other org", "--url", "https://other.okta.com", "--token-env", "OKTA_TOKEN")
