@@ -184,6 +184,13 @@ func TestParsePrivateKey(t *testing.T) {
 		"RSA PKCS#8": enc("PRIVATE KEY", pkcs8(rk)),
 		"EC SEC 1":   enc("EC PRIVATE KEY", sec1),
 		"EC PKCS#8":  enc("PRIVATE KEY", pkcs8(ek)),
+		// What `openssl ecparam -name prime256v1 -genkey` writes: the
+		// curve's parameters (its OID) first, then the key.
+		"EC after its parameters": append(enc("EC PARAMETERS", []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}),
+			enc("EC PRIVATE KEY", sec1)...),
+		// A bundle: the app's certificate or public key, then its key.
+		"a bundle": append(append(enc("CERTIFICATE", []byte{0x30, 0x03, 0x02, 0x01, 0x01}), enc("PUBLIC KEY", pub)...),
+			enc("PRIVATE KEY", pkcs8(rk))...),
 	} {
 		if _, err := ParsePrivateKey(data); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -197,6 +204,13 @@ func TestParsePrivateKey(t *testing.T) {
 		"not PEM":        {[]byte("hello"), "neither PEM nor a JWK"},
 		"the public key": {enc("PUBLIC KEY", pub), "not the public key"},
 		"damaged":        {enc("PRIVATE KEY", secretBytes), "not a readable"},
+		// `openssl genrsa -aes256` (OpenSSL 3) and `openssl pkcs8 -topk8`
+		// with a passphrase; and OpenSSL 1.1's genrsa -aes256, whose
+		// encryption is in the block's headers.
+		"encrypted PKCS#8": {enc("ENCRYPTED PRIVATE KEY", secretBytes), "encrypted with a passphrase"},
+		"encrypted PKCS#1": {pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: secretBytes,
+			Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,0123456789ABCDEF0123456789ABCDEF"}}), "encrypted with a passphrase"},
+		"parameters alone": {enc("EC PARAMETERS", []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}), "no private key"},
 	} {
 		_, err := ParsePrivateKey(c.data)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

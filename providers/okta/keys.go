@@ -71,14 +71,39 @@ func parseJWK(text []byte) (crypto.Signer, string, error) {
 }
 
 // parsePEM reads a PEM private key: RSA (PKCS#1 or PKCS#8) or EC (SEC 1 or
-// PKCS#8).
+// PKCS#8). The key need not be the file's first block: `openssl ecparam
+// -genkey` writes the curve's parameters before it, and a bundle may hold
+// the app's certificate or public key too; the key's is the one read.
 func parsePEM(data []byte) (crypto.Signer, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
+	var blocks []*pem.Block
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		blocks = append(blocks, b)
+	}
+	if len(blocks) == 0 {
 		return nil, errors.New("neither PEM nor a JWK; give the private key as PEM (-----BEGIN PRIVATE KEY-----) or as the JSON Okta showed")
 	}
-	if strings.Contains(block.Type, "PUBLIC") || strings.Contains(block.Type, "CERTIFICATE") {
-		return nil, fmt.Errorf("the PEM holds a %s; give the private key, not the public key registered with the app", strings.ToLower(block.Type))
+	var block *pem.Block
+	for _, b := range blocks {
+		if strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			block = b
+			break
+		}
+	}
+	switch {
+	case block == nil && (strings.Contains(blocks[0].Type, "PUBLIC") || strings.Contains(blocks[0].Type, "CERTIFICATE")):
+		return nil, fmt.Errorf("the PEM holds a %s; give the private key, not the public key registered with the app", strings.ToLower(blocks[0].Type))
+	case block == nil:
+		return nil, fmt.Errorf("the PEM holds no private key, only %s; give the file that holds the private key", strings.ToLower(blocks[0].Type))
+	case block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED"):
+		// The connector seals the key itself; it cannot ask for a
+		// passphrase at every run.
+		return nil, errors.New("the private key is encrypted with a passphrase; give it decrypted on standard input, and the " +
+			"connector seals it itself: openssl pkcs8 -topk8 -nocrypt -in KEY.pem | neurons-connector connector add|edit … " +
+			"--private-key-stdin (openssl asks for the passphrase; no decrypted copy is written)")
 	}
 	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
 		switch k := k.(type) {
