@@ -258,7 +258,9 @@ func (t *tree) readStdin(sec connector.Secret) (secret.Value, error) {
 			return secret.Value{}, fmt.Errorf("read the %s: %w", sec.What, err)
 		}
 		text = append(append(text, line...), '\n')
-		if !sec.Text || strings.HasPrefix(strings.TrimSpace(string(line)), "-----END ") {
+		// The key's END line, not that of the curve's parameters, which
+		// `openssl ecparam -genkey` writes before an EC key.
+		if l := strings.TrimSpace(string(line)); !sec.Text || strings.HasPrefix(l, "-----END ") && l != "-----END EC PARAMETERS-----" {
 			break
 		}
 	}
