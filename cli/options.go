@@ -250,20 +250,29 @@ func (t *tree) readStdin(sec connector.Secret) (secret.Value, error) {
 		prompt += " (paste it; input ends at its -----END line)"
 	}
 	fmt.Fprint(t.env.Stderr, prompt+": ")
-	var text []byte
+	text, err := pasted(func() ([]byte, error) { return term.ReadPassword(fd) }, sec.Text)
+	fmt.Fprintln(t.env.Stderr)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("read the %s: %w", sec.What, err)
+	}
+	return sec.Form().FromReader(strings.NewReader(string(text)))
+}
+
+// pasted reads what is pasted, a line at a time from line: one line, or,
+// for a PEM key (text), the lines up to the key's END line, not that of
+// the curve's parameters, which `openssl ecparam -genkey` writes before an
+// EC key.
+func pasted(line func() ([]byte, error), text bool) ([]byte, error) {
+	var out []byte
 	for range 500 { // a PEM RSA key of 16,384 bits has fewer lines
-		line, err := term.ReadPassword(fd)
+		b, err := line()
 		if err != nil {
-			fmt.Fprintln(t.env.Stderr)
-			return secret.Value{}, fmt.Errorf("read the %s: %w", sec.What, err)
+			return nil, err
 		}
-		text = append(append(text, line...), '\n')
-		// The key's END line, not that of the curve's parameters, which
-		// `openssl ecparam -genkey` writes before an EC key.
-		if l := strings.TrimSpace(string(line)); !sec.Text || strings.HasPrefix(l, "-----END ") && l != "-----END EC PARAMETERS-----" {
+		out = append(append(out, b...), '\n')
+		if l := strings.TrimSpace(string(b)); !text || strings.HasPrefix(l, "-----END ") && l != "-----END EC PARAMETERS-----" {
 			break
 		}
 	}
-	fmt.Fprintln(t.env.Stderr)
-	return sec.Form().FromReader(strings.NewReader(string(text)))
+	return out, nil
 }
