@@ -210,6 +210,8 @@ func TestParsePrivateKey(t *testing.T) {
 		"encrypted PKCS#8": {enc("ENCRYPTED PRIVATE KEY", secretBytes), "encrypted with a passphrase"},
 		"encrypted PKCS#1": {pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: secretBytes,
 			Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,0123456789ABCDEF0123456789ABCDEF"}}), "encrypted with a passphrase"},
+		"OpenSSH's format": {enc("OPENSSH PRIVATE KEY", secretBytes), "ssh-keygen -p -m PKCS8"},
+		"a PuTTY key":      {[]byte("PuTTY-User-Key-File-3: ssh-rsa\r\nEncryption: none\r\n"), "PuTTYgen"},
 		"parameters alone": {enc("EC PARAMETERS", []byte{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}), "no private key"},
 	} {
 		_, err := ParsePrivateKey(c.data)

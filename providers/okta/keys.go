@@ -83,6 +83,10 @@ func parsePEM(data []byte) (crypto.Signer, error) {
 		}
 		blocks = append(blocks, b)
 	}
+	if len(blocks) == 0 && bytes.HasPrefix(bytes.TrimSpace(data), []byte("PuTTY-User-Key-File-")) {
+		return nil, errors.New("the private key is a PuTTY key (.ppk); in PuTTYgen, load it and use Conversions > Export OpenSSH key, " +
+			"which writes PEM, and give that")
+	}
 	if len(blocks) == 0 {
 		return nil, errors.New("neither PEM nor a JWK; give the private key as PEM (-----BEGIN PRIVATE KEY-----) or as the JSON Okta showed")
 	}
@@ -98,6 +102,9 @@ func parsePEM(data []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("the PEM holds a %s; give the private key, not the public key registered with the app", strings.ToLower(blocks[0].Type))
 	case block == nil:
 		return nil, fmt.Errorf("the PEM holds no private key, only %s; give the file that holds the private key", strings.ToLower(blocks[0].Type))
+	case block.Type == "OPENSSH PRIVATE KEY":
+		return nil, errors.New("the private key is in OpenSSH's own format (ssh-keygen's default); write a copy as PKCS#8 PEM " +
+			"with: ssh-keygen -p -m PKCS8 -f COPY (it rewrites the file in place), and give that")
 	case block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED"):
 		// The connector seals the key itself; it cannot ask for a
 		// passphrase at every run.
