@@ -18,6 +18,13 @@ func TestParseBaseURL(t *testing.T) {
 		{"http://localhost:9", "http://localhost:9", ""},
 		{"http://[::1]:8080", "http://[::1]:8080", ""},
 		{"api.eu.onelogin.com", "https://api.eu.onelogin.com", ""},
+		// The scheme's own port and a fully qualified name's dot name the
+		// same URL as without them.
+		{"https://acme.okta.com:443", "https://acme.okta.com", ""},
+		{"http://localhost:80", "http://localhost", ""},
+		{"http://127.0.0.1:443", "http://127.0.0.1:443", ""},
+		{"https://ACME.OKTA.COM.", "https://acme.okta.com", ""},
+		{"https://[::1]:443", "https://[::1]", ""},
 		{"http://acme.okta.com", "", "plain http is allowed only for loopback"},
 		{"ftp://acme.okta.com", "", `scheme "ftp"`},
 		{"https://acme.okta.com/admin/dashboard", "", "without a path"},

@@ -99,7 +99,10 @@ func ParseBaseURL(raw string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%q is not a valid URL or host name", redact.URL(raw))
 	}
-	host := strings.ToLower(u.Hostname())
+	// A fully qualified name's final dot (ACME.OKTA.COM.) names the same
+	// host; kept, it would make the Okta OAuth app's assertion audience
+	// and DPoP proofs name another URL than the org's.
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	switch {
 	case u.Scheme != "https" && u.Scheme != "http":
 		return "", fmt.Errorf("scheme %q is not supported; use https://", u.Scheme)
@@ -116,10 +119,20 @@ func ParseBaseURL(raw string) (string, error) {
 	case u.Scheme == "http" && !IsLoopback(host):
 		return "", fmt.Errorf("plain http is allowed only for loopback hosts; use https://%s", u.Host)
 	}
-	if p := u.Port(); p != "" {
+	p := u.Port()
+	if p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return "", fmt.Errorf("port %q is not a number from 1 to 65535", p)
 		}
+	}
+	// The scheme's own port is left out, as the provider writes its own
+	// URL: an Okta client assertion's audience must be the org's token
+	// endpoint as Okta names it, https://acme.okta.com/oauth2/v1/token, and
+	// two connectors on one tenant must compare equal.
+	if p == "443" && u.Scheme == "https" || p == "80" && u.Scheme == "http" {
+		p = ""
+	}
+	if p != "" {
 		host = net.JoinHostPort(host, p)
 	} else if strings.Contains(host, ":") {
 		host = "[" + host + "]" // IPv6 literal

@@ -575,3 +575,19 @@ func TestOAuthSurvivesASkewedClock(t *testing.T) {
 		})
 	}
 }
+
+// An org URL given with https's own port (or a final dot) is the org's
+// URL: the client assertion's audience is the token endpoint as Okta names
+// it, which Okta compares with the aud claim.
+func TestTheAssertionsAudienceIsTheOrgsTokenEndpoint(t *testing.T) {
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for _, u := range []string{"https://acme.okta.com:443", "https://ACME.okta.com.", "acme.okta.com"} {
+		c, err := New(Options{BaseURL: u, OAuth: &OAuth{ClientID: "0oa1", Key: rk}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.auth.(*oauthApp).tokenURL; got != "https://acme.okta.com/oauth2/v1/token" {
+			t.Errorf("%s: the assertion's audience is %s", u, got)
+		}
+	}
+}
