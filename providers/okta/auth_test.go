@@ -591,3 +591,28 @@ func TestTheAssertionsAudienceIsTheOrgsTokenEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// A next link is followed only to the org itself: the token goes nowhere
+// else, whatever a page's Link header says. A link that writes https's own
+// port is the org's (before, a connector stored with :443 refused Okta's
+// own links at the second page, and one without refused a link with it).
+func TestLinksAreFollowedOnlyToTheOrg(t *testing.T) {
+	c, err := New(Options{BaseURL: "https://acme.okta.com", Token: secret.New([]byte("00tok"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for link, ok := range map[string]bool{
+		"/api/v1/users?after=1":                           true,
+		"https://acme.okta.com/api/v1/users?after=1":      true,
+		"https://ACME.okta.com:443/api/v1/users?after=1":  true,
+		"https://acme.okta.com:8443/api/v1/users?after=1": false,
+		"http://acme.okta.com/api/v1/users?after=1":       false,
+		"https://evil.example.com/api/v1/users?after=1":   false,
+		"https://acme.okta.com.evil.com/api/v1/users":     false,
+		"//evil.example.com/api/v1/users":                 false,
+	} {
+		if _, err := c.resolve(link); (err == nil) != ok {
+			t.Errorf("%s: %v", link, err)
+		}
+	}
+}
