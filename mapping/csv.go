@@ -100,6 +100,10 @@ func readCSV(file string, data []byte, columns []string, row func(line int, v an
 		add(1, "the file uses ';' as its separator (spreadsheets in some locales save CSV that way); save it with commas")
 		return ps
 	}
+	if len(um.Headers) == 1 && strings.Contains(um.Headers[0], "\t") {
+		add(1, "the file uses tabs as its separator (a spreadsheet's tab-delimited text, or cells pasted into an editor); save it as CSV, with commas")
+		return ps
+	}
 	err = um.RenormalizeHeaders(func(h []string) []string {
 		out := make([]string, len(h))
 		for i, s := range h {

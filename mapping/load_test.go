@@ -90,6 +90,7 @@ func TestEveryProblemIsReportedWithItsLine(t *testing.T) {
 func TestFileLevelProblems(t *testing.T) {
 	cases := map[string]string{
 		"semicolon-okta.csv": "broken: semicolon-okta.csv:1: the file uses ';' as its separator",
+		"tab-okta.csv":       "tab-okta.csv:1: the file uses tabs as its separator",
 		"latin1-okta.csv":    "latin1-okta.csv:3: the file is not UTF-8",
 		"header-okta.csv":    `header-okta.csv:1: missing column notes; unknown column "comment"; the header must be target,source,transform,notes`,
 		"fields-okta.csv":    "fields-okta.csv:2: the row has a different number of fields",
