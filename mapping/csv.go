@@ -119,6 +119,12 @@ func readCSV(file string, data []byte, columns []string, row func(line int, v an
 		add(1, "%s", bad)
 		return ps
 	}
+	if unnamed := unnamedCells(data, um.Headers); len(unnamed) > 0 {
+		for _, line := range unnamed {
+			add(line, "a value in a column without a header; delete it, or the column")
+		}
+		return ps
+	}
 	for {
 		v, err := um.Read()
 		if errors.Is(err, io.EOF) {
@@ -145,11 +151,50 @@ func readCSV(file string, data []byte, columns []string, row func(line int, v an
 	return ps
 }
 
-// headerProblems compares the header with the expected columns.
+// unnamedCells are the lines with a value in a column whose header is
+// empty. A spreadsheet saves such columns when a cell beyond the table was
+// ever used ("target,source,transform,notes,," and ",,,,," below): empty,
+// they are no one's mistake, and the table is read without them.
+func unnamedCells(data []byte, header []string) (lines []int) {
+	var unnamed []int
+	for i, h := range header {
+		if h == "" {
+			unnamed = append(unnamed, i)
+		}
+	}
+	if len(unnamed) == 0 {
+		return nil
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.Comment, r.FieldsPerRecord = '#', -1
+	_, _ = r.Read() // the header
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return lines
+		}
+		if err != nil {
+			continue // the row's own problem, which the main read reports
+		}
+		for _, i := range unnamed {
+			if i < len(rec) && strings.TrimSpace(rec[i]) != "" {
+				line, _ := r.FieldPos(i)
+				lines = append(lines, line)
+				break
+			}
+		}
+	}
+}
+
+// headerProblems compares the header with the expected columns; columns
+// without a name are no problem here (unnamedCells).
 func headerProblems(got, want []string) string {
 	seen := map[string]bool{}
 	var extra, dup []string
 	for _, h := range got {
+		if h == "" {
+			continue
+		}
 		if seen[h] {
 			dup = append(dup, short(h))
 		}

@@ -28,6 +28,18 @@ func parseFile(t *testing.T, name string) (*mapping.Table, error) {
 	return mapping.Parse(builtinSource(t).Catalog, okta.Spec, name, data)
 }
 
+// A spreadsheet saves empty columns beyond the table when a cell there
+// was ever used, and empty rows below it: the table loads without them.
+func TestEmptyColumnsBeyondTheTableAreIgnored(t *testing.T) {
+	got, err := parseFile(t, "usedrange-okta.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := got.Rows(); len(rows) != 2 || rows[1].Target != "User.Email" || rows[1].Source != "profile.email" {
+		t.Errorf("rows %+v", rows)
+	}
+}
+
 func TestSpreadsheetSavedTableLoads(t *testing.T) {
 	got, err := parseFile(t, "spreadsheet-okta.csv")
 	if err != nil {
@@ -91,6 +103,7 @@ func TestFileLevelProblems(t *testing.T) {
 	cases := map[string]string{
 		"semicolon-okta.csv": "broken: semicolon-okta.csv:1: the file uses ';' as its separator",
 		"tab-okta.csv":       "tab-okta.csv:1: the file uses tabs as its separator",
+		"unnamed-okta.csv":   "unnamed-okta.csv:3: a value in a column without a header",
 		"latin1-okta.csv":    "latin1-okta.csv:3: the file is not UTF-8",
 		"header-okta.csv":    `header-okta.csv:1: missing column notes; unknown column "comment"; the header must be target,source,transform,notes`,
 		"fields-okta.csv":    "fields-okta.csv:2: the row has a different number of fields",
