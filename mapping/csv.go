@@ -85,6 +85,11 @@ func readCSV(file string, data []byte, columns []string, row func(line int, v an
 		return ps
 	}
 	data = bytes.TrimPrefix(data, bomUTF8)
+	if bytes.IndexByte(data, '\n') < 0 && bytes.IndexByte(data, '\r') >= 0 {
+		// Lines ended by CR alone: Excel for Mac's "CSV (Macintosh)",
+		// which encoding/csv would read as one line.
+		data = bytes.ReplaceAll(data, []byte{'\r'}, []byte{'\n'})
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		add(0, "the file is empty; the first line must be the header %s", strings.Join(columns, ","))
 		return ps

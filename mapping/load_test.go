@@ -40,6 +40,17 @@ func TestEmptyColumnsBeyondTheTableAreIgnored(t *testing.T) {
 	}
 }
 
+// Excel for Mac's "CSV (Macintosh)" ends lines with CR alone.
+func TestLinesEndedByCRAloneLoad(t *testing.T) {
+	got, err := parseFile(t, "cr-okta.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := got.Rows(); len(rows) != 2 || rows[1].Target != "User.Email" {
+		t.Errorf("rows %+v", rows)
+	}
+}
+
 func TestSpreadsheetSavedTableLoads(t *testing.T) {
 	got, err := parseFile(t, "spreadsheet-okta.csv")
 	if err != nil {
