@@ -5,6 +5,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,9 @@ type Config struct {
 	// Backend is the local backend of the settings; the daemon binds it to
 	// the database it holds and to its scheduler.
 	Backend *local.Backend
+	// ListenRetry is how often NC_LISTEN is tried again while another
+	// process holds its port; zero means a minute.
+	ListenRetry time.Duration
 }
 
 // Files earlier versions kept in the data directory: the control token
@@ -50,7 +54,8 @@ type Config struct {
 var obsolete = []string{"control.token", "daemon.json"}
 
 // Run serves until ctx ends. It takes its listeners first, so that a
-// second daemon fails on them before it waits for the database's lock.
+// second daemon fails on its socket (pipe) before it waits for the
+// database's lock.
 func Run(ctx context.Context, cfg Config) error {
 	if err := service.PrepareDataDir(cfg.DataDir); err != nil {
 		return fmt.Errorf("prepare data directory: %w", err)
@@ -58,11 +63,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if w := cfg.Backend.DataDirWarning(); w != "" {
 		cfg.Log.Warn(w) // on Windows, in the event log too
 	}
+	// The port is not the daemon's to insist on: another program, or any
+	// local user, may hold it first, and a daemon that stopped there would
+	// sync nothing. It runs its connectors without the endpoint meanwhile.
 	tcp, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.Listen)
+	listening := "unavailable"
 	if err != nil {
-		return fmt.Errorf("listen on NC_LISTEN %s: %w; is another neurons-connector daemon running, or set NC_LISTEN to a free loopback port", cfg.Listen, err)
+		tcp = nil
+		cfg.Log.Error(fmt.Sprintf("cannot listen on NC_LISTEN %s (%v): /healthz and /metrics are unavailable, and what holds the port "+
+			"answers there instead; the daemon runs its connectors meanwhile and tries the port again every %s; stop what holds it "+
+			"(another neurons-connector daemon, or another program), or set NC_LISTEN to a free loopback port",
+			cfg.Listen, err, cmp.Or(cfg.ListenRetry, time.Minute)))
+	} else {
+		listening = tcp.Addr().String()
+		defer func() { _ = tcp.Close() }()
 	}
-	defer func() { _ = tcp.Close() }()
 	sock, err := control.Listen(ctx, cfg.DataDir, cfg.Log)
 	if err != nil {
 		return err
@@ -92,15 +107,37 @@ func Run(ctx context.Context, cfg Config) error {
 			return cfg.Backend.Provider(db, c)
 		}}
 	backend := cfg.Backend.Bind(db, sched)
-	cfg.Log.Info("daemon started", "version", cfg.Version, "server", cfg.Server, "listen", tcp.Addr().String(),
+	cfg.Log.Info("daemon started", "version", cfg.Version, "server", cfg.Server, "listen", listening,
 		"socket", sock.Addr().String(), "data_dir", cfg.DataDir, "sink", cfg.Sink)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return control.Serve(gctx, sock, backend) })
-	g.Go(func() error { return serveHTTP(gctx, tcp, Handler(m.Handler(), db.Damaged), defaultHTTPLimits) })
+	g.Go(func() error {
+		if tcp == nil {
+			if tcp = listenLater(gctx, cfg.Listen, cmp.Or(cfg.ListenRetry, time.Minute), cfg.Clock); tcp == nil {
+				return nil // stopped before the port was free
+			}
+			defer func() { _ = tcp.Close() }()
+			cfg.Log.Info("the health and metrics endpoint listens now", "listen", tcp.Addr().String())
+		}
+		return serveHTTP(gctx, tcp, Handler(m.Handler(), db.Damaged), defaultHTTPLimits)
+	})
 	err = g.Wait()
 	cfg.Log.Info("daemon stopped")
 	return err
+}
+
+// listenLater tries addr every period until it can listen there, and
+// returns the listener; nil once ctx ends.
+func listenLater(ctx context.Context, addr string, every time.Duration, clk clock.Clock) net.Listener {
+	for {
+		if err := clk.Sleep(ctx, every); err != nil {
+			return nil
+		}
+		if l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr); err == nil {
+			return l
+		}
+	}
 }
 
 // Handler is the TCP endpoint: liveness and metrics, read-only, with no
