@@ -108,6 +108,15 @@ func (f Form) clean(b []byte, what string) (Value, error) {
 	if len(b) == 0 {
 		return Value{}, fmt.Errorf("%s is empty; it must hold the secret", what)
 	}
+	if f == Word && len(b) >= 2 && (b[0] == '"' || b[0] == '\'') && b[len(b)-1] == b[0] {
+		return Value{}, fmt.Errorf("%s holds the secret in quotes (copied from a JSON file or a shell line?); give the secret alone, "+
+			"without them", what)
+	}
+	if m := settingsLine.FindSubmatch(b); f == Word && m != nil {
+		// Only the variable's name is quoted: the part before =.
+		return Value{}, fmt.Errorf("%s holds a settings line, %s=… (copied from a .env file?); give the secret alone, "+
+			"the part after =", what, m[1])
+	}
 	if words := bytes.Fields(b); f == Word && len(words) > 1 && authScheme(string(words[0])) {
 		// Only the scheme's name is quoted: it is one of authScheme's.
 		return Value{}, fmt.Errorf("%s holds the scheme %s before the secret (copied from a request?); give the secret alone", what, words[0])
@@ -138,6 +147,11 @@ func unwrapPathError(err error) error {
 	}
 	return err
 }
+
+// settingsLine is NAME=value with a variable's name in capitals, as in a
+// .env file: no secret starts that way (a base64 secret has = only at its
+// end, as padding).
+var settingsLine = regexp.MustCompile(`^([A-Z][A-Z0-9]*_[A-Z0-9_]*)=[^=\s]`)
 
 // authScheme says whether word names an HTTP authorization scheme that
 // a secret copied from a request or a curl example comes after.

@@ -79,6 +79,15 @@ func TestInputs(t *testing.T) {
 		// Copied from a curl example or a request log, with its scheme.
 		{"with the SSWS scheme", func() (Value, error) { return FromReader(strings.NewReader("SSWS 00abc123\n")) }, "", "the scheme SSWS before"},
 		{"with the Bearer scheme", func() (Value, error) { return FromReader(strings.NewReader("Bearer\ttok789\n")) }, "", "the scheme Bearer before"},
+		// Copied from a JSON file, a shell line or a .env file: the quotes
+		// or the variable's name would be sent as part of the secret.
+		{"in double quotes", func() (Value, error) { return FromReader(strings.NewReader("\"00abc123\"\n")) }, "", "in quotes"},
+		{"in single quotes", func() (Value, error) { return FromFile(write("q", "'00abc123'\r\n")) }, "", "in quotes"},
+		{"a settings line", func() (Value, error) { return FromFile(write("env", "OKTA_TOKEN=00abc123\n")) }, "", "OKTA_TOKEN=…"},
+		{"a quote inside", func() (Value, error) { return FromReader(strings.NewReader("ab\"cd\n")) }, "ab\"cd", ""},
+		{"base64 with padding", func() (Value, error) { return FromReader(strings.NewReader("QUJDREVGRw==\n")) }, "QUJDREVGRw==", ""},
+		{"an equals sign inside", func() (Value, error) { return FromReader(strings.NewReader("abc=def\n")) }, "abc=def", ""},
+		{"base64url in capitals", func() (Value, error) { return FromReader(strings.NewReader("ABC_D==\n")) }, "ABC_D==", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
