@@ -74,7 +74,7 @@ func (o *options) bind(fs *pflag.FlagSet, specs ...*connector.Spec) {
 	str(&o.statuses, "user-status", status)
 	str(&o.repeats, "repeats", "how often it runs: hourly, daily, weekly or monthly (default daily)")
 	str(&o.startTime, "start-time", "first run of the day, `HH:MM` on the 24-hour clock (default 02:00)")
-	str(&o.timeZone, "time-zone", "time zone of the start time, `Area/City` (default: the server's)")
+	str(&o.timeZone, "time-zone", "time zone of the start time, an IANA `Area/City` such as America/New_York, not a Windows name (default: the server's)")
 	fs.BoolVar(&o.active, "active", false, "run on schedule (the default for a new connector)")
 	fs.BoolVar(&o.inactive, "inactive", false, "never run on schedule; an explicit run still works")
 	o.flags = append(o.flags, "active", "inactive")

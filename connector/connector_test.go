@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // as main: the zones the binary knows, whatever this host has
 )
 
 func TestParseBaseURL(t *testing.T) {
@@ -110,6 +111,32 @@ func TestScheduleOptions(t *testing.T) {
 	for _, in := range []string{"Mars/Olympus", "", "Local", "CEST+1"} {
 		if _, err := ParseTimeZone(in); err == nil {
 			t.Errorf("ParseTimeZone(%q) accepted", in)
+		}
+	}
+	// Typed in another case: the zone it names, spelt as the database does.
+	for in, want := range map[string]string{"utc": "UTC", "europe/berlin": "Europe/Berlin", "america/new_york": "America/New_York",
+		"est5edt": "EST5EDT", " Asia/Tokyo ": "Asia/Tokyo"} {
+		if got, err := ParseTimeZone(in); err != nil || got != want {
+			t.Errorf("ParseTimeZone(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	// A Windows admin's names, and fixed offsets taken for a region's time.
+	for in, want := range map[string]string{
+		"Eastern Standard Time":   "its IANA name, America/New_York",
+		"w. europe standard time": "its IANA name, Europe/Berlin",
+		"Eastern_Standard_Time":   "America/New_York",
+		"Fiji Standard Time":      "looks like a Windows time zone name",
+		"EST":                     "fixed offset with no daylight saving (UTC-05:00 all year); give the zone of a place, such as America/New_York",
+		"mst":                     "America/Phoenix where the clocks never change",
+	} {
+		if _, err := ParseTimeZone(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseTimeZone(%q) = %v, want %q", in, err, want)
+		}
+	}
+	// Every Windows name's IANA zone is in the database.
+	for win, iana := range windowsZones {
+		if _, err := time.LoadLocation(iana); err != nil {
+			t.Errorf("%s: %s: %v", win, iana, err)
 		}
 	}
 	for in, want := range map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "90m": 90 * time.Minute} {

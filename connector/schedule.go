@@ -51,18 +51,6 @@ func ParseStartTime(s string) (string, error) {
 	return fmt.Sprintf("%02d:%02d", h, m), nil
 }
 
-// ParseTimeZone checks an IANA zone name such as Europe/Berlin.
-func ParseTimeZone(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "Local" {
-		return "", fmt.Errorf("give an IANA zone such as Europe/Berlin or UTC; leave the option out for the server's local time")
-	}
-	if _, err := time.LoadLocation(s); err != nil {
-		return "", fmt.Errorf("unknown time zone %q; give an IANA zone such as Europe/Berlin or America/New_York", s)
-	}
-	return s, nil
-}
-
 // Location returns the schedule's zone; local is the server's zone.
 func (s Schedule) Location(local *time.Location) *time.Location {
 	if s.TimeZone == "" {
