@@ -34,6 +34,9 @@ Needs root / an elevated prompt.`,
 			if err != nil {
 				return usagef("--env-file: %v", err)
 			}
+			if err := service.CheckInstall(t.install(abs)); err != nil {
+				return usagef("%v", err) // nothing written yet
+			}
 			created, err := service.EnsureEnvFile(abs, settingsFileNames(), t.env.Lookup)
 			if err != nil {
 				return fmt.Errorf("write the settings file %s: %w", abs, err)

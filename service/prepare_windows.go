@@ -20,3 +20,8 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 	in.DataDir = dataDir
 	return nil, PrepareDataDir(dataDir)
 }
+
+// CheckInstall says why the service, once installed, could not start; on
+// Windows the service's account may run a binary anywhere an administrator
+// installs from.
+func CheckInstall(Install) error { return nil }
