@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"context"
 	"net"
 	"strings"
 	"testing"
-	"time"
-
-	"neurons-connector/control"
 )
 
 // Another process on NC_LISTEN's port (another program's, or any local
@@ -23,22 +19,11 @@ func TestAPortTakenDoesNotStopTheDaemon(t *testing.T) {
 	}
 	defer func() { _ = holder.Close() }()
 	h.env["NC_LISTEN"] = holder.Addr().String()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
 	ran, second := make(chan result, 1), make(chan result, 1)
-	go func() { // once the daemon serves: a run through it, a second daemon, then stop
-		for ctx.Err() == nil {
-			if cl, _ := control.Find(ctx, h.dir); cl != nil {
-				_ = cl.Close()
-				ran <- h.run("run", "Sim")
-				second <- h.run("serve")
-				cancel()
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	r := h.runCtx(ctx, "", "serve")
+	r := h.serveWhileUp(func() { // a run through the daemon, and a second daemon
+		ran <- h.run("run", "Sim")
+		second <- h.run("serve")
+	})
 	if !strings.Contains(r.stderr, "level=ERROR") || !strings.Contains(r.stderr, "cannot listen on NC_LISTEN "+holder.Addr().String()) ||
 		!strings.Contains(r.stderr, "the daemon runs its connectors meanwhile") || !strings.Contains(r.stderr, "listen=unavailable") {
 		t.Errorf("serve with its port taken: exit %d\n%s", r.code, r.stderr)

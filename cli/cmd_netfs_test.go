@@ -1,12 +1,8 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
-
-	"neurons-connector/control"
 )
 
 // A data directory on a network file system is warned of, by the daemon as
@@ -24,19 +20,7 @@ func TestADataDirectoryOnANetworkShareIsWarnedOf(t *testing.T) {
 	}
 
 	h.env["NC_LISTEN"] = "127.0.0.1:0"
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	go func() { // stops the daemon once it serves
-		for ctx.Err() == nil {
-			if cl, _ := control.Find(ctx, h.dir); cl != nil {
-				_ = cl.Close()
-				cancel()
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-	r = h.runCtx(ctx, "", "serve")
+	r = h.serveWhileUp(func() {})
 	if !strings.Contains(r.stderr, "level=WARN") || !strings.Contains(r.stderr, warning) || !strings.Contains(r.stderr, "daemon started") {
 		t.Errorf("serve on a share: exit %d\n%s", r.code, r.stderr)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"neurons-connector/api"
+	"neurons-connector/control"
 	"neurons-connector/engine"
 	"neurons-connector/providers/okta"
 	"neurons-connector/providers/onelogin"
@@ -99,6 +100,27 @@ func (h *harness) runCtx(ctx context.Context, stdin string, args ...string) resu
 }
 
 func (h *harness) run(args ...string) result { h.t.Helper(); return h.runIn("", args...) }
+
+// serveWhileUp runs serve in this process, calls up once its socket answers
+// (from another goroutine; up is not called if it never does within a
+// minute), then stops it, and returns what serve did.
+func (h *harness) serveWhileUp(up func()) result {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.t.Context(), time.Minute)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if cl, _ := control.Find(ctx, h.dir); cl != nil {
+				_ = cl.Close()
+				up()
+				cancel()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return h.runCtx(ctx, "", "serve")
+}
 
 func (h *harness) mustRun(args ...string) result {
 	h.t.Helper()

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,27 +224,13 @@ func (c *Client) resolve(ref string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("okta: bad link %q: %w", ref, err)
 	}
-	if u.Scheme != c.base.Scheme || !sameHost(u, c.base) {
+	// Compared as connector URLs are stored (ParseBaseURL): a link that
+	// writes https's own port, or the host in capitals, is still the org's.
+	if origin, err := connector.ParseBaseURL(u.Scheme + "://" + u.Host); err != nil || origin != c.base.Scheme+"://"+c.base.Host {
 		return nil, fmt.Errorf("okta: a pagination link points to %s://%s, not the org %s; refusing to send the token there",
 			u.Scheme, u.Host, c.base.Host)
 	}
 	return u, nil
-}
-
-// sameHost says whether two URLs of one scheme name the same host and port,
-// a port written as the scheme's own (acme.okta.com:443 over https) being
-// the same as none: a link that writes it still points to the org.
-func sameHost(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if u.Scheme == "http" {
-			return "80"
-		}
-		return "443"
-	}
-	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // wait waits for the bucket's pacer to let a request go, counting the
