@@ -82,7 +82,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"onelogin without client id", []string{"connector", "add", "onelogin", "--name", "N", "--domain", "a.onelogin.com", "--client-secret-env", "OL_SECRET"}, nil, "--client-id"},
 		{"onelogin okta status", []string{"connector", "add", "onelogin", "--name", "N", "--domain", "a.onelogin.com", "--client-id", "c", "--client-secret-env", "OL_SECRET", "--user-status", "LOCKED_OUT"}, nil, "--user-status"},
 		{"onelogin subdomain only", []string{"connector", "add", "onelogin", "--name", "N", "--domain", "acme", "--client-id", "c", "--client-secret-env", "OL_SECRET"}, nil, "acme.onelogin.com"},
-		{"onelogin with --url", []string{"connector", "add", "onelogin", "--name", "N", "--url", "https://a.onelogin.com"}, nil, "--url"},
+		// Another kind's flag names what this kind takes instead.
+		{"onelogin with --url", []string{"connector", "add", "onelogin", "--name", "N", "--url", "https://a.onelogin.com"}, nil,
+			"--url is an option of okta connectors; onelogin connectors take --domain"},
+		{"okta with --domain", okta("--domain", "a.okta.com"), nil, "--domain is an option of onelogin connectors; okta connectors take --url"},
+		{"onelogin with an okta token", []string{"connector", "add", "onelogin", "--name", "N", "--domain", "a.onelogin.com", "--client-id", "c", "--token-env", "OKTA_TOKEN"}, nil,
+			"--token-env gives the Okta API token; onelogin connectors take --client-secret-env, --client-secret-file, --client-secret-stdin"},
 		{"unknown connector type", []string{"connector", "add", "azure"}, nil, "azure"},
 		{"edit unknown connector", []string{"connector", "edit", "Nope", "--repeats", "hourly"}, nil, "Nope"},
 		{"edit with nothing to change", []string{"connector", "edit", "Okta prod"}, nil, "option"},

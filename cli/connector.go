@@ -16,7 +16,7 @@ func (t *tree) connectorCmd() *cobra.Command {
 	var adds []*cobra.Command
 	var titles []string
 	for _, sp := range specs {
-		adds = append(adds, t.addCmd(sp))
+		adds = append(adds, t.addCmd(specs, sp))
 		titles = append(titles, sp.Title)
 	}
 	add := group("add", "Add a connector: "+strings.Join(titles, " or "), adds...)
@@ -53,7 +53,7 @@ func addExample(sp *connector.Spec) string {
 	return strings.Join(lines, "\n")
 }
 
-func (t *tree) addCmd(sp *connector.Spec) *cobra.Command {
+func (t *tree) addCmd(specs connector.Specs, sp *connector.Spec) *cobra.Command {
 	var o options
 	cmd := &cobra.Command{
 		Use:   string(sp.Kind) + " --name NAME [options]",
@@ -92,6 +92,16 @@ not needed afterwards. Options left out take the defaults shown.`,
 		}),
 	}
 	o.bind(cmd.Flags(), sp)
+	// Another kind's flag (Okta's --url on a OneLogin connector, whose
+	// tenant is --domain) is named as such, with what this kind takes.
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if flag, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok {
+			if why := specs.ForeignFlag(sp, flag); why != "" {
+				return usagef("%s; see: %s --help", why, c.CommandPath())
+			}
+		}
+		return usagef("%v; see: %s --help", err, c.CommandPath())
+	})
 	return declare(cmd, needsBackend)
 }
 

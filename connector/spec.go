@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -115,4 +116,31 @@ func (ss Specs) Names() string {
 		names[i] = string(s.Kind)
 	}
 	return strings.Join(names, ", ")
+}
+
+// ForeignFlag explains flag, which s does not take, when another kind of
+// ss does (an admin who adds a OneLogin connector with Okta's --url): which
+// kind takes it, and what s takes instead. It is "" for a flag no kind
+// takes, which needs no more than cobra's own message.
+func (ss Specs) ForeignFlag(s *Spec, flag string) string {
+	for _, other := range ss {
+		if other == s {
+			continue
+		}
+		if _, o := other.authOption(flag); other.Option(flag) != nil || o != nil {
+			return fmt.Sprintf("--%s is an option of %s connectors; %s connectors take %s", flag, other.Kind, s.Kind, s.flagList())
+		}
+		for _, a := range other.Auth {
+			if flags := a.Secret.Flags(); slices.Contains(flags[:], flag) {
+				var own []string
+				for _, mine := range s.Auth {
+					for _, f := range mine.Secret.Flags() {
+						own = append(own, "--"+f)
+					}
+				}
+				return fmt.Sprintf("--%s gives the %s; %s connectors take %s", flag, a.Secret.What, s.Kind, strings.Join(own, ", "))
+			}
+		}
+	}
+	return ""
 }

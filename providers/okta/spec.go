@@ -3,6 +3,7 @@ package okta
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -148,16 +149,48 @@ func checkToken(v, what string) (string, error) {
 func checkOrgURL(raw string) (string, error) {
 	u, err := connector.ParseBaseURL(raw)
 	if err != nil {
+		// The address bar of the admin console (…-admin.okta.com/admin/
+		// dashboard) is what an admin copies most: name the org URL at
+		// once rather than the console's, which would be refused next.
+		if origin, ok := originOf(raw); ok {
+			if adminErr := adminConsole(origin); adminErr != nil {
+				return "", adminErr
+			}
+		}
+		return "", err
+	}
+	if err := adminConsole(u); err != nil {
 		return "", err
 	}
 	if sub, ok := connector.Subdomain(u); ok {
 		return "", fmt.Errorf("%q is only the org's subdomain; give its URL, such as https://%s.okta.com", sub, sub)
 	}
+	return u, nil
+}
+
+// adminConsole refuses u, a base URL, when it is an org's admin console
+// host (acme-admin.okta.com), naming the org URL.
+func adminConsole(u string) error {
 	for _, suffix := range []string{"-admin.okta.com", "-admin.oktapreview.com", "-admin.okta-emea.com"} {
 		if strings.HasSuffix(u, suffix) || strings.Contains(u, suffix+":") {
 			fixed := strings.Replace(u, "-admin.", ".", 1)
-			return "", fmt.Errorf("%s is the admin console; use the org URL %s", u, fixed)
+			return fmt.Errorf("%s is the admin console; use the org URL %s", u, fixed)
 		}
 	}
-	return u, nil
+	return nil
+}
+
+// originOf is raw's scheme and host as a base URL, whatever path, query
+// or fragment follow them; false when even those are not a valid one.
+func originOf(raw string) (string, bool) {
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil {
+		return "", false
+	}
+	origin, err := connector.ParseBaseURL(u.Scheme + "://" + u.Host)
+	return origin, err == nil
 }

@@ -37,6 +37,12 @@ func TestSpecURLOption(t *testing.T) {
 		"acme.okta.com":                  "https://acme.okta.com",
 		"https://acme-admin.okta.com":    "https://acme-admin.okta.com is the admin console; use the org URL https://acme.okta.com",
 		"https://acme-admin.okta.com:44": "use the org URL https://acme.okta.com:44",
+		// Copied from the console's address bar: the org URL, not the
+		// console's, which would be refused next.
+		"https://acme-admin.okta.com/admin/dashboard": "https://acme-admin.okta.com is the admin console; use the org URL https://acme.okta.com",
+		"acme-admin.oktapreview.com/admin/users?x=1":  "use the org URL https://acme.oktapreview.com",
+		"https://acme.okta.com/app/UserHome":          `must be the base URL without a path ("/app/UserHome"); use https://acme.okta.com`,
+		"https://u:p@acme-admin.okta.com/admin":       "must not contain credentials",
 	} {
 		next := c
 		err := connector.Changes{Options: map[string]string{"url": in}}.Apply(Spec, &next, time.Now(), time.UTC)
