@@ -224,8 +224,14 @@ func unwrapPath(err error) error {
 }
 
 func plural(n int, word string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return word
+	case strings.HasSuffix(word, "ch"):
+		return word + "es" // batch
 	}
 	return word + "s"
 }
+
+// count is n with its noun: "1 user read", "2 users read".
+func count(n int, noun string) string { return fmt.Sprintf("%d %s", n, plural(n, noun)) }

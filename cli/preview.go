@@ -85,8 +85,8 @@ func (t *tree) checkTable(file string, data []byte, kind connector.Kind) error {
 
 // writePreview prints a preview for people.
 func writePreview(w io.Writer, p api.Preview) error {
-	fmt.Fprintf(w, "Preview of %s for %q against the table in force, %s: %d users read (%s).\n",
-		p.File, p.Connector, p.InForce, p.Read, strings.Join(p.Statuses, ", "))
+	fmt.Fprintf(w, "Preview of %s for %q against the table in force, %s: %s read (%s).\n",
+		p.File, p.Connector, p.InForce, count(p.Read, "user"), strings.Join(p.Statuses, ", "))
 	for _, u := range p.Changed {
 		label := u.Status
 		if u.Label != "" {
@@ -102,10 +102,10 @@ func writePreview(w io.Writer, p api.Preview) error {
 		_, err := fmt.Fprintln(w, "\nNo user of the selected statuses was found; nothing to compare.")
 		return err
 	case n == 0:
-		_, err := fmt.Fprintf(w, "\nNo target of the %d users read would change. Nothing was changed.\n", p.Read)
+		_, err := fmt.Fprintf(w, "\nNo target of the %s read would change. Nothing was changed.\n", count(p.Read, "user"))
 		return err
 	default:
-		_, err := fmt.Fprintf(w, "\n%d of %d users read would change. Nothing was changed; the table takes effect once copied into NC_MAPPINGS_DIR.\n", n, p.Read)
+		_, err := fmt.Fprintf(w, "\n%d of %s read would change. Nothing was changed; the table takes effect once copied into NC_MAPPINGS_DIR.\n", n, count(p.Read, "user"))
 		return err
 	}
 }

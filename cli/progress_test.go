@@ -10,6 +10,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"neurons-connector/api"
 	"neurons-connector/engine"
 )
 
@@ -71,5 +72,27 @@ func TestProgressTextShowsTheWait(t *testing.T) {
 	got = progressText(engine.Progress{Pages: 3, Fetched: 600, Stats: engine.Stats{Calls: 40}}, 2*time.Second, now)
 	if !strings.HasPrefix(got, "600 users (3 pages, 300/s)") || strings.Contains(got, "waiting") {
 		t.Errorf("%q", got)
+	}
+}
+
+// Counts of one read as one: a small tenant's run said "1 users read" and
+// "1 API calls".
+func TestCountsOfOneAreSingular(t *testing.T) {
+	got := progressText(engine.Progress{Pages: 1, Fetched: 1, Upserts: 1, Stats: engine.Stats{Calls: 1}}, time.Second, time.Now())
+	if want := "1 user (1 page, 1/s), 1 upsert, 0 deletes, 1 API call"; got != want {
+		t.Errorf("progress %q, want %q", got, want)
+	}
+	var buf bytes.Buffer
+	tr := &tree{env: Env{Stderr: &buf}}
+	start := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	tr.summary(api.Run{Mode: "full", ModeReason: "first run", Result: "ok", Start: start, End: start.Add(time.Second),
+		Fetched: 1, Upserted: 1, Held: 1, APICalls: 1, RateLimitWaits: 1, RateLimitWait: "1s"})
+	if want := "1 user read, 1 upserted, 1 delete held; 1 API call, 1 rate-limit wait (1s)"; !strings.Contains(buf.String(), want) {
+		t.Errorf("summary %q lacks %q", buf.String(), want)
+	}
+	for n, want := range map[int]string{0: "0 batches", 1: "1 batch", 2: "2 batches"} {
+		if got := count(n, "batch"); got != want {
+			t.Errorf("count(%d, batch) = %q", n, got)
+		}
 	}
 }

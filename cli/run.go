@@ -152,23 +152,23 @@ func (t *tree) dryReport(res api.RunResult) error {
 		r = *res.Run
 	}
 	if h := res.Held; h != nil {
-		fmt.Fprintf(t.env.Stderr, "dry run (%s, %s): %d users read, %d upserts would be pushed, and %d deletes would be held: %s; nothing was changed\n",
-			r.Mode, r.ModeReason, r.Fetched, r.Upserted, h.Count, h.Why)
+		fmt.Fprintf(t.env.Stderr, "dry run (%s, %s): %s read, %s would be pushed, and %s would be held: %s; nothing was changed\n",
+			r.Mode, r.ModeReason, count(r.Fetched, "user"), count(r.Upserted, "upsert"), count(h.Count, "delete"), h.Why)
 		return nil
 	}
-	fmt.Fprintf(t.env.Stderr, "dry run (%s, %s): %d users read, %d upserts and %d deletes would be pushed; nothing was changed\n",
-		r.Mode, r.ModeReason, r.Fetched, r.Upserted, r.Deleted)
+	fmt.Fprintf(t.env.Stderr, "dry run (%s, %s): %s read, %s and %s would be pushed; nothing was changed\n",
+		r.Mode, r.ModeReason, count(r.Fetched, "user"), count(r.Upserted, "upsert"), count(r.Deleted, "delete"))
 	return nil
 }
 
 func (t *tree) summary(r api.Run) {
 	deleted := fmt.Sprintf("%d deleted", r.Deleted)
 	if r.Held > 0 {
-		deleted = fmt.Sprintf("%d deletes held", r.Held)
+		deleted = count(r.Held, "delete") + " held"
 	}
-	fmt.Fprintf(t.env.Stderr, "%s run (%s) %s in %s: %d users read%s, %d upserted, %s; %d API calls, %d rate-limit waits (%s)\n",
-		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), r.Fetched, rereadNote(r.Reread), r.Upserted, deleted,
-		r.APICalls, r.RateLimitWaits, r.RateLimitWait)
+	fmt.Fprintf(t.env.Stderr, "%s run (%s) %s in %s: %s read%s, %d upserted, %s; %s, %s (%s)\n",
+		r.Mode, r.ModeReason, r.Result, r.End.Sub(r.Start).Round(time.Millisecond), count(r.Fetched, "user"), rereadNote(r.Reread), r.Upserted, deleted,
+		count(r.APICalls, "API call"), count(r.RateLimitWaits, "rate-limit wait"), r.RateLimitWait)
 	for _, w := range r.Warnings {
 		fmt.Fprintln(t.env.Stderr, "warning: "+w)
 	}
@@ -221,11 +221,11 @@ func (u *progressUI) update(p engine.Progress) {
 func progressText(p engine.Progress, elapsed time.Duration, now time.Time) string {
 	var text string
 	if p.Pages == 0 {
-		text = fmt.Sprintf("reading (%d API calls so far)", p.Stats.Calls)
+		text = fmt.Sprintf("reading (%s so far)", count(p.Stats.Calls, "API call"))
 	} else {
 		rate := float64(p.Fetched) / max(elapsed.Seconds(), 0.001)
-		text = fmt.Sprintf("%d users (%d pages, %.0f/s), %d upserts, %d deletes, %d API calls",
-			p.Fetched, p.Pages, rate, p.Upserts, p.Deletes, p.Stats.Calls)
+		text = fmt.Sprintf("%s (%s, %.0f/s), %s, %s, %s", count(p.Fetched, "user"), count(p.Pages, "page"), rate,
+			count(p.Upserts, "upsert"), count(p.Deletes, "delete"), count(p.Stats.Calls, "API call"))
 	}
 	if p.Stats.RateLimitWait > 0 {
 		text += fmt.Sprintf(", %s waited on rate limits", p.Stats.RateLimitWait.Round(time.Second))

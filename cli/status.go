@@ -111,19 +111,19 @@ func statusDetails(specs connector.Specs, v api.Status) [][2]string {
 	}
 	if d := v.Daemon; d != nil {
 		if d.Running {
-			rows = append(rows, [2]string{"Running", fmt.Sprintf("since %s: %d users read, %d upserts, %d deletes so far",
-				d.RunningSince.Format(time.RFC3339), d.Progress.Fetched, d.Progress.Upserts, d.Progress.Deletes)})
+			rows = append(rows, [2]string{"Running", fmt.Sprintf("since %s: %s read, %s, %s so far",
+				d.RunningSince.Format(time.RFC3339), count(d.Progress.Fetched, "user"), count(d.Progress.Upserts, "upsert"), count(d.Progress.Deletes, "delete"))})
 		}
 		if d.Failures > 0 {
-			rows = append(rows, [2]string{"Failing", fmt.Sprintf("%d scheduled runs in a row; next try %s", d.Failures, d.RetryAt.Format(time.RFC3339))})
+			rows = append(rows, [2]string{"Failing", fmt.Sprintf("%s in a row; next try %s", count(d.Failures, "scheduled run"), d.RetryAt.Format(time.RFC3339))})
 		}
 		if d.PushError != "" {
 			rows = append(rows, [2]string{"Pushing stopped", d.PushError})
 		}
 	}
 	if n := v.NotAccepted; n != nil {
-		rows = append(rows, [2]string{"Not accepted", fmt.Sprintf("%d records in %d batches the sink acknowledged short (the last %s, %s); %s",
-			n.Records, n.Batches, n.LastBatch, n.Last.Format(time.RFC3339), n.Fix)})
+		rows = append(rows, [2]string{"Not accepted", fmt.Sprintf("%s in %s the sink acknowledged short (the last %s, %s); %s",
+			count(n.Records, "record"), count(n.Batches, "batch"), n.LastBatch, n.Last.Format(time.RFC3339), n.Fix)})
 	}
 	if r := v.Refused; r != nil {
 		rows = append(rows, [2]string{"Refused batch", fmt.Sprintf("%s (%d records), since %s: %s; %s",
@@ -173,9 +173,4 @@ func usersLine(r *api.Run) string {
 }
 
 // outboxWords is the status's Outbox line.
-func outboxWords(batches int) string {
-	if batches == 1 {
-		return "1 batch waiting for the sink"
-	}
-	return fmt.Sprintf("%d batches waiting for the sink", batches)
-}
+func outboxWords(batches int) string { return count(batches, "batch") + " waiting for the sink" }
