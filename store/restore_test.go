@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -116,4 +117,42 @@ func readAll(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A copy that cannot take the database's name leaves the database under
+// its name with its content, no second name for it, and no temporary copy:
+// whether the database was kept by a second link or, where the file system
+// has no hard links, moved aside and moved back.
+func TestRestoreThatCannotPutTheCopyInPlaceChangesNothing(t *testing.T) {
+	for _, noLinks := range []bool{false, true} {
+		dir, path, before := emptyDatabase(t)
+		from := filepath.Join(t.TempDir(), "backup.db")
+		copyFile(t, path, from)
+		link, rename := linkFile, renameFile
+		t.Cleanup(func() { linkFile, renameFile = link, rename })
+		if noLinks {
+			linkFile = func(string, string) error { return &os.LinkError{Op: "link", Err: errors.ErrUnsupported} }
+		}
+		renames := 0
+		renameFile = func(from, to string) error {
+			renames++
+			if to == path && strings.HasSuffix(from, ".restore") {
+				return &os.LinkError{Op: "rename", Old: from, New: to, Err: os.ErrPermission}
+			}
+			return os.Rename(from, to)
+		}
+		_, err := Restore{Path: path, From: from, Now: time.Now()}.Run()
+		if err == nil || !strings.Contains(err.Error(), "put the copy in place of") {
+			t.Errorf("no links %v: %v", noLinks, err)
+		}
+		if want := map[bool]int{false: 1, true: 3}[noLinks]; renames != want {
+			t.Errorf("no links %v: %d renames, want %d (the path the test meant to take)", noLinks, renames, want)
+		}
+		if after := readAll(t, path); !bytes.Equal(after, before) {
+			t.Errorf("no links %v: the database changed", noLinks)
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("no links %v: the data directory holds %v", noLinks, entries)
+		}
+	}
 }
