@@ -2,62 +2,88 @@ package control
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
+	"time"
 
 	"github.com/Microsoft/go-winio"
 	"golang.org/x/sys/windows"
 )
 
 // SocketFile is not used on Windows, whose daemon listens on a named pipe
-// derived from the data directory; it names the pipe in messages.
+// of a name it draws (pipename.go); it names the pipe in messages.
 const SocketFile = `\\.\pipe\neurons-connector-*`
-
-// pipeName is the daemon's pipe for dataDir: one per data directory, so
-// that two daemons (and tests) on different directories do not meet.
-func pipeName(dataDir string) string {
-	abs, err := filepath.Abs(dataDir)
-	if err != nil {
-		abs = dataDir
-	}
-	sum := sha256.Sum256([]byte(strings.ToLower(abs)))
-	return `\\.\pipe\neurons-connector-` + hex.EncodeToString(sum[:8])
-}
 
 // Listen opens the local API's named pipe. Its ACL admits only SYSTEM,
 // the Administrators and the daemon's own account; winio creates it as the
-// pipe's first instance, so a pipe an impostor opened first makes this fail
-// instead of sharing the name.
-func Listen(_ context.Context, dataDir string, log *slog.Logger) (net.Listener, error) {
+// pipe's first instance, so a name someone else holds makes it fail
+// instead of sharing the name. The daemon keeps the name it drew before;
+// if another daemon holds it, this one must not start; if another process
+// does (which may have taken it on purpose, to keep the service from
+// starting), the daemon draws a new name, which that process cannot read.
+func Listen(ctx context.Context, dataDir string, log *slog.Logger) (net.Listener, error) {
 	me, err := currentUserSID()
 	if err != nil {
 		return nil, err
 	}
-	sddl := "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;" + me.String() + ")"
-	l, err := winio.ListenPipe(pipeName(dataDir), &winio.PipeConfig{SecurityDescriptor: sddl})
+	cfg := &winio.PipeConfig{SecurityDescriptor: "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;" + me.String() + ")"}
+	name, err := readPipeName(dataDir)
+	if err != nil { // none yet, or a file to replace
+		if name, err = newPipeName(dataDir); err != nil {
+			return nil, err
+		}
+	}
+	l, err := winio.ListenPipe(name, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open the local API pipe %s: %w; is another neurons-connector daemon running on %s?", pipeName(dataDir), err, dataDir)
+		// Only a daemon that answers as one keeps this one from starting.
+		// Anything else (a pipe that refuses this account, one kept busy,
+		// another account's) is what someone may have done on purpose; a
+		// probe that waits is cut short for the same reason.
+		probe, cancel := context.WithTimeout(ctx, 3*time.Second)
+		c, held := dialName(probe, name)
+		cancel()
+		if held == nil {
+			_ = c.Close()
+			return nil, fmt.Errorf("open the local API pipe %s: %w; another neurons-connector daemon is running on %s", name, err, dataDir)
+		}
+		log.Warn(fmt.Sprintf("cannot open the local API pipe %s (%v), and no daemon answers on it (%v): another process may hold it; "+
+			"the daemon takes a new name, which only administrators can read", name, err, held))
+		if name, err = newPipeName(dataDir); err != nil {
+			return nil, err
+		}
+		if l, err = winio.ListenPipe(name, cfg); err != nil {
+			return nil, fmt.Errorf("open the local API pipe %s: %w", name, err)
+		}
 	}
 	return &guarded{Listener: l, check: func(net.Conn) error { return nil }, log: log}, nil
 }
 
-// dial connects to the daemon's pipe and checks, before anything is sent,
-// that the process serving it runs as SYSTEM, an administrator or this
-// user: a pipe of the same name opened by anyone else gets nothing.
+// dial connects to the pipe the daemon recorded in dataDir and checks,
+// before anything is sent, that the process serving it runs as SYSTEM,
+// an administrator or this user: a pipe of that name opened by anyone
+// else gets nothing.
 func dial(ctx context.Context, dataDir string) (net.Conn, error) {
-	c, err := winio.DialPipeContext(ctx, pipeName(dataDir))
+	name, err := readPipeName(dataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoDaemon
+	}
+	if err != nil {
+		return nil, err
+	}
+	return dialName(ctx, name)
+}
+
+func dialName(ctx context.Context, name string) (net.Conn, error) {
+	c, err := winio.DialPipeContext(ctx, name)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
 		return nil, errNoDaemon
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reach the daemon's pipe %s: %w", pipeName(dataDir), err)
+		return nil, fmt.Errorf("reach the daemon's pipe %s: %w", name, err)
 	}
 	if err := checkServer(c); err != nil {
 		_ = c.Close()

@@ -1,0 +1,75 @@
+package control
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// On Windows the daemon listens on a named pipe, and pipe names are one
+// namespace for the whole machine: any local user may create a pipe under
+// any free name. A name derived from the data directory alone could be
+// taken before the service starts by someone who wants it not to start
+// (the daemon refuses to share a name). So the name holds 128 random bits,
+// drawn by the daemon and written to pipeFile in the data directory, which
+// only the daemon's account and administrators may read: the command line
+// reads it there, and no one else can know it before the daemon listens.
+// Unix sockets live in the data directory itself and need none of this.
+
+// pipeFile is the file, in the data directory, that names the pipe.
+const pipeFile = "daemon.pipe"
+
+// pipePrefix begins every name the daemon draws.
+const pipePrefix = `\\.\pipe\neurons-connector-`
+
+// newPipeName draws a pipe name and records it in dataDir, replacing the
+// one recorded before; the file is written whole under another name and
+// then renamed, so that a command never reads half a name.
+func newPipeName(dataDir string) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	name := pipePrefix + hex.EncodeToString(b[:])
+	path := filepath.Join(dataDir, pipeFile)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(name+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("record the daemon's pipe name: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("record the daemon's pipe name: %w", err)
+	}
+	return name, nil
+}
+
+// readPipeName is the pipe name recorded in dataDir; an error that
+// errors.Is fs.ErrNotExist when none is (no daemon of this version has
+// run there). A file that names anything but a pipe of this machine drawn
+// as newPipeName draws them is refused: a name such as \\host\pipe\x
+// would send the command's connection, and the Windows credentials that
+// go with it, to another machine.
+func readPipeName(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, pipeFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	name := strings.TrimSpace(string(b))
+	if !validPipeName(name) {
+		return "", fmt.Errorf("%s does not hold a pipe name the daemon draws; stop the service, delete the file and start the service again", path)
+	}
+	return name, nil
+}
+
+func validPipeName(name string) bool {
+	id, ok := strings.CutPrefix(name, pipePrefix)
+	if !ok || len(id) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
