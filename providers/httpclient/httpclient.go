@@ -16,7 +16,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 
 	"neurons-connector/fault"
@@ -84,7 +83,7 @@ func Classify(host string, err error) error {
 		return &NetError{host, "the server does not speak TLS on this port", "check the URL's scheme and port", err, fault.ErrConfig}
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return &NetError{host, "the request timed out", "check the network, firewall or proxy (HTTPS_PROXY); the provider may be slow", err, fault.ErrTransient}
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case refused(err):
 		return &NetError{host, "the connection was refused", "check the URL's port and any firewall or proxy", err, fault.ErrTransient}
 	case dnsErr != nil:
 		return &NetError{host, "name resolution failed", "check DNS and the network", err, fault.ErrTransient}
