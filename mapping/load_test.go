@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -235,13 +236,13 @@ func TestOverrideNamesIgnoreCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	src.OverridesDir = "/etc/nc/mappings"
-	if tb, err := src.Load(okta.Kind, "Okta prod"); err != nil || tb.File != "/etc/nc/mappings/okta prod.csv" {
+	if tb, err := src.Load(okta.Kind, "Okta prod"); err != nil || tb.File != filepath.Join("/etc/nc/mappings", "okta prod.csv") {
 		t.Errorf("the connector's own table: %v %v", tb, err)
 	}
-	if tb, err := src.Load(okta.Kind, "Okta test"); err != nil || tb.File != "/etc/nc/mappings/OKTA.csv" {
+	if tb, err := src.Load(okta.Kind, "Okta test"); err != nil || tb.File != filepath.Join("/etc/nc/mappings", "OKTA.csv") {
 		t.Errorf("the type's table: %v %v", tb, err)
 	}
-	if own, err := src.OwnTable("OKTA PROD"); err != nil || own != "/etc/nc/mappings/okta prod.csv" {
+	if own, err := src.OwnTable("OKTA PROD"); err != nil || own != filepath.Join("/etc/nc/mappings", "okta prod.csv") {
 		t.Errorf("OwnTable: %q %v", own, err)
 	}
 	if own, err := src.OwnTable("Okta test"); err != nil || own != "" {
@@ -251,7 +252,7 @@ func TestOverrideNamesIgnoreCase(t *testing.T) {
 	// the type's, and an Okta connector named "OneLogin" is not mapped with
 	// the OneLogin table.
 	overrides["onelogin.csv"] = &fstest.MapFile{Data: []byte("target,source,transform,notes\nUser.Email,email,,\n")}
-	if tb, err := src.Load(okta.Kind, "OneLogin"); err != nil || tb.File != "/etc/nc/mappings/OKTA.csv" {
+	if tb, err := src.Load(okta.Kind, "OneLogin"); err != nil || tb.File != filepath.Join("/etc/nc/mappings", "OKTA.csv") {
 		t.Errorf("an Okta connector named OneLogin: %v %v", tb, err)
 	}
 	for _, name := range []string{"okta", "OneLogin"} {
@@ -265,7 +266,7 @@ func TestOverrideNamesIgnoreCase(t *testing.T) {
 		t.Errorf("two files for one table: %v", err)
 	}
 	overrides["Okta prod.csv"] = row("")
-	if tb, err := src.Load(okta.Kind, "Okta prod"); err != nil || tb.File != "/etc/nc/mappings/Okta prod.csv" {
+	if tb, err := src.Load(okta.Kind, "Okta prod"); err != nil || tb.File != filepath.Join("/etc/nc/mappings", "Okta prod.csv") {
 		t.Errorf("the exact name: %v %v", tb, err)
 	}
 }

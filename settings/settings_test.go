@@ -21,9 +21,10 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dataDir, _ := filepath.Abs("/var/lib/neurons-connector") // on Windows, on the current drive
 	want := Settings{
-		DataDir: "/var/lib/neurons-connector", ServerName: "Cloud", Sink: SinkCSV,
-		CSVDir: "/var/lib/neurons-connector/csv", Listen: "127.0.0.1:7780", LogLevel: "info", LogFormat: "text",
+		DataDir: dataDir, ServerName: "Cloud", Sink: SinkCSV,
+		CSVDir: filepath.Join(dataDir, "csv"), Listen: "127.0.0.1:7780", LogLevel: "info", LogFormat: "text",
 	}
 	if s.DataDir != want.DataDir || s.ServerName != want.ServerName || s.Sink != want.Sink || s.CSVDir != want.CSVDir ||
 		s.Listen != want.Listen || s.LogLevel != want.LogLevel || s.LogFormat != want.LogFormat {

@@ -138,31 +138,14 @@ func Open(path string, opts Options) (*DB, error) {
 			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
 		}
 	}
-	b, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, &InUseError{Path: path}
-	}
-	var pathErr *fs.PathError
-	var errno syscall.Errno
-	if errors.As(err, &errno) && errors.Is(err, syscall.ENOMEM) {
-		// bbolt maps the whole file: the system refused it the address
-		// space, which is no damage (TestADatabaseTheSystemWillNotMapIsNotDamaged).
-		return nil, mapRefused("open database", path, err)
-	}
-	if err != nil && !errors.As(err, &pathErr) && !errors.As(err, &errno) {
-		// Not the OS refusing the file (permissions, a read-only or full
-		// disk, a mapping it will not make), so bbolt found the file
-		// itself wrong: no valid meta page, a bad checksum, a truncated
-		// file.
-		var damaged *DamagedError
-		if !errors.As(err, &damaged) {
-			err = &DamagedError{Path: path, Cause: oneLine(err.Error())}
+	if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() && info.Size() > 0 { //nolint:gosec // G703: the admin's own data directory
+		if err := readFirst(path, opts.LockTimeout); err != nil {
+			return nil, err
 		}
-		return nil, err
 	}
+	b, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w; the account running neurons-connector must be able to read and "+
-			"write it (owner and mode 0600), on a disk that is writable and not full", path, err)
+		return nil, openError(path, err)
 	}
 	// bbolt takes the list of free pages as it finds it: garbage there that
 	// still looks like a list would have the next write put pages over
@@ -193,6 +176,55 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return d, nil
+}
+
+// readFirst opens the database at path read-only and checks its list of
+// free pages, before Open opens it to write. Opened to write, bbolt on
+// Windows grows a file to its first mapping before it has read the meta
+// pages (a file of garbage came out larger), and a list of free pages of
+// garbage makes it panic once the mapping is made, which then stays for
+// the process's life: Windows will not replace a mapped file, which
+// salvage and restore do. Read-only, bbolt neither grows the file nor
+// reads that list, and its shared lock keeps writers out while the list
+// is checked.
+func readFirst(path string, timeout time.Duration) error {
+	ro, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: timeout})
+	if err != nil {
+		return openError(path, err)
+	}
+	p := freelistProblem(path)
+	_ = ro.Close()
+	if p != "" {
+		return &DamagedError{Path: path, Cause: p}
+	}
+	return nil
+}
+
+// openError says why bbolt would not open the database at path.
+func openError(path string, err error) error {
+	if errors.Is(err, berrors.ErrTimeout) {
+		return &InUseError{Path: path}
+	}
+	var pathErr *fs.PathError
+	var errno syscall.Errno
+	if errors.As(err, &errno) && errors.Is(err, syscall.ENOMEM) {
+		// bbolt maps the whole file: the system refused it the address
+		// space, which is no damage (TestADatabaseTheSystemWillNotMapIsNotDamaged).
+		return mapRefused("open database", path, err)
+	}
+	if !errors.As(err, &pathErr) && !errors.As(err, &errno) {
+		// Not the OS refusing the file (permissions, a read-only or full
+		// disk, a mapping it will not make), so bbolt found the file
+		// itself wrong: no valid meta page, a bad checksum, a truncated
+		// file.
+		var damaged *DamagedError
+		if !errors.As(err, &damaged) {
+			err = &DamagedError{Path: path, Cause: oneLine(err.Error())}
+		}
+		return err
+	}
+	return fmt.Errorf("open database %s: %w; the account running neurons-connector must be able to read and "+
+		"write it (owner and mode 0600), on a disk that is writable and not full", path, err)
 }
 
 // openBolt is bolt.Open, with bbolt's panics on a damaged file (a

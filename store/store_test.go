@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestNewDatabaseHasModeAndSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if perm := info.Mode().Perm(); perm != 0o600 {
+	if perm := info.Mode().Perm(); runtime.GOOS != "windows" && perm != 0o600 { // Windows: ACLs, not modes
 		t.Errorf("database mode %04o, want 0600", perm)
 	}
 	err = db.View(func(tx *Tx) error {
@@ -290,7 +291,7 @@ func TestWrongAndMissingKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, err := os.Stat(keyPath)
-	if err != nil || info.Mode().Perm() != 0o600 {
+	if err != nil || runtime.GOOS != "windows" && info.Mode().Perm() != 0o600 { // Windows: ACLs, not modes
 		t.Fatalf("key file: %v, mode %v", err, info.Mode())
 	}
 
