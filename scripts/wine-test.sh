@@ -6,7 +6,9 @@
 # its refusal to delete a test's temporary folder ("unlinkat ... Invalid
 # function"), and its ACLs, which private.Restrict cannot narrow ("lets
 # S-1-1-0 read or change it"). A test whose only complaints are those is
-# counted apart. CI runs none of this; it is for a change to Windows code.
+# counted apart. A test's t.Log lines show among the reasons too (go test
+# prints them alike when it fails). CI runs none of this; it is for a
+# change to Windows code.
 #   scripts/wine-test.sh ./control ./providers/httpclient
 # Needs wine64 and the MinGW-w64 C compiler (Debian: apt-get install wine64
 # gcc-mingw-w64-x86-64). Go 1.24+ loads bcryptprimitives.dll, which Wine 8

@@ -699,7 +699,11 @@ func TestFullPassListsUsersWhileTheSweepRuns(t *testing.T) {
 	dir := t.TempDir()
 	// Two apps calls a minute (one for this token): the sweep waits a minute
 	// per call on the fake clock, and the delays keep it busy in real time.
-	slow := newFixture(t, oktatest.Options{Users: 700, Seed: 5, Limits: map[string]int{"apps": 2, "users": 600, "devices": 600}},
+	// A request out counts in each new window, so while one is delayed the
+	// next apps call sleeps window after window on the fake clock, which
+	// may run months ahead on a slow machine (it did under Wine): the
+	// token must not lapse meanwhile.
+	slow := newFixture(t, oktatest.Options{Users: 700, Seed: 5, TokenIdle: -1, Limits: map[string]int{"apps": 2, "users": 600, "devices": 600}},
 		Options{PageSize: 100, SpoolDir: dir})
 	slow.sim.Inject(oktatest.Fault{Path: "/api/v1/apps", Skip: 2, Delay: 200 * time.Millisecond, Times: 3})
 	got, cur, err := slow.pass(t, engine.Full, nil, "ACTIVE", "SUSPENDED")
