@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // On Windows the daemon listens on a named pipe, and pipe names are one
@@ -25,31 +27,54 @@ const pipeFile = "daemon.pipe"
 // pipePrefix begins every name the daemon draws.
 const pipePrefix = `\\.\pipe\neurons-connector-`
 
-// newPipeName draws a pipe name and records it in dataDir, replacing the
-// one recorded before; the file is written whole under another name and
-// then renamed, so that a command never reads half a name.
-func newPipeName(dataDir string) (string, error) {
+// drawPipeName draws a pipe name.
+func drawPipeName() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	name := pipePrefix + hex.EncodeToString(b[:])
+	return pipePrefix + hex.EncodeToString(b[:]), nil
+}
+
+// recordPipeName records name in dataDir, replacing the one recorded
+// before; the file is written whole under another name and then renamed,
+// so that a command never reads half a name.
+func recordPipeName(dataDir, name string) error {
 	path := filepath.Join(dataDir, pipeFile)
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(name+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("record the daemon's pipe name: %w", err)
+		return fmt.Errorf("record the daemon's pipe name: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("record the daemon's pipe name: %w", err)
+		return fmt.Errorf("record the daemon's pipe name: %w", err)
 	}
-	return name, nil
+	return nil
+}
+
+// published is a listener on a pipe whose name it records at its first
+// Accept. The daemon accepts once it holds the database: a daemon that
+// stops before (a second one, which waited on the lock of a first one too
+// busy to answer its probe) leaves the name of the one that runs.
+type published struct {
+	net.Listener
+	once   sync.Once
+	record func() error
+	err    error
+}
+
+func (p *published) Accept() (net.Conn, error) {
+	p.once.Do(func() { p.err = p.record() })
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p.Listener.Accept()
 }
 
 // readPipeName is the pipe name recorded in dataDir; an error that
 // errors.Is fs.ErrNotExist when none is (no daemon of this version has
-// run there). A file that names anything but a pipe of this machine drawn
-// as newPipeName draws them is refused: a name such as \\host\pipe\x
+// served there). A file that names anything but a pipe of this machine drawn
+// as drawPipeName draws them is refused: a name such as \\host\pipe\x
 // would send the command's connection, and the Windows credentials that
 // go with it, to another machine.
 func readPipeName(dataDir string) (string, error) {

@@ -24,7 +24,8 @@ const SocketFile = `\\.\pipe\neurons-connector-*`
 // instead of sharing the name. The daemon keeps the name it drew before;
 // if another daemon holds it, this one must not start; if another process
 // does (which may have taken it on purpose, to keep the service from
-// starting), the daemon draws a new name, which that process cannot read.
+// starting), the daemon draws a new name, which that process cannot read,
+// and records it once it serves (published).
 func Listen(ctx context.Context, dataDir string, log *slog.Logger) (net.Listener, error) {
 	me, err := currentUserSID()
 	if err != nil {
@@ -32,8 +33,9 @@ func Listen(ctx context.Context, dataDir string, log *slog.Logger) (net.Listener
 	}
 	cfg := &winio.PipeConfig{SecurityDescriptor: "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;" + me.String() + ")"}
 	name, err := readPipeName(dataDir)
-	if err != nil { // none yet, or a file to replace
-		if name, err = newPipeName(dataDir); err != nil {
+	fresh := err != nil // none yet, or a file to replace
+	if fresh {
+		if name, err = drawPipeName(); err != nil {
 			return nil, err
 		}
 	}
@@ -52,14 +54,19 @@ func Listen(ctx context.Context, dataDir string, log *slog.Logger) (net.Listener
 		}
 		log.Warn(fmt.Sprintf("cannot open the local API pipe %s (%v), and no daemon answers on it (%v): another process may hold it; "+
 			"the daemon takes a new name, which only administrators can read", name, err, held))
-		if name, err = newPipeName(dataDir); err != nil {
+		if name, err = drawPipeName(); err != nil {
 			return nil, err
 		}
 		if l, err = winio.ListenPipe(name, cfg); err != nil {
 			return nil, fmt.Errorf("open the local API pipe %s: %w", name, err)
 		}
+		fresh = true
 	}
-	return &guarded{Listener: l, check: func(net.Conn) error { return nil }, log: log}, nil
+	g := &guarded{Listener: l, check: func(net.Conn) error { return nil }, log: log}
+	if !fresh {
+		return g, nil
+	}
+	return &published{Listener: g, record: func() error { return recordPipeName(dataDir, name) }}, nil
 }
 
 // dial connects to the pipe the daemon recorded in dataDir and checks,

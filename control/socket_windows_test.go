@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Microsoft/go-winio"
 )
@@ -32,8 +33,11 @@ func acceptAll(l net.Listener) {
 // data directory still stops at the pipe.
 func TestThePipeCannotBeTakenFirst(t *testing.T) {
 	dir := t.TempDir()
-	name, err := newPipeName(dir)
+	name, err := drawPipeName()
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := recordPipeName(dir, name); err != nil {
 		t.Fatal(err)
 	}
 	squat, err := winio.ListenPipe(name, &winio.PipeConfig{SecurityDescriptor: "D:P(D;;GA;;;WD)"})
@@ -53,7 +57,12 @@ func TestThePipeCannotBeTakenFirst(t *testing.T) {
 	if !strings.Contains(logs.String(), "another process may hold it") {
 		t.Errorf("the log does not say why the name changed: %s", logs.String())
 	}
+	// Recorded once the daemon serves (its first Accept, in acceptAll).
 	drawn, err := readPipeName(dir)
+	for deadline := time.Now().Add(5 * time.Second); (err != nil || drawn == name) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		drawn, err = readPipeName(dir)
+	}
 	if err != nil || drawn == name {
 		t.Fatalf("recorded %q (%v), the squatted name was %q", drawn, err, name)
 	}
