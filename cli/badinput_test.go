@@ -104,6 +104,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown flag", []string{"connector", "list", "--jsn"}, nil, "--jsn"},
 		{"bad setting", []string{"connector", "list"}, map[string]string{"NC_LOG_FORMAT": "xml"}, "NC_LOG_FORMAT"},
 		{"bad secret key setting", okta(), map[string]string{"NC_SECRET_KEY": "c2hvcnQ="}, "NC_SECRET_KEY"},
+		// A proxy's CA saved as DER, or a path mistyped: it would show only
+		// as an untrusted certificate at the first run.
+		{"a CA file without a certificate", []string{"connector", "list"}, map[string]string{"SSL_CERT_FILE": tokenFile}, "SSL_CERT_FILE " + tokenFile + " holds no certificate in PEM"},
+		{"a CA folder that is not there", okta(), map[string]string{"SSL_CERT_DIR": filepath.Join(t.TempDir(), "certs")}, "SSL_CERT_DIR"},
 		{"listen off loopback", []string{"status"}, map[string]string{"NC_LISTEN": "0.0.0.0:7780"}, "NC_LISTEN"},
 		{"serve with a missing settings file", []string{"serve", "--env-file", "/no/such/nc.env"}, nil, "--env-file"},
 		{"serve with a settings file others can read", []string{"serve", "--env-file", openEnv}, nil, "chmod 600"},

@@ -17,6 +17,7 @@ import (
 	"neurons-connector/clock"
 	"neurons-connector/control"
 	"neurons-connector/engine"
+	"neurons-connector/internal/egress"
 	"neurons-connector/local"
 	"neurons-connector/secret"
 	"neurons-connector/service"
@@ -60,6 +61,11 @@ func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 	s.lookup = lookup
 	if s.cfg, err = t.loadSettings(cmd.Context(), lookup); err != nil {
 		return s, err
+	}
+	// A CA file the admin named that cannot be read would otherwise show
+	// only as "certificate not trusted" at the first call through the proxy.
+	if _, err := egress.EnvRoots(func(k string) string { v, _ := lookup(k); return v }); err != nil {
+		return s, usagef("%v", err)
 	}
 	s.log = newLogger(t.env.Stderr, s.cfg, nil)
 	for _, w := range append(warnings, t.misspelt()...) {

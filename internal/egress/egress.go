@@ -25,8 +25,12 @@ const MaxRedirects = 3
 var ErrRedirect = errors.New("redirect refused")
 
 // Client returns the client for outgoing calls; rootCAs replaces the
-// system's trusted CAs (the simulators' CA in tests), nil keeps them.
+// system's trusted CAs (the simulators' CA in tests), nil keeps them, with
+// those SSL_CERT_FILE and SSL_CERT_DIR name (roots.go).
 func Client(rootCAs *x509.CertPool) *http.Client {
+	if rootCAs == nil {
+		rootCAs = systemRoots()
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: rootCAs}
 	// Go keeps two idle connections per host by default; a provider client
