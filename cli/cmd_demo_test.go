@@ -12,7 +12,8 @@ import (
 // behind (or, with --keep, the data directory is).
 func TestDemo(t *testing.T) {
 	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
+	t.Setenv("TMPDIR", tmp) // os.TempDir on Unix
+	t.Setenv("TMP", tmp)    // and on Windows
 	h := newHarness(t)
 	r := h.run("demo", "--users", "300")
 	if r.code != 0 {

@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -105,7 +106,11 @@ func TestARenameKeepsTheConnectorsOwnTable(t *testing.T) {
 	r := h.run("connector", "edit", "Okta test", "--name", "Okta prod")
 	want := `connector "Okta test" has its own mapping table ` + filepath.Join(dir, "okta test.csv") + `, which goes by the connector's name: ` +
 		`renamed "Okta prod", it would map its users with its type's table instead; copy the table to ` + filepath.Join(dir, "Okta prod.csv") + " first"
-	if r.code != 2 || !strings.Contains(r.stderr, want) {
+	stderr := r.stderr
+	if runtime.GOOS == "windows" { // its names are one file in any case: the table may be named as the connector is
+		stderr, want = strings.ToLower(stderr), strings.ToLower(want)
+	}
+	if r.code != 2 || !strings.Contains(stderr, want) {
 		t.Fatalf("exit %d: %q", r.code, r.stderr)
 	}
 	if after := h.snapshot(); after["neurons-connector.db"] != before["neurons-connector.db"] {
