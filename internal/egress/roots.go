@@ -1,6 +1,7 @@
 package egress
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -20,8 +21,8 @@ import (
 // EnvRoots reads the certificates SSL_CERT_FILE and SSL_CERT_DIR name
 // (through getenv; the folders separated by the system's list separator,
 // as Go reads them on Unix): nil when neither is set. An error names the
-// variable whose file or folder cannot be read or holds no certificate,
-// since an admin who set it meant a CA to be trusted.
+// variable whose file cannot be read or holds no certificate, or whose
+// folders yield none, since an admin who set it meant a CA to be trusted.
 func EnvRoots(getenv func(string) string) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	if f := strings.TrimSpace(getenv("SSL_CERT_FILE")); f != "" {
@@ -34,24 +35,32 @@ func EnvRoots(getenv func(string) string) ([]*x509.Certificate, error) {
 		}
 		certs = append(certs, found...)
 	}
-	for _, dir := range filepath.SplitList(getenv("SSL_CERT_DIR")) {
+	// Folders as Go reads them on Unix: one that is not there is passed
+	// over (a list set for several systems), but a list that yields no
+	// certificate at all is a mistake.
+	dirs, fromDirs := strings.TrimSpace(getenv("SSL_CERT_DIR")), 0
+	var firstErr error
+	for _, dir := range filepath.SplitList(dirs) {
 		if dir = strings.TrimSpace(dir); dir == "" {
 			continue
 		}
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("SSL_CERT_DIR %s: %w", dir, err)
+			firstErr = cmp.Or(firstErr, err)
+			continue
 		}
-		n := len(certs)
 		for _, e := range entries {
 			if e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0 {
 				found, _ := pemFile(filepath.Join(dir, e.Name())) // other files may sit there, as in /etc/ssl/certs
-				certs = append(certs, found...)
+				certs, fromDirs = append(certs, found...), fromDirs+len(found)
 			}
 		}
-		if len(certs) == n {
-			return nil, fmt.Errorf("SSL_CERT_DIR %s holds no certificate in PEM (-----BEGIN CERTIFICATE-----); put the CA's certificate there in that form", dir)
+	}
+	if dirs != "" && fromDirs == 0 {
+		if firstErr != nil {
+			return nil, fmt.Errorf("SSL_CERT_DIR %s: %w; point it at a folder of PEM certificates", dirs, firstErr)
 		}
+		return nil, fmt.Errorf("SSL_CERT_DIR %s holds no certificate in PEM (-----BEGIN CERTIFICATE-----); put the CA's certificate there in that form", dirs)
 	}
 	return certs, nil
 }

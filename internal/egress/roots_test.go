@@ -55,6 +55,9 @@ func TestEnvRoots(t *testing.T) {
 		{name: "a DER file", file: notPEM, wantErr: "SSL_CERT_FILE " + notPEM + " holds no certificate in PEM"},
 		{name: "a folder without certificates", dirs: empty, wantErr: "SSL_CERT_DIR " + empty + " holds no certificate in PEM"},
 		{name: "a folder that is not there", dirs: filepath.Join(dir, "none"), wantErr: "SSL_CERT_DIR " + filepath.Join(dir, "none")},
+		// As Go on Unix: a folder of the list that is not there is passed over.
+		{name: "a list with a folder not there", dirs: filepath.Join(dir, "none") + string(filepath.ListSeparator) + certs, want: 1},
+		{name: "a list of folders without certificates", dirs: empty + string(filepath.ListSeparator) + filepath.Join(dir, "none"), wantErr: "SSL_CERT_DIR " + empty},
 	} {
 		env := map[string]string{"SSL_CERT_FILE": tc.file, "SSL_CERT_DIR": tc.dirs}
 		got, err := EnvRoots(func(k string) string { return env[k] })
