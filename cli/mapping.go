@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"neurons-connector/internal/robustio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,7 +208,7 @@ func writeAtomic(path string, mode os.FileMode, fill func(f *os.File) error) err
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = robustio.Rename(tmp.Name(), path)
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)

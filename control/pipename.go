@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"neurons-connector/internal/robustio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func recordPipeName(dataDir, name string) error {
 	if err := os.WriteFile(tmp, []byte(name+"\n"), 0o600); err != nil {
 		return fmt.Errorf("record the daemon's pipe name: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := robustio.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("record the daemon's pipe name: %w", err)
 	}

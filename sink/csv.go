@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"neurons-connector/internal/robustio"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -159,7 +160,7 @@ func RenameDrop(dir, from, to string) error {
 	if _, err := os.Lstat(old); err != nil {
 		return nil //nolint:nilerr // no drop to be seen: nothing to move
 	}
-	return os.Rename(old, DropPath(dir, to))
+	return robustio.Rename(old, DropPath(dir, to))
 }
 
 // dropName is the name the drop of conn goes under: the connector's name
@@ -258,7 +259,7 @@ func (c *CSV) write(conn Connector) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := robustio.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	if err := private.Inherit(path); err != nil {

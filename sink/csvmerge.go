@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"neurons-connector/internal/robustio"
 	"os"
 	"path/filepath"
 	"slices"
@@ -294,7 +295,7 @@ func (s *stateWriter) commit(cols []string, counts []int) error {
 	if s.err != nil {
 		return fmt.Errorf("write %s: %w", s.path, s.err)
 	}
-	if err := os.Rename(s.f.Name(), s.path); err != nil {
+	if err := robustio.Rename(s.f.Name(), s.path); err != nil {
 		return err
 	}
 	s.f = nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"neurons-connector/internal/robustio"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,10 +115,10 @@ func (r Restore) Run() (RestoreReport, error) {
 	return rep, nil
 }
 
-// linkFile and renameFile are os.Link and os.Rename, which tests make fail
+// linkFile and renameFile are os.Link and robustio.Rename, which tests make fail
 // where no file system of a test's can: a file system without hard links
 // (FAT, some network shares) and a final rename refused.
-var linkFile, renameFile = os.Link, os.Rename
+var linkFile, renameFile = os.Link, robustio.Rename
 
 // notInUse fails when another process (the service) holds the database.
 func notInUse(path string) error {

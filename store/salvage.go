@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"neurons-connector/internal/robustio"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,10 +115,10 @@ func (s Salvage) Run() (SalvageReport, error) {
 		// started in between would create an empty database there, with
 		// no connectors. Where links are not to be had, it is moved.
 		if err = os.Link(s.Path, rep.Damaged); err != nil {
-			err = os.Rename(s.Path, rep.Damaged)
+			err = robustio.Rename(s.Path, rep.Damaged)
 		}
 		if err == nil {
-			err = os.Rename(tmp, s.Path)
+			err = robustio.Rename(tmp, s.Path)
 		}
 	}
 	if err == nil {
@@ -145,7 +146,7 @@ func (s Salvage) previous(tmp string, rep SalvageReport, failed error) (SalvageR
 		_ = os.Remove(prevTmp)
 		return rep, false
 	}
-	if err := os.Rename(prevTmp, tmp); err != nil {
+	if err := robustio.Rename(prevTmp, tmp); err != nil {
 		_ = os.Remove(prevTmp)
 		return rep, false
 	}
