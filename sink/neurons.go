@@ -121,7 +121,7 @@ func (n *Neurons) PushCounted(ctx context.Context, key string, p Payload) (int, 
 		}
 		status, h, resp, err := n.post(ctx, key, token, body, gzipped)
 		if err != nil {
-			return -1, &Error{Message: fmt.Sprintf("POST %s: %v", n.ingest, err), Class: transportClass(err), err: err}
+			return -1, &Error{Message: fmt.Sprintf("POST %s: %s", n.ingest, transportWords(err)), Class: transportClass(err), err: err}
 		}
 		switch {
 		case status == http.StatusOK || status == http.StatusAccepted || status == http.StatusConflict:
@@ -196,10 +196,21 @@ func (n *Neurons) post(ctx context.Context, key, token string, body []byte, gzip
 // refused redirect needs an admin (the endpoint's URL is wrong, or someone
 // is in the way); anything else may pass.
 func transportClass(err error) error {
-	if errors.Is(err, egress.ErrRedirect) {
+	var proxyErr *egress.ProxyError
+	if errors.Is(err, egress.ErrRedirect) || errors.As(err, &proxyErr) && !proxyErr.Passes() {
 		return fault.ErrConfig
 	}
 	return fault.ErrTransient
+}
+
+// transportWords is err with the fix of a proxy's refusal, which Go's
+// words alone do not give.
+func transportWords(err error) string {
+	var proxyErr *egress.ProxyError
+	if errors.As(err, &proxyErr) {
+		return fmt.Sprintf("%v: %s; %s", err, proxyErr.Reason(), proxyErr.Fix())
+	}
+	return err.Error()
 }
 
 // accessToken returns a cached token, renewing it when fewer than 60 s of
@@ -225,7 +236,7 @@ func (n *Neurons) accessToken(ctx context.Context, renew bool) (string, error) {
 	req.Header.Set("User-Agent", n.opts.UserAgent)
 	resp, err := n.http.Do(req)
 	if err != nil {
-		return "", &Error{Message: fmt.Sprintf("token request to %s: %v", n.opts.TokenURL, err), Class: transportClass(err), err: err}
+		return "", &Error{Message: fmt.Sprintf("token request to %s: %s", n.opts.TokenURL, transportWords(err)), Class: transportClass(err), err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

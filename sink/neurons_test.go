@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"neurons-connector/internal/egress"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -46,5 +48,24 @@ func TestTokenRequestIsNeverRedirected(t *testing.T) {
 	}
 	if leaked.Load() != 0 {
 		t.Errorf("the plain http endpoint received %d requests", leaked.Load())
+	}
+}
+
+// A proxy that refuses the tunnel to Neurons for want of credentials, or
+// refuses the host, needs an admin: the push says so with the fix, and is
+// not retried as if it might pass; the proxy's own failure may pass.
+func TestAProxysRefusalOfNeuronsNamesTheFix(t *testing.T) {
+	for status, class := range map[int]error{407: fault.ErrConfig, 403: fault.ErrConfig, 503: fault.ErrTransient} {
+		err := &url.Error{Op: "Post", URL: "https://neurons.example/api/connectors/v1/ingest",
+			Err: &egress.ProxyError{Proxy: "proxy:8080", Target: "neurons.example:443", Status: status}}
+		if got := transportClass(err); !errors.Is(got, class) {
+			t.Errorf("%d: class %v, want %v", status, got, class)
+		}
+		if words := transportWords(err); !strings.Contains(words, "the proxy proxy:8080") || !strings.Contains(words, "; ") {
+			t.Errorf("%d: %q", status, words)
+		}
+	}
+	if words := transportWords(errors.New("EOF")); words != "EOF" {
+		t.Errorf("another error: %q", words)
 	}
 }

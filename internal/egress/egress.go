@@ -39,6 +39,7 @@ func Client(rootCAs *x509.CertPool) *http.Client {
 	// and TLS handshake (119 connections in a 100,000-user Okta run against
 	// the simulator; five now). HTTP/2 shares one connection either way.
 	tr.MaxIdleConnsPerHost = MaxIdlePerHost
+	tr.OnProxyConnectResponse = proxyRefusal
 	return &http.Client{Transport: tr, CheckRedirect: CheckRedirect}
 }
 

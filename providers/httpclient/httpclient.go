@@ -68,9 +68,19 @@ func Classify(host string, err error) error {
 	var hostErr x509.HostnameError
 	var certErr *tls.CertificateVerificationError
 	var recordErr tls.RecordHeaderError
+	var proxyErr *egress.ProxyError
+	var opErr *net.OpError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
+	case errors.As(err, &proxyErr):
+		class := fault.ErrConfig // credentials or an allowed host come from an admin
+		if proxyErr.Passes() {
+			class = fault.ErrTransient
+		}
+		return &NetError{host, proxyErr.Reason(), proxyErr.Fix(), err, class}
+	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
+		return &NetError{host, "the proxy could not be reached", "check HTTPS_PROXY (for the service, in its settings file) and that the proxy runs", err, fault.ErrTransient}
 	case errors.Is(err, egress.ErrRedirect):
 		return &NetError{host, "the server redirected the request to another host", "check the connector's URL; credentials are never sent to another host", err, fault.ErrConfig}
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,6 +46,12 @@ func TestClassifySaysWhoMustAct(t *testing.T) {
 		{egress.ErrRedirect, fault.ErrConfig},
 		{syscall.ECONNREFUSED, fault.ErrTransient},
 		{context.DeadlineExceeded, fault.ErrTransient},
+		// A proxy's refusal: credentials and an allowed host need an
+		// admin; its own failure may pass. One that is not there may come up.
+		{&egress.ProxyError{Proxy: "proxy:8080", Target: "acme.example:443", Status: 407}, fault.ErrConfig},
+		{&egress.ProxyError{Proxy: "proxy:8080", Target: "acme.example:443", Status: 403}, fault.ErrConfig},
+		{&egress.ProxyError{Proxy: "proxy:8080", Target: "acme.example:443", Status: 502}, fault.ErrTransient},
+		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: syscall.ECONNREFUSED}, fault.ErrTransient},
 	}
 	for _, tc := range cases {
 		err := Classify("acme.example", tc.err)
@@ -52,6 +59,14 @@ func TestClassifySaysWhoMustAct(t *testing.T) {
 		if !errors.As(err, &ne) || !errors.Is(err, tc.class) || ne.Fix == "" {
 			t.Errorf("%v: %v", tc.err, err)
 		}
+	}
+	if err := Classify("acme.example", &egress.ProxyError{Proxy: "proxy:8080", Target: "acme.example:443", Status: 407}); !strings.Contains(err.Error(),
+		"the proxy proxy:8080 asks for credentials") || !strings.Contains(err.Error(), "HTTPS_PROXY") {
+		t.Errorf("a proxy asking for credentials: %v", err)
+	}
+	if err := Classify("acme.example", &net.OpError{Op: "proxyconnect", Net: "tcp", Err: syscall.ECONNREFUSED}); !strings.Contains(err.Error(),
+		"the proxy could not be reached") {
+		t.Errorf("a proxy not there: %v", err)
 	}
 	if err := Classify("h", context.Canceled); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancel: %v", err)
