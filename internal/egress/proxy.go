@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -17,6 +18,10 @@ type ProxyError struct {
 	Target string // host:port the tunnel was for
 	Status int
 	Text   string // the status's text as Go knows it (the proxy's own words are not repeated)
+	// Schemes are the sign-in schemes a 407 offers (Proxy-Authenticate):
+	// Basic takes the user and password of HTTPS_PROXY; Go's client speaks
+	// no other (NTLM and Negotiate are what a Windows domain's proxy asks).
+	Schemes []string
 }
 
 func (e *ProxyError) Error() string {
@@ -37,6 +42,9 @@ func (e *ProxyError) Reason() string {
 // Fix is what the admin does about it.
 func (e *ProxyError) Fix() string {
 	switch {
+	case e.Status == http.StatusProxyAuthRequired && len(e.Schemes) > 0 && !slices.Contains(e.Schemes, "basic"):
+		return "it offers only " + strings.Join(e.Schemes, ", ") + " (a Windows domain's sign-in), which the connector cannot give: " +
+			"have the proxy let this server through without sign-in, or offer Basic and give the user and password in HTTPS_PROXY"
 	case e.Status == http.StatusProxyAuthRequired:
 		return "give them in HTTPS_PROXY as http://user:password@host:port (for the service, in its settings file)"
 	case e.Status >= 500:
@@ -55,5 +63,24 @@ func proxyRefusal(_ context.Context, proxy *url.URL, req *http.Request, resp *ht
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
-	return &ProxyError{Proxy: proxy.Host, Target: req.Host, Status: resp.StatusCode, Text: http.StatusText(resp.StatusCode)}
+	e := &ProxyError{Proxy: proxy.Host, Target: req.Host, Status: resp.StatusCode, Text: http.StatusText(resp.StatusCode)}
+	for _, v := range resp.Header.Values("Proxy-Authenticate") {
+		// A scheme is the first token of a challenge; a value may hold
+		// several challenges, whose parameters also hold commas.
+		for _, part := range strings.Split(v, ",") {
+			scheme, _, _ := strings.Cut(strings.TrimSpace(part), " ")
+			if scheme = strings.ToLower(scheme); isToken(scheme) && !slices.Contains(e.Schemes, scheme) {
+				e.Schemes = append(e.Schemes, scheme)
+			}
+		}
+	}
+	return e
+}
+
+// isToken says whether s is a scheme's name (letters, digits, '-'), not a
+// parameter (realm="x") or the rest of a quoted one.
+func isToken(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-'
+	}) < 0
 }

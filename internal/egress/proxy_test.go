@@ -15,12 +15,14 @@ import (
 // names the proxy (never its credentials), the host and the status, and
 // whether it may pass by itself.
 func TestAProxysRefusalIsNamed(t *testing.T) {
-	status := http.StatusProxyAuthRequired
+	status, challenges := http.StatusProxyAuthRequired, []string{`Basic realm="corp, west", charset="UTF-8"`}
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
 			t.Errorf("the proxy got %s %s", r.Method, r.URL)
 		}
-		w.Header().Set("Proxy-Authenticate", `Basic realm="corp"`)
+		for _, c := range challenges {
+			w.Header().Add("Proxy-Authenticate", c)
+		}
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, "<html>\x1b[2Jgo away</html>")
 	}))
@@ -30,16 +32,20 @@ func TestAProxysRefusalIsNamed(t *testing.T) {
 	c := Client(nil)
 	c.Transport.(*http.Transport).Proxy = http.ProxyURL(via)
 	for _, tc := range []struct {
-		status  int
-		passes  bool
-		reason  string
-		fixHint string
+		status     int
+		challenges []string
+		passes     bool
+		reason     string
+		fixHint    string
 	}{
-		{http.StatusProxyAuthRequired, false, "asks for credentials", "HTTPS_PROXY as http://user:password@host:port"},
-		{http.StatusForbidden, false, "refused a tunnel to okta.example:443", "NO_PROXY"},
-		{http.StatusBadGateway, true, "could not open a tunnel to okta.example:443", "check it"},
+		{http.StatusProxyAuthRequired, []string{`Basic realm="corp, west", charset="UTF-8"`}, false, "asks for credentials", "HTTPS_PROXY as http://user:password@host:port"},
+		// A Windows domain's proxy: Go's client speaks neither.
+		{http.StatusProxyAuthRequired, []string{"Negotiate", "NTLM"}, false, "asks for credentials", "offers only negotiate, ntlm"},
+		{http.StatusProxyAuthRequired, []string{"Negotiate, Basic realm=corp"}, false, "asks for credentials", "HTTPS_PROXY as http://user:password@host:port"},
+		{http.StatusForbidden, nil, false, "refused a tunnel to okta.example:443", "NO_PROXY"},
+		{http.StatusBadGateway, nil, true, "could not open a tunnel to okta.example:443", "check it"},
 	} {
-		status = tc.status
+		status, challenges = tc.status, tc.challenges
 		resp, err := c.Get("https://okta.example/api/v1/org")
 		if err == nil {
 			_ = resp.Body.Close()
