@@ -92,13 +92,13 @@ func Classify(host string, err error) error {
 	case errors.As(err, &recordErr):
 		return &NetError{host, "the server does not speak TLS on this port", "check the URL's scheme and port", err, fault.ErrConfig}
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		return &NetError{host, "the request timed out", "check the network, firewall or proxy (HTTPS_PROXY); the provider may be slow", err, fault.ErrTransient}
+		return &NetError{host, "the request timed out", "check the network, firewall or proxy (HTTPS_PROXY" + systemProxy + "); the provider may be slow", err, fault.ErrTransient}
 	case refused(err):
 		return &NetError{host, "the connection was refused", "check the URL's port and any firewall or proxy", err, fault.ErrTransient}
 	case dnsErr != nil:
 		return &NetError{host, "name resolution failed", "check DNS and the network", err, fault.ErrTransient}
 	}
-	return &NetError{host, "the connection failed", "check the network, firewall or proxy (HTTPS_PROXY)", err, fault.ErrTransient}
+	return &NetError{host, "the connection failed", "check the network, firewall or proxy (HTTPS_PROXY" + systemProxy + ")", err, fault.ErrTransient}
 }
 
 func isTimeout(err error) bool {
