@@ -22,6 +22,9 @@ type ProxyError struct {
 	// Basic takes the user and password of HTTPS_PROXY; Go's client speaks
 	// no other (NTLM and Negotiate are what a Windows domain's proxy asks).
 	Schemes []string
+	// Sent says that HTTPS_PROXY held a user and password, which the proxy
+	// then refused.
+	Sent bool
 }
 
 func (e *ProxyError) Error() string {
@@ -45,6 +48,8 @@ func (e *ProxyError) Fix() string {
 	case e.Status == http.StatusProxyAuthRequired && len(e.Schemes) > 0 && !slices.Contains(e.Schemes, "basic"):
 		return "it offers only " + strings.Join(e.Schemes, ", ") + " (a Windows domain's sign-in), which the connector cannot give: " +
 			"have the proxy let this server through without sign-in, or offer Basic and give the user and password in HTTPS_PROXY"
+	case e.Status == http.StatusProxyAuthRequired && e.Sent:
+		return "it refused the user and password of HTTPS_PROXY: correct them there (characters such as @ : / % written as %40 %3A %2F %25)"
 	case e.Status == http.StatusProxyAuthRequired:
 		return "give them in HTTPS_PROXY as http://user:password@host:port (for the service, in its settings file)"
 	case e.Status >= 500:
@@ -63,7 +68,7 @@ func proxyRefusal(_ context.Context, proxy *url.URL, req *http.Request, resp *ht
 	if resp.StatusCode == http.StatusOK {
 		return nil
 	}
-	e := &ProxyError{Proxy: proxy.Host, Target: req.Host, Status: resp.StatusCode, Text: http.StatusText(resp.StatusCode)}
+	e := &ProxyError{Proxy: proxy.Host, Target: req.Host, Status: resp.StatusCode, Text: http.StatusText(resp.StatusCode), Sent: proxy.User != nil}
 	for _, v := range resp.Header.Values("Proxy-Authenticate") {
 		// A scheme is the first token of a challenge; a value may hold
 		// several challenges, whose parameters also hold commas.

@@ -27,10 +27,11 @@ func TestAProxysRefusalIsNamed(t *testing.T) {
 		_, _ = io.WriteString(w, "<html>\x1b[2Jgo away</html>")
 	}))
 	defer proxy.Close()
-	via, _ := url.Parse(proxy.URL)
+	bare, _ := url.Parse(proxy.URL)
+	via := *bare
 	via.User = url.UserPassword("svc-nc", "Proxy-Pass-93")
 	c := Client(nil)
-	c.Transport.(*http.Transport).Proxy = http.ProxyURL(via)
+	c.Transport.(*http.Transport).Proxy = http.ProxyURL(bare)
 	for _, tc := range []struct {
 		status     int
 		challenges []string
@@ -57,9 +58,20 @@ func TestAProxysRefusalIsNamed(t *testing.T) {
 			t.Errorf("%d: %#v (%v)", tc.status, pe, err)
 			continue
 		}
-		if text := err.Error() + pe.Reason() + pe.Fix(); strings.Contains(text, "Proxy-Pass-93") || strings.Contains(text, "\x1b") {
-			t.Errorf("%d: the words carry the proxy's password or its page: %q", tc.status, text)
-		}
+	}
+	// With a user and password the proxy refuses: the fix is to correct
+	// them, and the words never carry the password.
+	c.Transport.(*http.Transport).Proxy = http.ProxyURL(&via)
+	status, challenges = http.StatusProxyAuthRequired, []string{"Basic realm=corp"}
+	resp, err := c.Get("https://okta.example/api/v1/org")
+	if err == nil {
+		_ = resp.Body.Close()
+	}
+	var pe *ProxyError
+	if !errors.As(err, &pe) || !pe.Sent || !strings.Contains(pe.Fix(), "refused the user and password") || pe.Proxy != via.Host {
+		t.Errorf("refused credentials: %#v (%v)", pe, err)
+	} else if text := err.Error() + pe.Reason() + pe.Fix(); strings.Contains(text, "Proxy-Pass-93") || strings.Contains(text, "\x1b") {
+		t.Errorf("the words carry the proxy's password or its page: %q", text)
 	}
 	// A proxy that is not there is Go's own error, which the providers
 	// name (httpclient.Classify).
@@ -68,7 +80,7 @@ func TestAProxysRefusalIsNamed(t *testing.T) {
 	_ = closed.Close()
 	c.Transport.(*http.Transport).Proxy = http.ProxyURL(gone)
 	var op *net.OpError
-	resp, err := c.Get("https://okta.example/")
+	resp, err = c.Get("https://okta.example/")
 	if err == nil {
 		_ = resp.Body.Close()
 	}
