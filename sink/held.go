@@ -6,16 +6,18 @@ import (
 	"os"
 	"slices"
 	"syscall"
+
+	"neurons-connector/internal/robustio"
 )
 
 // Windows' answers to replacing a file that another program holds open
-// without sharing its deletion, as Excel holds every file it shows
-// (winerror.h). Access denied is also what a file the account may not
-// change gets, so its words name both.
+// without sharing its deletion, as Excel holds every file it shows. Access
+// denied is also what a file the account may not change gets, so its words
+// name both.
 const (
-	errorAccessDenied     = syscall.Errno(5)
-	errorSharingViolation = syscall.Errno(32)
-	errorLockViolation    = syscall.Errno(33)
+	errorAccessDenied     = robustio.AccessDenied
+	errorSharingViolation = robustio.SharingViolation
+	errorLockViolation    = robustio.LockViolation
 )
 
 // heldBy says why a rename over a drop failed when codes (the system's

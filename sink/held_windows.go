@@ -1,7 +1,7 @@
 package sink
 
-import "syscall"
+import "neurons-connector/internal/robustio"
 
 // heldCodes are the codes Windows gives a rename over a file that another
 // program holds open.
-var heldCodes = []syscall.Errno{errorAccessDenied, errorSharingViolation, errorLockViolation}
+var heldCodes = robustio.HeldCodes
