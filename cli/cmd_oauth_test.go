@@ -221,7 +221,8 @@ func TestOAuthOptionMistakes(t *testing.T) {
 		{[]string{"connector", "edit", "Tok", "--client-id", "0oa1"}, "--client-id is an option of --auth oauth"},
 		{[]string{"connector", "edit", "Tok", "--auth", "oauth", "--client-id", "0oa1"}, "which needs the OAuth app's private key"},
 		{[]string{"connector", "edit", "Tok", "--private-key-file", o.keyFile}, "add --auth oauth to switch"},
-		{[]string{"connector", "add", "onelogin", "--name", "OL", "--domain", "acme.onelogin.com", "--client-id", "c", "--auth", "oauth"}, "unknown flag: --auth"},
+		{[]string{"connector", "add", "onelogin", "--name", "OL", "--domain", "acme.onelogin.com", "--client-id", "c", "--auth", "oauth"},
+			"--auth chooses how okta connectors sign in; onelogin connectors sign in one way, with --domain, --client-id and --client-secret-env, --client-secret-file or --client-secret-stdin"},
 	}
 	before := h.snapshot()
 	for _, tc := range cases {

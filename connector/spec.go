@@ -127,6 +127,11 @@ func (ss Specs) ForeignFlag(s *Spec, flag string) string {
 		if other == s {
 			continue
 		}
+		if flag == "auth" && len(other.Auth) > 1 && len(s.Auth) == 1 {
+			flags := s.Auth[0].Secret.Flags()
+			return fmt.Sprintf("--auth chooses how %s connectors sign in; %s connectors sign in one way, with %s and --%s, --%s or --%s",
+				other.Kind, s.Kind, s.flagList(), flags[0], flags[1], flags[2])
+		}
 		if _, o := other.authOption(flag); other.Option(flag) != nil || o != nil {
 			return fmt.Sprintf("--%s is an option of %s connectors; %s connectors take %s", flag, other.Kind, s.Kind, s.flagList())
 		}
