@@ -64,7 +64,7 @@ func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 	}
 	// A CA file the admin named that cannot be read would otherwise show
 	// only as "certificate not trusted" at the first call through the proxy.
-	if _, err := egress.EnvRoots(func(k string) string { v, _ := lookup(k); return v }); err != nil {
+	if err := egress.CheckEnvRoots(func(k string) string { v, _ := lookup(k); return v }); err != nil {
 		return s, usagef("%v", err)
 	}
 	s.log = newLogger(t.env.Stderr, s.cfg, nil)

@@ -133,12 +133,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.LockTimeout == 0 {
 		opts.LockTimeout = DefaultLockTimeout
 	}
-	if !opts.Create {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) { //nolint:gosec // G703: the path is the admin's own data directory setting
-			return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
-		}
+	info, statErr := os.Stat(path) //nolint:gosec // G703: the path is the admin's own data directory setting
+	if !opts.Create && errors.Is(statErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoDatabase)
 	}
-	if info, err := os.Stat(path); err == nil && info.Mode().IsRegular() && info.Size() > 0 { //nolint:gosec // G703: the admin's own data directory
+	if statErr == nil && info.Mode().IsRegular() && info.Size() > 0 {
 		if err := readFirst(path, opts.LockTimeout); err != nil {
 			return nil, err
 		}
@@ -146,13 +145,6 @@ func Open(path string, opts Options) (*DB, error) {
 	b, err := openBolt(path, &bolt.Options{Timeout: opts.LockTimeout})
 	if err != nil {
 		return nil, openError(path, err)
-	}
-	// bbolt takes the list of free pages as it finds it: garbage there that
-	// still looks like a list would have the next write put pages over
-	// pages in use. Read now, with the lock held, so nobody is writing.
-	if p := freelistProblem(path); p != "" {
-		_ = b.Close()
-		return nil, &DamagedError{Path: path, Cause: p}
 	}
 	if opts.Create {
 		// Its own access rules (Windows: SYSTEM, Administrators, the
@@ -179,14 +171,16 @@ func Open(path string, opts Options) (*DB, error) {
 }
 
 // readFirst opens the database at path read-only and checks its list of
-// free pages, before Open opens it to write. Opened to write, bbolt on
+// free pages, before Open opens it to write. bbolt takes that list as it
+// finds it: garbage there that still looks like a list would have the next
+// write put pages over pages in use. Opened to write, bbolt on
 // Windows grows a file to its first mapping before it has read the meta
 // pages (a file of garbage came out larger), and a list of free pages of
 // garbage makes it panic once the mapping is made, which then stays for
 // the process's life: Windows will not replace a mapped file, which
 // salvage and restore do. Read-only, bbolt neither grows the file nor
 // reads that list, and its shared lock keeps writers out while the list
-// is checked.
+// is checked (a writer after it is this program, which writes sound lists).
 func readFirst(path string, timeout time.Duration) error {
 	ro, err := openBolt(path, &bolt.Options{ReadOnly: true, Timeout: timeout})
 	if err != nil {

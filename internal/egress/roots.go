@@ -23,10 +23,22 @@ import (
 // as Go reads them on Unix): nil when neither is set. An error names the
 // variable whose file cannot be read or holds no certificate, or whose
 // folders yield none, since an admin who set it meant a CA to be trusted.
-func EnvRoots(getenv func(string) string) ([]*x509.Certificate, error) {
+func EnvRoots(getenv func(string) string) ([]*x509.Certificate, error) { return envRoots(getenv, true) }
+
+// CheckEnvRoots is EnvRoots's error alone, read no further than each
+// variable's first certificate: every command checks the variables as it
+// starts, and SSL_CERT_DIR may be a system folder of hundreds.
+func CheckEnvRoots(getenv func(string) string) error {
+	_, err := envRoots(getenv, false)
+	return err
+}
+
+// envRoots reads all the certificates, or (all false) each variable's
+// first.
+func envRoots(getenv func(string) string, all bool) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
 	if f := strings.TrimSpace(getenv("SSL_CERT_FILE")); f != "" {
-		found, err := pemFile(f)
+		found, err := pemFile(f, all)
 		if err != nil {
 			return nil, fmt.Errorf("SSL_CERT_FILE %s: %w", f, err)
 		}
@@ -50,8 +62,11 @@ func EnvRoots(getenv func(string) string) ([]*x509.Certificate, error) {
 			continue
 		}
 		for _, e := range entries {
+			if !all && fromDirs > 0 {
+				break
+			}
 			if e.Type().IsRegular() || e.Type()&os.ModeSymlink != 0 {
-				found, _ := pemFile(filepath.Join(dir, e.Name())) // other files may sit there, as in /etc/ssl/certs
+				found, _ := pemFile(filepath.Join(dir, e.Name()), all) // other files may sit there, as in /etc/ssl/certs
 				certs, fromDirs = append(certs, found...), fromDirs+len(found)
 			}
 		}
@@ -65,8 +80,9 @@ func EnvRoots(getenv func(string) string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// pemFile reads the certificates of a PEM file; other blocks are passed over.
-func pemFile(path string) ([]*x509.Certificate, error) {
+// pemFile reads the certificates of a PEM file (all false: the first);
+// other blocks are passed over.
+func pemFile(path string, all bool) ([]*x509.Certificate, error) {
 	data, err := os.ReadFile(path) //nolint:gosec // G304: a file the admin names for this
 	if err != nil {
 		return nil, err
@@ -81,14 +97,17 @@ func pemFile(path string) ([]*x509.Certificate, error) {
 			continue
 		}
 		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
-			certs = append(certs, c)
+			if certs = append(certs, c); !all {
+				return certs, nil
+			}
 		}
 	}
 }
 
 // systemRoots is nil where Go reads SSL_CERT_FILE and SSL_CERT_DIR itself;
-// on Windows (and macOS), the system's store with the CAs they name added (verified by
-// the system first, then against those CAs), or nil when they name none.
+// on Windows (and macOS), the system's store with the CAs they name added
+// (verified by the system first, then against those CAs), or nil when they
+// name none.
 // A variable that names nothing readable leaves the store as it is here:
 // commands refuse it at their start (cli), with the fix.
 var systemRoots = sync.OnceValue(func() *x509.CertPool {

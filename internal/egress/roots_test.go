@@ -2,6 +2,7 @@ package egress
 
 import (
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,6 +62,10 @@ func TestEnvRoots(t *testing.T) {
 	} {
 		env := map[string]string{"SSL_CERT_FILE": tc.file, "SSL_CERT_DIR": tc.dirs}
 		got, err := EnvRoots(func(k string) string { return env[k] })
+		// The check every command makes reads less, and says the same.
+		if checked := CheckEnvRoots(func(k string) string { return env[k] }); fmt.Sprint(checked) != fmt.Sprint(err) {
+			t.Errorf("%s: the check says %v, the read %v", tc.name, checked, err)
+		}
 		switch {
 		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.wantErr)

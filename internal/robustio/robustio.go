@@ -39,6 +39,5 @@ func retry(f func() error, mayPass func(error) bool, patience time.Duration, sle
 		sleep(pause)
 		spent += pause
 		pause += time.Duration(rand.Int64N(int64(pause)/2 + 1)) //nolint:gosec // G404: jitter, not a secret
-		pause = max(pause, time.Millisecond)
 	}
 }
