@@ -6,6 +6,7 @@ toolchain go1.26.8
 
 require (
 	github.com/Microsoft/go-winio v0.6.4
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/gocarina/gocsv v0.0.0-20240520201108-78e41c74b4b1

@@ -21,6 +21,7 @@ import (
 	"neurons-connector/engine"
 	"neurons-connector/fault"
 	"neurons-connector/mapping"
+	"neurons-connector/service"
 	"neurons-connector/settings"
 )
 
@@ -95,12 +96,15 @@ func Run(ctx context.Context, args []string, env Env) int {
 	var se *settings.Error
 	var mp mapping.Problems
 	var re *control.RemoteError
+	msg := "neurons-connector: " + oneLine(err.Error())
 	if errors.As(err, &se) || errors.As(err, &mp) || (errors.As(err, &re) && re.Lines) {
 		// Several problems, each on its own line naming its variable or FILE:LINE.
-		fmt.Fprintln(env.Stderr, "neurons-connector: "+err.Error())
-		return code
+		msg = "neurons-connector: " + err.Error()
 	}
-	fmt.Fprintln(env.Stderr, "neurons-connector: "+oneLine(err.Error()))
+	fmt.Fprintln(env.Stderr, msg)
+	if cmd, _, ferr := root.Find(args); ferr == nil && cmd.Name() == "serve" {
+		service.ReportFailure(t.install(""), msg) // under the service manager, where stderr reaches no log
+	}
 	return code
 }
 

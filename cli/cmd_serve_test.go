@@ -116,8 +116,13 @@ func (e *daemonEnv) cli(args ...string) result { e.t.Helper(); return e.cliIn(""
 // cliIn is cli with standard input.
 func (e *daemonEnv) cliIn(stdin string, args ...string) result {
 	e.t.Helper()
+	return e.command(stdin, nil, args...)
+}
+
+func (e *daemonEnv) command(stdin string, env []string, args ...string) result {
+	e.t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = e.env
+	cmd.Env = append(append([]string(nil), e.env...), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

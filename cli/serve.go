@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/spf13/cobra"
 
 	"neurons-connector/daemon"
@@ -36,7 +37,13 @@ it, since it holds the database.`,
 				log := newLogger(t.env.Stderr, s.cfg, sysLog)
 				err := daemon.Run(ctx, daemon.Config{DataDir: s.cfg.DataDir, Listen: s.cfg.Listen, Server: s.cfg.ServerName,
 					Sink: s.cfg.Sink, Version: t.env.Version, Key: keyFunc(s.cfg), Clock: s.clk, Local: t.env.Local, Log: log,
-					Backend: s.local(t.env, log)})
+					Backend: s.local(t.env, log), Notify: func(state string) {
+						// systemd's unit is Type=notify: without READY=1 it counts the
+						// start as failed once its timeout passes.
+						if _, err := sddaemon.SdNotify(false, state); err != nil {
+							log.Warn("cannot tell systemd the daemon's state (NOTIFY_SOCKET)", "error", err)
+						}
+					}})
 				if err != nil {
 					log.Error("daemon failed", "error", err)
 				}

@@ -66,24 +66,46 @@ Needs root / an elevated prompt.`,
 		}),
 	}
 	install.Flags().StringVar(&envFile, "env-file", "", "the service's settings `FILE` (default: the platform's, see above)")
-	control := func(action, short string) *cobra.Command {
+	control := func(verb, short, long string) *cobra.Command {
 		return declare(&cobra.Command{
-			Use:   action,
+			Use:   verb,
 			Short: short,
+			Long:  long,
 			Args:  needArgs(0, "no arguments"),
-			RunE: action2(func() error {
-				if err := service.Control(t.install(""), action); err != nil {
+			RunE: action(func(cmd *cobra.Command, _ []string) error {
+				if verb == "start" || verb == "restart" {
+					line, err := service.Start(cmd.Context(), t.install(""), verb)
+					if err != nil {
+						return &opError{err: err}
+					}
+					_, err = fmt.Fprintln(t.env.Stdout, line)
 					return err
 				}
-				_, err := fmt.Fprintf(t.env.Stdout, "Service %s: %s done.\n", service.Name, action)
+				if err := service.Control(t.install(""), verb); err != nil {
+					return err
+				}
+				_, err := fmt.Fprintf(t.env.Stdout, "Service %s: %s done.\n", service.Name, verb)
 				return err
 			}),
 		}, needsNothing)
 	}
+	startLong := func(what string) string {
+		return what + ` and wait until it is up. With systemd that is when the daemon
+says it is ready: it has read its settings, holds its database and answers on its
+socket (the unit is Type=notify); a start that fails says why, from the unit's log
+(journalctl -u neurons-connector), with exit code 1. A unit that failed too often
+is let start again, and one waiting to restart after a failure restarts at once.
+On Windows the service must still run a few seconds after the start; a service that
+stops says why in the Application event log.`
+	}
 	status := declare(&cobra.Command{
 		Use:   "status",
-		Short: "Say whether the service is installed and running",
-		Args:  needArgs(0, "no arguments"),
+		Short: "Say whether the service is installed and running, and why not",
+		Long: `Say whether the service is installed and running. With systemd, running means
+the daemon said it is ready, with what it serves; a service that stopped at start
+and restarts every 10 s, or that systemd gave up on, says so with the line of its
+log that says why.`,
+		Args: needArgs(0, "no arguments"),
 		RunE: action2(func() error {
 			state, err := service.State(t.install(""))
 			if errors.Is(err, service.ErrNotInstalled) {
@@ -98,10 +120,10 @@ Needs root / an elevated prompt.`,
 		}),
 	}, needsNothing)
 	return group("service", "Install, remove, start and stop the OS service", declare(install, needsSettings),
-		control("uninstall", "Remove the service (the data directory and settings file stay)"),
-		control("start", "Start the installed service"),
-		control("stop", "Stop the service (it finishes the page in hand and closes the database)"),
-		control("restart", "Restart the service"),
+		control("uninstall", "Remove the service (the data directory and settings file stay)", ""),
+		control("start", "Start the installed service and wait until the daemon is ready", startLong("Start the installed service")),
+		control("stop", "Stop the service (it finishes the page in hand and closes the database)", ""),
+		control("restart", "Restart the service and wait until the daemon is ready", startLong("Restart the service")),
 		status)
 }
 

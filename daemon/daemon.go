@@ -47,6 +47,18 @@ type Config struct {
 	// ListenRetry is how often NC_LISTEN is tried again while another
 	// process holds its port; zero means a minute.
 	ListenRetry time.Duration
+	// Notify tells the service manager of the daemon's state, in
+	// sd_notify's words: READY=1 once it serves (so that `systemctl start`,
+	// and `service start` with it, waits for a daemon that took its
+	// database and socket, and fails with one that did not), STATUS= what
+	// it serves, STOPPING=1 as it stops. Nil tells nobody.
+	Notify func(state string)
+}
+
+func (c Config) notify(state string) {
+	if c.Notify != nil {
+		c.Notify(state)
+	}
 }
 
 // Files earlier versions kept in the data directory: the control token
@@ -109,6 +121,9 @@ func Run(ctx context.Context, cfg Config) error {
 	backend := cfg.Backend.Bind(db, sched)
 	cfg.Log.Info("daemon started", "version", cfg.Version, "server", cfg.Server, "listen", listening,
 		"socket", sock.Addr().String(), "data_dir", cfg.DataDir, "sink", cfg.Sink)
+	cfg.notify("READY=1\n" + statusLine(cfg, listening))
+	stopping := context.AfterFunc(ctx, func() { cfg.notify("STOPPING=1") })
+	defer stopping()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sched.Run(gctx) })
 	g.Go(func() error { return control.Serve(gctx, sock, backend) })
@@ -119,12 +134,22 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			defer func() { _ = tcp.Close() }()
 			cfg.Log.Info("the health and metrics endpoint listens now", "listen", tcp.Addr().String())
+			cfg.notify(statusLine(cfg, tcp.Addr().String()))
 		}
 		return serveHTTP(gctx, tcp, Handler(m.Handler(), db.Damaged), defaultHTTPLimits)
 	})
 	err = g.Wait()
 	cfg.Log.Info("daemon stopped")
 	return err
+}
+
+// statusLine is the STATUS= the service manager shows for the daemon
+// (systemctl status, service status): what it serves, and where.
+func statusLine(cfg Config, listening string) string {
+	if listening == "unavailable" {
+		listening = "unavailable (" + cfg.Listen + " is held by another process)"
+	}
+	return fmt.Sprintf("STATUS=serving the connectors of server %s into the %s sink; health and metrics: %s", cfg.Server, cfg.Sink, listening)
 }
 
 // listenLater tries addr every period until it can listen there, and

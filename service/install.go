@@ -90,7 +90,13 @@ func (in Install) SystemdUnit() string {
 		"StartLimitBurst=5",
 		"",
 		"[Service]",
-		"Type=simple",
+		// serve says READY=1 once it holds its database and answers on its
+		// socket: until then the unit is "activating", and a serve that
+		// exits first fails the start instead of passing for started.
+		"Type=notify",
+		// A first start after an upgrade migrates the database before it is
+		// ready (a copy of the file, then a transaction per schema version).
+		"TimeoutStartSec=5min",
 		"ExecStart=" + systemdQuote(in.Executable) + " serve --env-file " + systemdQuote(in.EnvFile),
 		"Restart=on-failure",
 		"RestartSec=10s",

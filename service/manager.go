@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 
 	ksvc "github.com/kardianos/service"
 )
@@ -55,6 +56,23 @@ func Serve(ctx context.Context, in Install, daemon func(ctx context.Context, sys
 	return s.Run()
 }
 
+// ReportFailure copies the error that stops serve, run by the service
+// manager, to the manager's log where stderr reaches none (Windows): one
+// that stops it before the daemon runs (its settings file, a CA file)
+// left no trace there, and `service start` points to that log.
+func ReportFailure(in Install, msg string) {
+	if !TeeToSystemLog || ksvc.Interactive() {
+		return
+	}
+	s, err := ksvc.New(&Program{}, in.Config())
+	if err != nil {
+		return
+	}
+	if l, err := s.Logger(nil); err == nil {
+		_ = l.Error(msg)
+	}
+}
+
 // InstallService registers the service with the host's service manager.
 func InstallService(in Install) error {
 	s, err := ksvc.New(&Program{}, in.Config())
@@ -80,11 +98,56 @@ func Control(in Install, action string) error {
 	return nil
 }
 
+// Start starts (action "start") or restarts the installed service and
+// returns the line that says so once the service manager says it is up,
+// or an error (ErrStartFailed) that says why it is not. With systemd that
+// is when serve said READY=1 (it holds its database and answers on its
+// socket), with the reason from the unit's log when it failed; on Windows,
+// when the service is still running a few seconds after the start.
+func Start(ctx context.Context, in Install, action string) (string, error) {
+	if Platform() == "linux-systemd" {
+		return newSystemd(in.Executable).start(ctx, action)
+	}
+	if err := Control(in, action); err != nil {
+		if runtime.GOOS == "windows" {
+			return "", fmt.Errorf("%w; a service that started and stopped says why in the Application event log "+
+				"(Get-WinEvent -ProviderName %s -MaxEvents 5 | Format-List)", err, Name)
+		}
+		return "", err
+	}
+	if runtime.GOOS == "windows" {
+		return watchStart(ctx, func() (string, error) { return State(in) }, action, sleepCtx)
+	}
+	return fmt.Sprintf("Service %s: %s done.", Name, action), nil
+}
+
+// watchStart is Start's wait on Windows, where the service manager calls
+// the service running as soon as its process answers it: a serve that
+// stops at start (its settings, its database) shows as stopped within
+// moments, before its recovery action starts it again 10 s later.
+func watchStart(ctx context.Context, state func() (string, error), action string, sleep func(context.Context, time.Duration) error) (string, error) {
+	for i := 0; i < 12; i++ {
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return "", err
+		}
+		if st, err := state(); err == nil && st == "stopped" {
+			return "", fmt.Errorf("%w: it stopped as it started; the Application event log says why (Get-WinEvent "+
+				"-ProviderName %s -MaxEvents 5 | Format-List), and the service tries again in 10 s", ErrStartFailed, Name)
+		}
+	}
+	return fmt.Sprintf("Service %s: %s done; it runs.", Name, action), nil
+}
+
 // ErrNotInstalled is State's answer when no service is installed.
 var ErrNotInstalled = errors.New("not installed")
 
-// State says whether the installed service runs: running, stopped or unknown.
+// State says whether the installed service runs: running, stopped or
+// unknown; with systemd, running only once serve said it is ready, and a
+// service that failed or restarts after failures says so and why.
 func State(in Install) (string, error) {
+	if Platform() == "linux-systemd" {
+		return newSystemd(in.Executable).describe(context.Background())
+	}
 	s, err := ksvc.New(&Program{}, in.Config())
 	if err != nil {
 		return "", err

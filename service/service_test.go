@@ -30,6 +30,9 @@ func TestSystemdUnit(t *testing.T) {
 		`ExecStart="/opt/neurons connector/neurons-connector" serve --env-file /etc/neurons-connector/neurons-connector.env` + "\n",
 		"Restart=on-failure\n",
 		"RestartSec=10s\n",
+		// Started means serve said READY=1 (TestServeTellsSystemdWhenItIsReady).
+		"Type=notify\n",
+		"TimeoutStartSec=5min\n",
 		"TimeoutStopSec=10s\n",
 		"After=network-online.target\n",
 		"UMask=0077\n",

@@ -1,0 +1,223 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeSystemd answers systemctl show with one scripted state after
+// another (the last one for ever after) and journalctl with a log, on a
+// clock that moves only when the code under test sleeps.
+type fakeSystemd struct {
+	t       *testing.T
+	states  []string
+	journal string
+	now     time.Time
+	calls   []string
+}
+
+func (f *fakeSystemd) systemd() *systemd {
+	return &systemd{exe: "/usr/local/bin/neurons-connector", poll: 250 * time.Millisecond, wait: 5 * time.Second, settle: 3 * time.Second,
+		now: func() time.Time { return f.now },
+		sleep: func(_ context.Context, d time.Duration) error {
+			f.now = f.now.Add(d)
+			return nil
+		},
+		run: func(_ context.Context, name string, args ...string) (string, error) {
+			call := name + " " + strings.Join(args, " ")
+			if name == "systemctl" && args[0] == "show" {
+				if args[1] != "neurons-connector.service" || !strings.Contains(call, "-p ActiveState") || !strings.Contains(call, "-p Job") {
+					f.t.Errorf("show asks %q", call)
+				}
+				state := f.states[0]
+				if len(f.states) > 1 {
+					f.states = f.states[1:]
+				}
+				return state, nil
+			}
+			f.calls = append(f.calls, call)
+			if name == "journalctl" {
+				return f.journal, nil
+			}
+			return "", nil
+		}}
+}
+
+func show(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
+
+var (
+	stopped = show("LoadState=loaded", "ActiveState=inactive", "SubState=dead", "Result=success", "Type=notify",
+		"InvocationID=", "MainPID=0", "ExecMainCode=0", "ExecMainStatus=0", "NRestarts=0")
+	starting = show("LoadState=loaded", "ActiveState=activating", "SubState=start", "Result=success", "Type=notify",
+		"InvocationID=5a1b", "Job=4187", "MainPID=3120", "ExecMainCode=0", "ExecMainStatus=0", "NRestarts=0")
+	ready = show("LoadState=loaded", "ActiveState=active", "SubState=running", "Result=success", "Type=notify",
+		"StatusText=serving the connectors of server Cloud into the neurons sink; health and metrics: 127.0.0.1:7780",
+		"InvocationID=5a1b", "MainPID=3120", "ExecMainCode=0", "ExecMainStatus=0", "NRestarts=0")
+)
+
+// systemd's and serve's lines as `journalctl -o cat` shows them.
+const badSettingsLog = `Starting neurons-connector.service - Ivanti Neurons connector: syncs Okta and OneLogin users into Neurons...
+neurons-connector: 2 invalid settings:
+  NC_SINK: "foo" is not valid; use one of: neurons, csv
+  NC_LISTEN: "8.8.8.8" is not a loopback address; the health and metrics endpoint listens on 127.0.0.1, ::1 or localhost only
+neurons-connector.service: Main process exited, code=exited, status=2/INVALIDARGUMENT
+neurons-connector.service: Failed with result 'exit-code'.
+Failed to start neurons-connector.service - Ivanti Neurons connector: syncs Okta and OneLogin users into Neurons.
+`
+
+// service start waits for READY=1 (the unit active) while the start job
+// is pending, and says what the daemon serves.
+func TestStartWaitsUntilTheDaemonIsReady(t *testing.T) {
+	f := &fakeSystemd{t: t, states: []string{stopped, stopped + "Job=4187\n", starting, starting, ready}, now: time.Unix(1_800_000_000, 0)}
+	line, err := f.systemd().start(context.Background(), "start")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line != "Service neurons-connector: started; the daemon is ready (pid 3120): serving the connectors of server Cloud "+
+		"into the neurons sink; health and metrics: 127.0.0.1:7780." {
+		t.Errorf("line: %q", line)
+	}
+	if want := []string{"systemctl reset-failed neurons-connector.service", "systemctl --no-block start neurons-connector.service"}; fmt.Sprint(f.calls) != fmt.Sprint(want) {
+		t.Errorf("calls %q, want %q", f.calls, want)
+	}
+}
+
+// A serve that stops at start fails the start, with the reason from the
+// log since the start, whole, and how systemd goes on.
+func TestAStartThatFailsSaysWhy(t *testing.T) {
+	restarting := show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart", "Result=exit-code", "Type=notify",
+		"InvocationID=5a1b", "Job=4187", "MainPID=0", "ExecMainCode=1", "ExecMainStatus=2", "NRestarts=0")
+	f := &fakeSystemd{t: t, states: []string{stopped, starting, restarting}, journal: badSettingsLog, now: time.Unix(1_800_000_000, 0)}
+	_, err := f.systemd().start(context.Background(), "start")
+	if !errors.Is(err, ErrStartFailed) {
+		t.Fatalf("err %v", err)
+	}
+	want := `the service did not start: serve stopped at start with exit status 2 (bad settings): neurons-connector: 2 invalid settings: ` +
+		`NC_SINK: "foo" is not valid; use one of: neurons, csv; NC_LISTEN: "8.8.8.8" is not a loopback address; the health and ` +
+		`metrics endpoint listens on 127.0.0.1, ::1 or localhost only; systemd tries again every 10 s; fix that, then: ` +
+		`neurons-connector service start (its log: journalctl -u neurons-connector)`
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+	if j := f.calls[len(f.calls)-1]; !strings.HasPrefix(j, "journalctl -u neurons-connector.service -o cat") || !strings.HasSuffix(j, "--since @1799999999") {
+		t.Errorf("the log is read with %q", j)
+	}
+}
+
+// systemd that cannot run the binary (a label SELinux refuses, a binary
+// gone) fails the start before serve runs: its own line says why.
+func TestAStartSystemdCannotRunSaysWhy(t *testing.T) {
+	failed := show("LoadState=loaded", "ActiveState=failed", "SubState=failed", "Result=exit-code", "Type=notify",
+		"InvocationID=77c0", "MainPID=0", "ExecMainCode=1", "ExecMainStatus=203", "NRestarts=0")
+	log := `neurons-connector.service: Failed to execute /usr/local/bin/neurons-connector: Permission denied
+neurons-connector.service: Failed at step EXEC spawning /usr/local/bin/neurons-connector: Permission denied
+neurons-connector.service: Main process exited, code=exited, status=203/EXEC
+neurons-connector.service: Failed with result 'exit-code'.
+Failed to start neurons-connector.service - Ivanti Neurons connector: syncs Okta and OneLogin users into Neurons.
+`
+	f := &fakeSystemd{t: t, states: []string{stopped, failed}, journal: log, now: time.Unix(1_800_000_000, 0)}
+	_, err := f.systemd().start(context.Background(), "start")
+	if !errors.Is(err, ErrStartFailed) || !strings.Contains(err.Error(), "systemd could not run /usr/local/bin/neurons-connector (status 203/EXEC): "+
+		"Failed at step EXEC spawning /usr/local/bin/neurons-connector: Permission denied;") || strings.Contains(err.Error(), "tries again") {
+		t.Errorf("err %v", err)
+	}
+}
+
+// A service restarting after failures (the admin has just fixed its
+// settings) is restarted at once, not started after RestartSec; its
+// earlier failure is not taken for this start's.
+func TestStartingAServiceThatRestartsAfterFailures(t *testing.T) {
+	before := show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart", "Result=exit-code", "Type=notify",
+		"InvocationID=0ld1", "MainPID=0", "ExecMainCode=1", "ExecMainStatus=2", "NRestarts=3")
+	f := &fakeSystemd{t: t, states: []string{before, before + "Job=4188\n", starting, ready}, now: time.Unix(1_800_000_000, 0)}
+	line, err := f.systemd().start(context.Background(), "start")
+	if err != nil || !strings.HasPrefix(line, "Service neurons-connector: started; the daemon is ready") {
+		t.Fatalf("%q %v", line, err)
+	}
+	if f.calls[1] != "systemctl --no-block restart neurons-connector.service" {
+		t.Errorf("calls %q", f.calls)
+	}
+}
+
+func TestStartMistakesAndTimeouts(t *testing.T) {
+	f := &fakeSystemd{t: t, states: []string{show("LoadState=not-found", "ActiveState=inactive", "SubState=dead")}}
+	if _, err := f.systemd().start(context.Background(), "start"); !errors.Is(err, ErrNotInstalled) || len(f.calls) != 0 {
+		t.Errorf("not installed: %v, calls %q", err, f.calls)
+	}
+	// A start job still pending when the wait is over (a migration of a
+	// large database on a slow disk): said so, not called failed.
+	f = &fakeSystemd{t: t, states: []string{stopped, starting}, now: time.Unix(1_800_000_000, 0)}
+	if _, err := f.systemd().start(context.Background(), "start"); err == nil || errors.Is(err, ErrStartFailed) ||
+		!strings.Contains(err.Error(), "has not said it is ready after 5s (systemctl show: activating/start)") {
+		t.Errorf("timeout: %v", err)
+	}
+}
+
+// A unit installed by an earlier version (Type=simple) is active as soon
+// as its process exists: it must stay up a moment to count as started.
+func TestAUnitOfAnEarlierVersionMustStayUp(t *testing.T) {
+	simple := strings.Replace(ready, "Type=notify", "Type=simple", 1)
+	f := &fakeSystemd{t: t, states: []string{stopped, simple, simple}, now: time.Unix(1_800_000_000, 0)}
+	line, err := f.systemd().start(context.Background(), "restart")
+	if err != nil || !strings.Contains(line, "running (pid 3120)") || !strings.Contains(line, "service uninstall, then service install") {
+		t.Errorf("%q %v", line, err)
+	}
+	died := show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart", "Result=exit-code", "Type=simple",
+		"InvocationID=5a1b", "MainPID=0", "ExecMainCode=1", "ExecMainStatus=1", "NRestarts=1")
+	f = &fakeSystemd{t: t, states: []string{stopped, simple, died}, journal: "time=2026-12-05T02:00:00Z level=ERROR msg=\"daemon failed\" error=\"database is damaged\"\n",
+		now: time.Unix(1_800_000_000, 0)}
+	if _, err := f.systemd().start(context.Background(), "start"); !errors.Is(err, ErrStartFailed) ||
+		!strings.Contains(err.Error(), `serve stopped with exit status 1: time=2026-12-05T02:00:00Z level=ERROR msg="daemon failed" error="database is damaged"`) {
+		t.Errorf("died while settling: %v", err)
+	}
+}
+
+// service status: running only once ready; a service in a restart loop,
+// or given up on, says so and why.
+func TestServiceStatusSaysWhyItIsNotRunning(t *testing.T) {
+	restarting := show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart", "Type=notify", "InvocationID=5a1b",
+		"ExecMainCode=1", "ExecMainStatus=2", "NRestarts=4")
+	gaveUp := show("LoadState=loaded", "ActiveState=failed", "SubState=failed", "Result=start-limit-hit", "Type=notify", "InvocationID=5a1b",
+		"ExecMainCode=0", "ExecMainStatus=0", "NRestarts=5")
+	for _, c := range []struct{ state, journal, want string }{
+		{ready, "", "running (pid 3120): serving the connectors of server Cloud into the neurons sink; health and metrics: 127.0.0.1:7780"},
+		{starting, "", "starting (pid 3120)"},
+		{stopped, "", "stopped"},
+		{restarting, badSettingsLog, "restarting after a failure (4 restarts so far): serve stopped at start with exit status 2 (bad settings): " +
+			"neurons-connector: 2 invalid settings: NC_SINK:"},
+		{gaveUp, `{"time":"2026-12-05T02:00:00Z","level":"ERROR","msg":"daemon failed","error":"open the database: disk I/O error"}`,
+			`failed: systemd will not start it again so soon: it failed 5 times within 10 minutes: {"time":"2026-12-05T02:00:00Z","level":"ERROR"`},
+	} {
+		f := &fakeSystemd{t: t, states: []string{c.state}, journal: c.journal}
+		got, err := f.systemd().describe(context.Background())
+		if err != nil || !strings.HasPrefix(got, c.want) {
+			t.Errorf("status %q, %v; want %q…", got, err, c.want)
+		}
+	}
+	f := &fakeSystemd{t: t, states: []string{show("LoadState=not-found", "ActiveState=inactive")}}
+	if _, err := f.systemd().describe(context.Background()); !errors.Is(err, ErrNotInstalled) {
+		t.Errorf("not installed: %v", err)
+	}
+}
+
+// On Windows the service manager calls the service running as soon as its
+// process answers it; one that stops moments later (its settings, its
+// database) failed to start, and the event log says why.
+func TestWatchStartOnWindows(t *testing.T) {
+	nap := func(context.Context, time.Duration) error { return nil }
+	seq := []string{"running", "running", "stopped"}
+	state := func() (string, error) { s := seq[0]; seq = seq[1:]; return s, nil }
+	if _, err := watchStart(context.Background(), state, "start", nap); !errors.Is(err, ErrStartFailed) ||
+		!strings.Contains(err.Error(), "Application event log") {
+		t.Errorf("stopped: %v", err)
+	}
+	looks := 0
+	up := func() (string, error) { looks++; return "running", nil }
+	if line, err := watchStart(context.Background(), up, "restart", nap); err != nil || line != "Service neurons-connector: restart done; it runs." || looks < 8 {
+		t.Errorf("running: %q %v after %d looks", line, err, looks)
+	}
+}
