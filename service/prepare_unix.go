@@ -3,11 +3,14 @@
 package service
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // PrepareInstall readies the host for the service in: on Linux with
@@ -29,8 +32,15 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		return nil, err
 	}
 	in.User, in.DataDir = acct.Name, dataDir
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	made := !exists(dataDir) // created here, for the account: no hand-over to speak of
+	if err := mkdirFor(dataDir); err != nil {
 		return nil, fmt.Errorf("create the data directory %s: %w", dataDir, err)
+	}
+	// The service's account must get through every folder on the way to
+	// its settings file and data: a folder closed to it failed every start
+	// with "permission denied" (install made /etc/neurons-connector 0700).
+	if err := openSettingsFolder(in.EnvFile, filepath.Dir(DefaultEnvFile(nil)), acct); err != nil {
+		return nil, err
 	}
 	var notes []string
 	paths := []string{dataDir, in.EnvFile}
@@ -38,12 +48,17 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		in.Writable = append(in.Writable, csv)
 		paths = append(paths, csv)
 	}
+	for _, p := range paths { // the folders above each; each itself is handed over below
+		if err := reachableBy(p, acct); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range paths {
 		changed, err := HandOver(p, acct)
 		if err != nil {
 			return nil, fmt.Errorf("give %s to the %s account: %w", p, acct.Name, err)
 		}
-		if changed && p != in.EnvFile {
+		if changed && p != in.EnvFile && (p != dataDir || !made) {
 			notes = append(notes, fmt.Sprintf("handed %s over to the %s account (an earlier version ran the service as root)", p, acct.Name))
 		}
 	}
@@ -102,4 +117,80 @@ func reachable(exe string, private []string) error {
 func within(path, dir string) bool {
 	rel, err := filepath.Rel(dir, path)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// mkdirFor creates dir (mode 0700: it is handed over to the service's
+// account) and the folders above it that are missing, which other
+// accounts may pass through (0755, whatever the umask), as /var/lib is:
+// os.MkdirAll(dir, 0o700) made them 0700 and root's, closed to the
+// service.
+func mkdirFor(dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); !exists(d); d = filepath.Dir(d) {
+		missing = append(missing, d)
+		if d == filepath.Dir(d) {
+			break
+		}
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		mode := os.FileMode(0o755)
+		if i == 0 {
+			mode = 0o700
+		}
+		if err := os.Mkdir(missing[i], mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		if err := os.Chmod(missing[i], mode); err != nil { // past the umask
+			return err
+		}
+	}
+	return nil
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// openSettingsFolder lets the service's account into settingsDir, the
+// folder of the default settings file, which install creates and keeps as
+// the installing account's (root's): its group becomes the account's and
+// its mode 0750. The file in it is the account's, mode 0600; nobody else
+// may list the folder.
+func openSettingsFolder(envFile, settingsDir string, a Account) error {
+	dir := filepath.Dir(envFile)
+	if dir != settingsDir || reachableBy(envFile, a) == nil {
+		return nil
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
+		return nil // not install's folder: reachableBy names it
+	}
+	if err := os.Chown(dir, -1, a.GID); err != nil {
+		return fmt.Errorf("let the %s account into %s: %w", a.Name, dir, err)
+	}
+	return os.Chmod(dir, 0o750) //nolint:gosec // G302: a folder the service account must pass through; its file stays 0600
+}
+
+// reachableBy says why account a could not reach path: a folder on the
+// way that lets neither its owner a, its group a's, nor others through.
+func reachableBy(path string, a Account) error {
+	for dir := filepath.Dir(filepath.Clean(path)); ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return nil // created later, or the start says so
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		perm := fi.Mode().Perm()
+		through := !ok || perm&0o001 != 0 ||
+			(int(st.Uid) == a.UID && perm&0o100 != 0) || (int(st.Gid) == a.GID && perm&0o010 != 0)
+		if !through {
+			return fmt.Errorf("the service's account %s cannot reach %s: %s (mode %04o) is closed to it, and the service "+
+				"would fail every start with \"permission denied\"; let it through (sudo chmod o+x %s) or choose another folder",
+				a.Name, path, dir, perm, dir)
+		}
+		if dir == filepath.Dir(dir) {
+			return nil
+		}
+	}
 }

@@ -56,3 +56,79 @@ func TestTheServiceMustReachItsBinary(t *testing.T) {
 		t.Error("/tmp is not among the private folders")
 	}
 }
+
+// The service's account must get through every folder above its settings
+// file and data. Install made /etc/neurons-connector mode 0700, root's: on
+// a real systemd every start failed with "stat …/neurons-connector.env:
+// permission denied". Folders install creates are now open to pass through
+// (the data directory's parents 0755, the settings folder the account's
+// group's, 0750), and a folder the admin closed is named before anything
+// is installed.
+func TestTheServiceCanReachItsSettingsAndData(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{filepath.Dir(base), base} {
+		if err := os.Chmod(d, 0o755); err != nil { // t.TempDir's folders are 0700
+			t.Fatal(err)
+		}
+	}
+	other := Account{Name: "svc", UID: os.Geteuid() + 4242, GID: os.Getegid() + 4242}
+
+	data := filepath.Join(base, "srv", "nc", "data")
+	if err := mkdirFor(data); err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]os.FileMode{filepath.Join(base, "srv"): 0o755, filepath.Join(base, "srv", "nc"): 0o755, data: 0o700} {
+		if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, want mode %04o", dir, fi.Mode().Perm(), want)
+		}
+	}
+	if err := reachableBy(data, other); err != nil {
+		t.Errorf("the data directory's parents: %v", err)
+	}
+	if err := os.Chmod(data, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := mkdirFor(data); err != nil { // there already: left as it is
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(data); fi.Mode().Perm() != 0o750 {
+		t.Errorf("an existing folder's mode changed to %04o", fi.Mode().Perm())
+	}
+
+	// The settings folder as install left it before: 0700, the installer's.
+	settings := filepath.Join(base, "etc", "neurons-connector")
+	for d, m := range map[string]os.FileMode{filepath.Dir(settings): 0o755, settings: 0o700} {
+		if err := os.MkdirAll(d, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, m); err != nil { // past the umask
+			t.Fatal(err)
+		}
+	}
+	env := filepath.Join(settings, "neurons-connector.env")
+	err := reachableBy(env, other)
+	if err == nil || !strings.Contains(err.Error(), settings+" (mode 0700) is closed to it") || !strings.Contains(err.Error(), "sudo chmod o+x "+settings) {
+		t.Errorf("closed settings folder: %v", err)
+	}
+	// Another folder is the admin's: named, not changed.
+	if err := openSettingsFolder(env, filepath.Join(base, "elsewhere"), other); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(settings); fi.Mode().Perm() != 0o700 {
+		t.Errorf("a folder other than install's was changed: %04o", fi.Mode().Perm())
+	}
+	// Install's own folder is opened to the account's group, not to all.
+	mine := Account{Name: "svc", UID: os.Geteuid() + 4242, GID: os.Getegid()}
+	if err := openSettingsFolder(env, settings, mine); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(settings); fi.Mode().Perm() != 0o750 {
+		t.Errorf("settings folder mode %04o, want 0750", fi.Mode().Perm())
+	}
+	if err := reachableBy(env, mine); err != nil {
+		t.Errorf("after opening: %v", err)
+	}
+	if err := reachableBy(env, other); err == nil {
+		t.Error("the folder is open to accounts outside its group")
+	}
+}
