@@ -34,7 +34,7 @@ Needs root / an elevated prompt.`,
 			if err != nil {
 				return usagef("--env-file: %v", err)
 			}
-			if err := service.CheckInstall(t.install(abs)); err != nil {
+			if err := service.CheckInstall(t.install(abs), t.installSettings(abs)); err != nil {
 				return usagef("%v", err) // nothing written yet
 			}
 			created, err := service.EnsureEnvFile(abs, settingsFileNames(), t.env.Lookup)
@@ -125,6 +125,22 @@ log that says why.`,
 		control("stop", "Stop the service (it finishes the page in hand and closes the database)", ""),
 		control("restart", "Restart the service and wait until the daemon is ready", startLong("Restart the service")),
 		status)
+}
+
+// installSettings are the settings the service will have, as far as
+// CheckInstall needs them: the settings file's when there is one (install
+// keeps it), else those of the installing shell, which a new file takes.
+func (t *tree) installSettings(envFile string) map[string]string {
+	if vars, err := service.LoadEnvFile(envFile); err == nil {
+		return vars
+	}
+	vars := map[string]string{}
+	for _, k := range []string{"NC_DATA_DIR", "NC_CSV_DIR"} {
+		if v, ok := t.env.Lookup(k); ok {
+			vars[k] = v
+		}
+	}
+	return vars
 }
 
 // action2 adapts a function without arguments to action.

@@ -3,6 +3,7 @@
 package service
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"neurons-connector/internal/private"
 )
 
 // PrepareInstall readies the host for the service in: on Linux with
@@ -68,12 +71,33 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 // CheckInstall says why the service, once installed, could not start, or
 // nil; it changes nothing, and runs before anything is: on Linux with
 // systemd, the binary must be where the service's account can run it
-// (reachable).
-func CheckInstall(in Install) error {
+// (reachable), and its settings file and the folders of env (its
+// settings: NC_DATA_DIR, NC_CSV_DIR) behind folders that let the account
+// through (reachableBy; install opens the default settings folder itself).
+func CheckInstall(in Install, env map[string]string) error {
 	if runtime.GOOS != "linux" || Platform() != "linux-systemd" {
 		return nil
 	}
-	return reachable(in.Executable, privateTmp)
+	if err := reachable(in.Executable, privateTmp); err != nil {
+		return err
+	}
+	acct, err := lookupAccount()
+	if err != nil {
+		acct = Account{Name: private.ServiceAccount, UID: -1, GID: -1} // to be created: a stranger to every folder
+	}
+	paths := []string{cmp.Or(env["NC_DATA_DIR"], DefaultDataDirUnix), env["NC_CSV_DIR"]}
+	if filepath.Dir(in.EnvFile) != filepath.Dir(DefaultEnvFile(nil)) {
+		paths = append(paths, in.EnvFile)
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if err := reachableBy(p, acct); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // privateTmp are the folders the unit's PrivateTmp=yes gives the service a
@@ -178,7 +202,10 @@ func reachableBy(path string, a Account) error {
 	for dir := filepath.Dir(filepath.Clean(path)); ; dir = filepath.Dir(dir) {
 		fi, err := os.Stat(dir)
 		if err != nil {
-			return nil // created later, or the start says so
+			if dir == filepath.Dir(dir) {
+				return nil
+			}
+			continue // made by install (mkdirFor), open to pass through
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		perm := fi.Mode().Perm()

@@ -24,4 +24,4 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 // CheckInstall says why the service, once installed, could not start; on
 // Windows the service's account may run a binary anywhere an administrator
 // installs from.
-func CheckInstall(Install) error { return nil }
+func CheckInstall(Install, map[string]string) error { return nil }

@@ -85,6 +85,17 @@ func TestTheServiceCanReachItsSettingsAndData(t *testing.T) {
 	if err := reachableBy(data, other); err != nil {
 		t.Errorf("the data directory's parents: %v", err)
 	}
+	// A closed folder above folders install would create is found too.
+	closed := filepath.Join(base, "closed")
+	if err := os.Mkdir(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := reachableBy(filepath.Join(closed, "nc", "data"), other); err == nil || !strings.Contains(err.Error(), closed+" (mode 0700)") {
+		t.Errorf("behind a closed folder: %v", err)
+	}
 	if err := os.Chmod(data, 0o750); err != nil {
 		t.Fatal(err)
 	}
