@@ -251,7 +251,7 @@ var ErrStartFailed = errors.New("the service did not start")
 // line of its log that says why, and where the rest is.
 func (s *systemd) failed(ctx context.Context, u unitState, since time.Time) error {
 	why := u.ended(s.exe)
-	if line := s.reason(ctx, since); line != "" {
+	if line := s.reason(ctx, u, since); line != "" {
 		why += ": " + line
 	}
 	again := ""
@@ -262,12 +262,20 @@ func (s *systemd) failed(ctx context.Context, u unitState, since time.Time) erro
 		ErrStartFailed, why, again, Name)
 }
 
-// reason is the unit's log line since the start that best says why it
-// failed (pickReason), or "".
-func (s *systemd) reason(ctx context.Context, since time.Time) string {
-	args := []string{"-u", unitName, "-o", "cat", "--no-pager", "-q", "-n", "50"}
-	if !since.IsZero() {
-		args = append(args, "--since", "@"+strconv.FormatInt(since.Add(-time.Second).Unix(), 10))
+// reason is the line of the log of u's invocation that best says why it
+// failed (pickReason), or "": the service's own output and systemd's
+// lines about it carry that invocation's ID, so an earlier failure's line
+// is never taken for this one's. systemd before 232 names no invocation:
+// then the unit's lines since the start.
+func (s *systemd) reason(ctx context.Context, u unitState, since time.Time) string {
+	args := []string{"-o", "cat", "--no-pager", "-q", "-n", "50"}
+	switch {
+	case u.Invocation != "":
+		args = append(args, "_SYSTEMD_INVOCATION_ID="+u.Invocation, "+", "INVOCATION_ID="+u.Invocation)
+	case !since.IsZero():
+		args = append(args, "-u", unitName, "--since", "@"+strconv.FormatInt(since.Add(-time.Second).Unix(), 10))
+	default:
+		args = append(args, "-u", unitName)
 	}
 	out, err := s.run(ctx, "journalctl", args...)
 	if err != nil {
@@ -335,7 +343,7 @@ func (s *systemd) describe(ctx context.Context) (string, error) {
 			state = fmt.Sprintf("restarting after a failure (%d restarts so far)", u.Restarts)
 		}
 		why := u.ended(s.exe)
-		if line := s.reason(ctx, time.Time{}); line != "" {
+		if line := s.reason(ctx, u, time.Time{}); line != "" {
 			why += ": " + line
 		}
 		return fmt.Sprintf("%s: %s; its log: journalctl -u %s", state, why, Name), nil

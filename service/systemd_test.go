@@ -103,7 +103,18 @@ func TestAStartThatFailsSaysWhy(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error:\n%s\nwant:\n%s", err, want)
 	}
-	if j := f.calls[len(f.calls)-1]; !strings.HasPrefix(j, "journalctl -u neurons-connector.service -o cat") || !strings.HasSuffix(j, "--since @1799999999") {
+	// Only this invocation's lines: the service's and systemd's about it.
+	if j := f.calls[len(f.calls)-1]; j != "journalctl -o cat --no-pager -q -n 50 _SYSTEMD_INVOCATION_ID=5a1b + INVOCATION_ID=5a1b" {
+		t.Errorf("the log is read with %q", j)
+	}
+	// systemd before 232 names no invocation: the unit's lines since the
+	// start (a second before it: journalctl counts whole seconds).
+	old := strings.ReplaceAll(restarting, "InvocationID=5a1b", "InvocationID=")
+	f = &fakeSystemd{t: t, states: []string{strings.ReplaceAll(stopped, "InvocationID=", "X="), old}, journal: badSettingsLog, now: time.Unix(1_800_000_000, 0)}
+	if _, err := f.systemd().start(context.Background(), "start"); !errors.Is(err, ErrStartFailed) || !strings.Contains(err.Error(), "NC_SINK") {
+		t.Errorf("without invocations: %v", err)
+	}
+	if j := f.calls[len(f.calls)-1]; j != "journalctl -o cat --no-pager -q -n 50 -u neurons-connector.service --since @1799999999" {
 		t.Errorf("the log is read with %q", j)
 	}
 }

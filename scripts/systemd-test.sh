@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# systemd-test.sh [BINARY]: installs and runs the service under a real
+# systemd, which `make test` cannot (installing a service needs root and a
+# running systemd). It boots the host's own systemd as PID 1 of a new PID
+# and mount namespace, with /etc, /var, /usr/local, /srv and /root under
+# overlays and /run, /tmp and /var/tmp on tmpfs, so that nothing it does
+# reaches the host's files (systemd-tmpfiles empties /tmp at boot); only
+# the network is shared. Then, through the real commands, it checks what
+# an admin does: service install (the unit verified by systemd-analyze),
+# service start waiting for READY=1, a connector added and run through the
+# daemon against bench-serve's simulated Okta org, a settings typo failing
+# service restart with its reason, service status, the fix, and stop.
+# Needs root, unshare and systemd; takes about 30 s. BINARY defaults to
+# bin/neurons-connector (make build).
+set -euo pipefail
+bin=$(realpath "${1:-bin/neurons-connector}")
+[ "$(id -u)" = 0 ] || { echo "systemd-test.sh: run as root (it boots systemd in namespaces of its own)" >&2; exit 2; }
+[ -x /lib/systemd/systemd ] || { echo "systemd-test.sh: /lib/systemd/systemd is missing" >&2; exit 2; }
+work=$(mktemp -d)
+cleanup() {
+	[ -n "${init:-}" ] && kill -KILL "$init" 2>/dev/null || true
+	exec 9>&- 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The simulated org, in this (the host's) namespaces: the network is shared.
+mkfifo "$work/in"
+"$bin" bench-serve --users 300 --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
+exec 9>"$work/in"
+while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
+okta=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/urls.json")
+
+# systemd as PID 1 of its own namespaces, booted to basic.target only (the
+# host's enabled services stay down), its writes kept in overlays.
+cat >"$work/boot.sh" <<EOF
+set -e
+mount -t tmpfs tmpfs /run
+for d in etc var usr/local srv root; do
+	mkdir -p /run/ovl/\$d/u /run/ovl/\$d/w
+	mount -t overlay overlay -o lowerdir=/\$d,upperdir=/run/ovl/\$d/u,workdir=/run/ovl/\$d/w /\$d
+done
+install -m 0755 "$bin" /usr/local/bin/neurons-connector
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /var/tmp
+printf '[Unit]\nDescription=neurons-connector test\nRequires=basic.target\nAfter=basic.target\n' >/etc/systemd/system/nc-test.target
+exec /lib/systemd/systemd --system --unit=nc-test.target
+EOF
+unshare --pid --fork --mount --mount-proc --propagation private sh "$work/boot.sh" >"$work/systemd.log" 2>&1 &
+outer=$!
+for _ in $(seq 100); do
+	init=$(ps -o pid= --ppid "$outer" | tr -d ' ' || true)
+	[ -n "$init" ] && break
+	sleep 0.1
+done
+[ -n "$init" ] || { echo "systemd did not start:"; cat "$work/systemd.log"; exit 1; }
+ns() { timeout 120 nsenter -t "$init" -m -p "$@"; }
+for _ in $(seq 150); do
+	state=$(ns systemctl is-system-running 2>/dev/null || true)
+	case $state in running | degraded) break ;; esac
+	sleep 0.2
+done
+case $state in
+running | degraded) echo "systemd $(ns systemctl --version | head -1 | cut -d' ' -f2) is $state" ;;
+*) echo "systemd did not boot:" && cat "$work/systemd.log" && exit 1 ;;
+esac
+
+nc=/usr/local/bin/neurons-connector
+failures=0
+expect() { # expect WHAT PATTERN OUTPUT
+	if grep -qE -- "$2" <<<"$3"; then
+		echo "ok   $1"
+	else
+		echo "FAIL $1: wanted /$2/, got:"
+		sed 's/^/     /' <<<"$3"
+		failures=$((failures + 1))
+	fi
+}
+run() { ns "$@" 2>&1 || echo "(exit $?)"; }
+
+out=$(cd / && umask 077 && run $nc service install)
+expect "service install" "Installed the neurons-connector service" "$out"
+expect "a fresh install hands nothing over" "^0$" "$(grep -c Handed <<<"$out" || true)"
+expect "the unit passes systemd-analyze verify" "^$" "$(run systemd-analyze verify /etc/systemd/system/neurons-connector.service)"
+expect "the settings folder lets the service in" "^drwxr-x--- .* root neurons-connector " "$(run ls -ld /etc/neurons-connector)"
+
+out=$(run $nc service start)
+expect "service start waits for READY=1" "started; the daemon is ready \(pid [0-9]+\): serving the connectors of server Cloud" "$out"
+expect "service status" "^running \(pid [0-9]+\): serving" "$(run $nc service status)"
+expect "the health endpoint" "^ok$" "$(run curl -s 127.0.0.1:7780/healthz 2>/dev/null || curl -s 127.0.0.1:7780/healthz)"
+
+expect "connector add through the daemon" "Added okta connector \"Okta\"" \
+	"$(printf bench-okta-token | ns $nc connector add okta --name Okta --url "$okta" --token-stdin 2>&1)"
+expect "a run through the daemon" "ok in .*: 215 users read, 215 upserted" "$(run $nc run Okta)"
+expect "the CSV drop the service's account wrote" "neurons-connector neurons-connector .*Okta-users.csv" \
+	"$(run ls -l /var/lib/neurons-connector/csv)"
+
+ns sh -c 'echo NC_NEURON_URL=https://example.invalid >>/etc/neurons-connector/neurons-connector.env'
+out=$(run $nc service restart)
+expect "a settings typo fails the restart, with its reason" \
+	"the service did not start: serve stopped at start with exit status 2 \(bad settings\): neurons-connector: settings file .*NC_NEURON_URL is not a setting \(did you mean NC_NEURONS_URL\?\)" "$out"
+expect "... with exit code 1" "^\(exit 1\)$" "$out"
+expect "service status names the restart loop" "^restarting after a failure .*NC_NEURON_URL is not a setting" "$(run $nc service status)"
+ns sed -i '/NC_NEURON_URL/d' /etc/neurons-connector/neurons-connector.env
+expect "once fixed, service start restarts it at once" "started; the daemon is ready" "$(run $nc service start)"
+expect "its data survived" "Okta +okta .* ok " "$(run $nc status)"
+ns chmod 0700 $nc # the service's account may no longer run it: systemd's 203/EXEC
+out=$(run $nc service restart)
+expect "a binary systemd cannot run fails the start, with systemd's reason" \
+	"systemd could not run $nc \(status 203/EXEC\): Failed .*$nc: Permission denied" "$out"
+ns chmod 0755 $nc
+expect "and starts once it can" "started; the daemon is ready" "$(run $nc service start)"
+expect "service stop" "stop done" "$(run $nc service stop)"
+expect "service status, stopped" "^stopped$" "$(run $nc service status)"
+
+if [ "$failures" -gt 0 ]; then
+	echo "$failures failed; systemd's log:"
+	ns journalctl -b --no-pager -q -u neurons-connector.service | tail -40
+	exit 1
+fi
+echo "all passed"
