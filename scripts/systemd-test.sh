@@ -10,8 +10,9 @@
 # service start waiting for READY=1, a connector added and run through the
 # daemon against bench-serve's simulated Okta org, a settings typo failing
 # service restart with its reason, service status, the fix, and stop.
-# Needs root, unshare and systemd; takes about 30 s. BINARY defaults to
-# bin/neurons-connector (make build).
+# Needs root, unshare and systemd; takes about 4 s. BINARY defaults to
+# bin/neurons-connector (make build). KEEP=1 leaves systemd running after
+# the checks, for a look inside with nsenter.
 set -euo pipefail
 bin=$(realpath "${1:-bin/neurons-connector}")
 [ "$(id -u)" = 0 ] || { echo "systemd-test.sh: run as root (it boots systemd in namespaces of its own)" >&2; exit 2; }
@@ -79,7 +80,9 @@ expect() { # expect WHAT PATTERN OUTPUT
 }
 run() { ns "$@" 2>&1 || echo "(exit $?)"; }
 
-out=$(cd / && umask 077 && run $nc service install)
+# The CSV drop goes to a folder of its own that does not exist yet, under
+# ProtectSystem=strict (the unit lists it in ReadWritePaths=).
+out=$(cd / && umask 077 && run env NC_CSV_DIR=/srv/drop $nc service install)
 expect "service install" "Installed the neurons-connector service" "$out"
 expect "a fresh install hands nothing over" "^0$" "$(grep -c Handed <<<"$out" || true)"
 expect "the unit passes systemd-analyze verify" "^$" "$(run systemd-analyze verify /etc/systemd/system/neurons-connector.service)"
@@ -94,7 +97,7 @@ expect "connector add through the daemon" "Added okta connector \"Okta\"" \
 	"$(printf bench-okta-token | ns $nc connector add okta --name Okta --url "$okta" --token-stdin 2>&1)"
 expect "a run through the daemon" "ok in .*: 215 users read, 215 upserted" "$(run $nc run Okta)"
 expect "the CSV drop the service's account wrote" "neurons-connector neurons-connector .*Okta-users.csv" \
-	"$(run ls -l /var/lib/neurons-connector/csv)"
+	"$(run ls -l /srv/drop)"
 
 ns sh -c 'echo NC_NEURON_URL=https://example.invalid >>/etc/neurons-connector/neurons-connector.env'
 out=$(run $nc service restart)
@@ -114,6 +117,10 @@ expect "and starts once it can" "started; the daemon is ready" "$(run $nc servic
 expect "service stop" "stop done" "$(run $nc service stop)"
 expect "service status, stopped" "^stopped$" "$(run $nc service status)"
 
+if [ -n "${KEEP:-}" ]; then # leave it up for a look
+	echo "systemd stays up: nsenter -t $init -m -p COMMAND; stop it with kill -KILL $init"
+	trap - EXIT
+fi
 if [ "$failures" -gt 0 ]; then
 	echo "$failures failed; systemd's log:"
 	ns journalctl -b --no-pager -q -u neurons-connector.service | tail -40

@@ -35,7 +35,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		return nil, err
 	}
 	in.User, in.DataDir = acct.Name, dataDir
-	made := !exists(dataDir) // created here, for the account: no hand-over to speak of
+	made := map[string]bool{dataDir: !exists(dataDir)} // created here, for the account: no hand-over to speak of
 	if err := mkdirFor(dataDir); err != nil {
 		return nil, fmt.Errorf("create the data directory %s: %w", dataDir, err)
 	}
@@ -48,6 +48,12 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 	var notes []string
 	paths := []string{dataDir, in.EnvFile}
 	if csv := env["NC_CSV_DIR"]; csv != "" && !within(csv, dataDir) {
+		// Made now: under ProtectSystem=strict the service could not make
+		// it, and the drop waited in the outbox for good.
+		made[csv] = !exists(csv)
+		if err := mkdirFor(csv); err != nil {
+			return nil, fmt.Errorf("create the CSV drop's folder %s: %w", csv, err)
+		}
 		in.Writable = append(in.Writable, csv)
 		paths = append(paths, csv)
 	}
@@ -61,7 +67,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("give %s to the %s account: %w", p, acct.Name, err)
 		}
-		if changed && p != in.EnvFile && (p != dataDir || !made) {
+		if changed && p != in.EnvFile && !made[p] {
 			notes = append(notes, fmt.Sprintf("handed %s over to the %s account (an earlier version ran the service as root)", p, acct.Name))
 		}
 	}

@@ -9,6 +9,7 @@ package diskfull
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 )
@@ -17,7 +18,16 @@ import (
 type problem struct {
 	errno syscall.Errno
 	words string // with %s for the folder
+	// sandboxed is what it most likely means for a service systemd runs:
+	// its unit's sandbox, not the disk (sandboxed).
+	sandboxed string
 }
+
+// sandboxed says whether systemd started this process as a service (it
+// sets INVOCATION_ID for a service's processes, not for a login shell's),
+// whose unit (ProtectSystem=strict) lets it write only the folders named
+// in ReadWritePaths=; a variable for tests.
+var sandboxed = func() bool { return os.Getenv("INVOCATION_ID") != "" }
 
 // Describe says, for a write into dir that failed with err, what refused it
 // and the fix ("the disk that holds /var/lib/x is full: free space on
@@ -33,6 +43,9 @@ func Describe(err error, dir string) (string, bool) {
 	msg := err.Error()
 	for _, p := range problems {
 		if errors.Is(err, p.errno) || strings.Contains(msg, p.errno.Error()) {
+			if p.sandboxed != "" && sandboxed() {
+				return fmt.Sprintf(p.sandboxed, dir), true
+			}
 			return fmt.Sprintf(p.words, dir), true
 		}
 	}

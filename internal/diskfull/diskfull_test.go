@@ -38,3 +38,27 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// Under systemd (INVOCATION_ID set), a read-only file system is most
+// likely the unit's sandbox: ProtectSystem=strict and a folder missing
+// from ReadWritePaths=, such as an NC_CSV_DIR set after service install.
+// On a real systemd the CSV drop's error said only "read-only … see the
+// system's log" (scripts/systemd-test.sh).
+func TestAReadOnlyFolderOfAServiceNamesItsSandbox(t *testing.T) {
+	old := sandboxed
+	t.Cleanup(func() { sandboxed = old })
+	sandboxed = func() bool { return true }
+	err := &fs.PathError{Op: "mkdir", Path: "/srv/drop", Err: syscall.EROFS}
+	got, ok := Describe(err, "/srv/drop")
+	if !ok || !strings.HasPrefix(got, "the service may not write /srv/drop: its unit (ProtectSystem=strict)") ||
+		!strings.Contains(got, "service uninstall, then service install") {
+		t.Errorf("%q %v", got, ok)
+	}
+	if got, _ := Describe(&fs.PathError{Op: "write", Path: "/srv/drop/x", Err: syscall.ENOSPC}, "/srv/drop"); !strings.Contains(got, "is full") {
+		t.Errorf("a full disk under systemd: %q", got)
+	}
+	sandboxed = func() bool { return false }
+	if got, _ := Describe(err, "/srv/drop"); !strings.HasPrefix(got, "the file system that holds /srv/drop is read-only") {
+		t.Errorf("outside systemd: %q", got)
+	}
+}
