@@ -81,6 +81,14 @@ Needs root / an elevated prompt.`,
 					_, err = fmt.Fprintln(t.env.Stdout, line)
 					return err
 				}
+				if verb == "uninstall" {
+					line, err := service.Uninstall(cmd.Context(), t.install(""))
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintln(t.env.Stdout, line)
+					return err
+				}
 				if err := service.Control(t.install(""), verb); err != nil {
 					return err
 				}
@@ -120,7 +128,7 @@ log that says why.`,
 		}),
 	}, needsNothing)
 	return group("service", "Install, remove, start and stop the OS service", declare(install, needsSettings),
-		control("uninstall", "Remove the service (the data directory and settings file stay)", ""),
+		control("uninstall", "Stop and remove the service (the data directory and settings file stay)", ""),
 		control("start", "Start the installed service and wait until the daemon is ready", startLong("Start the installed service")),
 		control("stop", "Stop the service (it finishes the page in hand and closes the database)", ""),
 		control("restart", "Restart the service and wait until the daemon is ready", startLong("Restart the service")),

@@ -116,6 +116,10 @@ ns chmod 0755 $nc
 expect "and starts once it can" "started; the daemon is ready" "$(run $nc service start)"
 expect "service stop" "stop done" "$(run $nc service stop)"
 expect "service status, stopped" "^stopped$" "$(run $nc service status)"
+run $nc service start >/dev/null
+expect "service uninstall stops it first" "stopped it, then uninstalled" "$(run $nc service uninstall)"
+expect "... and no process is left" "^inactive" "$(run systemctl is-active neurons-connector.service)"
+expect "service status, uninstalled" "^not installed" "$(run $nc service status)"
 
 if [ -n "${KEEP:-}" ]; then # leave it up for a look
 	echo "systemd stays up: nsenter -t $init -m -p COMMAND; stop it with kill -KILL $init"

@@ -138,6 +138,37 @@ func watchStart(ctx context.Context, state func() (string, error), action string
 	return fmt.Sprintf("Service %s: %s done; it runs.", Name, action), nil
 }
 
+// Uninstall removes the installed service, stopping it first: the
+// service managers remove a running service's registration and leave its
+// process running (systemd: the unit file gone, the daemon still holding
+// the database, and `service status` saying "not installed").
+func Uninstall(ctx context.Context, in Install) (string, error) {
+	stopped := ""
+	if up(ctx, in) {
+		if err := Control(in, "stop"); err != nil {
+			return "", err
+		}
+		stopped = "stopped it, then "
+	}
+	if err := Control(in, "uninstall"); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("Service %s: %suninstalled; the data directory and the settings file stay.", Name, stopped), nil
+}
+
+// up says whether the installed service's process runs or is starting.
+func up(ctx context.Context, in Install) bool {
+	if Platform() == "linux-systemd" {
+		return newSystemd(in.Executable).up(ctx)
+	}
+	s, err := ksvc.New(&Program{}, in.Config())
+	if err != nil {
+		return false
+	}
+	st, err := s.Status()
+	return err == nil && st == ksvc.StatusRunning
+}
+
 // ErrNotInstalled is State's answer when no service is installed.
 var ErrNotInstalled = errors.New("not installed")
 

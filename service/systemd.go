@@ -329,6 +329,9 @@ func (s *systemd) describe(ctx context.Context) (string, error) {
 		return "", err
 	}
 	switch {
+	case u.Load == "not-found" && u.Active == "active":
+		return fmt.Sprintf("not installed, but its process still runs (pid %d), as an uninstall of an earlier version left it: "+
+			"stop it with systemctl stop %s", u.MainPID, unitName), nil
 	case u.Load == "not-found":
 		return "", ErrNotInstalled
 	case u.Active == "active":
@@ -353,4 +356,11 @@ func (s *systemd) describe(ctx context.Context) (string, error) {
 		return "stopping", nil
 	}
 	return "stopped", nil
+}
+
+// up says whether the unit's process runs, starts, or waits to restart:
+// what a stop is needed for before the unit is removed.
+func (s *systemd) up(ctx context.Context) bool {
+	u, err := s.show(ctx)
+	return err == nil && u.Active != "" && u.Active != "inactive" && u.Active != "failed"
 }

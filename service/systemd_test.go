@@ -232,3 +232,23 @@ func TestWatchStartOnWindows(t *testing.T) {
 		t.Errorf("running: %q %v after %d looks", line, err, looks)
 	}
 }
+
+// service uninstall stops a service that is up first: systemd removes a
+// running unit's file and leaves its process running, which then held the
+// database while `service status` said "not installed" (found on a real
+// systemd: scripts/systemd-test.sh).
+func TestUninstallStopsARunningServiceFirst(t *testing.T) {
+	for state, want := range map[string]bool{ready: true, starting: true, stopped: false,
+		show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart"): true,
+		show("LoadState=loaded", "ActiveState=failed", "SubState=failed"):            false} {
+		f := &fakeSystemd{t: t, states: []string{state}}
+		if got := f.systemd().up(context.Background()); got != want {
+			t.Errorf("up = %v for\n%s", got, state)
+		}
+	}
+	orphan := strings.Replace(ready, "LoadState=loaded", "LoadState=not-found", 1)
+	f := &fakeSystemd{t: t, states: []string{orphan}}
+	if got, err := f.systemd().describe(context.Background()); err != nil || !strings.Contains(got, "not installed, but its process still runs (pid 3120)") {
+		t.Errorf("a unit removed while running: %q %v", got, err)
+	}
+}
