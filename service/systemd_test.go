@@ -240,7 +240,7 @@ func TestWatchStartOnWindows(t *testing.T) {
 func TestUninstallStopsARunningServiceFirst(t *testing.T) {
 	for state, want := range map[string]bool{ready: true, starting: true, stopped: false,
 		show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart"): true,
-		show("LoadState=loaded", "ActiveState=failed", "SubState=failed"):            false} {
+		show("LoadState=loaded", "ActiveState=failed", "SubState=failed"):           false} {
 		f := &fakeSystemd{t: t, states: []string{state}}
 		if got := f.systemd().up(context.Background()); got != want {
 			t.Errorf("up = %v for\n%s", got, state)
