@@ -98,6 +98,7 @@ expect "connector add through the daemon" "Added okta connector \"Okta\"" \
 expect "a run through the daemon" "ok in .*: 215 users read, 215 upserted" "$(run $nc run Okta)"
 expect "the CSV drop the service's account wrote" "neurons-connector neurons-connector .*Okta-users.csv" \
 	"$(run ls -l /srv/drop)"
+expect "... in a folder its group may read" "^drwxr-x--- .* neurons-connector neurons-connector .*/srv/drop$" "$(run ls -ld /srv/drop)"
 
 ns sh -c 'echo NC_NEURON_URL=https://example.invalid >>/etc/neurons-connector/neurons-connector.env'
 out=$(run $nc service restart)

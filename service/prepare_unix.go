@@ -36,7 +36,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 	}
 	in.User, in.DataDir = acct.Name, dataDir
 	made := map[string]bool{dataDir: !exists(dataDir)} // created here, for the account: no hand-over to speak of
-	if err := mkdirFor(dataDir); err != nil {
+	if err := mkdirFor(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the data directory %s: %w", dataDir, err)
 	}
 	// The service's account must get through every folder on the way to
@@ -51,7 +51,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		// Made now: under ProtectSystem=strict the service could not make
 		// it, and the drop waited in the outbox for good.
 		made[csv] = !exists(csv)
-		if err := mkdirFor(csv); err != nil {
+		if err := mkdirFor(csv, 0o750); err != nil { // as the sink makes it: a collector in the account's group reads the drop
 			return nil, fmt.Errorf("create the CSV drop's folder %s: %w", csv, err)
 		}
 		in.Writable = append(in.Writable, csv)
@@ -149,12 +149,12 @@ func within(path, dir string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
-// mkdirFor creates dir (mode 0700: it is handed over to the service's
+// mkdirFor creates dir with mode (it is handed over to the service's
 // account) and the folders above it that are missing, which other
 // accounts may pass through (0755, whatever the umask), as /var/lib is:
 // os.MkdirAll(dir, 0o700) made them 0700 and root's, closed to the
 // service.
-func mkdirFor(dir string) error {
+func mkdirFor(dir string, mode os.FileMode) error {
 	var missing []string
 	for d := filepath.Clean(dir); !exists(d); d = filepath.Dir(d) {
 		missing = append(missing, d)
@@ -163,14 +163,14 @@ func mkdirFor(dir string) error {
 		}
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
-		mode := os.FileMode(0o755)
+		m := os.FileMode(0o755)
 		if i == 0 {
-			mode = 0o700
+			m = mode
 		}
-		if err := os.Mkdir(missing[i], mode); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := os.Mkdir(missing[i], m); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		if err := os.Chmod(missing[i], mode); err != nil { // past the umask
+		if err := os.Chmod(missing[i], m); err != nil { // past the umask
 			return err
 		}
 	}

@@ -74,7 +74,7 @@ func TestTheServiceCanReachItsSettingsAndData(t *testing.T) {
 	other := Account{Name: "svc", UID: os.Geteuid() + 4242, GID: os.Getegid() + 4242}
 
 	data := filepath.Join(base, "srv", "nc", "data")
-	if err := mkdirFor(data); err != nil {
+	if err := mkdirFor(data, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for dir, want := range map[string]os.FileMode{filepath.Join(base, "srv"): 0o755, filepath.Join(base, "srv", "nc"): 0o755, data: 0o700} {
@@ -99,7 +99,7 @@ func TestTheServiceCanReachItsSettingsAndData(t *testing.T) {
 	if err := os.Chmod(data, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if err := mkdirFor(data); err != nil { // there already: left as it is
+	if err := mkdirFor(data, 0o700); err != nil { // there already: left as it is
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(data); fi.Mode().Perm() != 0o750 {
