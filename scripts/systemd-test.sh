@@ -8,9 +8,11 @@
 # the network is shared. Then, through the real commands, it checks what
 # an admin does: service install (the unit verified by systemd-analyze),
 # service start waiting for READY=1, a connector added and run through the
-# daemon against bench-serve's simulated Okta org, a settings typo failing
-# service restart with its reason, service status, the fix, and stop.
-# Needs root, unshare and systemd; takes about 4 s. BINARY defaults to
+# daemon against bench-serve's simulated Okta org, a stop in the middle of a
+# large run and the exactly-once drop after it, a settings typo failing
+# service restart with its reason, service status, the fix, a binary
+# systemd may not run, stop and uninstall.
+# Needs root, unshare and systemd; takes about 10 s. BINARY defaults to
 # bin/neurons-connector (make build). KEEP=1 leaves systemd running after
 # the checks, for a look inside with nsenter.
 set -euo pipefail
@@ -27,11 +29,14 @@ cleanup() {
 trap cleanup EXIT
 
 # The simulated org, in this (the host's) namespaces: the network is shared.
+# A small org, and a large one for a run the service is stopped in.
 mkfifo "$work/in"
 "$bin" bench-serve --users 300 --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
+"$bin" bench-serve --users 40000 --okta-limit-scale 0 <"$work/in" >"$work/big.json" &
 exec 9>"$work/in"
-while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
+while [ ! -s "$work/urls.json" ] || [ ! -s "$work/big.json" ]; do sleep 0.2; done
 okta=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/urls.json")
+big=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/big.json")
 
 # systemd as PID 1 of its own namespaces, booted to basic.target only (the
 # host's enabled services stay down), its writes kept in overlays.
@@ -99,6 +104,22 @@ expect "a run through the daemon" "ok in .*: 215 users read, 215 upserted" "$(ru
 expect "the CSV drop the service's account wrote" "neurons-connector neurons-connector .*Okta-users.csv" \
 	"$(run ls -l /srv/drop)"
 expect "... in a folder its group may read" "^drwxr-x--- .* neurons-connector neurons-connector .*/srv/drop$" "$(run ls -ld /srv/drop)"
+
+# Stopped in the middle of a run: a clean stop, and the next run delivers
+# every user exactly once.
+printf bench-okta-token | ns $nc connector add okta --name Big --url "$big" --token-stdin \
+	--user-status STAGED,PROVISIONED,ACTIVE,RECOVERY,PASSWORD_EXPIRED,LOCKED_OUT,SUSPENDED,DEPROVISIONED >/dev/null
+run $nc run Big >"$work/big.out" &
+for _ in $(seq 100); do grep -q "run started.*connector=Big" <<<"$(ns journalctl -u neurons-connector.service -o cat -q)" && break; sleep 0.05; done
+sleep 0.3
+run $nc service stop >/dev/null
+wait $!
+expect "a stop in the middle of a run is clean" "^Result=success$" "$(run systemctl show -p Result neurons-connector.service)"
+expect "... and says so to the run" "the neurons-connector service is stopping, which stopped this run" "$(cat "$work/big.out")"
+run $nc service start >/dev/null
+expect "the next run finishes it" "ok in .*40000 users read" "$(run $nc run Big)"
+expect "... every user in the drop exactly once" "^40000 40000$" \
+	"$(ns sh -c 'tail -n +2 /srv/drop/Big-users.csv | wc -l; tail -n +2 /srv/drop/Big-users.csv | cut -d, -f1 | sort -u | wc -l' | tr '\n' ' ' | sed 's/ $//')"
 
 ns sh -c 'echo NC_NEURON_URL=https://example.invalid >>/etc/neurons-connector/neurons-connector.env'
 out=$(run $nc service restart)
