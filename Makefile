@@ -1,20 +1,21 @@
 # neurons-connector: build, test, demo.
 # `make test` is what CI runs (.ci/run): no tracked executables, gofmt, go vet,
-# golangci-lint, the race-enabled tests, and a Windows build.
+# golangci-lint, the race-enabled tests, a Windows build, and the service
+# installed and run under a real systemd where the host allows it.
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/neurons-connector
 
-.PHONY: all build test no-binaries fmt-check vet lint race windows demo tour bench fuzz clean
+.PHONY: all build test no-binaries fmt-check vet lint race windows systemd-test demo tour bench fuzz clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-test: no-binaries fmt-check vet lint race windows
+test: no-binaries fmt-check vet lint race windows systemd-test
 
 # A compiled program in git bloats every clone for good; it belongs in bin/.
 no-binaries:
@@ -49,6 +50,17 @@ windows:
 	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./...
 	GOOS=windows GOARCH=amd64 $(GO) vet ./...   # compiles the Windows-only tests too
 	@echo "windows build: ok"
+
+# The service installed, started, stopped mid-run, broken and mended under a
+# real systemd, booted as PID 1 of namespaces of its own with the host's
+# files under overlays (scripts/systemd-test.sh, about 10 s). It needs root,
+# systemd and unshare; a host without them says so and goes on.
+systemd-test: build
+	@if [ "$$(id -u)" = 0 ] && [ -x /lib/systemd/systemd ] && unshare --pid --fork --mount true 2>/dev/null; then \
+		./scripts/systemd-test.sh $(BIN) || { rc=$$?; [ $$rc = 3 ] && echo "systemd-test: NOT RUN: systemd would not boot on this host"; [ $$rc = 3 ]; }; \
+	else \
+		echo "systemd-test: NOT RUN: it needs root, /lib/systemd/systemd and unshare (README, Tests)"; \
+	fi
 
 # The README's figures: Go benchmarks (mapping, Okta and OneLogin listing, the engine on
 # 100k users) with allocation counts, then the real binary on the built-in

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 
 	"neurons-connector/fault"
@@ -21,3 +22,8 @@ func MarkBadInput(err error) error { return fault.Mark(err, fault.ErrBadInput) }
 func UnknownConnector(name string) error {
 	return BadInput("no connector named %q; see the names with: neurons-connector connector list", name)
 }
+
+// ErrServiceStopping is why the daemon's requests end when it stops (a
+// service stop, a reboot): the cause of their contexts' cancellation, so
+// that a command waiting on one says so rather than "context canceled".
+var ErrServiceStopping = errors.New("the neurons-connector service is stopping")

@@ -100,3 +100,29 @@ func (e *daemonEnv) cliEnv(env []string, args ...string) result {
 	e.t.Helper()
 	return e.command("", env, args...)
 }
+
+// A run the command line asked the service for has finished and waits
+// for the sink when the service stops (systemctl stop, a reboot): the
+// command must say that the service stopped and that the changes wait in
+// the outbox, not that it lost the connection (seen under a real systemd,
+// scripts/systemd-test.sh).
+func TestAServiceStoppedWhileARunDeliversSaysSo(t *testing.T) {
+	e := newDaemonEnv(t)
+	serve, logs, exited := e.serve()
+	e.mustCLI("connector", "add", "okta", "--name", "Okta", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")
+	e.fake.Outage(true)
+	done := make(chan result, 1)
+	go func() { done <- e.cli("run", "Okta") }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), `msg="run finished"`); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not finish:\n%s", logs.String())
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // waiting for the sink now
+	e.stop(serve, exited)
+	r := <-done
+	if r.code != 1 || strings.Contains(r.stderr, "lost the connection") || !strings.Contains(r.stderr, "the neurons-connector service is stopping") ||
+		!strings.Contains(r.stderr, "wait in the outbox") {
+		t.Errorf("run: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -235,7 +235,9 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	srv := &http.Server{Handler: Handler(b), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	stop := context.AfterFunc(ctx, func() {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		// Time for a request that ends with the daemon (a run delivering)
+		// to send its last line, saying why, before its connection is cut.
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		_ = srv.Close()
@@ -246,6 +248,11 @@ func Serve(ctx context.Context, l net.Listener, b Backend) error {
 	}
 	return nil
 }
+
+// shutdownGrace bounds the wait for requests in progress as the daemon
+// stops: within Windows' stop timeout (service.StopTimeout) and systemd's
+// (TimeoutStopSec=10s).
+const shutdownGrace = 3 * time.Second
 
 // refusal is the answer a refused peer gets before its connection closes.
 func refusal(why string) []byte {

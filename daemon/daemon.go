@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"neurons-connector/api"
 	"neurons-connector/clock"
 	"neurons-connector/connector"
 	"neurons-connector/control"
@@ -68,7 +69,12 @@ var obsolete = []string{"control.token", "daemon.json"}
 // Run serves until ctx ends. It takes its listeners first, so that a
 // second daemon fails on its socket (pipe) before it waits for the
 // database's lock.
-func Run(ctx context.Context, cfg Config) error {
+func Run(parent context.Context, cfg Config) error {
+	// What the daemon serves ends with the cause api.ErrServiceStopping, so
+	// that a command waiting on a request (a run delivering) says why.
+	ctx, stop := context.WithCancelCause(context.WithoutCancel(parent))
+	defer stop(nil)
+	defer context.AfterFunc(parent, func() { stop(api.ErrServiceStopping) })()
 	if err := service.PrepareDataDir(cfg.DataDir); err != nil {
 		return fmt.Errorf("prepare data directory: %w", err)
 	}
