@@ -108,6 +108,9 @@ func Start(ctx context.Context, in Install, action string) (string, error) {
 	if Platform() == "linux-systemd" {
 		return newSystemd(in.Executable).start(ctx, action)
 	}
+	if _, err := State(in); errors.Is(err, ErrNotInstalled) {
+		return "", fmt.Errorf("%w: install it first (neurons-connector service install)", ErrNotInstalled)
+	}
 	if err := Control(in, action); err != nil {
 		if runtime.GOOS == "windows" {
 			return "", fmt.Errorf("%w; a service that started and stopped says why in the Application event log "+
