@@ -87,17 +87,28 @@ expect() { # expect WHAT PATTERN OUTPUT
 run() { ns "$@" 2>&1 || echo "(exit $?)"; }
 
 # The CSV drop goes to a folder of its own that does not exist yet, under
-# ProtectSystem=strict (the unit lists it in ReadWritePaths=).
-out=$(cd / && umask 077 && run env NC_CSV_DIR=/srv/drop $nc service install)
+# ProtectSystem=strict (the unit lists it in ReadWritePaths=). The health
+# endpoint takes a free port: the network is the host's, where another
+# daemon (or another run of this script) may hold 7780.
+listen=
+for _ in $(seq 50); do
+	p=$((20000 + RANDOM % 40000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then listen=127.0.0.1:$p && break; fi
+done
+out=$(cd / && umask 077 && run env NC_CSV_DIR=/srv/drop NC_LISTEN="$listen" $nc service install)
 expect "service install" "Installed the neurons-connector service" "$out"
 expect "a fresh install hands nothing over" "^0$" "$(grep -c Handed <<<"$out" || true)"
 expect "the unit passes systemd-analyze verify" "^$" "$(run systemd-analyze verify /etc/systemd/system/neurons-connector.service)"
 expect "the settings folder lets the service in" "^drwxr-x--- .* root neurons-connector " "$(run ls -ld /etc/neurons-connector)"
 
 out=$(run $nc service start)
-expect "service start waits for READY=1" "started; the daemon is ready \(pid [0-9]+\): serving the connectors of server Cloud" "$out"
+expect "service start waits for READY=1" "started; the daemon is ready \(pid [0-9]+\): serving the connectors of server Cloud .*health and metrics: $listen" "$out"
 expect "service status" "^running \(pid [0-9]+\): serving" "$(run $nc service status)"
-expect "the health endpoint" "^ok$" "$(run curl -s 127.0.0.1:7780/healthz 2>/dev/null || curl -s 127.0.0.1:7780/healthz)"
+healthz() { # GET /healthz with bash alone
+	exec 3<>"/dev/tcp/${listen%:*}/${listen##*:}" && printf 'GET /healthz HTTP/1.0\r\nHost: %s\r\n\r\n' "$listen" >&3 && tr -d '\r' <&3
+	exec 3>&-
+}
+expect "the health endpoint" "^ok$" "$(healthz)"
 
 expect "connector add through the daemon" "Added okta connector \"Okta\"" \
 	"$(printf bench-okta-token | ns $nc connector add okta --name Okta --url "$okta" --token-stdin 2>&1)"
