@@ -74,6 +74,12 @@ func (u unitState) restarting() bool {
 // ended says how the main process ended, and what systemd's own exit
 // statuses (200 and up: it never ran the program) mean.
 func (u unitState) ended(exe string) string {
+	switch u.Result { // systemd's verdict first: after a timeout the process was stopped by a signal
+	case "timeout":
+		return "serve did not report ready within TimeoutStartSec (5 min)"
+	case "start-limit-hit":
+		return "systemd will not start it again so soon: it failed 5 times within 10 minutes"
+	}
 	switch u.Code {
 	case 1:
 		switch u.ExitStatus {
@@ -94,12 +100,7 @@ func (u unitState) ended(exe string) string {
 	case 2, 3:
 		return fmt.Sprintf("serve was killed by signal %d", u.ExitStatus)
 	}
-	switch u.Result {
-	case "timeout":
-		return "serve did not report ready within TimeoutStartSec (5 min)"
-	case "start-limit-hit":
-		return "systemd will not start it again so soon: it failed 5 times within 10 minutes"
-	case "", "success":
+	if u.Result == "" || u.Result == "success" {
 		return "serve stopped before it was ready"
 	}
 	return "the start failed (" + u.Result + ")"
