@@ -200,6 +200,10 @@ func TestServiceStatusSaysWhyItIsNotRunning(t *testing.T) {
 		{stopped, "", "stopped"},
 		{restarting, badSettingsLog, "restarting after a failure (4 restarts so far): serve stopped at start with exit status 2 (bad settings): " +
 			"neurons-connector: 2 invalid settings: NC_SINK:"},
+		// After TimeoutStartSec systemd stopped it with a signal: its verdict
+		// says more than the signal.
+		{show("LoadState=loaded", "ActiveState=failed", "SubState=failed", "Result=timeout", "Type=notify", "InvocationID=5a1b",
+			"ExecMainCode=2", "ExecMainStatus=15"), "", "failed: serve did not report ready within TimeoutStartSec (5 min); its log"},
 		{gaveUp, `{"time":"2026-12-05T02:00:00Z","level":"ERROR","msg":"daemon failed","error":"open the database: disk I/O error"}`,
 			`failed: systemd will not start it again so soon: it failed 5 times within 10 minutes: {"time":"2026-12-05T02:00:00Z","level":"ERROR"`},
 	} {
