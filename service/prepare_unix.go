@@ -46,6 +46,9 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		return nil, err
 	}
 	var notes []string
+	if _, warning := selinuxCheck(in.Executable); warning != "" {
+		notes = append(notes, warning)
+	}
 	paths := []string{dataDir, in.EnvFile}
 	if csv := env["NC_CSV_DIR"]; csv != "" && !within(csv, dataDir) {
 		// Made now: under ProtectSystem=strict the service could not make
@@ -86,6 +89,9 @@ func CheckInstall(in Install, env map[string]string) error {
 	}
 	if err := reachable(in.Executable, privateTmp); err != nil {
 		return err
+	}
+	if refused, _ := selinuxCheck(in.Executable); refused != "" {
+		return errors.New(refused)
 	}
 	acct, err := lookupAccount()
 	if err != nil {

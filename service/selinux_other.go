@@ -1,0 +1,6 @@
+//go:build !linux && !windows
+
+package service
+
+// selinuxCheck: SELinux is Linux's.
+func selinuxCheck(string) (refused, warning string) { return "", "" }
