@@ -108,17 +108,13 @@ func (e *daemonEnv) cliEnv(env []string, args ...string) result {
 // scripts/systemd-test.sh).
 func TestAServiceStoppedWhileARunDeliversSaysSo(t *testing.T) {
 	e := newDaemonEnv(t)
-	serve, logs, exited := e.serve()
+	serve, _, exited := e.serve()
 	e.mustCLI("connector", "add", "okta", "--name", "Okta", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")
 	e.fake.Outage(true)
 	done := make(chan result, 1)
 	go func() { done <- e.cli("run", "Okta") }()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), `msg="run finished"`); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the run did not finish:\n%s", logs.String())
-		}
-	}
-	time.Sleep(200 * time.Millisecond) // waiting for the sink now
+	e.waitRuns(20*time.Second, "Okta") // finished: the command waits for the sink now
+	time.Sleep(200 * time.Millisecond)
 	e.stop(serve, exited)
 	r := <-done
 	if r.code != 1 || strings.Contains(r.stderr, "lost the connection") || !strings.Contains(r.stderr, "the neurons-connector service is stopping") ||
