@@ -77,6 +77,12 @@ func (t *tree) withSettingsFile(cmd *cobra.Command, lookup func(string) (string,
 	}
 	vars, err := service.LoadEnvFile(path)
 	if err != nil {
+		if required && errors.Is(err, fs.ErrPermission) {
+			// An earlier version's install closed /etc/neurons-connector to
+			// the service's account; `service start` lets it in.
+			return nil, nil, usagef("--env-file: %v; this account may not read it or a folder above it: for the service, "+
+				"run sudo neurons-connector service start, which lets its account in, or give the folder to the account's group", err)
+		}
 		if required {
 			return nil, nil, usagef("--env-file: %v", err)
 		}

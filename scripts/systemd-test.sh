@@ -148,6 +148,21 @@ expect "a binary systemd cannot run fails the start, with systemd's reason" \
 	"systemd could not run $nc \(status 203/EXEC\): Failed .*$nc: Permission denied" "$out"
 ns chmod 0755 $nc
 expect "and starts once it can" "started; the daemon is ready" "$(run $nc service start)"
+# Upgraded from the version whose install closed the settings folder and
+# wrote a Type=simple unit: start mends the folder, and a simple unit must
+# stay up a moment to count as started.
+run $nc service stop >/dev/null
+ns sh -c 'chgrp root /etc/neurons-connector && chmod 0700 /etc/neurons-connector'
+ns sed -i 's/^Type=notify$/Type=simple/' /etc/systemd/system/neurons-connector.service
+ns systemctl daemon-reload
+ns systemctl start neurons-connector.service # as an admin who upgraded might
+sleep 0.5
+expect "serve names a settings folder closed to it, and the fix" \
+	"^restarting after a failure .*permission denied; this account may not read it or a folder above it: for the service, run sudo neurons-connector service start" \
+	"$(run $nc service status)"
+out=$(run $nc service start)
+expect "start mends an earlier install's settings folder" "^Let the neurons-connector account into /etc/neurons-connector" "$out"
+expect "... and waits out a unit of an earlier version" "running \(pid [0-9]+\)\. Its unit was installed by an earlier version" "$out"
 expect "service stop" "stop done" "$(run $nc service stop)"
 expect "service status, stopped" "^stopped$" "$(run $nc service status)"
 run $nc service start >/dev/null

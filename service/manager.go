@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	ksvc "github.com/kardianos/service"
@@ -106,7 +107,12 @@ func Control(in Install, action string) error {
 // when the service is still running a few seconds after the start.
 func Start(ctx context.Context, in Install, action string) (string, error) {
 	if Platform() == "linux-systemd" {
-		return newSystemd(in.Executable).start(ctx, action)
+		notes := RepairInstall(in) // before the start it lets through
+		line, err := newSystemd(in.Executable).start(ctx, action)
+		if err != nil {
+			return "", err
+		}
+		return withNotes(notes, line), nil
 	}
 	if _, err := State(in); errors.Is(err, ErrNotInstalled) {
 		return "", fmt.Errorf("%w: install it first (neurons-connector service install)", ErrNotInstalled)
@@ -122,6 +128,14 @@ func Start(ctx context.Context, in Install, action string) (string, error) {
 		return watchStart(ctx, func() (string, error) { return State(in) }, action, sleepCtx)
 	}
 	return fmt.Sprintf("Service %s: %s done.", Name, action), nil
+}
+
+// withNotes puts what was mended before a start ahead of its line.
+func withNotes(notes []string, line string) string {
+	for i := len(notes) - 1; i >= 0; i-- {
+		line = strings.ToUpper(notes[i][:1]) + notes[i][1:] + ".\n" + line
+	}
+	return line
 }
 
 // watchStart is Start's wait on Windows, where the service manager calls

@@ -77,6 +77,26 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 	return notes, nil
 }
 
+// RepairInstall mends, before a start, what an earlier version's install
+// left that keeps the service from starting: the default settings folder
+// closed to the service's account (install made it 0700 and root's, and
+// every start failed with "permission denied"). It says what it mended.
+func RepairInstall(in Install) []string {
+	if runtime.GOOS != "linux" || Platform() != "linux-systemd" {
+		return nil
+	}
+	acct, err := lookupAccount()
+	settingsDir := filepath.Dir(DefaultEnvFile(nil))
+	if err != nil || filepath.Dir(in.EnvFile) != settingsDir || reachableBy(in.EnvFile, acct) == nil {
+		return nil
+	}
+	if err := openSettingsFolder(in.EnvFile, settingsDir, acct); err != nil || reachableBy(in.EnvFile, acct) != nil {
+		return nil // the start says why it fails
+	}
+	return []string{fmt.Sprintf("let the %s account into %s (an earlier version's install had closed it, and the service could not "+
+		"read its settings)", acct.Name, settingsDir)}
+}
+
 // CheckInstall says why the service, once installed, could not start, or
 // nil; it changes nothing, and runs before anything is: on Linux with
 // systemd, the binary must be where the service's account can run it

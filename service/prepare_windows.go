@@ -25,3 +25,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 // Windows the service's account may run a binary anywhere an administrator
 // installs from.
 func CheckInstall(Install, map[string]string) error { return nil }
+
+// RepairInstall mends what an earlier version's install left that keeps
+// the service from starting; nothing on Windows.
+func RepairInstall(Install) []string { return nil }
