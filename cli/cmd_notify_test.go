@@ -9,7 +9,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,16 +40,7 @@ func TestServeTellsSystemdWhenItIsReady(t *testing.T) {
 		return string(buf[:n]), err
 	}
 
-	serve := exec.Command(os.Args[0], "serve")
-	serve.Env = append(append([]string(nil), e.env...), "NOTIFY_SOCKET="+name)
-	logs := &syncBuffer{}
-	serve.Stdout, serve.Stderr = logs, logs
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- serve.Wait() }()
-	t.Cleanup(func() { _ = serve.Process.Kill() })
+	serve, logs, exited := e.startServe([]string{"serve"}, "NOTIFY_SOCKET="+name) // not waiting for it to answer: READY=1 must say so
 
 	msg, err := next(15 * time.Second)
 	if err != nil {

@@ -273,6 +273,24 @@ func (e *daemonEnv) serve(env ...string) (*exec.Cmd, *bytes.Buffer, chan error) 
 func (e *daemonEnv) serveWith(args []string, env ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
 	t := e.t
 	t.Helper()
+	serve, logs, exited := e.startServe(args, env...)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if cl, _ := control.Find(context.Background(), e.dir); cl != nil {
+			_ = cl.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon did not come up:\n%s", logs.String())
+		}
+	}
+	return serve, &logs.Buffer, exited
+}
+
+// startServe starts the daemon in a child process, killed when the test
+// ends, its log shown if the test failed.
+func (e *daemonEnv) startServe(args []string, env ...string) (*exec.Cmd, *syncBuffer, chan error) {
+	t := e.t
+	t.Helper()
 	serve := exec.Command(os.Args[0], args...)
 	serve.Env = append(append(append([]string(nil), e.env...), "NC_LOG_LEVEL=debug"), env...)
 	logs := &syncBuffer{}
@@ -288,16 +306,7 @@ func (e *daemonEnv) serveWith(args []string, env ...string) (*exec.Cmd, *bytes.B
 			t.Logf("daemon log:\n%s", logs.String())
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if cl, _ := control.Find(context.Background(), e.dir); cl != nil {
-			_ = cl.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the daemon did not come up:\n%s", logs.String())
-		}
-	}
-	return serve, &logs.Buffer, exited
+	return serve, logs, exited
 }
 
 // stop sends SIGTERM and expects a clean exit within 5 s.

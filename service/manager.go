@@ -10,6 +10,8 @@ import (
 	"time"
 
 	ksvc "github.com/kardianos/service"
+
+	"neurons-connector/clock"
 )
 
 // SystemLogger is the service manager's log (the Windows event log).
@@ -125,7 +127,7 @@ func Start(ctx context.Context, in Install, action string) (string, error) {
 		return "", err
 	}
 	if runtime.GOOS == "windows" {
-		return watchStart(ctx, func() (string, error) { return State(in) }, action, sleepCtx)
+		return watchStart(ctx, func() (string, error) { return State(in) }, action, clock.Real{}.Sleep)
 	}
 	return fmt.Sprintf("Service %s: %s done.", Name, action), nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"neurons-connector/clock"
 )
 
 // unitState is what systemd says of the service's unit (systemctl show).
@@ -109,19 +111,18 @@ func (u unitState) ended(exe string) string {
 // systemd drives the service through systemctl and reads its log through
 // journalctl; tests give it scripted answers and a clock of their own.
 type systemd struct {
-	run   func(ctx context.Context, name string, args ...string) (string, error)
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
-	exe   string        // the binary, for messages
-	poll  time.Duration // between two looks at the unit
-	wait  time.Duration // how long a start may take: TimeoutStartSec and a margin
+	run  func(ctx context.Context, name string, args ...string) (string, error)
+	clk  clock.Clock
+	exe  string        // the binary, for messages
+	poll time.Duration // between two looks at the unit
+	wait time.Duration // how long a start may take: TimeoutStartSec and a margin
 	// settle is how long a unit of an earlier version (Type=simple, active
 	// as soon as the process exists) must stay up to count as started.
 	settle time.Duration
 }
 
 func newSystemd(exe string) *systemd {
-	return &systemd{run: runCommand, now: time.Now, sleep: sleepCtx, exe: exe,
+	return &systemd{run: runCommand, clk: clock.Real{}, exe: exe,
 		poll: 250 * time.Millisecond, wait: 5*time.Minute + 15*time.Second, settle: 3 * time.Second}
 }
 
@@ -137,17 +138,6 @@ func runCommand(ctx context.Context, name string, args ...string) (string, error
 		return string(out), fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	return string(out), nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 const unitName = Name + ".service"
@@ -178,7 +168,7 @@ func (s *systemd) start(ctx context.Context, action string) (string, error) {
 	if before.Load == "not-found" {
 		return "", fmt.Errorf("%w: install it first (neurons-connector service install)", ErrNotInstalled)
 	}
-	began := s.now()
+	began := s.clk.Now()
 	// A start by hand is meant: a unit that failed too often is let start,
 	// and one waiting to restart after a failure restarts now (a start
 	// would wait for its RestartSec).
@@ -191,14 +181,14 @@ func (s *systemd) start(ctx context.Context, action string) (string, error) {
 		return "", err
 	}
 	for {
-		if err := s.sleep(ctx, s.poll); err != nil {
+		if err := s.clk.Sleep(ctx, s.poll); err != nil {
 			return "", err
 		}
 		u, err := s.show(ctx)
 		if err != nil {
 			return "", err
 		}
-		elapsed := s.now().Sub(began)
+		elapsed := s.clk.Now().Sub(began)
 		switch {
 		case u.restarting() && (u.Invocation != before.Invocation || before.Invocation == "" && !before.restarting()):
 			// Failed once; systemd tries again after RestartSec (and, by
@@ -221,7 +211,7 @@ func (s *systemd) start(ctx context.Context, action string) (string, error) {
 // settled waits out a unit installed by an earlier version, which systemd
 // calls active as soon as the process exists: it must stay up.
 func (s *systemd) settled(ctx context.Context, u unitState, began time.Time) (string, error) {
-	if err := s.sleep(ctx, s.settle); err != nil {
+	if err := s.clk.Sleep(ctx, s.settle); err != nil {
 		return "", err
 	}
 	now, err := s.show(ctx)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"neurons-connector/clock"
 )
 
 // fakeSystemd answers systemctl show with one scripted state after
@@ -22,11 +24,7 @@ type fakeSystemd struct {
 
 func (f *fakeSystemd) systemd() *systemd {
 	return &systemd{exe: "/usr/local/bin/neurons-connector", poll: 250 * time.Millisecond, wait: 5 * time.Second, settle: 3 * time.Second,
-		now: func() time.Time { return f.now },
-		sleep: func(_ context.Context, d time.Duration) error {
-			f.now = f.now.Add(d)
-			return nil
-		},
+		clk: clock.NewFake(f.now), // moves only as the code under test sleeps
 		run: func(_ context.Context, name string, args ...string) (string, error) {
 			call := name + " " + strings.Join(args, " ")
 			if name == "systemctl" && args[0] == "show" {
