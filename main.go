@@ -23,6 +23,7 @@ import (
 	"neurons-connector/engine"
 	"neurons-connector/providers/okta"
 	"neurons-connector/providers/onelogin"
+	"neurons-connector/service"
 )
 
 // drivers are the identity providers this program connects to. A new
@@ -60,8 +61,9 @@ func main() {
 	}
 	stopProfile := startProfile(os.Getenv("NC_CPU_PROFILE"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stderr, journal := service.Journal(os.Stderr, os.Getenv)
 	code := cli.Run(ctx, os.Args[1:], cli.Env{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: stderr, Journal: journal,
 		Lookup: os.LookupEnv, Setenv: os.Setenv, Environ: os.Environ, Now: time.Now, Local: time.Local, Tables: tables, Drivers: drivers, Version: version,
 		StdinTerminal: func() (int, bool) {
 			fd := int(os.Stdin.Fd())

@@ -29,6 +29,10 @@ import (
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Journal says that Stderr goes to systemd's journal, which stamps
+	// each line itself: log lines leave their time out (service.Journal
+	// puts each line's priority in front of it).
+	Journal bool
 	Lookup         func(string) (string, bool)
 	// Environ lists the environment as NAME=value (os.Environ), to warn
 	// of a setting misspelt there; nil skips the check.

@@ -34,7 +34,7 @@ it, since it holds the database.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			s := t.s
 			return service.Serve(cmd.Context(), t.install(""), func(ctx context.Context, sysLog service.SystemLogger) error {
-				log := newLogger(t.env.Stderr, s.cfg, sysLog)
+				log := newLogger(t.env.Stderr, s.cfg, sysLog, t.env.Journal)
 				err := daemon.Run(ctx, daemon.Config{DataDir: s.cfg.DataDir, Listen: s.cfg.Listen, Server: s.cfg.ServerName,
 					Sink: s.cfg.Sink, Version: t.env.Version, Key: keyFunc(s.cfg), Clock: s.clk, Local: t.env.Local, Log: log,
 					Backend: s.local(t.env, log), Notify: func(state string) {

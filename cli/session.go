@@ -46,7 +46,7 @@ const keyFileName = "secret.key"
 // prepare computes the session of cmd from what it declared it needs.
 func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 	s := &session{lookup: t.env.Lookup, clk: nowClock{now: t.env.Now}}
-	s.log = newLogger(t.env.Stderr, s.cfg, nil)
+	s.log = newLogger(t.env.Stderr, s.cfg, nil, t.env.Journal)
 	needs := needsOf(cmd)
 	if needs == "" {
 		return s, fmt.Errorf("internal error: command %q declares nothing it needs", cmd.CommandPath())
@@ -67,7 +67,7 @@ func (t *tree) prepare(cmd *cobra.Command) (*session, error) {
 	if err := egress.CheckEnvRoots(func(k string) string { v, _ := lookup(k); return v }); err != nil {
 		return s, usagef("%v", err)
 	}
-	s.log = newLogger(t.env.Stderr, s.cfg, nil)
+	s.log = newLogger(t.env.Stderr, s.cfg, nil, t.env.Journal)
 	for _, w := range append(warnings, t.misspelt()...) {
 		s.log.Warn(w)
 	}
@@ -170,14 +170,23 @@ type nowClock struct {
 
 func (c nowClock) Now() time.Time { return c.now() }
 
-// newLogger writes to w at NC_LOG_LEVEL in NC_LOG_FORMAT; with sysLog
+// newLogger writes to w at NC_LOG_LEVEL in NC_LOG_FORMAT, without the time
+// when w is systemd's journal; with sysLog
 // (the service manager's log, where the platform needs it) warnings and
 // errors are copied there. Every component shares its handler, whose lock
 // keeps lines whole.
-func newLogger(w io.Writer, cfg settings.Settings, sysLog service.SystemLogger) *slog.Logger {
+func newLogger(w io.Writer, cfg settings.Settings, sysLog service.SystemLogger, journal bool) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	if journal { // journald stamps each line; the level comes first, for its priority
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+	}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.LogFormat == "json" {
 		h = slog.NewJSONHandler(w, opts)

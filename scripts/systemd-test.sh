@@ -30,6 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The simulated org, in this (the host's) namespaces: the network is shared.
+began=$(date +%s) # the journal may hold earlier boots' lines
 # A small org, and a large one for a run the service is stopped in.
 mkfifo "$work/in"
 "$bin" bench-serve --users 300 --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
@@ -139,6 +140,10 @@ expect "a settings typo fails the restart, with its reason" \
 	"the service did not start: serve stopped at start with exit status 2 \(bad settings\): neurons-connector: settings file .*NC_NEURON_URL is not a setting \(did you mean NC_NEURONS_URL\?\)" "$out"
 expect "... with exit code 1" "^\(exit 1\)$" "$out"
 expect "service status names the restart loop" "^restarting after a failure .*NC_NEURON_URL is not a setting" "$(run $nc service status)"
+expect "the journal files that error as an error" "^neurons-connector: settings file .*NC_NEURON_URL is not a setting" \
+	"$(ns journalctl -u neurons-connector.service -p err -o cat -q --since "@$began" | grep -v '^neurons-connector.service: ' | head -1)"
+expect "... and the daemon's lines leave the time to journald" "^level=INFO msg=\"daemon started\"" \
+	"$(ns journalctl -u neurons-connector.service -o cat -q --since "@$began" | grep 'daemon started' | head -1)"
 ns sed -i '/NC_NEURON_URL/d' /etc/neurons-connector/neurons-connector.env
 expect "once fixed, service start restarts it at once" "started; the daemon is ready" "$(run $nc service start)"
 expect "its data survived" "Okta +okta .* ok " "$(run $nc status)"
