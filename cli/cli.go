@@ -33,7 +33,7 @@ type Env struct {
 	// each line itself: log lines leave their time out (service.Journal
 	// puts each line's priority in front of it).
 	Journal bool
-	Lookup         func(string) (string, bool)
+	Lookup  func(string) (string, bool)
 	// Environ lists the environment as NAME=value (os.Environ), to warn
 	// of a setting misspelt there; nil skips the check.
 	Environ func() []string
