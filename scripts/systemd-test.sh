@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # systemd-test.sh [BINARY]: installs and runs the service under a real
-# systemd, which `make test` cannot (installing a service needs root and a
+# systemd, which the Go tests cannot (installing a service needs root and a
 # running systemd). It boots the host's own systemd as PID 1 of a new PID
 # and mount namespace, with /etc, /var, /usr/local, /srv and /root under
 # overlays and /run, /tmp and /var/tmp on tmpfs, so that nothing it does
@@ -11,7 +11,8 @@
 # daemon against bench-serve's simulated Okta org, a stop in the middle of a
 # large run and the exactly-once drop after it, a settings typo failing
 # service restart with its reason, service status, the fix, a binary
-# systemd may not run, stop and uninstall.
+# systemd may not run, a backup restored, the journal's priorities, an
+# upgrade from a broken install, stop and uninstall.
 # Needs root, unshare and systemd; takes about 10 s. BINARY defaults to
 # bin/neurons-connector (make build). KEEP=1 leaves systemd running after
 # the checks, for a look inside with nsenter. Exit status: 0 all passed, 1
@@ -133,6 +134,15 @@ run $nc service start >/dev/null
 expect "the next run finishes it" "ok in .*40000 users read" "$(run $nc run Big)"
 expect "... every user in the drop exactly once" "^40000 40000$" \
 	"$(ns sh -c 'tail -n +2 /srv/drop/Big-users.csv | wc -l; tail -n +2 /srv/drop/Big-users.csv | cut -d, -f1 | sort -u | wc -l' | tr '\n' ' ' | sed 's/ $//')"
+
+# A backup taken through the running service, restored with it stopped:
+# the restored files are the service's account's, and it starts on them.
+expect "database backup through the service" "Wrote a copy of the database to /root/nc.db" "$(run $nc database backup /root/nc.db)"
+run $nc service stop >/dev/null
+expect "database restore with the service stopped" "Restored the database from /root/nc.db" "$(run $nc database restore /root/nc.db)"
+expect "... its files the service's account's" "^neurons-connector$" "$(run stat -c %U /var/lib/neurons-connector/neurons-connector.db)"
+expect "... and the service starts on them" "started; the daemon is ready" "$(run $nc service start)"
+expect "... and resends every user" "resend of every selected user: the database was restored" "$(run $nc run Okta)"
 
 ns sh -c 'echo NC_NEURON_URL=https://example.invalid >>/etc/neurons-connector/neurons-connector.env'
 out=$(run $nc service restart)
