@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -66,36 +67,40 @@ Needs root / an elevated prompt.`,
 		}),
 	}
 	install.Flags().StringVar(&envFile, "env-file", "", "the service's settings `FILE` (default: the platform's, see above)")
-	control := func(verb, short, long string) *cobra.Command {
+	// control is a command that acts on the installed service through do,
+	// which returns the line that says how it went.
+	control := func(verb, short, long string, do func(context.Context, service.Install) (string, error)) *cobra.Command {
 		return declare(&cobra.Command{
 			Use:   verb,
 			Short: short,
 			Long:  long,
 			Args:  needArgs(0, "no arguments"),
 			RunE: action(func(cmd *cobra.Command, _ []string) error {
-				if verb == "start" || verb == "restart" {
-					line, err := service.Start(cmd.Context(), t.install(""), verb)
-					if err != nil {
-						return &opError{err: err}
-					}
-					_, err = fmt.Fprintln(t.env.Stdout, line)
+				line, err := do(cmd.Context(), t.install(""))
+				if err != nil {
 					return err
 				}
-				if verb == "uninstall" {
-					line, err := service.Uninstall(cmd.Context(), t.install(""))
-					if err != nil {
-						return err
-					}
-					_, err = fmt.Fprintln(t.env.Stdout, line)
-					return err
-				}
-				if err := service.Control(t.install(""), verb); err != nil {
-					return err
-				}
-				_, err := fmt.Fprintf(t.env.Stdout, "Service %s: %s done.\n", service.Name, verb)
+				_, err = fmt.Fprintln(t.env.Stdout, line)
 				return err
 			}),
 		}, needsNothing)
+	}
+	// startOr is start or restart: a start that fails is the operation
+	// failing (exit 1), with its reason.
+	startOr := func(verb string) func(context.Context, service.Install) (string, error) {
+		return func(ctx context.Context, in service.Install) (string, error) {
+			line, err := service.Start(ctx, in, verb)
+			if err != nil {
+				return "", &opError{err: err}
+			}
+			return line, nil
+		}
+	}
+	stop := func(_ context.Context, in service.Install) (string, error) {
+		if err := service.Control(in, "stop"); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Service %s: stop done.", service.Name), nil
 	}
 	startLong := func(what string) string {
 		return what + ` and wait until it is up. With systemd that is when the daemon
@@ -128,10 +133,10 @@ log that says why.`,
 		}),
 	}, needsNothing)
 	return group("service", "Install, remove, start and stop the OS service", declare(install, needsSettings),
-		control("uninstall", "Stop and remove the service (the data directory and settings file stay)", ""),
-		control("start", "Start the installed service and wait until the daemon is ready", startLong("Start the installed service")),
-		control("stop", "Stop the service (it finishes the page in hand and closes the database)", ""),
-		control("restart", "Restart the service and wait until the daemon is ready", startLong("Restart the service")),
+		control("uninstall", "Stop and remove the service (the data directory and settings file stay)", "", service.Uninstall),
+		control("start", "Start the installed service and wait until the daemon is ready", startLong("Start the installed service"), startOr("start")),
+		control("stop", "Stop the service (it finishes the page in hand and closes the database)", "", stop),
+		control("restart", "Restart the service and wait until the daemon is ready", startLong("Restart the service"), startOr("restart")),
 		status)
 }
 
