@@ -45,7 +45,7 @@ func (t *tree) benchServeCmd() *cobra.Command {
 		Short:  "Serve the simulators for bench (internal)",
 		Hidden: true,
 		Args:   needArgs(0, "no arguments"),
-		RunE: action(func(*cobra.Command, []string) error {
+		RunE: action(func(c *cobra.Command, _ []string) error {
 			// The harness, not the connector, is what a relaxed collector
 			// should speed up: it shares the machine with the run measured.
 			debug.SetGCPercent(800)
@@ -112,7 +112,14 @@ func (t *tree) benchServeCmd() *cobra.Command {
 			if err := json.NewEncoder(t.env.Stdout).Encode(benchURLs{Okta: simSrv.URL, OneLogin: olSrv.URL, Sink: sinkSrv.URL, Control: ctlSrv.URL}); err != nil {
 				return err
 			}
-			_, _ = io.Copy(io.Discard, t.env.Stdin) // until the parent closes our stdin
+			// Until the parent closes our stdin, or Ctrl-C / SIGTERM (whose
+			// handler keeps them from ending the process by themselves).
+			closed := make(chan struct{})
+			go func() { _, _ = io.Copy(io.Discard, t.env.Stdin); close(closed) }()
+			select {
+			case <-closed:
+			case <-c.Context().Done():
+			}
 			return nil
 		}),
 	}

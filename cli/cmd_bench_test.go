@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
+	"io"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 )
 
 // The benchmark command end to end on tiny tenants: both providers' rows,
@@ -30,5 +34,34 @@ func TestBenchPrintsBothTables(t *testing.T) {
 		if !regexp.MustCompile(re).MatchString(r.stdout) {
 			t.Errorf("bench output lacks /%s/:\n%s", re, r.stdout)
 		}
+	}
+}
+
+// bench-serve stops when the parent closes its stdin, and on Ctrl-C or
+// SIGTERM too: the signal context kept them from stopping it, so a
+// bench-serve started by hand ran on after Ctrl-C.
+func TestBenchServeStopsOnASignal(t *testing.T) {
+	stdin, open := io.Pipe() // never closed
+	defer func() { _ = open.Close() }()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"bench-serve", "--users", "10"}, Env{Stdin: stdin, Stdout: &out, Stderr: io.Discard,
+			Lookup: func(string) (string, bool) { return "", false }, Now: time.Now, Local: time.UTC, Tables: builtinTables(), Drivers: testDrivers})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `"Okta":"http://127.0.0.1:`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("bench-serve did not start: %q", out.String())
+		}
+	}
+	cancel() // as the signal context is on Ctrl-C
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("bench-serve ran on after its context ended")
 	}
 }
