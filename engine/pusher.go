@@ -368,7 +368,7 @@ func (p *Pusher) Drain(ctx context.Context, patience time.Duration) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return context.Cause(ctx) // the daemon's stop names itself (api.ErrServiceStopping)
 		case <-t.C:
 		}
 	}

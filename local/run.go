@@ -48,9 +48,6 @@ func (b *Backend) Run(ctx context.Context, req api.RunRequest, events func(api.E
 		run, pusher, runErr = b.cfg.Scheduler.RunNow(ctx, c.ID, engine.RunFlags{Full: req.Full, ConfirmDeletes: req.ConfirmDeletes, Resend: req.Resend}, progress)
 		if pusher != nil {
 			drainErr = pusher.Drain(ctx, Patience)
-			if cause := context.Cause(ctx); errors.Is(drainErr, context.Canceled) && errors.Is(cause, api.ErrServiceStopping) {
-				drainErr = cause
-			}
 		}
 	default:
 		prov, err := b.openProvider(c, sec)

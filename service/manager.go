@@ -180,12 +180,8 @@ func up(ctx context.Context, in Install) bool {
 	if Platform() == "linux-systemd" {
 		return newSystemd(in.Executable).up(ctx)
 	}
-	s, err := ksvc.New(&Program{}, in.Config())
-	if err != nil {
-		return false
-	}
-	st, err := s.Status()
-	return err == nil && st == ksvc.StatusRunning
+	st, err := State(in)
+	return err == nil && st == "running"
 }
 
 // ErrNotInstalled is State's answer when no service is installed.

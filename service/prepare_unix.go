@@ -42,7 +42,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 	// The service's account must get through every folder on the way to
 	// its settings file and data: a folder closed to it failed every start
 	// with "permission denied" (install made /etc/neurons-connector 0700).
-	if err := openSettingsFolder(in.EnvFile, filepath.Dir(DefaultEnvFile(nil)), acct); err != nil {
+	if _, err := openSettingsFolder(in.EnvFile, filepath.Dir(DefaultEnvFile(nil)), acct); err != nil {
 		return nil, err
 	}
 	var notes []string
@@ -86,12 +86,12 @@ func RepairInstall(in Install) []string {
 		return nil
 	}
 	acct, err := lookupAccount()
-	settingsDir := filepath.Dir(DefaultEnvFile(nil))
-	if err != nil || filepath.Dir(in.EnvFile) != settingsDir || reachableBy(in.EnvFile, acct) == nil {
+	if err != nil {
 		return nil
 	}
-	if err := openSettingsFolder(in.EnvFile, settingsDir, acct); err != nil || reachableBy(in.EnvFile, acct) != nil {
-		return nil // the start says why it fails
+	settingsDir := filepath.Dir(DefaultEnvFile(nil))
+	if opened, err := openSettingsFolder(in.EnvFile, settingsDir, acct); err != nil || !opened {
+		return nil // nothing to mend, or the start says why it fails
 	}
 	return []string{fmt.Sprintf("let the %s account into %s (an earlier version's install had closed it, and the service could not "+
 		"read its settings)", acct.Name, settingsDir)}
@@ -209,23 +209,23 @@ func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 // folder of the default settings file, which install creates and keeps as
 // the installing account's (root's): its group becomes the account's and
 // its mode 0750. The file in it is the account's, mode 0600; nobody else
-// may list the folder.
-func openSettingsFolder(envFile, settingsDir string, a Account) error {
+// may list the folder. It says whether it opened the folder.
+func openSettingsFolder(envFile, settingsDir string, a Account) (opened bool, err error) {
 	dir := filepath.Dir(envFile)
 	if dir != settingsDir || reachableBy(envFile, a) == nil {
-		return nil
+		return false, nil
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Geteuid() {
-		return nil // not install's folder: reachableBy names it
+		return false, nil // not install's folder: reachableBy names it
 	}
 	if err := os.Chown(dir, -1, a.GID); err != nil {
-		return fmt.Errorf("let the %s account into %s: %w", a.Name, dir, err)
+		return false, fmt.Errorf("let the %s account into %s: %w", a.Name, dir, err)
 	}
-	return os.Chmod(dir, 0o750) //nolint:gosec // G302: a folder the service account must pass through; its file stays 0600
+	return true, os.Chmod(dir, 0o750) //nolint:gosec // G302: a folder the service account must pass through; its file stays 0600
 }
 
 // reachableBy says why account a could not reach path: a folder on the

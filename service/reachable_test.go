@@ -122,7 +122,7 @@ func TestTheServiceCanReachItsSettingsAndData(t *testing.T) {
 		t.Errorf("closed settings folder: %v", err)
 	}
 	// Another folder is the admin's: named, not changed.
-	if err := openSettingsFolder(env, filepath.Join(base, "elsewhere"), other); err != nil {
+	if _, err := openSettingsFolder(env, filepath.Join(base, "elsewhere"), other); err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(settings); fi.Mode().Perm() != 0o700 {
@@ -130,7 +130,7 @@ func TestTheServiceCanReachItsSettingsAndData(t *testing.T) {
 	}
 	// Install's own folder is opened to the account's group, not to all.
 	mine := Account{Name: "svc", UID: os.Geteuid() + 4242, GID: os.Getegid()}
-	if err := openSettingsFolder(env, settings, mine); err != nil {
+	if _, err := openSettingsFolder(env, settings, mine); err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(settings); fi.Mode().Perm() != 0o750 {

@@ -24,43 +24,38 @@ type unitState struct {
 	Restarts                  int
 }
 
-var showProperties = []string{"LoadState", "ActiveState", "SubState", "Result", "Type", "StatusText", "InvocationID", "Job",
-	"MainPID", "ExecMainCode", "ExecMainStatus", "NRestarts"}
+// showProperties are what systemctl show is asked for, each with where
+// parseShow puts it: the one list of both.
+var showProperties = []struct {
+	name string
+	set  func(u *unitState, v string)
+}{
+	{"LoadState", func(u *unitState, v string) { u.Load = v }},
+	{"ActiveState", func(u *unitState, v string) { u.Active = v }},
+	{"SubState", func(u *unitState, v string) { u.Sub = v }},
+	{"Result", func(u *unitState, v string) { u.Result = v }},
+	{"Type", func(u *unitState, v string) { u.Type = v }},
+	{"StatusText", func(u *unitState, v string) { u.StatusText = v }},
+	{"InvocationID", func(u *unitState, v string) { u.Invocation = v }},
+	{"Job", func(u *unitState, v string) { u.Job = v }},
+	{"MainPID", func(u *unitState, v string) { u.MainPID, _ = strconv.Atoi(v) }},
+	{"ExecMainCode", func(u *unitState, v string) { u.Code, _ = strconv.Atoi(v) }},
+	{"ExecMainStatus", func(u *unitState, v string) { u.ExitStatus, _ = strconv.Atoi(v) }},
+	{"NRestarts", func(u *unitState, v string) { u.Restarts, _ = strconv.Atoi(v) }},
+}
 
 // parseShow reads systemctl show's NAME=value lines.
 func parseShow(out string) unitState {
 	var u unitState
-	num := func(v string) int { n, _ := strconv.Atoi(v); return n }
 	for _, line := range strings.Split(out, "\n") {
 		k, v, ok := strings.Cut(strings.TrimRight(line, "\r"), "=")
 		if !ok {
 			continue
 		}
-		switch k {
-		case "LoadState":
-			u.Load = v
-		case "ActiveState":
-			u.Active = v
-		case "SubState":
-			u.Sub = v
-		case "Result":
-			u.Result = v
-		case "Type":
-			u.Type = v
-		case "StatusText":
-			u.StatusText = v
-		case "InvocationID":
-			u.Invocation = v
-		case "Job":
-			u.Job = v
-		case "MainPID":
-			u.MainPID = num(v)
-		case "ExecMainCode":
-			u.Code = num(v)
-		case "ExecMainStatus":
-			u.ExitStatus = num(v)
-		case "NRestarts":
-			u.Restarts = num(v)
+		for _, p := range showProperties {
+			if p.name == k {
+				p.set(&u, v)
+			}
 		}
 	}
 	return u
@@ -145,7 +140,7 @@ const unitName = Name + ".service"
 func (s *systemd) show(ctx context.Context) (unitState, error) {
 	args := []string{"show", unitName}
 	for _, p := range showProperties {
-		args = append(args, "-p", p)
+		args = append(args, "-p", p.name)
 	}
 	out, err := s.run(ctx, "systemctl", args...)
 	if err != nil {
