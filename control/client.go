@@ -117,6 +117,39 @@ func (c *Client) Show(ctx context.Context, name string) (out api.Connector, err 
 	return out, c.read(ctx, "/v1/connectors/show", nameRequest{name}, &out)
 }
 
+// cutOff says why a run's stream ended without its last line, asking the
+// socket whether a service still answers: a service that stopped or
+// crashed took the run with it, which its next run finishes; a connection
+// that broke alone leaves the run to stop in the service. Under a real
+// systemd a stop that outlasted the service's grace read as a bare "lost
+// the connection: unexpected EOF".
+func (c *Client) cutOff(ctx context.Context, how error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // the command stopped it: the run reports that
+	}
+	ctx, cancel := context.WithTimeout(ctx, cutOffPing)
+	defer cancel()
+	// Asked on a new connection: the kept one may be the stopping
+	// service's, which answers until it closes.
+	c.http.CloseIdleConnections()
+	var pong map[string]bool
+	err := c.get(ctx, "/v1/ping", &pong)
+	if errors.Is(err, errNoDaemon) {
+		return fmt.Errorf("the neurons-connector service stopped during the run (%v), and the run with it: what it queued is kept, "+
+			"and the next run, yours or the service's scheduled one, finishes it; see the service's log, and `neurons-connector status`", how)
+	}
+	if err != nil {
+		return fmt.Errorf("lost the connection to the neurons-connector service during the run (%v), and the service does not answer (%v); "+
+			"see its log, and `neurons-connector status`", how, err)
+	}
+	return fmt.Errorf("lost the connection to the neurons-connector service during the run (%v), though the service still answers: "+
+		"the run stops there once it sees this command gone; see `neurons-connector status`, and run again", how)
+}
+
+// cutOffPing bounds cutOff's question: a service that is there answers a
+// ping at once.
+var cutOffPing = 2 * time.Second
+
 // Test checks a connector's provider from the daemon.
 func (c *Client) Test(ctx context.Context, name string) (out string, err error) {
 	return out, c.post(ctx, "/v1/connectors/test", nameRequest{name}, &out)
@@ -172,10 +205,10 @@ func (c *Client) Run(ctx context.Context, req api.RunRequest, events func(api.Ev
 			}
 		}
 		if err := sc.Err(); err != nil {
-			ended <- fmt.Errorf("lost the connection to the neurons-connector service: %w", err)
+			ended <- c.cutOff(ctx, err)
 			return
 		}
-		ended <- errors.New("the neurons-connector service stopped before the run finished; see its log, and `neurons-connector status`")
+		ended <- c.cutOff(ctx, errors.New("its answer ended without the run's result"))
 	}()
 	silence := time.NewTimer(runSilence)
 	silence.Stop()

@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,56 @@ func found(t *testing.T, dir string) *Client {
 	}
 	t.Cleanup(func() { _ = cl.Close() })
 	return cl
+}
+
+// A run's stream that ends without its result says whether the service is
+// gone (stopped or crashed mid-run: the run went with it, and the next run
+// finishes it) or still answers (the connection alone broke). Under a real
+// systemd a stop that outlasted the service's grace read only "lost the
+// connection to the neurons-connector service: unexpected EOF".
+func TestARunCutOffSaysWhetherTheServiceIsGone(t *testing.T) {
+	start := func(w http.ResponseWriter) {
+		_, _ = w.Write([]byte("{\"alive\":true}\n{\"event\":{\"note\":\"starting\"}}\n"))
+		w.(http.Flusher).Flush()
+	}
+	for _, tc := range []struct {
+		name string
+		gone bool // the service's socket is gone when the stream breaks
+		cut  bool // the stream breaks mid-answer rather than ending
+		want []string
+	}{
+		{"stopped mid-answer", true, true, []string{"service stopped during the run (unexpected EOF)", "next run", "finishes it", "neurons-connector status"}},
+		{"stopped after a whole answer", true, false, []string{"service stopped during the run (its answer ended without the run's result)", "finishes it"}},
+		{"the connection alone broke", false, true, []string{"lost the connection", "(unexpected EOF)", "though the service still answers", "run again"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			serveRun(t, dir, func(w http.ResponseWriter, _ *http.Request) {
+				start(w)
+				if tc.gone {
+					// What a stopping daemon's listener leaves: no socket
+					// to answer the command's question.
+					if err := os.Remove(filepath.Join(dir, SocketFile)); err != nil {
+						t.Error(err)
+					}
+				}
+				if tc.cut {
+					panic(http.ErrAbortHandler) // the connection closes mid-chunk
+				}
+			})
+			var notes []string
+			_, err := found(t, dir).Run(context.Background(), api.RunRequest{Name: "x"}, func(e api.Event) { notes = append(notes, e.Note) })
+			if err == nil {
+				t.Fatal("a run cut off reported no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the error lacks %q:\n%v", w, err)
+				}
+			}
+			if len(notes) != 1 || notes[0] != "starting" {
+				t.Errorf("events before the cut: %q", notes)
+			}
+		})
+	}
 }
