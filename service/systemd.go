@@ -237,7 +237,7 @@ var ErrStartFailed = errors.New("the service did not start")
 // line of its log that says why, and where the rest is.
 func (s *systemd) failed(ctx context.Context, u unitState, since time.Time) error {
 	why := u.ended(s.exe)
-	if line := s.reason(ctx, u, since); line != "" {
+	if line := s.reason(ctx, u, since, reasonTries); line != "" {
 		why += ": " + line
 	}
 	again := ""
@@ -249,11 +249,12 @@ func (s *systemd) failed(ctx context.Context, u unitState, since time.Time) erro
 }
 
 // reason is the line of the log of u's invocation that best says why it
-// failed (pickReason), or "": the service's own output and systemd's
-// lines about it carry that invocation's ID, so an earlier failure's line
-// is never taken for this one's. systemd before 232 names no invocation:
-// then the unit's lines since the start.
-func (s *systemd) reason(ctx context.Context, u unitState, since time.Time) string {
+// failed (pickReason), or "", reading the log up to tries times: the
+// service's own output and systemd's lines about it carry that
+// invocation's ID, so an earlier failure's line is never taken for this
+// one's. systemd before 232 names no invocation: then the unit's lines
+// since the start.
+func (s *systemd) reason(ctx context.Context, u unitState, since time.Time, tries int) string {
 	args := []string{"-o", "cat", "--no-pager", "-q", "-n", "50"}
 	switch {
 	case u.Invocation != "":
@@ -263,12 +264,29 @@ func (s *systemd) reason(ctx context.Context, u unitState, since time.Time) stri
 	default:
 		args = append(args, "-u", unitName)
 	}
-	out, err := s.run(ctx, "journalctl", args...)
-	if err != nil {
-		return ""
+	// journald files a process's last lines a moment after systemd has
+	// seen it exit: a start that failed at once could ask before they
+	// were there, and said no reason (one run in six of make
+	// systemd-test). It asks again for a while.
+	for try := 1; ; try++ {
+		out, err := s.run(ctx, "journalctl", args...)
+		if err == nil {
+			if line := pickReason(strings.Split(out, "\n")); line != "" {
+				return line
+			}
+		}
+		if try >= tries || s.clk.Sleep(ctx, reasonPause) != nil {
+			return ""
+		}
 	}
-	return pickReason(strings.Split(out, "\n"))
 }
+
+// reasonTries and reasonPause bound the wait of a start that failed for
+// the journal: two seconds in all.
+const (
+	reasonTries = 10
+	reasonPause = 200 * time.Millisecond
+)
 
 // pickReason finds, in a unit's log (oldest first), the line that says why
 // it stopped: the last one the program printed as it gave up
@@ -332,7 +350,7 @@ func (s *systemd) describe(ctx context.Context) (string, error) {
 			state = fmt.Sprintf("restarting after a failure (%d restarts so far)", u.Restarts)
 		}
 		why := u.ended(s.exe)
-		if line := s.reason(ctx, u, time.Time{}); line != "" {
+		if line := s.reason(ctx, u, time.Time{}, 1); line != "" { // a failure past: its lines are there
 			why += ": " + line
 		}
 		return fmt.Sprintf("%s: %s; its log: journalctl -u %s", state, why, Name), nil
