@@ -125,3 +125,38 @@ func TestUntrustedMappingTablesAreRefused(t *testing.T) {
 	}
 	h.mustRun("mapping", "export", "okta")
 }
+
+// NC_DATA_DIR naming a folder other software keeps its files in (/var/lib,
+// /srv, a home) is refused by every command, one line naming what it
+// holds and the fix, exit 2, and the folder is left as it was: it was
+// narrowed to 0700, closing it to whatever else uses it.
+func TestADataDirectoryOfOthersFilesIsRefused(t *testing.T) {
+	h := newHarness(t)
+	shared := t.TempDir()
+	if err := os.Mkdir(filepath.Join(shared, "postgresql"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.env["NC_DATA_DIR"] = shared
+	for _, args := range [][]string{{"status"}, {"connector", "list"}, {"connector", "add", "okta", "--name", "B",
+		"--url", "https://b.okta.com", "--token-env", "OKTA_TOKEN"}} {
+		r := h.run(args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "the data directory "+shared+" holds postgresql, which is not neurons-connector's") ||
+			!strings.Contains(r.stderr, "nothing was changed") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o755 {
+		t.Errorf("the folder's mode changed to %04o", fi.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(shared); len(entries) != 1 {
+		t.Errorf("the folder holds %d entries, want its one", len(entries))
+	}
+	// The fix the error names: a folder of its own, inside it.
+	h.env["NC_DATA_DIR"] = filepath.Join(shared, "neurons-connector")
+	if r := h.run("connector", "add", "okta", "--name", "B", "--url", "https://b.okta.com", "--token-env", "OKTA_TOKEN"); r.code != 0 {
+		t.Errorf("in a folder of its own: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"neurons-connector/internal/owndir"
 	"neurons-connector/internal/private"
 )
 
@@ -137,7 +138,7 @@ func trusted(path string) error {
 
 // checkPrivate is the daemon's side of trusted: its data directory must be
 // its own, for nobody else to reach or replace the socket.
-func checkPrivate(dir string) error { return private.Adopt(dir, private.Dir) }
+func checkPrivate(dir string) error { return owndir.AdoptData(dir) }
 
 // withFD runs fn on the descriptor of a Unix socket connection.
 func withFD(c net.Conn, fn func(fd int) error) error {

@@ -20,6 +20,7 @@ import (
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/internal/netfs"
+	"neurons-connector/internal/owndir"
 	"neurons-connector/internal/private"
 	"neurons-connector/mapping"
 	"neurons-connector/secret"
@@ -109,7 +110,7 @@ func (b *Backend) open(create bool) (*store.DB, error) {
 	} else if _, err := os.Stat(b.cfg.DataDir); err == nil {
 		// Reading a folder someone else prepared would trust their
 		// database: it is checked like one about to be written.
-		if err := private.Adopt(b.cfg.DataDir, private.Dir); err != nil {
+		if err := owndir.AdoptData(b.cfg.DataDir); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
 	}

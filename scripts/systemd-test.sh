@@ -6,7 +6,8 @@
 # overlays and /run, /tmp and /var/tmp on tmpfs, so that nothing it does
 # reaches the host's files (systemd-tmpfiles empties /tmp at boot); only
 # the network is shared. Then, through the real commands, it checks what
-# an admin does: service install (the unit verified by systemd-analyze),
+# an admin does: settings naming folders other software keeps (refused,
+# untouched), service install (the unit verified by systemd-analyze),
 # service start waiting for READY=1, a connector added and run through the
 # daemon against bench-serve's simulated Okta org, a stop in the middle of a
 # large run and the exactly-once drop after it, a settings typo failing
@@ -97,6 +98,19 @@ for _ in $(seq 50); do
 	p=$((20000 + RANDOM % 40000))
 	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then listen=127.0.0.1:$p && break; fi
 done
+# A setting that names a folder other software keeps its files in is
+# refused before anything is written: install gave the data directory,
+# and all it held, to the service's account, and the daemon made it 0700.
+before=$(run stat -c '%a %U' /var/lib)
+out=$(cd / && run env NC_DATA_DIR=/var/lib $nc service install)
+expect "NC_DATA_DIR=/var/lib is refused" "the data directory /var/lib holds .*, which is not neurons-connector's.*\(exit 2\)" "$(tr '\n' ' ' <<<"$out")"
+expect "... and /var/lib is left as it was" "^$before$" "$(run stat -c '%a %U' /var/lib)"
+expect "... and nothing is installed" "^absent$" "$(run sh -c 'test -e /etc/systemd/system/neurons-connector.service || test -e /etc/neurons-connector || echo absent')"
+run sh -c 'mkdir -p /srv/share/hr && touch /srv/share/hr/payroll.xlsx' >/dev/null
+out=$(cd / && run env NC_CSV_DIR=/srv/share $nc service install)
+expect "NC_CSV_DIR naming someone else's folder is refused" "NC_CSV_DIR /srv/share holds hr, which is not the CSV drop's.*\(exit 2\)" "$(tr '\n' ' ' <<<"$out")"
+expect "... and it is left as it was" "^root root$" "$(run stat -c '%U %G' /srv/share/hr/payroll.xlsx)"
+
 out=$(cd / && umask 077 && run env NC_CSV_DIR=/srv/drop NC_LISTEN="$listen" $nc service install)
 expect "service install" "Installed the neurons-connector service" "$out"
 expect "a fresh install hands nothing over" "^0$" "$(grep -c Handed <<<"$out" || true)"

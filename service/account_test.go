@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"neurons-connector/fault"
 	"neurons-connector/internal/private"
 )
 
@@ -70,5 +71,63 @@ func TestHandOverGivesEveryFileToTheAccount(t *testing.T) {
 	})
 	if changed, err := HandOver(dir, a); changed || err != nil {
 		t.Errorf("a second hand-over changed %v, %v", changed, err)
+	}
+}
+
+// NC_CSV_DIR may name a folder that holds more than the drop (a share
+// another program collects from). Install gave it, and everything in it,
+// to the service's account; now only a folder of the drop's own, and the
+// drop's files in it, are handed over, and one that is someone else's is
+// refused unless the account may write there already.
+func TestInstallTakesOnlyTheDropsOwnFolderAndFiles(t *testing.T) {
+	a := Account{Name: "me", UID: os.Geteuid(), GID: os.Getegid()}
+	if a.UID == 0 {
+		a = Account{Name: "svc", UID: 4242, GID: 4242}
+	}
+	stranger := Account{Name: "svc", UID: os.Geteuid() + 4242, GID: os.Getegid() + 4242}
+
+	own := t.TempDir()
+	for _, f := range []string{"Okta prod-users.csv", ".c_1-users.csv.99"} {
+		if err := os.WriteFile(filepath.Join(own, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := checkDrop(own, stranger); err != nil {
+		t.Errorf("a folder of the drop's own: %v", err)
+	}
+	changed, err := handOverDrop(own, a)
+	if err != nil || changed != (os.Geteuid() == 0) {
+		t.Fatalf("handOverDrop: changed %v, %v", changed, err)
+	}
+	for _, f := range []string{".", "Okta prod-users.csv", ".c_1-users.csv.99"} {
+		if owner, _ := private.Owner(filepath.Join(own, f)); owner != a.UID {
+			t.Errorf("%s belongs to %d", f, owner)
+		}
+	}
+
+	shared := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(shared, "hr"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shared, "hr", "payroll.xlsx"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = checkDrop(shared, stranger)
+	if err == nil || !strings.Contains(err.Error(), "NC_CSV_DIR "+shared+" holds hr, which is not the CSV drop's") ||
+		!strings.Contains(err.Error(), "sudo chgrp svc "+shared) || !errors.Is(err, fault.ErrBadInput) {
+		t.Errorf("someone else's folder: %v", err)
+	}
+	// The account's group may write there: taken, and left as it is.
+	if err := os.Chmod(shared, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkDrop(shared, Account{Name: "svc", UID: stranger.UID, GID: os.Getegid()}); err != nil {
+		t.Errorf("a folder the account's group may write: %v", err)
+	}
+	if changed, err := handOverDrop(shared, stranger); changed || err != nil {
+		t.Errorf("someone else's folder was handed over: %v %v", changed, err)
 	}
 }

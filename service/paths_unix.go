@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"neurons-connector/internal/owndir"
 	"neurons-connector/internal/private"
 )
 
@@ -39,7 +40,7 @@ func PrepareDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return private.Adopt(dir, private.Dir)
+	return owndir.AdoptData(dir)
 }
 
 // TeeToSystemLog says whether warnings and errors are copied to the service

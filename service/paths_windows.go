@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"neurons-connector/internal/private"
+	"neurons-connector/internal/owndir"
 )
 
 // DefaultDataDir is %ProgramData%\neurons-connector for every account: the
@@ -34,7 +34,7 @@ func PrepareDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return private.Adopt(dir, private.Dir)
+	return owndir.AdoptData(dir)
 }
 
 // TeeToSystemLog says whether warnings and errors are copied to the service

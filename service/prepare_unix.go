@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"neurons-connector/fault"
+	"neurons-connector/internal/owndir"
 	"neurons-connector/internal/private"
 )
 
@@ -50,6 +52,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		notes = append(notes, warning)
 	}
 	paths := []string{dataDir, in.EnvFile}
+	drop := ""
 	if csv := env["NC_CSV_DIR"]; csv != "" && !within(csv, dataDir) {
 		// Made now: under ProtectSystem=strict the service could not make
 		// it, and the drop waited in the outbox for good.
@@ -58,7 +61,7 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 			return nil, fmt.Errorf("create the CSV drop's folder %s: %w", csv, err)
 		}
 		in.Writable = append(in.Writable, csv)
-		paths = append(paths, csv)
+		paths, drop = append(paths, csv), csv
 	}
 	for _, p := range paths { // the folders above each; each itself is handed over below
 		if err := reachableBy(p, acct); err != nil {
@@ -66,7 +69,11 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		}
 	}
 	for _, p := range paths {
-		changed, err := HandOver(p, acct)
+		hand := HandOver
+		if p == drop {
+			hand = handOverDrop
+		}
+		changed, err := hand(p, acct)
 		if err != nil {
 			return nil, fmt.Errorf("give %s to the %s account: %w", p, acct.Name, err)
 		}
@@ -75,6 +82,48 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 		}
 	}
 	return notes, nil
+}
+
+// handOverDrop gives the CSV drop's folder and the drop's own files in it
+// to the service's account, which an earlier version's service wrote as
+// root; anything else there is left as it is. A folder that holds more
+// than the drop and that the account may already write is not its own,
+// and is left whole (CheckInstall refused one it may not write).
+func handOverDrop(dir string, a Account) (bool, error) {
+	other, err := owndir.ForeignDrop(dir)
+	if err != nil || other != "" {
+		return false, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = root.Close() }()
+	entries, err := fs.ReadDir(root.FS(), ".")
+	if err != nil {
+		return false, err
+	}
+	names := []string{"."}
+	for _, e := range entries {
+		if e.Type().IsRegular() && owndir.IsDrop(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	changed := false
+	for _, n := range names {
+		info, err := root.Lstat(n)
+		if err != nil || ownedBy(info, a) {
+			if err != nil {
+				return changed, err
+			}
+			continue
+		}
+		if err := root.Lchown(n, a.UID, a.GID); err != nil {
+			return changed, err
+		}
+		changed = true
+	}
+	return changed, nil
 }
 
 // RepairInstall mends, before a start, what an earlier version's install
@@ -117,7 +166,16 @@ func CheckInstall(in Install, env map[string]string) error {
 	if err != nil {
 		acct = Account{Name: private.ServiceAccount, UID: -1, GID: -1} // to be created: a stranger to every folder
 	}
-	paths := []string{cmp.Or(env["NC_DATA_DIR"], DefaultDataDirUnix), env["NC_CSV_DIR"]}
+	dataDir := cmp.Or(env["NC_DATA_DIR"], DefaultDataDirUnix)
+	if err := owndir.CheckData(dataDir); err != nil {
+		return err // install would give all it holds to the account
+	}
+	if csv := env["NC_CSV_DIR"]; csv != "" && !within(csv, dataDir) {
+		if err := checkDrop(csv, acct); err != nil {
+			return err
+		}
+	}
+	paths := []string{dataDir, env["NC_CSV_DIR"]}
 	if filepath.Dir(in.EnvFile) != filepath.Dir(DefaultEnvFile(nil)) {
 		paths = append(paths, in.EnvFile)
 	}
@@ -130,6 +188,36 @@ func CheckInstall(in Install, env map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// checkDrop says why install may not use dir as the CSV drop's folder, or
+// nil: a folder that holds more than the drop is someone else's, and
+// install, which gives the drop's folder to the service's account, would
+// take it from them; such a folder does only if the account may write
+// there already (handOverDrop then leaves it alone).
+func checkDrop(dir string, a Account) error {
+	other, err := owndir.ForeignDrop(dir)
+	if err != nil || other == "" {
+		return err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if writableBy(fi, a) {
+		return nil
+	}
+	return fault.Mark(fmt.Errorf("NC_CSV_DIR %s holds %s, which is not the CSV drop's, and the service's account %s may not write there; "+
+		"nothing was changed: let the account write there (sudo chgrp %s %s && sudo chmod g+rwx %s), or point NC_CSV_DIR "+
+		"at a folder of its own, which install creates", dir, other, a.Name, a.Name, dir, dir), fault.ErrBadInput)
+}
+
+// writableBy says whether account a may add files to the folder fi.
+func writableBy(fi fs.FileInfo, a Account) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	perm := fi.Mode().Perm()
+	return !ok || perm&0o003 == 0o003 ||
+		(int(st.Uid) == a.UID && perm&0o300 == 0o300) || (int(st.Gid) == a.GID && perm&0o030 == 0o030)
 }
 
 // privateTmp are the folders the unit's PrivateTmp=yes gives the service a
