@@ -29,11 +29,12 @@ import (
 const Database = "neurons-connector.db"
 
 // dataNames are the other entries the program keeps in a data directory
-// (README, "Where data lives"), and lost+found, which a disk of its own
-// mounted there has.
+// (README, "Where data lives"); lost+found, which a disk of its own
+// mounted there has; and what a file manager leaves in a folder it showed.
 var dataNames = map[string]bool{
 	"secret.key": true, "csvstate": true, "csv": true, "daemon.sock": true, "daemon.pipe": true,
 	"control.token": true, "daemon.json": true, "lost+found": true,
+	"desktop.ini": true, "Thumbs.db": true, ".DS_Store": true,
 }
 
 // dataPrefixes begin the names of the program's temporary files there:

@@ -44,7 +44,7 @@ func TestADataDirectoryMustBeAFolderOfItsOwn(t *testing.T) {
 		{"missing", nil, ""},
 		{"empty", []string{}, ""},
 		{"the program's files", []string{"secret.key", "csvstate/", "csv/", "daemon.sock", "daemon.pipe", "daemon.pipe.tmp", "control.token",
-			"daemon.json", ".spill-c_1-r_2", "neurons-connector.db.restore", "neurons-connector.db.schema-v3.bak", "lost+found/"}, ""},
+			"daemon.json", ".spill-c_1-r_2", "neurons-connector.db.restore", "neurons-connector.db.schema-v3.bak", "lost+found/", "desktop.ini"}, ""},
 		{"the database beside the admin's files", []string{store.FileName, "backup-before-upgrade.db", "notes.txt"}, ""},
 		{"another service's folder", []string{"secret.key", "postgresql/"}, "postgresql"},
 		{"a home", []string{".bashrc"}, ".bashrc"},
