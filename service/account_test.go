@@ -120,6 +120,11 @@ func TestInstallTakesOnlyTheDropsOwnFolderAndFiles(t *testing.T) {
 		!strings.Contains(err.Error(), "sudo chgrp svc "+shared) || !errors.Is(err, fault.ErrBadInput) {
 		t.Errorf("someone else's folder: %v", err)
 	}
+	// Before install has made the account, there is no group to give yet.
+	err = checkDrop(shared, Account{Name: "svc", UID: -1, GID: -1})
+	if err == nil || !strings.Contains(err.Error(), "install without NC_CSV_DIR, let the account write there (sudo chgrp svc "+shared) {
+		t.Errorf("someone else's folder, no account yet: %v", err)
+	}
 	// The account's group may write there: taken, and left as it is.
 	if err := os.Chmod(shared, 0o775); err != nil {
 		t.Fatal(err)

@@ -112,10 +112,10 @@ func handOverDrop(dir string, a Account) (bool, error) {
 	changed := false
 	for _, n := range names {
 		info, err := root.Lstat(n)
-		if err != nil || ownedBy(info, a) {
-			if err != nil {
-				return changed, err
-			}
+		if err != nil {
+			return changed, err
+		}
+		if ownedBy(info, a) {
 			continue
 		}
 		if err := root.Lchown(n, a.UID, a.GID); err != nil {
@@ -207,9 +207,13 @@ func checkDrop(dir string, a Account) error {
 	if writableBy(fi, a) {
 		return nil
 	}
+	letIn := fmt.Sprintf("let the account write there (sudo chgrp %s %s && sudo chmod g+rwx %s)", a.Name, dir, dir)
+	if a.UID < 0 { // install creates the account: the group is not there to give yet
+		letIn = fmt.Sprintf("install without NC_CSV_DIR, let the account write there (sudo chgrp %s %s && sudo chmod g+rwx %s), "+
+			"then set NC_CSV_DIR in the settings file and install the service again (service uninstall, then service install; the settings file and data stay)", a.Name, dir, dir)
+	}
 	return fault.Mark(fmt.Errorf("NC_CSV_DIR %s holds %s, which is not the CSV drop's, and the service's account %s may not write there; "+
-		"nothing was changed: let the account write there (sudo chgrp %s %s && sudo chmod g+rwx %s), or point NC_CSV_DIR "+
-		"at a folder of its own, which install creates", dir, other, a.Name, a.Name, dir, dir), fault.ErrBadInput)
+		"nothing was changed: point NC_CSV_DIR at a folder of its own, which install creates, or %s", dir, other, a.Name, letIn), fault.ErrBadInput)
 }
 
 // writableBy says whether account a may add files to the folder fi.
