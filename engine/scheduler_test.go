@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"neurons-connector/api"
 	"neurons-connector/connector"
 	"neurons-connector/engine"
 	"neurons-connector/fault"
@@ -583,20 +584,27 @@ func TestSchedulerResendsToANewSinkAtOnce(t *testing.T) {
 func TestARunCutShortSaysWhy(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cut  func(e *schedEnv, id string)
+		cut  func(e *schedEnv, id string, request context.CancelCauseFunc)
 		want string
 	}{
-		{"removed", func(e *schedEnv, id string) { e.sched.Hold(id) }, `connector "slow" is being removed, which stopped this run`},
-		{"stopping", func(e *schedEnv, _ string) { e.stop() }, "the neurons-connector service is stopping, which stopped this run"},
+		{"removed", func(e *schedEnv, id string, _ context.CancelCauseFunc) { e.sched.Hold(id) }, `connector "slow" is being removed, which stopped this run`},
+		{"stopping", func(e *schedEnv, _ string, _ context.CancelCauseFunc) { e.stop() }, "the neurons-connector service is stopping, which stopped this run"},
+		// The daemon's stop reaches the request (its HTTP context) before
+		// the scheduler's shutdown: seen under a real systemd as "run
+		// failed: context canceled".
+		{"the request first", func(_ *schedEnv, _ string, request context.CancelCauseFunc) { request(api.ErrServiceStopping) },
+			"the neurons-connector service is stopping, which stopped this run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			slow := conn("slow", connector.Daily, "23:00", day0)
 			e := newSchedEnv(t, day0, slow)
 			e.provs["slow"] = &stubProvider{block: make(chan struct{})}
 			e.start()
+			request, cancelRequest := context.WithCancelCause(context.Background())
+			defer cancelRequest(nil)
 			done := make(chan error, 1)
 			go func() {
-				_, _, err := e.sched.RunNow(context.Background(), slow.ID, engine.RunFlags{}, nil)
+				_, _, err := e.sched.RunNow(request, slow.ID, engine.RunFlags{}, nil)
 				done <- err
 			}()
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
@@ -607,7 +615,7 @@ func TestARunCutShortSaysWhy(t *testing.T) {
 					t.Fatal("the run did not start")
 				}
 			}
-			tc.cut(e, slow.ID)
+			tc.cut(e, slow.ID, cancelRequest)
 			if err := <-done; err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, context.Canceled) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}

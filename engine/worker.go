@@ -42,9 +42,12 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 		s.keepAlive(ctx, w)
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(r.ctx, cancel)()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The request's end ends the run, with its cause: a daemon that stops
+	// ends its requests naming itself (api.ErrServiceStopping), often
+	// before its scheduler's shutdown has marked the worker ended.
+	defer context.AfterFunc(r.ctx, func() { cancel(context.Cause(r.ctx)) })()
 	s.mu.Lock()
 	c, scheduled := w.c, r.done == nil
 	w.state.CredentialUsed = s.Engine.Clock.Now() // the run calls the provider with the credential
@@ -61,11 +64,17 @@ func (s *Scheduler) execute(ctx context.Context, w *worker, r request) {
 	run, err := s.runOnce(ctx, w, c, r)
 
 	s.mu.Lock()
-	if err != nil && w.ended != "" {
+	switch cause := context.Cause(ctx); {
+	case err != nil && w.ended != "":
 		// Cut short by the worker's end (whatever else was cancelled
 		// with it: a stopping daemon ends its requests too): say so,
 		// rather than "context canceled".
 		err = fmt.Errorf("%s, which stopped this run: %w", w.ended, err)
+	case err != nil && cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(err, cause):
+		// Cut short by a cause that names itself, come before the
+		// worker's end: under a real systemd a stop early in a run
+		// read "run failed: context canceled".
+		err = fmt.Errorf("%w, which stopped this run: %w", cause, err)
 	}
 	w.pushStop = w.pusher.Restart(s.pushCtx, w.pushStop) // a resend may have replaced the batch that stopped it
 	w.state.Running = false
