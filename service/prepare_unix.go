@@ -90,10 +90,6 @@ func PrepareInstall(in *Install, env map[string]string) ([]string, error) {
 // than the drop and that the account may already write is not its own,
 // and is left whole (CheckInstall refused one it may not write).
 func handOverDrop(dir string, a Account) (bool, error) {
-	other, err := owndir.ForeignDrop(dir)
-	if err != nil || other != "" {
-		return false, err
-	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return false, err
@@ -105,7 +101,10 @@ func handOverDrop(dir string, a Account) (bool, error) {
 	}
 	names := []string{"."}
 	for _, e := range entries {
-		if e.Type().IsRegular() && owndir.IsDrop(e.Name()) {
+		if !owndir.IsDrop(e.Name()) {
+			return false, nil // someone else's folder
+		}
+		if e.Type().IsRegular() {
 			names = append(names, e.Name())
 		}
 	}
@@ -217,11 +216,16 @@ func checkDrop(dir string, a Account) error {
 }
 
 // writableBy says whether account a may add files to the folder fi.
-func writableBy(fi fs.FileInfo, a Account) bool {
+func writableBy(fi fs.FileInfo, a Account) bool { return lets(fi, a, 0o3) }
+
+// lets says whether the folder fi grants account a the permission bits
+// (as others' bits: 0o1 to pass through, 0o3 to add files), as its owner,
+// through its group, or as anyone.
+func lets(fi fs.FileInfo, a Account, bits fs.FileMode) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	perm := fi.Mode().Perm()
-	return !ok || perm&0o003 == 0o003 ||
-		(int(st.Uid) == a.UID && perm&0o300 == 0o300) || (int(st.Gid) == a.GID && perm&0o030 == 0o030)
+	return !ok || perm&bits == bits ||
+		(int(st.Uid) == a.UID && perm&(bits<<6) == bits<<6) || (int(st.Gid) == a.GID && perm&(bits<<3) == bits<<3)
 }
 
 // privateTmp are the folders the unit's PrivateTmp=yes gives the service a
@@ -331,11 +335,8 @@ func reachableBy(path string, a Account) error {
 			}
 			continue // made by install (mkdirFor), open to pass through
 		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
 		perm := fi.Mode().Perm()
-		through := !ok || perm&0o001 != 0 ||
-			(int(st.Uid) == a.UID && perm&0o100 != 0) || (int(st.Gid) == a.GID && perm&0o010 != 0)
-		if !through {
+		if !lets(fi, a, 0o1) {
 			return fmt.Errorf("the service's account %s cannot reach %s: %s (mode %04o) is closed to it, and the service "+
 				"would fail every start with \"permission denied\"; let it through (sudo chmod o+x %s) or choose another folder",
 				a.Name, path, dir, perm, dir)
