@@ -110,6 +110,14 @@ run sh -c 'mkdir -p /srv/share/hr && touch /srv/share/hr/payroll.xlsx' >/dev/nul
 out=$(cd / && run env NC_CSV_DIR=/srv/share $nc service install)
 expect "NC_CSV_DIR naming someone else's folder is refused" "NC_CSV_DIR /srv/share holds hr, which is not the CSV drop's.*\(exit 2\)" "$(tr '\n' ' ' <<<"$out")"
 expect "... and it is left as it was" "^root root$" "$(run stat -c '%U %G' /srv/share/hr/payroll.xlsx)"
+# A settings file among other software's files: install gave it to the
+# service's account, which could then write what root's login shells run.
+run sh -c 'mkdir -p /etc/profile.d && touch /etc/profile.d/00-site.sh && echo "export NC_LOG_LEVEL=info" >/etc/profile.d/neurons-connector.sh && chmod 600 /etc/profile.d/neurons-connector.sh' >/dev/null
+out=$(cd / && run $nc service install --env-file /etc/profile.d/neurons-connector.sh)
+expect "a settings file among other software's files is refused" "the settings file /etc/profile.d/neurons-connector.sh is in /etc/profile.d beside .*, which is not neurons-connector's.*\(exit 2\)" "$(tr '\n' ' ' <<<"$out")"
+expect "... and it is left as it was" "^root 600$" "$(run stat -c '%U %a' /etc/profile.d/neurons-connector.sh)"
+expect "... and nothing is installed" "^absent$" "$(run sh -c 'test -e /etc/systemd/system/neurons-connector.service || id neurons-connector >/dev/null 2>&1 || echo absent')"
+run rm /etc/profile.d/neurons-connector.sh /etc/profile.d/00-site.sh >/dev/null
 
 out=$(cd / && umask 077 && run env NC_CSV_DIR=/srv/drop NC_LISTEN="$listen" $nc service install)
 expect "service install" "Installed the neurons-connector service" "$out"

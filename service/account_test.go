@@ -136,3 +136,39 @@ func TestInstallTakesOnlyTheDropsOwnFolderAndFiles(t *testing.T) {
 		t.Errorf("someone else's folder was handed over: %v %v", changed, err)
 	}
 }
+
+// Install gives the settings file to the service's account: named among
+// other software's files, it is refused before anything is changed; in a
+// folder of its own, the default folder or the data directory it is taken.
+func TestASettingsFileAmongOthersIsRefused(t *testing.T) {
+	svc := Account{Name: "svc", UID: -1, GID: -1}
+	shared := t.TempDir()
+	file := filepath.Join(shared, "neurons-connector.sh")
+	for _, f := range []string{file, filepath.Join(shared, "00-site.sh")} {
+		if err := os.WriteFile(f, []byte("export NC_LOG_LEVEL=info\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := checkSettingsFolder(file, "/var/lib/neurons-connector", svc)
+	if err == nil || !errors.Is(err, fault.ErrBadInput) ||
+		!strings.Contains(err.Error(), "the settings file "+file+" is in "+shared+" beside 00-site.sh, which is not neurons-connector's") ||
+		!strings.Contains(err.Error(), "move the file to "+DefaultEnvFile(nil)) {
+		t.Errorf("a settings file among others: %v", err)
+	}
+	if err := checkSettingsFolder(file, shared, svc); err != nil {
+		t.Errorf("a settings file in the data directory: %v", err)
+	}
+	if err := os.Remove(filepath.Join(shared, "00-site.sh")); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSettingsFolder(file, "/var/lib/neurons-connector", svc); err != nil {
+		t.Errorf("a settings file in a folder of its own: %v", err)
+	}
+	if err := checkSettingsFolder(filepath.Join(t.TempDir(), "new", "nc.env"), "/var/lib/neurons-connector", svc); err != nil {
+		t.Errorf("a settings file in a folder install makes: %v", err)
+	}
+	// The default folder is the program's, whatever else it holds.
+	if err := checkSettingsFolder(DefaultEnvFile(nil), "/var/lib/neurons-connector", svc); err != nil {
+		t.Errorf("the default settings file: %v", err)
+	}
+}

@@ -172,6 +172,11 @@ func Uninstall(ctx context.Context, in Install) (string, error) {
 	if err := Control(in, "uninstall"); err != nil {
 		return "", err
 	}
+	if Platform() == sysvPlatform {
+		if err := sysvUnlink(sysvEtc, Name); err != nil {
+			return "", fmt.Errorf("the service is uninstalled; remove its links from /etc/rc?.d: %w", err)
+		}
+	}
 	return fmt.Sprintf("Service %s: %suninstalled; the data directory and the settings file stay.", Name, stopped), nil
 }
 
@@ -199,6 +204,9 @@ func State(in Install) (string, error) {
 		return "", err
 	}
 	st, err := s.Status()
+	if Platform() == sysvPlatform {
+		st, err = sysvStatus(sysvEtc, Name, st, err)
+	}
 	if errors.Is(err, ksvc.ErrNotInstalled) {
 		return "", ErrNotInstalled
 	}

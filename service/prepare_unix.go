@@ -169,6 +169,9 @@ func CheckInstall(in Install, env map[string]string) error {
 	if err := owndir.CheckData(dataDir); err != nil {
 		return err // install would give all it holds to the account
 	}
+	if err := checkSettingsFolder(in.EnvFile, dataDir, acct); err != nil {
+		return err
+	}
 	if csv := env["NC_CSV_DIR"]; csv != "" && !within(csv, dataDir) {
 		if err := checkDrop(csv, acct); err != nil {
 			return err
@@ -187,6 +190,29 @@ func CheckInstall(in Install, env map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// checkSettingsFolder says why install may not use envFile as the
+// service's settings file, or nil. Install gives the file to the service's
+// account, which reads it (mode 0600) and could then change it: named
+// among other software's files (/etc/environment, /etc/profile.d/nc.sh,
+// a cron.d or sudoers.d entry), it would let the service write what root's
+// logins or jobs read. The default settings folder and the data directory
+// are the program's; any other folder must hold nothing but the file (an
+// earlier install's hand-over included: it is the same opening).
+func checkSettingsFolder(envFile, dataDir string, a Account) error {
+	dir := filepath.Dir(envFile)
+	if dir == filepath.Dir(DefaultEnvFile(nil)) || dir == filepath.Clean(dataDir) {
+		return nil
+	}
+	other, err := owndir.ForeignBeside(envFile)
+	if err != nil || other == "" {
+		return err
+	}
+	return fault.Mark(fmt.Errorf("the settings file %s is in %s beside %s, which is not neurons-connector's: install gives the settings file "+
+		"to the service's account %s, which could then change a file that other software reads; nothing was changed; keep the settings "+
+		"in a folder of their own: move the file to %s (the default, then install without --env-file) or to a new folder",
+		envFile, dir, other, a.Name, DefaultEnvFile(nil)), fault.ErrBadInput)
 }
 
 // checkDrop says why install may not use dir as the CSV drop's folder, or

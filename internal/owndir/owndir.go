@@ -108,6 +108,18 @@ func IsDrop(name string) bool {
 // the drop's, or "" when there is none (or no folder).
 func ForeignDrop(dir string) (string, error) { return foreign(dir, IsDrop) }
 
+// ForeignBeside returns an entry of file's folder that is neither file
+// nor a copy of it that an editor or a package manager keeps beside it
+// (file~, file.bak, file.dpkg-old, .file.swp), "" when there is none (or
+// no folder). A settings file in a folder of its own is the program's;
+// one among other files (/etc/environment, /etc/profile.d) is not.
+func ForeignBeside(file string) (string, error) {
+	base := filepath.Base(file)
+	return foreign(filepath.Dir(file), func(n string) bool {
+		return n == base || n == base+"~" || strings.HasPrefix(n, base+".") || strings.HasPrefix(n, "."+base+".") || n == "lost+found"
+	})
+}
+
 // foreign returns the first of dir's entries (of the first scan) that ours
 // does not claim, "" when there is none or dir does not exist.
 func foreign(dir string, ours func(string) bool) (string, error) {

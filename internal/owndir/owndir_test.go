@@ -111,3 +111,24 @@ func TestTheDropsFolder(t *testing.T) {
 		t.Errorf("no folder: %q %v", other, err)
 	}
 }
+
+// A settings file's folder is its own when it holds nothing else: the
+// file, an editor's or a package manager's copies of it, or nothing yet.
+func TestTheSettingsFilesFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "nc.env")
+	if other, err := owndir.ForeignBeside(file); other != "" || err != nil {
+		t.Fatalf("an empty folder: %q %v", other, err)
+	}
+	fill(t, dir, "nc.env", "nc.env~", "nc.env.bak", "nc.env.dpkg-old", ".nc.env.swp")
+	if other, err := owndir.ForeignBeside(file); other != "" || err != nil {
+		t.Fatalf("the file and its copies: %q %v", other, err)
+	}
+	fill(t, dir, "00-site.sh")
+	if other, err := owndir.ForeignBeside(file); other != "00-site.sh" || err != nil {
+		t.Errorf("another program's file: %q %v", other, err)
+	}
+	if other, err := owndir.ForeignBeside(filepath.Join(dir, "missing", "nc.env")); other != "" || err != nil {
+		t.Errorf("no folder: %q %v", other, err)
+	}
+}
