@@ -197,7 +197,13 @@ ns sh -c 'chgrp root /etc/neurons-connector && chmod 0700 /etc/neurons-connector
 ns sed -i 's/^Type=notify$/Type=simple/' /etc/systemd/system/neurons-connector.service
 ns systemctl daemon-reload
 ns systemctl start neurons-connector.service # as an admin who upgraded might
-sleep 0.5
+# service status reads the journal once (its failure is older than a
+# start's): wait until journald has filed the line, which on a loaded
+# machine came more than 0.5 s after the exit (1 run in 10).
+for _ in $(seq 50); do
+	ns journalctl -u neurons-connector.service -o cat -q --since "@$began" | grep -q "permission denied; this account may not read" && break
+	sleep 0.1
+done
 expect "serve names a settings folder closed to it, and the fix" \
 	"^restarting after a failure .*permission denied; this account may not read it or a folder above it: for the service, run sudo neurons-connector service start" \
 	"$(run $nc service status)"
