@@ -210,7 +210,7 @@ func checkSettingsFolder(envFile, dataDir string, a Account) error {
 		return err
 	}
 	return fault.Mark(fmt.Errorf("the settings file %s is in %s beside %s, which is not neurons-connector's: install gives the settings file "+
-		"to the service's account %s, which could then change a file that other software reads; nothing was changed; keep the settings "+
+		"to the service's account %s, which could then change a file in a folder that other software reads; nothing was changed; keep the settings "+
 		"in a folder of their own: move the file to %s (the default, then install without --env-file) or to a new folder",
 		envFile, dir, other, a.Name, DefaultEnvFile(nil)), fault.ErrBadInput)
 }
