@@ -198,8 +198,9 @@ func CheckInstall(in Install, env map[string]string) error {
 // among other software's files (/etc/environment, /etc/profile.d/nc.sh,
 // a cron.d or sudoers.d entry), it would let the service write what root's
 // logins or jobs read. The default settings folder and the data directory
-// are the program's; any other folder must hold nothing but the file (an
-// earlier install's hand-over included: it is the same opening).
+// are the program's; any other folder must hold nothing but the file,
+// even when an earlier install gave the file to the account already (the
+// opening is the same, and a new install would keep it).
 func checkSettingsFolder(envFile, dataDir string, a Account) error {
 	dir := filepath.Dir(envFile)
 	if dir == filepath.Dir(DefaultEnvFile(nil)) || dir == filepath.Clean(dataDir) {
