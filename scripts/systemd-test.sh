@@ -181,6 +181,15 @@ expect "the journal files that error as an error" "^neurons-connector: settings 
 expect "... and the daemon's lines leave the time to journald" "^level=INFO msg=\"daemon started\"" \
 	"$(ns journalctl -u neurons-connector.service -o cat -q --since "@$began" | grep 'daemon started' | head -1)"
 ns sed -i '/NC_NEURON_URL/d' /etc/neurons-connector/neurons-connector.env
+# The Neurons client secret in a file root wrote beside the settings, mode
+# 0600 as the settings file's: the service's account may not read it, and
+# the reason names the fix.
+ns sh -c 'umask 077 && printf s3cret >/etc/neurons-connector/client-secret && echo NC_NEURONS_CLIENT_SECRET_FILE=/etc/neurons-connector/client-secret >>/etc/neurons-connector/neurons-connector.env'
+expect "a secret file the service may not read names the fix" \
+	"cannot read /etc/neurons-connector/client-secret: permission denied; this account \(neurons-connector\) may not read it; give it the file, private to it: sudo chown neurons-connector /etc/neurons-connector/client-secret" \
+	"$(run $nc service start)"
+ns sed -i '/NC_NEURONS_CLIENT_SECRET_FILE/d' /etc/neurons-connector/neurons-connector.env
+ns rm /etc/neurons-connector/client-secret
 expect "once fixed, service start restarts it at once" "started; the daemon is ready" "$(run $nc service start)"
 expect "its data survived" "Okta +okta .* ok " "$(run $nc status)"
 ns chmod 0700 $nc # the service's account may no longer run it: systemd's 203/EXEC

@@ -25,6 +25,10 @@ import (
 	"neurons-connector/secret"
 )
 
+// readSecretFile reads NC_NEURONS_CLIENT_SECRET_FILE (a test's stand-in:
+// the tests run as root, whom no file refuses).
+var readSecretFile = secret.FromFile
+
 // Sink kinds.
 const (
 	SinkNeurons = "neurons"
@@ -159,7 +163,12 @@ func (s *Settings) checkSink(p *problems) {
 			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "is set together with NC_NEURONS_CLIENT_SECRET; set only one")
 		} else if err := private.Check(s.NeuronsSecretFile, private.Input); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", err)
-		} else if v, err := secret.FromFile(s.NeuronsSecretFile); err != nil {
+		} else if v, err := readSecretFile(s.NeuronsSecretFile); err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				// As root wrote it, mode 0600, beside the settings file:
+				// the service's account may not read it.
+				err = fmt.Errorf("%w; %s", err, private.ReadFix(s.NeuronsSecretFile))
+			}
 			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", err)
 		} else {
 			s.NeuronsClientSecret = v

@@ -3,12 +3,17 @@ package settings
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"neurons-connector/internal/private"
+	"neurons-connector/secret"
 )
 
 func load(t *testing.T, env map[string]string) (Settings, error) {
@@ -146,5 +151,28 @@ func TestNeuronsURLPastedWithItsPath(t *testing.T) {
 		"NC_NEURONS_TOKEN_URL": "https://landscape.example.com/t1/connect/token", "NC_NEURONS_CLIENT_ID": "cid", "NC_NEURONS_CLIENT_SECRET": "s"})
 	if err != nil || s.NeuronsURL != "https://ingest.example.com/tenant-1" {
 		t.Errorf("NeuronsURL = %q, %v", s.NeuronsURL, err)
+	}
+}
+
+// A secret file the account may not read (root's, mode 0600, beside the
+// settings file, read by the service's own account) names the fix. The
+// tests run as root, whom no file refuses: the read is stood in for.
+func TestAnUnreadableSecretFileNamesTheFix(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "client-secret")
+	if err := os.WriteFile(secretFile, []byte("file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := readSecretFile
+	t.Cleanup(func() { readSecretFile = read })
+	readSecretFile = func(path string) (secret.Value, error) {
+		return secret.Value{}, fmt.Errorf("cannot read %s: %w", path, fs.ErrPermission)
+	}
+	_, err := load(t, map[string]string{
+		"NC_NEURONS_URL": "https://neurons.example.com/", "NC_NEURONS_TOKEN_URL": "https://neurons.example.com/t/connect/token",
+		"NC_NEURONS_CLIENT_ID": "cid", "NC_NEURONS_CLIENT_SECRET_FILE": secretFile,
+	})
+	if err == nil || !strings.Contains(err.Error(), "NC_NEURONS_CLIENT_SECRET_FILE: cannot read "+secretFile+": permission denied; this account") ||
+		!strings.Contains(err.Error(), secretFile) || !strings.Contains(err.Error(), private.ReadFix(secretFile)) {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -137,3 +137,12 @@ func Inherit(path string) error {
 
 // ServiceUID is the uid of the service's account, -1 if there is none.
 func ServiceUID() int { return serviceUID() }
+
+// ReadFix says how to let this account read the private file path it was
+// refused: the service's own account cannot read a secret file an admin
+// wrote as root with mode 0600, as the settings file's is.
+func ReadFix(path string) string {
+	me := euid()
+	return fmt.Sprintf("this account (%s) may not read it; give it the file, private to it: sudo chown %s %s && sudo chmod 600 %s",
+		name(me), chownName(me), path, path)
+}

@@ -173,3 +173,9 @@ func Restrict(path string, isDir bool) error {
 // Inherit does nothing on Windows: a file created in a folder Restrict
 // prepared inherits the folder's access rules.
 func Inherit(string) error { return nil }
+
+// ReadFix says how to let this account, and the service's, read the
+// private file path it was refused: the rules install gives its own files.
+func ReadFix(path string) string {
+	return "this account may not read it; give it the rules of the service's files: " + fix(path, Secret)
+}
