@@ -188,8 +188,15 @@ ns sh -c 'umask 077 && printf s3cret >/etc/neurons-connector/client-secret && ec
 expect "a secret file the service may not read names the fix" \
 	"cannot read /etc/neurons-connector/client-secret: permission denied; this account \(neurons-connector\) may not read it; give it the file, private to it: sudo chown neurons-connector /etc/neurons-connector/client-secret" \
 	"$(run $nc service start)"
+ns sed -i 's|^NC_NEURONS_CLIENT_SECRET_FILE=.*|NC_NEURONS_CLIENT_SECRET_FILE=/srv/secrets/client-secret|' /etc/neurons-connector/neurons-connector.env
+# (A folder made 0700 here: this namespace's /root is the top of an
+# overlay, which takes its upper layer's mode, 0755.)
+ns sh -c 'mkdir -m 0700 /srv/secrets && mv /etc/neurons-connector/client-secret /srv/secrets/'
+expect "... and one in a folder closed to it, that it must move" \
+	"/srv/secrets/client-secret: permission denied; this account \(neurons-connector\) may not pass through /srv/secrets; move the file to a folder it may reach" \
+	"$(run $nc service start)"
 ns sed -i '/NC_NEURONS_CLIENT_SECRET_FILE/d' /etc/neurons-connector/neurons-connector.env
-ns rm /etc/neurons-connector/client-secret
+ns rm -r /srv/secrets
 expect "once fixed, service start restarts it at once" "started; the daemon is ready" "$(run $nc service start)"
 expect "its data survived" "Okta +okta .* ok " "$(run $nc status)"
 ns chmod 0700 $nc # the service's account may no longer run it: systemd's 203/EXEC

@@ -25,9 +25,19 @@ import (
 	"neurons-connector/secret"
 )
 
-// readSecretFile reads NC_NEURONS_CLIENT_SECRET_FILE (a test's stand-in:
-// the tests run as root, whom no file refuses).
+// readSecretFile reads NC_NEURONS_CLIENT_SECRET_FILE; a variable so that
+// a test can stand in for it (tests run as root, whom no file refuses).
 var readSecretFile = secret.FromFile
+
+// withReadFix adds to err, when this account was refused path, how to let
+// it read the file: the service's account cannot read one root wrote with
+// mode 0600 beside the settings file, nor one in a folder closed to it.
+func withReadFix(err error, path string) error {
+	if !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	return fmt.Errorf("%w; %s", err, private.ReadFix(path))
+}
 
 // Sink kinds.
 const (
@@ -162,14 +172,9 @@ func (s *Settings) checkSink(p *problems) {
 		if s.NeuronsClientSecret.IsSet() {
 			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "is set together with NC_NEURONS_CLIENT_SECRET; set only one")
 		} else if err := private.Check(s.NeuronsSecretFile, private.Input); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", err)
+			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", withReadFix(err, s.NeuronsSecretFile))
 		} else if v, err := readSecretFile(s.NeuronsSecretFile); err != nil {
-			if errors.Is(err, fs.ErrPermission) {
-				// As root wrote it, mode 0600, beside the settings file:
-				// the service's account may not read it.
-				err = fmt.Errorf("%w; %s", err, private.ReadFix(s.NeuronsSecretFile))
-			}
-			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", err)
+			p.add("NC_NEURONS_CLIENT_SECRET_FILE", "%v", withReadFix(err, s.NeuronsSecretFile))
 		} else {
 			s.NeuronsClientSecret = v
 		}

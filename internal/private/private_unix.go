@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // euid is the effective user; a variable so that tests can pretend to be
@@ -140,9 +142,19 @@ func ServiceUID() int { return serviceUID() }
 
 // ReadFix says how to let this account read the private file path it was
 // refused: the service's own account cannot read a secret file an admin
-// wrote as root with mode 0600, as the settings file's is.
+// wrote as root with mode 0600, as the settings file's is, nor one in a
+// folder closed to it (/root), where giving it the file is not enough.
 func ReadFix(path string) string {
 	me := euid()
+	for dir := filepath.Dir(filepath.Clean(path)); ; dir = filepath.Dir(dir) {
+		if unix.Access(dir, unix.X_OK) != nil {
+			return fmt.Sprintf("this account (%s) may not pass through %s; move the file to a folder it may reach, "+
+				"such as the settings file's, and give it the file there (chown %s, mode 600)", name(me), dir, chownName(me))
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
 	return fmt.Sprintf("this account (%s) may not read it; give it the file, private to it: sudo chown %s %s && sudo chmod 600 %s",
 		name(me), chownName(me), path, path)
 }
