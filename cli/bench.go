@@ -58,7 +58,10 @@ sink run in another process. Prints two tables.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			// bench-serve children write to stderr too, from goroutines of
 			// os/exec's.
-			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles}
+			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles, environ: os.Environ()}
+			if t.env.Environ != nil {
+				a.environ = t.env.Environ()
+			}
 			if profiles != "" {
 				if err := os.MkdirAll(profiles, 0o750); err != nil {
 					return usagef("--cpu-profiles: %v", err)
@@ -152,6 +155,10 @@ sink run in another process. Prints two tables.`,
 type bencher struct {
 	stdout, stderr io.Writer
 	profiles       string // a folder for each run's CPU profile, or ""
+	// environ is the environment the children start from: the command's
+	// own (Env.Environ), so that a caller that injects one, as the tests
+	// do, need not change the process's.
+	environ []string
 }
 
 type benchRow struct {
@@ -180,6 +187,7 @@ type benchServer struct {
 func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scale float64) (*benchServer, error) {
 	serve := exec.CommandContext(ctx, self, "bench-serve", //nolint:gosec // G204: self is this binary (os.Executable)
 		"--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale))
+	serve.Env = a.environ
 	serve.Stderr = a.stderr
 	in, err := serve.StdinPipe()
 	if err != nil {
@@ -203,12 +211,12 @@ func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scal
 // benchEnv is a fresh data directory and the environment of the runs.
 // sinkName is neurons (the fake Neurons endpoint) or csv (the CSV drop in
 // the data directory).
-func benchEnv(urls benchURLs, sinkName string) (env []string, cleanup func(), err error) {
+func (a *bencher) benchEnv(urls benchURLs, sinkName string) (env []string, cleanup func(), err error) {
 	dir, err := os.MkdirTemp("", "nc-bench-")
 	if err != nil {
 		return nil, nil, err
 	}
-	env = append(os.Environ(), "NC_DATA_DIR="+dir, "NC_SINK="+sinkName, "NC_CSV_DIR=", "NC_NEURONS_URL="+urls.Sink,
+	env = append(slices.Clip(a.environ), "NC_DATA_DIR="+dir, "NC_SINK="+sinkName, "NC_CSV_DIR=", "NC_NEURONS_URL="+urls.Sink,
 		"NC_NEURONS_TOKEN_URL="+urls.Sink+sinktest.TokenPath, "NC_NEURONS_CLIENT_ID=sink-client",
 		"NC_NEURONS_CLIENT_SECRET=sink-secret", "NC_LOG_LEVEL=warn", "BENCH_TOKEN="+benchToken,
 		"BENCH_OL_SECRET="+benchOLSecret, "NC_SECRET_KEY=")
@@ -284,7 +292,7 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 // benchPair is a full run and then an incremental one of a fresh connector
 // of kind delivering to sinkName.
 func (a *bencher) benchPair(ctx context.Context, self string, bs *benchServer, n int, kind connector.Kind, sinkName string, changed float64, assignments int) ([]benchRow, error) {
-	env, cleanup, err := benchEnv(bs.urls, sinkName)
+	env, cleanup, err := a.benchEnv(bs.urls, sinkName)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +368,7 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 		return lr, err
 	}
 	defer bs.stop()
-	env, cleanup, err := benchEnv(bs.urls, "neurons")
+	env, cleanup, err := a.benchEnv(bs.urls, "neurons")
 	if err != nil {
 		return lr, err
 	}

@@ -78,6 +78,7 @@ func TestDatabaseBackup(t *testing.T) {
 // While the service runs it holds the database; the backup goes through
 // it, streamed over its socket, and this command writes the file.
 func TestDatabaseBackupWhileTheServiceRuns(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	e.mustCLI("connector", "add", "okta", "--name", "Okta A", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")
 	serve, _, exited := e.serve()

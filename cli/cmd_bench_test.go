@@ -14,8 +14,9 @@ import (
 // The figures themselves are the README's business (make bench), not a
 // test's; this checks that the command measures what it says.
 func TestBenchPrintsBothTables(t *testing.T) {
-	t.Setenv("NC_TEST_AS_CLI", "1") // the child processes are this test binary playing the program
+	t.Parallel()
 	h := newHarness(t)
+	h.env["NC_TEST_AS_CLI"] = "1" // the child processes are this test binary playing the program
 	r := h.run("bench", "--sizes", "300", "--sinks", "neurons,csv", "--limited", "400", "--limit-scale", "1000")
 	if r.code != 0 {
 		t.Fatalf("bench: exit %d: %s", r.code, r.stderr)

@@ -25,6 +25,7 @@ import (
 // once. CRASH_ITERATIONS sets the kills per phase (CI: 5; 50 is the long
 // mode). engine/crash_test.go does the same below the command line.
 func TestRunKilledAnywhereDeliversOnce(t *testing.T) {
+	t.Parallel()
 	iterations := 5
 	if v := os.Getenv("CRASH_ITERATIONS"); v != "" {
 		iterations, _ = strconv.Atoi(v)
@@ -203,6 +204,7 @@ func freeLoopback(t *testing.T) string {
 // then run to the end, leave a drop that holds exactly the selected users,
 // once each, with their latest values.
 func TestCSVDropRunKilledAnywhereIsExact(t *testing.T) {
+	t.Parallel()
 	iterations := 8
 	if v := os.Getenv("CRASH_ITERATIONS"); v != "" {
 		iterations, _ = strconv.Atoi(v)

@@ -22,6 +22,7 @@ import (
 // the next run gives Neurons again every user, those whose snapshot
 // entries were lost included.
 func TestADamagedDatabaseIsSalvaged(t *testing.T) {
+	t.Parallel()
 	h, sim, fake := withSim(t, 900)
 	h.mustRun("run", "Sim")
 	id := connID(t, h)
@@ -104,6 +105,7 @@ func fileBytes(t *testing.T, path string) []byte {
 // the fix so that monitoring sees it, and after the salvage it serves
 // again.
 func TestADamagedDatabaseUnderTheDaemon(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	e.mustCLI("connector", "add", "okta", "--name", "Okta A", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")
 	e.mustCLI("run", "Okta A")

@@ -34,6 +34,7 @@ func limitFileSize(v string) {
 // own file size (limitFileSize, called by TestMain), which is what a full
 // disk looks like to the program: a write that fails.
 func TestDiskFullMidRunLosesNothing(t *testing.T) {
+	t.Parallel()
 	sim, simURL, fake, dir, env := faultWorld(t, 4000, 12)
 	cli := func(extra []string, args ...string) (int, string) {
 		cmd := exec.Command(os.Args[0], args...)

@@ -23,6 +23,7 @@ import (
 // trusts the CA, as a command in the admin's shell with those variables
 // would.
 func TestTheSettingsFileReachesTheNetwork(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	env := e.env[:0:0]
 	for _, kv := range e.env {

@@ -18,6 +18,7 @@ import (
 // detail and JSON) shows the held deletes; --confirm-deletes lets a held
 // mass delete through once.
 func TestHeldRunsFromTheCommandLine(t *testing.T) {
+	t.Parallel()
 	h, sim, fake := withSim(t, 400)
 	h.mustRun("run", "Sim")
 	id := connID(t, h)
@@ -108,6 +109,7 @@ func TestMaxDeletesOption(t *testing.T) {
 // Held deletes live in the database: a daemon that restarts still shows
 // them, in status and in /metrics.
 func TestHeldDeletesSurviveADaemonRestart(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	serve, _, exited := e.serve()
 	e.mustCLI("connector", "add", "okta", "--name", "Okta", "--url", e.oktaU, "--token-env", "OKTA_TOKEN", "--inactive")

@@ -24,6 +24,7 @@ import (
 // a serve that fails to start, and STOPPING=1 as it stops. The socket here
 // stands in for systemd's, in the abstract namespace as systemd's may be.
 func TestServeTellsSystemdWhenItIsReady(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	suffix := make([]byte, 8)
 	_, _ = rand.Read(suffix)
@@ -97,6 +98,7 @@ func (e *daemonEnv) cliEnv(env []string, args ...string) result {
 // the outbox, not that it lost the connection (seen under a real systemd,
 // scripts/systemd-test.sh).
 func TestAServiceStoppedWhileARunDeliversSaysSo(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	serve, _, exited := e.serve()
 	e.mustCLI("connector", "add", "okta", "--name", "Okta", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")

@@ -19,6 +19,7 @@ import (
 // against the copy's snapshot finds nothing to send for that user. Its
 // mistakes change nothing.
 func TestDatabaseRestore(t *testing.T) {
+	t.Parallel()
 	h, sim, fake := withSim(t, 40)
 	h.mustRun("run", "Sim")
 	id := connID(t, h)

@@ -374,6 +374,7 @@ func TestARefusedBatchAndTheWayPastIt(t *testing.T) {
 // The same through the daemon: its worker's pusher, stopped on the refused
 // batch, delivers again once the resend has replaced it.
 func TestARefusedBatchThroughTheDaemon(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	e.mustCLI("connector", "add", "okta", "--name", "Okta A", "--url", e.oktaU, "--token-env", "OKTA_TOKEN")
 	serve, _, exited := e.serve()

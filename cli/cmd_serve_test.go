@@ -191,6 +191,7 @@ func hourlyAt(t time.Time) string { return fmt.Sprintf("00:%02d", t.Minute()) }
 // /metrics answer, SIGTERM stops it cleanly, and afterwards the database
 // is consistent and the sink holds every selected user.
 func TestServeRunsConnectorsOnScheduleAndStopsCleanly(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	const speed = 60
 	start := time.Now().UTC().Truncate(time.Second)
@@ -428,6 +429,7 @@ func checkConsistent(t *testing.T, e *daemonEnv) {
 // here travel to it, output and exit codes come back, a file argument is
 // written here, and bad input is still exit 2 with nothing changed.
 func TestCommandsGoThroughARunningDaemon(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	serve, _, exited := e.serve()
 	add := e.cliIn("Okta-Daemon-Token-41", "connector", "add", "okta", "--name", "Okta", "--url", e.oktaU,

@@ -426,6 +426,7 @@ func TestWrongSecretKeyIsAClearError(t *testing.T) {
 }
 
 func TestHeldDatabaseIsAClearError(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	h.addOkta("Okta prod")
 	// bbolt locks with flock, which conflicts between two opens of one file

@@ -21,6 +21,7 @@ import (
 // dry-run output, metrics, errors) and not one byte of a secret in any
 // output, in the daemon's log, or in any file of the data directory.
 func TestSecretsAppearNowhere(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	wrong := "Okta-Wrong-Token-5150"
 	e.env = append(e.env, "WRONG_TOKEN="+wrong)
@@ -118,6 +119,7 @@ func TestSecretsAppearNowhere(t *testing.T) {
 // usual way (SSL_CERT_FILE) is all it takes; there is no switch to turn
 // verification off.
 func TestCustomCAThroughSSLCertFile(t *testing.T) {
+	t.Parallel()
 	e := newDaemonEnv(t)
 	sim := oktatest.New(oktatest.Options{Users: 5, Token: "Okta-Daemon-Token-41", NoLimits: true})
 	srv, _ := sim.StartTLS()
