@@ -232,6 +232,17 @@ run $nc service start >/dev/null
 expect "service uninstall stops it first" "stopped it, then uninstalled" "$(run $nc service uninstall)"
 expect "... and no process is left" "^inactive" "$(run systemctl is-active neurons-connector.service)"
 expect "service status, uninstalled" "^not installed" "$(run $nc service status)"
+# A second name for a file of root's, planted in the data directory by a
+# service taken over (possible where fs.protected_hardlinks is off; root
+# plants it here): the install an upgrade runs would have given that file
+# to the account. It is refused before anything is written.
+run sh -c 'umask 077 && echo root-only >/var/lib/root-only && ln /var/lib/root-only /var/lib/neurons-connector/planted' >/dev/null
+out=$(cd / && run env NC_CSV_DIR=/srv/drop NC_LISTEN="$listen" $nc service install)
+expect "a reinstall refuses a file with other names in the data directory" \
+	"/var/lib/neurons-connector/planted has 2 names \(hard links\).*nothing was changed.*\(exit 2\)" "$(tr '\n' ' ' <<<"$out")"
+expect "... and that file stays root's" "^root 600$" "$(run stat -c '%U %a' /var/lib/root-only)"
+expect "... and nothing is installed" "^absent$" "$(run sh -c 'test -e /etc/systemd/system/neurons-connector.service || echo absent')"
+run rm /var/lib/neurons-connector/planted /var/lib/root-only >/dev/null
 
 if [ -n "${KEEP:-}" ]; then # leave it up for a look
 	echo "systemd stays up: nsenter -t $init -m -p COMMAND; stop it with kill -KILL $init"

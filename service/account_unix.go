@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -71,8 +72,9 @@ func lookupAccount() (Account, error) {
 
 // HandOver gives path, and everything under it, to a; it reports whether
 // anything belonged to someone else (a data directory of a version that
-// ran as root). The walk stays inside path (os.Root): a symbolic link in
-// it is changed, never followed.
+// ran as root). The walk stays inside path (os.Root) and changes folders
+// and regular files only, each through a descriptor; a file with other
+// names is refused (links_unix.go).
 func HandOver(path string, a Account) (bool, error) {
 	info, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -82,10 +84,12 @@ func HandOver(path string, a Account) (bool, error) {
 		return false, err
 	}
 	if !info.IsDir() {
-		if ownedBy(info, a) {
-			return false, nil
+		root, err := os.OpenRoot(filepath.Dir(path))
+		if err != nil {
+			return false, err
 		}
-		return true, os.Lchown(path, a.UID, a.GID)
+		defer func() { _ = root.Close() }()
+		return handOne(root, filepath.Base(path), path, a)
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -97,12 +101,9 @@ func HandOver(path string, a Account) (bool, error) {
 		if err != nil {
 			return err
 		}
-		info, err := root.Lstat(p)
-		if err != nil || ownedBy(info, a) {
-			return err
-		}
-		changed = true
-		return root.Lchown(p, a.UID, a.GID)
+		did, err := handOne(root, p, filepath.Join(path, p), a)
+		changed = changed || did
+		return err
 	})
 	return changed, err
 }

@@ -110,17 +110,11 @@ func handOverDrop(dir string, a Account) (bool, error) {
 	}
 	changed := false
 	for _, n := range names {
-		info, err := root.Lstat(n)
+		did, err := handOne(root, n, filepath.Join(dir, n), a)
 		if err != nil {
 			return changed, err
 		}
-		if ownedBy(info, a) {
-			continue
-		}
-		if err := root.Lchown(n, a.UID, a.GID); err != nil {
-			return changed, err
-		}
-		changed = true
+		changed = changed || did
 	}
 	return changed, nil
 }
@@ -186,6 +180,25 @@ func CheckInstall(in Install, env map[string]string) error {
 			continue
 		}
 		if err := reachableBy(p, acct); err != nil {
+			return err
+		}
+	}
+	return checkHandOver(dataDir, in.EnvFile, env["NC_CSV_DIR"], acct)
+}
+
+// checkHandOver says why install may not give the data directory, the
+// settings file or the CSV drop to the service's account: a file there
+// has other names (links_unix.go). The drop's folder counts only when it
+// is the drop's own: install hands over nothing of someone else's.
+func checkHandOver(dataDir, envFile, csv string, acct Account) error {
+	paths := []string{dataDir, envFile}
+	if csv != "" && !within(csv, dataDir) {
+		if other, err := owndir.ForeignDrop(csv); err != nil || other == "" {
+			paths = append(paths, csv)
+		}
+	}
+	for _, p := range paths {
+		if err := checkLinks(p, acct); err != nil {
 			return err
 		}
 	}
