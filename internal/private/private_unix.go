@@ -3,6 +3,7 @@
 package private
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -91,12 +92,79 @@ func Adopt(path string, kind Kind) error {
 }
 
 // Restrict leaves path to its owner: 0700 for a folder, 0600 for a file.
+// A file is changed through a descriptor of its own name (see own).
 func Restrict(path string, isDir bool) error {
-	mode := os.FileMode(0o600)
 	if isDir {
-		mode = 0o700
+		// The data directory, whose name is the admin's (a link to another
+		// disk is theirs to make).
+		return os.Chmod(path, 0o700) //nolint:gosec // G302: a folder must be entered (x); 0700 is still its owner's alone
 	}
-	return os.Chmod(path, mode)
+	f, info, err := own(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	if info.Mode().Perm() == 0o600 {
+		return nil
+	}
+	if err := single(path, info); err != nil {
+		return err
+	}
+	return f.Chmod(0o600)
+}
+
+// own opens path to change its mode or owner through the descriptor.
+// Root does that in folders of the service's account (a command run beside
+// the service), which may put any name there. In a folder another account
+// owns or may write, a symbolic link, which chmod would follow to a system
+// file, is refused (the program makes its files there itself, never
+// links); elsewhere (the admin's own NC_CSV_DIR) one is followed. Either
+// way what is changed is what was opened, even if the name is swapped
+// meanwhile.
+func own(path string) (*os.File, os.FileInfo, error) {
+	flag := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
+	if plantable(filepath.Dir(path)) {
+		flag |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flag, 0) //nolint:gosec // G304: a file of the program's own, opened only to change it
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, nil, fmt.Errorf("%s is a symbolic link in a folder another account may change, where the program keeps "+
+			"a file of its own: it is not followed (it could name any file); replace it with the file itself", path)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return f, info, nil
+}
+
+// plantable says whether an account other than this one and root may
+// put names in dir: it owns dir, or may write there.
+func plantable(dir string) bool {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return true
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return !ok || (int(st.Uid) != euid() && st.Uid != 0) || info.Mode().Perm()&0o022 != 0
+}
+
+// single says why the file info, at path, may not be changed: it has
+// other names (hard links). Where fs.protected_hardlinks is off, an
+// account may give any file a second name in its own folder, such as
+// /etc/shadow's, for root to change.
+func single(path string, info os.FileInfo) error {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok || info.IsDir() || st.Nlink <= 1 {
+		return nil
+	}
+	return fmt.Errorf("%s has %d names (hard links), so changing it would change the file under its other names too, "+
+		"which may be anyone's: it was left as it is; make it a file of its own (cp -p %s %s.new && mv %s.new %s), "+
+		"or remove it; find the others with: find / -xdev -samefile %s", path, st.Nlink, path, path, path, path, path)
 }
 
 // chownName is what chown takes for uid: its name, else the number.
@@ -116,7 +184,8 @@ func name(uid int) string {
 }
 
 // Inherit gives a file root just created to the owner of its folder, when
-// that is another account: an admin who runs a command as root beside the
+// that is another account, through a descriptor of the file's own name
+// (see own): an admin who runs a command as root beside the
 // service (which runs as its own account) must not leave it a database,
 // key or drop it cannot open. For anyone but root it does nothing.
 func Inherit(path string) error {
@@ -131,7 +200,18 @@ func Inherit(path string) error {
 	if !ok || st.Uid == 0 {
 		return nil
 	}
-	if err := os.Lchown(path, int(st.Uid), int(st.Gid)); err != nil {
+	f, fi, err := own(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	if fst, ok := fi.Sys().(*syscall.Stat_t); ok && fst.Uid == st.Uid && fst.Gid == st.Gid {
+		return nil
+	}
+	if err := single(path, fi); err != nil {
+		return err
+	}
+	if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
 		return fmt.Errorf("give %s to the owner of its folder (uid %d): %w", path, st.Uid, err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"neurons-connector/fault"
@@ -90,4 +91,97 @@ func TestInheritGivesRootsFilesToTheFolderOwner(t *testing.T) {
 	if got, err := Owner(f); err != nil || got != want {
 		t.Errorf("owner %d, want %d (%v)", got, want, err)
 	}
+}
+
+// Root runs commands beside the service (sudo neurons-connector status),
+// in a data directory the service's account owns and so may fill with
+// names of its choosing. A service taken over could put there, under the
+// name of a file root is about to narrow or give to it, a symbolic link
+// to a system file (followed by chmod) or, where fs.protected_hardlinks
+// is off, a second name for one (changed by chown): root's next command
+// would narrow /etc/passwd, or give /etc/shadow to the account. Restrict
+// and Inherit change only the name's own file, and refuse a file with
+// other names.
+func TestRootChangesNoFileThroughANamePlantedBesideIt(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, as CI runs") // only root changes another account's folder
+	}
+	system := filepath.Join(t.TempDir(), "passwd") // root's, outside the data directory
+	if err := os.WriteFile(system, []byte("root:x:0:0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	if err := os.Chown(data, 4242, 4242); err != nil { // the service's account's
+		t.Fatal(err)
+	}
+	mode := func() os.FileMode {
+		info, err := os.Stat(system)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Mode().Perm()
+	}
+
+	link := filepath.Join(data, "store.db")
+	if err := os.Symlink(system, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restrict(link, false); err == nil || !strings.Contains(err.Error(), link+" is a symbolic link") {
+		t.Errorf("Restrict through a symbolic link: %v", err)
+	}
+	if err := Inherit(link); err == nil {
+		t.Error("Inherit through a symbolic link passed")
+	}
+	if mode() != 0o644 {
+		t.Errorf("the system file was narrowed to %v", mode())
+	}
+
+	hard := filepath.Join(data, "secret.key")
+	if err := os.Link(system, hard); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restrict(hard, false); err == nil || !strings.Contains(err.Error(), hard+" has 2 names (hard links)") {
+		t.Errorf("Restrict of a second name: %v", err)
+	}
+	if err := Inherit(hard); err == nil || !strings.Contains(err.Error(), hard+" has 2 names (hard links)") {
+		t.Errorf("Inherit of a second name: %v", err)
+	}
+	if owner, _ := Owner(system); owner != 0 || mode() != 0o644 {
+		t.Errorf("the system file is now uid %d's, mode %v", owner, mode())
+	}
+
+	// In a folder no other account may change, a link is the admin's own
+	// (a drop folder on another disk) and is followed.
+	mine := filepath.Join(t.TempDir(), "linked.db")
+	if err := os.Symlink(own0(t), mine); err != nil {
+		t.Fatal(err)
+	}
+	if err := Restrict(mine, false); err != nil {
+		t.Errorf("a link in root's folder: %v", err)
+	}
+	if info, err := os.Stat(mine); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("the file behind root's link: %v, %v", info.Mode(), err)
+	}
+
+	// A file of its own is narrowed and given over as before.
+	own := filepath.Join(data, "own.db")
+	if err := os.WriteFile(own, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(Restrict(own, false), Inherit(own)); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Stat(own); err != nil || info.Mode().Perm() != 0o600 || info.Sys().(*syscall.Stat_t).Uid != 4242 {
+		t.Errorf("a file of its own: %v, %v", info.Mode(), err)
+	}
+}
+
+// own0 is a new file of mode 0644 in a folder of root's.
+func own0(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
