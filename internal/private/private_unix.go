@@ -122,15 +122,7 @@ func Restrict(path string, isDir bool) error {
 // way what is changed is what was opened, even if the name is swapped
 // meanwhile.
 func own(path string) (*os.File, os.FileInfo, error) {
-	flag := os.O_RDONLY | syscall.O_NONBLOCK | syscall.O_NOCTTY
-	if plantable(filepath.Dir(path)) {
-		flag |= syscall.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(path, flag, 0) //nolint:gosec // G304: a file of the program's own, opened only to change it
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, nil, fmt.Errorf("%s is a symbolic link in a folder another account may change, where the program keeps "+
-			"a file of its own: it is not followed (it could name any file); replace it with the file itself", path)
-	}
+	f, err := OpenOwn(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,6 +132,23 @@ func own(path string) (*os.File, os.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, info, nil
+}
+
+// OpenOwn is os.OpenFile for a file the program keeps: in a folder an
+// account other than this one and root owns or may write (the data
+// directory, when root runs a command beside the service), it does not
+// follow a symbolic link, which could name any file (bbolt would write a
+// new database into /etc/ld.so.preload through one).
+func OpenOwn(path string, flag int, perm os.FileMode) (*os.File, error) {
+	if plantable(filepath.Dir(path)) {
+		flag |= syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flag, perm) //nolint:gosec // G304: a file of the program's own
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s is a symbolic link in a folder another account may change, where the program keeps "+
+			"a file of its own: it is not followed (it could name any file); replace it with the file itself", path)
+	}
+	return f, err
 }
 
 // plantable says whether an account other than this one and root may

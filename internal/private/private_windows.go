@@ -4,6 +4,7 @@ package private
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"unsafe"
@@ -168,6 +169,12 @@ func Restrict(path string, isDir bool) error {
 		return fmt.Errorf("restrict access to %s: %w", path, err)
 	}
 	return nil
+}
+
+// OpenOwn is os.OpenFile on Windows, where a file's ACL, not a link
+// planted in a folder, decides what the program may change.
+func OpenOwn(path string, flag int, perm os.FileMode) (*os.File, error) {
+	return os.OpenFile(path, flag, perm) //nolint:gosec // G304: a file of the program's own
 }
 
 // Inherit does nothing on Windows: a file created in a folder Restrict
