@@ -62,7 +62,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // openJournal reads the journal's segment index, cutting off a torn end.
 func openJournal(path string) (*journal, error) {
 	j := &journal{path: path, keys: map[string]bool{}, names: map[string]string{}}
-	f, err := os.Open(path) //nolint:gosec // G304: the connector's journal in the data directory
+	f, err := private.OpenOwn(path, os.O_RDONLY, 0) // a link planted in its place is not followed
 	if errors.Is(err, os.ErrNotExist) {
 		return j, nil
 	}
@@ -100,11 +100,31 @@ func openJournal(path string) (*journal, error) {
 	}
 	_ = f.Close() // before the truncation: Windows truncates no open file of ours
 	if st.Size() > j.size {
-		if err := os.Truncate(path, j.size); err != nil {
+		if err := cutTo(path, st, j.size); err != nil {
 			return nil, fmt.Errorf("cut the torn end off %s: %w", path, err)
 		}
 	}
 	return j, nil
+}
+
+// cutTo truncates the journal read as read to size, through a descriptor,
+// and only if path still names that file: in a folder of the service's
+// account, where root may run a command beside it, a name truncated as a
+// name could have been swapped for another file meanwhile.
+func cutTo(path string, read os.FileInfo, size int64) error {
+	f, err := private.OpenOwn(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	now, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(read, now) {
+		return errors.New("it was replaced while it was read")
+	}
+	return f.Truncate(size)
 }
 
 // readSegmentHead reads a payload's key and columns; off is where its
@@ -345,7 +365,7 @@ func (j *journal) add(seg []byte) error {
 	if len(seg) > maxSegment {
 		return fmt.Errorf("a segment of %d MB is larger than the journal reads back", len(seg)>>20)
 	}
-	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600) //nolint:gosec // G304: as above
+	f, err := private.OpenOwn(j.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600) // a link planted in its place is not followed
 	if err != nil {
 		return err
 	}
@@ -359,7 +379,9 @@ func (j *journal) add(seg []byte) error {
 	if err != nil {
 		// Cut off what may have been written, so that the next segment
 		// does not follow a torn one; openJournal would cut it otherwise.
-		_ = os.Truncate(j.path, j.size)
+		if info, serr := os.Lstat(j.path); serr == nil {
+			_ = cutTo(j.path, info, j.size)
+		}
 		return err
 	}
 	if j.size == 0 {

@@ -93,7 +93,7 @@ func writeVersion(tx *bolt.Tx, v uint32) error {
 
 // backup writes a consistent copy of the database, mode 0600.
 func (d *DB) backup(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := private.OpenOwn(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600) // a link planted in its place is not followed
 	if err != nil {
 		return err
 	}

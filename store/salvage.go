@@ -174,7 +174,7 @@ func (s Salvage) attempt(path, tmp string) (SalvageReport, error) {
 	}
 	guard := &DB{path: s.Path, damage: &damage{}}
 	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: true})
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{NoSync: true, OpenFile: private.OpenOwn}) // a link planted as tmp is not followed
 	if err != nil {
 		_ = src.Close()
 		return rep, fmt.Errorf("create %s: %w", tmp, err)

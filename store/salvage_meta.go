@@ -6,6 +6,8 @@ import (
 	"hash/fnv"
 	"io"
 	"os"
+
+	"neurons-connector/internal/private"
 )
 
 // bbolt keeps two meta pages, at the file's first two pages, and writes
@@ -141,7 +143,7 @@ func revertedCopy(path string) (string, uint64, error) {
 		return "", 0, nil // one meta page only: bbolt already opens the other
 	}
 	to := path + ".previous"
-	dst, err := os.OpenFile(to, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600) //nolint:gosec // G304: as above
+	dst, err := private.OpenOwn(to, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600) // a link planted in its place is not followed
 	if err != nil {
 		return "", 0, err
 	}

@@ -1,0 +1,61 @@
+//go:build !windows
+
+package sink
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"neurons-connector/store"
+)
+
+// Root running the CSV drop beside the service (its data directory the
+// service's account's, so a service taken over may name files in it)
+// neither appends to nor cuts a file through a link planted as a
+// connector's journal: the batch carries users' own profile values, and
+// appended to /root/.ssh/authorized_keys a line of one would let its
+// author in; cut, /etc/passwd would be empty.
+func TestTheDropWritesNoFileThroughALinkPlantedAsItsJournal(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, as CI runs") // for anyone else a folder of another account's is closed anyway
+	}
+	system := filepath.Join(t.TempDir(), "authorized_keys") // root's
+	const keys = "ssh-ed25519 AAAAC3Nza admin@example\n"
+	if err := os.WriteFile(system, []byte(keys), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "csv-state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 4242, 4242); err != nil { // the service's account's
+		t.Fatal(err)
+	}
+	if err := os.Symlink(system, filepath.Join(state, "c1.journal")); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	attrs, _ := json.Marshal(map[string]any{"User.JobTitle": "\nssh-ed25519 AAAAattacker mallory\n"})
+	body, _ := json.Marshal(Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
+		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: false}, Deletes: []Delete{},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: attrs}}})
+	p, err := Pack(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = (&CSV{DB: db, Dir: t.TempDir(), State: state}).Push(context.Background(), "k1", p)
+	if err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Errorf("a push through a planted journal: %v", err)
+	}
+	if got, _ := os.ReadFile(system); string(got) != keys {
+		t.Fatalf("the file the link names now holds %q", got)
+	}
+}
