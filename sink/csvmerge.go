@@ -61,7 +61,7 @@ func mergeState(path string, j *journal) error {
 		}
 	}
 
-	jf, err := os.Open(j.path)
+	jf, err := private.OpenOwn(j.path, os.O_RDONLY, 0) // a link planted in its place is not followed
 	if err != nil {
 		return err
 	}
