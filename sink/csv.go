@@ -215,6 +215,9 @@ func (c *CSV) journal(connID string) (*journal, error) {
 // write copies the state's CSV to the drop (a header alone when the
 // connector has no users).
 func (c *CSV) write(conn Connector) error {
+	if err := private.WritableFor(c.Dir, c.State); err != nil {
+		return fmt.Errorf("NC_CSV_DIR: %w", err)
+	}
 	if err := os.MkdirAll(c.Dir, 0o750); err != nil {
 		return err
 	}

@@ -59,3 +59,46 @@ func TestTheDropWritesNoFileThroughALinkPlantedAsItsJournal(t *testing.T) {
 		t.Fatalf("the file the link names now holds %q", got)
 	}
 }
+
+// A drop folder the service's account may not write is refused to root
+// beside the service (private.WritableFor): the drop's rows come from
+// files that account wrote, and its settings may too.
+func TestRootWritesNoDropWhereTheServiceCouldNot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, as CI runs")
+	}
+	state := filepath.Join(t.TempDir(), "csvstate")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	attrs, _ := json.Marshal(map[string]any{"User.JobTitle": "Engineer"})
+	body, _ := json.Marshal(Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
+		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: attrs}}})
+	p, err := Pack(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := t.TempDir() // root's, as /etc/logrotate.d is
+	err = (&CSV{DB: db, Dir: system, State: state}).Push(context.Background(), "k1", p)
+	if err == nil || !strings.Contains(err.Error(), "NC_CSV_DIR: "+system+" is a folder uid 4242, which owns the data directory, may not write") {
+		t.Errorf("a drop into root's folder: %v", err)
+	}
+	if entries, _ := os.ReadDir(system); len(entries) != 0 {
+		t.Errorf("root's folder now holds %s", entries[0].Name())
+	}
+	if err := os.Chown(system, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&CSV{DB: db, Dir: system, State: state}).Push(context.Background(), "k1", p); err != nil {
+		t.Errorf("a drop into the account's folder: %v", err)
+	}
+}

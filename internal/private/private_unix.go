@@ -5,6 +5,7 @@ package private
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -246,4 +247,44 @@ func ReadFix(path string) string {
 	}
 	return fmt.Sprintf("this account (%s) may not read it; give it the file, private to it: sudo chown %s %s && sudo chmod 600 %s",
 		name(me), chownName(me), path, path)
+}
+
+// WritableFor says why root may not write in dir for the account that owns
+// ref, a folder of the program's in the data directory: that account could
+// not write there itself. The service's settings may come from a file its
+// account can change (a settings file kept in the data directory), so a
+// command root runs beside the service writes only where the service could
+// (its CSV drop), or a service taken over would choose where root writes.
+// For anyone but root, and beside a data directory of root's, it says
+// nothing. A dir not made yet counts as the folder it would be made in.
+func WritableFor(dir, ref string) error {
+	if euid() != 0 {
+		return nil
+	}
+	ri, err := os.Stat(ref)
+	if err != nil {
+		return nil // nothing of the account's to write for yet
+	}
+	rs, ok := ri.Sys().(*syscall.Stat_t)
+	if !ok || rs.Uid == 0 {
+		return nil
+	}
+	at := filepath.Clean(dir)
+	info, err := os.Stat(at)
+	for errors.Is(err, fs.ErrNotExist) && filepath.Dir(at) != at {
+		at = filepath.Dir(at)
+		info, err = os.Stat(at)
+	}
+	if err != nil {
+		return err
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	perm := info.Mode().Perm()
+	if !ok || (st.Uid == rs.Uid && perm&0o300 == 0o300) || (st.Gid == rs.Gid && perm&0o030 == 0o030) || perm&0o003 == 0o003 {
+		return nil
+	}
+	return fmt.Errorf("%s is a folder %s, which owns the data directory, may not write: run as root beside the service, "+
+		"a command writes only where the service could (its settings may come from a file that account can change); "+
+		"let that account write there (chown %s %s), point the setting at a folder it may write, or run the command as that account",
+		at, name(int(rs.Uid)), chownName(int(rs.Uid)), at)
 }

@@ -185,3 +185,48 @@ func own0(t *testing.T) string {
 	}
 	return f
 }
+
+// Root beside the service writes only where the service's account could:
+// a setting from a file that account may change (a settings file kept in
+// the data directory) must not make root write the CSV drop, whose rows
+// that account wrote, into /etc/logrotate.d.
+func TestRootWritesOnlyWhereTheServiceCould(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, as CI runs")
+	}
+	state := filepath.Join(t.TempDir(), "csvstate")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 4242, 4343); err != nil { // the service's account's
+		t.Fatal(err)
+	}
+	system := t.TempDir() // root's, 0700
+	err := WritableFor(filepath.Join(system, "logrotate.d"), state)
+	if err == nil || !strings.Contains(err.Error(), system+" is a folder uid 4242, which owns the data directory, may not write") ||
+		!strings.Contains(err.Error(), "chown 4242 "+system) {
+		t.Errorf("a folder of root's: %v", err)
+	}
+	for _, c := range []struct {
+		uid, gid int
+		mode     os.FileMode
+	}{{4242, 0, 0o700}, {0, 4343, 0o770}, {0, 0, 0o777}} {
+		dir := t.TempDir()
+		if err := os.Chown(dir, c.uid, c.gid); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := WritableFor(filepath.Join(dir, "drop"), state); err != nil {
+			t.Errorf("a folder the account may write (%d:%d %v): %v", c.uid, c.gid, c.mode, err)
+		}
+	}
+	// Beside a data directory of root's, root writes where it is told.
+	if err := os.Chown(state, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := WritableFor(system, state); err != nil {
+		t.Errorf("beside root's own data directory: %v", err)
+	}
+}

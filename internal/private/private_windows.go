@@ -177,6 +177,10 @@ func OpenOwn(path string, flag int, perm os.FileMode) (*os.File, error) {
 	return os.OpenFile(path, flag, perm) //nolint:gosec // G304: a file of the program's own
 }
 
+// WritableFor says nothing on Windows, where the service's settings file
+// and data folder keep the ACL install gave them.
+func WritableFor(string, string) error { return nil }
+
 // Inherit does nothing on Windows: a file created in a folder Restrict
 // prepared inherits the folder's access rules.
 func Inherit(string) error { return nil }
