@@ -20,6 +20,7 @@ type unitState struct {
 	Invocation                string // a new one for every start
 	Job                       string // the pending job's number, while there is one
 	MainPID                   int
+	ExecPID                   int // the last main process's, kept after it ended (ExecMainPID)
 	Code, ExitStatus          int // how the main process ended: CLD_EXITED (1) and its status, CLD_KILLED (2) or CLD_DUMPED (3) and the signal
 	Restarts                  int
 }
@@ -39,6 +40,7 @@ var showProperties = []struct {
 	{"InvocationID", func(u *unitState, v string) { u.Invocation = v }},
 	{"Job", func(u *unitState, v string) { u.Job = v }},
 	{"MainPID", func(u *unitState, v string) { u.MainPID, _ = strconv.Atoi(v) }},
+	{"ExecMainPID", func(u *unitState, v string) { u.ExecPID, _ = strconv.Atoi(v) }},
 	{"ExecMainCode", func(u *unitState, v string) { u.Code, _ = strconv.Atoi(v) }},
 	{"ExecMainStatus", func(u *unitState, v string) { u.ExitStatus, _ = strconv.Atoi(v) }},
 	{"NRestarts", func(u *unitState, v string) { u.Restarts, _ = strconv.Atoi(v) }},
@@ -252,13 +254,20 @@ func (s *systemd) failed(ctx context.Context, u unitState, since time.Time) erro
 // failed (pickReason), or "", reading the log up to tries times: the
 // service's own output and systemd's lines about it carry that
 // invocation's ID, so an earlier failure's line is never taken for this
-// one's. systemd before 232 names no invocation: then the unit's lines
-// since the start.
+// one's. A process that exits at once may leave its last line without
+// one: journald reads a line's invocation from the sender's cgroup, gone
+// by then (seen in make systemd-test: the line had the unit and the PID
+// only, and status said no reason). So the unit's lines from that main
+// process count too. systemd before 232 names no invocation: then the
+// unit's lines since the start.
 func (s *systemd) reason(ctx context.Context, u unitState, since time.Time, tries int) string {
 	args := []string{"-o", "cat", "--no-pager", "-q", "-n", "50"}
 	switch {
 	case u.Invocation != "":
 		args = append(args, "_SYSTEMD_INVOCATION_ID="+u.Invocation, "+", "INVOCATION_ID="+u.Invocation)
+		if u.ExecPID > 0 {
+			args = append(args, "+", "_SYSTEMD_UNIT="+unitName, "_PID="+strconv.Itoa(u.ExecPID))
+		}
 	case !since.IsZero():
 		args = append(args, "-u", unitName, "--since", "@"+strconv.FormatInt(since.Add(-time.Second).Unix(), 10))
 	default:

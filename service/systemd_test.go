@@ -282,3 +282,20 @@ func TestUninstallStopsARunningServiceFirst(t *testing.T) {
 		t.Errorf("a unit removed while running: %q %v", got, err)
 	}
 }
+
+// A process that exits at once may leave its last line without its
+// invocation's ID (journald reads it from the sender's cgroup, gone by
+// then; seen under a real systemd): the unit's lines from that main
+// process are read too.
+func TestAFailedStartsLineWithoutItsInvocationIsFound(t *testing.T) {
+	restarting := show("LoadState=loaded", "ActiveState=activating", "SubState=auto-restart", "Result=exit-code", "Type=notify",
+		"InvocationID=5a1b", "Job=4187", "MainPID=0", "ExecMainPID=3120", "ExecMainCode=1", "ExecMainStatus=2", "NRestarts=0")
+	f := &fakeSystemd{t: t, states: []string{stopped, starting, restarting}, journal: badSettingsLog, now: time.Unix(1_800_000_000, 0)}
+	if _, err := f.systemd().start(context.Background(), "start"); !errors.Is(err, ErrStartFailed) || !strings.Contains(err.Error(), "NC_SINK") {
+		t.Fatalf("err %v", err)
+	}
+	want := "journalctl -o cat --no-pager -q -n 50 _SYSTEMD_INVOCATION_ID=5a1b + INVOCATION_ID=5a1b + _SYSTEMD_UNIT=neurons-connector.service _PID=3120"
+	if j := f.calls[len(f.calls)-1]; j != want {
+		t.Errorf("the log is read with %q, want %q", j, want)
+	}
+}
