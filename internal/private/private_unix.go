@@ -147,7 +147,8 @@ func OpenOwn(path string, flag int, perm os.FileMode) (*os.File, error) {
 	f, err := os.OpenFile(path, flag, perm) //nolint:gosec // G304: a file of the program's own
 	if errors.Is(err, syscall.ELOOP) {
 		return nil, fmt.Errorf("%s is a symbolic link in a folder another account may change, where the program keeps "+
-			"a file of its own: it is not followed (it could name any file); replace it with the file itself", path)
+			"a file of its own: it is not followed (it could name any file); if you made it, put what it names there "+
+			"instead, or point the setting at the real path; else remove it", path)
 	}
 	return f, err
 }
