@@ -228,6 +228,17 @@ expect "start mends an earlier install's settings folder" "^Let the neurons-conn
 expect "... and waits out a unit of an earlier version" "running \(pid [0-9]+\)\. Its unit was installed by an earlier version" "$out"
 expect "service stop" "stop done" "$(run $nc service stop)"
 expect "service status, stopped" "^stopped$" "$(run $nc service status)"
+# The service's account plants, where a connector's next CSV journal goes,
+# a link to root's authorized_keys; a run as root (the service stopped)
+# would have cut that file and appended the batch, users' own profile
+# values among it.
+run sh -c 'mkdir -p /root/.ssh && echo "ssh-ed25519 AAAAkey admin" >/root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys' >/dev/null
+id=$(run $nc connector show Okta --json | sed -nE 's/^ *"id": *"([^"]*)".*/\1/p')
+run runuser -u neurons-connector -- ln -sf /root/.ssh/authorized_keys "/var/lib/neurons-connector/csvstate/$id.journal" >/dev/null
+out=$(run $nc run Okta --resend)
+expect "a run as root refuses a link the service's account planted as a journal" "csvstate/$id.journal is a symbolic link in a folder another account may change" "$out"
+expect "... and the file it names is left as it was" "^ssh-ed25519 AAAAkey admin$" "$(run sh -c 'head -c 300 /root/.ssh/authorized_keys | tr -d "\\000"')"
+run rm -f "/var/lib/neurons-connector/csvstate/$id.journal" >/dev/null
 run $nc service start >/dev/null
 expect "service uninstall stops it first" "stopped it, then uninstalled" "$(run $nc service uninstall)"
 expect "... and no process is left" "^inactive" "$(run systemctl is-active neurons-connector.service)"
