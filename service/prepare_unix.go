@@ -258,14 +258,9 @@ func checkDrop(dir string, a Account) error {
 // writableBy says whether account a may add files to the folder fi.
 func writableBy(fi fs.FileInfo, a Account) bool { return lets(fi, a, 0o3) }
 
-// lets says whether the folder fi grants account a the permission bits
-// (as others' bits: 0o1 to pass through, 0o3 to add files), as its owner,
-// through its group, or as anyone.
+// lets is private.Lets for account a.
 func lets(fi fs.FileInfo, a Account, bits fs.FileMode) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	perm := fi.Mode().Perm()
-	return !ok || perm&bits == bits ||
-		(int(st.Uid) == a.UID && perm&(bits<<6) == bits<<6) || (int(st.Gid) == a.GID && perm&(bits<<3) == bits<<3)
+	return private.Lets(fi, a.UID, a.GID, bits)
 }
 
 // privateTmp are the folders the unit's PrivateTmp=yes gives the service a

@@ -28,30 +28,13 @@ func TestTheDropWritesNoFileThroughALinkPlantedAsItsJournal(t *testing.T) {
 	if err := os.WriteFile(system, []byte(keys), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(t.TempDir(), "csv-state")
-	if err := os.Mkdir(state, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(state, 4242, 4242); err != nil { // the service's account's
-		t.Fatal(err)
-	}
+	state := accountsState(t)
 	if err := os.Symlink(system, filepath.Join(state, "c1.journal")); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	attrs, _ := json.Marshal(map[string]any{"User.JobTitle": "\nssh-ed25519 AAAAattacker mallory\n"})
-	body, _ := json.Marshal(Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
-		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: false}, Deletes: []Delete{},
-		Upserts: []Upsert{{SourceID: "u1", Attributes: attrs}}})
-	p, err := Pack(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = (&CSV{DB: db, Dir: t.TempDir(), State: state}).Push(context.Background(), "k1", p)
+	db := newDB(t)
+	p := oneUser(t, "\nssh-ed25519 AAAAattacker mallory\n", false)
+	err := (&CSV{DB: db, Dir: t.TempDir(), State: state}).Push(context.Background(), "k1", p)
 	if err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
 		t.Errorf("a push through a planted journal: %v", err)
 	}
@@ -67,28 +50,11 @@ func TestRootWritesNoDropWhereTheServiceCouldNot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root, as CI runs")
 	}
-	state := filepath.Join(t.TempDir(), "csvstate")
-	if err := os.Mkdir(state, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(state, 4242, 4242); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	attrs, _ := json.Marshal(map[string]any{"User.JobTitle": "Engineer"})
-	body, _ := json.Marshal(Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
-		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: true}, Deletes: []Delete{},
-		Upserts: []Upsert{{SourceID: "u1", Attributes: attrs}}})
-	p, err := Pack(body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := accountsState(t)
+	db := newDB(t)
+	p := oneUser(t, "Engineer", true)
 	system := t.TempDir() // root's, as /etc/logrotate.d is
-	err = (&CSV{DB: db, Dir: system, State: state}).Push(context.Background(), "k1", p)
+	err := (&CSV{DB: db, Dir: system, State: state}).Push(context.Background(), "k1", p)
 	if err == nil || !strings.Contains(err.Error(), "NC_CSV_DIR: "+system+" is a folder uid 4242, which owns the data directory, may not write") {
 		t.Errorf("a drop into root's folder: %v", err)
 	}
@@ -101,4 +67,37 @@ func TestRootWritesNoDropWhereTheServiceCouldNot(t *testing.T) {
 	if err := (&CSV{DB: db, Dir: system, State: state}).Push(context.Background(), "k1", p); err != nil {
 		t.Errorf("a drop into the account's folder: %v", err)
 	}
+}
+
+// accountsState is a folder of the drop's states that the service's
+// account (uid 4242) owns, as in its data directory.
+func accountsState(t *testing.T) string {
+	t.Helper()
+	state := filepath.Join(t.TempDir(), "csvstate")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	return state
+}
+
+func newDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), store.FileName), store.Options{Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// oneUser is a run's batch for connector c1 (Okta) with user u1 of title.
+func oneUser(t *testing.T, title string, final bool) Payload {
+	t.Helper()
+	attrs, _ := json.Marshal(map[string]any{"User.JobTitle": title})
+	return pack(t, &Batch{SchemaVersion: 1, DataType: "users", Connector: Connector{ID: "c1", Name: "Okta", Type: "okta", Server: "Cloud"},
+		Info: BatchInfo{RunID: "r1", Sequence: 1, Mode: "full", Final: final}, Deletes: []Delete{},
+		Upserts: []Upsert{{SourceID: "u1", Attributes: attrs}}})
 }

@@ -279,13 +279,21 @@ func WritableFor(dir, ref string) error {
 	if err != nil {
 		return err
 	}
-	st, ok := info.Sys().(*syscall.Stat_t)
-	perm := info.Mode().Perm()
-	if !ok || (st.Uid == rs.Uid && perm&0o300 == 0o300) || (st.Gid == rs.Gid && perm&0o030 == 0o030) || perm&0o003 == 0o003 {
+	if Lets(info, int(rs.Uid), int(rs.Gid), 0o3) {
 		return nil
 	}
 	return fmt.Errorf("%s is a folder %s, which owns the data directory, may not write: run as root beside the service, "+
 		"a command writes only where the service could (its settings may come from a file that account can change); "+
 		"let that account write there (chown %s %s), point the setting at a folder it may write, or run the command as that account",
 		at, name(int(rs.Uid)), chownName(int(rs.Uid)), at)
+}
+
+// Lets says whether the folder fi grants the account uid (of group gid)
+// the permission bits (as others' bits: 0o1 to pass through, 0o3 to add
+// files), as its owner, through its group, or as anyone.
+func Lets(fi fs.FileInfo, uid, gid int, bits fs.FileMode) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	perm := fi.Mode().Perm()
+	return !ok || perm&bits == bits ||
+		(int(st.Uid) == uid && perm&(bits<<6) == bits<<6) || (int(st.Gid) == gid && perm&(bits<<3) == bits<<3)
 }
