@@ -9,15 +9,20 @@ import (
 	"path/filepath"
 
 	"neurons-connector/internal/diskfull"
+	"neurons-connector/internal/private"
 )
 
 // Check says whether the drop's folder takes a file (connector test): a
-// folder that is a file, or that the service's account may not write, or
+// folder that is a file, or that the service's account may not write (as
+// root beside the service too: private.WritableFor), or
 // a full disk, found now rather than at the end of a first run that
 // queued every user. It writes a file there and removes it; a folder that
 // does not exist yet is not created (the first run does that), its nearest
 // existing parent is tried instead.
 func (c *CSV) Check(context.Context) (string, error) {
+	if err := private.WritableFor(c.Dir, c.State); err != nil {
+		return "", fmt.Errorf("the CSV drop cannot write to %s: NC_CSV_DIR: %w", c.Dir, err) // as write refuses it
+	}
 	dir := c.Dir
 	for {
 		st, err := os.Stat(dir)

@@ -58,6 +58,11 @@ func TestRootWritesNoDropWhereTheServiceCouldNot(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "NC_CSV_DIR: "+system+" is a folder uid 4242, which owns the data directory, may not write") {
 		t.Errorf("a drop into root's folder: %v", err)
 	}
+	// connector test says so too, rather than trying the folder as root.
+	if _, err := (&CSV{DB: db, Dir: system, State: state}).Check(context.Background()); err == nil ||
+		!strings.Contains(err.Error(), "the CSV drop cannot write to "+system+": NC_CSV_DIR: "+system+" is a folder uid 4242") {
+		t.Errorf("connector test of a drop into root's folder: %v", err)
+	}
 	if entries, _ := os.ReadDir(system); len(entries) != 0 {
 		t.Errorf("root's folder now holds %s", entries[0].Name())
 	}
