@@ -444,7 +444,8 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) int {
 		return fail.status
 	}
 	key := r.Header.Get("Idempotency-Key")
-	body, gz, err := readBody(r, s.opts.MaxBody)
+	body, gz, release, err := readBody(r, s.opts.MaxBody)
+	defer release() // the decoders below read body through copies of their own
 	switch {
 	case key == "":
 		return bad(w, "missing Idempotency-Key")
