@@ -4,7 +4,8 @@ the parts of README, Performance ("CPU per user of an Okta full run"): every
 sample counted once, under the first part whose function is in its stack,
 in the order below. Take the profile with
   NC_CPU_PROFILE=run.pprof neurons-connector run NAME
-or `neurons-connector bench --cpu-profiles DIR`. Needs `go tool pprof`."""
+or `neurons-connector bench --cpu-profiles DIR`, or for several builds
+against one simulator scripts/profile-runs.sh DIR BIN.... Needs `go tool pprof`."""
 import collections
 import re
 import subprocess
