@@ -49,8 +49,11 @@ users, 100 for apps and devices, ...) times --limit-scale, against the windowed
 ideal: a client that spends each window's share at once, which no client inside
 the limits can beat; the target is 1.2 times that plus 2 s, with no 429.
 Each run is this binary's "run" command in a process of its own, timed from start
-to exit, its peak resident memory read from the OS; the simulators and the fake
-sink run in another process. Prints two tables.`,
+to exit, its CPU time (user + system) and peak resident memory read from the OS;
+the simulators and the fake sink run in another process on the same machine, and
+"harness CPU/user" is what that process took during the run: when the two together
+keep every core busy, users/s says as much about the harness as the connector.
+Prints two tables.`,
 		Example: `  neurons-connector bench --sizes 100000 --providers okta
   neurons-connector bench --sizes 10000 --limited 0      # no rate-limited run
   neurons-connector bench --sizes none --limited 2000,10000 --limit-scale 1   # Okta's real limits`,
@@ -172,6 +175,9 @@ type benchRow struct {
 	Calls    int
 	PeakRSS  int64         // bytes; 0 where the OS does not tell
 	CPU      time.Duration // the run process's user + system time
+	// HarnessCPU is what the simulators and the fake sink (bench-serve)
+	// took during the run; 0 where the OS does not tell.
+	HarnessCPU time.Duration
 	// Bound is the most API calls the run may make (Okta incremental runs:
 	// the pages of changed users, the log's pages, two per user the log
 	// names, five more); 0 when none is set.
@@ -206,6 +212,21 @@ func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scal
 		return nil, fmt.Errorf("bench-serve did not start: %w", err)
 	}
 	return bs, nil
+}
+
+// stats reads what the simulators counted, and the harness's CPU so far.
+func (bs *benchServer) stats(ctx context.Context) (benchStats, error) {
+	var st benchStats
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bs.urls.Control+"/stats", nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 // benchEnv is a fresh data directory and the environment of the runs.
@@ -315,12 +336,21 @@ func (a *bencher) benchPair(ctx context.Context, self string, bs *benchServer, n
 			}
 		}
 		fmt.Fprintf(a.stderr, "bench: %s, %d users, %s run into the %s sink...\n", kind, n, mode, sinkName)
+		before, err := bs.stats(ctx)
+		if err != nil {
+			return nil, err
+		}
 		res, r, err := a.benchRun(ctx, self, env, fmt.Sprintf("%s-%s-%d-%s", kind, sinkName, n, mode))
 		if err != nil {
 			return nil, err
 		}
+		after, err := bs.stats(ctx)
+		if err != nil {
+			return nil, err
+		}
 		rows = append(rows, benchRow{Provider: string(kind), Sink: sinkName, Users: n, Mode: r.Mode, Wall: res.wall,
-			Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound, CPU: res.cpu})
+			Fetched: r.Fetched, Upserted: r.Upserted, Calls: r.APICalls, PeakRSS: res.peakRSS, Bound: bound, CPU: res.cpu,
+			HarnessCPU: after.CPU - before.CPU})
 	}
 	return rows, nil
 }
@@ -381,17 +411,7 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 	if err != nil {
 		return lr, err
 	}
-	var st benchStats
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, bs.urls.Control+"/stats", nil)
-	if err != nil {
-		return lr, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return lr, err
-	}
-	err = json.NewDecoder(resp.Body).Decode(&st)
-	_ = resp.Body.Close()
+	st, err := bs.stats(ctx)
 	if err != nil {
 		return lr, err
 	}
@@ -442,7 +462,7 @@ func benchExec(ctx context.Context, self string, env []string, args ...string) (
 func writeBenchTable(w io.Writer, rows []benchRow) error {
 	fmt.Fprintln(w, "Rate limits off:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "provider\tsink\tusers\trun\twall\tusers/s\tCPU/user\tupserted\tAPI calls\tbound\tpeak RSS\t")
+	fmt.Fprintln(tw, "provider\tsink\tusers\trun\twall\tusers/s\tCPU/user\tharness CPU/user\tupserted\tAPI calls\tbound\tpeak RSS\t")
 	for _, r := range rows {
 		rss := "n/a"
 		if r.PeakRSS > 0 {
@@ -452,12 +472,14 @@ func writeBenchTable(w io.Writer, rows []benchRow) error {
 		if r.Bound > 0 {
 			bound = fmt.Sprintf("≤ %d", r.Bound)
 		}
-		cpu := "n/a"
-		if r.CPU > 0 && r.Fetched > 0 {
-			cpu = fmt.Sprintf("%.1f µs", float64(r.CPU.Microseconds())/float64(r.Fetched))
+		perUser := func(d time.Duration) string {
+			if d <= 0 || r.Fetched == 0 {
+				return "n/a"
+			}
+			return fmt.Sprintf("%.1f µs", float64(d.Microseconds())/float64(r.Fetched))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.2fs\t%.0f\t%s\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Sink, r.Users, r.Mode, r.Wall.Seconds(),
-			float64(r.Fetched)/r.Wall.Seconds(), cpu, r.Upserted, r.Calls, bound, rss)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%.2fs\t%.0f\t%s\t%s\t%d\t%d\t%s\t%s\t\n", r.Provider, r.Sink, r.Users, r.Mode, r.Wall.Seconds(),
+			float64(r.Fetched)/r.Wall.Seconds(), perUser(r.CPU), perUser(r.HarnessCPU), r.Upserted, r.Calls, bound, rss)
 	}
 	return tw.Flush()
 }

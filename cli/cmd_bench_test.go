@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"io"
+	"math"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +24,11 @@ func TestBenchPrintsBothTables(t *testing.T) {
 		t.Fatalf("bench: exit %d: %s", r.code, r.stderr)
 	}
 	for _, re := range []string{
-		`okta\s+neurons\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+300\s`,
+		`okta\s+neurons\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+[\d.]+ µs\s+300\s`, // the run's CPU and the harness's beside it
 		`okta\s+neurons\s+300\s+incremental\s`,
-		`okta\s+csv\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+300\s`,
-		`okta\s+csv\s+300\s+incremental\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+[1-9]`, // the second connector sees changes too
-		`onelogin\s+neurons\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+300\s`,
+		`okta\s+csv\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+[\d.]+ µs\s+300\s`,
+		`okta\s+csv\s+300\s+incremental\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+[\d.]+ µs\s+[1-9]`, // the second connector sees changes too
+		`onelogin\s+neurons\s+300\s+full\s+[\d.]+s\s+\d+\s+[\d.]+ µs\s+[\d.]+ µs\s+300\s`,
 		`onelogin\s+csv\s+300\s+incremental\s`,
 		`Okta's rate limits enforced \(×1000\)`,
 		`400\s+[\d.]+s\s+[\d.]+s\s+[\d.]+s\s+(yes|no)\s+\d+\s+\d+\s+0\s+\w+: \d+ calls`,
@@ -42,20 +44,7 @@ func TestBenchPrintsBothTables(t *testing.T) {
 // SIGTERM too: the signal context kept them from stopping it, so a
 // bench-serve started by hand ran on after Ctrl-C.
 func TestBenchServeStopsOnASignal(t *testing.T) {
-	stdin, open := io.Pipe() // never closed
-	defer func() { _ = open.Close() }()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"bench-serve", "--users", "10"}, Env{Stdin: stdin, Stdout: &out, Stderr: io.Discard,
-			Lookup: func(string) (string, bool) { return "", false }, Now: time.Now, Local: time.UTC, Tables: builtinTables(), Drivers: testDrivers})
-	}()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `"Okta":"http://127.0.0.1:`); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("bench-serve did not start: %q", out.String())
-		}
-	}
+	cancel, done := startBenchServe(t, func(string) (string, bool) { return "", false })
 	cancel() // as the signal context is on Ctrl-C
 	select {
 	case code := <-done:
@@ -64,5 +53,71 @@ func TestBenchServeStopsOnASignal(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("bench-serve ran on after its context ended")
+	}
+}
+
+// startBenchServe runs bench-serve in this process until the returned
+// cancel, which done then reports the exit code of.
+func startBenchServe(t *testing.T, lookup func(string) (string, bool)) (cancel func(), done chan int) {
+	t.Helper()
+	stdin, open := io.Pipe() // never closed
+	t.Cleanup(func() { _ = open.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var out syncBuffer
+	done = make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"bench-serve", "--users", "10"}, Env{Stdin: stdin, Stdout: &out, Stderr: io.Discard,
+			Lookup: lookup, Now: time.Now, Local: time.UTC, Tables: builtinTables(), Drivers: testDrivers})
+	}()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `"Okta":"http://127.0.0.1:`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("bench-serve did not start: %q", out.String())
+		}
+	}
+	return cancel, done
+}
+
+// bench-serve drops the soft memory limit main gives every command (128
+// MiB), unless GOMEMLIMIT sets one: a million-user tenant of each provider
+// holds more than that, and under it the harness's collector ran without
+// pause beside the runs bench measured. Not parallel: it changes the
+// process's collector settings, and puts them back.
+func TestBenchServeLiftsTheSoftMemoryLimit(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want int64
+	}{
+		{"GOMEMLIMIT unset", nil, math.MaxInt64},
+		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "128MiB"}, 128 << 20},
+	} {
+		debug.SetMemoryLimit(128 << 20) // as main does for every command
+		cancel, done := startBenchServe(t, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+		if got := debug.SetMemoryLimit(-1); got != c.want {
+			t.Errorf("%s: bench-serve runs with a soft memory limit of %d bytes, want %d", c.name, got, c.want)
+		}
+		cancel()
+		<-done
+	}
+}
+
+// The harness's CPU is the OS's account of this process, so work done
+// shows in it.
+func TestProcessCPUCountsWorkDone(t *testing.T) {
+	before := processCPU()
+	if before <= 0 {
+		t.Fatalf("processCPU() = %v at a test's start; want the time already spent", before)
+	}
+	x := uint64(1)
+	for deadline := time.Now().Add(50 * time.Millisecond); time.Now().Before(deadline); {
+		for range 1000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	if after := processCPU(); after <= before {
+		t.Fatalf("processCPU() went from %v to %v over 50 ms of work (%d)", before, after, x)
 	}
 }
