@@ -6,10 +6,11 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"sync"
 
 	json "github.com/goccy/go-json"      // the fake decodes every byte a benchmark pushes: the faster the better
 	"github.com/klauspost/compress/gzip" // compress/gzip's API, two to three times faster
+
+	"neurons-connector/internal/spare"
 )
 
 func bad(w http.ResponseWriter, msg string) int {
@@ -24,10 +25,10 @@ var errTooLarge = fmt.Errorf("too large")
 // memory the process has not touched yet costs a page fault for every 4 KB
 // (about 10 µs each on this project's virtual machines), which the fake
 // paid on the cores a benchmark's connector runs on.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var bodies = spare.List[*bytes.Buffer]{Max: 4, New: func() *bytes.Buffer { return new(bytes.Buffer) }}
 
 // inflaters are the gzip readers of batch bodies, reset for each body.
-var inflaters sync.Pool
+var inflaters = spare.List[*gzip.Reader]{Max: 4, New: func() *gzip.Reader { return new(gzip.Reader) }}
 
 // readBody reads a request's body, inflated when it says gzip, and returns
 // it with a release that hands its memory back for the next request: call
@@ -37,10 +38,7 @@ func readBody(r *http.Request, maxBody int) (body []byte, gz bool, release func(
 	switch r.Header.Get("Content-Encoding") {
 	case "":
 	case "gzip":
-		zr, _ := inflaters.Get().(*gzip.Reader)
-		if zr == nil {
-			zr = new(gzip.Reader)
-		}
+		zr := inflaters.Get()
 		if err := zr.Reset(r.Body); err != nil {
 			inflaters.Put(zr)
 			return nil, true, func() {}, fmt.Errorf("Content-Encoding gzip but the body is not gzip")
@@ -50,7 +48,7 @@ func readBody(r *http.Request, maxBody int) (body []byte, gz bool, release func(
 	default:
 		return nil, false, func() {}, fmt.Errorf("unsupported Content-Encoding %q", r.Header.Get("Content-Encoding"))
 	}
-	buf := bodies.Get().(*bytes.Buffer)
+	buf := bodies.Get()
 	buf.Reset()
 	release = func() { bodies.Put(buf) }
 	if r.ContentLength > 0 {
