@@ -75,6 +75,8 @@ func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) 
 	}
 	b := []byte{'['}
 	n, total, last := 0, s.t.total(), ""
+	base := baseURL(r)
+	appHref := base + "/api/v1/apps/" + appID
 	i := start
 	for ; i < total && n < limit; i++ {
 		if !s.t.mayHaveApp(i, j) {
@@ -106,9 +108,9 @@ func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) 
 		b = append(b, `,"syncState":"DISABLED","credentials":{"userName":`...)
 		b = appendString(b, u.login())
 		b = append(b, `},"profile":{},"_links":{"app":{"href":`...)
-		b = appendString(b, baseURL(r)+"/api/v1/apps/"+appID)
+		b = appendString(b, appHref)
 		b = append(b, `},"user":{"href":`...)
-		b = appendString(b, baseURL(r)+"/api/v1/users/"+u.id)
+		b = appendString(b, base+"/api/v1/users/"+u.id)
 		b = append(b, `}}}`...)
 		n++
 		last = u.id

@@ -20,8 +20,26 @@ func appendTime(b []byte, t time.Time) []byte {
 		return append(b, "null"...)
 	}
 	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, tsFormat)
+	b = appendStamp(b, t.UTC())
 	return append(b, '"')
+}
+
+// appendStamp appends t (in UTC) as tsFormat does. Written out digit by
+// digit: a page carries some twenty timestamps per user, and the layout
+// interpreter of AppendFormat made them a tenth of the simulator's CPU in
+// a benchmark, CPU taken from the connector measured beside it.
+func appendStamp(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, tsFormat)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	return append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s) }
