@@ -73,7 +73,8 @@ func (s *Server) appUsers(w http.ResponseWriter, r *http.Request, appID string) 
 	if !ok {
 		return
 	}
-	b := []byte{'['}
+	b := make([]byte, 0, 512*limit) // an app user is some 450 bytes: a page grown once at most, not from nothing
+	b = append(b, '[')
 	n, total, last := 0, s.t.total(), ""
 	base := baseURL(r)
 	appHref := base + "/api/v1/apps/" + appID
