@@ -130,8 +130,12 @@ type pass struct {
 	release []string
 	spill   *spill
 	overlay map[string]store.Snapshot // the snapshot as the run has changed it, not yet written
-	order   []string                  // overlay's IDs as they were first put
-	removed map[string]bool           // entries the run has deleted, not yet written
+	// contacts are managers' contacts as the snapshot gave them to this
+	// pass, until their entry changes (putSnap, delSnap): a manager is
+	// read once for all their reports instead of once for each.
+	contacts map[string]knownContact
+	order    []string        // overlay's IDs as they were first put
+	removed  map[string]bool // entries the run has deleted, not yet written
 	// buffering: page sets it while it decides in a read transaction; the
 	// snapshot changes collect in overlay and removed until written.
 	buffering bool
@@ -302,6 +306,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		p.selected[s] = true
 	}
 	p.overlay, p.removed, p.outside, p.changed = map[string]store.Snapshot{}, map[string]bool{}, map[string]mapping.Contact{}, map[string]bool{}
+	p.contacts = map[string]knownContact{}
 	for _, id := range state.Reread { // a run that stopped before it read their reports again
 		p.changed[id] = true
 	}
@@ -408,6 +413,7 @@ func (p *pass) getSnap(tx *store.Tx, id string) (store.Snapshot, bool, error) {
 // putSnap records a user's new entry: in the overlay while buffering or
 // dry, in the transaction otherwise.
 func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
+	delete(p.contacts, id)
 	if p.dry || p.buffering {
 		if _, ok := p.overlay[id]; !ok && !p.dry { // a dry run never writes it
 			p.order = append(p.order, id)
@@ -420,6 +426,7 @@ func (p *pass) putSnap(tx *store.Tx, id string, s store.Snapshot) error {
 }
 
 func (p *pass) delSnap(tx *store.Tx, id string) error {
+	delete(p.contacts, id)
 	if p.dry || p.buffering {
 		p.rewrites++
 		delete(p.overlay, id)
@@ -514,14 +521,48 @@ type directory struct {
 }
 
 func (d *directory) Contact(id string) (mapping.Contact, bool) {
-	s, ok, err := d.p.getSnap(d.tx, id)
+	k, cached := d.p.contacts[id]
+	if !cached {
+		s, ok, err := d.p.getSnap(d.tx, id)
+		k = knownContact{known: err == nil && ok && s.Status != ""}
+		if k.known {
+			// Cloned: an entry of this pass's overlay holds substrings of
+			// the manager's whole decoded record, which keeping would pin.
+			k.c = mapping.Contact{Name: strings.Clone(s.Name), Email: strings.Clone(s.Email), Phone: strings.Clone(s.Phone)}
+		}
+		if err == nil {
+			d.p.keepContact(id, k)
+		}
+	}
 	_, leaving := d.p.pendingDel[id] // outside the selection now
-	if err != nil || !ok || s.Status == "" || d.p.staleContacts || leaving {
+	if !k.known || d.p.staleContacts || leaving {
 		if c, found := d.p.outside[id]; found && c != (mapping.Contact{}) {
 			return c, true
 		}
 		d.missed = true
 		return mapping.Contact{}, false
 	}
-	return mapping.Contact{Name: s.Name, Email: s.Email, Phone: s.Phone}, true
+	return k.c, true
+}
+
+// knownContact is a manager's contact as the snapshot has it; known is
+// false when the snapshot has no entry with a status for them.
+type knownContact struct {
+	c     mapping.Contact
+	known bool
+}
+
+// maxContacts bounds the contacts a pass keeps: some 200 bytes each with
+// the map's own, so about 6 MB at most. Past it they are forgotten, all at once, and read
+// again as reports need them.
+const maxContacts = 1 << 15
+
+// keepContact remembers a manager's contact for the rest of the pass, or
+// until their entry changes. The ID is cloned: it may be a substring of a
+// report's whole decoded record.
+func (p *pass) keepContact(id string, k knownContact) {
+	if len(p.contacts) >= maxContacts {
+		clear(p.contacts)
+	}
+	p.contacts[strings.Clone(id)] = k
 }
