@@ -553,8 +553,8 @@ type knownContact struct {
 }
 
 // maxContacts bounds the contacts a pass keeps: some 200 bytes each with
-// the map's own, so about 6 MB at most. Past it they are forgotten, all at once, and read
-// again as reports need them.
+// the map's own, so about 6 MB at most. Past it they are forgotten, all at
+// once, and read again as reports need them.
 const maxContacts = 1 << 15
 
 // keepContact remembers a manager's contact for the rest of the pass, or
