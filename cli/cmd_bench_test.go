@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -43,7 +45,7 @@ func TestBenchPrintsBothTables(t *testing.T) {
 // SIGTERM too: the signal context kept them from stopping it, so a
 // bench-serve started by hand ran on after Ctrl-C.
 func TestBenchServeStopsOnASignal(t *testing.T) {
-	cancel, done := startBenchServe(t, func(string) (string, bool) { return "", false })
+	cancel, done, _ := startBenchServe(t, func(string) (string, bool) { return "", false })
 	cancel() // as the signal context is on Ctrl-C
 	select {
 	case code := <-done:
@@ -55,9 +57,10 @@ func TestBenchServeStopsOnASignal(t *testing.T) {
 	}
 }
 
-// startBenchServe runs bench-serve in this process until the returned
-// cancel, which done then reports the exit code of.
-func startBenchServe(t *testing.T, lookup func(string) (string, bool)) (cancel func(), done chan int) {
+// startBenchServe runs bench-serve in this process, with flags added to
+// its own, until the returned cancel, which done then reports the exit
+// code of; urls is what it printed when ready.
+func startBenchServe(t *testing.T, lookup func(string) (string, bool), flags ...string) (cancel func(), done chan int, urls benchURLs) {
 	t.Helper()
 	stdin, open := io.Pipe() // never closed
 	t.Cleanup(func() { _ = open.Close() })
@@ -66,7 +69,7 @@ func startBenchServe(t *testing.T, lookup func(string) (string, bool)) (cancel f
 	var out syncBuffer
 	done = make(chan int, 1)
 	go func() {
-		done <- Run(ctx, []string{"bench-serve", "--users", "10"}, Env{Stdin: stdin, Stdout: &out, Stderr: io.Discard,
+		done <- Run(ctx, append([]string{"bench-serve", "--users", "10"}, flags...), Env{Stdin: stdin, Stdout: &out, Stderr: io.Discard,
 			Lookup: lookup, Now: time.Now, Local: time.UTC, Tables: builtinTables(), Drivers: testDrivers})
 	}()
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), `"Okta":"http://127.0.0.1:`); time.Sleep(10 * time.Millisecond) {
@@ -74,7 +77,41 @@ func startBenchServe(t *testing.T, lookup func(string) (string, bool)) (cancel f
 			t.Fatalf("bench-serve did not start: %q", out.String())
 		}
 	}
-	return cancel, done
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &urls); err != nil {
+		t.Fatalf("bench-serve printed %q: %v", out.String(), err)
+	}
+	return cancel, done, urls
+}
+
+// --plain serves Okta's answers uncompressed to a client that asks for
+// gzip, as a fake that ignores Accept-Encoding would: scripts/bench-lib.sh
+// (PLAIN=1) measures the connector without inflating that way. Without
+// it the simulator compresses, as Okta does.
+func TestBenchServePlainAnswersUncompressed(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{{nil, "gzip"}, {[]string{"--plain"}, ""}} {
+		cancel, done, urls := startBenchServe(t, func(string) (string, bool) { return "", false }, c.flags...)
+		req, err := http.NewRequest(http.MethodGet, urls.Okta+"/api/v1/users?limit=5", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "SSWS "+benchToken)
+		req.Header.Set("Accept-Encoding", "gzip") // set by hand, so the transport leaves the body as sent
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != c.want {
+			t.Errorf("bench-serve %v: users page answered %d with Content-Encoding %q, want 200 with %q",
+				c.flags, resp.StatusCode, resp.Header.Get("Content-Encoding"), c.want)
+		}
+		cancel()
+		<-done
+	}
 }
 
 // bench-serve sets a soft memory limit of its own instead of the one main
@@ -95,7 +132,7 @@ func TestBenchServeLiftsTheSoftMemoryLimit(t *testing.T) {
 		{"GOMEMLIMIT set", map[string]string{"GOMEMLIMIT": "128MiB"}, 128 << 20},
 	} {
 		debug.SetMemoryLimit(128 << 20) // as main does for every command
-		cancel, done := startBenchServe(t, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+		cancel, done, _ := startBenchServe(t, func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
 		if got := debug.SetMemoryLimit(-1); got != c.want {
 			t.Errorf("%s: bench-serve runs with a soft memory limit of %d bytes, want %d", c.name, got, c.want)
 		}

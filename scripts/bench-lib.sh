@@ -1,8 +1,9 @@
 # bench-lib.sh, sourced by cpu-compare.sh and instr-compare.sh.
 #   compare_runs MEASURE ROUNDS USERS BIN...
 # starts one simulator process (bench-serve of the first BIN, Okta limits
-# off) for USERS users, points the connector's settings at it and at its
-# fake Neurons sink (NC_SINK from SINK, default neurons), and then, ROUNDS
+# off; PLAIN=1 has Okta's answers uncompressed, as from a fake that ignores
+# Accept-Encoding) for USERS users, points the connector's settings at it and
+# at its fake Neurons sink (NC_SINK from SINK, default neurons), and then, ROUNDS
 # times, for each BIN in turn: adds the benchmark's Okta connector (every
 # status selected) to a fresh data directory and calls MEASURE DATA_DIR
 # BIN, which runs `run Bench` its way and prints one line.
@@ -28,7 +29,7 @@ compare_runs() {
 start_simulator() {
 	local bin=$1 users=$2 work=$3
 	mkfifo "$work/in"
-	"$bin" bench-serve --users "$users" --okta-limit-scale 0 <"$work/in" >"$work/urls.json" &
+	"$bin" bench-serve --users "$users" --okta-limit-scale 0 ${PLAIN:+--plain} <"$work/in" >"$work/urls.json" &
 	exec 9>"$work/in"
 	while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
 	okta=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/urls.json")

@@ -7,7 +7,8 @@
 # whose speed drifts from one minute to the next (README, Performance).
 #   scripts/cpu-compare.sh 5 /tmp/old/neurons-connector bin/neurons-connector
 # USERS (default 100000) sets the tenant's size; SINK=csv runs into the CSV
-# drop instead of the Neurons stand-in.
+# drop instead of the Neurons stand-in; PLAIN=1 has the simulator answer
+# uncompressed (no inflating in the run measured).
 set -euo pipefail
 rounds=$1
 shift
