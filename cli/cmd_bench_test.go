@@ -86,9 +86,11 @@ func startBenchServe(t *testing.T, lookup func(string) (string, bool), flags ...
 // --plain serves Okta's answers uncompressed to a client that asks for
 // gzip, as a fake that ignores Accept-Encoding would: scripts/bench-lib.sh
 // (PLAIN=1) measures the connector without inflating that way. Without
-// it the simulator compresses, as Okta does.
+// it the simulator compresses, as Okta does. Not parallel: bench-serve
+// sets the process's collector, and this puts it back.
 func TestBenchServePlainAnswersUncompressed(t *testing.T) {
-	t.Parallel()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	for _, c := range []struct {
 		flags []string
 		want  string
