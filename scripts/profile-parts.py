@@ -2,7 +2,8 @@
 """profile-parts.py BINARY PROFILE: a CPU profile of an Okta run split into
 the parts of README, Performance ("CPU per user of an Okta full run"): every
 sample counted once, under the first part whose function is in its stack,
-in the order below. Take the profile with
+in the order below (the database's only when its frames are the innermost:
+see in_database). Take the profile with
   NC_CPU_PROFILE=run.pprof neurons-connector run NAME
 or `neurons-connector bench --cpu-profiles DIR`, or for several builds
 against one simulator scripts/profile-runs.sh DIR BIN.... Needs `go tool pprof`."""
@@ -11,7 +12,8 @@ import re
 import subprocess
 import sys
 
-# (part, functions that put a sample in it), first match wins.
+# (part, functions that put a sample in it, or "innermost" for in_database),
+# first match wins.
 PARTS = [
     ("inflating answers", ["flate.(*decompressor)", "gzip.(*Reader)"]),
     ("gzip of batch bodies", ["sink.Pack"]),
@@ -22,11 +24,34 @@ PARTS = [
     ("the sweeps' pages", ["DecodeItemsFrom"]),
     ("the sweeps' join", ["okta.(*enrichment)", "okta.deviceRaw", "okta.(*numbering)", "okta.(*Client).sweep"]),
     ("the collector's own work", ["gcBgMarkWorker", "bgsweep", "bgscavenge"]),
-    ("the database", ["bbolt"]),
+    ("the database", "innermost"),  # see in_database
     ("network and system calls", ["net/http", "internal/poll", "syscall"]),
     ("the rest: engine", ["engine."]),
     ("the rest: okta", ["okta."]),
 ]
+
+
+def in_database(frames):
+    """Whether the innermost of the program's own frames (or bbolt's) in a
+    sample, leaf first, is the store's or bbolt's: the engine's own work in
+    a transaction (bbolt's View and Update call it) is not the database's."""
+    for f in frames:
+        if "go.etcd.io/bbolt" in f or f.startswith("neurons-connector/store."):
+            return True
+        if f.startswith("neurons-connector/"):
+            return False
+    return False
+
+
+def part_of(frames):
+    stack = " ".join(frames)
+    for part, fns in PARTS:
+        if fns == "innermost":
+            if in_database(frames):
+                return part
+        elif any(fn in stack for fn in fns):
+            return part
+    return "other"
 
 
 def main(binary, profile):
@@ -51,10 +76,9 @@ def main(binary, profile):
         if not m:
             continue
         nanos = int(m.group(2))
-        stack = " ".join(f for loc in m.group(3).split() for f in locations.get(loc, []))
+        frames = [f for loc in m.group(3).split() for f in locations.get(loc, [])]
         total += nanos
-        part = next((p for p, fns in PARTS if any(fn in stack for fn in fns)), "other")
-        parts[part] += nanos
+        parts[part_of(frames)] += nanos
     for part, nanos in parts.most_common():
         print(f"{nanos / 1e9:7.2f} s  {part}")
     print(f"{total / 1e9:7.2f} s  total")
