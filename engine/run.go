@@ -130,12 +130,12 @@ type pass struct {
 	release []string
 	spill   *spill
 	overlay map[string]store.Snapshot // the snapshot as the run has changed it, not yet written
+	order   []string                  // overlay's IDs as they were first put
+	removed map[string]bool           // entries the run has deleted, not yet written
 	// contacts are managers' contacts as the snapshot gave them to this
 	// pass, until their entry changes (putSnap, delSnap): a manager is
 	// read once for all their reports instead of once for each.
 	contacts map[string]knownContact
-	order    []string        // overlay's IDs as they were first put
-	removed  map[string]bool // entries the run has deleted, not yet written
 	// buffering: page sets it while it decides in a read transaction; the
 	// snapshot changes collect in overlay and removed until written.
 	buffering bool
