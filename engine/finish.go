@@ -249,8 +249,8 @@ func (p *pass) fixManagers(ctx context.Context) error {
 				// Compared with the entry as it is now, not as it was when
 				// spilled: a user spilled twice (listed twice, or a report
 				// read again whose manager left) is queued once.
-				hash := recordHash(attrs)
-				if !e.Known && !queued[e.ID] || cur.Hash != hash || p.resend && !queued[e.ID] {
+				hash := p.hasher.sum(attrs)
+				if !e.Known && !queued[e.ID] || !p.hasher.same(cur.Hash, hash, attrs) || p.resend && !queued[e.ID] {
 					if err := b.upsert(e.ID, attrs); err != nil {
 						return err
 					}

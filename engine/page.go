@@ -278,14 +278,14 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 			return p.putSnap(tx, u.ID, next) // contact and status now, hash when queued
 		}
 	}
-	next.Hash = recordHash(attrs)
+	next.Hash = p.hasher.sum(attrs)
 	// A report read again was queued by this pass already if a resend
 	// listed it: sent again only if its record changed since.
 	resend := p.resend && !p.rereading
 	if known && old == next && !resend {
 		return nil // unchanged: costs nothing downstream
 	}
-	if !known || old.Hash != next.Hash || resend {
+	if !known || !p.hasher.same(old.Hash, next.Hash, attrs) || resend {
 		if err := b.upsert(u.ID, attrs); err != nil {
 			return err
 		}

@@ -141,6 +141,7 @@ type pass struct {
 	buffering bool
 	rec       mapping.Record
 	attrs     []byte // rec encoded
+	hasher    recordHasher
 	// batcher gathers the pages' changes until commit; committed is when
 	// commit last wrote.
 	batcher   *batcher
@@ -210,15 +211,27 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 	var cur store.Cursor
 	var hasCursor bool
 	var delivered int
+	var hashKey []byte
 	err := e.DB.View(func(tx *store.Tx) error {
 		var err error
 		if state, err = tx.SyncState(c.ID); err != nil {
 			return err
 		}
 		delivered = tx.SnapshotSize(c.ID)
+		if hashKey, err = tx.RecordHashKey(); err != nil {
+			return err
+		}
 		cur, hasCursor, err = tx.Cursor(c.ID)
 		return err
 	})
+	if err == nil && hashKey == nil && !o.DryRun {
+		// The database's first run with this build (or its first ever).
+		err = e.DB.Update(func(tx *store.Tx) error {
+			var err error
+			hashKey, err = tx.RecordHashKey()
+			return err
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -295,7 +308,8 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 
 	p := &pass{e: e, c: c, table: table, mode: mode, runID: run.ID, dry: o.DryRun, opts: o, provider: prov, resend: resend, started: run.Start.Unix(),
 		selected: map[string]bool{}, statsBefore: statsOf(prov), contactFields: table.ManagerFields(),
-		pendingDel: map[string]pendingDelete{}, delivered: delivered, lastIdentity: state.Identity, anyHeld: state.Hold != nil}
+		pendingDel: map[string]pendingDelete{}, delivered: delivered, lastIdentity: state.Identity, anyHeld: state.Hold != nil,
+		hasher: recordHasher{key: hashKey}}
 	if id, ok := prov.(Identifier); ok {
 		if p.identity, err = id.Identity(ctx); err != nil {
 			return err

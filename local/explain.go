@@ -66,10 +66,14 @@ func (b *Backend) Explain(ctx context.Context, req api.ExplainRequest) (api.Expl
 		if err != nil {
 			return err
 		}
+		hashKey, err := tx.RecordHashKey()
+		if err != nil {
+			return err
+		}
 		switch {
 		case !known || !snap.Delivered():
 			out.Delivered = "never"
-		case engine.RecordHash(table.Apply(u.Raw, dir)) == snap.Hash:
+		case engine.Unchanged(hashKey, table.Apply(u.Raw, dir), snap.Hash):
 			out.Delivered = "unchanged"
 		default:
 			out.Delivered = "changed"

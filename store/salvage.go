@@ -375,7 +375,8 @@ func (w *walker) account(tx *bolt.Tx) ([]SalvagedConnector, []string, error) {
 // layout only; an older file is refused. A version record that reads as
 // garbage, or a meta bucket lost with its page (a damaged key is enough),
 // is written anew: the buckets are this version's. The key check is lost
-// with it then, and written anew with the next secret sealed.
+// with it then, and written anew with the next secret sealed; so is the
+// record hash key, and with it every stored hash (RecordHashKey).
 func (w *walker) schema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	var v []byte
@@ -390,7 +391,8 @@ func (w *walker) schema(tx *bolt.Tx) error {
 			"directory from a backup, or salvage with the version that wrote it", binary.BigEndian.Uint32(v), SchemaVersion)
 	}
 	if meta == nil {
-		w.problem("the meta bucket (schema version, key check) was lost: written anew for schema version %d", SchemaVersion)
+		w.problem("the meta bucket (schema version, key check, record hash key) was lost: written anew for schema version %d; "+
+			"the next run of each connector sends all its users again", SchemaVersion)
 		var err error
 		if meta, err = tx.CreateBucket(bucketMeta); err != nil {
 			return err

@@ -22,6 +22,7 @@ var (
 
 	keySchemaVersion = []byte("schema_version")
 	keyKeyCheck      = []byte("key_check")
+	keyRecordHash    = []byte("record_hash_key")
 )
 
 // topBuckets are the buckets of the current schema, created by the last

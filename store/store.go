@@ -8,6 +8,7 @@
 //	meta/
 //	    schema_version       uint32, big endian
 //	    key_check            sealed constant: proves the secret key matches
+//	    record_hash_key      32 random bytes: the key of the snapshot's record hashes
 //	connectors/
 //	    <connector id>       JSON connector.Config (no secrets)
 //	names/
@@ -19,8 +20,8 @@
 //	    <connector id>       JSON Cursor: the provider's opaque position + when saved
 //	snapshots/
 //	    <connector id>/      one bucket per connector; its sequence is its number of users
-//	        <source id>      Snapshot: record hash, status, contact, the provider's
-//	                         state of the user (binary)
+//	        <source id>      Snapshot: record hash (keyed; SHA-256 in older entries),
+//	                         status, contact, the provider's state of the user (binary)
 //	outbox/
 //	    <connector id>/      one bucket per connector; its sequence numbers batches
 //	        <seq uint64 BE>  uvarint record count, uvarint key length, the batch's

@@ -91,7 +91,7 @@ func (s *Server) apply(key string, b *batch, gz bool) {
 		}
 		rec.Upserts++
 		if !s.opts.CountOnly {
-			rec.Attributes = u.Attributes
+			rec.Attributes, rec.Raw = u.Attributes, bytes.Clone(u.Raw)
 		}
 		delete(s.deleted[id], u.SourceID)
 	}

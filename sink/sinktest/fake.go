@@ -56,7 +56,10 @@ type Options struct {
 // Record is what the fake holds for one user.
 type Record struct {
 	Attributes map[string]any
-	Upserts    int // how many upserts of this user were applied
+	// Raw is the last upsert's attributes object exactly as it came, byte
+	// for byte: what a client hashed, if it hashes what it sends.
+	Raw     []byte
+	Upserts int // how many upserts of this user were applied
 }
 
 // Accepted is one batch the fake accepted.
