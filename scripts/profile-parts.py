@@ -18,7 +18,7 @@ PARTS = [
     ("inflating answers", ["flate.(*decompressor)", "gzip.(*Reader)"]),
     ("gzip of batch bodies", ["sink.Pack"]),
     ("the mapping", ["mapping.(*Table).AppendTo"]),
-    ("records as JSON and their hash", ["recordHash", "AppendJSON", "MarshalJSON"]),
+    ("records as JSON and their hash", ["recordHash", "highwayhash", "AppendJSON", "MarshalJSON"]),
     ("batch bodies", ["sink.(*Batch).Body"]),
     ("users pages decoded", ["DecodeObjectsFrom", "DecodeObjectsKeeping"]),
     ("the sweeps' pages", ["DecodeItemsFrom"]),
