@@ -2,6 +2,8 @@ package okta
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -170,8 +172,12 @@ func TestDeviceDetailsOnlyWhenTheTableReadsThem(t *testing.T) {
 			t.Errorf("readsDeviceDetails(%q) = %v", tc.sources, got)
 		}
 	}
+	// The (platform, OS) of each user's devices, by the run that read no
+	// detail: the sweep decodes a briefer device then (deviceBrief).
+	var profiles map[string][]string
 	for _, extra := range []string{"", "devices.profile.displayName", "devices.profile.serialNumber"} {
 		f := newFixture(t, oktatest.Options{Users: 400, NoLimits: true}, Options{})
+		seen := map[string][]string{}
 		sources := []string{"devices.profile.platform", "devices.profile.osVersion"}
 		if extra != "" {
 			sources = append(sources, extra)
@@ -187,6 +193,7 @@ func TestDeviceDetailsOnlyWhenTheTableReadsThem(t *testing.T) {
 					}
 					for _, d := range asList(u.Raw["devices"]) {
 						p, _ := d.(map[string]any)["profile"].(map[string]any)
+						seen[u.ID] = append(seen[u.ID], fmt.Sprint(p["platform"], "/", p["osVersion"]))
 						if p["displayName"] != "" && p["serialNumber"] != nil && p["model"] != nil && p["manufacturer"] != nil {
 							detailed++
 						}
@@ -203,6 +210,12 @@ func TestDeviceDetailsOnlyWhenTheTableReadsThem(t *testing.T) {
 		}
 		// Either way at most 8 (platform, OS) profiles are numbered (4
 		// platforms, 2 OS versions each).
+		if profiles == nil {
+			profiles = seen
+		}
+		if len(seen) == 0 || !maps.EqualFunc(seen, profiles, slices.Equal) || strings.Contains(fmt.Sprint(seen), "<nil>") {
+			t.Errorf("reading %q: users' device profiles differ from those read without details, or are missing", extra)
+		}
 		if want := extra != ""; len(cur.DeviceNumbers) > 8 || want != (detailed > 0) || want != (detailedStates > 0) {
 			t.Errorf("reading %q: %d devices with details, %d states with them, %d profiles numbered", extra, detailed, detailedStates, len(cur.DeviceNumbers))
 		}

@@ -98,18 +98,39 @@ func (c *Client) sweepApps(ctx context.Context, e *enrichment) error {
 
 // device is the part of a device (and of /users/{id}/devices' device) the
 // connector reads.
-type device struct {
-	Profile struct {
-		Platform, OSVersion, DisplayName, Manufacturer, Model, SerialNumber string
-	}
+type device = deviceOf[deviceDetails]
+
+// deviceOf is a device with the part of its profile a pass reads:
+// deviceDetails, or deviceBrief when the mapping reads no device detail,
+// so that the sweep's decoder skips the name, maker, model and serial
+// instead of making a string of each (four a device) that is then dropped.
+type deviceOf[P deviceProfile] struct {
+	Profile  P
 	Embedded struct {
 		Users []struct{ User struct{ ID string } }
 	} `json:"_embedded"`
 }
 
+type deviceProfile interface {
+	info(details bool) stateDevice
+}
+
+type deviceDetails struct {
+	Platform, OSVersion, DisplayName, Manufacturer, Model, SerialNumber string
+}
+
+type deviceBrief struct{ Platform, OSVersion string }
+
 func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
+	if e.noDeviceNames {
+		return sweepDevicesAs[deviceBrief](ctx, c, e)
+	}
+	return sweepDevicesAs[deviceDetails](ctx, c, e)
+}
+
+func sweepDevicesAs[P deviceProfile](ctx context.Context, c *Client, e *enrichment) error {
 	q := url.Values{"limit": {"200"}, "expand": {"userSummary"}}
-	return pagesOf(ctx, c, "/api/v1/devices?"+q.Encode(), 200, func(items []device) error {
+	return pagesOf(ctx, c, "/api/v1/devices?"+q.Encode(), 200, func(items []deviceOf[P]) error {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		for _, d := range items {
@@ -126,13 +147,18 @@ func (c *Client) sweepDevices(ctx context.Context, e *enrichment) error {
 
 // info is the device as the connector keeps it: with its details (name,
 // manufacturer, model, serial number) only when the mapping reads them.
-func (d device) info(details bool) stateDevice {
-	i := stateDevice{Platform: d.Profile.Platform, OSVersion: d.Profile.OSVersion}
+func (d deviceOf[P]) info(details bool) stateDevice { return d.Profile.info(details) }
+
+func (p deviceDetails) info(details bool) stateDevice {
+	i := stateDevice{Platform: p.Platform, OSVersion: p.OSVersion}
 	if details {
-		p := d.Profile
 		i.Name, i.Manufacturer, i.Model, i.Serial = p.DisplayName, p.Manufacturer, p.Model, p.SerialNumber
 	}
 	return i
+}
+
+func (p deviceBrief) info(bool) stateDevice {
+	return stateDevice{Platform: p.Platform, OSVersion: p.OSVersion}
 }
 
 // readsDeviceDetails reports whether a mapping table that reads sources
