@@ -22,7 +22,7 @@ PARTS = [
     ("batch bodies", ["sink.(*Batch).Body"]),
     ("users pages decoded", ["DecodeObjectsFrom", "DecodeObjectsKeeping"]),
     ("the sweeps' pages", ["DecodeItemsFrom"]),
-    ("the sweeps' join", ["okta.(*enrichment)", "okta.deviceRaw", "okta.(*numbering)", "okta.(*Client).sweep"]),
+    ("the sweeps' join", ["okta.(*enrichment)", "okta.pack", "okta.deviceRaw", "okta.(*numbering)", "okta.(*Client).sweep"]),
     ("the collector's own work", ["gcBgMarkWorker", "bgsweep", "bgscavenge"]),
     ("the database", "innermost"),  # see in_database
     ("network and system calls", ["net/http", "internal/poll", "syscall"]),

@@ -12,8 +12,8 @@ import (
 // object: assigned apps and devices, gathered by sweeping the apps and
 // devices APIs once (calls grow with pages, not users) instead of one call
 // per user. It is built to stay small for a million users: user IDs as
-// fixed-size map keys, each user's apps and devices as index lists in one
-// shared slab, and devices reduced to their distinct (platform, OS)
+// fixed-size map keys, each user's apps and devices as indices packed into
+// shared arrays, and devices reduced to their distinct (platform, OS)
 // profiles, or kept one by one, pointer-free, when the mapping reads their
 // details (name, manufacturer, model, serial number). The pass's per-user
 // reads (incremental passes) are in pass.go.
@@ -36,31 +36,32 @@ type enrichment struct {
 	// kept it collecting all run long under the soft memory limit).
 	named []namedDevice
 	names []byte
-	users map[userKey]uint32 // into lists
+	users map[userKey]uint32 // user IDs numbered in the order the sweeps met them
 	other map[string]uint32  // IDs that are not 20 bytes long
-	lists []userLists        // while sweeping
-	slab  []link
-	// After the sweeps, compact turns the lists into two packed arrays
-	// (compressed sparse rows): user i's apps are appVals[appOff[i]:appOff[i+1]].
-	appOff, devOff []uint32
-	appVals        []uint16
-	devVals        []uint32 // into combos, or into named
-	noApps         bool     // the apps API was unavailable: leave appLinks out
-	noDevs         bool     // the devices API was unavailable (Classic Engine): leave devices out
-	noDeviceNames  bool     // the mapping reads no device detail (name, model, serial…): devices are kept without (readsDeviceDetails)
-	strs           map[string]string
+	count uint32             // users numbered
+	// While sweeping, each (user, app) and (user, device) the sweeps read
+	// is appended as it comes: no list per user whose tail a new value
+	// would have to find wherever it lies in memory. compact then packs
+	// them by user, in their order, into two arrays (compressed sparse
+	// rows): user i's apps are appVals[appOff[i]:appOff[i+1]].
+	appPairs, devPairs []pair
+	appOff, devOff     []uint32
+	appVals            []uint16 // when there are at most 1<<16 apps
+	appVals32          []uint32 // when there are more
+	devVals            []uint32 // into combos, or into named
+	packed             bool
+
+	noApps        bool // the apps API was unavailable: leave appLinks out
+	noDevs        bool // the devices API was unavailable (Classic Engine): leave devices out
+	noDeviceNames bool // the mapping reads no device detail (name, model, serial…): devices are kept without (readsDeviceDetails)
+	strs          map[string]string
 }
 
 // userKey is an Okta user ID (20 characters) as a map key without a pointer.
 type userKey [20]byte
 
-// userLists are the heads and tails of a user's app and device lists.
-type userLists struct{ appHead, appTail, devHead, devTail int32 }
-
-type link struct {
-	val  uint32
-	next int32 // -1: end
-}
+// pair is one value a sweep read for the user numbered user.
+type pair struct{ user, val uint32 }
 
 type appInfo struct {
 	id, label, name string
@@ -87,8 +88,8 @@ func (e *enrichment) intern(s string) string {
 	return s
 }
 
-// listsOf returns the index of a user's lists, adding it when create is set.
-func (e *enrichment) listsOf(id string, create bool) (uint32, bool) {
+// userOf returns the number of a user, numbering it when create is set.
+func (e *enrichment) userOf(id string, create bool) (uint32, bool) {
 	var i uint32
 	var ok bool
 	if len(id) == len(userKey{}) {
@@ -99,8 +100,8 @@ func (e *enrichment) listsOf(id string, create bool) (uint32, bool) {
 	if ok || !create {
 		return i, ok
 	}
-	i = uint32(len(e.lists))
-	e.lists = append(e.lists, userLists{-1, -1, -1, -1})
+	i = e.count
+	e.count++
 	if len(id) == len(userKey{}) {
 		e.users[userKey([]byte(id))] = i
 	} else {
@@ -109,29 +110,15 @@ func (e *enrichment) listsOf(id string, create bool) (uint32, bool) {
 	return i, true
 }
 
-// add appends v to a list given by its head and tail.
-func (e *enrichment) add(head, tail *int32, v uint32) {
-	n := int32(len(e.slab))
-	e.slab = append(e.slab, link{val: v, next: -1})
-	if *head < 0 {
-		*head = n
-	} else {
-		e.slab[*tail].next = n
-	}
-	*tail = n
-}
-
 func (e *enrichment) addApp(userID string, app uint32) {
-	i, _ := e.listsOf(userID, true)
-	l := &e.lists[i]
-	e.add(&l.appHead, &l.appTail, app)
+	i, _ := e.userOf(userID, true)
+	e.appPairs = append(e.appPairs, pair{i, app})
 }
 
 // addDevice adds a device to a user's list: what device returned for it.
 func (e *enrichment) addDevice(userID string, v uint32) {
-	i, _ := e.listsOf(userID, true)
-	l := &e.lists[i]
-	e.add(&l.devHead, &l.devTail, v)
+	i, _ := e.userOf(userID, true)
+	e.devPairs = append(e.devPairs, pair{i, v})
 }
 
 // device is what users' lists hold for a device the sweep read: its
@@ -163,50 +150,58 @@ func (e *enrichment) combo(d stateDevice) uint32 {
 	return i
 }
 
-// compact packs the sweeps' lists into arrays a quarter of their size
-// (apps) or half (devices) and frees the lists: the long listing that
-// follows runs with that much less memory held. App indices above 65535
-// (that many apps) would not fit; the lists are then kept as they are.
+// compact packs the sweeps' pairs by user and frees them: the long
+// listing that follows runs with a quarter of the memory (apps, as 16-bit
+// values while there are at most 1<<16 apps) or half (devices) held.
 func (e *enrichment) compact() {
-	if len(e.apps) > 1<<16 {
+	if e.packed {
 		return
 	}
-	e.appOff, e.appVals = pack(e, func(l userLists) int32 { return l.appHead }, func(v uint32) uint16 { return uint16(v) }) //nolint:gosec // G115: below 1<<16, checked above
-	e.devOff, e.devVals = pack(e, func(l userLists) int32 { return l.devHead }, func(v uint32) uint32 { return v })
-	e.lists, e.slab = nil, nil
+	n := int(e.count)
+	var vals32 []uint32
+	e.appOff, vals32 = pack(e.appPairs, n)
+	if len(e.apps) <= 1<<16 {
+		e.appVals = make([]uint16, len(vals32))
+		for k, v := range vals32 {
+			e.appVals[k] = uint16(v) //nolint:gosec // G115: below 1<<16, checked above
+		}
+	} else {
+		e.appVals32 = vals32
+	}
+	e.devOff, e.devVals = pack(e.devPairs, n)
+	e.appPairs, e.devPairs, e.packed = nil, nil, true
 }
 
-// pack turns one kind of the sweep's lists into offsets and values.
-func pack[V uint16 | uint32](e *enrichment, head func(l userLists) int32, conv func(uint32) V) ([]uint32, []V) {
-	off := make([]uint32, len(e.lists)+1)
-	var vals []V
-	for i, l := range e.lists {
-		off[i] = uint32(len(vals)) //nolint:gosec // G115: fewer values than a slice holds
-		for n := head(l); n >= 0; n = e.slab[n].next {
-			vals = append(vals, conv(e.slab[n].val))
-		}
+// pack sorts pairs by user, keeping their order within a user (a counting
+// sort: two passes over the pairs), into offsets and values.
+func pack(pairs []pair, users int) ([]uint32, []uint32) {
+	off := make([]uint32, users+1)
+	for _, p := range pairs {
+		off[p.user+1]++
 	}
-	off[len(e.lists)] = uint32(len(vals)) //nolint:gosec // G115: as above
-	return off, slices.Clip(vals)
+	for i := 1; i <= users; i++ {
+		off[i] += off[i-1]
+	}
+	vals := make([]uint32, len(pairs))
+	next := slices.Clone(off[:users])
+	for _, p := range pairs {
+		vals[next[p.user]] = p.val
+		next[p.user]++
+	}
+	return off, vals
 }
 
 // values appends user i's apps (dev false) or devices to buf.
 func (e *enrichment) values(i uint32, dev bool, buf []uint32) []uint32 {
-	if e.lists == nil && e.appOff != nil {
-		if dev {
-			return append(buf, e.devVals[e.devOff[i]:e.devOff[i+1]]...)
-		}
-		for _, v := range e.appVals[e.appOff[i]:e.appOff[i+1]] {
-			buf = append(buf, uint32(v))
-		}
-		return buf
-	}
-	head := e.lists[i].appHead
+	e.compact() // a no-op after the sweeps; tests may join before
 	if dev {
-		head = e.lists[i].devHead
+		return append(buf, e.devVals[e.devOff[i]:e.devOff[i+1]]...)
 	}
-	for n := head; n >= 0; n = e.slab[n].next {
-		buf = append(buf, e.slab[n].val)
+	if e.appVals32 != nil {
+		return append(buf, e.appVals32[e.appOff[i]:e.appOff[i+1]]...)
+	}
+	for _, v := range e.appVals[e.appOff[i]:e.appOff[i+1]] {
+		buf = append(buf, uint32(v))
 	}
 	return buf
 }
@@ -219,7 +214,7 @@ func (e *enrichment) values(i uint32, dev bool, buf []uint32) []uint32 {
 // state were made apart, each with its own lookups.
 func (e *enrichment) join(raw map[string]any, id string, pass *incremental, prev *userState) []byte {
 	n := pass.numbers
-	i, ok := e.listsOf(id, false)
+	i, ok := e.userOf(id, false)
 	var nums [2][16]uint64
 	var vals [32]uint32
 	apps, devs := nums[0][:0], nums[1][:0]

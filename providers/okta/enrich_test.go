@@ -111,6 +111,37 @@ func TestJoinAddsListsAndNumbersTheState(t *testing.T) {
 	}
 }
 
+// The sweeps' values are packed by user in the order they came, however
+// the users interleave, and app indices past 16 bits (an org with more than
+// 65,536 apps) keep their full width.
+func TestPackedListsKeepEachUsersOrder(t *testing.T) {
+	for _, apps := range []int{3, 1<<16 + 2} {
+		e := newEnrichment()
+		e.apps = make([]appInfo, apps)
+		const a, b = "00uaaaaaaaaaaaaaaaaa", "00ushort"
+		last := uint32(apps - 1)
+		e.addApp(a, 2)
+		e.addApp(b, last)
+		e.addApp(a, 0)
+		e.addDevice(b, 7)
+		e.addApp(b, 1)
+		e.addDevice(b, 3)
+		e.addApp(a, last)
+		e.compact()
+		i, _ := e.userOf(a, false)
+		j, _ := e.userOf(b, false)
+		if got := e.values(i, false, nil); !slices.Equal(got, []uint32{2, 0, last}) {
+			t.Errorf("%d apps: %s's apps %v", apps, a, got)
+		}
+		if got := e.values(j, false, nil); !slices.Equal(got, []uint32{last, 1}) {
+			t.Errorf("%d apps: %s's apps %v", apps, b, got)
+		}
+		if got, none := e.values(j, true, nil), e.values(i, true, nil); !slices.Equal(got, []uint32{7, 3}) || len(none) != 0 {
+			t.Errorf("%d apps: devices %v and %v", apps, got, none)
+		}
+	}
+}
+
 // Credentials that read users' app links but not apps (a custom admin
 // role; an OAuth app without okta.apps.read) leave the apps the pass cannot
 // name out of an incremental run, with one warning, instead of failing it.
