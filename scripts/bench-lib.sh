@@ -44,3 +44,37 @@ add_connector() {
 	NC_DATA_DIR=$1 "$2" connector add okta --name Bench --url "$okta" --token-env BENCH_TOKEN \
 		--user-status STAGED,PROVISIONED,ACTIVE,RECOVERY,PASSWORD_EXPIRED,LOCKED_OUT,SUSPENDED,DEPROVISIONED >/dev/null
 }
+
+# summarize passes a series' lines ("BIN VALUE unit…", one per build per
+# round, the builds in turn) through as they come, then prints each build's
+# median and, for each build after the first, the first build's figure over
+# its own round by round, and the median of those ratios: the figure the
+# README quotes, which the machine's drift moves least.
+summarize() {
+	awk '
+	function median(a, n,    i, j, t) {
+		for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+		return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+	}
+	{
+		print; fflush()
+		if (!($1 in idx)) {
+			idx[$1] = ++builds; name[builds] = $1; u = ""
+			for (f = 3; f <= NF; f++) u = u (f > 3 ? " " : "") $f
+			unit[builds] = u
+		}
+		b = idx[$1]; val[b, ++n[b]] = $2
+	}
+	END {
+		if (builds == 0) exit
+		for (b = 1; b <= builds; b++) {
+			for (r = 1; r <= n[b]; r++) v[r] = val[b, r]
+			printf "median of %d: %-38s %s %s\n", n[b], name[b], median(v, n[b]), unit[b]
+		}
+		for (b = 2; b <= builds; b++) {
+			m = n[b] < n[1] ? n[b] : n[1]; list = ""
+			for (r = 1; r <= m; r++) { q[r] = val[1, r] / val[b, r]; list = list (r > 1 ? ", " : "") sprintf("%.3f", q[r]) }
+			printf "%s / %s: %s; median %.3f\n", name[1], name[b], list, median(q, m)
+		}
+	}'
+}

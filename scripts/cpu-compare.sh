@@ -19,4 +19,4 @@ measure() {
 	awk -v bin="$2" -v n="$users" '{printf "%-50s %6.1f µs per user\n", bin, ($1+$2)*1e6/n}' "$1.time"
 	rm -f "$1.time"
 }
-compare_runs measure "$rounds" "$users" "$@"
+compare_runs measure "$rounds" "$users" "$@" | summarize

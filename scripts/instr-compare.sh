@@ -28,4 +28,4 @@ measure() {
 		awk -v bin="$2" -v n="$users" '{printf "%-50s %8.0f instructions per user\n", bin, $1/n}'
 	rm -f "$1.log"
 }
-compare_runs measure "$rounds" "$users" "$@"
+compare_runs measure "$rounds" "$users" "$@" | summarize
