@@ -2,8 +2,10 @@
 #   compare_runs MEASURE ROUNDS USERS BIN...
 # starts one simulator process (bench-serve of the first BIN, Okta limits
 # off; PLAIN=1 has Okta's answers uncompressed, as from a fake that ignores
-# Accept-Encoding) for USERS users, points the connector's settings at it and
-# at its fake Neurons sink (NC_SINK from SINK, default neurons), and then, ROUNDS
+# Accept-Encoding; MANAGERS_ANYWHERE=1 lists about half the reports before
+# their managers, as a real org's unordered listing does) for USERS users,
+# points the connector's settings at it and at its fake Neurons sink (NC_SINK
+# from SINK, default neurons), and then, ROUNDS
 # times, for each BIN in turn: adds the benchmark's Okta connector (every
 # status selected) to a fresh data directory and calls MEASURE DATA_DIR
 # BIN, which runs `run Bench` its way and prints one line.
@@ -29,7 +31,7 @@ compare_runs() {
 start_simulator() {
 	local bin=$1 users=$2 work=$3
 	mkfifo "$work/in"
-	"$bin" bench-serve --users "$users" --okta-limit-scale 0 ${PLAIN:+--plain} <"$work/in" >"$work/urls.json" &
+	"$bin" bench-serve --users "$users" --okta-limit-scale 0 ${PLAIN:+--plain} ${MANAGERS_ANYWHERE:+--managers-anywhere} <"$work/in" >"$work/urls.json" &
 	exec 9>"$work/in"
 	while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
 	okta=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/urls.json")
