@@ -271,7 +271,7 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 		// The manager may come later in this pass: queue the user when the
 		// pass ends, with the manager's fields filled in.
 		if refs := p.table.ManagerRefs(u.Raw); len(refs) > 0 {
-			if err := p.spill.add(spilled{ID: u.ID, Status: u.Status, Known: known, Attrs: attrs, Refs: refs}); err != nil {
+			if err := p.spill.add(spilled{ID: u.ID, Known: known, Attrs: attrs, Refs: refs}); err != nil {
 				return err
 			}
 			p.rewrote(known)

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,10 @@ import (
 	"os"
 	"path/filepath"
 
+	gojson "github.com/goccy/go-json"
+	"github.com/klauspost/compress/gzip"
+
+	"neurons-connector/internal/jsonstr"
 	"neurons-connector/mapping"
 )
 
@@ -18,21 +21,24 @@ import (
 // pass every user has been seen, so their manager attributes can be filled
 // in from the snapshot and the complete record queued. A gzip stream keeps
 // the file small; it is removed when the pass ends, and stale ones (from a
-// crash) when the next run starts.
+// crash) when the next run starts. Entries are written by hand, a line
+// each, and gzipped at level 1: the attributes are the mapping's canonical
+// JSON already, which encoding/json would check and compact byte by byte
+// again, and the default level cost several times level 1 for a file that
+// lives for one run.
 type spill struct {
 	path string
 	f    *os.File
 	zw   *gzip.Writer
-	enc  *json.Encoder
+	line []byte
 	n    int
 }
 
 type spilled struct {
-	ID     string               `json:"id"`
-	Status string               `json:"status"`
-	Known  bool                 `json:"known"`
-	Attrs  json.RawMessage      `json:"attrs"`
-	Refs   []mapping.ManagerRef `json:"refs"`
+	ID    string               `json:"id"`
+	Known bool                 `json:"known"`
+	Attrs json.RawMessage      `json:"attrs"`
+	Refs  []mapping.ManagerRef `json:"refs"` // its fields under their Go names
 }
 
 const spillPrefix = ".spill-"
@@ -46,8 +52,8 @@ func newSpill(dir, connID, runID string) (*spill, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create spill file: %w", err)
 	}
-	zw := gzip.NewWriter(f)
-	return &spill{path: path, f: f, zw: zw, enc: json.NewEncoder(zw)}, nil
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed) // a valid level: no error
+	return &spill{path: path, f: f, zw: zw}, nil
 }
 
 // removeStaleSpills deletes the spill files a crashed run of the connector
@@ -64,7 +70,33 @@ func removeStaleSpills(dir, connID string) {
 
 func (s *spill) add(e spilled) error {
 	s.n++
-	return s.enc.Encode(e)
+	b := append(s.line[:0], `{"id":`...)
+	b = jsonstr.Append(b, e.ID)
+	b = append(b, `,"known":`...)
+	if e.Known {
+		b = append(b, "true"...)
+	} else {
+		b = append(b, "false"...)
+	}
+	b = append(b, `,"attrs":`...)
+	b = append(b, e.Attrs...)
+	b = append(b, `,"refs":[`...)
+	for i, r := range e.Refs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Target":`...)
+		b = jsonstr.Append(b, r.Target)
+		b = append(b, `,"Field":`...)
+		b = jsonstr.Append(b, r.Field)
+		b = append(b, `,"ID":`...)
+		b = jsonstr.Append(b, r.ID)
+		b = append(b, '}')
+	}
+	b = append(b, "]}\n"...)
+	s.line = b
+	_, err := s.zw.Write(b)
+	return err
 }
 
 // each reads the entries back in the order they were added.
@@ -82,7 +114,7 @@ func (s *spill) each(fn func(spilled) error) error {
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
 	}
-	dec := json.NewDecoder(zr)
+	dec := gojson.NewDecoder(zr)
 	for {
 		var e spilled
 		err := dec.Decode(&e)
