@@ -85,11 +85,11 @@ bench: build
 	./$(BIN) bench --sizes $(BENCH_CSV) --providers okta --limited 0 --sinks neurons,csv
 	./$(BIN) bench --sizes none --limited $(BENCH_REAL) --limit-scale 1
 
-# Each fuzz target for FUZZTIME (default 1m, so about seven minutes); findings
+# Each fuzz target for FUZZTIME (default 1m, so about eight minutes); findings
 # land in the package's testdata/fuzz, beside the seed corpus, and then run
 # with every `make test`.
 FUZZTIME ?= 1m
-FUZZ_TARGETS := ./mapping:FuzzParse ./providers/httpclient:FuzzAnyDecoder \
+FUZZ_TARGETS := ./mapping:FuzzParse ./mapping:FuzzParseRecord ./providers/httpclient:FuzzAnyDecoder \
 	./providers/httpclient:FuzzEachObjectAgreesWithAWholeDecode ./providers/okta:FuzzNextLink ./providers/okta:FuzzDecodeUsersPage \
 	./providers/onelogin:FuzzDecodeUsersPage ./connector:FuzzSchedule
 fuzz:

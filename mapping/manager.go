@@ -1,8 +1,6 @@
 package mapping
 
 import (
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -109,26 +107,4 @@ func (r Record) With(name, value string) Record {
 		return r
 	}
 	return slices.Insert(r, i, Field{Name: name, Str: value})
-}
-
-// ParseRecord reads a record back from its JSON (MarshalJSON's output).
-func ParseRecord(data []byte) (Record, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("parse record: %w", err)
-	}
-	rec := make(Record, 0, len(m))
-	for name, raw := range m {
-		f := Field{Name: name}
-		if len(raw) > 0 && raw[0] == '[' {
-			if err := json.Unmarshal(raw, &f.List); err != nil {
-				return nil, fmt.Errorf("parse record %s: %w", name, err)
-			}
-		} else if err := json.Unmarshal(raw, &f.Str); err != nil {
-			return nil, fmt.Errorf("parse record %s: %w", name, err)
-		}
-		rec = append(rec, f)
-	}
-	slices.SortFunc(rec, func(a, b Field) int { return strings.Compare(a.Name, b.Name) })
-	return rec, nil
 }
