@@ -85,7 +85,7 @@ func (s *spill) add(e spilled) error {
 	for _, r := range e.Refs {
 		b = appendField(appendField(appendField(b, r.Target), r.Field), r.ID)
 	}
-	b = appendField(b, string(e.Attrs))
+	b = append(binary.AppendUvarint(b, uint64(len(e.Attrs))), e.Attrs...) // not through a string: a copy less
 	s.line = b
 	_, err := s.zw.Write(b)
 	return err
