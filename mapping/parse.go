@@ -1,12 +1,13 @@
 package mapping
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"neurons-connector/internal/jsonstr"
 )
 
 // ParseRecord reads a record back from its JSON (MarshalJSON's output): an
@@ -169,10 +170,10 @@ func (p *recordParser) str() (string, error) {
 	start, j := p.i, p.i
 	high := false
 	for {
-		for j < len(p.s) && strClass[p.s[j]] == 0 {
+		for j < len(p.s) && jsonstr.Class[p.s[j]] == 0 {
 			j++
 		}
-		if j < len(p.s) && strClass[p.s[j]] == 2 {
+		if j < len(p.s) && jsonstr.Class[p.s[j]] == 2 {
 			high = true
 			j++
 			continue
@@ -189,34 +190,13 @@ func (p *recordParser) str() (string, error) {
 	return p.s[start:j], nil
 }
 
-// strClass sorts a string's bytes for str: 0 as it is, 1 ends the fast
-// path (quote, backslash, control character), 2 beyond ASCII.
-var strClass = func() (t [256]byte) {
-	for c := range 0x20 {
-		t[c] = 1
-	}
-	t['"'], t['\\'] = 1, 1
-	for c := 0x80; c < 0x100; c++ {
-		t[c] = 2
-	}
-	return t
-}()
-
-// escaped decodes the string whose contents start at start the slow way.
+// escaped decodes the string whose contents start at start the slow way
+// (jsonstr.Unquote).
 func (p *recordParser) escaped(start int) (string, error) {
-	j := start
-	for ; j < len(p.s) && p.s[j] != '"'; j++ {
-		if p.s[j] == '\\' {
-			j++
-		}
+	s, end, err := jsonstr.Unquote(p.s, start)
+	if err != nil {
+		return "", p.fail(err.Error())
 	}
-	if j >= len(p.s) {
-		return "", p.fail("unterminated string")
-	}
-	var s string
-	if err := json.Unmarshal([]byte(p.s[start-1:j+1]), &s); err != nil {
-		return "", p.fail("bad string")
-	}
-	p.i = j + 1
+	p.i = end + 1
 	return s, nil
 }

@@ -2,6 +2,7 @@ package jsonstr
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -37,4 +38,21 @@ func FuzzAppend(f *testing.F) {
 			t.Fatalf("%q: %q vs %q", s, back, wantBack)
 		}
 	})
+}
+
+// Unquote reads a string as encoding/json does, from a string or bytes,
+// and says where it closes; it refuses what encoding/json refuses.
+func TestUnquote(t *testing.T) {
+	for in, want := range map[string]string{`"a\"b\\c" tail`: "a\"b\\c", `"\u00e9\n"`: "é\n", "\"bad \xff\"": "bad \ufffd"} {
+		got, end, err := Unquote(in, 1)
+		gotB, endB, errB := Unquote([]byte(in), 1)
+		if err != nil || got != want || in[end] != '"' || gotB != got || endB != end || errB != nil {
+			t.Errorf("%q: %q at %d (%v), bytes %q at %d (%v)", in, got, end, err, gotB, endB, errB)
+		}
+	}
+	for in, want := range map[string]error{`"open`: ErrUnterminated, `"ends in \"`: ErrUnterminated, "\"ctl \x01\"": ErrBadString, `"\q"`: ErrBadString} {
+		if _, _, err := Unquote(in, 1); !errors.Is(err, want) {
+			t.Errorf("%q: %v, want %v", in, err, want)
+		}
+	}
 }

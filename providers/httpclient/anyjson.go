@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
+
+	"neurons-connector/internal/jsonstr"
 )
 
 // anyDecoder decodes JSON into the values encoding/json gives an any with
@@ -281,10 +283,10 @@ func (d *anyDecoder) plain() ([]byte, bool) {
 	b := d.b
 	high := false
 	for {
-		for j < len(b) && strClass[b[j]] == 0 {
+		for j < len(b) && jsonstr.Class[b[j]] == 0 {
 			j++
 		}
-		if j < len(b) && strClass[b[j]] == 2 {
+		if j < len(b) && jsonstr.Class[b[j]] == 2 {
 			high = true
 			j++
 			continue
@@ -297,19 +299,6 @@ func (d *anyDecoder) plain() ([]byte, bool) {
 	d.i = j + 1
 	return b[start:j], true
 }
-
-// strClass sorts a string's bytes for plain: 0 as it is, 1 ends the fast
-// path (quote, backslash, control character), 2 beyond ASCII.
-var strClass = func() (t [256]byte) {
-	for c := range 0x20 {
-		t[c] = 1
-	}
-	t['"'], t['\\'] = 1, 1
-	for c := 0x80; c < 0x100; c++ {
-		t[c] = 2
-	}
-	return t
-}()
 
 // text returns the string of b[from:to], a substring of the object's when
 // there is one.
@@ -330,24 +319,13 @@ func (d *anyDecoder) strValue() (string, error) {
 }
 
 // str decodes the string at d.i the slow way, for strings with escapes or
-// invalid UTF-8: find the closing quote, then let encoding/json decode
-// (escapes decoded, invalid bytes turned into U+FFFD).
+// invalid UTF-8 (jsonstr.Unquote).
 func (d *anyDecoder) str() (string, error) {
-	start := d.i + 1
-	j := start
-	for ; j < len(d.b) && d.b[j] != '"'; j++ {
-		if d.b[j] == '\\' {
-			j++
-		}
+	s, end, err := jsonstr.Unquote(d.b, d.i+1)
+	if err != nil {
+		return "", d.fail(err.Error())
 	}
-	if j >= len(d.b) {
-		return "", d.fail("unterminated string")
-	}
-	var s string
-	if err := json.Unmarshal(d.b[d.i:j+1], &s); err != nil {
-		return "", d.fail("bad string")
-	}
-	d.i = j + 1
+	d.i = end + 1
 	return s, nil
 }
 
