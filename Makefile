@@ -89,7 +89,7 @@ bench: build
 # land in the package's testdata/fuzz, beside the seed corpus, and then run
 # with every `make test`.
 FUZZTIME ?= 1m
-FUZZ_TARGETS := ./mapping:FuzzParse ./mapping:FuzzParseRecord ./providers/httpclient:FuzzAnyDecoder \
+FUZZ_TARGETS := ./mapping:FuzzParse ./mapping:FuzzParseRecord ./mapping:FuzzAppendWith ./providers/httpclient:FuzzAnyDecoder \
 	./providers/httpclient:FuzzEachObjectAgreesWithAWholeDecode ./providers/okta:FuzzNextLink ./providers/okta:FuzzDecodeUsersPage \
 	./providers/onelogin:FuzzDecodeUsersPage ./connector:FuzzSchedule
 fuzz:

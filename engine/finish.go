@@ -210,7 +210,13 @@ func (p *pass) fixManagers(ctx context.Context) error {
 		p.staleContacts = false // the pass has rewritten every contact
 	}
 	var chunk []spilled
+	var sets []mapping.Set
+	var buf []byte
 	queued := map[string]bool{} // the users it queued: an ID spilled twice is queued once
+	// One batcher for every chunk, each of which it leaves empty: its
+	// buffers grow to a batch's size once (a batcher a chunk grew 3 MB by
+	// doubling for each, where half of a real org's first run is spilled).
+	b := p.newBatcher()
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
@@ -219,23 +225,25 @@ func (p *pass) fixManagers(ctx context.Context) error {
 			return err
 		}
 		err := p.update(func(tx *store.Tx) error {
-			b := p.newBatcher()
 			dir := &directory{p: p, tx: tx}
 			for _, e := range chunk {
-				rec, err := mapping.ParseRecord(e.Attrs)
-				if err != nil {
-					return err
-				}
+				sets = sets[:0]
 				for _, ref := range e.Refs {
 					if c, ok := dir.Contact(ref.ID); ok {
-						rec = rec.With(ref.Target, c.Field(ref.Field))
+						sets = append(sets, mapping.Set{Name: ref.Target, Value: c.Field(ref.Field)})
 					}
 				}
-				attrs, err := rec.MarshalJSON()
+				attrs, err := completed(buf[:0], e.Attrs, sets)
 				if err != nil {
 					return err
 				}
+				// Reused for the next: the batcher copies what it queues.
+				buf = attrs
 				if len(attrs) > maxAttrs(e.ID) { // a manager's fields made it too large
+					rec, err := mapping.ParseRecord(attrs)
+					if err != nil {
+						return err
+					}
 					rec = p.fit(e.ID, rec, len(attrs))
 					attrs = rec.AppendJSON(nil)
 				}
@@ -284,4 +292,22 @@ func (p *pass) fixManagers(ctx context.Context) error {
 		return err
 	}
 	return flush()
+}
+
+// completed is a spilled record with its managers' fields set, appended to
+// dst. The record's members are copied as they are (mapping.AppendWith);
+// one that a table's targets would make AppendWith refuse (a name that
+// needs an escape) is parsed and encoded again.
+func completed(dst, attrs []byte, sets []mapping.Set) ([]byte, error) {
+	if out, ok := mapping.AppendWith(dst, attrs, sets); ok {
+		return out, nil
+	}
+	rec, err := mapping.ParseRecord(attrs)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sets {
+		rec = rec.With(s.Name, s.Value)
+	}
+	return rec.AppendJSON(dst), nil
 }

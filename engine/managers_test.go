@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"neurons-connector/engine"
+	"neurons-connector/providers/okta/oktatest"
 	"neurons-connector/store"
 )
 
@@ -347,5 +348,45 @@ func TestAReportHeldBackAndReadAgainIsSentOnce(t *testing.T) {
 		if got := e.attr(rep, "User.ManagerEmail"); got == "" {
 			t.Errorf("resend %v: the report lost its suspended manager's e-mail (OneLogin reads it by ID)", resend)
 		}
+	}
+}
+
+// In a real org about half the reports are listed before their managers
+// (Okta's listing has no order): a first full run holds them back and
+// completes them when the pass ends. Each then carries its manager's
+// fields, and its record is the one a run that knew the manager writes,
+// byte for byte: a second full run, which knows every manager from the
+// first, sends nothing.
+func TestReportsListedBeforeTheirManagersAreSentComplete(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, oktatest.Options{Users: 500, NoLimits: true, ManagersAnywhere: true}, "ACTIVE")
+	r := e.mustRun(engine.Options{})
+	if r.Mode != "full" || r.Upserted != len(e.truth()) {
+		t.Fatalf("first run: %s, %d upserted, want full and %d", r.Mode, r.Upserted, len(e.truth()))
+	}
+	at := map[string]int{}
+	for i, id := range e.sim.IDs() {
+		at[id] = i
+	}
+	users, before := e.fake.Users(e.conn.ID), 0
+	for id, rec := range users {
+		m, _ := rec.Attributes["User.ManagerID"].(string)
+		if _, delivered := users[m]; !delivered {
+			continue // no manager, or one outside the selection: no manager's fields
+		}
+		if at[m] > at[id] {
+			before++
+		}
+		if want, _ := users[m].Attributes["User.Email"].(string); want == "" || e.attr(id, "User.ManagerEmail") != want {
+			t.Errorf("report %s has manager e-mail %q, its manager %s has %q", id, e.attr(id, "User.ManagerEmail"), m, want)
+		}
+	}
+	if before < len(users)/5 {
+		t.Fatalf("only %d of %d users listed before their managers: the tenant does not test what it should", before, len(users))
+	}
+	e.clock.Advance(time.Hour)
+	batches := len(e.fake.Accepted())
+	if r := e.mustRun(engine.Options{Full: true}); r.Upserted != 0 || e.upsertsSince(batches) != 0 {
+		t.Errorf("a full run after the first sent %d upserts (run says %d): the completed records differ from the ones a known manager gives", e.upsertsSince(batches), r.Upserted)
 	}
 }

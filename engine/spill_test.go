@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/klauspost/compress/s2"
@@ -65,5 +66,28 @@ func TestSpillGivesBackItsEntries(t *testing.T) {
 		if err == nil {
 			t.Errorf("%s: %d entries read back without an error", name, got)
 		}
+	}
+}
+
+// A spilled record is completed by copying its members; one under a key
+// that needs an escape (a table target with a quote) is parsed instead,
+// and both come out as the record with the manager's fields set.
+func TestCompletedSetsTheManagersFields(t *testing.T) {
+	sets := []mapping.Set{{Name: "User.ManagerEmail", Value: "boss@example.com"}, {Name: "User.Title", Value: ""}}
+	for _, rec := range []mapping.Record{
+		{{Name: "User.Email", Str: "a@example.com"}, {Name: "User.Title", Str: "Engineer"}},
+		{{Name: `User."Nick"`, Str: "Al"}, {Name: "User.Title", Str: "Engineer"}},
+	} {
+		want := slices.Clone(rec)
+		for _, s := range sets {
+			want = want.With(s.Name, s.Value)
+		}
+		got, err := completed([]byte("x"), rec.AppendJSON(nil), sets)
+		if err != nil || string(got) != "x"+string(want.AppendJSON(nil)) {
+			t.Errorf("%v completed as %q (%v), want %q", rec, got, err, want.AppendJSON(nil))
+		}
+	}
+	if _, err := completed(nil, []byte(`{"a":1}`), sets); err == nil {
+		t.Error("a record that is not one was completed")
 	}
 }
