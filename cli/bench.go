@@ -37,6 +37,7 @@ func (t *tree) benchCmd() *cobra.Command {
 	var changed, scale float64
 	var limitedList string
 	var assignments int
+	var anywhere bool
 	cmd := &cobra.Command{
 		Use:   "bench [--sizes 10000,100000,1000000] [--providers okta,onelogin] [--limited 100000] [--limit-scale 12]",
 		Short: "Measure sync speed and memory on the built-in simulators",
@@ -53,7 +54,10 @@ to exit, its CPU time (user + system) and peak resident memory read from the OS;
 the simulators and the fake sink run in another process on the same machine, and
 "harness CPU/user" is what that process took during the run: when the two together
 keep every core busy, users/s says as much about the harness as the connector.
-Prints two tables.`,
+The simulated Okta org lists every manager before its reports unless
+--managers-anywhere lays its chart over the listing as a real org's is, about
+half the reports first (a first full run holds those back until the pass ends);
+bench says which before each size's runs. Prints two tables.`,
 		Example: `  neurons-connector bench --sizes 100000 --providers okta
   neurons-connector bench --sizes 10000 --limited 0      # no rate-limited run
   neurons-connector bench --sizes none --limited 2000,10000 --limit-scale 1   # Okta's real limits`,
@@ -61,7 +65,7 @@ Prints two tables.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			// bench-serve children write to stderr too, from goroutines of
 			// os/exec's.
-			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles, environ: os.Environ()}
+			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles, environ: os.Environ(), anywhere: anywhere}
 			if t.env.Environ != nil {
 				a.environ = t.env.Environ()
 			}
@@ -150,6 +154,7 @@ Prints two tables.`,
 	cmd.Flags().IntVar(&assignments, "assignments", 100, "Okta app assignments made before the incremental run (besides --changed)")
 	cmd.Flags().StringVar(&limitedList, "limited", "100000", "users of the rate-limited Okta runs, comma-separated (0: none)")
 	cmd.Flags().Float64Var(&scale, "limit-scale", 12, "the rate-limited run's limits as a multiple of an Enterprise org's")
+	cmd.Flags().BoolVar(&anywhere, "managers-anywhere", false, "the Okta org's managers listed anywhere, about half the reports before them, as in a real org (default: every manager first)")
 	return declare(cmd, needsNothing)
 }
 
@@ -162,6 +167,9 @@ type bencher struct {
 	// own (Env.Environ), so that a caller that injects one, as the tests
 	// do, need not change the process's.
 	environ []string
+	// anywhere lays the Okta org's chart over its listing as a real
+	// org's is (bench-serve --managers-anywhere).
+	anywhere bool
 }
 
 type benchRow struct {
@@ -191,8 +199,11 @@ type benchServer struct {
 }
 
 func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scale float64) (*benchServer, error) {
-	serve := exec.CommandContext(ctx, self, "bench-serve", //nolint:gosec // G204: self is this binary (os.Executable)
-		"--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale))
+	args := []string{"bench-serve", "--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale)}
+	if a.anywhere {
+		args = append(args, "--managers-anywhere")
+	}
+	serve := exec.CommandContext(ctx, self, args...) //nolint:gosec // G204: self is this binary (os.Executable)
 	serve.Env = a.environ
 	serve.Stderr = a.stderr
 	in, err := serve.StdinPipe()
@@ -297,6 +308,11 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 		return nil, err
 	}
 	defer bs.stop()
+	if slices.Contains(kinds, okta.Kind) {
+		if err := a.sayTenant(ctx, bs, n); err != nil {
+			return nil, err
+		}
+	}
 	var rows []benchRow
 	for _, kind := range kinds {
 		for _, sinkName := range sinks {
@@ -308,6 +324,23 @@ func (a *bencher) benchSize(ctx context.Context, n int, kinds []connector.Kind, 
 		}
 	}
 	return rows, nil
+}
+
+// sayTenant prints how the Okta org of n users lists its reports: a first
+// full run costs more where many come before their managers.
+func (a *bencher) sayTenant(ctx context.Context, bs *benchServer, n int) error {
+	st, err := bs.stats(ctx)
+	if err != nil {
+		return err
+	}
+	if st.ReportsBefore == 0 {
+		_, err = fmt.Fprintf(a.stdout, "Okta org of %d users: every manager listed before its reports "+
+			"(--managers-anywhere lists about half the reports first, as a real org does)\n", n)
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "Okta org of %d users: %d of %d reports (%.0f %%) listed before their managers, as in a real org\n",
+		n, st.ReportsBefore, st.Reports, 100*float64(st.ReportsBefore)/float64(st.Reports))
+	return err
 }
 
 // benchPair is a full run and then an incremental one of a fresh connector
@@ -398,6 +431,9 @@ func (a *bencher) benchLimited(ctx context.Context, n int, scale float64) (limit
 		return lr, err
 	}
 	defer bs.stop()
+	if err := a.sayTenant(ctx, bs, n); err != nil {
+		return lr, err
+	}
 	env, cleanup, err := a.benchEnv(bs.urls, "neurons")
 	if err != nil {
 		return lr, err

@@ -38,6 +38,11 @@ type benchStats struct {
 	Limits     map[string]int `json:"limits"`   // per minute, by bucket
 	Statuses   map[int]int    `json:"statuses"` // answers by HTTP status
 	TokenShare float64        `json:"tokenShare"`
+	// ReportsBefore of Reports (the Okta users with a manager) are listed
+	// before their managers: 0 on the default tenant, about half with
+	// --managers-anywhere, as in a real org.
+	ReportsBefore int `json:"reportsBefore"`
+	Reports       int `json:"reports"`
 	// CPU is the bench-serve process's user + system time so far (the
 	// simulators' and the fake sink's), from the OS: bench takes it before
 	// and after each run, to show how much of the two cores the harness
@@ -122,8 +127,10 @@ func (t *tree) benchServeCmd() *cobra.Command {
 					_ = sim.Assign(ids[i*astep+1], 1+(i+int(round.Load()))%11)
 				}
 			})
+			before, reports := sim.ReportsBeforeManagers()
 			control.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
-				st := benchStats{Calls: sim.Calls(), Limits: map[string]int{}, Statuses: sim.Statuses(), TokenShare: 0.5, CPU: processCPU()}
+				st := benchStats{Calls: sim.Calls(), Limits: map[string]int{}, Statuses: sim.Statuses(), TokenShare: 0.5, CPU: processCPU(),
+					ReportsBefore: before, Reports: reports}
 				for b := range st.Calls {
 					st.Limits[b] = sim.Limit(b)
 				}

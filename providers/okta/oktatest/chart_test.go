@@ -81,5 +81,8 @@ func TestManagersAnywhereInTheListing(t *testing.T) {
 		if anywhere != (before > 100) || !anywhere && before != 0 {
 			t.Errorf("managers anywhere %v: %d of 399 reports before their managers", anywhere, before)
 		}
+		if b, r := s.ReportsBeforeManagers(); b != before || r != 399 {
+			t.Errorf("managers anywhere %v: ReportsBeforeManagers says %d of %d, the listing has %d of 399", anywhere, b, r, before)
+		}
 	}
 }

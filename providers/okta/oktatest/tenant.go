@@ -391,6 +391,22 @@ func asciiAll(names []string) []string {
 	return out
 }
 
+// ReportsBeforeManagers counts the generated users that have a manager,
+// and those of them the listing gives before it: what a first full run
+// holds back until the pass ends. bench prints the share, so that its
+// figures say which kind of tenant they were measured on.
+func (s *Server) ReportsBeforeManagers() (before, reports int) {
+	for i := range s.t.n {
+		if m, ok := s.t.managerOf(i); ok {
+			reports++
+			if m > i {
+				before++
+			}
+		}
+	}
+	return before, reports
+}
+
 // managerOf returns generated user i's manager, if it has one.
 func (t *tenant) managerOf(i int) (int, bool) {
 	switch {
