@@ -276,6 +276,7 @@ func (p *pass) fixManagers(ctx context.Context) error {
 			return b.enqueue(tx)
 		})
 		chunk = chunk[:0]
+		p.e.DB.TrimMapped(maxMapped) // the spilled users are spread over the whole snapshot
 		if err == nil && p.opts.Committed != nil {
 			p.opts.Committed()
 		}

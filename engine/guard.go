@@ -86,7 +86,11 @@ func (p *pass) removals() ([]removal, error) {
 	if p.mode == Full {
 		slices.Sort(p.seen)
 		err := p.e.DB.View(func(tx *store.Tx) error {
+			n := 0
 			seen := func(id []byte) bool {
+				if n++; n%trimEvery == 0 {
+					tx.TrimMapped(maxMapped) // the scan reads every page of the snapshot, in order
+				}
 				_, found := slices.BinarySearch(p.seen, idHash(id))
 				return found
 			}
