@@ -119,22 +119,13 @@ func plainKey(body []byte, i int) (key []byte, colon int, ok bool) {
 }
 
 // plain reports whether name is written in JSON as it is, between quotes.
-func plain[T string | []byte](name T) bool {
-	ascii := true
+func plain(name string) bool {
 	for i := range len(name) {
-		c := name[i]
-		if c < 0x20 || c == '"' || c == '\\' {
+		if c := name[i]; c < 0x20 || c == '"' || c == '\\' {
 			return false
 		}
-		ascii = ascii && c < utf8.RuneSelf
 	}
-	if ascii {
-		return true
-	}
-	if s, ok := any(name).(string); ok {
-		return utf8.ValidString(s)
-	}
-	return utf8.Valid([]byte(name))
+	return utf8.ValidString(name)
 }
 
 // skipValue returns where the value at body[i], a string or a list of
