@@ -98,3 +98,73 @@ func TestTrimMappedLetsTheReadPagesGo(t *testing.T) {
 	}
 	read()
 }
+
+// Letting the pages go while another goroutine writes (growing the file,
+// so that bbolt maps it anew) and a third reads changes nothing a reader
+// sees, and waits on no one: the engine trims between its transactions
+// while the pusher reads and writes the outbox.
+func TestTrimMappedBesideWritersAndReaders(t *testing.T) {
+	db := openTemp(t)
+	const rounds, per = 40, 500
+	done := make(chan error, 3)
+	go func() { // the writer: every round's users, each with its round in Managers
+		for r := range rounds {
+			err := db.Update(func(tx *Tx) error {
+				for i := range per {
+					if err := tx.PutSnapshot("c1", fmt.Sprintf("00u%05d%012d", r, i), Snapshot{Status: "ACTIVE", Managers: fmt.Sprintf("%0200d", r)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	go func() { // the reader: whatever it sees is whole
+		for range rounds {
+			err := db.View(func(tx *Tx) error {
+				tx.TrimMapped(0)
+				return tx.ForEachSnapshot("c1", func(id string, s Snapshot) error {
+					if want := fmt.Sprintf("%0200d", mustAtoi(id[3:8])); s.Managers != want || s.Status != "ACTIVE" {
+						return fmt.Errorf("user %s read back as %q, %q", id, s.Status, s.Managers[:min(len(s.Managers), 20)])
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	go func() { // the run between its transactions
+		for range rounds * 4 {
+			db.TrimMapped(0)
+		}
+		done <- nil
+	}()
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	if err := db.View(func(tx *Tx) error {
+		return tx.ForEachSnapshot("c1", func(string, Snapshot) error { n++; return nil })
+	}); err != nil || n != rounds*per {
+		t.Fatalf("%d users at the end (%v), want %d", n, err, rounds*per)
+	}
+}
+
+func mustAtoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
