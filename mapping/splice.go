@@ -34,7 +34,7 @@ type Set struct{ Name, Value string }
 // raw control character) is copied as it was, and stays no JSON.
 func AppendWith(dst, rec []byte, sets []Set) ([]byte, bool) {
 	for _, s := range sets {
-		if !plain(s.Name) {
+		if !jsonstr.Plain(s.Name) {
 			return dst, false
 		}
 	}
@@ -116,16 +116,6 @@ func plainKey(body []byte, i int) (key []byte, colon int, ok bool) {
 		return nil, 0, false
 	}
 	return key, colon, true
-}
-
-// plain reports whether name is written in JSON as it is, between quotes.
-func plain(name string) bool {
-	for i := range len(name) {
-		if c := name[i]; c < 0x20 || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return utf8.ValidString(name)
 }
 
 // skipValue returns where the value at body[i], a string or a list of

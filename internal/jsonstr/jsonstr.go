@@ -16,25 +16,30 @@ var needEscape = func() (t [256]bool) {
 	return t
 }()
 
-// Append writes s to b as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, the rest (non-ASCII
-// letters included) verbatim.
-func Append(b []byte, s string) []byte {
-	clean, ascii := true, true
+// Plain reports whether s is written in JSON as it is, between quotes: no
+// quote, backslash or control character, and valid UTF-8. Only a string
+// with letters beyond ASCII is checked for valid UTF-8 (that check was a
+// third of Append).
+func Plain(s string) bool {
+	ascii := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if needEscape[c] {
-			clean = false
-			break
+			return false
 		}
 		if c >= utf8.RuneSelf {
 			ascii = false
 		}
 	}
+	return ascii || utf8.ValidString(s)
+}
+
+// Append writes s to b as a JSON string: quotes, backslashes and control
+// characters escaped, invalid UTF-8 replaced by U+FFFD, the rest (non-ASCII
+// letters included) verbatim.
+func Append(b []byte, s string) []byte {
 	b = append(b, '"')
-	// Nearly every value: one copy; only a value with letters beyond ASCII
-	// is checked for valid UTF-8 (that check was a third of this function).
-	if clean && (ascii || utf8.ValidString(s)) {
+	if Plain(s) { // nearly every value: one copy
 		b = append(b, s...)
 		return append(b, '"')
 	}

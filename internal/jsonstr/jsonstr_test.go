@@ -19,6 +19,9 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 		if back != wantBack {
 			t.Errorf("%q: decodes to %q, encoding/json's to %q", s, back, wantBack)
 		}
+		if asItIs := string(got) == `"`+s+`"`; Plain(s) != asItIs {
+			t.Errorf("%q: Plain says %v, Append wrote %s", s, Plain(s), got)
+		}
 	}
 }
 
