@@ -37,7 +37,7 @@ func (t *tree) benchCmd() *cobra.Command {
 	var changed, scale float64
 	var limitedList string
 	var assignments int
-	var anywhere bool
+	var managersFirst bool
 	cmd := &cobra.Command{
 		Use:   "bench [--sizes 10000,100000,1000000] [--providers okta,onelogin] [--limited 100000] [--limit-scale 12]",
 		Short: "Measure sync speed and memory on the built-in simulators",
@@ -54,10 +54,11 @@ to exit, its CPU time (user + system) and peak resident memory read from the OS;
 the simulators and the fake sink run in another process on the same machine, and
 "harness CPU/user" is what that process took during the run: when the two together
 keep every core busy, users/s says as much about the harness as the connector.
-The simulated Okta org lists every manager before its reports unless
---managers-anywhere lays its chart over the listing as a real org's is, about
-half the reports first (a first full run holds those back until the pass ends);
-bench says which before each size's runs. Prints two tables.`,
+The simulated Okta org lays its chart over the listing as a real org's is: about
+half the reports come before their managers, and a first full run holds those
+back until the pass ends. --managers-first lists every manager before its
+reports instead, the simulator's org before issue 17, to compare with figures
+taken on it; bench says which before each size's runs. Prints two tables.`,
 		Example: `  neurons-connector bench --sizes 100000 --providers okta
   neurons-connector bench --sizes 10000 --limited 0      # no rate-limited run
   neurons-connector bench --sizes none --limited 2000,10000 --limit-scale 1   # Okta's real limits`,
@@ -65,7 +66,7 @@ bench says which before each size's runs. Prints two tables.`,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			// bench-serve children write to stderr too, from goroutines of
 			// os/exec's.
-			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles, environ: os.Environ(), anywhere: anywhere}
+			a := &bencher{stdout: t.env.Stdout, stderr: &lockedWriter{w: t.env.Stderr}, profiles: profiles, environ: os.Environ(), managersFirst: managersFirst}
 			if t.env.Environ != nil {
 				a.environ = t.env.Environ()
 			}
@@ -154,7 +155,7 @@ bench says which before each size's runs. Prints two tables.`,
 	cmd.Flags().IntVar(&assignments, "assignments", 100, "Okta app assignments made before the incremental run (besides --changed)")
 	cmd.Flags().StringVar(&limitedList, "limited", "100000", "users of the rate-limited Okta runs, comma-separated (0: none)")
 	cmd.Flags().Float64Var(&scale, "limit-scale", 12, "the rate-limited run's limits as a multiple of an Enterprise org's")
-	cmd.Flags().BoolVar(&anywhere, "managers-anywhere", false, "the Okta org's managers listed anywhere, about half the reports before them, as in a real org (default: every manager first)")
+	cmd.Flags().BoolVar(&managersFirst, "managers-first", false, "the Okta org lists every manager before its reports, as no real org does (default: about half the reports first, as in a real org)")
 	return declare(cmd, needsNothing)
 }
 
@@ -167,9 +168,9 @@ type bencher struct {
 	// own (Env.Environ), so that a caller that injects one, as the tests
 	// do, need not change the process's.
 	environ []string
-	// anywhere lays the Okta org's chart over its listing as a real
-	// org's is (bench-serve --managers-anywhere).
-	anywhere bool
+	// managersFirst lists every manager of the Okta org before its
+	// reports (bench-serve --managers-first), as no real org does.
+	managersFirst bool
 }
 
 type benchRow struct {
@@ -200,8 +201,8 @@ type benchServer struct {
 
 func (a *bencher) startBenchServer(ctx context.Context, self string, n int, scale float64) (*benchServer, error) {
 	args := []string{"bench-serve", "--users", strconv.Itoa(n), "--okta-limit-scale", fmt.Sprint(scale)}
-	if a.anywhere {
-		args = append(args, "--managers-anywhere")
+	if a.managersFirst {
+		args = append(args, "--managers-first")
 	}
 	serve := exec.CommandContext(ctx, self, args...) //nolint:gosec // G204: self is this binary (os.Executable)
 	serve.Env = a.environ
@@ -335,7 +336,7 @@ func (a *bencher) sayTenant(ctx context.Context, bs *benchServer, n int) error {
 	}
 	if st.ReportsBefore == 0 {
 		_, err = fmt.Fprintf(a.stdout, "Okta org of %d users: every manager listed before its reports "+
-			"(--managers-anywhere lists about half the reports first, as a real org does)\n", n)
+			"(--managers-first; a real org lists about half the reports first)\n", n)
 		return err
 	}
 	_, err = fmt.Fprintf(a.stdout, "Okta org of %d users: %d of %d reports (%.0f %%) listed before their managers, as in a real org\n",

@@ -39,8 +39,8 @@ type benchStats struct {
 	Statuses   map[int]int    `json:"statuses"` // answers by HTTP status
 	TokenShare float64        `json:"tokenShare"`
 	// ReportsBefore of Reports (the Okta users with a manager) are listed
-	// before their managers: 0 on the default tenant, about half with
-	// --managers-anywhere, as in a real org.
+	// before their managers: about half, as in a real org; 0 with
+	// --managers-first.
 	ReportsBefore int `json:"reportsBefore"`
 	Reports       int `json:"reports"`
 	// CPU is the bench-serve process's user + system time so far (the
@@ -54,7 +54,7 @@ type benchStats struct {
 func (t *tree) benchServeCmd() *cobra.Command {
 	var users int
 	var scale float64
-	var plain, anywhere bool
+	var plain, managersFirst bool
 	cmd := &cobra.Command{
 		Use:    "bench-serve",
 		Short:  "Serve the simulators for bench (internal)",
@@ -78,7 +78,7 @@ func (t *tree) benchServeCmd() *cobra.Command {
 			// so an incremental run's overlap holds a few users, not a bulk
 			// import's thousands.
 			oo := oktatest.Options{Users: users, Seed: 1, Token: benchToken, NoLimits: scale == 0, Spread: 30 * 24 * time.Hour,
-				NoCompression: plain, ManagersAnywhere: anywhere}
+				NoCompression: plain, ManagersFirst: managersFirst}
 			if scale > 0 {
 				oo.Limits = map[string]int{}
 				for b, l := range oktatest.DefaultLimits {
@@ -161,6 +161,8 @@ func (t *tree) benchServeCmd() *cobra.Command {
 	// Okta's default listing has no order, and a real org's IDs do not
 	// follow its chart: about half the reports come before their managers,
 	// and a first full run holds those back until the pass ends (spill).
-	cmd.Flags().BoolVar(&anywhere, "managers-anywhere", false, "Okta's managers listed anywhere, not before their reports")
+	// --managers-first is the simulator's chart before issue 17, kept to
+	// measure against the figures taken on it.
+	cmd.Flags().BoolVar(&managersFirst, "managers-first", false, "Okta's managers all listed before their reports, as no real org's are")
 	return declare(cmd, needsNothing)
 }

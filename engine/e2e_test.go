@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -244,7 +245,8 @@ func TestIncrementalDeliversExactlyTheChanges(t *testing.T) {
 	// The suspended user is one nobody reports to: a report re-read in the
 	// overlap window would otherwise lose its manager's e-mail too (the
 	// manager left the selection), a change of its own.
-	edited, suspended := active[5], active[len(active)-1]
+	leaves := e.sim.Leaves("ACTIVE")
+	edited, suspended := active[5], leaves[len(leaves)-1]
 	if err := e.sim.EditProfile(edited, map[string]any{"title": "Chief Tester"}); err != nil {
 		t.Fatal(err)
 	}
@@ -305,6 +307,21 @@ func TestHardDeleteIsDeliveredByTheNextRun(t *testing.T) {
 	}
 }
 
+// reportsOf lists the active users whose manager is one of managers.
+func (e *env) reportsOf(managers ...string) []string {
+	of := map[string]bool{}
+	for _, m := range managers {
+		of[m] = true
+	}
+	var out []string
+	for _, id := range e.sim.IDs("ACTIVE") {
+		if _, p, _ := e.sim.User(id); of[fmt.Sprint(p["managerId"])] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func TestNarrowingAndWideningStatuses(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, 400, "ACTIVE", "SUSPENDED")
@@ -322,12 +339,31 @@ func TestNarrowingAndWideningStatuses(t *testing.T) {
 			t.Fatalf("user %s deleted with %q", id, reason)
 		}
 	}
+	// The listing no longer gives the suspended: only the pass's end tells
+	// they left, after their active reports were mapped with the fields
+	// stored for them. The next run reads those reports again and sends
+	// them without their managers' fields.
+	reports := e.reportsOf(suspended...)
+	e.clock.Advance(time.Minute)
+	r = e.mustRun(engine.Options{})
+	if r.Mode != "incremental" || len(reports) == 0 || r.Upserted != len(reports) || r.Reread != len(reports) {
+		t.Fatalf("after narrowing: %+v, want the %d active reports of the suspended read again and sent", r, len(reports))
+	}
+	for _, id := range reports {
+		if got := e.attr(id, "User.ManagerEmail"); got != "" {
+			t.Errorf("%s kept its suspended manager's e-mail %q", id, got)
+		}
+	}
 	e.assertSinkIsTruth()
 	e.conn.Statuses = []string{"ACTIVE", "SUSPENDED", "LOCKED_OUT"}
 	e.save()
+	// Widening sends the users it brings in, and the active reports of
+	// those among them who manage: their records gain the manager's fields.
+	in := e.sim.IDs("SUSPENDED", "LOCKED_OUT")
+	reports = e.reportsOf(in...)
 	r = e.mustRun(engine.Options{})
-	if r.Upserted != len(e.sim.IDs("SUSPENDED", "LOCKED_OUT")) {
-		t.Errorf("widening upserted %d", r.Upserted)
+	if r.Upserted != len(in)+len(reports) {
+		t.Errorf("widening upserted %d, want %d: %d users brought in and the %d active reports of those who manage", r.Upserted, len(in)+len(reports), len(in), len(reports))
 	}
 	e.assertSinkIsTruth()
 }
@@ -434,8 +470,12 @@ func TestPagesAreCommittedInFullBatches(t *testing.T) {
 			sizes = append(sizes, a.Upserts+a.Deletes)
 		}
 	}
-	// The pages' batches, and one for the users whose manager came later.
-	most := (r.Upserted+sink.MaxRecords-1)/sink.MaxRecords + 1
+	// The listing commits a batch's worth of snapshot changes at a time
+	// (a report listed before its manager changes its entry when listed,
+	// and is sent when the pass ends), so the pages' batches and the
+	// spilled users' at the end split the users at most twice more than
+	// full batches would: not one batch per page of 50.
+	most := (r.Upserted+sink.MaxRecords-1)/sink.MaxRecords + 2
 	if r.Upserted < 2*sink.MaxRecords || len(sizes) > most || slices.Max(sizes) > sink.MaxRecords {
 		t.Errorf("%d users upserted in batches of %v, want at most %d batches of at most %d", r.Upserted, sizes, most, sink.MaxRecords)
 	}

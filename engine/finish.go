@@ -42,6 +42,9 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 		}
 	}
 	why, hint := p.guard(n)
+	if why == "" {
+		p.absentManagers(dels)
+	}
 	var held *HeldError
 	if why != "" {
 		held = &HeldError{Count: n, Why: why, Hint: hint}
@@ -123,6 +126,31 @@ func (p *pass) finish(ctx context.Context, cursor []byte, state store.SyncState,
 	return nil
 }
 
+// absentManagers notes, of a full pass's deletes, the managers it found
+// absent only when the listing ended (the scan: gone from the org without
+// an event, or out of a status the listing no longer asks for), whose
+// stored contacts it had lent to reports while listing: those reports went
+// with fields their managers no longer give them. The next run reads them
+// again (SyncState.Reread), when the entries are gone and the directory
+// knows no such manager. A pass could not do it itself: its listing, and
+// the reading again that follows it, are done before the scan. The pages'
+// deletes (pendingDel) were known in time and read again already; held
+// deletes (the guard) keep their entries and so their contacts. Past
+// maxReread the next full run, which lends no contact it lacks, sees to it.
+func (p *pass) absentManagers(dels []removal) {
+	for _, d := range dels {
+		if _, lent := p.borrowed[idHash(d.id)]; !lent { // a collision reads again reports of no one
+			continue
+		}
+		if _, paged := p.pendingDel[d.id]; !paged {
+			p.next = append(p.next, d.id)
+		}
+	}
+	if len(p.next) > maxReread {
+		p.next = nil
+	}
+}
+
 // nextState is the sync state a completed pass leaves.
 func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, started time.Time) store.SyncState {
 	state.ConfigHash, state.MappingHash = ConfigHash(p.c), p.table.Hash()
@@ -132,8 +160,10 @@ func (p *pass) nextState(tx *store.Tx, state store.SyncState, held *HeldError, s
 		// are made good by it.
 		_ = tx.ClearShortfall(p.c.ID, started)
 	}
-	state.Open = ""    // the final batch is queued with this state
-	state.Reread = nil // their reports were read again, or wait for a full run (again)
+	state.Open = "" // the final batch is queued with this state
+	// Their reports were read again, or wait for a full run (again); the
+	// managers the end of a full pass found gone are the next run's.
+	state.Reread = p.next
 	p.e.stamp(&state)
 	state.ContactFields = strings.Join(p.contactFields, ",")
 	if p.mode == Full {
@@ -212,7 +242,7 @@ func (p *pass) fixManagers(ctx context.Context) error {
 	var chunk []spilled
 	var sets []mapping.Set
 	var buf []byte
-	queued := map[string]bool{} // the users it queued: an ID spilled twice is queued once
+	queued := p.queued // those queued by it or by reading again: an ID spilled twice, or also read again, is queued once
 	// One batcher for every chunk, each of which it leaves empty: its
 	// buffers grow to a batch's size once (a batcher a chunk grew 3 MB by
 	// doubling for each, where half of a real org's first run is spilled).

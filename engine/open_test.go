@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,6 +41,28 @@ func (e *env) stopAfterPages(o engine.Options) {
 	_ = stop()
 }
 
+// withSelectedManagers lists the first n selected users whose manager, if
+// they have one, is selected too: a pass queues them as it lists them,
+// where a report of a manager outside the selection waits for the pass's
+// end (spill), which a stopped run never reaches.
+func (e *env) withSelectedManagers(n int) []string {
+	e.t.Helper()
+	selected := map[string]bool{}
+	for _, id := range e.truth() {
+		selected[id] = true
+	}
+	var out []string
+	for _, id := range e.sim.IDs(e.conn.Statuses...) {
+		if _, p, _ := e.sim.User(id); p["managerId"] == nil || selected[fmt.Sprint(p["managerId"])] {
+			if out = append(out, id); len(out) == n {
+				return out
+			}
+		}
+	}
+	e.t.Fatalf("fewer than %d users with selected managers", n)
+	return nil
+}
+
 // A run stopped after it delivered some batches, followed by a run that
 // finds nothing left to change (the stopped run's pages are committed):
 // that run still ends with a final batch, which closes the stopped run's.
@@ -52,8 +75,7 @@ func TestARunLeftOpenIsClosedByTheNext(t *testing.T) {
 		e := newEnv(t, 400, "ACTIVE")
 		e.mustRun(engine.Options{})
 		e.clock.Advance(time.Hour)
-		edited := e.sim.IDs("ACTIVE")[:10]
-		for _, id := range edited {
+		for _, id := range e.withSelectedManagers(10) {
 			_ = e.sim.EditProfile(id, map[string]any{"title": "Edited"})
 		}
 		before := len(e.fake.Accepted())

@@ -303,6 +303,12 @@ func (p *pass) user(tx *store.Tx, b *batcher, dir *directory, u User) error {
 			return err
 		}
 		next.Queued = p.started
+		if p.rereading {
+			// It may be spilled too, unknown when listed (a report new to
+			// the connector that came before its manager, new too): it is
+			// not queued again when the spilled are (fixManagers).
+			p.queued[strings.Clone(u.ID)] = true
+		}
 	}
 	p.rewrote(known)
 	return p.putSnap(tx, u.ID, next)

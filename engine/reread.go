@@ -69,6 +69,13 @@ func (p *pass) keepChanged(tx *store.Tx) error {
 	return tx.PutSyncState(p.c.ID, st)
 }
 
+// listed reports whether a full pass's listing gave the ID of hash h
+// (idHash; p.seen sorted).
+func (p *pass) listed(h uint64) bool {
+	_, found := slices.BinarySearch(p.seen, h)
+	return found
+}
+
 // again is FetchRequest.Again: the delivered users whose records name a
 // manager the pass changed, in a full pass only those it listed (the
 // others' stored state predates the pass). The pages after it are those
@@ -81,17 +88,15 @@ func (p *pass) again() ([]string, error) {
 	if err := p.commit(); err != nil { // the managers' new entries, for the scan and the reports' mapping
 		return nil, err
 	}
-	var listed map[uint64]bool
 	if p.mode == Full {
-		listed = make(map[uint64]bool, len(p.seen))
-		for _, h := range p.seen {
-			listed[h] = true
-		}
+		// The listing is done: nothing adds to seen now. Searched sorted,
+		// where a map of every listed ID held tens of MB at a million.
+		slices.Sort(p.seen)
 	}
 	var ids []string
 	err := p.e.DB.View(func(tx *store.Tx) error {
 		return tx.ForEachManaged(p.c.ID, func(id, managers []byte) error {
-			if listed != nil && !listed[idHash(id)] {
+			if p.mode == Full && !p.listed(idHash(id)) {
 				return nil
 			}
 			if _, leaving := p.pendingDel[string(id)]; leaving {

@@ -136,6 +136,15 @@ type pass struct {
 	// pass, until their entry changes (putSnap, delSnap): a manager is
 	// read once for all their reports instead of once for each.
 	contacts map[string]knownContact
+	// borrowed are the managers (idHash) whose stored contacts a full
+	// pass lent to reports while listing, before it knew whether it would
+	// list them (finish.go, absentManagers): some 2 MB for the 125,000
+	// managers of a million users.
+	borrowed map[uint64]struct{}
+	next     []string // managers whose reports the next run reads again
+	// queued are the users queued while reading again, and then those
+	// fixManagers queued: each is queued once.
+	queued map[string]bool
 	// buffering: page sets it while it decides in a read transaction; the
 	// snapshot changes collect in overlay and removed until written.
 	buffering bool
@@ -320,7 +329,7 @@ func (e *Engine) run(ctx context.Context, c connector.Config, prov Provider, o O
 		p.selected[s] = true
 	}
 	p.overlay, p.removed, p.outside, p.changed = map[string]store.Snapshot{}, map[string]bool{}, map[string]mapping.Contact{}, map[string]bool{}
-	p.contacts = map[string]knownContact{}
+	p.contacts, p.borrowed, p.queued = map[string]knownContact{}, map[uint64]struct{}{}, map[string]bool{}
 	for _, id := range state.Reread { // a run that stopped before it read their reports again
 		p.changed[id] = true
 	}
@@ -578,5 +587,9 @@ func (p *pass) keepContact(id string, k knownContact) {
 	if len(p.contacts) >= maxContacts {
 		clear(p.contacts)
 	}
-	p.contacts[strings.Clone(id)] = k
+	id = strings.Clone(id)
+	p.contacts[id] = k
+	if k.known && p.mode == Full && !p.rereading {
+		p.borrowed[idHash(id)] = struct{}{}
+	}
 }

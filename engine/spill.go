@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"neurons-connector/mapping"
+	"neurons-connector/store"
 )
 
 // spill holds, on disk, the users whose manager was not yet known when
@@ -56,7 +57,7 @@ func newSpill(dir, connID, runID string) (*spill, error) {
 	path := filepath.Join(dir, spillPrefix+connID+"-"+runID)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create spill file: %w", err)
+		return nil, fmt.Errorf("create spill file: %w", store.Space(spillFile, path, err))
 	}
 	return &spill{path: path, f: f, zw: s2.NewWriter(f, s2.WriterConcurrency(1))}, nil
 }
@@ -87,9 +88,15 @@ func (s *spill) add(e spilled) error {
 	}
 	b = append(binary.AppendUvarint(b, uint64(len(e.Attrs))), e.Attrs...) // not through a string: a copy less
 	s.line = b
-	_, err := s.zw.Write(b)
-	return err
+	if _, err := s.zw.Write(b); err != nil {
+		return store.Space(spillFile, s.path, err)
+	}
+	return nil
 }
+
+// spillFile names the spill file in errors: a full disk refuses it first
+// when a real org's first run holds half its reports back.
+const spillFile = "the file of reports waiting for their managers"
 
 // appendField appends v as its length and its bytes.
 func appendField(b []byte, v string) []byte {
@@ -99,7 +106,7 @@ func appendField(b []byte, v string) []byte {
 // each reads the entries back in the order they were added.
 func (s *spill) each(fn func(spilled) error) error {
 	if err := s.zw.Close(); err != nil {
-		return fmt.Errorf("spill: %w", err)
+		return fmt.Errorf("spill: %w", store.Space(spillFile, s.path, err))
 	}
 	if s.n == 0 {
 		return nil

@@ -2,8 +2,9 @@
 #   compare_runs MEASURE ROUNDS USERS BIN...
 # starts one simulator process (bench-serve of the first BIN, Okta limits
 # off; PLAIN=1 has Okta's answers uncompressed, as from a fake that ignores
-# Accept-Encoding; MANAGERS_ANYWHERE=1 lists about half the reports before
-# their managers, as a real org's unordered listing does) for USERS users,
+# Accept-Encoding; its Okta org lists about half the reports before their
+# managers, as a real org's unordered listing does, and MANAGERS_FIRST=1
+# every manager first, as the simulator did before) for USERS users,
 # points the connector's settings at it and at its fake Neurons sink (NC_SINK
 # from SINK, default neurons), and then, ROUNDS
 # times, for each BIN in turn: adds the benchmark's Okta connector (every
@@ -31,7 +32,7 @@ compare_runs() {
 start_simulator() {
 	local bin=$1 users=$2 work=$3
 	mkfifo "$work/in"
-	"$bin" bench-serve --users "$users" --okta-limit-scale 0 ${PLAIN:+--plain} ${MANAGERS_ANYWHERE:+--managers-anywhere} <"$work/in" >"$work/urls.json" &
+	"$bin" bench-serve --users "$users" --okta-limit-scale 0 ${PLAIN:+--plain} ${MANAGERS_FIRST:+--managers-first} <"$work/in" >"$work/urls.json" &
 	exec 9>"$work/in"
 	while [ ! -s "$work/urls.json" ]; do sleep 0.2; done
 	okta=$(sed -E 's/.*"Okta":"([^"]*)".*/\1/' "$work/urls.json")

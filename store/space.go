@@ -18,14 +18,30 @@ import (
 // same process writes again, and the next run goes on from the last commit
 // (TestAFullDiskIsNamedAndOutlived).
 type SpaceError struct {
-	Path string // the database file
+	What string // what was written: "database" when empty
+	Path string // the file
 	Why  string // what refused the write, and the fix
 	Err  error
 }
 
 func (e *SpaceError) Error() string {
-	return fmt.Sprintf("database %s: %s, then run again; nothing committed before is lost, and the next run goes on from there (%v)",
-		e.Path, e.Why, e.Err)
+	what := e.What
+	if what == "" {
+		what = "database"
+	}
+	return fmt.Sprintf("%s %s: %s, then run again; nothing committed before is lost, and the next run goes on from there (%v)",
+		what, e.Path, e.Why, e.Err)
+}
+
+// Space returns err as a SpaceError for the file at path (what names it)
+// when the disk, or a limit on it, refused the write, and err otherwise.
+// A run's own files beside the database (a report waiting for its manager
+// goes to a spill file) fill a disk as the database does.
+func Space(what, path string, err error) error {
+	if why, ok := diskfull.Describe(err, filepath.Dir(path)); ok {
+		return &SpaceError{What: what, Path: path, Why: why, Err: err}
+	}
+	return err
 }
 
 // Unwrap keeps the cause, and classes the error as transient: it passes

@@ -1,8 +1,11 @@
 package oktatest
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// With ManagersAnywhere the chart is still a tree of at most eight reports
+// The default chart is still a tree of at most eight reports
 // a manager, with one user at its top, but about half the reports come
 // before their managers in the listing's (the index's) order, which is
 // what a real org's unordered listing gives a connector.
@@ -51,10 +54,11 @@ func TestOrgChartPutsManagersAnywhere(t *testing.T) {
 }
 
 // The simulator's users carry the chart: a report's managerId is a user of
-// the org, and with ManagersAnywhere some come before their managers.
+// the org, and by default some come before their managers; with
+// ManagersFirst none do.
 func TestManagersAnywhereInTheListing(t *testing.T) {
 	for _, anywhere := range []bool{false, true} {
-		s := New(Options{Users: 400, NoLimits: true, ManagersAnywhere: anywhere})
+		s := New(Options{Users: 400, NoLimits: true, ManagersFirst: !anywhere})
 		pos := map[string]int{}
 		for i := range 400 {
 			pos[s.t.userID(i)] = i
@@ -84,5 +88,28 @@ func TestManagersAnywhereInTheListing(t *testing.T) {
 		if b, r := s.ReportsBeforeManagers(); b != before || r != 399 {
 			t.Errorf("managers anywhere %v: ReportsBeforeManagers says %d of %d, the listing has %d of 399", anywhere, b, r, before)
 		}
+	}
+}
+
+// Leaves gives exactly the users nobody names as manager, in the listing's
+// order, wherever the chart put the managers.
+func TestLeavesAreTheUsersNobodyReportsTo(t *testing.T) {
+	s := New(Options{Users: 300, NoLimits: true})
+	managers := map[string]bool{}
+	for _, id := range s.IDs() {
+		_, p, _ := s.User(id)
+		if m, ok := p["managerId"].(string); ok {
+			managers[m] = true
+		}
+	}
+	var want []string
+	for _, id := range s.IDs("ACTIVE") {
+		if !managers[id] {
+			want = append(want, id)
+		}
+	}
+	got := s.Leaves("ACTIVE")
+	if len(want) == 0 || len(want) == len(s.IDs("ACTIVE")) || !slices.Equal(got, want) {
+		t.Errorf("Leaves(ACTIVE) gave %d users, want the %d of %d active users nobody reports to", len(got), len(want), len(s.IDs("ACTIVE")))
 	}
 }

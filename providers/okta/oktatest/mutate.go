@@ -313,6 +313,29 @@ func (s *Server) IDs(statuses ...string) []string {
 	return out
 }
 
+// Leaves lists, in listing order, the existing users whose status is one
+// of statuses (all when none is given) and whom no existing user names as
+// its manager (profile.managerId): a change to one of them changes no
+// other user's record. The chart puts managers anywhere in the listing, so
+// a test that wants such users asks for them here.
+func (s *Server) Leaves(statuses ...string) []string {
+	managers := map[string]bool{}
+	for i, total := 0, s.t.total(); i < total; i++ {
+		if u := s.t.get(i); u != nil {
+			if m, ok := u.prof()["managerId"].(string); ok {
+				managers[m] = true
+			}
+		}
+	}
+	var out []string
+	for _, id := range s.IDs(statuses...) {
+		if !managers[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // LastUpdated returns user id's lastUpdated.
 func (s *Server) LastUpdated(id string) (time.Time, bool) {
 	i, ok := s.t.indexOf("00u", id)

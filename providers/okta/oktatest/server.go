@@ -54,12 +54,14 @@ type Options struct {
 	// crowds them as a bulk import does, so that an incremental pass's
 	// overlap holds many; the demo sets months, as in an org in steady use.
 	Spread time.Duration
-	// ManagersAnywhere lays the management hierarchy over the users in an
-	// order of its own, so that about half the reports are listed before
-	// their managers, as in a real org: Okta's default listing has no order
-	// (okta-api.md §2.4), and IDs do not follow the org chart. Off, user i
-	// reports to user (i-1)/8, which the listing always gives first.
-	ManagersAnywhere bool
+	// The management hierarchy is laid over the users in an order of its
+	// own, so that about half the reports are listed before their managers,
+	// as in a real org: Okta's default listing has no order (okta-api.md
+	// §2.4), and IDs do not follow the org chart. ManagersFirst gives the
+	// chart this simulator had until issue 17: user i reports to user
+	// (i-1)/8, which the listing always gives first. No real org is laid
+	// out so; it is kept to measure against the figures taken on it.
+	ManagersFirst bool
 	// Limits per bucket per minute; nil means DefaultLimits. NoLimits turns
 	// rate limiting off (headers still report a large limit).
 	Limits   map[string]int
@@ -189,7 +191,7 @@ func New(opts Options) *Server {
 	}
 	t := newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now(), opts.Spread)
 	t.keepHistory = opts.SearchLag > 0
-	if opts.ManagersAnywhere {
+	if !opts.ManagersFirst {
 		t.chart = newOrgChart(t.n)
 	}
 	if opts.OrgID == "" {

@@ -75,9 +75,9 @@ type tenant struct {
 	// changed user had, for the search index that sees changes late.
 	keepHistory bool
 	history     map[int][]version
-	// chart, when set, lays the management hierarchy over the users in an
-	// order of its own (ManagersAnywhere); nil: user i's manager is user
-	// (i-1)/8, listed before it.
+	// chart, when set (the default), lays the management hierarchy over
+	// the users in an order of its own; nil (ManagersFirst, or an org of
+	// one): user i's manager is user (i-1)/8, listed before it.
 	chart *orgChart
 }
 
