@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
+	"neurons-connector/internal/orgchart"
 	"neurons-connector/internal/simrec"
 )
 
@@ -192,7 +193,7 @@ func New(opts Options) *Server {
 	t := newTenant(opts.Seed, opts.Users, opts.Apps, opts.Clock.Now(), opts.Spread)
 	t.keepHistory = opts.SearchLag > 0
 	if !opts.ManagersFirst {
-		t.chart = newOrgChart(t.n)
+		t.chart = orgchart.New(t.n)
 	}
 	if opts.OrgID == "" {
 		opts.OrgID = "00o" + t.tag + "0000000000"

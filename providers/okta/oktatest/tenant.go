@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"neurons-connector/internal/orgchart"
 	"neurons-connector/internal/splitmix"
 )
 
@@ -78,53 +79,7 @@ type tenant struct {
 	// chart, when set (the default), lays the management hierarchy over
 	// the users in an order of its own; nil (ManagersFirst, or an org of
 	// one): user i's manager is user (i-1)/8, listed before it.
-	chart *orgChart
-}
-
-// orgChart places user i at position (a·i) mod n of the org chart, whose
-// position p reports to position (p-1)/8: a bijection, so every user but
-// the one at position 0 has a manager, and managers and reports fall
-// anywhere in the listing's order relative to each other, as in a real
-// org, whose default listing has no order (okta-api.md §2.4) and whose IDs
-// do not follow the chart.
-type orgChart struct{ n, a, inv int }
-
-func newOrgChart(n int) *orgChart {
-	if n < 2 {
-		return nil
-	}
-	a := max(n*618/1000, 1) // near n over the golden ratio: neighbours land far apart
-	for gcd(a, n) != 1 {
-		a++
-	}
-	return &orgChart{n: n, a: a, inv: modInverse(a, n)}
-}
-
-// manager returns user i's manager, or false for the top of the chart.
-func (c *orgChart) manager(i int) (int, bool) {
-	p := c.a * i % c.n
-	if p == 0 {
-		return 0, false
-	}
-	return (p - 1) / 8 * c.inv % c.n, true
-}
-
-func gcd(a, b int) int {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
-}
-
-// modInverse returns x with a·x ≡ 1 (mod n), for a and n coprime.
-func modInverse(a, n int) int {
-	t, next, r, nextR := 0, 1, n, a
-	for nextR != 0 {
-		q := r / nextR
-		t, next = next, t-q*next
-		r, nextR = nextR, r-q*nextR
-	}
-	return (t%n + n) % n
+	chart *orgchart.Chart
 }
 
 // version is a user as it was until a change replaced it; nil: it did not
@@ -413,7 +368,7 @@ func (t *tenant) managerOf(i int) (int, bool) {
 	case i >= t.n:
 		return 0, false // added after generation
 	case t.chart != nil:
-		return t.chart.manager(i)
+		return t.chart.Manager(i)
 	}
 	return (i - 1) / 8, i > 0
 }

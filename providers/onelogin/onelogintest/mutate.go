@@ -66,7 +66,7 @@ func (s *Server) Create(first, last string) int64 {
 	s.mu.Lock()
 	idx := s.n
 	s.n++
-	u := generate(s.opts.Seed, idx, s.opts.Users, s.epoch)
+	u := generate(s.opts.Seed, idx, s.opts.Users, s.epoch, s.chart)
 	s.mu.Unlock()
 	u.First, u.Last, u.Status, u.State = first, last, 1, 1
 	now := s.clock.Now().Truncate(time.Millisecond)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"neurons-connector/clock"
+	"neurons-connector/internal/orgchart"
 	"neurons-connector/internal/simrec"
 )
 
@@ -79,6 +80,7 @@ type Server struct {
 	opts  Options
 	clock clock.Clock
 	epoch time.Time
+	chart *orgchart.Chart // who reports to whom among the generated users
 
 	mu        sync.Mutex
 	n         int             // users generated or created, by index
@@ -137,7 +139,7 @@ func New(opts Options) *Server {
 	// Generated users were created over the years before the start and
 	// last changed at least a day before it.
 	epoch := now.Add(-time.Duration(opts.Users)*time.Minute - 4*365*24*time.Hour).Truncate(time.Hour)
-	return &Server{opts: opts, clock: opts.Clock, epoch: epoch, n: opts.Users, changed: map[int]*User{},
+	return &Server{opts: opts, clock: opts.Clock, epoch: epoch, chart: orgchart.New(opts.Users), n: opts.Users, changed: map[int]*User{},
 		deleted: map[int]bool{}, statuses: map[int]int{}, pageSizes: map[string]bool{}, accountID: opts.AccountID,
 		v1: budget{limit: opts.HourlyLimit, start: now}, v2: budget{limit: opts.V2Limit, start: now}}
 }
@@ -175,7 +177,7 @@ func (s *Server) user(idx int) *User {
 	if u := s.changed[idx]; u != nil {
 		return u
 	}
-	return generate(s.opts.Seed, idx, s.opts.Users, s.epoch)
+	return generate(s.opts.Seed, idx, s.opts.Users, s.epoch, s.chart)
 }
 
 func (s *Server) index(id int64) (int, bool) {
@@ -321,7 +323,7 @@ func (s *Server) indexUpdates() {
 	}
 	s.byUpdated = make([]updatedIdx, s.opts.Users)
 	for i := range s.opts.Users {
-		s.byUpdated[i] = updatedIdx{generate(s.opts.Seed, i, s.opts.Users, s.epoch).Updated.UnixNano(), int32(i)}
+		s.byUpdated[i] = updatedIdx{generate(s.opts.Seed, i, s.opts.Users, s.epoch, s.chart).Updated.UnixNano(), int32(i)}
 	}
 	slices.SortFunc(s.byUpdated, func(a, b updatedIdx) int { return cmp.Compare(a.at, b.at) })
 }

@@ -8,6 +8,7 @@
 package onelogintest
 
 import (
+	"neurons-connector/internal/orgchart"
 	"neurons-connector/internal/splitmix"
 	"strconv"
 	"time"
@@ -53,8 +54,8 @@ type User struct {
 }
 
 // generate builds user idx of an account of n users from the seed; epoch
-// is the account's creation.
-func generate(seed uint64, idx, n int, epoch time.Time) *User {
+// is the account's creation, chart the account's org chart.
+func generate(seed uint64, idx, n int, epoch time.Time, chart *orgchart.Chart) *User {
 	r := &splitmix.Rand{S: seed*1_000_003 + uint64(idx)}
 	first, last := firstNames[r.N(len(firstNames))], lastNames[r.N(len(lastNames))]
 	id := int64(firstID + idx)
@@ -78,8 +79,20 @@ func generate(seed uint64, idx, n int, epoch time.Time) *User {
 	if r.N(4) > 0 {
 		u.Phone = "+1415555" + strconv.Itoa(1000+r.N(9000))
 	}
-	if idx >= 10 { // the first ten are the managers of everyone else
+	if idx >= 10 { // a user created later reports to one of the first ten
 		u.ManagerID = int64(firstID + r.N(min(10, n)))
+	}
+	if chart != nil && idx < n {
+		// The generated users follow the chart: ids ascend with creation,
+		// and a real account's managers were not all created before their
+		// reports (a team that gets a new manager), so the listing, in id
+		// order, gives about half the reports before their managers. Until
+		// issue 17 the first ten users managed everyone else. The draw
+		// above is still made, so that the fields drawn after it stay.
+		u.ManagerID = 0
+		if m, ok := chart.Manager(idx); ok {
+			u.ManagerID = int64(firstID + m)
+		}
 	}
 	if r.N(3) == 0 {
 		g := int64(400_000 + r.N(5))
