@@ -8,10 +8,11 @@
 package onelogintest
 
 import (
-	"neurons-connector/internal/orgchart"
-	"neurons-connector/internal/splitmix"
 	"strconv"
 	"time"
+
+	"neurons-connector/internal/orgchart"
+	"neurons-connector/internal/splitmix"
 )
 
 // TimeFormat is how OneLogin writes timestamps: UTC with milliseconds.
